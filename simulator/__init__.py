@@ -1,0 +1,1 @@
+"""Simulated AI API usage in the finops data contract."""
