@@ -1,0 +1,25 @@
+"""The one error type the engine and simulator raise for user mistakes.
+
+A FinopsError carries a one-line message that says what is wrong and how to
+fix it. The CLI prints it to stderr and exits with `exit_code`; it never
+shows a traceback for one.
+"""
+
+from __future__ import annotations
+
+
+class FinopsError(Exception):
+    """A user-facing error: bad input, missing file, bad option."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class NoDataError(FinopsError):
+    """The CSV exists but holds no complete data row yet."""
+
+    exit_code = 1
