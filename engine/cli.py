@@ -15,6 +15,9 @@ import click
 from . import __version__
 from .errors import FinopsError
 
+CSV_OPTION_HELP = "CSV of calls (env FINOPS_CSV)."
+DEFAULT_CSV = "data/simulated_calls.csv"
+
 
 def user_errors(fn):
     """Turn FinopsError (and Ctrl-C) into a one-line message, no traceback."""
@@ -49,6 +52,177 @@ def main() -> None:
 
 # --- simulate -------------------------------------------------------------
 # (owned by the simulator work; see simulator/)
+
+
+# --- analyzers and SQL ----------------------------------------------------
+
+def csv_option(fn):
+    return click.option("--csv", "csv_path", envvar="FINOPS_CSV", default=DEFAULT_CSV,
+                        show_default=True, type=click.Path(dir_okay=False),
+                        help=CSV_OPTION_HELP)(fn)
+
+
+def sql_dir_option(fn):
+    return click.option("--sql-dir", "sql_dirs", multiple=True,
+                        type=click.Path(file_okay=False),
+                        help="Extra folder of analyzer .sql files (repeatable).")(fn)
+
+
+def memory_option(fn):
+    return click.option("--memory-limit", envvar="FINOPS_MEMORY_LIMIT", default=None,
+                        help="DuckDB memory cap, e.g. 1GB (env FINOPS_MEMORY_LIMIT; default 2GB).")(fn)
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise FinopsError(f"--param {pair!r} must be KEY=VALUE, e.g. --param sla_ms=1500")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def _print_results(fmt: str, source, results, query: str | None) -> None:
+    from .output import csv_text, dumps, text_table
+
+    if fmt == "json":
+        docs = [r.to_json(source.to_dict()) for r in results]
+        click.echo(dumps(docs[0] if len(docs) == 1 else docs))
+        return
+    for result in results:
+        for name, qr in result.queries.items():
+            if fmt == "csv":
+                if not query:
+                    click.echo(f"# {result.analyzer.name}.{name}")
+                click.echo(csv_text(qr), nl=not query)
+            else:
+                click.echo(click.style(f"== {result.analyzer.name}.{name}: {qr.title} ==",
+                                       bold=True))
+                click.echo(text_table(qr, max_rows=50))
+                click.echo()
+    if fmt == "table":
+        click.echo(f"source: {source.csv_path}  rows {source.rows:,}  rejected "
+                   f"{source.rows_rejected:,}  {source.first_call} .. {source.last_call}",
+                   err=True)
+
+
+@main.command("run-sql")
+@click.argument("name")
+@csv_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("--query", "-q", default=None, help="Print only this query of the analyzer.")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+              help="Override an analyzer parameter (repeatable).")
+@click.option("--show-sql", is_flag=True, help="Print the SQL that runs, then the results.")
+@sql_dir_option
+@memory_option
+@user_errors
+def run_sql_command(name, csv_path, fmt, query, params, show_sql, sql_dirs, memory_limit):
+    """Run analyzer NAME (or `all`) on the CSV and print its queries.
+
+    \b
+    Examples:
+      finops run-sql understanding
+      finops run-sql all --format json > results.json
+      finops run-sql performance --query latency_by_model --param sla_ms=1500
+      finops run-sql profitability -q customers --format csv > customers.csv
+    """
+    from . import api, catalog
+
+    parsed = _parse_params(params)
+    if show_sql:
+        for analyzer in catalog.select(catalog.discover(list(sql_dirs)), name):
+            for q in analyzer.queries:
+                if query and q.name != query and not q.hidden:
+                    continue
+                click.echo(f"-- {analyzer.path}:{q.line}  {analyzer.name}.{q.name}", err=True)
+                click.echo(q.sql + ";\n", err=True)
+    source, results = api.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
+                                  query=query, memory_limit=memory_limit)
+    _print_results(fmt, source, results, query)
+
+
+@main.command("sql")
+@click.argument("statement")
+@csv_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="Output format.")
+@memory_option
+@user_errors
+def sql_command(statement, csv_path, fmt, memory_limit):
+    """Run an ad-hoc SQL STATEMENT against the calls views.
+
+    The views of `finops shell` are there: calls, calls_rejected,
+    data_quality, period, customer_economics, model_prices, subscription_tiers.
+
+    \b
+    Examples:
+      finops sql "SELECT provider, sum(cost_usd) AS cost FROM calls GROUP BY ALL ORDER BY cost DESC"
+      finops sql "SELECT * FROM calls_rejected" --format csv
+    """
+    from . import api
+    from .output import csv_text, dumps, text_table
+
+    source, result = api.adhoc_query(statement, csv_path, memory_limit=memory_limit)
+    if fmt == "json":
+        click.echo(dumps({"source": source.to_dict(), "rows": result.records()}))
+    elif fmt == "csv":
+        click.echo(csv_text(result), nl=False)
+    else:
+        click.echo(text_table(result, max_rows=200))
+
+
+@main.command("analyzers")
+@sql_dir_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@user_errors
+def analyzers_command(sql_dirs, fmt):
+    """List the analyzers: name, title, category, version and queries.
+
+    \b
+    Example:
+      finops analyzers --sql-dir my_analyzers/
+    """
+    from . import catalog
+    from .output import dumps
+
+    found = catalog.discover(list(sql_dirs))
+    if fmt == "json":
+        click.echo(dumps([{"name": a.name, "title": a.title, "category": a.category,
+                           "version": a.version, "description": a.description,
+                           "file": str(a.path),
+                           "params": {p.name: str(p.default) for p in a.params.values()},
+                           "queries": [q.name for q in a.visible_queries]}
+                          for a in found.values()]))
+        return
+    for a in found.values():
+        click.echo(f"{a.name:<14} v{a.version:<3} {a.category:<7} {a.title}")
+        click.echo(f"{'':<14} queries: {', '.join(q.name for q in a.visible_queries)}")
+        if a.params:
+            click.echo(f"{'':<14} params: " + ", ".join(f"{p.name}={p.default}"
+                                                        for p in a.params.values()))
+
+
+@main.command("shell")
+@csv_option
+@user_errors
+def shell_command(csv_path):
+    """Open the DuckDB shell with the calls views, reference tables and macros loaded.
+
+    \b
+    Example:
+      finops shell
+      D SELECT customer_id, revenue - cost AS margin FROM customer_economics ORDER BY margin LIMIT 5;
+    """
+    import subprocess
+
+    from . import api
+
+    argv, env = api.shell_invocation(csv_path)
+    sys.exit(subprocess.call(argv, env=env))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,210 @@
+"""Load the calls CSV into a DuckDB connection through sql/calls.sql.
+
+This module does file handling only: it finds the end of the last complete
+line, snapshots a file that is being appended to, and hands the path to the
+SQL. Validation, typing and de-duplication live in sql/calls.sql.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from .errors import FinopsError, NoDataError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+SQL_DIR = PACKAGE_ROOT / "sql"
+CALLS_SQL = SQL_DIR / "calls.sql"
+DEFAULT_CSV = Path("data/simulated_calls.csv")
+
+# A file modified this recently may be mid-append: read a snapshot of its
+# complete lines rather than the live file.
+_RECENT_WRITE_SECONDS = 2.0
+_REJECT_SAMPLES = 5
+
+
+@dataclass
+class SourceInfo:
+    """What was read: the `source` block of run-sql's JSON and every footer."""
+
+    csv_path: str
+    size_bytes: int
+    rows: int
+    rows_rejected: int
+    duplicate_call_ids: int
+    first_call: str | None
+    last_call: str | None
+    reject_samples: list[dict] = field(default_factory=list)
+    partial_tail_bytes: int = 0
+
+    @property
+    def size_mb(self) -> float:
+        return round(self.size_bytes / 1_000_000, 2)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["size_mb"] = self.size_mb
+        return data
+
+
+def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None = None,
+            threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with a memory cap and a spill folder.
+
+    memory_limit defaults to $FINOPS_MEMORY_LIMIT or 2GB; temp_dir (where
+    DuckDB spills when over the cap) to $FINOPS_TEMP_DIR or the system temp.
+    """
+    memory_limit = memory_limit or os.environ.get("FINOPS_MEMORY_LIMIT", "2GB")
+    temp_dir = Path(temp_dir or os.environ.get("FINOPS_TEMP_DIR")
+                    or Path(tempfile.gettempdir()) / "finops-duckdb")
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    config = {"memory_limit": memory_limit, "temp_directory": str(temp_dir)}
+    if threads:
+        config["threads"] = int(threads)
+    try:
+        con = duckdb.connect(":memory:", config=config)
+    except duckdb.Error as exc:
+        raise FinopsError(f"cannot start DuckDB ({_duckdb_message(exc)}); "
+                          "check --memory-limit / FINOPS_MEMORY_LIMIT") from None
+    con.execute("SET TimeZone = 'UTC'")
+    # Belt and braces behind the SQL's safe_div(): a division by zero that
+    # slips through yields NULL, never NaN or infinity.
+    for setting in ("SET ieee_floating_point_ops = false",
+                    "SET error_on_division_by_zero = false"):
+        try:
+            con.execute(setting)
+        except duckdb.Error:
+            pass  # older DuckDB: division by zero already yields NULL
+    return con
+
+
+def _duckdb_message(exc: BaseException) -> str:
+    """DuckDB's message without its 'Xxx Error: ' prefix, on one line."""
+    text = str(exc).strip()
+    first, _, rest = text.partition(": ")
+    if first.endswith("Error") and rest:
+        text = rest
+    return " ".join(text.split())
+
+
+def _complete_bytes(path: Path, size: int) -> int:
+    """Offset just past the last LF: what a reader may trust of a live file."""
+    chunk = 1 << 16
+    with open(path, "rb") as fh:
+        end = size
+        while end > 0:
+            start = max(0, end - chunk)
+            fh.seek(start)
+            block = fh.read(end - start)
+            pos = block.rfind(b"\n")
+            if pos >= 0:
+                return start + pos + 1
+            end = start
+    return 0
+
+
+def _snapshot(path: Path, length: int, temp_dir: Path) -> Path:
+    """Copy the first `length` bytes of path (its complete lines) to a temp file."""
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="calls-snapshot-", suffix=".csv", dir=temp_dir)
+    with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+        remaining = length
+        while remaining > 0:
+            block = src.read(min(remaining, 1 << 22))
+            if not block:
+                break
+            out.write(block)
+            remaining -= len(block)
+    return Path(name)
+
+
+def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path) -> None:
+    con.execute("SET VARIABLE csv_path = ?", [str(read_path)])
+    try:
+        con.execute(CALLS_SQL.read_text(encoding="utf-8"))
+    except duckdb.Error as exc:
+        message = _duckdb_message(exc)
+        if "CSV header is not the finops contract" in message:
+            raise FinopsError(f"{shown_path}: {message}; fix the header or pass --csv "
+                              "with a file in the finops format (see the data contract)") from None
+        raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
+
+
+def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> SourceInfo:
+    """Define `calls` and friends in con from the CSV; return what was read.
+
+    A last line without its LF (a writer still appending) is never read: the
+    file's complete lines are snapshotted first whenever the file does not
+    end in LF or was written to moments ago, and a file that changed while
+    it was being read in place is read again from a snapshot.
+    """
+    path = Path(csv_path)
+    if not path.exists():
+        raise FinopsError(f"CSV not found: {path}; run `finops simulate` first or pass --csv PATH")
+    if path.is_dir():
+        raise FinopsError(f"{path} is a folder; pass --csv with a CSV file")
+    stat = path.stat()
+    if stat.st_size == 0:
+        raise NoDataError(f"no data yet: {path} is empty; run `finops simulate` to create data")
+
+    complete = _complete_bytes(path, stat.st_size)
+    if complete == 0:
+        raise NoDataError(f"no data yet: {path} has no complete line; run `finops simulate` to create data")
+    temp_dir = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    recent = time.time() - stat.st_mtime < _RECENT_WRITE_SECONDS
+
+    snapshot: Path | None = None
+    try:
+        if complete < stat.st_size or recent:
+            snapshot = _snapshot(path, complete, temp_dir)
+            _run_calls_sql(con, snapshot, path)
+        else:
+            _run_calls_sql(con, path, path)
+            after = path.stat()
+            if (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+                complete = _complete_bytes(path, after.st_size)
+                stat = after
+                snapshot = _snapshot(path, complete, temp_dir)
+                _run_calls_sql(con, snapshot, path)
+    finally:
+        if snapshot is not None:
+            snapshot.unlink(missing_ok=True)
+
+    info = source_info(con, path, size_bytes=complete)
+    info.partial_tail_bytes = stat.st_size - complete
+    if info.rows == 0:
+        detail = f" ({info.rows_rejected} rows rejected)" if info.rows_rejected else ""
+        raise NoDataError(f"no data yet: {path} has no valid rows{detail}; "
+                          "run `finops simulate` to create data")
+    return info
+
+
+def source_info(con: duckdb.DuckDBPyConnection, path: Path, size_bytes: int) -> SourceInfo:
+    rows, rejected, duplicates, first, last = con.execute(
+        "SELECT rows, rows_rejected, duplicate_call_ids, first_call, last_call FROM data_quality"
+    ).fetchone()
+    samples = con.execute(
+        f"SELECT line, kind, reason FROM calls_rejected LIMIT {_REJECT_SAMPLES}"
+    ).fetchall()
+    return SourceInfo(
+        csv_path=str(path),
+        size_bytes=size_bytes,
+        rows=int(rows),
+        rows_rejected=int(rejected),
+        duplicate_call_ids=int(duplicates),
+        first_call=_iso(first),
+        last_call=_iso(last),
+        reject_samples=[{"line": line, "kind": kind, "reason": reason}
+                        for line, kind, reason in samples],
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+

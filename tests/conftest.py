@@ -1,0 +1,52 @@
+"""Shared test helpers: hand-made CSVs in the data contract, and analyzer runs."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from finops.engine import api
+
+HEADER = ["timestamp", "call_id", "provider", "model", "input_tokens", "output_tokens",
+          "cost_usd", "latency_ms", "customer_id", "subscription_tier", "organization_id",
+          "product_id", "feature_id", "task_type", "environment", "request_id", "trace_id",
+          "session_id", "user_agent"]
+
+DEFAULT_ROW = {
+    "timestamp": "2025-11-01T10:00:00", "provider": "openai", "model": "gpt-4o",
+    "input_tokens": "100", "output_tokens": "100", "cost_usd": "0.001250",
+    "latency_ms": "400", "customer_id": "cust_0001", "subscription_tier": "pro",
+    "organization_id": "org_001", "product_id": "product_a", "feature_id": "chat",
+    "task_type": "chat", "environment": "production", "request_id": "req_1",
+    "trace_id": "trace_1", "session_id": "sess_1", "user_agent": "test/1.0",
+}
+
+
+def write_calls(path: Path, rows: list[dict], *, newline: str = "\n") -> Path:
+    """Write rows (dicts overriding DEFAULT_ROW) as a contract CSV; call_ids default to call_N."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator=newline)
+        writer.writerow(HEADER)
+        for n, row in enumerate(rows, start=1):
+            full = {**DEFAULT_ROW, "call_id": f"call_{n}", **row}
+            writer.writerow([full[c] for c in HEADER])
+    return path
+
+
+@pytest.fixture
+def calls_csv(tmp_path):
+    """Factory: calls_csv(rows, name='calls.csv') -> Path of a contract CSV."""
+
+    def make(rows: list[dict], name: str = "calls.csv", **kwargs) -> Path:
+        return write_calls(tmp_path / name, rows, **kwargs)
+
+    return make
+
+
+def run_query(analyzer: str, csv_path: Path, query: str, **params) -> list[dict]:
+    """Rows of one analyzer query as JSON-ready dicts (what run-sql --format json prints)."""
+    _, results = api.run_sql(analyzer, csv_path, query=query,
+                             params={k: str(v) for k, v in params.items()})
+    return results[0].to_json()["queries"][query]
