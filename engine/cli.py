@@ -53,6 +53,59 @@ def main() -> None:
 # --- simulate -------------------------------------------------------------
 # (owned by the simulator work; see simulator/)
 
+@main.command("simulate")
+@click.option("--out", "out", default=DEFAULT_CSV, show_default=True, type=click.Path(dir_okay=False),
+              help="CSV file to write.")
+@click.option("--rows", type=int, help="Rows to write (or, with --continuous, rows the file should hold).")
+@click.option("--target-mb", type=float,
+              help="MB to write; the default when no --rows/--days is given: 50 "
+                   "(with --continuous: the file's target size).")
+@click.option("--days", type=int, help="Days to simulate (default 45; with a size target: as many as it takes).")
+@click.option("--customers", type=int, help="Population size (default 200).")
+@click.option("--start", help="First day, YYYY-MM-DD (default 2025-10-01).")
+@click.option("--seed", type=int, help="Random seed; same seed and options, same bytes (default 42).")
+@click.option("--scenarios", help="Comma list of scenarios (default: all), e.g. base,burst,model_migration.")
+@click.option("--param", "params", multiple=True, metavar="SCENARIO.NAME=VALUE",
+              help="Override a scenario parameter (ranges as LO:HI), e.g. burst.multiplier=5:10.")
+@click.option("--append", is_flag=True, help="Continue an existing file: same business, later times.")
+@click.option("--continuous", is_flag=True, help="Grow the file day by day in small batches until the target.")
+@click.option("--rate", type=float, default=None,
+              help="With --continuous: rows per second (default 2000; 0 = as fast as possible).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+@user_errors
+def simulate_command(out, rows, target_mb, days, customers, start, seed, scenarios, params,
+                     append, continuous, rate, quiet):
+    """Write simulated AI API calls in the data contract's CSV format.
+
+    \b
+    Examples:
+      finops simulate                               # 50 MB to data/simulated_calls.csv
+      finops simulate --seed 7 --rows 10000 --out /tmp/calls.csv
+      finops simulate --scenarios base,burst --days 30 --customers 100
+      finops simulate --continuous --rate 5000      # the live demo's growing file
+      finops simulate --append --days 7             # a week more of the same business
+    """
+    from finops import simulator
+
+    if rate is not None and not continuous:
+        raise FinopsError("--rate only applies with --continuous; add --continuous or drop --rate")
+    if continuous and append:
+        raise FinopsError("--continuous always continues an existing file; drop --append")
+    options = dict(rows=rows, target_mb=target_mb, days=days, customers=customers, start=start,
+                   seed=seed, scenarios=scenarios, params=simulator.parse_params(params) or None,
+                   progress=not quiet)
+    if continuous:
+        result = simulator.run_continuous(out, rate=simulator.DEFAULT_RATE if rate is None else rate,
+                                          **options)
+    else:
+        result = simulator.simulate(out, append=append, **options)
+    if not quiet:
+        verb = "appended" if result.appended else "wrote"
+        click.echo(f"{verb} {result.rows:,} rows ({result.bytes / 1e6:.1f} MB) to {out} in "
+                   f"{result.seconds:.1f} s: {result.first_timestamp} .. {result.last_timestamp}",
+                   err=True)
+
+
 
 # --- analyzers and SQL ----------------------------------------------------
 
