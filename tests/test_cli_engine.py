@@ -1,0 +1,220 @@
+"""`finops run-sql`, `sql`, `analyzers`, `shell` through click's CliRunner, errors included."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+from finops.engine import api
+from finops.engine.cli import main
+
+from conftest import write_calls
+
+ROWS = [
+    {"timestamp": "2025-11-01T10:00:00", "cost_usd": "0.100000", "customer_id": "a", "latency_ms": "100"},
+    {"timestamp": "2025-11-02T10:00:00", "cost_usd": "0.250000", "customer_id": "b", "latency_ms": "300"},
+    {"timestamp": "2025-11-02T11:00:00", "cost_usd": "0.050000", "customer_id": "b", "latency_ms": "200"},
+]
+
+MINI = """\
+-- name: mini
+-- title: A tiny analyzer
+-- category: finops
+-- version: 2
+-- description: Cost per customer, for tests.
+--   Continued description.
+-- param: min_cost = 0.0 | Smallest cost shown
+-- param: label = hello
+
+-- query: _setup
+CREATE OR REPLACE TEMP VIEW mini_costs AS
+SELECT customer_id, sum(cost_usd) AS cost, count(*) AS calls FROM calls GROUP BY ALL;
+
+-- query: by_customer
+-- title: Cost by customer
+-- chart: bar
+SELECT customer_id, cost, calls, getvariable('label') AS label
+FROM mini_costs
+WHERE cost >= getvariable('min_cost')
+ORDER BY cost DESC, customer_id;
+
+-- query: ratio
+SELECT safe_div(1, 0) AS nothing, 1.0 / 0 AS raw_division;
+"""
+
+
+@pytest.fixture
+def env(tmp_path):
+    csv = write_calls(tmp_path / "calls.csv", ROWS)
+    sql_dir = tmp_path / "mysql"
+    sql_dir.mkdir()
+    (sql_dir / "mini.sql").write_text(MINI)
+    return csv, sql_dir
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result
+
+
+def test_run_sql_json_contract(env):
+    csv, sql_dir = env
+    result = run("run-sql", "mini", "--csv", csv, "--sql-dir", sql_dir, "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["analyzer"] == "mini" and doc["version"] == 2
+    assert set(doc["source"]) >= {"csv_path", "rows", "rows_rejected", "first_call", "last_call"}
+    assert doc["source"]["rows"] == 3
+    assert doc["queries"]["by_customer"] == [
+        {"customer_id": "b", "cost": 0.3, "calls": 2, "label": "hello"},
+        {"customer_id": "a", "cost": 0.1, "calls": 1, "label": "hello"},
+    ]
+    # Division by zero: NULL, never NaN or infinity, even without safe_div.
+    assert doc["queries"]["ratio"] == [{"nothing": None, "raw_division": None}]
+    assert "_setup" not in doc["queries"]
+
+
+def test_run_sql_params_are_bound_and_typed(env):
+    csv, sql_dir = env
+    result = run("run-sql", "mini", "--csv", csv, "--sql-dir", sql_dir, "--format", "json",
+                 "-q", "by_customer", "--param", "min_cost=0.2", "--param", "label=it's; DROP")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["queries"]["by_customer"]
+    assert rows == [{"customer_id": "b", "cost": 0.3, "calls": 2, "label": "it's; DROP"}]
+
+
+def test_run_sql_csv_and_table_formats(env):
+    csv, sql_dir = env
+    result = run("run-sql", "mini", "--csv", csv, "--sql-dir", sql_dir, "--format", "csv",
+                 "-q", "by_customer")
+    assert result.output.splitlines() == ["customer_id,cost,calls,label", "b,0.300000,2,hello",
+                                          "a,0.100000,1,hello"]
+    result = run("run-sql", "mini", "--csv", csv, "--sql-dir", sql_dir)
+    assert result.exit_code == 0
+    assert "== mini.by_customer: Cost by customer ==" in result.output
+    assert "0.300000" in result.output
+
+
+def test_show_sql_prints_the_statements(env):
+    csv, sql_dir = env
+    result = CliRunner().invoke(main, ["run-sql", "mini", "--csv", str(csv), "--sql-dir",
+                                       str(sql_dir), "--show-sql", "-q", "by_customer"])
+    assert result.exit_code == 0
+    assert "getvariable('min_cost')" in result.stderr
+    assert "mini.sql:17" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run-sql", "nope"], "unknown analyzer 'nope'"),
+    (["run-sql", "mini", "-q", "nope"], "has no query 'nope'"),
+    (["run-sql", "mini", "--param", "nope=1"], "has no parameter 'nope'"),
+    (["run-sql", "mini", "--param", "min_cost=abc"], "is not a valid float"),
+    (["run-sql", "mini", "--param", "novalue"], "must be KEY=VALUE"),
+    (["run-sql", "all", "-q", "by_customer"], "--query needs one analyzer"),
+])
+def test_run_sql_user_errors_are_one_line(env, args, message):
+    csv, sql_dir = env
+    result = run(*args, "--csv", csv, "--sql-dir", sql_dir)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_missing_csv_and_bad_header(tmp_path, env):
+    _, sql_dir = env
+    result = run("run-sql", "mini", "--csv", tmp_path / "nope.csv", "--sql-dir", sql_dir)
+    assert result.exit_code == 2 and "CSV not found" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,c\n1,2,3\n")
+    result = run("run-sql", "mini", "--csv", bad, "--sql-dir", sql_dir)
+    assert result.exit_code == 2 and "header is not the finops contract" in result.output
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    result = run("run-sql", "mini", "--csv", empty, "--sql-dir", sql_dir)
+    assert result.exit_code == 1 and "no data yet" in result.output
+
+
+def test_a_sql_error_names_the_file_and_line(env):
+    csv, sql_dir = env
+    (sql_dir / "mini.sql").write_text(MINI.replace("FROM mini_costs\nWHERE", "FROM mini_costs\nWHERE nosuchcol > 0 AND"))
+    result = run("run-sql", "mini", "--csv", csv, "--sql-dir", sql_dir)
+    assert result.exit_code == 1
+    assert f"{sql_dir / 'mini.sql'}:19: query by_customer:" in result.output
+    assert "nosuchcol" in result.output
+
+
+@pytest.mark.parametrize("mutation, message", [
+    (lambda s: s.replace("-- version: 2", "-- version: two"), ":1: version must be a whole number"),
+    (lambda s: s.replace("-- title: A tiny analyzer\n", ""), "lacks `-- title: ...`"),
+    (lambda s: s.replace("-- name: mini", "-- name: other"), "must equal the file name"),
+    (lambda s: s.replace("-- param: label = hello", "-- param: label"), ":8: malformed parameter"),
+    (lambda s: s.replace("-- query: ratio", "-- query: by_customer"), ":22: query 'by_customer' is defined twice"),
+    (lambda s: "SELECT 1;\n" + s, ":1: SQL before the first"),
+])
+def test_a_malformed_header_names_the_file_and_line(env, mutation, message):
+    csv, sql_dir = env
+    (sql_dir / "mini.sql").write_text(mutation(MINI))
+    result = run("analyzers", "--sql-dir", sql_dir)
+    assert result.exit_code == 2
+    assert "mini.sql" in result.output and message in result.output
+
+
+def test_analyzers_lists_name_title_version_queries(env):
+    _, sql_dir = env
+    result = run("analyzers", "--sql-dir", sql_dir, "--format", "json")
+    assert result.exit_code == 0
+    mini = [a for a in json.loads(result.output) if a["name"] == "mini"][0]
+    assert mini["title"] == "A tiny analyzer" and mini["version"] == 2
+    assert mini["description"] == "Cost per customer, for tests. Continued description."
+    assert mini["queries"] == ["by_customer", "ratio"]
+    assert mini["params"] == {"min_cost": "0.0", "label": "hello"}
+    result = run("analyzers", "--sql-dir", sql_dir)
+    assert "mini" in result.output and "v2" in result.output
+
+
+def test_adhoc_sql(env):
+    csv, _ = env
+    result = run("sql", "SELECT customer_id, sum(cost_usd) AS cost FROM calls GROUP BY ALL ORDER BY 1",
+                 "--csv", csv, "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["rows"] == [{"customer_id": "a", "cost": 0.1},
+                                                 {"customer_id": "b", "cost": 0.3}]
+    result = run("sql", "SELECT nope FROM calls", "--csv", csv)
+    assert result.exit_code == 1 and "query failed" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_csv_from_environment(env, monkeypatch):
+    csv, _ = env
+    result = CliRunner(env={"FINOPS_CSV": str(csv)}).invoke(main, ["sql", "SELECT count(*) AS n FROM calls"])
+    assert result.exit_code == 0 and "3" in result.output
+
+
+def test_every_command_has_help_with_an_example():
+    for name, command in main.commands.items():
+        result = run(name, "--help")
+        assert result.exit_code == 0, name
+        assert "Example" in result.output or "example" in result.output, name
+
+
+@pytest.mark.skipif(not (shutil.which("duckdb") or (api.Path(sys.executable).parent / "duckdb").exists()),
+                    reason="the DuckDB CLI (pip install duckdb-cli) is not installed")
+def test_shell_loads_the_views(env):
+    csv, _ = env
+    argv, environ = api.shell_invocation(csv)
+    out = subprocess.run(argv + ["-csv", "-c", "SELECT count(*) AS n, sum(cost_usd) AS cost FROM calls"],
+                         env=environ, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-2:] == ["n,cost", "3,0.400000"]
+
+
+def test_shell_without_csv_is_a_one_line_error(tmp_path):
+    result = run("shell", "--csv", tmp_path / "nope.csv")
+    assert result.exit_code == 2 and "CSV not found" in result.output
