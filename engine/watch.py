@@ -1,0 +1,267 @@
+"""The rebuild loop of `finops serve`: watch files, call one build function.
+
+Watchers (watchfiles, one thread per group of folders) turn file events
+into a queue of reasons; one loop drains the queue and calls `build()`.
+So builds never overlap, events that arrive during a build cause exactly
+one more build afterwards, and the build function is a parameter (the real
+one is build.build_site; tests pass a counter). This module decides only
+*when* to build: what a build does, and how a failed build keeps the last
+good reports, is the build function's business.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import watchfiles
+
+CSV, SQL, TEMPLATE = "csv", "sql", "template"
+
+
+def _is_temp_name(name: str) -> bool:
+    return name.startswith(".") or name.endswith(".tmp") or name.endswith("~")
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+@dataclass
+class WatchPlan:
+    """What to watch and how each changed path is classified."""
+
+    csv_path: Path
+    sql_dirs: list[Path] = field(default_factory=list)
+    template_dirs: list[Path] = field(default_factory=list)
+    ignore_dirs: list[Path] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.csv_path = Path(os.path.abspath(self.csv_path))
+        self.sql_dirs = [Path(os.path.abspath(p)) for p in self.sql_dirs]
+        self.template_dirs = [Path(os.path.abspath(p)) for p in self.template_dirs]
+        self.ignore_dirs = [Path(os.path.abspath(p)) for p in self.ignore_dirs]
+
+    def classify(self, path: str) -> str | None:
+        """CSV, SQL, TEMPLATE, or None for a change that must not trigger a build."""
+        path = os.path.abspath(path)
+        if any(_inside(path, str(d)) for d in self.ignore_dirs):
+            return None  # the server's own output
+        name = os.path.basename(path)
+        if path == str(self.csv_path):
+            return CSV
+        if _is_temp_name(name):
+            return None
+        if any(_inside(path, str(d)) for d in self.sql_dirs) and name.endswith(".sql"):
+            return SQL
+        if any(_inside(path, str(d)) for d in self.template_dirs):
+            return TEMPLATE
+        return None
+
+    def groups(self) -> list[tuple[list[Path], bool]]:
+        """(folders, recursive) to watch: the CSV's folder alone, then the code folders."""
+        code = [d for d in [*self.sql_dirs, *self.template_dirs] if d.is_dir()]
+        groups = [([self.csv_path.parent], False)]
+        if code:
+            groups.append((code, True))
+        return groups
+
+
+@dataclass
+class BuildLog:
+    """What the loop did: for tests and the closing line."""
+
+    builds: int = 0
+    failed: int = 0
+    reasons: list[set[str]] = field(default_factory=list)
+    target_reached: bool = False
+
+
+def describe(result, reasons: set[str] | None = None) -> str:
+    """One log line for a build result (BuildResult or anything alike)."""
+    status = getattr(result, "status", "ok") if result is not None else "ok"
+    seconds = getattr(result, "seconds", None)
+    manifest = getattr(result, "manifest", None) or {}
+    why = f" ({', '.join(sorted(reasons))} changed)" if reasons else ""
+    took = f" in {seconds:.2f}s" if isinstance(seconds, (int, float)) else ""
+    if status == "error":
+        error = " ".join(str(getattr(result, "error", "") or "unknown error").split())
+        return f"build error{took}{why}: {error}; keeping the last good reports"
+    parts = []
+    if manifest.get("rows") is not None:
+        parts.append(f"{int(manifest['rows']):,} rows")
+    if manifest.get("csv_size_mb") is not None:
+        parts.append(f"{float(manifest['csv_size_mb']):.1f} MB")
+    count = len(getattr(result, "reports", None) or [])
+    if count:
+        parts.append(f"{count} reports")
+    detail = (": " + ", ".join(parts)) if parts else ""
+    return f"build {status}{took}{why}{detail}"
+
+
+class RebuildLoop:
+    """Watch the plan's folders and call build() after changes, one build at a time.
+
+    debounce: seconds of quiet to wait after the first event before building;
+    min_interval: least seconds between the end of one CSV-triggered build
+    and the start of the next (SQL/template edits do not wait for it);
+    target_bytes: once the CSV is at least this large and one build has seen
+    it so, CSV events no longer trigger builds.
+    """
+
+    def __init__(self, build: Callable[[], object], plan: WatchPlan, *,
+                 log: Callable[[str], None] = print, debounce: float = 0.3,
+                 min_interval: float = 0.0, target_bytes: int | None = None,
+                 stop_event: threading.Event | None = None, force_polling: bool | None = None):
+        self.build = build
+        self.plan = plan
+        self.log = log
+        self.debounce = debounce
+        self.min_interval = min_interval
+        self.target_bytes = target_bytes
+        self.stop_event = stop_event or threading.Event()
+        self.force_polling = force_polling
+        self.events: queue.Queue[str] = queue.Queue()
+        self.record = BuildLog()
+        self._threads: list[threading.Thread] = []
+        self._last_csv_build_end = 0.0
+        self._final_built = False
+        self.ready = threading.Event()  # set once every watcher is running
+
+    # --- watching -----------------------------------------------------
+    def start_watchers(self) -> None:
+        groups = self.plan.groups()
+        self.plan.csv_path.parent.mkdir(parents=True, exist_ok=True)
+        started = []
+        for folders, recursive in groups:
+            started_event = threading.Event()
+            thread = threading.Thread(target=self._watch, args=(folders, recursive, started_event),
+                                      name="finops-watch", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+            started.append(started_event)
+        for event in started:
+            event.wait(5)
+        self.ready.set()
+
+    def _watch(self, folders: list[Path], recursive: bool, started: threading.Event) -> None:
+        def keep(change, path: str) -> bool:
+            return self.plan.classify(path) is not None
+
+        try:
+            watcher = watchfiles.watch(*folders, watch_filter=keep, debounce=200, step=30,
+                                       stop_event=self.stop_event, rust_timeout=200,
+                                       yield_on_timeout=True, recursive=recursive,
+                                       force_polling=self.force_polling,
+                                       raise_interrupt=False, ignore_permission_denied=True)
+            first = True
+            for changes in watcher:
+                if first:
+                    started.set()
+                    first = False
+                for _, path in changes:
+                    kind = self.plan.classify(path)
+                    if kind:
+                        self.events.put(kind)
+        except Exception as exc:  # a vanished folder must not kill the server
+            self.log(f"watch stopped for {', '.join(map(str, folders))}: {exc}")
+        finally:
+            started.set()
+
+    # --- building -----------------------------------------------------
+    def csv_size(self) -> int:
+        try:
+            return self.plan.csv_path.stat().st_size
+        except OSError:
+            return 0
+
+    def at_target(self) -> bool:
+        return self.target_bytes is not None and self.csv_size() >= self.target_bytes
+
+    def build_now(self, reasons: set[str] | None = None) -> object:
+        reached = self.at_target()
+        try:
+            result = self.build()
+        except Exception as exc:  # the build function should not raise; stay alive if it does
+            result = _Failed(f"{type(exc).__name__}: {exc}")
+        self.record.builds += 1
+        self.record.reasons.append(set(reasons or ()))
+        if getattr(result, "status", "ok") == "error":
+            self.record.failed += 1
+        self.log(describe(result, reasons))
+        if reached and not self._final_built:
+            self._final_built = True
+            self.record.target_reached = True
+            self.log(f"target of {self.target_bytes / 1e6:.1f} MB reached: CSV growth no longer "
+                     "rebuilds; SQL and template edits still do")
+        if reasons and CSV in reasons or reasons is None:
+            self._last_csv_build_end = time.monotonic()
+        return result
+
+    def _wanted(self, reasons: set[str]) -> set[str]:
+        if CSV in reasons:
+            if self._final_built and self.at_target():
+                reasons = reasons - {CSV}
+            elif self._final_built:
+                self._final_built = False  # the CSV was replaced by a smaller one
+        return reasons
+
+    def _drain(self, first: str) -> set[str]:
+        """The first event plus everything arriving until `debounce` seconds of quiet."""
+        reasons = {first}
+        while not self.stop_event.is_set():
+            try:
+                reasons.add(self.events.get(timeout=self.debounce))
+            except queue.Empty:
+                break
+        return reasons
+
+    def run(self, initial_build: bool = True) -> BuildLog:
+        """Build (optionally) once, then rebuild on changes until stop_event is set."""
+        if not self._threads:
+            self.start_watchers()
+        if initial_build:
+            self.build_now(None)
+        while not self.stop_event.is_set():
+            try:
+                first = self.events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            reasons = self._wanted(self._drain(first))
+            if not reasons:
+                continue
+            if reasons == {CSV} and self.min_interval:
+                wait = self._last_csv_build_end + self.min_interval - time.monotonic()
+                if wait > 0 and self.stop_event.wait(wait):
+                    break
+                # Events that came in while waiting belong to this build.
+                while True:
+                    try:
+                        reasons.add(self.events.get_nowait())
+                    except queue.Empty:
+                        break
+                reasons = self._wanted(reasons)
+                if not reasons:
+                    continue
+            if self.stop_event.is_set():
+                break
+            self.build_now(reasons)
+        return self.record
+
+    def join(self, timeout: float = 5.0) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
+
+
+@dataclass
+class _Failed:
+    error: str
+    status: str = "error"
+    seconds: float | None = None
+    manifest: dict | None = None
+    reports: list | None = None
