@@ -60,16 +60,17 @@ GROUP BY f.n, f.slope, f.intercept;
 
 -- query: headline
 -- title: Headline
+-- Values are DECIMAL so money stays exact and counts print as whole numbers.
 SELECT label, value, unit FROM (
-    SELECT 1 AS k, 'Total AI cost' AS label, CAST(sum(cost_usd) AS DOUBLE) AS value, 'usd' AS unit FROM calls
+    SELECT 1 AS k, 'Total AI cost' AS label, money(sum(cost_usd)) AS value, 'usd' AS unit FROM calls
     UNION ALL
-    SELECT 2, 'Calls', count(*), 'count' FROM calls
+    SELECT 2, 'Calls', money(count(*)), 'count' FROM calls
     UNION ALL
-    SELECT 3, 'Daily burn', CAST(money(safe_div(sum(d.cost), max(p.period_days))) AS DOUBLE), 'usd'
+    SELECT 3, 'Daily burn', money(safe_div(sum(d.cost), max(p.period_days))), 'usd'
     FROM understanding_daily AS d, period AS p
     UNION ALL
     SELECT 4, 'Projected next 30 days',
-           CAST(money(sum(greatest(0, t.intercept + t.slope * (t.n + h.i)))) AS DOUBLE), 'usd'
+           money(sum(greatest(0, t.intercept + t.slope * (t.n + h.i)))), 'usd'
     FROM understanding_trend AS t CROSS JOIN range(30) AS h(i)
 )
 ORDER BY k;
