@@ -176,8 +176,8 @@ ORDER BY customers DESC, lift DESC, feature_a, feature_b;
 -- description: What to do with each feature outside the invest quadrant, and the best bundle.
 -- optimize: cut the feature's AI cost until its margin reaches the median
 --   margin_pct: saves cost - attributed_revenue * (1 - median/100);
--- sunset: the AI cost saved by retiring it, less the revenue attributed
---   to it is not lost (customers keep their tier), so the amount is cost;
+-- sunset: the same saving (the detail also gives the cost saved by retiring
+--   it and the attributed revenue that would be put at risk);
 -- bundle: the pair with the most common customers and lift > 1, with the
 --   revenue those customers attribute to the two features.
 WITH items AS (
@@ -190,11 +190,13 @@ WITH items AS (
            money(greatest(0, cost - attributed_revenue * (1 - median_margin_pct / 100))) AS amount_usd
     FROM features_features WHERE quadrant = 'optimize'
     UNION ALL
-    SELECT 2, 'Sunset or rework ' || feature_id,
-           'Few customers use it (' || customers || ', ' || format('{:.1f}', adoption_pct)
-               || '%) and its margin is low (' || format('{:.1f}', margin_pct) || '%): retiring it saves $'
-               || format('{:,.2f}', cost) || ' of AI cost over the period.',
-           cost
+    SELECT 2, 'Rework or sunset ' || feature_id,
+           'Adoption (' || customers || ' customers, ' || format('{:.1f}', adoption_pct)
+               || '%) and margin (' || format('{:.1f}', margin_pct) || '%) are both under the median: cutting its AI cost to reach the median margin saves $'
+               || format('{:,.2f}', money(greatest(0, cost - attributed_revenue * (1 - median_margin_pct / 100))))
+               || '; retiring it saves all $' || format('{:,.2f}', cost) || ' of its AI cost but puts $'
+               || format('{:,.2f}', attributed_revenue) || ' of attributed revenue at risk.',
+           money(greatest(0, cost - attributed_revenue * (1 - median_margin_pct / 100)))
     FROM features_features WHERE quadrant = 'sunset'
     UNION ALL
     SELECT 3, 'Invest in ' || feature_id,
