@@ -1,0 +1,149 @@
+"""Given/expect cases for sql/ubr/profitability.sql, worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import run_query
+
+CONTRACT = {
+    "customers": ["customer_id", "subscription_tier", "organization_id", "calls", "tenure_days",
+                  "revenue", "cost", "margin", "margin_pct", "status"],
+    "by_tier": ["subscription_tier", "customers", "revenue", "cost", "margin", "margin_pct",
+                "unprofitable_customers"],
+    "margin_buckets": ["bucket", "customers"],
+}
+
+
+def call(customer, day, cost, tier, **extra):
+    return {"customer_id": customer, "timestamp": f"2025-11-{day:02d}T10:00:00",
+            "cost_usd": f"{cost:.6f}", "subscription_tier": tier, **extra}
+
+
+# Six customers, each built to land on an edge:
+#   A pro, calls on Nov 1 and Nov 15: tenure 15 days, revenue 99*15/30 = 49.50;
+#     cost 10 + 20 = 30 -> margin 19.50, margin_pct 100*19.5/49.5 = 39.3939 (20-50%)
+#   B starter on Nov 1, upgraded to pro on Nov 10: latest tier pro, tenure 10,
+#     revenue 99*10/30 = 33.00; cost 1 + 2 = 3 -> margin 30, 90.9091% (over 50%)
+#   C starter, one day: revenue 29*1/30 = 0.966667; cost 1.934 ->
+#     margin -0.967333 (negative, unprofitable)
+#   D starter, Nov 1..30: revenue 29; cost 14.5 -> margin 14.5 = exactly 50% (over 50%)
+#   E enterprise, Nov 1..30: revenue 299; cost 239.2 -> margin 59.8 = exactly 20% (20-50%)
+#   F starter, Nov 1..30: revenue 29; cost 29 -> margin 0 = 0% (0-20%, profitable)
+ROWS = [
+    call("A", 1, 10, "pro"), call("A", 15, 20, "pro"),
+    call("B", 1, 1, "starter", organization_id="org_002"), call("B", 10, 2, "pro", organization_id="org_002"),
+    call("C", 1, 1.934, "starter"),
+    call("D", 1, 14.5, "starter"), call("D", 30, 0, "starter"),
+    call("E", 1, 239.2, "enterprise"), call("E", 30, 0, "enterprise"),
+    call("F", 1, 20, "starter"), call("F", 30, 9, "starter"),
+]
+
+
+@pytest.fixture
+def csv_path(calls_csv):
+    return calls_csv(ROWS)
+
+
+def test_contract_columns_present(csv_path):
+    for query, columns in CONTRACT.items():
+        rows = run_query("profitability", csv_path, query)
+        assert rows, query
+        assert list(rows[0])[:len(columns)] == columns, query
+
+
+def test_customers_prorated_revenue_latest_tier_margin_and_status(csv_path):
+    rows = {r["customer_id"]: r for r in run_query("profitability", csv_path, "customers")}
+    a = rows["A"]
+    assert (a["subscription_tier"], a["calls"], a["tenure_days"]) == ("pro", 2, 15)
+    assert a["revenue"] == pytest.approx(49.50)
+    assert a["cost"] == pytest.approx(30)
+    assert a["margin"] == pytest.approx(19.50)
+    assert a["margin_pct"] == pytest.approx(100 * 19.5 / 49.5)
+    assert a["status"] == "profitable"
+
+    b = rows["B"]  # upgraded: the latest tier (pro) prices the whole tenure
+    assert (b["subscription_tier"], b["tenure_days"], b["organization_id"]) == ("pro", 10, "org_002")
+    assert b["revenue"] == pytest.approx(33.0)
+    assert b["margin_pct"] == pytest.approx(100 * 30 / 33)
+
+    c = rows["C"]
+    assert c["tenure_days"] == 1
+    assert c["revenue"] == pytest.approx(0.966667)  # 29/30 rounded to 6 decimals
+    assert c["margin"] == pytest.approx(0.966667 - 1.934)
+    assert c["status"] == "unprofitable"
+
+    assert rows["D"]["margin_pct"] == pytest.approx(50)
+    assert rows["E"]["revenue"] == pytest.approx(299) and rows["E"]["margin_pct"] == pytest.approx(20)
+    assert rows["F"]["margin"] == 0 and rows["F"]["status"] == "profitable"
+
+
+def test_customers_worst_margin_first(csv_path):
+    ids = [r["customer_id"] for r in run_query("profitability", csv_path, "customers")]
+    # margins: C -0.967333, F 0, D 14.5, A 19.5, B 30, E 59.8
+    assert ids == ["C", "F", "D", "A", "B", "E"]
+
+
+def test_by_tier(csv_path):
+    rows = run_query("profitability", csv_path, "by_tier")
+    assert [r["subscription_tier"] for r in rows] == ["starter", "pro", "enterprise"]
+    starter, pro, enterprise = rows
+    # starter: C, D, F -> revenue 0.966667 + 29 + 29, cost 1.934 + 14.5 + 29
+    assert starter["customers"] == 3
+    assert starter["revenue"] == pytest.approx(58.966667)
+    assert starter["cost"] == pytest.approx(45.434)
+    assert starter["margin"] == pytest.approx(13.532667)
+    assert starter["margin_pct"] == pytest.approx(100 * 13.532667 / 58.966667)
+    assert starter["unprofitable_customers"] == 1
+    # pro: A, B -> 49.5 + 33 = 82.5 revenue, 30 + 3 = 33 cost, margin 49.5 = 60%
+    assert (pro["customers"], pro["unprofitable_customers"]) == (2, 0)
+    assert pro["revenue"] == pytest.approx(82.5) and pro["cost"] == pytest.approx(33)
+    assert pro["margin"] == pytest.approx(49.5) and pro["margin_pct"] == pytest.approx(60)
+    # enterprise: E -> 299 - 239.2 = 59.8 = 20%
+    assert enterprise["customers"] == 1
+    assert enterprise["margin"] == pytest.approx(59.8) and enterprise["margin_pct"] == pytest.approx(20)
+
+
+def test_margin_buckets_edges(csv_path):
+    rows = run_query("profitability", csv_path, "margin_buckets")
+    # over 50%: B (90.9), D (exactly 50); 20-50%: A (39.4), E (exactly 20);
+    # 0-20%: F (exactly 0); negative: C.
+    assert [(r["bucket"], r["customers"]) for r in rows] == [
+        ("over 50%", 2), ("20-50%", 2), ("0-20%", 1), ("negative", 1)]
+
+
+def test_margin_buckets_list_empty_buckets_and_by_tier_lists_every_tier(calls_csv):
+    path = calls_csv([call("A", 1, 10, "pro"), call("A", 15, 20, "pro")])
+    rows = run_query("profitability", path, "margin_buckets")
+    assert [(r["bucket"], r["customers"]) for r in rows] == [
+        ("over 50%", 0), ("20-50%", 1), ("0-20%", 0), ("negative", 0)]
+    tiers = run_query("profitability", path, "by_tier")
+    assert [(t["subscription_tier"], t["customers"], t["revenue"]) for t in tiers] == [
+        ("starter", 0, 0), ("pro", 1, 49.5), ("enterprise", 0, 0)]
+    assert tiers[0]["margin_pct"] is None  # no revenue: NULL, never NaN
+
+
+def test_interventions_and_recommendation_amounts(csv_path):
+    rows = run_query("profitability", csv_path, "interventions")
+    assert len(rows) == 1
+    c = rows[0]
+    # C on starter: pro instead would bring (99 - 29) * 1 / 30 = 2.333333 more,
+    # enough to cover the 0.967333 loss -> upgrade.
+    assert c["customer_id"] == "C" and c["upgrade_tier"] == "pro"
+    assert c["upgrade_revenue"] == pytest.approx(2.333333)
+    # cap at 80% of revenue: 1.934 - 0.8 * 0.966667 = 1.1606664 -> 1.160666
+    assert c["cap_savings"] == pytest.approx(1.160666, abs=1e-6)
+    assert c["intervention"] == "upgrade to pro"
+    recs = run_query("profitability", csv_path, "recommendations")
+    assert recs[0]["priority"] == 1
+    assert recs[0]["amount_usd"] == pytest.approx(2.333333)
+    assert "$2.33" in recs[0]["detail"] and "C" in recs[0]["detail"]
+
+
+def test_headline(csv_path):
+    rows = {r["label"]: r for r in run_query("profitability", csv_path, "headline")}
+    # total margin = 19.5 + 30 - 0.967333 + 14.5 + 59.8 + 0 = 122.832667
+    assert rows["Total margin"]["value"] == pytest.approx(122.832667)
+    assert rows["Unprofitable customers"]["value"] == 1
+    assert rows["Loss on unprofitable customers"]["value"] == pytest.approx(0.967333)
+    assert all(r["unit"] in {"usd", "count", "pct"} for r in rows.values())
