@@ -278,5 +278,56 @@ def shell_command(csv_path):
     sys.exit(subprocess.call(argv, env=env))
 
 
+# --- serve ----------------------------------------------------------------
+
+@main.command("serve")
+@click.option("--csv", "csv_path", envvar="FINOPS_CSV", default=DEFAULT_CSV, show_default=True,
+              type=click.Path(dir_okay=False), help=CSV_OPTION_HELP)
+@click.option("--out", "out_dir", default="reports", show_default=True,
+              type=click.Path(file_okay=False), help="Folder the reports are written to and served from.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
+@click.option("--simulate", is_flag=True,
+              help="Also grow the CSV with the simulator in continuous mode (the live demo).")
+@click.option("--target-mb", default=50.0, show_default=True, type=float,
+              help="CSV size the progress bar aims at; --simulate stops there, and CSV growth "
+                   "past it no longer rebuilds.")
+@click.option("--poll-seconds", default=15.0, show_default=True, type=float,
+              help="How often the open viewer checks for new reports.")
+@click.option("--rate", default=None, type=float,
+              help="With --simulate: rows per second (default: the simulator's, ~1 min to 50 MB).")
+@click.option("--seed", default=None, type=int, help="With --simulate: random seed.")
+@click.option("--sql-dir", "sql_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Extra folder of analyzer .sql files (repeatable).")
+@click.option("--memory-limit", envvar="FINOPS_MEMORY_LIMIT", default=None,
+              help="DuckDB memory cap, e.g. 1GB (env FINOPS_MEMORY_LIMIT; default 2GB).")
+@click.option("--verbose", "-v", is_flag=True, help="Log every HTTP request.")
+@user_errors
+def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_seconds, rate, seed,
+                  sql_dirs, memory_limit, verbose):
+    """Build the reports, serve them, and rebuild whenever the CSV, SQL or templates change.
+
+    Open the printed URL: the page refreshes its cards by itself. Ctrl-C stops
+    the server, the watcher and the simulator.
+
+    \b
+    Examples:
+      finops serve --simulate              # the live demo: data grows, reports follow
+      finops serve --csv my_calls.csv --port 8080
+    """
+    from datetime import datetime
+
+    from .live import serve
+
+    def log(line: str) -> None:
+        click.echo(f"{datetime.now():%H:%M:%S} {line}", err=line.startswith(("build error",
+                                                                              "simulator e")))
+
+    serve(csv_path, out_dir, host=host, port=port, simulate=simulate, target_mb=target_mb,
+          poll_seconds=poll_seconds, sql_dirs=sql_dirs, memory_limit=memory_limit, rate=rate,
+          seed=seed, verbose=verbose, log=log)
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,176 @@
+"""`finops serve`: the HTTP server, the rebuild loop and (optionally) the simulator together.
+
+This module only wires threads: serve.py serves files, watch.py decides
+when to build, build.build_site builds, the simulator writes the CSV. It
+owns start-up order and a clean stop (Ctrl-C or SIGTERM: the simulator
+stops at a line boundary, the server and watchers end, one closing line).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+from .errors import FinopsError
+from .serve import make_server, start_in_thread, url_of
+from .source import PACKAGE_ROOT, SQL_DIR
+from .watch import RebuildLoop, WatchPlan
+
+TEMPLATES_DIR = PACKAGE_ROOT / "templates"
+VIEWER_DIR = PACKAGE_ROOT / "viewer"
+MB = 1_000_000
+
+
+@dataclass
+class ServeSummary:
+    builds: int
+    failed: int
+    csv_mb: float
+    simulated_rows: int | None = None
+
+
+def default_build(csv_path, out_dir, *, sql_dirs=(), target_mb=None, memory_limit=None,
+                  poll_seconds=15) -> Callable[[], object]:
+    """The real build: build.build_site with the serve options, live mode on."""
+    try:
+        from .build import build_site
+    except ImportError as exc:
+        raise FinopsError(f"the report builder is missing ({exc}); reinstall finops "
+                          "(`make install`)") from None
+    return partial(build_site, csv_path, out_dir, sql_dirs=tuple(sql_dirs), target_mb=target_mb,
+                   memory_limit=memory_limit, poll_seconds=poll_seconds, live=True)
+
+
+def _csv_mb(path: Path) -> float:
+    try:
+        return path.stat().st_size / MB
+    except OSError:
+        return 0.0
+
+
+class _Simulator:
+    """run_continuous in a background thread, sharing the serve stop event."""
+
+    def __init__(self, csv_path: Path, target_mb: float, rate: float | None, seed: int | None,
+                 stop_event: threading.Event, log: Callable[[str], None]):
+        self.csv_path, self.target_mb, self.rate, self.seed = csv_path, target_mb, rate, seed
+        self.stop_event, self.log = stop_event, log
+        self.result = None
+        self.thread = threading.Thread(target=self._run, name="finops-simulate", daemon=True)
+
+    def _run(self) -> None:
+        from finops import simulator
+
+        rate = simulator.DEFAULT_RATE if self.rate is None else self.rate
+        try:
+            self.result = simulator.run_continuous(self.csv_path, target_mb=self.target_mb,
+                                                   rate=rate, seed=self.seed,
+                                                   stop_event=self.stop_event)
+        except FinopsError as exc:
+            self.log(f"simulator error: {exc}")
+            return
+        except Exception as exc:  # keep serving what there is
+            self.log(f"simulator failed: {type(exc).__name__}: {exc}")
+            return
+        r = self.result
+        if not r.stopped:
+            self.log(f"simulator done: wrote {r.rows:,} rows; the CSV holds "
+                     f"{r.file_bytes / MB:.1f} MB")
+
+
+def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *,
+          host: str = "127.0.0.1", port: int = 8000, simulate: bool = False,
+          target_mb: float = 50.0, poll_seconds: float = 15, sql_dirs=(),
+          memory_limit: str | None = None, rate: float | None = None, seed: int | None = None,
+          verbose: bool = False, log: Callable[[str], None] = print,
+          build: Callable[[], object] | None = None, debounce: float = 0.5,
+          min_interval: float | None = None, stop_event: threading.Event | None = None,
+          on_ready: Callable[[str], None] | None = None) -> ServeSummary:
+    """Build, serve out_dir, rebuild on changes; return when stopped (Ctrl-C, SIGTERM, stop_event)."""
+    csv_path, out_dir = Path(csv_path), Path(out_dir)
+    if poll_seconds <= 0:
+        raise FinopsError("--poll-seconds must be positive, e.g. --poll-seconds 15")
+    if target_mb is not None and target_mb <= 0:
+        raise FinopsError("--target-mb must be positive, e.g. --target-mb 50")
+    extra_sql = [Path(d) for d in sql_dirs]
+    for folder in extra_sql:
+        if not folder.is_dir():
+            raise FinopsError(f"--sql-dir {folder} is not a folder")
+    stop_event = stop_event or threading.Event()
+    server = make_server(out_dir, host, port, verbose=verbose)  # a busy port fails first
+    if build is None:
+        build = default_build(csv_path, out_dir, sql_dirs=extra_sql, target_mb=target_mb,
+                              memory_limit=memory_limit, poll_seconds=poll_seconds)
+    plan = WatchPlan(csv_path, sql_dirs=[SQL_DIR, *extra_sql],
+                     template_dirs=[TEMPLATES_DIR, VIEWER_DIR], ignore_dirs=[out_dir])
+    if min_interval is None:
+        # Rebuilding more often than the viewer polls only burns CPU.
+        min_interval = min(5.0, max(1.0, poll_seconds / 3))
+    loop = RebuildLoop(build, plan, log=log, debounce=debounce, min_interval=min_interval,
+                       target_bytes=int(target_mb * MB) if target_mb else None,
+                       stop_event=stop_event)
+    previous = _install_sigterm()
+    sim = None
+    loop_thread = None
+    http_thread = None
+    try:
+        loop.start_watchers()  # before the first build, so no change is missed
+        loop.build_now(None)
+        http_thread = start_in_thread(server)
+        url = url_of(server, host)
+        log(f"serving {out_dir} at {url} (Ctrl-C to stop)")
+        if simulate:
+            sim = _Simulator(csv_path, target_mb, rate, seed, stop_event, log)
+            sim.thread.start()
+            log(f"simulating into {csv_path} up to {target_mb:g} MB")
+        loop_thread = threading.Thread(target=loop.run, kwargs={"initial_build": False},
+                                       name="finops-rebuild", daemon=True)
+        loop_thread.start()
+        if on_ready:
+            on_ready(url)
+        while not stop_event.wait(0.25):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_event.set()
+        try:
+            if sim:
+                sim.thread.join(10)
+            if http_thread:
+                server.shutdown()
+            server.server_close()
+            if loop_thread:
+                loop_thread.join(15)  # a build in progress finishes its atomic writes
+            loop.join(2)
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C: leave now
+        _restore_sigterm(previous)
+    summary = ServeSummary(loop.record.builds, loop.record.failed, _csv_mb(csv_path),
+                           sim.result.rows if sim and sim.result else None)
+    log(f"stopped: {summary.builds} build{'s' if summary.builds != 1 else ''}"
+        f"{f' ({summary.failed} failed)' if summary.failed else ''}, "
+        f"CSV {summary.csv_mb:.1f} MB")
+    return summary
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _install_sigterm():
+    """SIGTERM stops like Ctrl-C (only possible from the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _restore_sigterm(previous) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
