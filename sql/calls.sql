@@ -103,29 +103,15 @@ END AS header_check
 FROM csv_header AS h,
      (SELECT string_agg(column_name, ',' ORDER BY position) AS expected FROM contract_columns) AS e;
 
--- Raw rows ------------------------------------------------------------------
+-- Rows, checked -----------------------------------------------------------
 -- Everything is read as text: DuckDB's own casts round '1.5' into an
 -- INTEGER and drop a seventh decimal, so the contract's rules are checked
--- below, explicitly. Rows with the wrong field count or broken quoting are
--- kept by DuckDB in csv_reject_errors.
-CREATE OR REPLACE TEMP TABLE calls_raw AS
-SELECT * FROM read_csv(getvariable('csv_path'),
-    header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
-    strict_mode = true, store_rejects = true,
-    rejects_scan = 'csv_reject_scans', rejects_table = 'csv_reject_errors',
-    columns = {
-        'timestamp': 'VARCHAR', 'call_id': 'VARCHAR', 'provider': 'VARCHAR',
-        'model': 'VARCHAR', 'input_tokens': 'VARCHAR', 'output_tokens': 'VARCHAR',
-        'cost_usd': 'VARCHAR', 'latency_ms': 'VARCHAR', 'customer_id': 'VARCHAR',
-        'subscription_tier': 'VARCHAR', 'organization_id': 'VARCHAR',
-        'product_id': 'VARCHAR', 'feature_id': 'VARCHAR', 'task_type': 'VARCHAR',
-        'environment': 'VARCHAR', 'request_id': 'VARCHAR', 'trace_id': 'VARCHAR',
-        'session_id': 'VARCHAR', 'user_agent': 'VARCHAR'
-    });
-
--- Each raw row with the first contract rule it breaks (NULL: it is valid).
+-- here, explicitly, in the same pass that reads the file. Rows with the
+-- wrong field count or broken quoting are kept by DuckDB in
+-- csv_reject_errors; each other row gets the first rule it breaks in
+-- reject_reason (NULL: it is valid).
 CREATE OR REPLACE TEMP TABLE calls_checked AS
-SELECT rowid AS row_number, *,
+SELECT row_number() OVER () AS row_number, *,
     CASE
         WHEN NOT regexp_full_match(coalesce("timestamp", ''),
                  '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?')
@@ -147,7 +133,7 @@ SELECT rowid AS row_number, *,
              OR CAST(latency_ms AS INTEGER) NOT BETWEEN 1 AND 600000
             THEN 'latency_ms is not a whole number in 1..600,000: ' || coalesce(latency_ms, '(empty)')
         WHEN coalesce(customer_id, '') = '' THEN 'customer_id is empty'
-        WHEN coalesce(subscription_tier, '') NOT IN (SELECT subscription_tier FROM subscription_tiers)
+        WHEN coalesce(subscription_tier, '') NOT IN ('starter', 'pro', 'enterprise')
             THEN 'unknown subscription_tier: ' || coalesce(subscription_tier, '(empty)')
         WHEN coalesce(organization_id, '') = '' THEN 'organization_id is empty'
         WHEN coalesce(product_id, '') = '' THEN 'product_id is empty'
@@ -156,12 +142,32 @@ SELECT rowid AS row_number, *,
         WHEN coalesce(environment, '') NOT IN ('production', 'staging', 'development')
             THEN 'unknown environment: ' || coalesce(environment, '(empty)')
     END AS reject_reason
-FROM calls_raw;
+FROM read_csv(getvariable('csv_path'),
+    header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+    strict_mode = true, store_rejects = true,
+    rejects_scan = 'csv_reject_scans', rejects_table = 'csv_reject_errors',
+    columns = {
+        'timestamp': 'VARCHAR', 'call_id': 'VARCHAR', 'provider': 'VARCHAR',
+        'model': 'VARCHAR', 'input_tokens': 'VARCHAR', 'output_tokens': 'VARCHAR',
+        'cost_usd': 'VARCHAR', 'latency_ms': 'VARCHAR', 'customer_id': 'VARCHAR',
+        'subscription_tier': 'VARCHAR', 'organization_id': 'VARCHAR',
+        'product_id': 'VARCHAR', 'feature_id': 'VARCHAR', 'task_type': 'VARCHAR',
+        'environment': 'VARCHAR', 'request_id': 'VARCHAR', 'trace_id': 'VARCHAR',
+        'session_id': 'VARCHAR', 'user_agent': 'VARCHAR'
+    });
 
--- Valid rows, typed, each call_id once (its first occurrence in the file).
-CREATE OR REPLACE TEMP TABLE calls_valid AS
+-- A call_id seen more than once: where it first appears.
+CREATE OR REPLACE TEMP TABLE calls_repeated_ids AS
+SELECT call_id, min(row_number) AS first_row, count(*) - 1 AS repeats
+FROM calls_checked
+WHERE reject_reason IS NULL
+GROUP BY call_id
+HAVING count(*) > 1;
+
+-- Valid rows, typed, each call_id once (its first occurrence in the file),
+-- with the derived columns every analyzer may use.
+CREATE OR REPLACE TEMP TABLE calls AS
 SELECT
-    row_number,
     CAST("timestamp" AS TIMESTAMP) AS "timestamp",
     call_id, provider, model,
     CAST(input_tokens AS INTEGER) AS input_tokens,
@@ -171,24 +177,18 @@ SELECT
     customer_id, subscription_tier, organization_id, product_id, feature_id,
     task_type, environment,
     coalesce(request_id, '') AS request_id, coalesce(trace_id, '') AS trace_id,
-    coalesce(session_id, '') AS session_id, coalesce(user_agent, '') AS user_agent
-FROM calls_checked
-WHERE reject_reason IS NULL;
-
-CREATE OR REPLACE TEMP TABLE calls AS
-SELECT
-    "timestamp", call_id, provider, model, input_tokens, output_tokens,
-    cost_usd, latency_ms, customer_id, subscription_tier, organization_id,
-    product_id, feature_id, task_type, environment, request_id, trace_id,
-    session_id, user_agent,
-    input_tokens + output_tokens AS total_tokens,
-    CAST("timestamp" AS DATE) AS call_date,
-    CAST(hour("timestamp") AS INTEGER) AS call_hour,
-    dayname("timestamp") AS day_of_week,
-    CAST(isodow("timestamp") AS INTEGER) AS day_of_week_number
-FROM calls_valid
-QUALIFY row_number() OVER (PARTITION BY call_id ORDER BY row_number) = 1
-ORDER BY "timestamp", call_id;
+    coalesce(session_id, '') AS session_id, coalesce(user_agent, '') AS user_agent,
+    CAST(input_tokens AS INTEGER) + CAST(output_tokens AS INTEGER) AS total_tokens,
+    CAST(CAST("timestamp" AS TIMESTAMP) AS DATE) AS call_date,
+    CAST(hour(CAST("timestamp" AS TIMESTAMP)) AS INTEGER) AS call_hour,
+    dayname(CAST("timestamp" AS TIMESTAMP)) AS day_of_week,
+    CAST(isodow(CAST("timestamp" AS TIMESTAMP)) AS INTEGER) AS day_of_week_number
+FROM calls_checked AS c
+WHERE reject_reason IS NULL
+  AND NOT EXISTS (SELECT 1 FROM calls_repeated_ids AS r
+                  WHERE r.call_id = c.call_id AND c.row_number > r.first_row);
+-- (No ORDER BY: rows keep the file's order, and every analyzer query orders
+-- its own output; sorting here would cost more than the whole check.)
 
 -- Data quality --------------------------------------------------------------
 
@@ -206,10 +206,10 @@ SELECT NULL, 'contract rule', reject_reason,
 FROM calls_checked
 WHERE reject_reason IS NOT NULL
 UNION ALL
-SELECT NULL, 'duplicate call_id', 'call_id seen earlier in the file: ' || call_id,
-       CAST("timestamp" AS VARCHAR) || ',' || call_id
-FROM calls_valid
-QUALIFY row_number() OVER (PARTITION BY call_id ORDER BY row_number) > 1;
+SELECT NULL, 'duplicate call_id',
+       'call_id seen earlier in the file: ' || call_id || ' (' || repeats || ' more)',
+       call_id
+FROM calls_repeated_ids;
 
 -- One row describing what was read.
 CREATE OR REPLACE TEMP VIEW data_quality AS
@@ -217,7 +217,7 @@ SELECT
     (SELECT count(*) FROM calls) AS rows,
     (SELECT count(DISTINCT line) FROM csv_reject_errors)
       + (SELECT count(*) FROM calls_checked WHERE reject_reason IS NOT NULL) AS rows_rejected,
-    (SELECT count(*) FROM calls_valid) - (SELECT count(*) FROM calls) AS duplicate_call_ids,
+    (SELECT coalesce(sum(repeats), 0) FROM calls_repeated_ids) AS duplicate_call_ids,
     (SELECT min("timestamp") FROM calls) AS first_call,
     (SELECT max("timestamp") FROM calls) AS last_call;
 
