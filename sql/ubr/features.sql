@@ -7,6 +7,11 @@
 --   over the features it uses by call share), and where each feature sits:
 --   invest, optimize, maintain or sunset. Also the features used together.
 
+-- query: _customers
+-- customer_economics is a view that aggregates all calls: read it once.
+CREATE OR REPLACE TEMP TABLE features_customers AS
+SELECT customer_id, subscription_tier, calls, revenue FROM customer_economics;
+
 -- query: _customer_features
 -- One row per customer and feature it used. attributed_revenue is the
 -- customer's revenue (latest tier's fee * tenure_days / 30) times the
@@ -20,7 +25,7 @@ FROM (
     FROM calls
     GROUP BY customer_id, feature_id
 ) AS f
-JOIN customer_economics AS e USING (customer_id);
+JOIN features_customers AS e USING (customer_id);
 
 -- query: _features
 -- Per feature. adoption_pct = pct(customers using it, all customers in the
@@ -36,7 +41,7 @@ WITH per_feature AS (
            sum(calls) AS calls,
            sum(cost) AS cost,
            count(*) AS customers,
-           pct(count(*), (SELECT count(*) FROM customer_economics)) AS adoption_pct,
+           pct(count(*), (SELECT count(*) FROM features_customers)) AS adoption_pct,
            money(safe_div(sum(cost), count(*))) AS cost_per_customer,
            sum(attributed_revenue) AS attributed_revenue,
            sum(attributed_revenue) - sum(cost) AS margin,
@@ -149,8 +154,8 @@ CREATE OR REPLACE TEMP TABLE features_pairs AS
 SELECT a.feature_id || ' + ' || b.feature_id AS pair,
        a.feature_id AS feature_a, b.feature_id AS feature_b,
        count(*) AS customers,
-       pct(count(*), (SELECT count(*) FROM customer_economics)) AS customers_pct,
-       safe_div(count(*) * (SELECT count(*) FROM customer_economics),
+       pct(count(*), (SELECT count(*) FROM features_customers)) AS customers_pct,
+       safe_div(count(*) * (SELECT count(*) FROM features_customers),
                 any_value(fa.customers) * any_value(fb.customers)) AS lift,
        sum(a.attributed_revenue + b.attributed_revenue) AS pair_revenue,
        sum(a.cost + b.cost) AS pair_cost
