@@ -1,0 +1,213 @@
+"""Given/expect cases for sql/finops/optimization.sql, worked out by hand.
+
+List prices (USD per 1,000 tokens, input/output) used below:
+gpt-4 0.03/0.06, gpt-4o-mini 0.00015/0.0006, claude-sonnet-4 0.003/0.015,
+claude-haiku-4 0.00025/0.00125, titan-text-lite 0.00015/0.0002.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run_query
+
+MODEL_SWITCHING_COLUMNS = ["from_model", "to_model", "task_type", "calls", "current_cost",
+                           "projected_cost", "savings", "savings_pct"]
+
+
+def call(provider, model, task, inp, out, cost, **extra):
+    return {"provider": provider, "model": model, "task_type": task, "feature_id": task,
+            "input_tokens": str(inp), "output_tokens": str(out), "cost_usd": f"{cost:.6f}", **extra}
+
+
+@pytest.fixture
+def switching_csv(calls_csv):
+    return calls_csv([
+        # gpt-4 qa: 1000 in / 500 out = 0.03 + 0.03 = 0.06 paid
+        call("openai", "gpt-4", "qa", 1000, 500, 0.06),
+        # gpt-4 qa: 2000 in / 1000 out = 0.06 + 0.06 = 0.12 paid
+        call("openai", "gpt-4", "qa", 2000, 1000, 0.12),
+        # gpt-4 translation, paid 0.10 (cost_usd is the truth, not the list price)
+        call("openai", "gpt-4", "translation", 1000, 0, 0.10),
+        # claude-sonnet-4 chat: 1000/1000 = 0.003 + 0.015 = 0.018
+        call("anthropic", "claude-sonnet-4", "chat", 1000, 1000, 0.018),
+        # Not in scope: a premium model on a complex task, economy and
+        # standard models on simple tasks, a premium model on analysis.
+        call("openai", "gpt-4", "code_generation", 1000, 1000, 0.09),
+        call("openai", "gpt-4o-mini", "qa", 1000, 1000, 0.00075),
+        call("openai", "gpt-3.5-turbo", "chat", 1000, 1000, 0.002),
+        call("google", "gemini-1.5-pro", "analysis", 1000, 1000, 0.005),
+    ])
+
+
+def test_model_switching_reprices_premium_models_on_simple_tasks(switching_csv):
+    rows = run_query("optimization", switching_csv, "model_switching")
+    assert [(r["from_model"], r["to_model"], r["task_type"]) for r in rows] == [
+        ("gpt-4", "gpt-4o-mini", "qa"),
+        ("gpt-4", "gpt-4o-mini", "translation"),
+        ("claude-sonnet-4", "claude-haiku-4", "chat"),
+    ]
+    qa, translation, chat = rows
+    # qa: tokens 3000 in / 1500 out at gpt-4o-mini:
+    # (3000 * 0.00015 + 1500 * 0.0006) / 1000 = (0.45 + 0.9) / 1000 = 0.00135
+    assert qa["calls"] == 2
+    assert qa["current_cost"] == pytest.approx(0.18)
+    assert qa["projected_cost"] == pytest.approx(0.00135)
+    assert qa["savings"] == pytest.approx(0.17865)             # 0.18 - 0.00135
+    assert qa["savings_pct"] == pytest.approx(99.25)           # 0.17865 / 0.18
+    # translation: paid 0.10; 1000 in at gpt-4o-mini = 0.00015
+    assert translation["current_cost"] == pytest.approx(0.10)
+    assert translation["projected_cost"] == pytest.approx(0.00015)
+    assert translation["savings"] == pytest.approx(0.09985)
+    assert translation["savings_pct"] == pytest.approx(99.85)
+    # chat: 1000/1000 at claude-haiku-4 = 0.00025 + 0.00125 = 0.0015
+    assert chat["projected_cost"] == pytest.approx(0.0015)
+    assert chat["savings"] == pytest.approx(0.0165)            # 0.018 - 0.0015
+    assert chat["savings_pct"] == pytest.approx(100 * 0.0165 / 0.018)  # 91.666...
+
+
+def test_model_switching_contract_columns(switching_csv):
+    rows = run_query("optimization", switching_csv, "model_switching")
+    assert list(rows[0])[:len(MODEL_SWITCHING_COLUMNS)] == MODEL_SWITCHING_COLUMNS
+
+
+def test_simple_tasks_parameter_narrows_the_scope(switching_csv):
+    rows = run_query("optimization", switching_csv, "model_switching", simple_tasks="qa")
+    assert [(r["from_model"], r["task_type"], r["savings"]) for r in rows] == [
+        ("gpt-4", "qa", pytest.approx(0.17865))]
+
+
+def test_recommendations_name_the_switch_and_its_dollars(switching_csv):
+    rows = run_query("optimization", switching_csv, "recommendations")
+    assert [r["priority"] for r in rows] == list(range(1, len(rows) + 1))
+    top = {r["title"]: r for r in rows}
+    rec = top["Move qa calls from gpt-4 to gpt-4o-mini"]
+    assert rec["amount_usd"] == pytest.approx(0.17865)
+    assert "$0.18" in rec["detail"]          # the saving, formatted in SQL
+    amounts = [r["amount_usd"] for r in rows]
+    assert amounts == sorted(amounts, reverse=True)
+
+
+def daily(costs_by_day: dict[str, float]) -> list[dict]:
+    # One gemini-pro call per day on code_generation: out of the switching
+    # scope and already the cheapest of its class, so only the commitment acts.
+    return [call("google", "gemini-pro", "code_generation", 100, 100, cost,
+                 timestamp=f"{day}T12:00:00") for day, cost in costs_by_day.items()]
+
+
+def test_commitment_worked_example(calls_csv):
+    path = calls_csv(daily({"2025-11-01": 10, "2025-11-02": 20, "2025-11-03": 30,
+                            "2025-11-04": 40, "2025-11-05": 50}))
+    (row,) = run_query("optimization", path, "commitment")
+    # p10 of [10, 20, 30, 40, 50]: position 0.1 * (5 - 1) = 0.4 -> 10 + 0.4 * 10 = 14
+    assert row["percentile"] == pytest.approx(0.1)
+    assert row["commit_daily_cost"] == pytest.approx(14)
+    assert row["days"] == 5
+    # committed: 14 a day * 5 days * (1 - 20%) = 56
+    assert row["committed_cost"] == pytest.approx(56)
+    # on demand: above 14 each day = 0 + 6 + 16 + 26 + 36 = 84
+    assert row["on_demand_cost"] == pytest.approx(84)
+    assert row["cost_with_commitment"] == pytest.approx(140)
+    assert row["current_cost"] == pytest.approx(150)
+    assert row["savings"] == pytest.approx(10)                 # 150 - 140
+    assert row["savings_pct"] == pytest.approx(100 * 10 / 150)
+    assert row["monthly_savings"] == pytest.approx(60)         # 10 / 5 days * 30
+    # used of the commitment: 10 + 14 * 4 = 66 of 70
+    assert row["utilization_pct"] == pytest.approx(100 * 66 / 70)
+    assert row["breakeven_utilization_pct"] == pytest.approx(80)
+    assert row["breakeven_daily_cost"] == pytest.approx(11.2)  # 14 * 0.8
+
+
+def test_commitment_percentile_and_discount_parameters(calls_csv):
+    path = calls_csv(daily({"2025-11-01": 10, "2025-11-02": 20, "2025-11-03": 30,
+                            "2025-11-04": 40, "2025-11-05": 50}))
+    (row,) = run_query("optimization", path, "commitment",
+                       commitment_percentile=0.5, commitment_discount_pct=10)
+    # median 30; committed 30 * 5 * 0.9 = 135; on demand 10 + 20 = 30
+    assert row["commit_daily_cost"] == pytest.approx(30)
+    assert row["committed_cost"] == pytest.approx(135)
+    assert row["on_demand_cost"] == pytest.approx(30)
+    assert row["savings"] == pytest.approx(-15)                # 150 - 165: loses money
+
+
+def test_commitment_zero_fills_days_without_calls(calls_csv):
+    # 2025-11-03 has no call: the series is [10, 20, 0, 30]
+    path = calls_csv(daily({"2025-11-01": 10, "2025-11-02": 20, "2025-11-04": 30}))
+    (row,) = run_query("optimization", path, "commitment")
+    # sorted [0, 10, 20, 30], p10 position 0.3 -> 0 + 0.3 * 10 = 3
+    assert row["days"] == 4
+    assert row["commit_daily_cost"] == pytest.approx(3)
+    assert row["committed_cost"] == pytest.approx(9.6)         # 3 * 4 * 0.8
+    assert row["on_demand_cost"] == pytest.approx(51)          # 7 + 17 + 0 + 27
+    assert row["savings"] == pytest.approx(-0.6)               # 60 - 60.6
+    recs = run_query("optimization", path, "recommendations")
+    assert not any(r["title"].startswith("Commit") for r in recs)
+
+
+def test_volume_discount_tiers(calls_csv):
+    # One day, $10 at openai: run-rate 10 / 1 day * 30 = $300 a month,
+    # in the $250 tier (3%), $700 short of the $1,000 tier (5%).
+    path = calls_csv([call("openai", "gpt-4o-mini", "code_generation", 100, 100, 10)])
+    (row,) = run_query("optimization", path, "volume_discounts")
+    assert row["provider"] == "openai"
+    assert row["monthly_cost"] == pytest.approx(300)
+    assert row["discount_pct"] == pytest.approx(3)
+    assert row["tier_savings"] == pytest.approx(0.3)           # 10 * 3%
+    assert row["next_threshold_usd"] == 1000
+    assert row["next_tier_gap_usd"] == pytest.approx(700)
+    assert row["next_discount_pct"] == pytest.approx(5)
+    assert row["next_tier_savings"] == pytest.approx(0.5)      # 10 * 5%
+
+
+@pytest.fixture
+def levers_csv(calls_csv):
+    return calls_csv([
+        # switching: 0.06 paid, 0.00045 at gpt-4o-mini -> saves 0.05955
+        call("openai", "gpt-4", "qa", 1000, 500, 0.06),
+        # arbitrage: gpt-4o-mini 1000/1000 = 0.00015 + 0.0006 = 0.00075; the
+        # cheapest economy model elsewhere is titan-text-lite:
+        # 0.00015 + 0.0002 = 0.00035 -> saves 0.0004
+        call("openai", "gpt-4o-mini", "code_generation", 1000, 1000, 0.00075),
+    ])
+
+
+def test_provider_arbitrage_picks_cheapest_same_class_model(levers_csv):
+    (row,) = run_query("optimization", levers_csv, "provider_arbitrage")
+    assert (row["from_model"], row["to_provider"], row["to_model"]) == \
+        ("gpt-4o-mini", "bedrock", "titan-text-lite")
+    assert row["current_cost"] == pytest.approx(0.00075)
+    assert row["projected_cost"] == pytest.approx(0.00035)
+    assert row["savings"] == pytest.approx(0.0004)
+    assert row["savings_pct"] == pytest.approx(100 * 0.0004 / 0.00075)
+
+
+def test_total_potential_stacks_levers_without_double_counting(levers_csv):
+    rows = run_query("optimization", levers_csv, "total_potential")
+    by_lever = {r["lever"]: r for r in rows}
+    total_cost = 0.06075
+    assert by_lever["Model switching"]["savings"] == pytest.approx(0.05955)
+    assert by_lever["Provider arbitrage"]["savings"] == pytest.approx(0.0004)
+    # one day: commit = the day's cost, paid at 80% -> 20% of 0.06075 = 0.01215,
+    # scaled to what remains after the two levers: 0.0008 / 0.06075
+    assert by_lever["Reserved commitment"]["savings"] == pytest.approx(0.01215 * 0.0008 / total_cost,
+                                                                       abs=1e-6)
+    assert by_lever["Total"]["savings"] == pytest.approx(0.05955 + 0.0004 + 0.00016, abs=1e-6)
+    assert by_lever["Total"]["share_pct"] == pytest.approx(100 * 0.06011 / total_cost, rel=1e-4)
+
+
+def test_headline_and_alerts(levers_csv):
+    headline = run_query("optimization", levers_csv, "headline")
+    assert 2 <= len(headline) <= 4
+    assert headline[0]["label"] == "Optimization potential"
+    assert headline[0]["value"] == pytest.approx(0.06011, abs=1e-6)
+    alerts = run_query("optimization", levers_csv, "alerts")
+    # 0.05955 of 0.06075 avoidable = 98% of spend: high
+    assert alerts[0]["severity"] == "high"
+    assert alerts[0]["amount_usd"] == pytest.approx(0.05955)
+
+
+def test_models_missing_from_the_price_table_are_an_alert(calls_csv):
+    path = calls_csv([call("openai", "gpt-9", "qa", 100, 100, 1.5)])
+    assert run_query("optimization", path, "model_switching") == []
+    (alert,) = run_query("optimization", path, "alerts")
+    assert alert["severity"] == "low"
+    assert alert["amount_usd"] == pytest.approx(1.5)
