@@ -1,0 +1,293 @@
+"""`finops build`: run every analyzer once on the CSV and write the site.
+
+One DuckDB session reads the CSV once; each analyzer becomes `<id>.html`,
+then `manifest.json`, then the viewer's `index.html`. Every file is written
+atomically (a dot-named temp file in the same folder, then os.replace), so
+the live server and a browser never see half a file. build_site never
+raises for data problems: they become the result's status and the
+manifest's `error`, and the previous reports stay in place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import catalog, render
+from .api import open_session
+from .catalog import Analyzer
+from .errors import FinopsError, NoDataError
+from .output import csv_text
+from .runner import AnalyzerResult, jsonable, run_analyzer
+from .source import SourceInfo
+
+MANIFEST = "manifest.json"
+INDEX = "index.html"
+ASSETS = "assets"
+
+
+@dataclass
+class ReportOutcome:
+    """One analyzer's part of a build."""
+
+    id: str
+    title: str
+    category: str
+    file: str | None
+    ok: bool
+    error: str | None
+    seconds: float
+    version: int | None = None
+    description: str = ""
+    headlines: list[dict] = field(default_factory=list)
+    main_query: str | None = None
+    main_rows: int | None = None
+    downloads: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    status: str  # "ok" | "partial" | "no_data" | "error"
+    error: str | None
+    reports: list[ReportOutcome]
+    manifest: dict
+    seconds: float
+    source: SourceInfo | None
+
+
+# --- files -------------------------------------------------------------------
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write path so readers see the old or the new file, never a mix.
+
+    The temp file lives in the same folder (os.replace is atomic only within
+    one file system) and starts with a dot so the server's listing and the
+    watcher can ignore it.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def copy_assets(out_dir: Path) -> list[str]:
+    """Copy Chart.js, CSS and scripts into out_dir/assets/ when they changed."""
+    target = out_dir / ASSETS
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for name, source in render.asset_sources().items():
+        data = source.read_bytes()
+        dest = target / name
+        try:
+            if dest.read_bytes() == data:
+                continue
+        except OSError:
+            pass
+        write_atomic(dest, data)
+        copied.append(name)
+    return copied
+
+
+def read_manifest(out_dir: Path) -> dict | None:
+    try:
+        data = json.loads((Path(out_dir) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# --- analyzers ---------------------------------------------------------------
+
+def _discover(sql_dirs) -> tuple[list[Analyzer], list[ReportOutcome]]:
+    """Analyzers to run, and a failed outcome for each file that does not parse.
+
+    catalog.discover stops at the first bad file; parsing file by file keeps
+    the good analyzers building while one is being edited.
+    """
+    try:
+        return list(catalog.discover(list(sql_dirs)).values()), []
+    except FinopsError:
+        pass
+    good: dict[str, Analyzer] = {}
+    broken: list[ReportOutcome] = []
+    for path in catalog.analyzer_files([catalog.SQL_DIR, *map(Path, sql_dirs)]):
+        try:
+            analyzer = catalog.parse_analyzer(path)
+            if analyzer.name in good:
+                raise FinopsError(f"{path}:1: analyzer {analyzer.name!r} is also defined in "
+                                  f"{good[analyzer.name].path}; rename one of them")
+            good[analyzer.name] = analyzer
+        except FinopsError as exc:
+            category = path.parent.name if path.parent.name in catalog.CATEGORIES else "finops"
+            broken.append(ReportOutcome(path.stem, path.stem, category, None, False, str(exc), 0.0))
+    return list(good.values()), broken
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _analyzer_info(analyzer: Analyzer) -> dict:
+    return {"name": analyzer.name, "title": analyzer.title, "category": analyzer.category,
+            "version": analyzer.version, "description": analyzer.description,
+            "file": _shown_path(analyzer.path)}
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _render_report(env, out: Path, result: AnalyzerResult, source: SourceInfo,
+                   generated_at: str) -> ReportOutcome:
+    analyzer = result.analyzer
+    view = render.report_view(result.queries)
+    downloads = []
+    for sec in view.sections:
+        if sec.capped:
+            name = f"{analyzer.name}-{sec.name}.csv"
+            write_atomic(out / name, csv_text(result.queries[sec.name]))
+            sec.download = name
+            downloads.append(name)
+    html = env.get_template("report.html").render(
+        analyzer=_analyzer_info(analyzer), view=view, source=source.to_dict(),
+        category_title=catalog.CATEGORIES.get(analyzer.category, analyzer.category),
+        generated_at=generated_at, seconds=round(result.seconds, 3))
+    file = f"{analyzer.name}.html"
+    write_atomic(out / file, html)
+    main = view.sections[0] if view.sections else None
+    return ReportOutcome(
+        analyzer.name, analyzer.title, analyzer.category, file, True, None, result.seconds,
+        version=analyzer.version, description=analyzer.description,
+        headlines=view.headlines[:3], main_query=main.name if main else None,
+        main_rows=main.total_rows if main else None, downloads=downloads)
+
+
+def _failed(analyzer: Analyzer, out: Path, error: str, seconds: float) -> ReportOutcome:
+    # The last good report of this analyzer, if any, stays readable.
+    file = f"{analyzer.name}.html"
+    return ReportOutcome(analyzer.name, analyzer.title, analyzer.category,
+                         file if (out / file).exists() else None, False, error, seconds,
+                         version=analyzer.version, description=analyzer.description)
+
+
+def _report_entry(r: ReportOutcome) -> dict:
+    return {"id": r.id, "title": r.title, "category": r.category, "description": r.description,
+            "version": r.version, "file": r.file, "headlines": r.headlines, "ok": r.ok,
+            "error": r.error}
+
+
+# --- the build ---------------------------------------------------------------
+
+def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | None = None,
+               memory_limit: str | None = None, poll_seconds: int = 15,
+               live: bool = False) -> BuildResult:
+    """Run every analyzer on the CSV and write reports, manifest.json and index.html."""
+    started = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    env = render.environment()
+    previous = read_manifest(out)
+    generated_at = _now_iso()
+    copy_assets(out)
+
+    status, error, source = "ok", None, None
+    outcomes: list[ReportOutcome] = []
+    try:
+        analyzers, outcomes = _discover(sql_dirs)
+        session = open_session(csv_path, memory_limit=memory_limit)
+    except NoDataError as exc:
+        status, error, outcomes = "no_data", str(exc), []
+    except FinopsError as exc:
+        status, error, outcomes = "error", str(exc), []
+    else:
+        source = session.source
+        try:
+            for analyzer in analyzers:
+                t0 = time.perf_counter()
+                try:
+                    result = run_analyzer(session.con, analyzer)
+                    outcomes.append(_render_report(env, out, result, source, generated_at))
+                except Exception as exc:  # one broken analyzer must not stop the others
+                    message = str(exc) if isinstance(exc, FinopsError) \
+                        else f"{analyzer.path}: {type(exc).__name__}: {exc}"
+                    outcomes.append(_failed(analyzer, out, message, time.perf_counter() - t0))
+        finally:
+            session.close()
+        order = {a.name: n for n, a in enumerate(analyzers)}
+        outcomes.sort(key=lambda r: (list(catalog.CATEGORIES).index(r.category)
+                                     if r.category in catalog.CATEGORIES else 99,
+                                     order.get(r.id, len(order))))
+        failed = [r for r in outcomes if not r.ok]
+        if failed:
+            status = "partial"
+            error = f"{len(failed)} of {len(outcomes)} analyzers failed: " + "; ".join(
+                f"{r.id}: {r.error}" for r in failed)
+
+    if status == "error" and previous:
+        # Keep the last good reports listed; their files were not touched.
+        report_entries = [r for r in previous.get("reports", []) if isinstance(r, dict)]
+    else:
+        report_entries = [_report_entry(r) for r in outcomes]
+
+    seconds = time.perf_counter() - started
+    manifest = _manifest(csv_path, source, status, error, report_entries, generated_at,
+                         target_mb, poll_seconds, live, seconds)
+    write_atomic(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False,
+                                            allow_nan=False) + "\n")
+    index = env.get_template("index.html").render(
+        manifest=manifest, has_viewer_js=(out / ASSETS / "viewer.js").exists())
+    write_atomic(out / INDEX, index)
+    return BuildResult(out, status, error, outcomes, manifest, time.perf_counter() - started,
+                       source)
+
+
+def _manifest(csv_path, source: SourceInfo | None, status, error, reports, generated_at,
+              target_mb, poll_seconds, live, seconds) -> dict:
+    size_bytes = source.size_bytes if source else _file_size(csv_path)
+    size_mb = round(size_bytes / 1_000_000, 2) if size_bytes is not None else None
+    progress = None
+    if target_mb and size_bytes is not None:
+        progress = round(min(100.0, size_bytes / 1_000_000 / float(target_mb) * 100), 1)
+    return jsonable({
+        "generated_at": generated_at,
+        "build_seconds": round(seconds, 3),
+        "status": status,
+        "error": error,
+        "csv_path": str(csv_path),
+        "csv_size_mb": size_mb,
+        "target_size_mb": float(target_mb) if target_mb else None,
+        "progress_pct": progress,
+        "rows": source.rows if source else (0 if status == "no_data" else None),
+        "rows_rejected": source.rows_rejected if source else None,
+        "duplicate_call_ids": source.duplicate_call_ids if source else None,
+        "reject_samples": source.reject_samples if source else [],
+        "time_range": {"first_call": source.first_call if source else None,
+                       "last_call": source.last_call if source else None},
+        "categories": dict(catalog.CATEGORIES),
+        "reports": reports,
+        "poll_seconds": int(poll_seconds),
+        "live": bool(live),
+    })
+
+
+def _file_size(csv_path) -> int | None:
+    try:
+        return Path(csv_path).stat().st_size
+    except OSError:
+        return None

@@ -1,0 +1,343 @@
+"""Turn analyzer results into HTML: the Jinja environment, display formats, JSON for scripts.
+
+This module is presentation only. It formats numbers by column name (the
+conventions of sql/README.md), shapes query results into what the templates
+show, and never computes a business figure: every number comes from SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from .runner import QueryResult, jsonable
+from .source import PACKAGE_ROOT
+
+TEMPLATES_DIR = PACKAGE_ROOT / "templates"
+VIEWER_DIR = PACKAGE_ROOT / "viewer"
+
+# Queries every analyzer may have that get their own components, not a section.
+STANDARD_QUERIES = ("headline", "alerts", "recommendations")
+DEFAULT_TABLE_ROWS = 100
+# A line or scatter chart shows the whole series (a year of days fits); bars
+# and doughnuts show the rows of the page's table.
+MAX_SERIES_POINTS = 5000
+CHART_TYPES = {"line", "bar", "hbar", "stacked", "doughnut", "pie", "scatter"}
+
+_MONEY_NAMES = {"cost", "revenue", "margin", "savings", "baseline", "allocation",
+                "revenue_at_risk", "amount", "price", "fee"}
+_MONEY_SUFFIXES = ("_cost", "_usd", "_revenue", "_margin", "_savings", "_fee", "_price")
+_MONEY_PREFIXES = ("cost_", "projected_")
+
+
+# --- formats ---------------------------------------------------------------
+
+def column_kind(name: str) -> str:
+    """How a column is shown, from its name: money, pct, ms or number (sql/README.md)."""
+    n = name.lower()
+    if n.endswith("_pct") or n == "pct":
+        return "pct"
+    if n.endswith("_ms"):
+        return "ms"
+    if n in _MONEY_NAMES or n.endswith(_MONEY_SUFFIXES) or n.startswith(_MONEY_PREFIXES):
+        return "money"
+    return "number"
+
+
+def _number(value):
+    """A float for display, or None when the value is not a finite number."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(Decimal(value.strip()))
+        except (InvalidOperation, ValueError):
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def fmt_money(value) -> str:
+    """$1,234.56; amounts under a dollar keep four significant digits ($0.004213)."""
+    number = _number(value)
+    if number is None:
+        return "—"
+    sign = "-" if number < 0 else ""
+    number = abs(number)
+    if number == 0 or number >= 1:
+        return f"{sign}${number:,.2f}"
+    decimals = min(8, max(2, 3 - math.floor(math.log10(number))))
+    whole, frac = f"{number:.{decimals}f}".split(".")
+    return f"{sign}${whole}.{frac.rstrip('0').ljust(2, '0')}"
+
+
+def fmt_pct(value) -> str:
+    number = _number(value)
+    return "—" if number is None else f"{number:,.1f}%"
+
+
+def fmt_ms(value) -> str:
+    number = _number(value)
+    if number is None:
+        return "—"
+    return f"{number:,.0f} ms" if abs(number) >= 100 else f"{number:,.1f} ms"
+
+
+def fmt_count(value) -> str:
+    """Large numbers compact (12.3K, 4.5M), small ones exact with separators."""
+    number = _number(value)
+    if number is None:
+        return "—"
+    size = abs(number)
+    for limit, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e4, "K")):
+        if size >= limit:
+            scaled = number / limit if suffix != "K" else number / 1e3
+            return f"{scaled:,.1f}{suffix}"
+    if float(number).is_integer():
+        return f"{number:,.0f}"
+    return f"{number:,.2f}" if size >= 1 else f"{number:.3g}"
+
+
+def fmt_value(value, kind: str = "number") -> str:
+    """One cell as text: NULL as an em dash, numbers by kind, times in ISO."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M") if (value.second or value.microsecond
+                                                    or value.hour or value.minute) \
+            else value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (int, float, Decimal)):
+        return {"money": fmt_money, "pct": fmt_pct, "ms": fmt_ms}.get(kind, fmt_count)(value)
+    return str(jsonable(value))
+
+
+def fmt_time(value) -> str:
+    """An ISO timestamp shown to the minute: 2025-09-01 00:04."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return fmt_value(value)
+
+
+def fmt_headline(value, unit: str) -> str:
+    """A headline figure by its unit: usd, count, pct, ms, days, text."""
+    unit = (unit or "").lower()
+    if unit == "usd":
+        return fmt_money(value)
+    if unit == "pct":
+        return fmt_pct(value)
+    if unit == "ms":
+        return fmt_ms(value)
+    if unit == "days":
+        number = _number(value)
+        if number is None:
+            return "—" if value is None else str(value)
+        return f"{fmt_count(number)} day" + ("" if number == 1 else "s")
+    if unit == "count":
+        number = _number(value)
+        return fmt_count(number) if number is not None else ("—" if value is None else str(value))
+    return fmt_value(value)
+
+
+def tojson(value, indent=None) -> Markup:
+    """JSON safe inside <script> and HTML attributes: SQL values converted first.
+
+    jsonable() turns Decimal into numbers, times into ISO strings and
+    non-finite numbers into null; `<`, `>`, `&`, `'` and U+2028/2029 are
+    escaped so a value can never end the script block.
+    """
+    text = json.dumps(jsonable(value), ensure_ascii=True, allow_nan=False, indent=indent,
+                      separators=(",", ":") if indent is None else None)
+    text = (text.replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("&", "\\u0026").replace("'", "\\u0027"))
+    return Markup(text)
+
+
+def raw_value(value) -> str:
+    """A cell's exact value as JSON text, for data-value attributes (sorting, tests)."""
+    return json.dumps(jsonable(value), ensure_ascii=False, allow_nan=False)
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader([str(TEMPLATES_DIR), str(VIEWER_DIR)]),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(money=fmt_money, pct=fmt_pct, ms=fmt_ms, count=fmt_count,
+                       cell=fmt_value, headline=fmt_headline, when=fmt_time, tojson=tojson, raw=raw_value)
+    return env
+
+
+# --- shaping results for the templates -------------------------------------
+
+@dataclass
+class Column:
+    name: str
+    kind: str
+    numeric: bool
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ")
+
+
+@dataclass
+class Section:
+    """One visible query: heading, chart spec, a capped table, maybe a download."""
+
+    name: str
+    title: str
+    description: str
+    columns: list[Column]
+    rows: list[list[tuple[str, str]]]   # (display text, raw JSON) per cell
+    total_rows: int
+    chart: dict | None
+    download: str | None = None
+
+    @property
+    def capped(self) -> bool:
+        return len(self.rows) < self.total_rows
+
+
+@dataclass
+class ReportView:
+    headlines: list[dict] = field(default_factory=list)
+    alerts: list[dict] = field(default_factory=list)
+    recommendations: list[dict] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+
+
+_NUMERIC_TYPES = ("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "HUGEINT",
+                  "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT",
+                  "UHUGEINT", "INT")
+
+
+def _columns(result: QueryResult) -> list[Column]:
+    return [Column(name, column_kind(name), str(t).upper().startswith(_NUMERIC_TYPES))
+            for name, t in zip(result.columns, result.types)]
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def table_limit(result: QueryResult) -> int:
+    try:
+        limit = int(result.meta.get("limit", DEFAULT_TABLE_ROWS))
+    except ValueError:
+        limit = DEFAULT_TABLE_ROWS
+    return max(1, min(limit, DEFAULT_TABLE_ROWS))
+
+
+def chart_spec(result: QueryResult, columns: list[Column], shown: int) -> dict | None:
+    """What report.js needs to draw the query's chart, from its display hints."""
+    kind = (result.meta.get("chart") or "none").strip().lower()
+    if kind not in CHART_TYPES or not result.rows:
+        return None
+    names = [c.name for c in columns]
+    x = (result.meta.get("x") or names[0]).strip()
+    ys = _split(result.meta.get("y")) or [c.name for c in columns if c.numeric and c.name != x][:1]
+    band = _split(result.meta.get("band"))[:2]
+    label = (result.meta.get("label") or "").strip() or None
+    wanted = [x, *ys, *band] + ([label] if label else [])
+    if not ys or any(name not in names for name in wanted):
+        return None  # a hint naming a missing column: show the table only
+    if kind in ("doughnut", "pie"):
+        ys = ys[:1]
+    rows = result.rows[:MAX_SERIES_POINTS] if kind in ("line", "scatter") else result.rows[:shown]
+    index = {name: names.index(name) for name in wanted}
+    kinds = {c.name: c.kind for c in columns}
+    return {
+        "type": kind, "x": x, "y": ys, "band": band if len(band) == 2 else None, "label": label,
+        "kinds": {name: kinds[name] for name in wanted},
+        "titles": {name: name.replace("_", " ") for name in wanted},
+        "data": {name: [jsonable(row[index[name]]) for row in rows] for name in wanted},
+    }
+
+
+def _records(result: QueryResult) -> list[dict]:
+    return [dict(zip(result.columns, row)) for row in result.rows]
+
+
+def section(result: QueryResult) -> Section:
+    columns = _columns(result)
+    # A band (forecast low/high) is in the unit of the series it surrounds.
+    band, ys = _split(result.meta.get("band")), _split(result.meta.get("y"))
+    if band and ys:
+        kinds = {c.name: c.kind for c in columns}
+        for c in columns:
+            if c.name in band and ys[0] in kinds:
+                c.kind = kinds[ys[0]]
+    shown = table_limit(result)
+    rows = [[(fmt_value(v, c.kind), raw_value(v)) for v, c in zip(row, columns)]
+            for row in result.rows[:shown]]
+    return Section(result.name, result.title, result.meta.get("description", ""), columns, rows,
+                   len(result.rows), chart_spec(result, columns, shown))
+
+
+def _amount_rows(result: QueryResult | None) -> list[dict]:
+    if result is None:
+        return []
+    out = []
+    for record in _records(result):
+        amount = record.get("amount_usd")
+        out.append({**{k: v for k, v in record.items()},
+                    "amount_display": fmt_money(amount) if amount is not None else None,
+                    "severity": str(record.get("severity") or "").lower() or None,
+                    "title": record.get("title") or "", "detail": record.get("detail") or ""})
+    return out
+
+
+def headline_rows(result: QueryResult | None) -> list[dict]:
+    """The headline query's rows as {label, value, unit, display}."""
+    if result is None:
+        return []
+    out = []
+    for record in _records(result):
+        unit = str(record.get("unit") or "text")
+        value = record.get("value")
+        out.append({"label": str(record.get("label") or ""), "value": jsonable(value),
+                    "unit": unit, "display": fmt_headline(value, unit)})
+    return out
+
+
+def report_view(queries: dict[str, QueryResult]) -> ReportView:
+    return ReportView(
+        headlines=headline_rows(queries.get("headline")),
+        alerts=_amount_rows(queries.get("alerts")),
+        recommendations=_amount_rows(queries.get("recommendations")),
+        sections=[section(q) for name, q in queries.items() if name not in STANDARD_QUERIES],
+    )
+
+
+def asset_sources() -> dict[str, Path]:
+    """Static files copied into out_dir/assets/: name there -> source file."""
+    assets = {
+        "chart.umd.min.js": TEMPLATES_DIR / "vendor" / "chart.umd.min.js",
+        "report.css": TEMPLATES_DIR / "report.css",
+        "report.js": TEMPLATES_DIR / "report.js",
+        "viewer.css": VIEWER_DIR / "viewer.css",
+        "viewer.js": VIEWER_DIR / "viewer.js",
+    }
+    return {name: path for name, path in assets.items() if path.is_file()}

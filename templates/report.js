@@ -1,0 +1,182 @@
+/* finops reports: draw every chart from its JSON block and make tables sortable.
+ * Data arrives only through <script type="application/json"> blocks written
+ * with |tojson; nothing here computes a business figure. When done it sets
+ * data-charts-drawn on <body>; script errors are kept in data-js-errors. */
+(function () {
+  "use strict";
+  var errors = [];
+  function recordError(message) {
+    errors.push(String(message));
+    document.body && document.body.setAttribute("data-js-errors", JSON.stringify(errors));
+  }
+  window.addEventListener("error", function (e) { recordError(e.message || "error"); });
+  window.addEventListener("unhandledrejection", function (e) { recordError(e.reason || "rejection"); });
+
+  var PALETTE = ["#3b5bdb", "#12b886", "#f59f00", "#7048e8", "#e64980", "#15aabf",
+                 "#82c91e", "#fd7e14", "#845ef7", "#228be6", "#40c057", "#fa5252"];
+
+  function num(v) { return typeof v === "number" && isFinite(v) ? v : null; }
+  function compact(v) {
+    var a = Math.abs(v), units = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e4, "K", 1e3]];
+    for (var i = 0; i < units.length; i++) {
+      if (a >= units[i][0]) { return (v / (units[i][2] || units[i][0])).toFixed(1) + units[i][1]; }
+    }
+    return Number.isInteger(v) ? v.toLocaleString("en-US") : v.toLocaleString("en-US", {maximumFractionDigits: 2});
+  }
+  function money(v) {
+    var a = Math.abs(v), sign = v < 0 ? "-" : "";
+    if (a >= 1e6) { return sign + "$" + compact(a); }
+    var digits = a === 0 || a >= 1 ? 2 : Math.min(8, Math.max(2, 3 - Math.floor(Math.log10(a))));
+    return sign + "$" + a.toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: digits});
+  }
+  function format(v, kind) {
+    v = num(v);
+    if (v === null) { return "—"; }
+    if (kind === "money") { return money(v); }
+    if (kind === "pct") { return v.toFixed(1) + "%"; }
+    if (kind === "ms") { return compact(Math.round(v)) + " ms"; }
+    return compact(v);
+  }
+
+  function seriesColor(i, alpha) {
+    var hex = PALETTE[i % PALETTE.length];
+    if (alpha === undefined) { return hex; }
+    var n = parseInt(hex.slice(1), 16);
+    return "rgba(" + (n >> 16) + "," + ((n >> 8) & 255) + "," + (n & 255) + "," + alpha + ")";
+  }
+
+  function axis(kind, title) {
+    return {ticks: {callback: function (v) { return format(v, kind); }},
+            title: {display: !!title, text: title}, grid: {color: "#eef1f6"}};
+  }
+
+  function config(spec) {
+    var d = spec.data, x = spec.x, kinds = spec.kinds, titles = spec.titles;
+    var yKind = kinds[spec.y[0]];
+    var tooltip = {callbacks: {label: function (ctx) {
+      var col = ctx.dataset._column;
+      var value = spec.type === "scatter" ? ctx.raw.y : ctx.raw;
+      var prefix = spec.type === "scatter" && ctx.raw.label != null ? ctx.raw.label + ": " : (ctx.dataset.label ? ctx.dataset.label + ": " : "");
+      if (spec.type === "scatter") {
+        return prefix + format(ctx.raw.x, kinds[x]) + " / " + format(value, kinds[col]);
+      }
+      return prefix + format(value, kinds[col]);
+    }}};
+    var base = {responsive: true, maintainAspectRatio: false,
+                animation: {duration: window.matchMedia("(prefers-reduced-motion: reduce)").matches ? 0 : 500},
+                plugins: {legend: {display: spec.y.length > 1 || spec.type === "doughnut" || spec.type === "pie" || !!spec.band,
+                                   position: "bottom"}, tooltip: tooltip}};
+    if (spec.type === "doughnut" || spec.type === "pie") {
+      var col = spec.y[0];
+      return {type: spec.type, data: {labels: d[x].map(String), datasets: [{
+        label: titles[col], _column: col, data: d[col].map(num),
+        backgroundColor: d[x].map(function (_, i) { return seriesColor(i); }), borderColor: "#fff", borderWidth: 2}]},
+        options: Object.assign(base, {cutout: spec.type === "doughnut" ? "58%" : 0})};
+    }
+    if (spec.type === "scatter") {
+      var ycol = spec.y[0];
+      var points = [];
+      for (var i = 0; i < d[x].length; i++) {
+        if (num(d[x][i]) !== null && num(d[ycol][i]) !== null) {
+          points.push({x: d[x][i], y: d[ycol][i], label: spec.label ? d[spec.label][i] : null});
+        }
+      }
+      base.plugins.legend.display = false;
+      return {type: "scatter", data: {datasets: [{label: titles[ycol], _column: ycol, data: points,
+        backgroundColor: seriesColor(0, 0.75), pointRadius: 6, pointHoverRadius: 8}]},
+        options: Object.assign(base, {scales: {x: axis(kinds[x], titles[x]), y: axis(kinds[ycol], titles[ycol])}})};
+    }
+    var labels = d[x].map(function (v) { return v === null ? "—" : String(v); });
+    var datasets = [];
+    if (spec.type === "line" && spec.band) {
+      var lo = spec.band[0], hi = spec.band[1];
+      datasets.push({label: titles[lo], _column: lo, data: d[lo].map(num),
+                     borderWidth: 0, pointRadius: 0, backgroundColor: seriesColor(0, 0.12), fill: false});
+      datasets.push({label: titles[lo] + " – " + titles[hi], _column: hi, data: d[hi].map(num), borderWidth: 0, pointRadius: 0,
+                     backgroundColor: seriesColor(0, 0.12), fill: "-1"});
+    }
+    spec.y.forEach(function (col, i) {
+      var set = {label: titles[col], _column: col, data: d[col].map(num)};
+      if (spec.type === "line") {
+        Object.assign(set, {borderColor: seriesColor(i), backgroundColor: seriesColor(i, 0.15),
+                            borderWidth: 2, pointRadius: d[x].length > 60 ? 0 : 2, tension: 0.25, fill: false});
+      } else {
+        Object.assign(set, {backgroundColor: seriesColor(i, 0.85), borderRadius: 4, maxBarThickness: 42});
+      }
+      datasets.push(set);
+    });
+    if (spec.type === "line" && spec.band) {  // legend: hide the low edge of the band
+      base.plugins.legend.labels = {filter: function (item) { return item.datasetIndex !== 0; }};
+    }
+    var horizontal = spec.type === "hbar";
+    var stacked = spec.type === "stacked";
+    var valueAxis = axis(yKind), labelAxis = {grid: {display: false}, ticks: {autoSkip: true, maxRotation: 0}};
+    valueAxis.stacked = stacked; labelAxis.stacked = stacked;
+    valueAxis.beginAtZero = spec.type !== "line";
+    return {type: spec.type === "line" ? "line" : "bar", data: {labels: labels, datasets: datasets},
+            options: Object.assign(base, {indexAxis: horizontal ? "y" : "x", interaction: {mode: "index", intersect: false},
+              scales: horizontal ? {x: valueAxis, y: labelAxis} : {x: labelAxis, y: valueAxis}})};
+  }
+
+  function drawCharts() {
+    var drawn = 0;
+    var blocks = document.querySelectorAll("script.chart-data");
+    if (typeof window.Chart === "undefined") {
+      if (blocks.length) { recordError("Chart.js did not load (assets/chart.umd.min.js)"); }
+    } else {
+      Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+      Chart.defaults.color = "#5b6678";
+      blocks.forEach(function (block) {
+        try {
+          var spec = JSON.parse(block.textContent);
+          var canvas = document.getElementById(block.getAttribute("data-canvas"));
+          if (!canvas) { throw new Error("no canvas for " + block.getAttribute("data-canvas")); }
+          canvas._chart = new Chart(canvas, config(spec));
+          drawn += 1;
+        } catch (err) { recordError(err && err.message ? err.message : err); }
+      });
+    }
+    document.body.setAttribute("data-charts-drawn", String(drawn));
+  }
+
+  function cellValue(td) {
+    try { return JSON.parse(td.getAttribute("data-value")); } catch (e) { return td.textContent; }
+  }
+  function compare(a, b) {
+    if (a === b) { return 0; }
+    if (a === null) { return 1; }
+    if (b === null) { return -1; }
+    if (typeof a === "number" && typeof b === "number") { return a - b; }
+    return String(a).localeCompare(String(b), undefined, {numeric: true});
+  }
+  function makeSortable(table) {
+    var headers = table.querySelectorAll("thead th");
+    headers.forEach(function (th, index) {
+      var button = th.querySelector("button");
+      if (!button) { return; }
+      button.addEventListener("click", function () {
+        var dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
+        headers.forEach(function (other) { other.setAttribute("aria-sort", "none"); });
+        th.setAttribute("aria-sort", dir);
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows).filter(function (r) { return r.cells.length > index; });
+        rows.sort(function (r1, r2) {
+          var c = compare(cellValue(r1.cells[index]), cellValue(r2.cells[index]));
+          return dir === "ascending" ? c : -c;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  }
+
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("canvas").forEach(function (c) { if (c._chart) { c._chart.resize(); } });
+  });
+
+  function start() {
+    document.querySelectorAll("table.sortable").forEach(makeSortable);
+    drawCharts();
+    if (errors.length) { document.body.setAttribute("data-js-errors", JSON.stringify(errors)); }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+})();
