@@ -46,9 +46,9 @@ GROUP BY provider, model, task_type;
 CREATE OR REPLACE TEMP TABLE understanding_trend AS
 WITH fit AS (
     SELECT count(*) AS n,
-           coalesce(regr_slope(CAST(cost AS DOUBLE), day_index), 0) AS slope,
-           coalesce(regr_intercept(CAST(cost AS DOUBLE), day_index),
-                    avg(CAST(cost AS DOUBLE))) AS intercept
+           CASE WHEN count(*) > 1 THEN regr_slope(CAST(cost AS DOUBLE), day_index) ELSE 0 END AS slope,
+           CASE WHEN count(*) > 1 THEN regr_intercept(CAST(cost AS DOUBLE), day_index)
+                ELSE avg(CAST(cost AS DOUBLE)) END AS intercept
     FROM understanding_daily
 )
 SELECT f.n, f.slope, f.intercept,
