@@ -281,7 +281,7 @@ def _manifest(csv_path, source: SourceInfo | None, status, error, reports, gener
                        "last_call": source.last_call if source else None},
         "categories": dict(catalog.CATEGORIES),
         "reports": reports,
-        "poll_seconds": int(poll_seconds),
+        "poll_seconds": int(poll_seconds) if float(poll_seconds).is_integer() else float(poll_seconds),
         "live": bool(live),
     })
 

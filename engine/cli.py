@@ -329,5 +329,67 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
           seed=seed, verbose=verbose, log=log)
 
 
+# --- build ----------------------------------------------------------------
+
+@main.command("build")
+@click.option("--csv", "csv_path", envvar="FINOPS_CSV", default=DEFAULT_CSV, show_default=True,
+              type=click.Path(dir_okay=False), help=CSV_OPTION_HELP)
+@click.option("--out", "out_dir", default="reports", show_default=True,
+              type=click.Path(file_okay=False), help="Folder for the HTML reports and manifest.json.")
+@click.option("--sql-dir", "sql_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Extra folder of analyzer .sql files (repeatable).")
+@click.option("--target-mb", default=None, type=float,
+              help="CSV size the viewer's progress bar aims at (none: no bar).")
+@click.option("--memory-limit", envvar="FINOPS_MEMORY_LIMIT", default=None,
+              help="DuckDB memory cap, e.g. 1GB (env FINOPS_MEMORY_LIMIT; default 2GB).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
+@user_errors
+def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
+    """Run every analyzer once on the CSV and write one HTML report each,
+    manifest.json and the viewer's index.html to --out.
+
+    The reports open offline (file://) and from `finops serve` alike. Exit
+    code 1 when an analyzer failed or there is no data.
+
+    \b
+    Examples:
+      finops build                          # data/simulated_calls.csv -> reports/
+      finops build --csv calls.csv --out site --sql-dir my_analyzers/
+    """
+    from .build import build_site
+
+    result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
+                        memory_limit=memory_limit)
+    if not quiet:
+        for r in result.reports:
+            rows = f"{r.main_query} {r.main_rows:,} rows" if r.main_query else ""
+            where = str(result.out_dir / r.file) if r.file else "-"
+            state = "ok " if r.ok else "FAILED"
+            click.echo(f"{state} {r.id:<14} v{r.version if r.version is not None else '?':<3} "
+                       f"{rows:<34} {r.seconds:6.2f}s  {where}")
+        source = result.source
+        if source is not None and source.rows_rejected:
+            reasons = "; ".join(s["reason"] for s in source.reject_samples[:3])
+            click.echo(f"rejected {source.rows_rejected:,} malformed rows (first: {reasons})")
+        if source is not None and source.duplicate_call_ids:
+            click.echo(f"{source.duplicate_call_ids:,} duplicate call_ids counted once")
+    for r in result.reports:
+        if not r.ok and quiet:
+            click.echo(f"FAILED {r.id}: {r.error}", err=True)
+    if result.status == "ok":
+        if not quiet:
+            click.echo(f"built {len(result.reports)} reports from {result.source.rows:,} rows in "
+                       f"{result.seconds:.2f}s -> {result.out_dir / 'index.html'}")
+        return
+    if result.status == "partial":
+        failed = [r for r in result.reports if not r.ok]
+        message = (f"{len(failed)} of {len(result.reports)} analyzers failed "
+                   f"({', '.join(r.id for r in failed)}): {failed[0].error}")
+    else:
+        message = result.error or result.status
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
 if __name__ == "__main__":
     main()
