@@ -72,7 +72,7 @@ def test_churn_risk_and_migration_plan(csv_path):
     assert [(p["step"], p["to_model"], p["customers"]) for p in plan] == [
         (1, "hybrid", 1), (2, "hybrid", 0), (3, "hybrid", 1)]
     assert plan[0]["new_revenue"] == pytest.approx(9.85)
-    assert plan[2]["revenue_change"] == pytest.approx(127.5 - 99)
+    assert plan[2]["extra_revenue"] == pytest.approx(127.5 - 99)
     recs = run_query("pricing", csv_path, "recommendations")
     assert recs[0]["title"] == "Move to hybrid pricing"
     assert recs[0]["amount_usd"] == pytest.approx(75.35 - 51.5)  # margin gain over flat

@@ -59,7 +59,7 @@ SELECT position, model,
        pct(sum(revenue) - sum(cost), sum(revenue)) AS margin_pct,
        count(*) FILTER (WHERE revenue > flat_revenue) AS customers_paying_more,
        count(*) FILTER (WHERE revenue < flat_revenue) AS customers_paying_less,
-       sum(revenue) - sum(flat_revenue) AS revenue_change,
+       sum(revenue) - sum(flat_revenue) AS extra_revenue,
        count(*) AS customers,
        count(*) FILTER (WHERE revenue > flat_revenue * (1 + getvariable('churn_increase_pct') / 100)) AS churn_risk_customers,
        coalesce(sum(revenue) FILTER (WHERE revenue > flat_revenue * (1 + getvariable('churn_increase_pct') / 100)), 0) AS revenue_at_risk
@@ -90,7 +90,7 @@ ORDER BY position;
 -- x: model
 -- y: revenue, cost, margin
 SELECT model, revenue, cost, margin, margin_pct, customers_paying_more, customers_paying_less,
-       revenue_change, pct(revenue_change, revenue - revenue_change) AS revenue_change_pct,
+       extra_revenue, pct(extra_revenue, revenue - extra_revenue) AS extra_revenue_pct,
        churn_risk_customers, revenue_at_risk
 FROM pricing_models
 ORDER BY position;
@@ -162,7 +162,7 @@ SELECT s.step,
        count(w.customer_id) AS customers,
        coalesce(sum(w.flat_revenue), 0) AS flat_revenue,
        coalesce(sum(w.revenue), 0) AS new_revenue,
-       coalesce(sum(w.revenue) - sum(w.flat_revenue), 0) AS revenue_change
+       coalesce(sum(w.revenue) - sum(w.flat_revenue), 0) AS extra_revenue
 FROM (VALUES (1, 'pay less or the same: migrate now'),
              (2, 'modest increase: migrate with notice'),
              (3, 'increase above churn threshold: grandfather or discount')) AS s(step, phase)
