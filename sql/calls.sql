@@ -224,16 +224,17 @@ SELECT
 -- Shared definitions --------------------------------------------------------
 
 -- The period the file covers: period_days counts both end dates.
-CREATE OR REPLACE TEMP VIEW period AS
+CREATE OR REPLACE TEMP TABLE period AS
 SELECT min("timestamp") AS first_call, max("timestamp") AS last_call,
        min(call_date) AS first_date, max(call_date) AS last_date,
        date_diff('day', min(call_date), max(call_date)) + 1 AS period_days
 FROM calls;
 
--- One row per customer: the latest tier (and organization and product),
+-- One row per customer, computed once per load (analyzers read it often):
+-- the latest tier (and organization and product),
 -- tenure in days counting both ends, and revenue prorated on tenure:
 -- revenue = monthly_fee(latest tier) * tenure_days / 30.
-CREATE OR REPLACE TEMP VIEW customer_economics AS
+CREATE OR REPLACE TEMP TABLE customer_economics AS
 SELECT c.*, t.monthly_fee,
        money(t.monthly_fee * c.tenure_days / 30) AS revenue
 FROM (
