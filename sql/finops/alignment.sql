@@ -236,9 +236,7 @@ SELECT label, value, unit FROM (VALUES
     (1, 'Total cost', (SELECT CAST(cost AS DOUBLE) FROM alignment_totals), 'usd'),
     (2, 'Organizations', (SELECT CAST(count(DISTINCT organization_id) AS DOUBLE) FROM alignment_usage), 'count'),
     (3, 'Non-production share', (SELECT pct(non_production_cost, cost) FROM alignment_totals), 'pct'),
-    (4, 'Largest organization share',
-        (SELECT max(pct(c.direct_cost + c.shared_cost, t.cost))
-         FROM alignment_chargeback AS c CROSS JOIN alignment_totals AS t), 'pct')
+    (4, 'Largest organization share', (SELECT max(share_pct) FROM alignment_showback), 'pct')
 ) AS t(n, label, value, unit)
 ORDER BY n;
 
