@@ -241,7 +241,6 @@ ORDER BY position;
 -- anomalous calls are low. Details name up to five customers.
 WITH over_budget AS (
     SELECT risk, count(*) AS customers, sum(monthly_fee) AS fees, sum(monthly_cost) AS cost,
-           string_agg(customer_id, ', ' ORDER BY used_pct DESC, customer_id) AS names,
            list(customer_id ORDER BY used_pct DESC, customer_id) AS ids
     FROM realtime_budget
     WHERE risk IN ('high', 'medium')
@@ -249,10 +248,10 @@ WITH over_budget AS (
 ),
 items AS (
     SELECT CASE risk WHEN 'high' THEN 'high' ELSE 'medium' END AS severity,
-           CASE risk WHEN 'high' THEN format('{:,} customers over their AI allocation', customers)
-                     ELSE format('{:,} customers at 80-100% of their AI allocation', customers) END AS title,
-           format('Last 30 days AI cost ${:,.2f} against ${:,.2f} of monthly fees: {}{}.',
-                  cost, fees, array_to_string(ids[1:5], ', '),
+           CASE risk WHEN 'high' THEN 'Customers over their AI allocation'
+                     ELSE 'Customers at 80-100% of their AI allocation' END AS title,
+           format('{:,} customer(s) spent ${:,.2f} on AI in the last 30 days against ${:,.2f} of monthly fees: {}{}.',
+                  customers, cost, fees, array_to_string(ids[1:5], ', '),
                   CASE WHEN customers > 5 THEN format(' and {:,} more', customers - 5) ELSE '' END) AS detail,
            fees AS amount_usd, CASE risk WHEN 'high' THEN 1 ELSE 2 END AS position
     FROM over_budget
