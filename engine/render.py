@@ -134,7 +134,7 @@ def fmt_time(value) -> str:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value
-    return fmt_value(value)
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else fmt_value(value)
 
 
 def fmt_headline(value, unit: str) -> str:
