@@ -68,9 +68,9 @@ def day_rows(plan: Plan, day: int, volume: float) -> list[tuple[int, str]]:
                 sess = f"sess_{gb(64):016x}"
                 left = slen
             left -= 1
-            i, o, tt = tok[gb(12)]
+            i, o, lt = tok[gb(12)]
             cost = (i * a + o * b + 5000) // 10000
-            lat = int((tt + 40) * sp * noise[gb(10)]) + 1
+            lat = int(lt * sp * noise[gb(10)]) + 1
             if lat > 600000:
                 lat = 600000
             append((t, f"{pm},{i},{o},{cost // 1000000}.{cost % 1000000:06d},{lat},{cust},{ft},"

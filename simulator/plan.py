@@ -64,14 +64,19 @@ TIER_BY_ARCHETYPE = {
 # Premium appetite: how strongly a customer reaches for premium models.
 APPETITE_BY_ARCHETYPE = {
     "light": {"budget": 45, "balanced": 50, "premium": 5},
-    "power": {"budget": 30, "balanced": 50, "premium": 20},
-    "heavy": {"budget": 25, "balanced": 45, "premium": 30},
+    "power": {"budget": 30, "balanced": 40, "premium": 30},
+    "heavy": {"budget": 20, "balanced": 40, "premium": 40},
 }
 APPETITE_CLASS_WEIGHT = {
     "budget": {"budget": 1.6, "mid": 0.7, "premium": 0.15},
     "balanced": {"budget": 1.0, "mid": 1.0, "premium": 1.0},
-    "premium": {"budget": 0.3, "mid": 1.2, "premium": 7.0},
+    "premium": {"budget": 0.2, "mid": 1.0, "premium": 20.0},
 }
+# Workload token scale: median by archetype, times CONTEXT_PREMIUM for
+# premium-appetite customers, snapped to a few buckets (one token table each).
+CONTEXT_MEDIAN = {"light": 0.9, "power": 1.8, "heavy": 2.4}
+CONTEXT_PREMIUM = 6.0
+CONTEXT_BUCKETS = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 WEEKEND_FACTOR = 0.7
 BUSINESS_HOURS_SHARE = 0.85
 PROVIDER_LOYALTY = 0.45  # share of calls that go to the favourite provider
@@ -127,6 +132,7 @@ class Customer:
     user_agent: str
     session_length: int
     scenario: str
+    context: float = 1.0  # token scale of its workload (long RAG contexts, agents)
     # scenario ground truth (only the fields of its scenario are set)
     churn_day: int | None = None
     decline: float = 0.0
@@ -232,6 +238,7 @@ class Plan:
         rng = random.Random(f"finops-plan:{seed}")
         self._build_population(rng, customers)
         self._build_tokens(rng)
+        self._token_tables: dict = {}
         self._holidays = _holidays(start.year) | _holidays(start.year + 1)
         self._mix_cache: dict = {}
         self._rates_cache: dict[int, list] = {}
@@ -292,6 +299,7 @@ class Plan:
                 user_agent=rng.choice(C.USER_AGENTS),
                 session_length=rng.randint(3, 12), scenario=seg,
             )
+            c.context = self._context_scale(rng, arch, appetite)
             self._apply_scenario(rng, c)
             self.customers.append(c)
         if "gradual_decline" in self.params:
@@ -305,6 +313,28 @@ class Plan:
             k = round(self.params["feature_launch"]["adoption"] * len(seg))
             for c in rng.sample(seg, k):
                 c.adopter = True
+
+    @staticmethod
+    def _context_scale(rng: random.Random, archetype: str, appetite: str) -> float:
+        """Heavy users and premium-model users send longer contexts: they are the
+        customers whose AI cost can outgrow their subscription fee."""
+        median = CONTEXT_MEDIAN[archetype] * (CONTEXT_PREMIUM if appetite == "premium" else 1.0)
+        k = rng.lognormvariate(math.log(median), 0.35)
+        return min(CONTEXT_BUCKETS, key=lambda b: abs(math.log(b / k)))
+
+    def token_table(self, task: str, scale: float) -> list[tuple[int, int, int]]:
+        """(input, output, latency-ms-at-speed-1) for a task and workload scale:
+        inputs grow with the context, outputs with its square root; latency is
+        about 2 ms per output token plus a little per input token."""
+        key = (task, scale)
+        table = self._token_tables.get(key)
+        if table is None:
+            so = math.sqrt(scale)
+            table = [(min(120000, max(10, int(i * scale))), min(16000, max(12, int(o * so))), 0)
+                     for i, o, _ in self.tokens[task]]
+            table = [(i, o, 2 * o + i // 4 + 120) for i, o, _ in table]
+            self._token_tables[key] = table
+        return table
 
     def _day_param(self, scenario: str, key: str, default_fraction: float) -> int:
         value = self.params[scenario][key]
@@ -347,7 +377,7 @@ class Plan:
                 return
 
     def _build_tokens(self, rng: random.Random) -> None:
-        """Per task, 4096 (input, output, total) token draws; rows index them."""
+        """Per task, 4096 (input, output) token draws; rows index them."""
         self.tokens = {}
         for task, (im, isg, om, osg) in C.TASK_TOKENS.items():
             table = []
@@ -516,7 +546,7 @@ class Plan:
     def mix(self, c: Customer, day: int):
         """(entries, cum_weights) of (feature, task, model) for a customer-day.
 
-        An entry is (provider_model, input_units, output_units, 2*speed,
+        An entry is (provider_model, input_units, output_units, speed,
         token_table, feature_task) so the generator formats a row without lookups.
         """
         state = self._mix_state(c, day)
@@ -571,8 +601,8 @@ class Plan:
                     if w <= 0:
                         continue
                     prov, inp, outp, _, speed, _ = C.MODEL_INFO[m]
-                    entries.append((f"{prov},{m}", inp, outp, 2.0 * speed,
-                                    self.tokens[task], f"{feat},{task}"))
+                    entries.append((f"{prov},{m}", inp, outp, speed,
+                                    self.token_table(task, c.context), f"{feat},{task}"))
                     weights.append(w_ft * w)
         result = (entries, list(accumulate(weights)))
         self._mix_cache[key] = result
