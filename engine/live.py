@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -120,14 +121,16 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
     http_thread = None
     try:
         loop.start_watchers()  # before the first build, so no change is missed
-        loop.build_now(None)
-        http_thread = start_in_thread(server)
-        url = url_of(server, host)
-        log(f"serving {out_dir} at {url} (Ctrl-C to stop)")
         if simulate:
             sim = _Simulator(csv_path, target_mb, rate, seed, stop_event, log)
             sim.thread.start()
             log(f"simulating into {csv_path} up to {target_mb:g} MB")
+            # Let the first rows land so the first page shows data, not "no data".
+            _wait_for_rows(csv_path, stop_event, timeout=3.0)
+        loop.build_now(None)
+        http_thread = start_in_thread(server)
+        url = url_of(server, host)
+        log(f"serving {out_dir} at {url} (Ctrl-C to stop)")
         loop_thread = threading.Thread(target=loop.run, kwargs={"initial_build": False},
                                        name="finops-rebuild", daemon=True)
         loop_thread.start()
@@ -157,6 +160,19 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         f"{f' ({summary.failed} failed)' if summary.failed else ''}, "
         f"CSV {summary.csv_mb:.1f} MB")
     return summary
+
+
+def _wait_for_rows(csv_path: Path, stop_event: threading.Event, timeout: float) -> None:
+    """Until the CSV holds a header and at least one complete row (or timeout)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and not stop_event.is_set():
+        try:
+            with open(csv_path, "rb") as fh:
+                if fh.read(4096).count(b"\n") >= 2:
+                    return
+        except OSError:
+            pass
+        stop_event.wait(0.05)
 
 
 def _raise_interrupt(signum, frame):

@@ -108,6 +108,7 @@ class RebuildLoop:
     """Watch the plan's folders and call build() after changes, one build at a time.
 
     debounce: seconds of quiet to wait after the first event before building;
+    max_wait: most seconds to wait for that quiet while events keep coming;
     min_interval: least seconds between the end of one CSV-triggered build
     and the start of the next (SQL/template edits do not wait for it);
     target_bytes: once the CSV is at least this large and one build has seen
@@ -115,13 +116,14 @@ class RebuildLoop:
     """
 
     def __init__(self, build: Callable[[], object], plan: WatchPlan, *,
-                 log: Callable[[str], None] = print, debounce: float = 0.3,
+                 log: Callable[[str], None] = print, debounce: float = 0.3, max_wait: float = 2.0,
                  min_interval: float = 0.0, target_bytes: int | None = None,
                  stop_event: threading.Event | None = None, force_polling: bool | None = None):
         self.build = build
         self.plan = plan
         self.log = log
         self.debounce = debounce
+        self.max_wait = max_wait
         self.min_interval = min_interval
         self.target_bytes = target_bytes
         self.stop_event = stop_event or threading.Event()
@@ -212,11 +214,16 @@ class RebuildLoop:
         return reasons
 
     def _drain(self, first: str) -> set[str]:
-        """The first event plus everything arriving until `debounce` seconds of quiet."""
+        """The first event plus everything arriving until `debounce` seconds of quiet,
+        but no longer than `max_wait`: a file that never stops growing still rebuilds."""
         reasons = {first}
+        deadline = time.monotonic() + max(self.max_wait, self.debounce)
         while not self.stop_event.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
             try:
-                reasons.add(self.events.get(timeout=self.debounce))
+                reasons.add(self.events.get(timeout=min(self.debounce, left)))
             except queue.Empty:
                 break
         return reasons
