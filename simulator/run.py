@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -28,7 +28,7 @@ from finops.engine.errors import FinopsError
 from .catalog import HEADER, HEADER_LINE
 from .generate import DayRenderer, day_rows
 from .plan import (DEFAULT_CUSTOMERS, DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_START,
-                   DEFAULT_VOLUME, HOUR_US, SCENARIO_NAMES, Plan)
+                   DEFAULT_VOLUME, SCENARIO_NAMES, Plan)
 
 DEFAULT_OUT = Path("data/simulated_calls.csv")
 DEFAULT_TARGET_MB = 50.0
@@ -556,13 +556,17 @@ def run_continuous(out: str | Path = DEFAULT_OUT, *, target_mb: float | None = N
                    customers: int | None = None, start: str | date | None = None,
                    seed: int | None = None, scenarios: str | Sequence[str] | None = None,
                    params: dict | None = None, volume: float | None = None,
-                   stop_event: threading.Event | None = None,
+                   stop_event: threading.Event | None = None, fresh: bool = False,
                    progress: bool | Callable[[Progress], None] = False) -> SimulationResult:
     """Grow `out` day by day in small appended batches until the file holds
     `target_mb` MB (default 50) or `rows` rows, at about `rate` rows/s (None or
-    0: as fast as possible). An existing file is continued. Returns early,
-    with complete rows only, when stop_event is set. Safe to run in a thread.
+    0: as fast as possible). An existing file is continued unless `fresh`
+    (then it is replaced). Returns early, with complete rows only, when
+    stop_event is set. Safe to run in a thread.
     """
+    if fresh:
+        Path(out).unlink(missing_ok=True)
+        _sidecar(Path(out)).unlink(missing_ok=True)
     job = _prepare(out, rows=rows, target_mb=target_mb, days=days, customers=customers,
                    start=start, seed=seed, scenarios=scenarios, params=params, volume=volume,
                    append=True, totals=True)
