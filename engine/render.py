@@ -46,7 +46,8 @@ def column_kind(name: str) -> str:
         return "pct"
     if n.endswith("_ms"):
         return "ms"
-    if n in _MONEY_NAMES or n.endswith(_MONEY_SUFFIXES) or n.startswith(_MONEY_PREFIXES):
+    if (n in _MONEY_NAMES or n.endswith(_MONEY_SUFFIXES) or n.startswith(_MONEY_PREFIXES)
+            or "cost_per_" in n):
         return "money"
     return "number"
 
