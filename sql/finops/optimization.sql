@@ -338,12 +338,14 @@ recs AS (
     SELECT format('Commit to ${:,.2f} a day of reserved capacity', commit_daily_cost),
            format('At current spend, committing at the {}th percentile of daily spend with a {}% discount '
                   || 'costs ${:,.2f} committed plus ${:,.2f} on demand instead of ${:,.2f}: saves ${:,.2f} over the period '
-                  || '({:.1f}% utilization; it breaks even at {:.0f}%).',
+                  || '({:.1f}% utilization; it breaks even at {:.0f}%). After the model and provider '
+                  || 'changes it is worth about ${:,.2f}: size it after them.',
                   CAST(round(percentile * 100) AS INTEGER), discount_pct, committed_cost, on_demand_cost,
                   current_cost, current_cost - committed_cost - on_demand_cost,
-                  pct(covered_cost, commit_daily_cost * days), 100 - discount_pct),
+                  pct(covered_cost, commit_daily_cost * days), 100 - discount_pct, t.savings),
            current_cost - committed_cost - on_demand_cost
     FROM optimization_commitment
+    JOIN optimization_total AS t ON t.step = 3
     WHERE chosen AND current_cost - committed_cost - on_demand_cost > 0
     UNION ALL
     SELECT format('Move {} work from {} to {} {}', from_model, from_provider, to_provider, to_model),
