@@ -166,6 +166,10 @@ class ReportsHandler(BaseHTTPRequestHandler):
                 self._error(exc.status)
                 return
         if not path.is_file():
+            if urlsplit(self.path).path == "/favicon.ico":
+                # Browsers ask for it unprompted; an empty answer keeps consoles clean.
+                self._error(HTTPStatus.NO_CONTENT)
+                return
             self._error(HTTPStatus.NOT_FOUND)
             return
         try:
@@ -197,7 +201,7 @@ class ReportsHandler(BaseHTTPRequestHandler):
         self.send_header("Cross-Origin-Resource-Policy", "same-origin")
 
     def _error(self, status: HTTPStatus, extra: dict[str, str] | None = None) -> None:
-        body = f"{status.value} {status.phrase}\n".encode()
+        body = b"" if status == HTTPStatus.NO_CONTENT else f"{status.value} {status.phrase}\n".encode()
         self.send_response(status)
         for key, value in (extra or {}).items():
             self.send_header(key, value)

@@ -209,6 +209,11 @@ def test_missing_file_is_404(site):
     assert raw(site, "/nope.html")[0] == 404
 
 
+def test_missing_favicon_is_an_empty_answer(site):
+    status, headers, body = raw(site, "/favicon.ico")
+    assert status == 204 and body == b""
+
+
 def test_resolve_request_path_unit(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "b.html").write_text("x")
