@@ -194,6 +194,7 @@ ORDER BY savings DESC, model, task_type;
 -- stake: AI cost above usage_revenue_pct of revenue (the excess), spike
 -- cost above baseline (the excess), the monthly fees of customers at or
 -- over 80% of their allocation, and anomalous cost above the model mean.
+-- top_customers lists the customers by the amount they put at stake.
 CREATE OR REPLACE TEMP TABLE realtime_rules AS
 SELECT 1 AS position, 'AI cost over ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% of revenue' AS rule,
        'customer cost > ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% x prorated revenue' AS condition,
@@ -205,10 +206,10 @@ WHERE total_cost > revenue * getvariable('usage_revenue_pct') / 100
 UNION ALL
 SELECT 2, 'Daily spike over ' || format('{:.0f}', getvariable('spike_ratio')) || 'x the customer average',
        'customer-day cost > ' || format('{:.0f}', getvariable('spike_ratio')) || ' x baseline',
-       count(*), count(DISTINCT customer_id),
-       coalesce(sum(cost - baseline), 0),
-       string_agg(DISTINCT customer_id, ', ' ORDER BY customer_id)
-FROM realtime_spikes
+       coalesce(sum(days), 0), count(*), coalesce(sum(excess), 0),
+       string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id)
+FROM (SELECT customer_id, count(*) AS days, sum(cost - baseline) AS excess
+      FROM realtime_spikes GROUP BY customer_id)
 UNION ALL
 SELECT 3, 'Over 80% of allocation', 'last 30 days cost >= 80% x allocation',
        count(*), count(*),
@@ -218,10 +219,10 @@ FROM realtime_budget
 WHERE used_pct >= 80
 UNION ALL
 SELECT 4, 'Anomalous call cost', 'call cost > model mean + ' || format('{:.0f}', getvariable('sigma')) || ' sd',
-       count(*), count(DISTINCT customer_id),
-       coalesce(sum(cost_usd - model_avg_cost), 0),
-       string_agg(DISTINCT customer_id, ', ' ORDER BY customer_id)
-FROM realtime_anomalies;
+       coalesce(sum(anomalies), 0), count(*), coalesce(sum(excess), 0),
+       string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id)
+FROM (SELECT customer_id, count(*) AS anomalies, sum(cost_usd - model_avg_cost) AS excess
+      FROM realtime_anomalies GROUP BY customer_id);
 
 -- query: alert_rules
 -- title: Alert rules
@@ -273,9 +274,10 @@ ORDER BY position, title;
 -- title: Prioritised actions
 -- description: What to do first, by dollars at stake: customers over allocation, the biggest spikes and premium models on simple tasks.
 -- chart: none
--- One item per customer over allocation (fee at risk), per spike (cost
--- above baseline) and per premium-model pattern (savings), at most five of
--- each kind, then ranked by amount.
+-- One item per customer over allocation (monthly fee at risk), per spike
+-- (cost above baseline) and per premium-model pattern (savings scaled to a
+-- month: x 30 / period_days, so they compare with monthly fees), at most
+-- five of each kind, then ranked by amount.
 WITH items AS (
     SELECT format('Upgrade or cap {} ({})', customer_id, subscription_tier) AS title,
            format('{} spent ${:,.2f} on AI in the last 30 days, {:.0f}% of its ${:,.2f} allocation; its ${:,.2f} monthly fee is at risk.',
@@ -292,12 +294,13 @@ WITH items AS (
     QUALIFY row_number() OVER (ORDER BY cost - baseline DESC, customer_id, call_date) <= 5
     UNION ALL
     SELECT format('Move {} calls from {} to {}', task_type, model, economy_model),
-           format('{:,} calls cost ${:,.2f}; the same tokens on {} cost ${:,.2f}: saves ${:,.2f} over the period.',
-                  calls, cost, economy_model, economy_cost, savings),
-           savings
-    FROM realtime_inefficient
-    WHERE savings > 0
-    QUALIFY row_number() OVER (ORDER BY savings DESC, model, task_type) <= 5
+           format('{:,} calls cost ${:,.2f}; the same tokens on {} cost ${:,.2f}: saves ${:,.2f} over the {} days, ${:,.2f} a month.',
+                  i.calls, i.cost, i.economy_model, i.economy_cost, i.savings, p.period_days,
+                  money(i.savings * 30 / p.period_days)),
+           money(i.savings * 30 / p.period_days)
+    FROM realtime_inefficient AS i CROSS JOIN period AS p
+    WHERE i.savings > 0
+    QUALIFY row_number() OVER (ORDER BY i.savings DESC, i.model, i.task_type) <= 5
 )
 SELECT CAST(row_number() OVER (ORDER BY amount_usd DESC, title) AS INTEGER) AS priority,
        title, detail, amount_usd
