@@ -209,23 +209,25 @@ GROUP BY t.task_type, b.model;
 -- title: Recommendations
 -- description: Route simple task types to their best-scoring model, and fix the three costliest models that miss the SLA.
 -- chart: none
+-- Ranked by dollars at stake: routing savings over the period, and the
+-- period's spend on calls slower than the SLA.
 WITH items AS (
     SELECT 'Route ' || task_type || ' calls to ' || to_model AS title,
            format('{:,} {} calls run on models dearer per token than {}, the best-scoring model for the task; moving them saves ${:,.2f} over the period (${:,.2f} now, ${:,.2f} after).',
                   calls, task_type, to_model, savings, current_cost, projected_cost) AS detail,
-           savings AS amount_usd, 1 AS kind
+           savings AS amount_usd
     FROM performance_routing
     WHERE savings > 0
     UNION ALL
     SELECT 'Bring ' || model || ' within the ' || format('{:,}', getvariable('sla_ms')) || ' ms SLA',
            format('{:.1f}% of {} calls meet the SLA (target {:.0f}%, p95 {:,.0f} ms); ${:,.2f} was spent on {:,} calls over it. Route latency-sensitive traffic to a faster model or set a timeout.',
                   sla_pct, model, getvariable('sla_target_pct'), p95_ms, over_sla_cost, over_sla_calls),
-           over_sla_cost, 2
+           over_sla_cost
     FROM performance_models
     WHERE sla_pct < getvariable('sla_target_pct')
     QUALIFY row_number() OVER (ORDER BY over_sla_cost DESC, provider, model) <= 3
 )
-SELECT CAST(row_number() OVER (ORDER BY kind, amount_usd DESC, title) AS INTEGER) AS priority,
+SELECT CAST(row_number() OVER (ORDER BY amount_usd DESC, title) AS INTEGER) AS priority,
        title, detail, amount_usd
 FROM items
 ORDER BY priority;
