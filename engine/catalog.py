@@ -22,6 +22,9 @@ REQUIRED_KEYS = ("name", "title", "category", "version", "description")
 _KEY_LINE = re.compile(r"^--\s*([A-Za-z_][\w-]*)\s*:\s?(.*)$")
 _PARAM = re.compile(r"^([A-Za-z_]\w*)\s*=\s*(.*?)\s*(?:\|\s*(.*))?$")
 _NAME = re.compile(r"^[A-Za-z_][\w-]*$")
+# Display hints a query may carry (sql/README.md); any other `-- Word: text`
+# comment after `-- query:` is an ordinary SQL comment.
+HINT_KEYS = {"title", "description", "chart", "x", "y", "band", "label", "limit", "format"}
 
 
 @dataclass
@@ -160,7 +163,8 @@ def parse_analyzer(path: Path) -> Analyzer:
             raise FinopsError(f"{path}:{qline}: query {qname!r} is defined twice")
         i += 1
         meta: dict[str, str] = {}
-        while i < len(lines) and (m := _KEY_LINE.match(lines[i].strip())) and m.group(1) != "query":
+        while (i < len(lines) and (m := _KEY_LINE.match(lines[i].strip()))
+               and m.group(1).lower() in HINT_KEYS):
             meta[m.group(1).lower()] = m.group(2).strip()
             i += 1
         start = i
