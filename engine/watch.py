@@ -101,6 +101,11 @@ def describe(result, reasons: set[str] | None = None) -> str:
     if count:
         parts.append(f"{count} reports")
     detail = (": " + ", ".join(parts)) if parts else ""
+    error = getattr(result, "error", None)
+    if error and status != "no_data":
+        detail += "; " + " ".join(str(error).split())
+    elif status == "no_data" and error:
+        detail += ": " + " ".join(str(error).split())
     return f"build {status}{took}{why}{detail}"
 
 

@@ -1,0 +1,113 @@
+"""The rebuild loop with the real build_site: edits rebuild, failures keep the last good reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from functools import partial
+
+import pytest
+
+from finops import simulator
+from finops.engine.build import build_site
+from finops.engine.watch import RebuildLoop, WatchPlan
+
+GOOD = """-- name: mine
+-- title: My analyzer
+-- category: finops
+-- version: 1
+-- description: Counts calls, for the serve tests.
+
+-- query: totals
+SELECT count(*) AS calls, sum(cost_usd) AS cost FROM calls
+"""
+
+
+def manifest(out):
+    return json.loads((out / "manifest.json").read_text())
+
+
+def mine(out):
+    return next(r for r in manifest(out)["reports"] if r["id"] == "mine")
+
+
+def wait_for(predicate, timeout=15.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.fixture
+def live(tmp_path):
+    data, extra, out = tmp_path / "data", tmp_path / "my_sql", tmp_path / "data" / "reports"
+    data.mkdir()
+    extra.mkdir()
+    csv = data / "calls.csv"
+    simulator.simulate(csv, rows=400, seed=5)
+    (extra / "mine.sql").write_text(GOOD)
+    logs: list[str] = []
+    loop = RebuildLoop(partial(build_site, csv, out, sql_dirs=(extra,), target_mb=1.0),
+                       WatchPlan(csv, sql_dirs=[extra], ignore_dirs=[out]),
+                       log=logs.append, debounce=0.2)
+    thread = threading.Thread(target=loop.run, daemon=True)
+    loop.start_watchers()
+    thread.start()
+    assert wait_for(lambda: loop.record.builds == 1)
+    yield loop, csv, extra / "mine.sql", out, logs
+    loop.stop_event.set()
+    thread.join(30)
+    loop.join()
+
+
+def test_broken_sql_keeps_the_last_good_report_then_recovers(live):
+    loop, csv, sql, out, logs = live
+    assert manifest(out)["status"] == "ok"
+    good_html = (out / "mine.html").read_text()
+    assert "400" in good_html
+
+    sql.write_text(GOOD.replace("count(*) AS calls", "count(no_such_column) AS calls"))
+    assert wait_for(lambda: loop.record.builds == 2)
+    assert manifest(out)["status"] == "partial"
+    entry = mine(out)
+    assert entry["ok"] is False and "no_such_column" in entry["error"]
+    assert entry["file"] == "mine.html", "the last good report stays linked"
+    assert (out / "mine.html").read_text() == good_html
+    assert logs[-1].startswith("build partial") and "no_such_column" in logs[-1]
+
+    sql.write_text(GOOD.replace("-- version: 1", "-- version: one"))  # a header that does not parse
+    assert wait_for(lambda: loop.record.builds == 3)
+    assert manifest(out)["status"] == "partial"
+    assert "version" in mine(out)["error"]
+    assert (out / "mine.html").read_text() == good_html
+
+    sql.write_text(GOOD.replace("-- version: 1", "-- version: 2"))
+    assert wait_for(lambda: loop.record.builds == 4)
+    assert manifest(out)["status"] == "ok" and mine(out)["ok"] and mine(out)["version"] == 2
+
+
+def test_bad_csv_keeps_reports_and_a_replaced_csv_rebuilds(live, tmp_path):
+    loop, csv, sql, out, logs = live
+    before = manifest(out)
+    assert before["rows"] == 400
+    good_html = (out / "understanding.html").read_text()
+
+    tmp = csv.with_name(".calls.csv.tmp")
+    tmp.write_text("not,the,contract\n1,2,3\n")
+    os.replace(tmp, csv)
+    assert wait_for(lambda: loop.record.builds == 2)
+    after = manifest(out)
+    assert after["status"] == "error" and "header" in after["error"]
+    assert [r["id"] for r in after["reports"]] == [r["id"] for r in before["reports"]]
+    assert (out / "understanding.html").read_text() == good_html
+    assert logs[-1].startswith("build error") and "keeping the last good reports" in logs[-1]
+
+    bigger = tmp_path / "bigger.csv"
+    simulator.simulate(bigger, rows=900, seed=5)
+    os.replace(bigger, csv)  # replaced by rename from another folder of the same disk
+    assert wait_for(lambda: loop.record.builds == 3)
+    assert manifest(out)["status"] == "ok" and manifest(out)["rows"] == 900
