@@ -164,11 +164,27 @@ def test_recommendation_prices_a_model_switch(calls_csv):
 
 
 def test_alert_when_spend_is_projected_to_grow(calls_csv):
-    # y = 1, 2, 3, 4: the last 30 days cost 10; the next 30 are projected at 585.
+    # y = 1, 2, 3, 4: the 4-day file cost 10, scaled to 30 days 10 x 30 / 4 = 75;
+    # the next 30 days are projected at 585: +680%.
     rows = run_query("understanding", calls_csv(daily_series(["1", "2", "3", "4"])), "alerts")
     growth = next(r for r in rows if r["title"] == "AI spend is projected to grow")
-    assert growth["severity"] == "high"  # +5750%, over twice the 20% threshold
-    assert growth["amount_usd"] == pytest.approx(575, abs=1e-6)  # 585 - 10
+    assert growth["severity"] == "high"  # over twice the 20% threshold
+    assert growth["amount_usd"] == pytest.approx(510, abs=1e-6)  # 585 - 75
+    assert "680.0% above" in growth["detail"]
+
+
+def test_flat_spend_over_31_days_raises_no_growth_alert(calls_csv):
+    # Cost 1 a day for 31 days: the line is flat at 1, the next 30 days cost 30,
+    # and the last 30 days (Nov 2..Dec 1; Nov 1 is 30 days before the last date) cost 30.
+    rows = [{"timestamp": f"2025-11-{d:02d}T12:00:00", "cost_usd": "1"} for d in range(1, 31)]
+    rows.append({"timestamp": "2025-12-01T12:00:00", "cost_usd": "1"})
+    path = calls_csv(rows)
+    assert not any(r["title"] == "AI spend is projected to grow"
+                   for r in run_query("understanding", path, "alerts"))
+    recs = run_query("understanding", path, "recommendations")
+    outlook = next(r for r in recs if r["title"] == "AI spend is flat or falling")
+    assert outlook["amount_usd"] == pytest.approx(0, abs=1e-6)  # 30 - 30
+    assert "$30.00 for the next 30 days against $30.00 in the last 30" in outlook["detail"]
 
 
 def test_headline_has_two_to_four_cards(calls_csv):

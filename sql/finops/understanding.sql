@@ -58,6 +58,25 @@ SELECT f.n, f.slope, f.intercept,
 FROM fit AS f CROSS JOIN understanding_daily AS d
 GROUP BY f.n, f.slope, f.intercept;
 
+-- query: _outlook
+-- The next 30 days on the trend line against the last 30 days of actual
+-- cost (call_date >= last_date - 29). A file shorter than 30 days has its
+-- actual cost scaled to 30 days (x 30 / period_days) so the two compare.
+CREATE OR REPLACE TEMP TABLE understanding_outlook AS
+WITH next_30 AS (
+    SELECT money(sum(greatest(0, t.intercept + t.slope * (t.n + k.i)))) AS cost
+    FROM understanding_trend AS t CROSS JOIN range(30) AS k(i)
+),
+last_30 AS (
+    SELECT sum(d.cost) AS actual_cost,
+           money(sum(d.cost) * 30 / least(30, any_value(p.period_days))) AS cost
+    FROM understanding_daily AS d CROSS JOIN period AS p
+    WHERE d.call_date >= p.last_date - 29
+)
+SELECT n.cost AS next_30, l.cost AS last_30, l.actual_cost AS last_30_actual,
+       pct(n.cost - l.cost, l.cost) AS growth_pct
+FROM next_30 AS n CROSS JOIN last_30 AS l;
+
 -- query: headline
 -- title: Headline
 -- Values are DECIMAL so money stays exact and counts print as whole numbers.
@@ -336,22 +355,14 @@ WITH switches AS (
     FROM understanding_switching AS s CROSS JOIN period AS p
     WHERE s.savings > 0
 ),
-trend AS (
-    SELECT money(sum(greatest(0, t.intercept + t.slope * (t.n + k.i)))) AS next_30
-    FROM understanding_trend AS t CROSS JOIN range(30) AS k(i)
-),
-last_30 AS (
-    SELECT sum(d.cost) AS cost FROM understanding_daily AS d, period AS p
-    WHERE d.call_date >= p.last_date - 29
-),
 items AS (
     SELECT title, detail, amount_usd, 1 AS kind, rank FROM switches WHERE rank <= 3
     UNION ALL
-    SELECT CASE WHEN t.next_30 > l.cost THEN 'Plan for rising AI spend' ELSE 'AI spend is flat or falling' END,
+    SELECT CASE WHEN next_30 > last_30 THEN 'Plan for rising AI spend' ELSE 'AI spend is flat or falling' END,
            format('The daily trend projects ${:,.2f} for the next 30 days against ${:,.2f} in the last 30 ({:+.1f}%).',
-                  t.next_30, l.cost, coalesce(pct(t.next_30 - l.cost, l.cost), 0)),
-           t.next_30 - l.cost, 2, 1
-    FROM trend AS t, last_30 AS l
+                  next_30, last_30, coalesce(growth_pct, 0)),
+           next_30 - last_30, 2, 1
+    FROM understanding_outlook
 )
 SELECT CAST(row_number() OVER (ORDER BY kind, rank) AS INTEGER) AS priority, title, detail, amount_usd
 FROM items
@@ -361,18 +372,10 @@ ORDER BY priority;
 -- title: Alerts
 -- description: Spend projected to grow faster than the alert threshold, and premium models on simple tasks.
 -- chart: none
--- Growth compares the next 30 projected days with the last 30 actual days.
-WITH trend AS (
-    SELECT money(sum(greatest(0, t.intercept + t.slope * (t.n + k.i)))) AS next_30
-    FROM understanding_trend AS t CROSS JOIN range(30) AS k(i)
-),
-last_30 AS (
-    SELECT sum(d.cost) AS cost FROM understanding_daily AS d, period AS p
-    WHERE d.call_date >= p.last_date - 29
-),
-growth AS (
-    SELECT t.next_30, l.cost AS last_cost, pct(t.next_30 - l.cost, l.cost) AS growth_pct
-    FROM trend AS t, last_30 AS l
+-- Growth compares the next 30 projected days with the last 30 actual days
+-- (understanding_outlook); high at twice the threshold.
+WITH growth AS (
+    SELECT next_30, last_30 AS last_cost, growth_pct FROM understanding_outlook
 ),
 items AS (
     SELECT CASE WHEN growth_pct >= 2 * getvariable('forecast_growth_alert_pct') THEN 'high' ELSE 'medium' END AS severity,
