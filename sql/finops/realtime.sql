@@ -12,14 +12,25 @@
 -- param: allocation_pct = 100.0 | A customer's monthly AI allocation as a share of its tier's monthly fee (percent)
 
 -- query: _model_stats
--- Mean and sample standard deviation (stddev_samp) of cost per model. A
--- model with one call has a NULL deviation and so no anomalies.
+-- Mean and sample standard deviation (as stddev_samp) of cost per model. A
+-- model with one call has a NULL deviation and so no anomalies. Computed
+-- from exact integer sums of micro-dollars, sd = sqrt((n * sum(x^2) -
+-- sum(x)^2) / (n * (n - 1))): a parallel sum of doubles differs in its last
+-- bits from run to run, which would make z-scores (and golden files) flaky.
 CREATE OR REPLACE TEMP TABLE realtime_model_stats AS
-SELECT provider, model, count(*) AS calls,
-       avg(CAST(cost_usd AS DOUBLE)) AS mean_cost,
-       stddev_samp(CAST(cost_usd AS DOUBLE)) AS sd_cost
-FROM calls
-GROUP BY provider, model;
+WITH sums AS (
+    SELECT provider, model, count(*) AS calls,
+           sum(CAST(cost_usd * 1000000 AS HUGEINT)) AS sx,
+           sum(CAST(cost_usd * 1000000 AS HUGEINT) * CAST(cost_usd * 1000000 AS HUGEINT)) AS sxx
+    FROM calls
+    GROUP BY provider, model
+)
+SELECT provider, model, calls,
+       CAST(sx AS DOUBLE) / calls / 1000000 AS mean_cost,
+       CASE WHEN calls > 1
+            THEN sqrt(CAST(calls * sxx - sx * sx AS DOUBLE) / (calls * (calls - 1))) / 1000000
+       END AS sd_cost
+FROM sums;
 
 -- query: _customer_days
 -- Cost per customer and active day (a day with at least one call).
