@@ -220,3 +220,32 @@ def test_viewer_does_nothing_from_file_urls(tmp_path, chromium):
     assert s["connection"].strip() != "reconnecting\u2026"
     assert s["toast"] == ""
     assert not page.errors, page.errors
+
+
+def test_page_goes_from_no_data_to_reports_without_a_reload(tmp_path, chromium):
+    """Served before any CSV exists: the no-data panel shows; data arrives; cards appear in place."""
+    from finops import simulator
+
+    port = free_port()
+    serve = Serve(tmp_path, port)
+    try:
+        url = serve.wait_line(r"serving .* at http://", timeout=30).split(" at ")[1].split()[0]
+        page = chromium.new_page(url)
+        page.evaluate("window.__sameDocument = true")
+        assert page.evaluate("!document.getElementById('no-data').hidden")
+        assert state(page)["cards"] == 0
+        page.screenshot(ARTIFACTS / "nodata-1-empty.png")
+
+        staged = tmp_path / "staged.csv"
+        simulator.simulate(staged, rows=800, seed=4)
+        os.replace(staged, serve.csv)
+        page.wait_for("document.querySelectorAll('#report-cards [data-report-id]').length >= 5",
+                      timeout=20)
+        assert page.evaluate("window.__sameDocument === true"), "updated in place, not reloaded"
+        assert page.evaluate("document.getElementById('no-data').hidden")
+        assert page.evaluate("document.getElementById('error-banner') === null")
+        assert "800" in state(page)["summary"]
+        page.screenshot(ARTIFACTS / "nodata-2-data.png")
+        assert not page.errors, page.errors
+    finally:
+        assert serve.stop() == 0
