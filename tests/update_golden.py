@@ -62,7 +62,7 @@ def current_output() -> dict[str, dict]:
         source = session.source.to_dict()
         source["csv_path"] = "tests/golden/fixture_calls.csv"
         out = {}
-        for analyzer in catalog.discover():
+        for analyzer in catalog.discover().values():
             result = runner.run_analyzer(session.con, analyzer)
             out[analyzer.name] = normalise(result.to_json(source))
         return out
