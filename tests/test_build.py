@@ -75,6 +75,7 @@ def test_index_has_the_viewer_ids_and_cards(tmp_path, data):
         result.manifest["generated_at"]
     assert "hidden" in page.by_id("auto-reload-badge")["attrs"]   # not live
     assert "hidden" in page.by_id("no-data")["attrs"]
+    assert "hidden" in page.by_id("error-banner")["attrs"]
     assert page.by_id("toast")["text"].strip() == ""
     assert page.by_id("toast")["attrs"]["aria-live"] == "polite"
     cards = [el["attrs"]["data-report-id"] for el in page.elements
@@ -122,7 +123,7 @@ def test_missing_csv_keeps_the_previous_reports(tmp_path, data):
     assert manifest["reports"] == good.manifest["reports"]
     assert (out / "probe.html").read_bytes() == before
     page = Page((out / "index.html").read_text())
-    assert page.by_id("error-banner") is not None
+    assert "hidden" not in page.by_id("error-banner")["attrs"]
     assert "CSV not found" in page.by_id("error-banner")["text"]
 
 
