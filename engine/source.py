@@ -190,7 +190,8 @@ def source_info(con: duckdb.DuckDBPyConnection, path: Path, size_bytes: int) -> 
         "SELECT rows, rows_rejected, duplicate_call_ids, first_call, last_call FROM data_quality"
     ).fetchone()
     samples = con.execute(
-        f"SELECT line, kind, reason FROM calls_rejected LIMIT {_REJECT_SAMPLES}"
+        f"SELECT line, kind, reason FROM calls_rejected ORDER BY line NULLS LAST, kind, reason "
+        f"LIMIT {_REJECT_SAMPLES}"
     ).fetchall()
     return SourceInfo(
         csv_path=str(path),

@@ -103,92 +103,117 @@ END AS header_check
 FROM csv_header AS h,
      (SELECT string_agg(column_name, ',' ORDER BY position) AS expected FROM contract_columns) AS e;
 
--- Rows, checked -----------------------------------------------------------
--- Everything is read as text: DuckDB's own casts round '1.5' into an
+-- Rows, checked and typed in one pass ----------------------------------------
+-- Every column is read as text: DuckDB's own casts round '1.5' into an
 -- INTEGER and drop a seventh decimal, so the contract's rules are checked
--- here, explicitly, in the same pass that reads the file. Rows with the
--- wrong field count or broken quoting are kept by DuckDB in
--- csv_reject_errors; each other row gets the first rule it breaks in
--- reject_reason (NULL: it is valid).
-CREATE OR REPLACE TEMP TABLE calls_checked AS
-SELECT row_number() OVER () AS row_number, *,
-    CASE
-        WHEN NOT regexp_full_match(coalesce("timestamp", ''),
-                 '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?')
-             OR try_cast("timestamp" AS TIMESTAMP) IS NULL
-            THEN 'timestamp is not an ISO 8601 UTC time: ' || coalesce("timestamp", '(empty)')
-        WHEN coalesce(call_id, '') = '' THEN 'call_id is empty'
-        WHEN NOT regexp_full_match(coalesce(provider, ''), '[a-z0-9][a-z0-9_.-]*')
-            THEN 'provider is not a lower-case key: ' || coalesce(provider, '(empty)')
-        WHEN coalesce(model, '') = '' THEN 'model is empty'
-        WHEN NOT regexp_full_match(coalesce(input_tokens, ''), '\d{1,7}')
-             OR CAST(input_tokens AS INTEGER) NOT BETWEEN 1 AND 1000000
-            THEN 'input_tokens is not a whole number in 1..1,000,000: ' || coalesce(input_tokens, '(empty)')
-        WHEN NOT regexp_full_match(coalesce(output_tokens, ''), '\d{1,7}')
-             OR CAST(output_tokens AS INTEGER) NOT BETWEEN 0 AND 1000000
-            THEN 'output_tokens is not a whole number in 0..1,000,000: ' || coalesce(output_tokens, '(empty)')
-        WHEN NOT regexp_full_match(coalesce(cost_usd, ''), '\d{1,12}(\.\d{0,6})?')
-            THEN 'cost_usd is not a non-negative amount with at most 6 decimals: ' || coalesce(cost_usd, '(empty)')
-        WHEN NOT regexp_full_match(coalesce(latency_ms, ''), '\d{1,6}')
-             OR CAST(latency_ms AS INTEGER) NOT BETWEEN 1 AND 600000
-            THEN 'latency_ms is not a whole number in 1..600,000: ' || coalesce(latency_ms, '(empty)')
-        WHEN coalesce(customer_id, '') = '' THEN 'customer_id is empty'
-        WHEN coalesce(subscription_tier, '') NOT IN ('starter', 'pro', 'enterprise')
-            THEN 'unknown subscription_tier: ' || coalesce(subscription_tier, '(empty)')
-        WHEN coalesce(organization_id, '') = '' THEN 'organization_id is empty'
-        WHEN coalesce(product_id, '') = '' THEN 'product_id is empty'
-        WHEN coalesce(feature_id, '') = '' THEN 'feature_id is empty'
-        WHEN coalesce(task_type, '') = '' THEN 'task_type is empty'
-        WHEN coalesce(environment, '') NOT IN ('production', 'staging', 'development')
-            THEN 'unknown environment: ' || coalesce(environment, '(empty)')
-    END AS reject_reason
-FROM read_csv(getvariable('csv_path'),
-    header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
-    strict_mode = true, store_rejects = true,
-    rejects_scan = 'csv_reject_scans', rejects_table = 'csv_reject_errors',
-    columns = {
-        'timestamp': 'VARCHAR', 'call_id': 'VARCHAR', 'provider': 'VARCHAR',
-        'model': 'VARCHAR', 'input_tokens': 'VARCHAR', 'output_tokens': 'VARCHAR',
-        'cost_usd': 'VARCHAR', 'latency_ms': 'VARCHAR', 'customer_id': 'VARCHAR',
-        'subscription_tier': 'VARCHAR', 'organization_id': 'VARCHAR',
-        'product_id': 'VARCHAR', 'feature_id': 'VARCHAR', 'task_type': 'VARCHAR',
-        'environment': 'VARCHAR', 'request_id': 'VARCHAR', 'trace_id': 'VARCHAR',
-        'session_id': 'VARCHAR', 'user_agent': 'VARCHAR'
-    });
-
--- A call_id seen more than once: where it first appears.
-CREATE OR REPLACE TEMP TABLE calls_repeated_ids AS
-SELECT call_id, min(row_number) AS first_row, count(*) - 1 AS repeats
-FROM calls_checked
-WHERE reject_reason IS NULL
-GROUP BY call_id
-HAVING count(*) > 1;
-
--- Valid rows, typed, each call_id once (its first occurrence in the file),
--- with the derived columns every analyzer may use.
-CREATE OR REPLACE TEMP TABLE calls AS
+-- here, explicitly, in the pass that reads the file; each row gets the
+-- first rule it breaks in reject_reason (NULL: valid). Rows with the wrong
+-- field count or broken quoting never get here: DuckDB keeps them in
+-- csv_reject_errors. One table holds the typed rows (one copy of the data,
+-- so a 500 MB file fits the memory cap); the rejected rows and repeated
+-- call_ids are then set aside and deleted from it.
+CREATE OR REPLACE TEMP TABLE calls_loaded AS
 SELECT
-    CAST("timestamp" AS TIMESTAMP) AS "timestamp",
+    row_number,
+    try_cast("timestamp" AS TIMESTAMP) AS "timestamp",
     call_id, provider, model,
-    CAST(input_tokens AS INTEGER) AS input_tokens,
-    CAST(output_tokens AS INTEGER) AS output_tokens,
-    CAST(cost_usd AS DECIMAL(18, 6)) AS cost_usd,
-    CAST(latency_ms AS INTEGER) AS latency_ms,
+    try_cast(input_tokens AS INTEGER) AS input_tokens,
+    try_cast(output_tokens AS INTEGER) AS output_tokens,
+    try_cast(cost_usd AS DECIMAL(18, 6)) AS cost_usd,
+    try_cast(latency_ms AS INTEGER) AS latency_ms,
     customer_id, subscription_tier, organization_id, product_id, feature_id,
     task_type, environment,
     coalesce(request_id, '') AS request_id, coalesce(trace_id, '') AS trace_id,
     coalesce(session_id, '') AS session_id, coalesce(user_agent, '') AS user_agent,
-    CAST(input_tokens AS INTEGER) + CAST(output_tokens AS INTEGER) AS total_tokens,
-    CAST(CAST("timestamp" AS TIMESTAMP) AS DATE) AS call_date,
-    CAST(hour(CAST("timestamp" AS TIMESTAMP)) AS INTEGER) AS call_hour,
-    dayname(CAST("timestamp" AS TIMESTAMP)) AS day_of_week,
-    CAST(isodow(CAST("timestamp" AS TIMESTAMP)) AS INTEGER) AS day_of_week_number
-FROM calls_checked AS c
+    reject_reason,
+    CASE WHEN reject_reason IS NOT NULL THEN
+        concat_ws(',', "timestamp", call_id, provider, model, input_tokens, output_tokens,
+                  cost_usd, latency_ms, customer_id, subscription_tier, environment)
+    END AS rejected_content
+FROM (
+    SELECT row_number() OVER () AS row_number, *,
+        CASE
+            WHEN NOT regexp_full_match(coalesce("timestamp", ''),
+                     '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?')
+                 OR try_cast("timestamp" AS TIMESTAMP) IS NULL
+                THEN 'timestamp is not an ISO 8601 UTC time: ' || coalesce("timestamp", '(empty)')
+            WHEN coalesce(call_id, '') = '' THEN 'call_id is empty'
+            WHEN NOT regexp_full_match(coalesce(provider, ''), '[a-z0-9][a-z0-9_.-]*')
+                THEN 'provider is not a lower-case key: ' || coalesce(provider, '(empty)')
+            WHEN coalesce(model, '') = '' THEN 'model is empty'
+            WHEN NOT regexp_full_match(coalesce(input_tokens, ''), '\d{1,7}')
+                 OR CAST(input_tokens AS INTEGER) NOT BETWEEN 1 AND 1000000
+                THEN 'input_tokens is not a whole number in 1..1,000,000: ' || coalesce(input_tokens, '(empty)')
+            WHEN NOT regexp_full_match(coalesce(output_tokens, ''), '\d{1,7}')
+                 OR CAST(output_tokens AS INTEGER) NOT BETWEEN 0 AND 1000000
+                THEN 'output_tokens is not a whole number in 0..1,000,000: ' || coalesce(output_tokens, '(empty)')
+            WHEN NOT regexp_full_match(coalesce(cost_usd, ''), '\d{1,12}(\.\d{0,6})?')
+                THEN 'cost_usd is not a non-negative amount with at most 6 decimals: ' || coalesce(cost_usd, '(empty)')
+            WHEN NOT regexp_full_match(coalesce(latency_ms, ''), '\d{1,6}')
+                 OR CAST(latency_ms AS INTEGER) NOT BETWEEN 1 AND 600000
+                THEN 'latency_ms is not a whole number in 1..600,000: ' || coalesce(latency_ms, '(empty)')
+            WHEN coalesce(customer_id, '') = '' THEN 'customer_id is empty'
+            WHEN coalesce(subscription_tier, '') NOT IN ('starter', 'pro', 'enterprise')
+                THEN 'unknown subscription_tier: ' || coalesce(subscription_tier, '(empty)')
+            WHEN coalesce(organization_id, '') = '' THEN 'organization_id is empty'
+            WHEN coalesce(product_id, '') = '' THEN 'product_id is empty'
+            WHEN coalesce(feature_id, '') = '' THEN 'feature_id is empty'
+            WHEN coalesce(task_type, '') = '' THEN 'task_type is empty'
+            WHEN coalesce(environment, '') NOT IN ('production', 'staging', 'development')
+                THEN 'unknown environment: ' || coalesce(environment, '(empty)')
+        END AS reject_reason
+    FROM read_csv(getvariable('csv_path'),
+        header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+        strict_mode = true, store_rejects = true,
+        rejects_scan = 'csv_reject_scans', rejects_table = 'csv_reject_errors',
+        columns = {
+            'timestamp': 'VARCHAR', 'call_id': 'VARCHAR', 'provider': 'VARCHAR',
+            'model': 'VARCHAR', 'input_tokens': 'VARCHAR', 'output_tokens': 'VARCHAR',
+            'cost_usd': 'VARCHAR', 'latency_ms': 'VARCHAR', 'customer_id': 'VARCHAR',
+            'subscription_tier': 'VARCHAR', 'organization_id': 'VARCHAR',
+            'product_id': 'VARCHAR', 'feature_id': 'VARCHAR', 'task_type': 'VARCHAR',
+            'environment': 'VARCHAR', 'request_id': 'VARCHAR', 'trace_id': 'VARCHAR',
+            'session_id': 'VARCHAR', 'user_agent': 'VARCHAR'
+        })
+);
+
+-- Rows that break a contract rule, kept for inspection.
+CREATE OR REPLACE TEMP TABLE calls_rule_rejects AS
+SELECT row_number, reject_reason, rejected_content
+FROM calls_loaded
+WHERE reject_reason IS NOT NULL;
+
+-- A call_id seen more than once among valid rows: where it first appears.
+CREATE OR REPLACE TEMP TABLE calls_repeated_ids AS
+SELECT call_id, min(row_number) AS first_row, count(*) - 1 AS repeats
+FROM calls_loaded
 WHERE reject_reason IS NULL
-  AND NOT EXISTS (SELECT 1 FROM calls_repeated_ids AS r
-                  WHERE r.call_id = c.call_id AND c.row_number > r.first_row);
--- (No ORDER BY: rows keep the file's order, and every analyzer query orders
--- its own output; sorting here would cost more than the whole check.)
+GROUP BY call_id
+HAVING count(*) > 1;
+
+-- Keep each valid call once: its first occurrence in the file.
+DELETE FROM calls_loaded
+WHERE reject_reason IS NOT NULL
+   OR row_number IN (SELECT c.row_number
+                     FROM calls_loaded AS c
+                     JOIN calls_repeated_ids AS r
+                       ON r.call_id = c.call_id AND c.row_number > r.first_row);
+
+-- The calls every analyzer reads: the contract's columns, typed, in file
+-- order, plus the derived columns. (No ORDER BY: every analyzer query
+-- orders its own output.)
+CREATE OR REPLACE TEMP VIEW calls AS
+SELECT
+    "timestamp", call_id, provider, model, input_tokens, output_tokens,
+    cost_usd, latency_ms, customer_id, subscription_tier, organization_id,
+    product_id, feature_id, task_type, environment, request_id, trace_id,
+    session_id, user_agent,
+    input_tokens + output_tokens AS total_tokens,
+    CAST("timestamp" AS DATE) AS call_date,
+    CAST(hour("timestamp") AS INTEGER) AS call_hour,
+    dayname("timestamp") AS day_of_week,
+    CAST(isodow("timestamp") AS INTEGER) AS day_of_week_number
+FROM calls_loaded;
 
 -- Data quality --------------------------------------------------------------
 
@@ -200,11 +225,8 @@ SELECT CAST(line AS BIGINT) AS line, 'malformed CSV line' AS kind,
 FROM csv_reject_errors
 GROUP BY scan_id, file_id, line
 UNION ALL
-SELECT NULL, 'contract rule', reject_reason,
-       concat_ws(',', "timestamp", call_id, provider, model, input_tokens,
-                 output_tokens, cost_usd, latency_ms, customer_id)
-FROM calls_checked
-WHERE reject_reason IS NOT NULL
+SELECT NULL, 'contract rule', reject_reason, rejected_content
+FROM calls_rule_rejects
 UNION ALL
 SELECT NULL, 'duplicate call_id',
        'call_id seen earlier in the file: ' || call_id || ' (' || repeats || ' more)',
@@ -216,7 +238,7 @@ CREATE OR REPLACE TEMP VIEW data_quality AS
 SELECT
     (SELECT count(*) FROM calls) AS rows,
     (SELECT count(DISTINCT line) FROM csv_reject_errors)
-      + (SELECT count(*) FROM calls_checked WHERE reject_reason IS NOT NULL) AS rows_rejected,
+      + (SELECT count(*) FROM calls_rule_rejects) AS rows_rejected,
     (SELECT coalesce(sum(repeats), 0) FROM calls_repeated_ids) AS duplicate_call_ids,
     (SELECT min("timestamp") FROM calls) AS first_call,
     (SELECT max("timestamp") FROM calls) AS last_call;
