@@ -33,7 +33,7 @@ CHART_TYPES = {"line", "bar", "hbar", "stacked", "doughnut", "pie", "scatter"}
 
 _MONEY_NAMES = {"cost", "revenue", "margin", "savings", "baseline", "allocation",
                 "revenue_at_risk", "amount", "price", "fee"}
-_MONEY_SUFFIXES = ("_cost", "_usd", "_revenue", "_margin", "_savings", "_fee", "_price")
+_MONEY_SUFFIXES = ("_cost", "_usd", "_revenue", "_margin", "_savings", "_fee", "_price", "_burn")
 _MONEY_PREFIXES = ("cost_", "projected_")
 
 
