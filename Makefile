@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The live demo: the simulator grows data/simulated_calls.csv toward 50 MB
+# while the reports rebuild; open the printed URL. Ctrl-C stops it all.
 demo: $(STAMP)
-	$(BIN)/finops simulate --seed 7 --target-mb 50
+	$(BIN)/finops serve --simulate
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -9,45 +9,19 @@ Usage: python bench/bench_build.py [MB ...]   (default: 50 500)
 
 from __future__ import annotations
 
-import os
-import platform
-import resource
-import subprocess
 import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
-FINOPS = Path(sys.executable).parent / "finops"
+from common import OUT, machine, simulate, timed_finops
+
 BUDGET_SECONDS = {50: 2.0, 500: 20.0}
 
 
-def simulate(mb: float) -> Path:
-    path = OUT / f"build_{mb:g}mb.csv"
-    if not path.exists():
-        subprocess.run([str(FINOPS), "simulate", "--seed", "7", "--target-mb", str(mb),
-                        "--out", str(path)], check=True, capture_output=True)
-    return path
-
-
-def build(csv_path: Path, out: Path) -> tuple[float, float]:
-    """Wall seconds and the child's peak RSS in MB for one `finops build`."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
-    done = subprocess.run([str(FINOPS), "build", "--csv", str(csv_path), "--out", str(out),
-                           "--quiet"], capture_output=True, text=True)
-    seconds = time.perf_counter() - t0
-    if done.returncode != 0:
-        sys.exit(f"finops build failed: {done.stderr.strip()}")
-    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    return seconds, peak
+def build(csv_path, out) -> tuple[float, float]:
+    return timed_finops("build", "--csv", str(csv_path), "--out", str(out), "--quiet")
 
 
 def main(sizes: list[float]) -> int:
-    OUT.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {platform.machine()} {os.cpu_count()} CPUs, {platform.system()} "
-          f"{platform.release()}, Python {platform.python_version()}")
+    print(machine())
     over = False
     for mb in sizes:
         csv_path = simulate(mb)
