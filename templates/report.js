@@ -4,6 +4,22 @@
  * data-charts-drawn on <body>; script errors are kept in data-js-errors. */
 (function () {
   "use strict";
+  // Names beside scatter points (the `label` hint), so the quadrant reads
+  // without hovering; drawn as canvas text, never as HTML.
+  var pointLabels = {id: "pointLabels", afterDatasetsDraw: function (chart) {
+    var ctx = chart.ctx;
+    ctx.save();
+    ctx.font = "12px system-ui, sans-serif";
+    ctx.fillStyle = "#334155";
+    chart.data.datasets.forEach(function (set, di) {
+      chart.getDatasetMeta(di).data.forEach(function (point, i) {
+        var text = set.data[i] && set.data[i].label;
+        if (text != null) { ctx.fillText(String(text), point.x + 9, point.y + 4); }
+      });
+    });
+    ctx.restore();
+  }};
+
   var errors = [];
   function recordError(message) {
     errors.push(String(message));
@@ -84,6 +100,7 @@
       base.plugins.legend.display = false;
       return {type: "scatter", data: {datasets: [{label: titles[ycol], _column: ycol, data: points,
         backgroundColor: seriesColor(0, 0.75), pointRadius: 6, pointHoverRadius: 8}]},
+        plugins: spec.label ? [pointLabels] : [],
         options: Object.assign(base, {scales: {x: axis(kinds[x], titles[x]), y: axis(kinds[ycol], titles[ycol])}})};
     }
     var labels = d[x].map(function (v) { return v === null ? "—" : String(v); });
