@@ -21,7 +21,7 @@ from pathlib import Path
 from . import catalog, render
 from .api import open_session
 from .catalog import Analyzer
-from .errors import FinopsError, NoDataError
+from .errors import FinopsError, MissingCSVError, NoDataError
 from .output import csv_text
 from .runner import AnalyzerResult, jsonable, run_analyzer
 from .source import SourceInfo
@@ -211,6 +211,11 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     try:
         analyzers, outcomes = _discover(sql_dirs)
         session = open_session(csv_path, memory_limit=memory_limit)
+    except MissingCSVError as exc:
+        # Before any report exists a missing CSV just means no data yet; once
+        # there are reports, it is an error that keeps the last good ones.
+        has_reports = bool(previous and previous.get("reports"))
+        status, error, outcomes = ("error" if has_reports else "no_data"), str(exc), []
     except NoDataError as exc:
         status, error, outcomes = "no_data", str(exc), []
     except FinopsError as exc:
@@ -260,6 +265,8 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
 def _manifest(csv_path, source: SourceInfo | None, status, error, reports, generated_at,
               target_mb, poll_seconds, live, seconds) -> dict:
     size_bytes = source.size_bytes if source else _file_size(csv_path)
+    if size_bytes is None and status == "no_data":
+        size_bytes = 0  # the CSV is not there yet: 0% of the target
     size_mb = round(size_bytes / 1_000_000, 2) if size_bytes is not None else None
     progress = None
     if target_mb and size_bytes is not None:

@@ -23,3 +23,9 @@ class NoDataError(FinopsError):
     """The CSV exists but holds no complete data row yet."""
 
     exit_code = 1
+
+
+class MissingCSVError(NoDataError):
+    """The CSV does not exist (yet): a usage error for a command, "no data" for the viewer."""
+
+    exit_code = 2

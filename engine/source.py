@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import FinopsError, NoDataError
+from .errors import FinopsError, MissingCSVError, NoDataError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = PACKAGE_ROOT / "sql"
@@ -146,7 +146,7 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> S
     """
     path = Path(csv_path)
     if not path.exists():
-        raise FinopsError(f"CSV not found: {path}; run `finops simulate` first or pass --csv PATH")
+        raise MissingCSVError(f"CSV not found: {path}; run `finops simulate` first or pass --csv PATH")
     if path.is_dir():
         raise FinopsError(f"{path} is a folder; pass --csv with a CSV file")
     stat = path.stat()

@@ -244,3 +244,13 @@ def test_cli_build_reports_rejected_rows(tmp_path, calls_csv):
     result = CliRunner().invoke(main, ["build", "--csv", str(csv_path), "--out",
                                        str(tmp_path / "o")])
     assert "rejected 1 malformed rows (first: latency_ms is not a whole number" in result.output
+
+
+def test_missing_csv_before_any_report_means_no_data(tmp_path):
+    result = build_site(tmp_path / "not-yet.csv", tmp_path / "reports", target_mb=2)
+    assert result.status == "no_data" and "CSV not found" in result.error
+    manifest = json.loads((tmp_path / "reports" / "manifest.json").read_text())
+    assert manifest["progress_pct"] == 0.0 and manifest["rows"] == 0
+    page = Page((tmp_path / "reports" / "index.html").read_text())
+    assert "hidden" not in page.by_id("no-data")["attrs"]
+    assert "hidden" in page.by_id("error-banner")["attrs"]
