@@ -12,6 +12,7 @@ host or localhost is refused (DNS rebinding). It knows nothing of builds.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import shutil
 import socket
@@ -117,6 +118,25 @@ def allowed_hosts(host: str, port: int) -> set[str]:
     return {a.lower() for a in allowed}
 
 
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
+
+
+def ip_literal_host(host_header: str, port: int) -> bool:
+    """An IP address with the bound port, e.g. 192.168.1.5:8000 or [fe80::1]:8000.
+
+    DNS rebinding needs a host name, so an address typed as digits is safe to
+    accept when the server listens on every interface (--host 0.0.0.0).
+    """
+    name, sep, got_port = host_header.rpartition(":")
+    if not sep or got_port != str(port):
+        return False
+    try:
+        ipaddress.ip_address(name[1:-1] if name.startswith("[") and name.endswith("]") else name)
+    except ValueError:
+        return False
+    return True
+
+
 class ReportsHandler(BaseHTTPRequestHandler):
     """GET/HEAD of files in one folder; every other request is refused."""
 
@@ -145,7 +165,9 @@ class ReportsHandler(BaseHTTPRequestHandler):
     # --- serving ------------------------------------------------------
     def _serve(self, body: bool) -> None:
         host = (self.headers.get("Host") or "").strip().lower()
-        if host not in self.allowed:
+        wildcard = self.server.server_address[0] in WILDCARD_HOSTS
+        if host not in self.allowed and not (
+                wildcard and ip_literal_host(host, self.server.server_address[1])):
             self._error(HTTPStatus.MISDIRECTED_REQUEST if host else HTTPStatus.BAD_REQUEST)
             return
         try:

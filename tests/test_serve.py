@@ -269,3 +269,27 @@ def test_server_does_not_follow_symlinked_root_escape(tmp_path):
     link.symlink_to(real)
     assert resolve_request_path(link, "/index.html") == (real / "index.html").resolve()
     assert os.path.exists(resolve_request_path(link, "/index.html"))
+
+
+def test_wildcard_bind_accepts_ip_addresses_but_not_names(tmp_path):
+    root = tmp_path / "reports"
+    root.mkdir()
+    (root / "index.html").write_text("<!doctype html><title>index</title>")
+    server = make_server(root, "0.0.0.0", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        # A LAN address typed as digits: no DNS, so no rebinding.
+        assert raw(server, "/index.html", host=f"192.168.1.20:{port}")[0] == 200
+        assert raw(server, "/index.html", host=f"[fe80::1]:{port}")[0] == 200
+        assert raw(server, "/index.html", host=f"192.168.1.20:{port + 1}")[0] in (400, 421)
+        assert raw(server, "/index.html", host=f"evil.example:{port}")[0] in (400, 421)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_loopback_bind_refuses_other_ip_addresses(site):
+    assert raw(site, "/index.html", host=f"192.168.1.20:{site.server_address[1]}")[0] in (400, 421)
