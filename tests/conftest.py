@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,13 @@ def run_query(analyzer: str, csv_path: Path, query: str, **params) -> list[dict]
     _, results = api.run_sql(analyzer, csv_path, query=query,
                              params={k: str(v) for k, v in params.items()})
     return results[0].to_json()["queries"][query]
+
+
+def wait_for(predicate, timeout: float, step: float = 0.05) -> bool:
+    """Poll predicate until it holds or timeout seconds pass; its last value."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())

@@ -10,22 +10,19 @@ import sys
 import threading
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 from cdp import free_port
 from finops import simulator
 from finops.engine.live import serve
 
+import conftest
+
 FINOPS = Path(sys.executable).parent / "finops"
 
 
-def wait_for(predicate, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+wait_for = partial(conftest.wait_for, timeout=10.0)
 
 
 def test_serve_in_process_with_a_fake_build(tmp_path):

@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from finops.engine.watch import CSV, SQL, TEMPLATE, RebuildLoop, WatchPlan, describe
+
+import conftest
 
 LINE = "x" * 99 + "\n"  # 100 bytes
 
@@ -79,13 +82,7 @@ class Running:
         assert not self.thread.is_alive()
 
 
-def wait_for(predicate, timeout=5.0, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
+wait_for = partial(conftest.wait_for, timeout=5.0)
 
 
 def settle(build, quiet=1.0, timeout=8.0):

@@ -13,6 +13,7 @@ import pytest
 from finops import simulator
 from finops.engine.build import build_site
 from finops.engine.watch import RebuildLoop, WatchPlan
+import conftest
 
 GOOD = """-- name: mine
 -- title: My analyzer
@@ -33,13 +34,7 @@ def mine(out):
     return next(r for r in manifest(out)["reports"] if r["id"] == "mine")
 
 
-def wait_for(predicate, timeout=15.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+wait_for = partial(conftest.wait_for, timeout=15.0)
 
 
 @pytest.fixture
