@@ -10,9 +10,31 @@ from decimal import Decimal
 from .runner import QueryResult, jsonable
 
 
-def dumps(data) -> str:
-    """Strict JSON: NaN and infinity can never appear (jsonable made them null)."""
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+def _compact(value) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def _flat(value) -> bool:
+    """A dict or list of scalars only: one line of JSON (a result row)."""
+    items = value.values() if isinstance(value, dict) else value
+    return not any(isinstance(v, (dict, list)) for v in items)
+
+
+def dumps(data, indent: str = "  ", _level: int = 0) -> str:
+    """Strict JSON (no NaN or infinity), indented, with each row on one line.
+
+    json's indent= falls back to its pure-Python encoder, five times slower
+    on a full run-sql; rows go through the C encoder here instead.
+    """
+    if not isinstance(data, (dict, list)) or not data or _flat(data):
+        return _compact(data)
+    pad, inner = indent * _level, indent * (_level + 1)
+    if isinstance(data, dict):
+        body = ",\n".join(f"{inner}{_compact(str(k))}: {dumps(v, indent, _level + 1)}"
+                          for k, v in data.items())
+        return "{\n" + body + "\n" + pad + "}"
+    body = ",\n".join(inner + dumps(v, indent, _level + 1) for v in data)
+    return "[\n" + body + "\n" + pad + "]"
 
 
 def _cell(value) -> str:

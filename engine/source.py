@@ -73,6 +73,9 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
         raise FinopsError(f"cannot start DuckDB ({_duckdb_message(exc)}); "
                           "check --memory-limit / FINOPS_MEMORY_LIMIT") from None
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB draws a progress bar on the terminal for long queries; finops
+    # output (JSON, CSV) must stay clean.
+    con.execute("SET enable_progress_bar = false")
     # Belt and braces behind the SQL's safe_div(): a division by zero that
     # slips through yields NULL, never NaN or infinity.
     for setting in ("SET ieee_floating_point_ops = false",

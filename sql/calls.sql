@@ -114,7 +114,6 @@ FROM csv_header AS h,
 -- call_ids are then set aside and deleted from it.
 CREATE OR REPLACE TEMP TABLE calls_loaded AS
 SELECT
-    row_number,
     try_cast("timestamp" AS TIMESTAMP) AS "timestamp",
     call_id, provider, model,
     try_cast(input_tokens AS INTEGER) AS input_tokens,
@@ -125,13 +124,19 @@ SELECT
     task_type, environment,
     coalesce(request_id, '') AS request_id, coalesce(trace_id, '') AS trace_id,
     coalesce(session_id, '') AS session_id, coalesce(user_agent, '') AS user_agent,
+    -- derived columns, computed once here rather than in every query
+    try_cast(input_tokens AS INTEGER) + try_cast(output_tokens AS INTEGER) AS total_tokens,
+    CAST(try_cast("timestamp" AS TIMESTAMP) AS DATE) AS call_date,
+    CAST(hour(try_cast("timestamp" AS TIMESTAMP)) AS INTEGER) AS call_hour,
+    dayname(try_cast("timestamp" AS TIMESTAMP)) AS day_of_week,
+    CAST(isodow(try_cast("timestamp" AS TIMESTAMP)) AS INTEGER) AS day_of_week_number,
     reject_reason,
     CASE WHEN reject_reason IS NOT NULL THEN
         concat_ws(',', "timestamp", call_id, provider, model, input_tokens, output_tokens,
                   cost_usd, latency_ms, customer_id, subscription_tier, environment)
     END AS rejected_content
 FROM (
-    SELECT row_number() OVER () AS row_number, *,
+    SELECT *,
         CASE
             WHEN NOT regexp_full_match(coalesce("timestamp", ''),
                      '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?')
@@ -177,15 +182,19 @@ FROM (
         })
 );
 
+-- rowid is the file's line order: the table is written with DuckDB's
+-- preserve_insertion_order (the default), and a window such as
+-- row_number() OVER () would force the whole read onto one thread.
+
 -- Rows that break a contract rule, kept for inspection.
 CREATE OR REPLACE TEMP TABLE calls_rule_rejects AS
-SELECT row_number, reject_reason, rejected_content
+SELECT rowid AS row_number, reject_reason, rejected_content
 FROM calls_loaded
 WHERE reject_reason IS NOT NULL;
 
 -- A call_id seen more than once among valid rows: where it first appears.
 CREATE OR REPLACE TEMP TABLE calls_repeated_ids AS
-SELECT call_id, min(row_number) AS first_row, count(*) - 1 AS repeats
+SELECT call_id, min(rowid) AS first_row, count(*) - 1 AS repeats
 FROM calls_loaded
 WHERE reject_reason IS NULL
 GROUP BY call_id
@@ -194,13 +203,14 @@ HAVING count(*) > 1;
 -- Keep each valid call once: its first occurrence in the file.
 DELETE FROM calls_loaded
 WHERE reject_reason IS NOT NULL
-   OR row_number IN (SELECT c.row_number
-                     FROM calls_loaded AS c
-                     JOIN calls_repeated_ids AS r
-                       ON r.call_id = c.call_id AND c.row_number > r.first_row);
+   OR rowid IN (SELECT c.rowid
+                FROM calls_loaded AS c
+                JOIN calls_repeated_ids AS r
+                  ON r.call_id = c.call_id AND c.rowid > r.first_row);
 
 -- The calls every analyzer reads: the contract's columns, typed, in file
--- order, plus the derived columns. (No ORDER BY: every analyzer query
+-- order, plus the derived columns total_tokens, call_date, call_hour,
+-- day_of_week and day_of_week_number. (No ORDER BY: every analyzer query
 -- orders its own output.)
 CREATE OR REPLACE TEMP VIEW calls AS
 SELECT
@@ -208,11 +218,7 @@ SELECT
     cost_usd, latency_ms, customer_id, subscription_tier, organization_id,
     product_id, feature_id, task_type, environment, request_id, trace_id,
     session_id, user_agent,
-    input_tokens + output_tokens AS total_tokens,
-    CAST("timestamp" AS DATE) AS call_date,
-    CAST(hour("timestamp") AS INTEGER) AS call_hour,
-    dayname("timestamp") AS day_of_week,
-    CAST(isodow("timestamp") AS INTEGER) AS day_of_week_number
+    total_tokens, call_date, call_hour, day_of_week, day_of_week_number
 FROM calls_loaded;
 
 -- Data quality --------------------------------------------------------------
