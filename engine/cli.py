@@ -281,8 +281,7 @@ def shell_command(csv_path):
 # --- serve ----------------------------------------------------------------
 
 @main.command("serve")
-@click.option("--csv", "csv_path", envvar="FINOPS_CSV", default=DEFAULT_CSV, show_default=True,
-              type=click.Path(dir_okay=False), help=CSV_OPTION_HELP)
+@csv_option
 @click.option("--out", "out_dir", default="reports", show_default=True,
               type=click.Path(file_okay=False), help="Folder the reports are written to and served from.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -298,10 +297,8 @@ def shell_command(csv_path):
 @click.option("--rate", default=None, type=float,
               help="With --simulate: rows per second (default: the simulator's, ~1 min to 50 MB).")
 @click.option("--seed", default=None, type=int, help="With --simulate: random seed.")
-@click.option("--sql-dir", "sql_dirs", multiple=True, type=click.Path(file_okay=False),
-              help="Extra folder of analyzer .sql files (repeatable).")
-@click.option("--memory-limit", envvar="FINOPS_MEMORY_LIMIT", default=None,
-              help="DuckDB memory cap, e.g. 1GB (env FINOPS_MEMORY_LIMIT; default 2GB).")
+@sql_dir_option
+@memory_option
 @click.option("--verbose", "-v", is_flag=True, help="Log every HTTP request.")
 @user_errors
 def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_seconds, rate, seed,
@@ -332,16 +329,13 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
 # --- build ----------------------------------------------------------------
 
 @main.command("build")
-@click.option("--csv", "csv_path", envvar="FINOPS_CSV", default=DEFAULT_CSV, show_default=True,
-              type=click.Path(dir_okay=False), help=CSV_OPTION_HELP)
+@csv_option
 @click.option("--out", "out_dir", default="reports", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the HTML reports and manifest.json.")
-@click.option("--sql-dir", "sql_dirs", multiple=True, type=click.Path(file_okay=False),
-              help="Extra folder of analyzer .sql files (repeatable).")
+@sql_dir_option
 @click.option("--target-mb", default=None, type=float,
               help="CSV size the viewer's progress bar aims at (none: no bar).")
-@click.option("--memory-limit", envvar="FINOPS_MEMORY_LIMIT", default=None,
-              help="DuckDB memory cap, e.g. 1GB (env FINOPS_MEMORY_LIMIT; default 2GB).")
+@memory_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
 @user_errors
 def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
