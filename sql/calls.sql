@@ -20,9 +20,12 @@ CREATE OR REPLACE TEMP MACRO safe_div(a, b) AS
 -- Percentage of a whole, NULL when the whole is 0.
 CREATE OR REPLACE TEMP MACRO pct(part, whole) AS
     safe_div(100.0 * part, whole);
--- Money with 6 decimals, exact from here on (sums of DECIMAL stay DECIMAL).
+-- Money with 6 decimals, exact from here on (sums of DECIMAL stay DECIMAL),
+-- rounded half-up like the data contract's round(..., 6). A division gives
+-- a DOUBLE, where 0.0020715 is 0.00207149999...; fixing it to 9 decimals
+-- first (exact for amounts below a million dollars) rounds that tie up.
 CREATE OR REPLACE TEMP MACRO money(x) AS
-    CAST(round(x, 6) AS DECIMAL(38, 6));
+    CAST(round(CAST(x AS DECIMAL(38, 9)), 6) AS DECIMAL(38, 6));
 -- Cost of tokens at a list price in USD per 1,000 tokens.
 CREATE OR REPLACE TEMP MACRO token_cost(input_tokens, output_tokens, input_per_1k, output_per_1k) AS
     money((input_tokens * input_per_1k + output_tokens * output_per_1k) / 1000);

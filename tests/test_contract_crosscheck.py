@@ -20,12 +20,13 @@ Rounding convention (the contract's "money as a number with up to 6
 decimals"): an amount the engine reports per row (a customer's revenue, a
 customer-feature's attributed revenue, a model's repriced cost) is rounded to
 6 decimals, and totals are sums of those reported amounts. The data contract
-rounds half-up (cost_usd; DuckDB's DECIMAL round); the engine rounds an exact
-half micro-dollar by its binary double, mostly down (FINDING, pinned by the
-strict-xfail test_finding_exact_ties_round_half_up). The main comparison
-accepts either way for such ties (`Tied`: between all-down and all-up), and a
-percentage of two such amounts (savings_pct, margin_pct of pricing and
-features) is checked as 100 * numerator / denominator of the engine's own row.
+rounds half-up (cost_usd; DuckDB's DECIMAL round), and so does the engine's
+money() macro since this check found it rounding an exact half micro-dollar
+by its binary double, mostly down; test_exact_ties_round_half_up pins the
+cases found. The main comparison accepts either way for such ties (`Tied`:
+between all-down and all-up), and a percentage of two such amounts
+(savings_pct, margin_pct of pricing and features) is checked as
+100 * numerator / denominator of the engine's own row.
 
 Not a spec rule, a convention of the SQL (safe_div) followed here: a day whose
 customer's other active days cost 0 has no baseline and no ratio, so it is
@@ -113,8 +114,8 @@ def money(x) -> Decimal:
 @dataclass(frozen=True)
 class Tied:
     """A reported amount whose 6-decimal rounding(s) may have been exact ties: the
-    engine rounds such ties by the binary double (see FINDINGS), so the amount, or
-    a sum of such amounts, lies between all-ties-down (lo) and all-ties-up (hi)."""
+    amount, or a sum of such amounts, lies between all-ties-down (lo) and
+    all-ties-up (hi); the engine rounds ties up (test_exact_ties_round_half_up)."""
     lo: Decimal
     hi: Decimal
 
@@ -807,21 +808,13 @@ def test_contract_query_matches_reference(results, dataset, analyzer, query):
 
 # -- findings: what the engine does against what the contract says ---------------------
 
-TIE_ROUNDING = pytest.mark.xfail(strict=True, reason=(
-    "FINDING: money(x) on a DECIMAL divided by a number runs in DOUBLE (DuckDB's `/` on "
-    "DECIMAL gives DOUBLE), so an amount ending in exactly half a micro-dollar is rounded by "
-    "its binary value, mostly down (0.0020715 -> 0.002071), not half-up as the data "
-    "contract's round(..., 6) and DuckDB's DECIMAL round do (0.002072)"))
-
-
-@TIE_ROUNDING
 @pytest.mark.parametrize("dataset,analyzer,query,column", [
     ("edge_cases", "optimization", "model_switching", "projected_cost"),
     ("edge_cases", "features", "features", "attributed_revenue"),
     ("fixture", "pricing", "models", "revenue"),
     ("fixture", "features", "features", "attributed_revenue"),
 ])
-def test_finding_exact_ties_round_half_up(tmp_path, dataset, analyzer, query, column):
+def test_exact_ties_round_half_up(tmp_path, dataset, analyzer, query, column):
     path = FIXTURE if dataset == "fixture" else write_edge_case_csv(tmp_path / "e.csv")
     expected = REFERENCE[analyzer](load_calls(path))[query]
     actual = engine_rows(path)[analyzer][query]

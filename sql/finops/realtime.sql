@@ -1,7 +1,7 @@
 -- name: realtime
 -- title: Real-time decision making
 -- category: finops
--- version: 1
+-- version: 2
 -- description: What needs action now: calls far above their model's normal
 --   cost, customers whose daily spend spikes, each customer's spend against
 --   its monthly allocation, premium models on simple tasks, and the alert

@@ -1,7 +1,7 @@
 -- name: features
 -- title: Feature economics
 -- category: ubr
--- version: 1
+-- version: 2
 -- description: What each product feature costs in AI calls, how widely it is
 --   adopted, the subscription revenue it earns (each customer's revenue split
 --   over the features it uses by call share), and where each feature sits:
