@@ -50,9 +50,34 @@
     if (v === null) { return "—"; }
     if (kind === "money") { return money(v); }
     if (kind === "pct") { return v.toFixed(1) + "%"; }
-    if (kind === "ms") { return compact(Math.round(v)) + " ms"; }
+    if (kind === "ms") { return Math.round(v).toLocaleString("en-US") + " ms"; }
     return compact(v);
   }
+  // Axis ticks: whole dollars once the scale is in dollars, seconds for long latencies.
+  function tick(v, kind) {
+    v = num(v);
+    if (v === null) { return ""; }
+    var a = Math.abs(v);
+    if (kind === "money" && a >= 10 && a < 1e6) {
+      return (v < 0 ? "-$" : "$") + Math.round(a).toLocaleString("en-US");
+    }
+    if (kind === "ms" && a >= 1000) {
+      return (v / 1000).toLocaleString("en-US", {maximumFractionDigits: 1}) + " s";
+    }
+    if (kind === "pct") { return (Number.isInteger(v) ? v : v.toFixed(1)) + "%"; }
+    return format(v, kind);
+  }
+  // ISO dates on a category axis read as "Oct 3"; other labels stay as they are.
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  function shortLabel(label) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?/.exec(String(label));
+    if (!m) { return label; }
+    var day = MONTHS[Number(m[2]) - 1] + " " + Number(m[3]);
+    return m[4] && (m[4] !== "00" || m[5] !== "00") ? day + " " + m[4] + ":" + m[5] : day;
+  }
+  // Named levels keep their meaning in colour (high risk red, production blue...).
+  var SEMANTIC = {high: "#c92a2a", critical: "#c92a2a", medium: "#f59f00", low: "#2b8a3e",
+                  ok: "#2b8a3e", production: "#3b5bdb", staging: "#15aabf", development: "#adb5bd"};
 
   function seriesColor(i, alpha) {
     var hex = PALETTE[i % PALETTE.length];
@@ -62,7 +87,7 @@
   }
 
   function axis(kind, title) {
-    return {ticks: {callback: function (v) { return format(v, kind); }},
+    return {ticks: {callback: function (v) { return tick(v, kind); }},
             title: {display: !!title, text: title}, grid: {color: "#eef1f6"}};
   }
 
@@ -86,7 +111,10 @@
       var col = spec.y[0];
       return {type: spec.type, data: {labels: d[x].map(String), datasets: [{
         label: titles[col], _column: col, data: d[col].map(num),
-        backgroundColor: d[x].map(function (_, i) { return seriesColor(i); }), borderColor: "#fff", borderWidth: 2}]},
+        backgroundColor: d[x].map(function (v, i) {
+          var named = SEMANTIC[String(v).toLowerCase()];
+          return named && d[x].every(function (w) { return SEMANTIC[String(w).toLowerCase()]; }) ? named : seriesColor(i);
+        }), borderColor: "#fff", borderWidth: 2}]},
         options: Object.assign(base, {cutout: spec.type === "doughnut" ? "58%" : 0})};
     }
     if (spec.type === "scatter") {
@@ -104,6 +132,8 @@
         options: Object.assign(base, {scales: {x: axis(kinds[x], titles[x]), y: axis(kinds[ycol], titles[ycol])}})};
     }
     var labels = d[x].map(function (v) { return v === null ? "—" : String(v); });
+    var horizontal = spec.type === "hbar";
+    var stacked = spec.type === "stacked";
     var datasets = [];
     if (spec.type === "line" && spec.band) {
       var lo = spec.band[0], hi = spec.band[1];
@@ -125,14 +155,34 @@
     if (spec.type === "line" && spec.band) {  // legend: hide the low edge of the band
       base.plugins.legend.labels = {filter: function (item) { return item.datasetIndex !== 0; }};
     }
-    var horizontal = spec.type === "hbar";
-    var stacked = spec.type === "stacked";
-    var valueAxis = axis(yKind), labelAxis = {grid: {display: false}, ticks: {autoSkip: true, maxRotation: 0}};
+    // Every bar keeps its name: horizontal bars get a row each (the box grows,
+    // see sizeBox), vertical bars tilt their names rather than drop them. Only
+    // line charts over dates thin their labels, shown short ("Oct 3").
+    var n = labels.length;
+    var labelTicks = {callback: function (value) { return shortLabel(this.getLabelForValue(value)); }};
+    if (spec.type === "line") {
+      Object.assign(labelTicks, {autoSkip: true, autoSkipPadding: 14, maxRotation: 0});
+    } else if (horizontal) {
+      Object.assign(labelTicks, {autoSkip: false});
+    } else {
+      Object.assign(labelTicks, {autoSkip: n > 60, maxRotation: n > 8 ? 60 : 0});
+    }
+    var valueAxis = axis(yKind), labelAxis = {grid: {display: false}, ticks: labelTicks};
     valueAxis.stacked = stacked; labelAxis.stacked = stacked;
     valueAxis.beginAtZero = spec.type !== "line";
     return {type: spec.type === "line" ? "line" : "bar", data: {labels: labels, datasets: datasets},
             options: Object.assign(base, {indexAxis: horizontal ? "y" : "x", interaction: {mode: "index", intersect: false},
               scales: horizontal ? {x: valueAxis, y: labelAxis} : {x: labelAxis, y: valueAxis}})};
+  }
+
+  // A horizontal bar chart is as tall as its bars need (22 px a row), so no
+  // name is skipped; the stylesheet's height stays the minimum.
+  function sizeBox(canvas, spec) {
+    if (spec.type !== "hbar") { return; }
+    var box = canvas.parentNode, rows = (spec.data[spec.x] || []).length;
+    var perRow = spec.y.length > 1 ? 30 : 22;
+    var wanted = rows * perRow + 70;
+    if (box && wanted > box.clientHeight) { box.style.height = wanted + "px"; }
   }
 
   function drawCharts() {
@@ -148,6 +198,7 @@
           var spec = JSON.parse(block.textContent);
           var canvas = document.getElementById(block.getAttribute("data-canvas"));
           if (!canvas) { throw new Error("no canvas for " + block.getAttribute("data-canvas")); }
+          sizeBox(canvas, spec);
           canvas._chart = new Chart(canvas, config(spec));
           drawn += 1;
         } catch (err) { recordError(err && err.message ? err.message : err); }
