@@ -39,6 +39,25 @@ _MONEY_PREFIXES = ("cost_", "projected_")
 
 # --- formats ---------------------------------------------------------------
 
+# Words of a column name shown differently in headings: units as symbols,
+# abbreviations in capitals (cost_per_1k_tokens -> "Cost per 1K tokens").
+_LABEL_WORDS = {"pct": "%", "usd": "($)", "ms": "(ms)", "id": "ID", "sla": "SLA",
+                "p50": "p50", "p95": "p95", "p99": "p99", "1k": "1K", "ai": "AI",
+                "vs": "vs", "per": "per", "avg": "avg.", "qa": "QA"}
+
+
+def column_label(name: str) -> str:
+    """A readable heading for a column name: margin_pct -> "Margin %", p95_ms -> "p95 (ms)"."""
+    words = [w for w in name.split("_") if w]
+    out = [_LABEL_WORDS.get(w.lower(), w) for w in words]
+    if not out:
+        return name
+    first = out[0]
+    if words[0].lower() not in _LABEL_WORDS or first == "avg.":
+        first = first[:1].upper() + first[1:]
+    # A unit stays on the line of the word before it ("Share %", never "Share" / "%").
+    return " ".join([first, *out[1:]]).replace(" %", "\u00a0%").replace(" (", "\u00a0(")
+
 def column_kind(name: str) -> str:
     """How a column is shown, from its name: money, pct, ms or number (sql/README.md)."""
     n = name.lower()
@@ -82,6 +101,14 @@ def fmt_money(value) -> str:
     return f"{sign}${whole}.{frac.rstrip('0').ljust(2, '0')}"
 
 
+def fmt_amount(value) -> str:
+    """An amount at stake, always to the cent ($0.38, $1,234.56): alerts, recommendations."""
+    number = _number(value)
+    if number is None:
+        return "—"
+    return f"{'-' if number < 0 else ''}${abs(number):,.2f}"
+
+
 def fmt_pct(value) -> str:
     number = _number(value)
     return "—" if number is None else f"{number:,.1f}%"
@@ -109,6 +136,20 @@ def fmt_count(value) -> str:
     return f"{number:,.2f}" if size >= 1 else f"{number:.3g}"
 
 
+def fmt_cell_number(value) -> str:
+    """A number in a table: exact with separators below a million (151,104;
+    averages 9,069 or 12.35), compact from a million up (179.6M), so one
+    column never mixes "9,069.46" and "12.2K"."""
+    number = _number(value)
+    if number is None:
+        return "—"
+    if abs(number) >= 1e6:
+        return fmt_count(number)
+    if float(number).is_integer() or abs(number) >= 100:
+        return f"{number:,.0f}"
+    return fmt_count(number)
+
+
 def fmt_value(value, kind: str = "number") -> str:
     """One cell as text: NULL as an em dash, numbers by kind, times in ISO."""
     if value is None:
@@ -122,7 +163,7 @@ def fmt_value(value, kind: str = "number") -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (int, float, Decimal)):
-        return {"money": fmt_money, "pct": fmt_pct, "ms": fmt_ms}.get(kind, fmt_count)(value)
+        return {"money": fmt_money, "pct": fmt_pct, "ms": fmt_ms}.get(kind, fmt_cell_number)(value)
     return str(jsonable(value))
 
 
@@ -200,7 +241,7 @@ class Column:
 
     @property
     def label(self) -> str:
-        return self.name.replace("_", " ")
+        return column_label(self.name)
 
 
 @dataclass
@@ -272,7 +313,7 @@ def chart_spec(result: QueryResult, columns: list[Column], shown: int) -> dict |
     return {
         "type": kind, "x": x, "y": ys, "band": band if len(band) == 2 else None, "label": label,
         "kinds": {name: kinds[name] for name in wanted},
-        "titles": {name: name.replace("_", " ") for name in wanted},
+        "titles": {name: column_label(name) for name in wanted},
         "data": {name: [jsonable(row[index[name]]) for row in rows] for name in wanted},
     }
 
@@ -304,7 +345,7 @@ def _amount_rows(result: QueryResult | None) -> list[dict]:
     for record in _records(result):
         amount = record.get("amount_usd")
         out.append({**{k: v for k, v in record.items()},
-                    "amount_display": fmt_money(amount) if amount is not None else None,
+                    "amount_display": fmt_amount(amount) if amount is not None else None,
                     "severity": str(record.get("severity") or "").lower() or None,
                     "title": record.get("title") or "", "detail": record.get("detail") or ""})
     return out
