@@ -54,14 +54,16 @@
     return compact(v);
   }
   // Axis ticks: whole dollars once the scale is in dollars, seconds for long latencies.
-  function tick(v, kind) {
+  function tick(v, kind, ticks) {
     v = num(v);
     if (v === null) { return ""; }
     var a = Math.abs(v);
-    if (kind === "money" && a >= 10 && a < 1e6) {
+    // The scale decides, not the tick: "$0" beside "$500", never "$0.00".
+    var top = (ticks || []).reduce(function (m, t) { return Math.max(m, Math.abs(num(t.value) || 0)); }, a);
+    if (kind === "money" && top >= 10 && a < 1e6) {
       return (v < 0 ? "-$" : "$") + Math.round(a).toLocaleString("en-US");
     }
-    if (kind === "ms" && a >= 1000) {
+    if (kind === "ms" && top >= 1000) {
       return (v / 1000).toLocaleString("en-US", {maximumFractionDigits: 1}) + " s";
     }
     if (kind === "pct") { return (Number.isInteger(v) ? v : v.toFixed(1)) + "%"; }
@@ -87,7 +89,7 @@
   }
 
   function axis(kind, title) {
-    return {ticks: {callback: function (v) { return tick(v, kind); }},
+    return {ticks: {callback: function (v, i, ticks) { return tick(v, kind, ticks); }},
             title: {display: !!title, text: title}, grid: {color: "#eef1f6"}};
   }
 
@@ -165,7 +167,7 @@
     } else if (horizontal) {
       Object.assign(labelTicks, {autoSkip: false});
     } else {
-      Object.assign(labelTicks, {autoSkip: n > 60, maxRotation: n > 8 ? 60 : 0});
+      Object.assign(labelTicks, {autoSkip: n > 60, maxRotation: 60});
     }
     var valueAxis = axis(yKind), labelAxis = {grid: {display: false}, ticks: labelTicks};
     valueAxis.stacked = stacked; labelAxis.stacked = stacked;
@@ -176,10 +178,16 @@
   }
 
   // A horizontal bar chart is as tall as its bars need (22 px a row), so no
-  // name is skipped; the stylesheet's height stays the minimum.
+  // name is skipped; the stylesheet's height stays the minimum. On a phone a
+  // vertical bar chart with many names gets taller for its tilted labels.
   function sizeBox(canvas, spec) {
-    if (spec.type !== "hbar") { return; }
     var box = canvas.parentNode, rows = (spec.data[spec.x] || []).length;
+    // Vertical bars with many tilted names on a phone: room for the bars too.
+    if ((spec.type === "bar" || spec.type === "stacked") && box && rows > 12 && box.clientWidth < 600) {
+      box.style.height = "460px";
+      return;
+    }
+    if (spec.type !== "hbar") { return; }
     var perRow = spec.y.length > 1 ? 30 : 22;
     var wanted = rows * perRow + 70;
     if (box && wanted > box.clientHeight) { box.style.height = wanted + "px"; }
