@@ -127,3 +127,25 @@ def test_headline(calls_csv):
     rows = run_query("performance", calls_csv(FOUR), "headline")
     assert rows[0] == {"label": "Median latency", "value": 250, "unit": "ms"}
     assert rows[2]["label"] == "Calls within SLA" and rows[2]["value"] == 100
+
+
+def test_more_than_five_models_missing_the_sla_share_one_alert(calls_csv):
+    # Seven models, each with one call of 2,500 ms: 0% within 2,000 ms, except
+    # mistral-small, which has a second call of 1,000 ms: 1 of 2 within = 50%.
+    # All seven miss the 95% target.
+    models = [("openai", "gpt-4"), ("openai", "gpt-4o"), ("openai", "gpt-4o-mini"),
+              ("anthropic", "claude-opus-4"), ("anthropic", "claude-haiku-4"),
+              ("google", "gemini-pro"), ("mistral", "mistral-small")]
+    rows = [{"provider": p, "model": m, "latency_ms": "2500"} for p, m in models]
+    rows.append({"provider": "mistral", "model": "mistral-small", "latency_ms": "1000"})
+    alerts = run_query("performance", calls_csv(rows), "alerts")
+    assert len(alerts) == 6
+    # the five worst one by one (0% each, then by provider and model) ...
+    assert [a["title"] for a in alerts[:5]] == [
+        "claude-haiku-4 misses the latency SLA", "claude-opus-4 misses the latency SLA",
+        "gemini-pro misses the latency SLA", "gpt-4 misses the latency SLA",
+        "gpt-4o misses the latency SLA"]
+    # ... and the other two in one line, worst first, high because one is under 80%
+    assert alerts[5]["title"] == "2 more models miss the latency SLA"
+    assert alerts[5]["detail"] == "Within 2,000 ms: gpt-4o-mini 0.0%, mistral-small 50.0%."
+    assert alerts[5]["severity"] == "high"

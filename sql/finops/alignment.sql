@@ -105,7 +105,7 @@ ORDER BY CASE u.environment WHEN 'production' THEN 1 WHEN 'staging' THEN 2 ELSE 
 
 -- query: org_product
 -- title: Organization by product
--- description: Cost of each organization's use of each product; share_pct is of all spend, org_share_pct of the organization's.
+-- description: Cost of each organization's use of each product; the first share is of all spend, the second of the organization's own.
 -- chart: hbar
 -- x: label
 -- y: cost
@@ -126,7 +126,7 @@ ORDER BY c.cost DESC, c.organization_id, c.product_id;
 
 -- query: org_feature
 -- title: Organization by feature
--- description: Cost of each organization's use of each feature; share_pct is of all spend, org_share_pct of the organization's.
+-- description: Cost of each organization's use of each feature; the first share is of all spend, the second of the organization's own.
 -- chart: hbar
 -- x: label
 -- y: cost
@@ -222,7 +222,7 @@ GROUP BY u.organization_id;
 
 -- query: showback
 -- title: Showback: unit cost against the average
--- description: Each organization's cost per 1,000 tokens against the average over all calls; excess_cost is what it pays above the average unit cost.
+-- description: Each organization's cost per 1,000 tokens against the average over all calls; the excess is what it pays above the average unit cost.
 -- chart: hbar
 -- x: organization_id
 -- y: excess_cost

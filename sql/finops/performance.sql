@@ -1,7 +1,7 @@
 -- name: performance
 -- title: Performance tracking
 -- category: finops
--- version: 1
+-- version: 2
 -- description: Latency percentiles, throughput, cost and SLA compliance per
 --   model; rankings by cost, speed and a composite score; the best model for
 --   each task type and the latency distribution.
@@ -143,7 +143,7 @@ ORDER BY rank;
 
 -- query: best_model_by_task
 -- title: Best model per task type
--- description: The model with the highest composite score on each task type (models with at least min_calls calls on it).
+-- description: The model with the highest composite score on each task type (models with at least 20 calls on it by default).
 -- chart: none
 SELECT task_type, provider, model, score, calls, cost_per_1k_tokens, p50_ms, p95_ms, sla_pct
 FROM performance_task_models
@@ -234,13 +234,32 @@ ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- description: Models whose share of calls within the SLA is under the target (high when under 80%).
+-- description: Models whose share of calls within the SLA is under the target (high when under 80%); the five worst one by one, the rest in one line.
 -- chart: none
-SELECT CASE WHEN sla_pct < 80 THEN 'high' ELSE 'medium' END AS severity,
-       model || ' misses the latency SLA' AS title,
-       format('{:.1f}% of {:,} calls within {:,} ms (target {:.0f}%); p95 {:,.0f} ms, p99 {:,.0f} ms.',
-              sla_pct, calls, getvariable('sla_ms'), getvariable('sla_target_pct'), p95_ms, p99_ms) AS detail,
-       over_sla_cost AS amount_usd
-FROM performance_models
-WHERE sla_pct < getvariable('sla_target_pct')
-ORDER BY CASE WHEN sla_pct < 80 THEN 1 ELSE 2 END, sla_pct, provider, model;
+WITH missing AS (
+    SELECT *, row_number() OVER (ORDER BY CASE WHEN sla_pct < 80 THEN 1 ELSE 2 END,
+                                          sla_pct, provider, model) AS rank
+    FROM performance_models
+    WHERE sla_pct < getvariable('sla_target_pct')
+)
+SELECT severity, title, detail, amount_usd
+FROM (
+    SELECT rank,
+           CASE WHEN sla_pct < 80 THEN 'high' ELSE 'medium' END AS severity,
+           model || ' misses the latency SLA' AS title,
+           format('{:.1f}% of {:,} calls within {:,} ms (target {:.0f}%); p95 {:,.0f} ms, p99 {:,.0f} ms.',
+                  sla_pct, calls, getvariable('sla_ms'), getvariable('sla_target_pct'), p95_ms, p99_ms) AS detail,
+           over_sla_cost AS amount_usd
+    FROM missing
+    WHERE rank <= 5
+    UNION ALL
+    SELECT 6, CASE WHEN min(sla_pct) < 80 THEN 'high' ELSE 'medium' END,
+           format('{:,} more models miss the latency SLA', count(*)),
+           format('Within {:,} ms: {}.', getvariable('sla_ms'),
+                  string_agg(format('{} {:.1f}%', model, sla_pct), ', ' ORDER BY rank)),
+           sum(over_sla_cost)
+    FROM missing
+    WHERE rank > 5
+    HAVING count(*) > 0
+)
+ORDER BY rank;

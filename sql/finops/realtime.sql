@@ -141,9 +141,7 @@ ORDER BY position;
 -- query: anomalous_calls
 -- title: Anomalous calls
 -- description: Calls costing more than sigma (default 3) standard deviations above their model's mean, worst first.
--- chart: hbar
--- x: call_id
--- y: z_score
+-- chart: none
 -- limit: 50
 SELECT call_id, customer_id, model, cost_usd, z_score,
        provider, "timestamp", task_type, feature_id, model_avg_cost
@@ -152,7 +150,7 @@ ORDER BY z_score DESC, call_id;
 
 -- query: daily_spikes
 -- title: Daily cost spikes
--- description: Customer-days costing more than spike_ratio (default 5) times the customer's average over its other active days.
+-- description: Customer-days costing more than 5 times (by default) the customer's average over its other active days.
 -- chart: bar
 -- x: customer_id
 -- y: cost, baseline
@@ -167,7 +165,7 @@ ORDER BY ratio DESC, customer_id, call_date;
 -- chart: hbar
 -- x: customer_id
 -- y: used_pct
--- limit: 50
+-- limit: 15
 SELECT customer_id, subscription_tier, monthly_cost, allocation, used_pct, risk,
        CASE WHEN risk = 'high' THEN monthly_fee ELSE CAST(0 AS DECIMAL(18, 6)) END AS revenue_at_risk,
        organization_id, monthly_calls
@@ -192,11 +190,12 @@ ORDER BY r.position;
 -- title: Premium models on simple tasks
 -- description: Simple-task calls on premium models and what the same tokens cost on the provider's economy model.
 -- chart: hbar
--- x: model
+-- x: label
 -- y: savings
 -- limit: 25
 SELECT model, task_type, economy_model, calls, cost, economy_cost, savings,
-       pct(savings, cost) AS savings_pct, provider
+       pct(savings, cost) AS savings_pct, provider,
+       task_type || ': ' || model AS label
 FROM realtime_inefficient
 ORDER BY savings DESC, model, task_type;
 

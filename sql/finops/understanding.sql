@@ -96,7 +96,7 @@ ORDER BY k;
 
 -- query: summary
 -- title: Summary
--- description: Totals over the whole file; period_days counts both end dates, daily_burn = total_cost / period_days.
+-- description: Totals over the whole file; the period counts both end dates, and the daily burn is total cost divided by the days in the period.
 -- chart: none
 SELECT sum(u.cost) AS total_cost,
        sum(u.calls) AS total_calls,
@@ -113,7 +113,7 @@ ORDER BY total_cost;
 
 -- query: by_provider
 -- title: Cost by provider
--- description: Share of total cost per provider; cost_per_1k_tokens = cost / (input + output tokens) * 1000.
+-- description: Share of total cost per provider; cost per 1K tokens is cost divided by input plus output tokens, times 1,000.
 -- chart: doughnut
 -- x: provider
 -- y: cost
@@ -159,11 +159,10 @@ ORDER BY call_date;
 
 -- query: forecast
 -- title: Cost forecast
--- description: Linear trend over daily cost; projected_cost sums the fitted line over the next horizon_days (days below 0 count as 0), low/high = projected -/+ 1.96 x residual sd x sqrt(horizon).
--- chart: line
+-- description: A straight-line trend fitted to daily cost, summed over the next 30, 90 and 365 days (days below zero count as zero), with a 95% range from how far the days scatter around the line.
+-- chart: bar
 -- x: horizon_days
--- y: projected_cost
--- band: low, high
+-- y: low, projected_cost, high
 -- The OLS line of _trend, extended day by day past the last
 -- date (day index n, n+1, ...); low is floored at 0.
 WITH horizons AS (
