@@ -198,9 +198,9 @@ def test_headline_and_alerts(levers_csv):
     headline = run_query("optimization", levers_csv, "headline")
     assert 2 <= len(headline) <= 4
     # low-risk (same-provider switching on simple tasks) leads, then the full stack
-    assert headline[0]["label"] == "Low-risk savings (simple tasks, same provider)"
+    assert headline[0]["label"] == "Low-risk savings"
     assert headline[0]["value"] == pytest.approx(0.05955, abs=1e-6)
-    assert headline[1]["label"] == "Full potential incl. other providers"
+    assert headline[1]["label"] == "Full potential"
     assert headline[1]["value"] == pytest.approx(0.06011, abs=1e-6)
     alerts = run_query("optimization", levers_csv, "alerts")
     # 0.05955 of 0.06075 avoidable = 98% of spend: high

@@ -298,12 +298,13 @@ ORDER BY step;
 
 -- query: headline
 SELECT label, value, unit FROM (VALUES
-    -- Low-risk first: the same provider's economy model on simple tasks.
+    -- Low-risk first: the same provider's economy model on simple tasks
+    -- (the total_potential table names each lever).
     -- The full potential adds commitments and moving other work to another
     -- provider, which needs a quality check before anyone acts on it.
-    (1, 'Low-risk savings (simple tasks, same provider)', (SELECT CAST(savings AS DOUBLE) FROM optimization_total WHERE step = 1), 'usd'),
-    (2, 'Full potential incl. other providers', (SELECT CAST(savings AS DOUBLE) FROM optimization_total WHERE step = 4), 'usd'),
-    (3, 'Full potential, share of spend', (SELECT share_pct FROM optimization_total WHERE step = 4), 'pct'),
+    (1, 'Low-risk savings', (SELECT CAST(savings AS DOUBLE) FROM optimization_total WHERE step = 1), 'usd'),
+    (2, 'Full potential', (SELECT CAST(savings AS DOUBLE) FROM optimization_total WHERE step = 4), 'usd'),
+    (3, 'Full potential, % of spend', (SELECT share_pct FROM optimization_total WHERE step = 4), 'pct'),
     (4, 'Current spend', (SELECT CAST(coalesce(sum(cost), 0) AS DOUBLE) FROM optimization_usage), 'usd')
 ) AS t(n, label, value, unit)
 ORDER BY n;
