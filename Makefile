@@ -10,10 +10,15 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test bench golden install clean
 
-$(STAMP): pyproject.toml
+# The virtualenv is made once; a changed pyproject.toml only reinstalls.
+$(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11+ not found (set PYTHON=...)" >&2; exit 2; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "error: $(PYTHON) is older than 3.11; install Python 3.11+ or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml $(BIN)/python
 	@# setuptools warns about every editable install of a package-dir
 	@# mapping; the warning is for setuptools developers, not for users.
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -e '.[test]'
