@@ -21,11 +21,9 @@ from typing import Callable
 
 import watchfiles
 
+from .serve import is_hidden_name
+
 CSV, SQL, TEMPLATE = "csv", "sql", "template"
-
-
-def _is_temp_name(name: str) -> bool:
-    return name.startswith(".") or name.endswith(".tmp") or name.endswith("~")
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -55,7 +53,7 @@ class WatchPlan:
         name = os.path.basename(path)
         if path == str(self.csv_path):
             return CSV
-        if _is_temp_name(name):
+        if is_hidden_name(name):
             return None
         if any(_inside(path, str(d)) for d in self.sql_dirs) and name.endswith(".sql"):
             return SQL
