@@ -19,11 +19,9 @@ from typing import Callable
 
 from .errors import FinopsError
 from .serve import make_server, start_in_thread, url_of
-from .source import PACKAGE_ROOT, SQL_DIR
+from .source import SQL_DIR, TEMPLATES_DIR, VIEWER_DIR
 from .watch import RebuildLoop, WatchPlan
 
-TEMPLATES_DIR = PACKAGE_ROOT / "templates"
-VIEWER_DIR = PACKAGE_ROOT / "viewer"
 MB = 1_000_000
 
 

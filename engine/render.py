@@ -18,10 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from .runner import QueryResult, jsonable
-from .source import PACKAGE_ROOT
-
-TEMPLATES_DIR = PACKAGE_ROOT / "templates"
-VIEWER_DIR = PACKAGE_ROOT / "viewer"
+from .source import TEMPLATES_DIR, VIEWER_DIR
 
 # Queries every analyzer may have that get their own components, not a section.
 STANDARD_QUERIES = ("headline", "alerts", "recommendations")

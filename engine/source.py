@@ -21,6 +21,8 @@ from .errors import FinopsError, MissingCSVError, NoDataError
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = PACKAGE_ROOT / "sql"
 CALLS_SQL = SQL_DIR / "calls.sql"
+TEMPLATES_DIR = PACKAGE_ROOT / "templates"
+VIEWER_DIR = PACKAGE_ROOT / "viewer"
 DEFAULT_CSV = Path("data/simulated_calls.csv")
 
 # A file modified this recently may be mid-append: read a snapshot of its
