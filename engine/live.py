@@ -45,13 +45,6 @@ def default_build(csv_path, out_dir, *, sql_dirs=(), target_mb=None, memory_limi
                    memory_limit=memory_limit, poll_seconds=poll_seconds, live=True)
 
 
-def _csv_mb(path: Path) -> float:
-    try:
-        return path.stat().st_size / MB
-    except OSError:
-        return 0.0
-
-
 class _Simulator:
     """run_continuous in a background thread, sharing the serve stop event."""
 
@@ -152,7 +145,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         except KeyboardInterrupt:
             pass  # a second Ctrl-C: leave now
         _restore_sigterm(previous)
-    summary = ServeSummary(loop.record.builds, loop.record.failed, _csv_mb(csv_path),
+    summary = ServeSummary(loop.record.builds, loop.record.failed, loop.csv_size() / MB,
                            sim.result.rows if sim and sim.result else None)
     log(f"stopped: {summary.builds} build{'s' if summary.builds != 1 else ''}"
         f"{f' ({summary.failed} failed)' if summary.failed else ''}, "
