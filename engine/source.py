@@ -23,7 +23,6 @@ SQL_DIR = PACKAGE_ROOT / "sql"
 CALLS_SQL = SQL_DIR / "calls.sql"
 TEMPLATES_DIR = PACKAGE_ROOT / "templates"
 VIEWER_DIR = PACKAGE_ROOT / "viewer"
-DEFAULT_CSV = Path("data/simulated_calls.csv")
 
 # A file modified this recently may be mid-append: read a snapshot of its
 # complete lines rather than the live file.
