@@ -112,28 +112,13 @@ def read_manifest(out_dir: Path) -> dict | None:
 # --- analyzers ---------------------------------------------------------------
 
 def _discover(sql_dirs) -> tuple[list[Analyzer], list[ReportOutcome]]:
-    """Analyzers to run, and a failed outcome for each file that does not parse.
-
-    catalog.discover stops at the first bad file; parsing file by file keeps
-    the good analyzers building while one is being edited.
-    """
-    try:
-        return list(catalog.discover(list(sql_dirs)).values()), []
-    except FinopsError:
-        pass
-    good: dict[str, Analyzer] = {}
-    broken: list[ReportOutcome] = []
-    for path in catalog.analyzer_files([catalog.SQL_DIR, *map(Path, sql_dirs)]):
-        try:
-            analyzer = catalog.parse_analyzer(path)
-            if analyzer.name in good:
-                raise FinopsError(f"{path}:1: analyzer {analyzer.name!r} is also defined in "
-                                  f"{good[analyzer.name].path}; rename one of them")
-            good[analyzer.name] = analyzer
-        except FinopsError as exc:
-            category = path.parent.name if path.parent.name in catalog.CATEGORIES else "finops"
-            broken.append(ReportOutcome(path.stem, path.stem, category, None, False, str(exc), 0.0))
-    return list(good.values()), broken
+    """Analyzers to run, and a failed outcome for each file that does not parse."""
+    found, broken = catalog.parse_all(list(sql_dirs))
+    failed = []
+    for path, exc in broken:
+        category = path.parent.name if path.parent.name in catalog.CATEGORIES else "finops"
+        failed.append(ReportOutcome(path.stem, path.stem, category, None, False, str(exc), 0.0))
+    return list(found.values()), failed
 
 
 def _now_iso() -> str:
@@ -235,8 +220,7 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
         finally:
             session.close()
         order = {a.name: n for n, a in enumerate(analyzers)}
-        outcomes.sort(key=lambda r: (list(catalog.CATEGORIES).index(r.category)
-                                     if r.category in catalog.CATEGORIES else 99,
+        outcomes.sort(key=lambda r: (catalog.category_rank(r.category),
                                      order.get(r.id, len(order))))
         failed = [r for r in outcomes if not r.ok]
         if failed:

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from .errors import FinopsError
-from .source import SQL_DIR
+from .source import CALLS_SQL, SQL_DIR
 
 CATEGORIES = {"finops": "FinOps", "ubr": "Usage-based revenue"}
 REQUIRED_KEYS = ("name", "title", "category", "version", "description")
@@ -197,26 +197,51 @@ def analyzer_files(sql_dirs: list[Path]) -> list[Path]:
         folder = Path(folder)
         if not folder.is_dir():
             raise FinopsError(f"--sql-dir {folder} is not a folder")
-        files.extend(p for p in sorted(folder.rglob("*.sql")) if p.resolve() != (SQL_DIR / "calls.sql"))
+        files.extend(p for p in sorted(folder.rglob("*.sql")) if p.resolve() != CALLS_SQL)
     return files
+
+
+_BUILTIN_ORDER = ["understanding", "performance", "realtime", "optimization", "alignment",
+                  "profitability", "pricing", "features"]
+
+
+def category_rank(category: str) -> int:
+    """Position of a category in CATEGORIES; unknown categories go last."""
+    return list(CATEGORIES).index(category) if category in CATEGORIES else 99
+
+
+def parse_all(extra_dirs: list[Path] | tuple = ()) -> tuple[dict[str, Analyzer],
+                                                             list[tuple[Path, FinopsError]]]:
+    """Every analyzer that parses, in discover's order, and the error of each file that does not.
+
+    The build uses this to keep the good analyzers building while one file is
+    being edited; discover() raises the first error instead.
+    """
+    found: dict[str, Analyzer] = {}
+    broken: list[tuple[Path, FinopsError]] = []
+    for path in analyzer_files([SQL_DIR, *extra_dirs]):
+        try:
+            analyzer = parse_analyzer(path)
+            if analyzer.name in found:
+                raise FinopsError(f"{path}:1: analyzer {analyzer.name!r} is also defined in "
+                                  f"{found[analyzer.name].path}; rename one of them")
+        except FinopsError as exc:
+            broken.append((path, exc))
+            continue
+        found[analyzer.name] = analyzer
+    ordered = dict(sorted(found.items(), key=lambda kv: (
+        category_rank(kv[1].category),
+        _BUILTIN_ORDER.index(kv[0]) if kv[0] in _BUILTIN_ORDER else 99,
+        kv[0])))
+    return ordered, broken
 
 
 def discover(extra_dirs: list[Path] | tuple = ()) -> dict[str, Analyzer]:
     """Every analyzer, built-in first, in a stable order (category, then file)."""
-    found: dict[str, Analyzer] = {}
-    for path in analyzer_files([SQL_DIR, *extra_dirs]):
-        analyzer = parse_analyzer(path)
-        if analyzer.name in found:
-            raise FinopsError(f"{path}:1: analyzer {analyzer.name!r} is also defined in "
-                              f"{found[analyzer.name].path}; rename one of them")
-        found[analyzer.name] = analyzer
-    order = {name: n for n, name in enumerate(["finops", "ubr"])}
-    builtin_order = ["understanding", "performance", "realtime", "optimization", "alignment",
-                     "profitability", "pricing", "features"]
-    return dict(sorted(found.items(), key=lambda kv: (
-        order.get(kv[1].category, 99),
-        builtin_order.index(kv[0]) if kv[0] in builtin_order else 99,
-        kv[0])))
+    found, broken = parse_all(extra_dirs)
+    if broken:
+        raise broken[0][1]
+    return found
 
 
 def select(analyzers: dict[str, Analyzer], name: str) -> list[Analyzer]:
