@@ -7,7 +7,7 @@ import io
 import json
 from decimal import Decimal
 
-from .runner import QueryResult, jsonable
+from .runner import QueryResult, is_numeric_type, jsonable
 
 
 def _compact(value) -> str:
@@ -51,9 +51,7 @@ def text_table(result: QueryResult, max_rows: int | None = None) -> str:
     """An aligned text table, numbers right-aligned."""
     rows = result.rows if max_rows is None else result.rows[:max_rows]
     cells = [[_cell(v) for v in row] for row in rows]
-    numeric = [t.startswith(("DECIMAL", "DOUBLE", "FLOAT", "INT", "BIGINT", "HUGEINT", "SMALLINT",
-                             "TINYINT", "UBIGINT", "UINTEGER", "NUMBER"))
-               for t in result.types]
+    numeric = [is_numeric_type(t) for t in result.types]
     widths = [len(c) for c in result.columns]
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row)]

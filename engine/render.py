@@ -17,7 +17,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from .runner import QueryResult, jsonable
+from .runner import QueryResult, is_numeric_type, jsonable
 from .source import TEMPLATES_DIR, VIEWER_DIR
 
 # Queries every analyzer may have that get their own components, not a section.
@@ -267,13 +267,8 @@ class ReportView:
     sections: list[Section] = field(default_factory=list)
 
 
-_NUMERIC_TYPES = ("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "HUGEINT",
-                  "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT",
-                  "UHUGEINT", "INT")
-
-
 def _columns(result: QueryResult) -> list[Column]:
-    return [Column(name, column_kind(name), str(t).upper().startswith(_NUMERIC_TYPES))
+    return [Column(name, column_kind(name), is_numeric_type(t))
             for name, t in zip(result.columns, result.types)]
 
 

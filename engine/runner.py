@@ -20,6 +20,16 @@ from .errors import FinopsError
 from .source import _duckdb_message
 
 
+_NUMERIC_TYPES = ("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "HUGEINT",
+                  "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT",
+                  "UHUGEINT", "INT")
+
+
+def is_numeric_type(type_name: str) -> bool:
+    """A DuckDB column type shown as a number (right-aligned, formatted)."""
+    return str(type_name).upper().startswith(_NUMERIC_TYPES)
+
+
 @dataclass
 class QueryResult:
     name: str
