@@ -118,19 +118,16 @@ def run_analyzer(con: duckdb.DuckDBPyConnection, analyzer: Analyzer,
         con.execute(f"SET VARIABLE {name} = ?", [value])
     try:
         for query in analyzer.queries:
-            if query.hidden:
-                try:
-                    con.execute(query.sql)
-                except duckdb.Error as exc:
-                    raise _locate(analyzer, query, exc) from None
-                continue
-            if query not in wanted:
+            if not query.hidden and query not in wanted:
                 continue
             try:
                 cursor = con.execute(query.sql)
-                rows = cursor.fetchall()
+                # Setup statements (hidden queries) run but are not reported.
+                rows = None if query.hidden else cursor.fetchall()
             except duckdb.Error as exc:
                 raise _locate(analyzer, query, exc) from None
+            if rows is None:
+                continue
             columns = [d[0] for d in cursor.description]
             types = [str(d[1]) for d in cursor.description]
             results[query.name] = QueryResult(query.name, columns, types, rows,
