@@ -230,9 +230,13 @@ class _Writer:
     """Appends whole lines with os.write; SIGINT waits until a write is complete."""
 
     def __init__(self, path: Path, fresh: bool):
-        path.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if fresh else 0)
-        self.fd = os.open(path, flags, 0o644)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(path, flags, 0o644)
+        except OSError as exc:
+            raise FinopsError(f"cannot write {path} ({exc.strerror or exc}); "
+                              "pass --out with a writable path") from None
         self.file_bytes = os.fstat(self.fd).st_size
         self.bytes = 0
         self._main = threading.current_thread() is threading.main_thread()
