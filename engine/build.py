@@ -185,11 +185,15 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     """Run every analyzer on the CSV and write reports, manifest.json and index.html."""
     started = time.perf_counter()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        copy_assets(out)
+    except OSError as exc:
+        raise FinopsError(f"cannot write reports to {out} ({exc.strerror or exc}); "
+                          "pass --out with a writable folder") from None
     env = render.environment()
     previous = read_manifest(out)
     generated_at = _now_iso()
-    copy_assets(out)
 
     status, error, source = "ok", None, None
     outcomes: list[ReportOutcome] = []

@@ -262,7 +262,11 @@ def make_server(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 80
                 *, verbose: bool = False) -> ReportsServer:
     """A bound (not yet serving) server for root; a busy port is a FinopsError."""
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FinopsError(f"cannot create {root} ({exc.strerror or exc}); "
+                          "pass --out with a writable folder") from None
     try:
         cls = ReportsServer6 if ":" in host else ReportsServer
         server = cls((host, port), partial(ReportsHandler, root=root.resolve(),
