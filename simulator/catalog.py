@@ -99,10 +99,6 @@ def cost_micro_usd(model: str, input_tokens: int, output_tokens: int) -> int:
     return (input_tokens * inp + output_tokens * outp + 5000) // 10000
 
 
-def format_micro_usd(micro: int) -> str:
-    return f"{micro // 1000000}.{micro % 1000000:06d}"
-
-
 # The cheaper model a cost-optimising team moves simple tasks to.
 CHEAPER_MODEL = {
     "gpt-4": "gpt-4o-mini", "gpt-4-turbo": "gpt-4o-mini", "gpt-4o": "gpt-4o-mini",
