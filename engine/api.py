@@ -17,7 +17,7 @@ import duckdb
 from . import catalog
 from .errors import FinopsError
 from .runner import AnalyzerResult, QueryResult, run_analyzer
-from .source import CALLS_SQL, SourceInfo, _duckdb_message, connect, load_calls
+from .source import CALLS_SQL, SourceInfo, duckdb_message, connect, load_calls
 
 
 @dataclass
@@ -78,7 +78,7 @@ def adhoc_query(sql: str, csv_path: str | os.PathLike,
             cursor = session.con.execute(sql)
             rows = cursor.fetchall() if cursor.description else []
         except duckdb.Error as exc:
-            raise FinopsError(f"query failed: {_duckdb_message(exc)}", exit_code=1) from None
+            raise FinopsError(f"query failed: {duckdb_message(exc)}", exit_code=1) from None
         columns = [d[0] for d in cursor.description] if cursor.description else []
         types = [str(d[1]) for d in cursor.description] if cursor.description else []
         return session.source, QueryResult("sql", columns, types, rows)

@@ -136,9 +136,22 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
-def _print_results(fmt: str, source, results, query: str | None) -> None:
+def _print_results(fmt: str, source, results, query: str | None, quiet: bool = False,
+                   verbose: bool = False) -> None:
+    """Results on stdout; the summary of what was read on stderr (so JSON stays pure)."""
     from .output import csv_text, dumps, text_table
 
+    if verbose:
+        for result in results:
+            click.echo(f"{result.analyzer.name} v{result.analyzer.version}: "
+                       f"{len(result.queries)} queries in {result.seconds:.3f}s "
+                       f"({result.analyzer.path})", err=True)
+        for sample in source.reject_samples:
+            click.echo(f"rejected: {sample['kind']}: {sample['reason']}", err=True)
+    if (fmt == "table" and not quiet) or verbose:
+        click.echo(f"source: {source.csv_path}  rows {source.rows:,}  rejected "
+                   f"{source.rows_rejected:,}  {source.first_call} .. {source.last_call}",
+                   err=True)
     if fmt == "json":
         docs = [r.to_json(source.to_dict()) for r in results]
         click.echo(dumps(docs[0] if len(docs) == 1 else docs))
@@ -154,10 +167,6 @@ def _print_results(fmt: str, source, results, query: str | None) -> None:
                                        bold=True))
                 click.echo(text_table(qr, max_rows=50))
                 click.echo()
-    if fmt == "table":
-        click.echo(f"source: {source.csv_path}  rows {source.rows:,}  rejected "
-                   f"{source.rows_rejected:,}  {source.first_call} .. {source.last_call}",
-                   err=True)
 
 
 @main.command("run-sql")
@@ -169,10 +178,14 @@ def _print_results(fmt: str, source, results, query: str | None) -> None:
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
               help="Override an analyzer parameter (repeatable).")
 @click.option("--show-sql", is_flag=True, help="Print the SQL that runs, then the results.")
+@click.option("--quiet", is_flag=True, help="No summary of the source on stderr.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="On stderr: each analyzer's time and file, the source, the first rejected rows.")
 @sql_dir_option
 @memory_option
 @user_errors
-def run_sql_command(name, csv_path, fmt, query, params, show_sql, sql_dirs, memory_limit):
+def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose, sql_dirs,
+                    memory_limit):
     """Run analyzer NAME (or `all`) on the CSV and print its queries.
 
     \b
@@ -194,7 +207,7 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, sql_dirs, memo
                 click.echo(q.sql + ";\n", err=True)
     source, results = api.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
                                   query=query, memory_limit=memory_limit)
-    _print_results(fmt, source, results, query)
+    _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose)
 
 
 @main.command("sql")

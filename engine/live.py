@@ -87,6 +87,8 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
     csv_path, out_dir = Path(csv_path), Path(out_dir)
     if poll_seconds <= 0:
         raise FinopsError("--poll-seconds must be positive, e.g. --poll-seconds 15")
+    if rate is not None and rate < 0:
+        raise FinopsError(f"--rate {rate:g} is negative; give rows per second, or 0 for as fast as possible")
     if target_mb is not None and target_mb <= 0:
         raise FinopsError("--target-mb must be positive, e.g. --target-mb 50")
     extra_sql = [Path(d) for d in sql_dirs]

@@ -17,7 +17,7 @@ import duckdb
 
 from .catalog import Analyzer, Query
 from .errors import FinopsError
-from .source import _duckdb_message
+from .source import duckdb_message
 
 
 _NUMERIC_TYPES = ("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "HUGEINT",
@@ -97,7 +97,7 @@ def resolve_params(analyzer: Analyzer, overrides: dict[str, str] | None) -> dict
 
 def _locate(analyzer: Analyzer, query: Query, exc: duckdb.Error) -> FinopsError:
     """A SQL error as `file:line: query NAME: message`."""
-    message = _duckdb_message(exc)
+    message = duckdb_message(exc)
     line = query.line
     m = re.search(r"LINE (\d+):", str(exc))
     if m:

@@ -64,14 +64,18 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
     memory_limit = memory_limit or os.environ.get("FINOPS_MEMORY_LIMIT", "2GB")
     temp_dir = Path(temp_dir or os.environ.get("FINOPS_TEMP_DIR")
                     or Path(tempfile.gettempdir()) / "finops-duckdb")
-    temp_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        temp_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FinopsError(f"cannot use {temp_dir} as DuckDB's spill folder ({exc.strerror or exc}); "
+                          "set FINOPS_TEMP_DIR to a writable folder") from None
     config = {"memory_limit": memory_limit, "temp_directory": str(temp_dir)}
     if threads:
         config["threads"] = int(threads)
     try:
         con = duckdb.connect(":memory:", config=config)
     except duckdb.Error as exc:
-        raise FinopsError(f"cannot start DuckDB ({_duckdb_message(exc)}); "
+        raise FinopsError(f"cannot start DuckDB ({duckdb_message(exc)}); "
                           "check --memory-limit / FINOPS_MEMORY_LIMIT") from None
     con.execute("SET TimeZone = 'UTC'")
     # DuckDB draws a progress bar on the terminal for long queries; finops
@@ -88,7 +92,7 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
     return con
 
 
-def _duckdb_message(exc: BaseException) -> str:
+def duckdb_message(exc: BaseException) -> str:
     """DuckDB's message without its 'Xxx Error: ' prefix, on one line."""
     text = str(exc).strip()
     first, _, rest = text.partition(": ")
@@ -133,7 +137,7 @@ def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: 
     try:
         con.execute(CALLS_SQL.read_text(encoding="utf-8"))
     except duckdb.Error as exc:
-        message = _duckdb_message(exc)
+        message = duckdb_message(exc)
         if "CSV header is not the finops contract" in message:
             raise FinopsError(f"{shown_path}: {message}; fix the header or pass --csv "
                               "with a file in the finops format (see the data contract)") from None

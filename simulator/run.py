@@ -174,7 +174,12 @@ def inspect_file(path: Path) -> ExistingFile | None:
         return None
     if size == 0:
         return None
-    with open(path, "rb") as fh:
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise FinopsError(f"cannot read {path} ({exc.strerror or exc}); "
+                          "pass --out with a file you can read and write") from None
+    with fh:
         head = fh.read(len(HEADER_LINE) + 4096)
         if not head.startswith(HEADER_LINE.encode()):
             first = head.split(b"\n", 1)[0][:60].decode("utf-8", "replace")
@@ -218,10 +223,28 @@ def _sidecar(path: Path) -> Path:
 
 
 def _read_sidecar(path: Path) -> dict | None:
+    """The plan a file was written with, or None; a damaged one is a clear error."""
+    side_path = _sidecar(path)
     try:
-        return json.loads(_sidecar(path).read_text())
-    except (OSError, ValueError):
+        data = json.loads(side_path.read_text())
+    except FileNotFoundError:
         return None
+    except (OSError, ValueError):
+        data = None
+    try:
+        valid = (isinstance(data, dict)
+                 and isinstance(data["seed"], int) and isinstance(data["customers"], int)
+                 and isinstance(data["days"], int) and isinstance(data["volume"], (int, float))
+                 and isinstance(data["scenarios"], list)
+                 and all(isinstance(x, str) for x in data["scenarios"])
+                 and isinstance(data["params"], dict)
+                 and bool(date.fromisoformat(data["start"])))
+    except (KeyError, TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise FinopsError(f"{side_path} is damaged (it records how {path.name} was simulated); "
+                          "delete it to continue from the CSV alone")
+    return data
 
 
 # --- writing -------------------------------------------------------------------
@@ -574,6 +597,8 @@ def run_continuous(out: str | Path = DEFAULT_OUT, *, target_mb: float | None = N
     job = _prepare(out, rows=rows, target_mb=target_mb, days=days, customers=customers,
                    start=start, seed=seed, scenarios=scenarios, params=params, volume=volume,
                    append=True, totals=True)
+    if rate is not None and rate < 0:
+        raise FinopsError(f"--rate {rate:g} is negative; give rows per second, or 0 for as fast as possible")
     if batch_rows is None:
         batch_rows = max(1, min(2000, int(rate / 10))) if rate else 1000
     return _execute(Path(out), job, batch_rows=batch_rows, rate=rate, stop_event=stop_event,

@@ -218,3 +218,38 @@ def test_shell_loads_the_views(env):
 def test_shell_without_csv_is_a_one_line_error(tmp_path):
     result = run("shell", "--csv", tmp_path / "nope.csv")
     assert result.exit_code == 2 and "CSV not found" in result.output
+
+
+def test_run_sql_quiet_and_verbose(env):
+    csv, sql_dir = env
+    quiet = CliRunner().invoke(main, ["run-sql", "mini", "--csv", str(csv), "--sql-dir",
+                                      str(sql_dir), "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    loud = CliRunner().invoke(main, ["run-sql", "mini", "--csv", str(csv), "--sql-dir",
+                                     str(sql_dir), "--format", "json", "--verbose"])
+    assert loud.exit_code == 0
+    assert json.loads(loud.stdout)["analyzer"] == "mini"  # stdout stays pure JSON
+    assert "mini v2: 2 queries in" in loud.stderr and "source: " in loud.stderr
+
+
+def test_unusable_spill_folder_is_a_one_line_error(env, tmp_path):
+    csv, _ = env
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = CliRunner(env={"FINOPS_TEMP_DIR": str(blocker / "sub")}).invoke(
+        main, ["sql", "SELECT 1", "--csv", str(csv)])
+    assert result.exit_code == 2
+    assert "spill folder" in result.output and "FINOPS_TEMP_DIR" in result.output
+
+
+def test_simulate_refuses_a_negative_rate_and_a_damaged_plan_file(tmp_path):
+    out = tmp_path / "calls.csv"
+    result = run("simulate", "--continuous", "--rate", "-5", "--out", out)
+    assert result.exit_code == 2 and "--rate -5 is negative" in result.output
+    assert run("simulate", "--rows", "50", "--out", out, "--quiet").exit_code == 0
+    plan = tmp_path / "calls.csv.plan.json"
+    assert plan.exists()
+    plan.write_text('{"seed": 1}')
+    result = run("simulate", "--append", "--rows", "10", "--out", out)
+    assert result.exit_code == 2 and "is damaged" in result.output
+    assert "Traceback" not in result.output
