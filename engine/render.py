@@ -7,6 +7,7 @@ show, and never computes a business figure: every number comes from SQL.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -215,7 +216,10 @@ def raw_value(value) -> str:
     return json.dumps(jsonable(value), ensure_ascii=False, allow_nan=False)
 
 
+@functools.lru_cache(maxsize=1)
 def environment() -> Environment:
+    """One Jinja environment per process: serve's rebuilds reuse compiled
+    templates, and auto_reload (Jinja's default) still picks up edits."""
     env = Environment(
         loader=FileSystemLoader([str(TEMPLATES_DIR), str(VIEWER_DIR)]),
         autoescape=select_autoescape(default=True, default_for_string=True),
