@@ -163,6 +163,13 @@ def _render_report(env, out: Path, result: AnalyzerResult, source: SourceInfo,
         main_rows=main.total_rows if main else None, downloads=downloads)
 
 
+def _previous_downloads(previous: dict | None, report_id: str) -> list[str]:
+    for entry in (previous or {}).get("reports", []):
+        if isinstance(entry, dict) and entry.get("id") == report_id:
+            return sorted(n for n in _files_of(entry) if n.endswith(".csv"))
+    return []
+
+
 def _failed(analyzer: Analyzer, out: Path, error: str, seconds: float) -> ReportOutcome:
     # The last good report of this analyzer, if any, stays readable.
     file = f"{analyzer.name}.html"
@@ -174,7 +181,29 @@ def _failed(analyzer: Analyzer, out: Path, error: str, seconds: float) -> Report
 def _report_entry(r: ReportOutcome) -> dict:
     return {"id": r.id, "title": r.title, "category": r.category, "description": r.description,
             "version": r.version, "file": r.file, "headlines": r.headlines, "ok": r.ok,
-            "error": r.error}
+            "error": r.error, "downloads": list(r.downloads)}
+
+
+def _files_of(entry: dict) -> set[str]:
+    """The report and download files a manifest entry lists (plain names only)."""
+    names = [entry.get("file"), *(entry.get("downloads") or [])]
+    return {n for n in names if isinstance(n, str) and n == Path(n).name
+            and not n.startswith(".") and n.endswith((".html", ".csv")) and n != INDEX}
+
+
+def _remove_stale(out: Path, previous: dict | None, outcomes: list[ReportOutcome]) -> None:
+    """Delete files an earlier build wrote that no report lists any more: the
+    report of an analyzer that was removed, a download a table no longer needs.
+    An analyzer that failed this time, however it failed, keeps its last good files."""
+    if not previous:
+        return
+    entries = [e for e in previous.get("reports", []) if isinstance(e, dict)]
+    before = set().union(*(_files_of(e) for e in entries))
+    failed = {r.id for r in outcomes if not r.ok}
+    keep = {name for r in outcomes if r.ok for name in [r.file, *r.downloads] if name}
+    keep |= set().union(*(_files_of(e) for e in entries if e.get("id") in failed))
+    for name in before - keep:
+        (out / name).unlink(missing_ok=True)
 
 
 # --- the build ---------------------------------------------------------------
@@ -223,6 +252,9 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
                     outcomes.append(_failed(analyzer, out, message, time.perf_counter() - t0))
         finally:
             session.close()
+        for r in outcomes:
+            if not r.ok:  # its last good downloads stay listed, like its last good report
+                r.downloads = [n for n in _previous_downloads(previous, r.id) if (out / n).exists()]
         order = {a.name: n for n, a in enumerate(analyzers)}
         outcomes.sort(key=lambda r: (catalog.category_rank(r.category),
                                      order.get(r.id, len(order))))
@@ -246,6 +278,8 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     index = env.get_template("index.html").render(
         manifest=manifest, has_viewer_js=(out / ASSETS / "viewer.js").exists())
     write_atomic(out / INDEX, index)
+    if status in ("ok", "partial"):
+        _remove_stale(out, previous, outcomes)  # after the new manifest no longer links them
     return BuildResult(out, status, error, outcomes, manifest, time.perf_counter() - started,
                        source)
 

@@ -18,7 +18,7 @@ MANIFEST_KEYS = {"generated_at", "build_seconds", "csv_path", "csv_size_mb", "ta
                  "progress_pct", "rows", "rows_rejected", "time_range", "categories", "reports",
                  "status", "error", "duplicate_call_ids", "reject_samples", "poll_seconds", "live"}
 REPORT_KEYS = {"id", "title", "category", "description", "version", "file", "headlines", "ok",
-               "error"}
+               "error", "downloads"}
 
 
 @pytest.fixture
@@ -254,3 +254,30 @@ def test_missing_csv_before_any_report_means_no_data(tmp_path):
     page = Page((tmp_path / "reports" / "index.html").read_text())
     assert "hidden" not in page.by_id("no-data")["attrs"]
     assert "hidden" in page.by_id("error-banner")["attrs"]
+
+
+def test_files_of_a_removed_analyzer_are_deleted_a_failed_ones_kept(tmp_path, data):
+    out = tmp_path / "reports"
+    extra = probe_dir(tmp_path)
+    first = build_site(data, out, sql_dirs=[extra])
+    probe = next(r for r in first.reports if r.id == "probe")
+    assert (out / "probe.html").exists() and probe.downloads  # its capped table's CSV
+    # The probe analyzer breaks: its last good report and downloads stay.
+    probe_sql = extra / "probe.sql"
+    probe_sql.write_text(probe_sql.read_text().replace(
+        "SELECT call_date, sum(cost_usd) AS cost", "SELECT call_date, sum(no_such_column) AS cost"))
+    second = build_site(data, out, sql_dirs=[extra])
+    assert second.status == "partial"
+    assert not next(r for r in second.reports if r.id == "probe").ok
+    assert (out / "probe.html").exists()
+    assert all((out / name).exists() for name in probe.downloads)
+    # The probe analyzer is gone: its files go too; nobody else's do.
+    third = build_site(data, out)
+    assert third.status == "ok"
+    assert not (out / "probe.html").exists()
+    assert not any((out / name).exists() for name in probe.downloads)
+    assert (out / "understanding.html").exists() and (out / "manifest.json").exists()
+    # Files the build never listed are never touched.
+    (out / "notes.html").write_text("mine")
+    build_site(data, out)
+    assert (out / "notes.html").read_text() == "mine"
