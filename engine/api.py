@@ -17,7 +17,7 @@ import duckdb
 from . import catalog
 from .errors import FinopsError
 from .runner import AnalyzerResult, QueryResult, run_analyzer
-from .source import CALLS_SQL, SourceInfo, duckdb_message, connect, load_calls
+from .source import CALLS_SQL, SourceInfo, connect, duckdb_message, load_calls, require_csv
 
 
 @dataclass
@@ -105,8 +105,7 @@ def shell_invocation(csv_path: str | os.PathLike) -> tuple[list[str], dict[str, 
     never pasted into SQL text.
     """
     path = Path(csv_path)
-    if not path.is_file():
-        raise FinopsError(f"CSV not found: {path}; run `finops simulate` first or pass --csv PATH")
+    require_csv(path)
     env = dict(os.environ, FINOPS_CSV_PATH=str(path.resolve()))
     init = "SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH');"
     # Single quotes in a path would end the .read argument; refuse clearly.

@@ -190,15 +190,19 @@ def parse_analyzer(path: Path) -> Analyzer:
     )
 
 
-def analyzer_files(sql_dirs: list[Path]) -> list[Path]:
-    """Analyzer files: every .sql under the folders but the calls definition."""
-    files: list[Path] = []
-    for folder in sql_dirs:
-        folder = Path(folder)
+def check_sql_dirs(sql_dirs) -> list[Path]:
+    """The --sql-dir folders as paths; a clear error for one that is not a folder."""
+    folders = [Path(folder) for folder in sql_dirs]
+    for folder in folders:
         if not folder.is_dir():
             raise FinopsError(f"--sql-dir {folder} is not a folder")
-        files.extend(p for p in sorted(folder.rglob("*.sql")) if p.resolve() != CALLS_SQL)
-    return files
+    return folders
+
+
+def analyzer_files(sql_dirs: list[Path]) -> list[Path]:
+    """Analyzer files: every .sql under the folders but the calls definition."""
+    return [p for folder in check_sql_dirs(sql_dirs)
+            for p in sorted(folder.rglob("*.sql")) if p.resolve() != CALLS_SQL]
 
 
 _BUILTIN_ORDER = ["understanding", "performance", "realtime", "optimization", "alignment",

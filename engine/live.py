@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
+from .catalog import check_sql_dirs
 from .errors import FinopsError
 from .serve import make_server, start_in_thread, url_of
 from .source import SQL_DIR, TEMPLATES_DIR, VIEWER_DIR
@@ -91,10 +92,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         raise FinopsError(f"--rate {rate:g} is negative; give rows per second, or 0 for as fast as possible")
     if target_mb is not None and target_mb <= 0:
         raise FinopsError("--target-mb must be positive, e.g. --target-mb 50")
-    extra_sql = [Path(d) for d in sql_dirs]
-    for folder in extra_sql:
-        if not folder.is_dir():
-            raise FinopsError(f"--sql-dir {folder} is not a folder")
+    extra_sql = check_sql_dirs(sql_dirs)
     stop_event = stop_event or threading.Event()
     server = make_server(out_dir, host, port, verbose=verbose)  # a busy port fails first
     if build is None:

@@ -144,6 +144,14 @@ def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: 
         raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
 
 
+def require_csv(path: Path) -> None:
+    """A clear error unless path is an existing file."""
+    if not path.exists():
+        raise MissingCSVError(f"CSV not found: {path}; run `finops simulate` first or pass --csv PATH")
+    if path.is_dir():
+        raise FinopsError(f"{path} is a folder; pass --csv with a CSV file")
+
+
 def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> SourceInfo:
     """Define `calls` and friends in con from the CSV; return what was read.
 
@@ -153,10 +161,7 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> S
     it was being read in place is read again from a snapshot.
     """
     path = Path(csv_path)
-    if not path.exists():
-        raise MissingCSVError(f"CSV not found: {path}; run `finops simulate` first or pass --csv PATH")
-    if path.is_dir():
-        raise FinopsError(f"{path} is a folder; pass --csv with a CSV file")
+    require_csv(path)
     stat = path.stat()
     if stat.st_size == 0:
         raise NoDataError(f"no data yet: {path} is empty; run `finops simulate` to create data")
