@@ -8,7 +8,6 @@ A malformed file is a FinopsError that names the file and line.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -78,7 +77,6 @@ class Analyzer:
     path: Path
     params: dict[str, Param]
     queries: list[Query]
-    content_hash: str
     meta: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -185,7 +183,6 @@ def parse_analyzer(path: Path) -> Analyzer:
         name=header["name"], title=header["title"], category=header["category"],
         version=version, description=header["description"], path=path,
         params=params, queries=queries,
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
         meta={k: v for k, v in header.items() if k not in REQUIRED_KEYS},
     )
 
