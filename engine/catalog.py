@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from .errors import FinopsError
-from .source import CALLS_SQL, SQL_DIR
+from .paths import CALLS_SQL, SQL_DIR
 
 CATEGORIES = {"finops": "FinOps", "ubr": "Usage-based revenue"}
 REQUIRED_KEYS = ("name", "title", "category", "version", "description")

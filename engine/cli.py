@@ -139,7 +139,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 def _print_results(fmt: str, source, results, query: str | None, quiet: bool = False,
                    verbose: bool = False) -> None:
     """Results on stdout; the summary of what was read on stderr (so JSON stays pure)."""
-    from .output import csv_text, dumps, text_table
+    from .console import csv_text, dumps, text_table
 
     if verbose:
         for result in results:
@@ -195,7 +195,7 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
       finops run-sql performance --query latency_by_model --param sla_ms=1500
       finops run-sql profitability -q customers --format csv > customers.csv
     """
-    from . import api, catalog
+    from . import analyze, catalog
 
     parsed = _parse_params(params)
     if show_sql:
@@ -205,7 +205,7 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
                     continue
                 click.echo(f"-- {analyzer.path}:{q.line}  {analyzer.name}.{q.name}", err=True)
                 click.echo(q.sql + ";\n", err=True)
-    source, results = api.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
+    source, results = analyze.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
                                   query=query, memory_limit=memory_limit)
     _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose)
 
@@ -228,10 +228,10 @@ def sql_command(statement, csv_path, fmt, memory_limit):
       finops sql "SELECT provider, sum(cost_usd) AS cost FROM calls GROUP BY ALL ORDER BY cost DESC"
       finops sql "SELECT * FROM calls_rejected" --format csv
     """
-    from . import api
-    from .output import csv_text, dumps, text_table
+    from . import analyze
+    from .console import csv_text, dumps, text_table
 
-    source, result = api.adhoc_query(statement, csv_path, memory_limit=memory_limit)
+    source, result = analyze.adhoc_query(statement, csv_path, memory_limit=memory_limit)
     if fmt == "json":
         click.echo(dumps({"source": source.to_dict(), "rows": result.records()}))
     elif fmt == "csv":
@@ -253,7 +253,7 @@ def analyzers_command(sql_dirs, fmt):
       finops analyzers --sql-dir my_analyzers/
     """
     from . import catalog
-    from .output import dumps
+    from .console import dumps
 
     found = catalog.discover(list(sql_dirs))
     if fmt == "json":
@@ -285,9 +285,9 @@ def shell_command(csv_path):
     """
     import subprocess
 
-    from . import api
+    from . import shell
 
-    argv, env = api.shell_invocation(csv_path)
+    argv, env = shell.shell_invocation(csv_path)
     sys.exit(subprocess.call(argv, env=env))
 
 
@@ -363,7 +363,7 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
       finops build                          # data/simulated_calls.csv -> reports/
       finops build --csv calls.csv --out site --sql-dir my_analyzers/
     """
-    from .build import build_site
+    from .site import build_site
 
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
                         memory_limit=memory_limit)

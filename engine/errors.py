@@ -29,3 +29,11 @@ class MissingCSVError(NoDataError):
     """The CSV does not exist (yet): a usage error for a command, "no data" for the viewer."""
 
     exit_code = 2
+
+def duckdb_message(exc: BaseException) -> str:
+    """DuckDB's message without its 'Xxx Error: ' prefix, on one line."""
+    text = str(exc).strip()
+    first, _, rest = text.partition(": ")
+    if first.endswith("Error") and rest:
+        text = rest
+    return " ".join(text.split())

@@ -1,7 +1,7 @@
 """`finops serve`: the HTTP server, the rebuild loop and (optionally) the simulator together.
 
-This module only wires threads: serve.py serves files, watch.py decides
-when to build, build.build_site builds, the simulator writes the CSV. It
+This module only wires threads: server.py serves files, watch.py decides
+when to build, site.build_site builds, the simulator writes the CSV. It
 owns start-up order and a clean stop (Ctrl-C or SIGTERM: the simulator
 stops at a line boundary, the server and watchers end, one closing line).
 """
@@ -19,8 +19,8 @@ from typing import Callable
 
 from .catalog import check_sql_dirs
 from .errors import FinopsError
-from .serve import make_server, start_in_thread, url_of
-from .source import SQL_DIR, TEMPLATES_DIR, VIEWER_DIR
+from .server import make_server, start_in_thread, url_of
+from .paths import SQL_DIR, TEMPLATES_DIR, VIEWER_DIR
 from .watch import RebuildLoop, WatchPlan
 
 MB = 1_000_000
@@ -38,7 +38,7 @@ def default_build(csv_path, out_dir, *, sql_dirs=(), target_mb=None, memory_limi
                   poll_seconds=15) -> Callable[[], object]:
     """The real build: build.build_site with the serve options, live mode on."""
     try:
-        from .build import build_site
+        from .site import build_site
     except ImportError as exc:
         raise FinopsError(f"the report builder is missing ({exc}); reinstall finops "
                           "(`make install`)") from None

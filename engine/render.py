@@ -18,8 +18,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from .runner import QueryResult, is_numeric_type, jsonable
-from .source import TEMPLATES_DIR, VIEWER_DIR
+from .results import QueryResult, is_numeric_type, jsonable
+from .paths import TEMPLATES_DIR, VIEWER_DIR
 
 # Queries every analyzer may have that get their own components, not a section.
 STANDARD_QUERIES = ("headline", "alerts", "recommendations")

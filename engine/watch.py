@@ -21,7 +21,7 @@ from typing import Callable
 
 import watchfiles
 
-from .serve import is_hidden_name
+from .files import is_hidden_name
 
 CSV, SQL, TEMPLATE = "csv", "sql", "template"
 

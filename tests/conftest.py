@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from finops.engine import api
+from finops.engine import analyze
 
 HEADER = ["timestamp", "call_id", "provider", "model", "input_tokens", "output_tokens",
           "cost_usd", "latency_ms", "customer_id", "subscription_tier", "organization_id",
@@ -48,7 +48,7 @@ def calls_csv(tmp_path):
 
 def run_query(analyzer: str, csv_path: Path, query: str, **params) -> list[dict]:
     """Rows of one analyzer query as JSON-ready dicts (what run-sql --format json prints)."""
-    _, results = api.run_sql(analyzer, csv_path, query=query,
+    _, results = analyze.run_sql(analyzer, csv_path, query=query,
                              params={k: str(v) for k, v in params.items()})
     return results[0].to_json()["queries"][query]
 

@@ -206,7 +206,7 @@ def test_viewer_reconnects_after_the_server_goes_away(tmp_path, chromium):
 
 def test_viewer_does_nothing_from_file_urls(tmp_path, chromium):
     """Opened from disk the page is static: no polling, no errors."""
-    from finops.engine.build import build_site
+    from finops.engine.site import build_site
 
     csv = tmp_path / "calls.csv"
     from finops import simulator

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from finops.engine.build import build_site
+from finops.engine.site import build_site
 from test_build_support import Page, external_references, probe_dir, sample_rows
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

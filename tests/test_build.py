@@ -10,7 +10,8 @@ from datetime import datetime
 import pytest
 from click.testing import CliRunner
 
-from finops.engine.build import build_site, write_atomic
+from finops.engine.files import write_atomic
+from finops.engine.site import build_site
 from finops.engine.cli import main
 from test_build_support import Page, probe_dir, sample_rows
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from finops.engine import api, source as source_mod
+from finops.engine import session as source_mod
+from finops.engine.session import open_session
 from finops.engine.errors import FinopsError, NoDataError
 
 from conftest import HEADER, write_calls
@@ -22,7 +23,7 @@ GOOD = [
 
 
 def load(path):
-    session = api.open_session(path)
+    session = open_session(path)
     try:
         total = session.con.execute("SELECT sum(cost_usd), count(*) FROM calls").fetchone()
         return session.source, total
@@ -72,7 +73,7 @@ def test_crlf_file_reads_the_same_as_lf(calls_csv):
     s1, t1 = load(lf)
     s2, t2 = load(crlf)
     assert t1 == t2 and s1.rows == s2.rows == 3 and s2.rows_rejected == 0
-    session = api.open_session(crlf)
+    session = open_session(crlf)
     try:
         agents = session.con.execute("SELECT user_agent FROM calls ORDER BY timestamp").fetchall()
     finally:
@@ -130,7 +131,7 @@ def test_wrong_field_count_and_broken_quotes_are_counted_not_fatal(calls_csv, tm
 
 def test_rejected_rows_are_kept_for_inspection(calls_csv):
     path = calls_csv(GOOD + [{"subscription_tier": "gold"}, {"cost_usd": "-1"}])
-    session = api.open_session(path)
+    session = open_session(path)
     try:
         kept = session.con.execute(
             "SELECT kind, reason FROM calls_rejected ORDER BY reason").fetchall()

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from finops.engine import api
+from finops.engine import shell
 from finops.engine.cli import main
 
 from conftest import write_calls
@@ -204,11 +204,11 @@ def test_every_command_has_help_with_an_example():
         assert "Example" in result.output or "example" in result.output, name
 
 
-@pytest.mark.skipif(not (shutil.which("duckdb") or (api.Path(sys.executable).parent / "duckdb").exists()),
+@pytest.mark.skipif(not (shutil.which("duckdb") or (shell.Path(sys.executable).parent / "duckdb").exists()),
                     reason="the DuckDB CLI (pip install duckdb-cli) is not installed")
 def test_shell_loads_the_views(env):
     csv, _ = env
-    argv, environ = api.shell_invocation(csv)
+    argv, environ = shell.shell_invocation(csv)
     out = subprocess.run(argv + ["-csv", "-c", "SELECT count(*) AS n, sum(cost_usd) AS cost FROM calls"],
                          env=environ, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

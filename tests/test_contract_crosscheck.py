@@ -3,7 +3,7 @@
 Each contract query is recomputed here in plain Python from the CSV (the csv
 module, Decimal/Fraction for money, our own linear-interpolation quantile)
 following the words of analyzers.md and data-contract.md, and compared with
-what the engine returns (`finops.engine.api.run_sql(...)`, the rows
+what the engine returns (`finops.engine.analyze.run_sql(...)`, the rows
 `run-sql --format json` prints):
 
 - money to 1e-6 (absolute), ratios / percentiles / z-scores to 1e-9
@@ -776,7 +776,7 @@ def write_edge_case_csv(path: Path) -> Path:
 # -- the tests -------------------------------------------------------------------------
 
 def engine_rows(path) -> dict:
-    from finops.engine.api import run_sql
+    from finops.engine.analyze import run_sql
     _, results = run_sql("all", path)
     return {r.analyzer.name: r.to_json()["queries"] for r in results}
 

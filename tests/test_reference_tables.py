@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from finops import simulator
-from finops.engine import source
+from finops.engine import session as source
 
 
 def test_simulator_prices_and_fees_match_the_sql_reference_tables():

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from finops.engine import api, catalog
-from finops.engine.build import build_site
+from finops.engine import analyze, catalog
+from finops.engine.site import build_site
 from finops.engine.render import fmt_count, fmt_money, fmt_ms, fmt_pct, fmt_value
 from test_build_support import (HOSTILE_CUSTOMER, HOSTILE_FEATURE, HOSTILE_MODEL, Page,
                                 external_references, probe_dir, sample_rows)
@@ -46,7 +46,7 @@ def test_every_analyzer_gets_a_report(site):
 def test_tables_hold_the_numbers_of_run_sql(site, report_id):
     csv_path, sql_dir, result = site
     html, page = _page(result, report_id)
-    _, results = api.run_sql(report_id, csv_path, sql_dirs=[sql_dir])
+    _, results = analyze.run_sql(report_id, csv_path, sql_dirs=[sql_dir])
     queries = results[0].to_json()["queries"]
     for name, rows in queries.items():
         if name in ("headline", "alerts", "recommendations"):
@@ -60,7 +60,7 @@ def test_tables_hold_the_numbers_of_run_sql(site, report_id):
 def test_all_reports_sections_match_run_sql(site):
     """Built-in analyzers too: one section per visible query, same raw numbers."""
     csv_path, sql_dir, result = site
-    source, results = api.run_sql("all", csv_path, sql_dirs=[sql_dir])
+    source, results = analyze.run_sql("all", csv_path, sql_dirs=[sql_dir])
     for analyzer_result in results:
         doc = analyzer_result.to_json()
         _, page = _page(result, doc["analyzer"])
@@ -81,7 +81,7 @@ def test_headline_cards_and_manifest(site):
     cards = page.find("p", **{"class": "metric-value"})
     manifest = json.loads((result.out_dir / "manifest.json").read_text())
     probe = next(r for r in manifest["reports"] if r["id"] == "probe")
-    rows = api.run_sql("probe", csv_path, sql_dirs=[sql_dir], query="headline")[1][0] \
+    rows = analyze.run_sql("probe", csv_path, sql_dirs=[sql_dir], query="headline")[1][0] \
         .to_json()["queries"]["headline"]
     assert [c["text"] for c in cards] == [h["display"] for h in probe["headlines"]]
     assert [h["value"] for h in probe["headlines"]] == [r["value"] for r in rows]
@@ -100,7 +100,7 @@ def test_capped_table_has_a_note_and_full_csv_download(site):
     links = page.find("a", href="probe-customers.csv")
     assert links and "download" in links[0]["attrs"]
     full = list(csv.DictReader(io.StringIO(download.read_text())))
-    rows = api.run_sql("probe", csv_path, sql_dirs=[sql_dir], query="customers")[1][0] \
+    rows = analyze.run_sql("probe", csv_path, sql_dirs=[sql_dir], query="customers")[1][0] \
         .to_json()["queries"]["customers"]
     assert len(full) == len(rows) == 12
     assert [r["customer_id"] for r in full] == [r["customer_id"] for r in rows]

@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from finops.engine.errors import FinopsError
-from finops.engine.serve import CONTENT_SECURITY_POLICY, make_server, resolve_request_path, Refused
+from finops.engine.server import CONTENT_SECURITY_POLICY, make_server, resolve_request_path, Refused
 
 SECRET = "top secret outside the folder"
 

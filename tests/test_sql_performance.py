@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import run_query
-from finops.engine import api
+from finops.engine import analyze
 
 CONTRACT = {
     "latency_by_model": ["provider", "model", "calls", "p50_ms", "p95_ms", "p99_ms", "avg_ms",
@@ -29,7 +29,7 @@ FOUR = model_calls("gpt-4o", [100, 200, 300, 1000], [50, 100, 150, 300])
 
 
 def test_every_contract_query_has_the_contract_columns_in_order(calls_csv):
-    _, results = api.run_sql("performance", calls_csv(FOUR))
+    _, results = analyze.run_sql("performance", calls_csv(FOUR))
     queries = results[0].queries
     for name, columns in CONTRACT.items():
         assert name in queries, name

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from conftest import run_query
-from finops.engine import api
+from finops.engine import analyze
 
 CONTRACT = {
     "anomalous_calls": ["call_id", "customer_id", "model", "cost_usd", "z_score"],
@@ -31,7 +31,7 @@ def day_calls(customer: str, costs_by_day: dict[int, str], **extra) -> list[dict
 
 
 def test_every_contract_query_has_the_contract_columns_in_order(calls_csv):
-    _, results = api.run_sql("realtime", calls_csv(calls_of("gpt-4o", ["0.01", "0.02"])))
+    _, results = analyze.run_sql("realtime", calls_csv(calls_of("gpt-4o", ["0.01", "0.02"])))
     queries = results[0].queries
     for name, columns in CONTRACT.items():
         assert name in queries, name

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from conftest import run_query
-from finops.engine import api
+from finops.engine import analyze
 
 CONTRACT = {
     "summary": ["total_cost", "total_calls", "total_input_tokens", "total_output_tokens",
@@ -41,7 +41,7 @@ def daily_series(costs: list[str], start_day: int = 1) -> list[dict]:
 
 def test_every_contract_query_has_the_contract_columns_in_order(calls_csv):
     path = calls_csv(THREE_CALLS)
-    _, results = api.run_sql("understanding", path)
+    _, results = analyze.run_sql("understanding", path)
     queries = results[0].queries
     for name, columns in CONTRACT.items():
         assert name in queries, name

@@ -11,7 +11,7 @@ from functools import partial
 import pytest
 
 from finops import simulator
-from finops.engine.build import build_site
+from finops.engine.site import build_site
 from finops.engine.watch import RebuildLoop, WatchPlan
 import conftest
 

@@ -56,15 +56,16 @@ def normalise(value):
 
 def current_output() -> dict[str, dict]:
     """Each built-in analyzer's JSON on the fixture, normalised, single-threaded."""
-    from finops.engine import api, catalog, runner
+    from finops.engine import analyze, catalog
+    from finops.engine.session import open_session
 
-    session = api.open_session(FIXTURE, threads=1)
+    session = open_session(FIXTURE, threads=1)
     try:
         source = session.source.to_dict()
         source["csv_path"] = "tests/golden/fixture_calls.csv"
         out = {}
         for analyzer in catalog.discover().values():
-            result = runner.run_analyzer(session.con, analyzer)
+            result = analyze.run_analyzer(session.con, analyzer)
             out[analyzer.name] = normalise(result.to_json(source))
         return out
     finally:

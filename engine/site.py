@@ -11,20 +11,20 @@ manifest's `error`, and the previous reports stay in place.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import catalog, render
-from .api import open_session
+from .session import open_session
 from .catalog import Analyzer
+from .files import write_atomic
 from .errors import FinopsError, MissingCSVError, NoDataError
-from .output import csv_text
-from .runner import AnalyzerResult, jsonable, run_analyzer
-from .source import SourceInfo
+from .console import csv_text
+from .analyze import run_analyzer
+from .results import AnalyzerResult, jsonable
+from .session import SourceInfo
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
@@ -63,24 +63,6 @@ class BuildResult:
 
 # --- files -------------------------------------------------------------------
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write path so readers see the old or the new file, never a mix.
-
-    The temp file lives in the same folder (os.replace is atomic only within
-    one file system) and starts with a dot so the server's listing and the
-    watcher can ignore it.
-    """
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def copy_assets(out_dir: Path) -> list[str]:

@@ -1,4 +1,4 @@
-"""Run analyzers on a loaded connection and turn their rows into plain values.
+"""Run analyzers and ad-hoc statements: what `run-sql`, `sql` and the build ask of DuckDB.
 
 Parameters are bound as DuckDB variables (`getvariable('name')` in the SQL),
 never pasted into SQL text. No business arithmetic happens here.
@@ -6,81 +6,17 @@ never pasted into SQL text. No business arithmetic happens here.
 
 from __future__ import annotations
 
-import math
+import os
 import re
 import time
-from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime, timedelta
-from decimal import Decimal
 
 import duckdb
 
+from . import catalog
 from .catalog import Analyzer, Query
-from .errors import FinopsError
-from .source import duckdb_message
-
-
-_NUMERIC_TYPES = ("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "HUGEINT",
-                  "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT",
-                  "UHUGEINT", "INT")
-
-
-def is_numeric_type(type_name: str) -> bool:
-    """A DuckDB column type shown as a number (right-aligned, formatted)."""
-    return str(type_name).upper().startswith(_NUMERIC_TYPES)
-
-
-@dataclass
-class QueryResult:
-    name: str
-    columns: list[str]
-    types: list[str]
-    rows: list[tuple]
-    meta: dict[str, str] = field(default_factory=dict)
-    title: str = ""
-
-    def records(self) -> list[dict]:
-        """Rows as JSON-ready dicts keyed by column name."""
-        return [{c: jsonable(v) for c, v in zip(self.columns, row)} for row in self.rows]
-
-
-@dataclass
-class AnalyzerResult:
-    analyzer: Analyzer
-    params: dict[str, object]
-    queries: dict[str, QueryResult]
-    seconds: float
-
-    def to_json(self, source: dict | None = None) -> dict:
-        """The machine-readable contract of analyzers.md."""
-        out: dict = {"analyzer": self.analyzer.name, "version": self.analyzer.version}
-        if source is not None:
-            out["source"] = source
-        out["params"] = {k: jsonable(v) for k, v in self.params.items()}
-        out["queries"] = {name: q.records() for name, q in self.queries.items()}
-        return out
-
-
-def jsonable(value):
-    """One SQL value as a JSON value: exact money, ISO times, NULL for non-finite."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            return None
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 \
-            else float(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, (datetime, date, dtime)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    return str(value)
+from .errors import FinopsError, duckdb_message
+from .results import AnalyzerResult, QueryResult
+from .session import SourceInfo, open_session
 
 
 def resolve_params(analyzer: Analyzer, overrides: dict[str, str] | None) -> dict[str, object]:
@@ -136,3 +72,47 @@ def run_analyzer(con: duckdb.DuckDBPyConnection, analyzer: Analyzer,
         for name in params:
             con.execute(f"RESET VARIABLE {name}")
     return AnalyzerResult(analyzer, params, results, time.perf_counter() - started)
+
+
+def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
+            query: str | None = None, memory_limit: str | None = None
+            ) -> tuple[SourceInfo, list[AnalyzerResult]]:
+    """Run one analyzer, or `all`, on the CSV (read once)."""
+    analyzers = catalog.select(catalog.discover(list(sql_dirs)), name)
+    if query and len(analyzers) > 1:
+        raise FinopsError("--query needs one analyzer, not `all`")
+    if query:
+        analyzers[0].query(query)  # a typo fails before the CSV is read
+    if params and len(analyzers) > 1:
+        unknown = set(params) - {p for a in analyzers for p in a.params}
+        if unknown:
+            raise FinopsError(f"no analyzer has parameter(s) {', '.join(sorted(unknown))}")
+    session = open_session(csv_path, memory_limit=memory_limit)
+    try:
+        results = []
+        for analyzer in analyzers:
+            own = {k: v for k, v in (params or {}).items()
+                   if len(analyzers) == 1 or k in analyzer.params}
+            results.append(run_analyzer(session.con, analyzer, own, only=query))
+        return session.source, results
+    finally:
+        session.close()
+
+
+def adhoc_query(sql: str, csv_path: str | os.PathLike,
+                memory_limit: str | None = None) -> tuple[SourceInfo, QueryResult]:
+    """Run one ad-hoc statement against the calls views."""
+    if not sql.strip():
+        raise FinopsError('give a query, e.g. finops sql "SELECT count(*) FROM calls"')
+    session = open_session(csv_path, memory_limit=memory_limit)
+    try:
+        try:
+            cursor = session.con.execute(sql)
+            rows = cursor.fetchall() if cursor.description else []
+        except duckdb.Error as exc:
+            raise FinopsError(f"query failed: {duckdb_message(exc)}", exit_code=1) from None
+        columns = [d[0] for d in cursor.description] if cursor.description else []
+        types = [str(d[1]) for d in cursor.description] if cursor.description else []
+        return session.source, QueryResult("sql", columns, types, rows)
+    finally:
+        session.close()

@@ -7,7 +7,7 @@ import io
 import json
 from decimal import Decimal
 
-from .runner import QueryResult, is_numeric_type, jsonable
+from .results import QueryResult, is_numeric_type, jsonable
 
 
 def _compact(value) -> str:

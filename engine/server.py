@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .errors import FinopsError
+from .files import is_hidden_name
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -64,9 +65,6 @@ class Refused(Exception):
         self.status = status
 
 
-def is_hidden_name(name: str) -> bool:
-    """Dot-files and the temporary files of atomic writes are never served."""
-    return name.startswith(".") or name.endswith(".tmp") or name.endswith("~")
 
 
 def resolve_request_path(root: Path, raw_target: str) -> Path:

@@ -1,4 +1,4 @@
-"""Load the calls CSV into a DuckDB connection through sql/calls.sql.
+"""A DuckDB session: the connection, and the calls CSV loaded into it through sql/calls.sql.
 
 This module does file handling only: it finds the end of the last complete
 line, snapshots a file that is being appended to, and hands the path to the
@@ -16,13 +16,9 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import FinopsError, MissingCSVError, NoDataError
+from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
+from .paths import CALLS_SQL
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = PACKAGE_ROOT / "sql"
-CALLS_SQL = SQL_DIR / "calls.sql"
-TEMPLATES_DIR = PACKAGE_ROOT / "templates"
-VIEWER_DIR = PACKAGE_ROOT / "viewer"
 
 # A file modified this recently may be mid-append: read a snapshot of its
 # complete lines rather than the live file.
@@ -92,13 +88,6 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
     return con
 
 
-def duckdb_message(exc: BaseException) -> str:
-    """DuckDB's message without its 'Xxx Error: ' prefix, on one line."""
-    text = str(exc).strip()
-    first, _, rest = text.partition(": ")
-    if first.endswith("Error") and rest:
-        text = rest
-    return " ".join(text.split())
 
 
 def _complete_bytes(path: Path, size: int) -> int:
@@ -222,3 +211,24 @@ def source_info(con: duckdb.DuckDBPyConnection, path: Path, size_bytes: int) -> 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
+
+@dataclass
+class Session:
+    """A DuckDB connection with the calls table loaded from one CSV."""
+
+    con: duckdb.DuckDBPyConnection
+    source: SourceInfo
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
+                 temp_dir: str | None = None, threads: int | None = None) -> Session:
+    con = connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
+    try:
+        source = load_calls(con, csv_path)
+    except BaseException:
+        con.close()
+        raise
+    return Session(con, source)

@@ -1,0 +1,37 @@
+"""The temp-file rule: how finops writes a file atomically, and which names are its temp files.
+
+Every file finops writes for a reader (reports, manifest, downloads) is
+written to a dot-named temp file in the same folder, then renamed over the
+target. The server never serves and the watcher never reacts to such names.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def is_hidden_name(name: str) -> bool:
+    """Dot-files and the temporary files of atomic writes are never served."""
+    return name.startswith(".") or name.endswith(".tmp") or name.endswith("~")
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write path so readers see the old or the new file, never a mix.
+
+    The temp file lives in the same folder (os.replace is atomic only within
+    one file system) and starts with a dot so the server's listing and the
+    watcher can ignore it.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
