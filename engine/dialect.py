@@ -1,0 +1,427 @@
+"""DuckDB SQL to Spark SQL: the translation rules that let one analyzer file run on both engines.
+
+Analyzers are written in DuckDB SQL, the one authoring dialect. For Spark,
+each statement is parsed with sqlglot (DuckDB dialect), rewritten at the
+syntax-tree level by the rules below, then generated as Spark SQL. Plain
+sqlglot transpilation gets some constructs silently wrong (ISO weekday
+numbers, 1-based list indexes, DECIMAL division, format specs); every rule
+here exists because a statement returned a different answer without it,
+and each has a named regression case in tests/test_spark_engine.py.
+
+The rules, in the order they are applied:
+
+1. Macros (`CREATE MACRO name(args) AS expr` in calls.sql) are expanded in
+   place, recursively, with their arguments substituted.
+2. `getvariable('name')` becomes a reference to the Spark session variable
+   `session.name`, declared and set with a bound value by the engine (never
+   pasted text).
+3. `CREATE [OR REPLACE] TEMP TABLE t AS q` becomes `CACHE TABLE t AS q`,
+   materialized once, as DuckDB does, instead of a view recomputed on every
+   read.
+4. `quantile_cont(x, p)` and `median(x)` become Spark's exact
+   `percentile(x, p)`; a list of fractions gives an array, and a DuckDB
+   list index (1-based) becomes a Spark array index (0-based).
+5. `range(n) AS t(i)`, `range(a, b)` and `generate_series(a, b)` in FROM
+   become `explode(sequence(...))` subqueries with the same column name
+   (DuckDB's range excludes the end, generate_series includes it).
+6. `format('{...}', args)` becomes a `concat` of Spark formatting calls:
+   `{:,.Nf}` is `format_number`, `{:.Nf}` the same without grouping,
+   `{:,}` groups a whole number, `{}` a plain string form.
+7. `dayname(t)` is the full English day name and `isodow(t)` the ISO day
+   number (Monday 1 .. Sunday 7).
+8. Division is DOUBLE division, as in DuckDB (Spark keeps a DECIMAL scale).
+9. `list(x ORDER BY y)` keeps its order (sorted array of structs).
+
+What has no faithful translation is reported by `untranslatable()` with the
+construct's name, which `finops check --engine spark` prints with file:line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+try:  # sqlglot is part of the optional `finops[spark]` extra
+    import sqlglot
+    from sqlglot import exp
+except ImportError:  # pragma: no cover - exercised only without the extra
+    sqlglot = None
+    exp = None
+
+from .errors import FinopsError
+
+
+def require_sqlglot() -> None:
+    if sqlglot is None:
+        raise FinopsError("the Spark engine needs the spark extra: pip install 'finops[spark]'")
+
+
+@dataclass
+class Macro:
+    name: str
+    params: list[str]
+    body: "exp.Expression"
+
+
+# --- macros -------------------------------------------------------------------
+
+_MACRO = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+|TEMPORARY\s+)?MACRO\s+(\w+)\s*"
+                    r"\(([^)]*)\)\s+AS\s+(.*)", re.I | re.S)
+
+
+def parse_macros(statements: list[str]) -> dict[str, Macro]:
+    """The scalar macros defined by `CREATE MACRO` statements, by lower-case name."""
+    require_sqlglot()
+    macros: dict[str, Macro] = {}
+    for text in statements:
+        m = _MACRO.match(strip_comments(text).strip().rstrip(";"))
+        if not m:
+            continue
+        params = [p.strip() for p in m.group(2).split(",") if p.strip()]
+        body = sqlglot.parse_one(m.group(3), read="duckdb")
+        macros[m.group(1).lower()] = Macro(m.group(1).lower(), params, body)
+    return macros
+
+
+def strip_comments(sql: str) -> str:
+    return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+
+
+def _call_name(node) -> str | None:
+    if isinstance(node, exp.Anonymous):
+        return str(node.this).lower()
+    return None
+
+
+def _expand_macros(tree, macros: dict[str, Macro]):
+    def expand(node):
+        name = _call_name(node)
+        if name in macros:
+            macro = macros[name]
+            args = node.expressions
+            if len(args) != len(macro.params):
+                raise FinopsError(f"macro {name} takes {len(macro.params)} arguments, got {len(args)}")
+            mapping = {p.lower(): a for p, a in zip(macro.params, args)}
+
+            def sub(n):
+                if isinstance(n, exp.Column) and not n.table and n.name.lower() in mapping:
+                    return exp.Paren(this=mapping[n.name.lower()].copy())
+                return n
+            body = macro.body.copy().transform(sub)
+            return exp.Paren(this=_expand_macros(body, macros))
+        return node
+    # Expand until no macro call is left (macros may call macros).
+    for _ in range(10):
+        before = tree.sql()
+        tree = tree.transform(expand)
+        if tree.sql() == before:
+            break
+    return tree
+
+
+# --- one rule per construct ---------------------------------------------------
+
+def _getvariable(node):
+    if _call_name(node) == "getvariable":
+        arg = node.expressions[0] if node.expressions else None
+        if not isinstance(arg, exp.Literal) or not arg.is_string:
+            raise FinopsError("getvariable() needs a literal name to run on Spark")
+        return exp.column(arg.this, table="session")
+    return node
+
+
+def _percentiles(node):
+    if isinstance(node, exp.PercentileCont):
+        return _percentile_call(node)
+    if isinstance(node, exp.Median):
+        return exp.Anonymous(this="percentile", expressions=[node.this.copy(), exp.Literal.number(0.5)])
+    return node
+
+
+def _percentile_call(node):
+    fraction = node.expression.copy()
+    if isinstance(fraction, exp.Array):
+        fraction = exp.Anonymous(this="array", expressions=fraction.expressions)
+    return exp.Anonymous(this="percentile", expressions=[node.this.copy(), fraction])
+
+
+def _series(node):
+    """range()/generate_series() in FROM: a subquery over explode(sequence(...))."""
+    if not (isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries)):
+        return node
+    series = node.this
+    alias = node.args.get("alias")
+    table_name = alias.name if alias else "series"
+    columns = alias.columns if alias else []
+    column = columns[0].name if columns else ("range" if series.args.get("is_end_exclusive") else "generate_series")
+    end = series.args["end"].copy()
+    if series.args.get("is_end_exclusive"):
+        end = exp.Sub(this=exp.Paren(this=end), expression=exp.Literal.number(1))
+    start = series.args.get("start") or exp.Literal.number(0)
+    seq_args = [start.copy(), end]
+    if series.args.get("step") is not None:
+        seq_args.append(series.args["step"].copy())
+    # sequence(a, b) with b < a counts down in Spark; DuckDB gives no rows,
+    # and explode(NULL) gives none either.
+    guarded = exp.Case(ifs=[exp.If(this=exp.GTE(this=end.copy(), expression=start.copy()),
+                                   true=exp.Anonymous(this="sequence", expressions=seq_args))])
+    explode = exp.Anonymous(this="explode", expressions=[guarded])
+    return exp.Lateral(this=explode, alias=exp.TableAlias(this=exp.to_identifier(table_name),
+                                                          columns=[exp.to_identifier(column)]))
+
+
+_SPEC = re.compile(r"\{(?::([^}]*))?\}")
+_FMT = re.compile(r"^(?P<sign>\+)?(?P<comma>,)?(?:\.(?P<prec>\d+)f)?$")
+
+
+def _format_arg(spec: str, value):
+    """One `{spec}` of DuckDB's format() as a Spark string expression."""
+    m = _FMT.match(spec or "")
+    if not m:
+        raise FinopsError(f"format spec {{:{spec}}} has no Spark translation")
+    as_double = exp.Cast(this=value.copy(), to=exp.DataType.build("DOUBLE"))
+    if m.group("prec") is not None:
+        text = exp.Anonymous(this="format_number", expressions=[as_double, exp.Literal.number(int(m.group("prec")))])
+        if not m.group("comma"):
+            text = exp.Anonymous(this="replace", expressions=[text, exp.Literal.string(","), exp.Literal.string("")])
+    elif m.group("comma"):
+        whole = exp.Cast(this=value.copy(), to=exp.DataType.build("BIGINT"))
+        text = exp.Anonymous(this="format_number", expressions=[whole, exp.Literal.number(0)])
+    else:
+        text = _plain_string(value)
+    if m.group("sign"):
+        text = exp.Concat(expressions=[exp.If(this=exp.GTE(this=value.copy(), expression=exp.Literal.number(0)),
+                                              true=exp.Literal.string("+"), false=exp.Literal.string("")), text])
+    return text
+
+
+def _plain_string(value):
+    """DuckDB's `{}`: a DECIMAL prints as its DOUBLE (1.5, not 1.500000)."""
+    if isinstance(value, exp.Literal) and value.is_string:
+        return value.copy()
+    as_text = exp.Cast(this=value.copy(), to=exp.DataType.build("STRING"))
+    # Both branches must type-check for any type; typeof() is constant for
+    # a column, so Spark folds the CASE away.
+    via_double = exp.Anonymous(this="regexp_replace", expressions=[
+        as_text.copy(), exp.Literal.string(r"(\.\d*?[0-9])0+$"), exp.Literal.string("$1")])
+    is_decimal = exp.Like(this=exp.Anonymous(this="typeof", expressions=[value.copy()]),
+                          expression=exp.Literal.string("decimal%"))
+    return exp.Case(ifs=[exp.If(this=is_decimal, true=via_double)], default=as_text)
+
+
+def _literal_text(node) -> str | None:
+    """The text of a string literal, or of literals joined with ||."""
+    if isinstance(node, exp.Literal) and node.is_string:
+        return node.this
+    if isinstance(node, (exp.DPipe, exp.Concat)):
+        parts = [node.this, node.expression] if isinstance(node, exp.DPipe) else node.expressions
+        texts = [_literal_text(p) for p in parts]
+        return None if any(t is None for t in texts) else "".join(texts)
+    if isinstance(node, exp.Paren):
+        return _literal_text(node.this)
+    return None
+
+
+def _format(node):
+    if not isinstance(node, exp.Format):
+        return node
+    text = _literal_text(node.this)
+    if text is None:
+        raise FinopsError("format() needs a literal template to run on Spark")
+    args = list(node.expressions)
+    parts, pos, i = [], 0, 0
+    for m in _SPEC.finditer(text):
+        if m.start() > pos:
+            parts.append(exp.Literal.string(text[pos:m.start()]))
+        if i >= len(args):
+            raise FinopsError(f"format() template {text!r} has more fields than arguments")
+        parts.append(_format_arg(m.group(1) or "", args[i]))
+        i += 1
+        pos = m.end()
+    if pos < len(text):
+        parts.append(exp.Literal.string(text[pos:]))
+    if not parts:
+        return exp.Literal.string("")
+    return exp.Concat(expressions=parts) if len(parts) > 1 else parts[0]
+
+
+def _days(node):
+    if isinstance(node, exp.Dayname):
+        return exp.Anonymous(this="date_format", expressions=[node.this.copy(), exp.Literal.string("EEEE")])
+    if isinstance(node, exp.DayOfWeekIso):
+        # Spark dayofweek: Sunday 1 .. Saturday 7; ISO: Monday 1 .. Sunday 7.
+        dow = exp.Anonymous(this="dayofweek", expressions=[node.this.copy()])
+        return exp.Paren(this=exp.Add(
+            this=exp.Mod(this=exp.Paren(this=exp.Add(this=dow, expression=exp.Literal.number(5))),
+                         expression=exp.Literal.number(7)),
+            expression=exp.Literal.number(1)))
+    return node
+
+
+def _division(node):
+    already = isinstance(node.this, exp.Cast) and node.this.to.this == exp.DataType.Type.DOUBLE
+    if isinstance(node, exp.Div) and not already:
+        return exp.Div(this=exp.Cast(this=node.this.copy(), to=exp.DataType.build("DOUBLE")),
+                       expression=node.expression.copy())
+    return node
+
+
+def _ordered_list(node):
+    """list(x ORDER BY k1 [DESC], ...): collect structs, sort with a comparator, keep x."""
+    if not (isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order)):
+        return node
+    value = node.this.this
+    keys = node.this.expressions
+    fields = [exp.alias_(k.this.copy(), f"k{i}") for i, k in enumerate(keys)]
+    fields.append(exp.alias_(value.copy(), "v"))
+    pairs = exp.Anonymous(this="collect_list", expressions=[exp.Anonymous(this="struct", expressions=fields)])
+    ifs = []
+    for i, key in enumerate(keys):
+        left, right = exp.column(f"k{i}", table="l"), exp.column(f"k{i}", table="r")
+        before, after = (exp.GT, exp.LT) if key.args.get("desc") else (exp.LT, exp.GT)
+        ifs.append(exp.If(this=before(this=left.copy(), expression=right.copy()), true=exp.Literal.number(-1)))
+        ifs.append(exp.If(this=after(this=left, expression=right), true=exp.Literal.number(1)))
+    comparator = exp.Lambda(this=exp.Case(ifs=ifs, default=exp.Literal.number(0)),
+                            expressions=[exp.to_identifier("l"), exp.to_identifier("r")])
+    ordered = exp.Anonymous(this="array_sort", expressions=[pairs, comparator])
+    return exp.Anonymous(this="transform", expressions=[
+        ordered, exp.Lambda(this=exp.column("v", table="s"), expressions=[exp.to_identifier("s")])])
+
+
+def _list_slice(node):
+    """DuckDB list slices are 1-based and inclusive: `l[a:b]` is slice(l, a, b - a + 1)."""
+    if not (isinstance(node, exp.Bracket) and len(node.expressions) == 1
+            and isinstance(node.expressions[0], exp.Slice)):
+        return node
+    index = node.expressions[0]
+    start = index.this or exp.Literal.number(1)
+    if index.expression is None:
+        length = exp.Anonymous(this="size", expressions=[node.this.copy()])
+    else:
+        length = exp.Add(this=exp.Sub(this=index.expression.copy(), expression=start.copy()),
+                         expression=exp.Literal.number(1))
+    return exp.Anonymous(this="slice", expressions=[node.this.copy(), start.copy(), length])
+
+
+def _percentile_index(tree):
+    """`quantile_cont(x, [..])[i]`: sqlglot types the call as a number and
+    leaves the 1-based index as it is; other list indexes it already
+    normalizes. Spark arrays are 0-based. (Run before the bottom-up rules.)"""
+    for node in list(tree.find_all(exp.Bracket)):
+        if (isinstance(node.this, exp.PercentileCont) and len(node.expressions) == 1
+                and isinstance(node.expressions[0], exp.Literal) and not node.expressions[0].is_string):
+            node.set("expressions", [exp.Literal.number(int(node.expressions[0].this) - 1)])
+    return tree
+
+
+def _hugeint(node):
+    """DuckDB HUGEINT (128-bit) is Spark DECIMAL(38, 0)."""
+    if isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.INT128,):
+        return exp.DataType.build("DECIMAL(38, 0)")
+    return node
+
+
+def _values_with_subqueries(node):
+    """VALUES rows holding scalar subqueries (Spark refuses them) as UNION ALL of SELECTs."""
+    if not (isinstance(node, exp.Values) and node.find(exp.Subquery)):
+        return node
+    alias = node.args.get("alias")
+    names = [c.name for c in alias.columns] if alias else []
+    selects = []
+    for row in node.expressions:
+        values = row.expressions if isinstance(row, exp.Tuple) else [row]
+        selects.append(exp.select(*[exp.alias_(v.copy(), names[i]) if i < len(names) else v.copy()
+                                    for i, v in enumerate(values)]))
+    union = selects[0]
+    for sel in selects[1:]:
+        union = exp.union(union, sel, distinct=False)
+    return exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias.name)) if alias else None)
+
+
+def _nested_generators(node):
+    """unnest()/explode() inside an expression of a SELECT list: Spark wants it in FROM."""
+    if not isinstance(node, exp.Select):
+        return node
+    found = [g for proj in node.expressions for g in proj.find_all(exp.Explode)
+             if g.parent is not proj and not isinstance(g.parent, exp.Alias)]
+    for i, gen in enumerate(found):
+        name = f"_gen{i}"
+        inner = gen.this.copy()
+        if isinstance(inner, exp.GenerateSeries):
+            args = [inner.args["start"].copy(), inner.args["end"].copy()]
+            if inner.args.get("step") is not None:
+                args.append(inner.args["step"].copy())
+            inner = exp.Anonymous(this="sequence", expressions=args)
+        gen.replace(exp.column("v", table=name))
+        node = _join_generator(node, exp.Anonymous(this="explode", expressions=[inner]), name, ["v"])
+    return node
+
+
+def _zipped_generators(node):
+    """Several unnest()s in one SELECT list run in parallel in DuckDB (zipped)."""
+    if not isinstance(node, exp.Select):
+        return node
+    gens = [(i, p) for i, p in enumerate(node.expressions)
+            if isinstance(p, exp.Alias) and isinstance(p.this, exp.Explode)]
+    if len(gens) < 2:
+        return node
+    names = [p.alias for _, p in gens]
+    arrays = [p.this.this for _, p in gens]
+    zipped = exp.Anonymous(this="inline", expressions=[exp.Anonymous(this="arrays_zip", expressions=arrays)])
+    for i, p in gens:
+        node.expressions[i] = exp.alias_(exp.column(p.alias, table="_zip"), p.alias)
+    node.set("expressions", list(node.expressions))
+    return _join_generator(node, zipped, "_zip", names)
+
+
+def _join_generator(select, generator, name: str, columns: list[str]):
+    """FROM generator AS name(columns), or a LATERAL join when there is a FROM already."""
+    alias = exp.TableAlias(this=exp.to_identifier(name), columns=[exp.to_identifier(c) for c in columns])
+    if select.args.get("from_") is None:
+        select.set("from_", exp.From(this=exp.Table(this=generator, alias=alias)))
+        return select
+    return select.join(exp.Lateral(this=generator, alias=alias))
+
+
+RULES = (_hugeint, _zipped_generators, _list_slice, _values_with_subqueries, _nested_generators, _getvariable, _percentiles, _series, _format, _days, _division, _ordered_list)
+
+
+def _bottom_up(node, rule):
+    """Apply rule to every node, children first, so a rule sees rewritten children.
+
+    (sqlglot's transform() is top-down and does not visit the subtrees a
+    rule builds from copies of its children.)
+    """
+    for key, value in list(node.args.items()):
+        if isinstance(value, exp.Expression):
+            node.set(key, _bottom_up(value, rule))
+        elif isinstance(value, list):
+            node.set(key, [_bottom_up(v, rule) if isinstance(v, exp.Expression) else v for v in value])
+    return rule(node)
+
+
+def translate(sql: str, macros: dict[str, Macro] | None = None) -> str:
+    """One DuckDB statement as Spark SQL (raises FinopsError when it cannot)."""
+    require_sqlglot()
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise FinopsError(f"cannot parse for Spark: {str(exc).splitlines()[0]}") from None
+    if macros:
+        tree = _expand_macros(tree, macros)
+    cache_as = None
+    if isinstance(tree, exp.Create) and tree.args.get("kind") == "TABLE":
+        props = tree.args.get("properties")
+        if props and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions):
+            cache_as = tree.this.name
+            tree = tree.expression
+    tree = _percentile_index(tree)
+    for rule in RULES:
+        tree = _bottom_up(tree, rule)
+    try:
+        text = tree.sql(dialect="spark")
+    except sqlglot.errors.UnsupportedError as exc:
+        raise FinopsError(f"no Spark translation: {exc}") from None
+    if cache_as:
+        return f"CACHE TABLE {cache_as} AS {text}"
+    return text

@@ -1,0 +1,344 @@
+"""The Spark engine: the same analyzer files, run on a Spark cluster or in local mode.
+
+`--engine spark` runs here instead of DuckDB. The analyzers stay DuckDB SQL;
+engine/dialect.py translates each statement. This module owns the Spark
+side: the session (local master, a cluster master URL, or a Spark Connect
+`sc://` URL), the calls contract on Spark (the same rules as calls.sql,
+see calls_on_spark()), the shared definitions of calls.sql (macros,
+reference tables, `period`, `customer_economics`), parameters bound as
+session variables, and results turned into the same QueryResult objects
+DuckDB gives, so run-sql's JSON and the reports do not know which engine
+ran.
+
+pyspark is the optional `finops[spark]` extra; nothing here is imported by
+the DuckDB path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from . import dialect
+from .catalog import Analyzer
+from .errors import FinopsError
+from .paths import CALLS_SQL
+from .results import AnalyzerResult, QueryResult
+
+
+def spark_error(exc: BaseException) -> str:
+    """The one line of a Spark failure worth showing (not py4j's wrapper)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("[") or "Exception:" in line:
+            return line.split("Exception: ", 1)[-1][:500]
+    return (lines[0] if lines else type(exc).__name__)[:500]
+
+
+def _pyspark():
+    try:
+        import pyspark  # noqa: F401
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise FinopsError("the Spark engine needs the spark extra: pip install 'finops[spark]' "
+                          "(and a Java 17+ runtime)") from None
+    return SparkSession
+
+
+def spark_session(master: str | None = None):
+    """A Spark session: `sc://host:port` is Spark Connect, anything else a master URL.
+
+    Default: local[2] on this machine, bound to loopback, no web UI, UTC.
+    """
+    SparkSession = _pyspark()
+    master = master or os.environ.get("FINOPS_SPARK_MASTER") or "local[2]"
+    builder = SparkSession.builder.appName("finops")
+    if master.startswith("sc://"):
+        builder = builder.remote(master)
+    else:
+        builder = (builder.master(master)
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
+                   .config("spark.sql.shuffle.partitions", os.environ.get("FINOPS_SPARK_PARTITIONS", "8")))
+        if master.startswith("local"):
+            builder = (builder.config("spark.driver.bindAddress", "127.0.0.1")
+                       .config("spark.driver.host", "127.0.0.1"))
+    try:
+        spark = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    except Exception as exc:  # JVM missing, bad URL: one line for the user
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FinopsError(f"cannot start Spark ({master}): {first}") from None
+    try:
+        spark.sparkContext.setLogLevel("ERROR")
+    except Exception:
+        pass  # Spark Connect has no SparkContext
+    # pyspark logs every failed statement with its whole plan; finops
+    # reports the failure itself, in one line.
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+    return spark
+
+
+# --- statements of a SQL file -------------------------------------------------
+
+def split_statements(text: str) -> list[str]:
+    """The statements of a SQL script, split at semicolons outside quotes and comments."""
+    out, buf, quote, i = [], [], None, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            buf.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"'):
+            quote = ch
+            buf.append(ch)
+        elif ch == "-" and text.startswith("--", i):
+            end = text.find("\n", i)
+            end = len(text) if end < 0 else end
+            buf.append(text[i:end])
+            i = end
+            continue
+        elif ch == ";":
+            stmt = "".join(buf).strip()
+            if dialect.strip_comments(stmt).strip():
+                out.append(stmt)
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    stmt = "".join(buf).strip()
+    if dialect.strip_comments(stmt).strip():
+        out.append(stmt)
+    return out
+
+
+# Objects the Spark loader provides itself; calls.sql's DuckDB reading of
+# the CSV (read_csv, reject tables, rowid, DELETE) is not translated.
+PROVIDED = {"calls", "calls_rejected", "data_quality"}
+_CREATES = re.compile(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+|TEMPORARY\s+)?"
+                      r"(TABLE|VIEW|MACRO)\s+(\w+)", re.I)
+
+
+@dataclass
+class SharedDefinitions:
+    """What calls.sql defines for every analyzer, split for Spark."""
+
+    macros: dict
+    statements: list[tuple[str, str]] = field(default_factory=list)  # (name, DuckDB SQL)
+
+
+def shared_definitions(calls_sql: Path = CALLS_SQL) -> SharedDefinitions:
+    """calls.sql without its DuckDB CSV reading: macros and the portable tables and views.
+
+    A statement belongs to the reading when it reads the file (read_csv),
+    deletes, or reads a table that the reading made; the reading's results
+    `calls`, `calls_rejected` and `data_quality` come from calls_on_spark().
+    """
+    statements = split_statements(calls_sql.read_text(encoding="utf-8"))
+    macros = dialect.parse_macros(statements)
+    reading: set[str] = set()
+    shared: list[tuple[str, str]] = []
+    for text in statements:
+        body = dialect.strip_comments(text)
+        m = _CREATES.match(body)
+        if m and m.group(1).upper() == "MACRO":
+            continue
+        name = m.group(2).lower() if m else None
+        words = {w.lower() for w in re.findall(r"\w+", body)}
+        is_reading = ("read_csv" in words or re.match(r"\s*DELETE\b", body, re.I) is not None
+                      or bool(words & reading) or name is None)
+        if name in PROVIDED:
+            continue
+        if is_reading:
+            if name:
+                reading.add(name)
+            continue
+        shared.append((name, text))
+    return SharedDefinitions(macros, shared)
+
+
+# --- values -------------------------------------------------------------------
+
+def _plain(value):
+    """A Spark Row value as the Python value DuckDB would have returned."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "asDict"):
+        return {k: _plain(v) for k, v in value.asDict().items()}
+    return value
+
+
+_SPARK_TYPES = {"StringType": "VARCHAR", "IntegerType": "INTEGER", "LongType": "BIGINT",
+                "DoubleType": "DOUBLE", "FloatType": "FLOAT", "BooleanType": "BOOLEAN",
+                "DateType": "DATE", "TimestampType": "TIMESTAMP", "TimestampNTZType": "TIMESTAMP",
+                "ShortType": "SMALLINT", "ByteType": "TINYINT"}
+
+
+def _duck_type(spark_type) -> str:
+    name = type(spark_type).__name__
+    if name == "DecimalType":
+        return f"DECIMAL({spark_type.precision},{spark_type.scale})"
+    if name == "ArrayType":
+        return _duck_type(spark_type.elementType) + "[]"
+    return _SPARK_TYPES.get(name, "VARCHAR")
+
+
+def _sql_type(value) -> str:
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, int):  # INT where it fits: Spark's LIMIT takes only INT
+        return "INT" if -2**31 <= value < 2**31 else "BIGINT"
+    if isinstance(value, float):
+        return "DOUBLE"
+    if isinstance(value, Decimal):
+        return "DECIMAL(38, 9)"
+    if isinstance(value, datetime):
+        return "TIMESTAMP"
+    if isinstance(value, date):
+        return "DATE"
+    return "STRING"
+
+
+class SparkRunner:
+    """Runs analyzers on a Spark session that holds `calls` (see calls_on_spark)."""
+
+    def __init__(self, spark, shared: SharedDefinitions | None = None):
+        self.spark = spark
+        self.shared = shared or shared_definitions()
+        self._translated: dict[str, str] = {}
+
+    def translate(self, sql: str) -> str:
+        if sql not in self._translated:
+            self._translated[sql] = dialect.translate(sql, self.shared.macros)
+        return self._translated[sql]
+
+    def prepare(self) -> None:
+        """Materialize calls.sql's shared tables (reference tables, period, customer_economics)."""
+        for name, sql in self.shared.statements:
+            self._run(sql, f"calls.sql: {name}")
+
+    def _run(self, sql: str, where: str):
+        spark_sql = self.translate(sql)
+        try:
+            cached = re.match(r"CACHE TABLE (\w+) AS ", spark_sql)
+            if cached:  # CREATE OR REPLACE: drop the previous one first
+                self.spark.sql(f"UNCACHE TABLE IF EXISTS {cached.group(1)}")
+                self.spark.sql(f"DROP VIEW IF EXISTS {cached.group(1)}")
+            return self.spark.sql(spark_sql)
+        except Exception as exc:
+            raise FinopsError(f"{where}: Spark failed: {spark_error(exc)}", exit_code=1) from None
+
+    def bind(self, params: dict[str, object]) -> None:
+        """Parameters as Spark session variables, values bound (never pasted)."""
+        for name, value in params.items():
+            if not re.fullmatch(r"[A-Za-z_]\w*", name):
+                raise FinopsError(f"bad parameter name {name!r}")
+            self.spark.sql(f"DECLARE OR REPLACE VARIABLE {name} {_sql_type(value)}")
+            self.spark.sql(f"SET VAR {name} = :value", args={"value": value})
+
+    def run_analyzer(self, analyzer: Analyzer, overrides: dict | None = None,
+                     only: str | None = None) -> AnalyzerResult:
+        from .analyze import resolve_params
+        params = resolve_params(analyzer, overrides)
+        wanted = [analyzer.query(only)] if only else analyzer.visible_queries
+        started = time.perf_counter()
+        self.bind(params)
+        results: dict[str, QueryResult] = {}
+        for query in analyzer.queries:
+            if not query.hidden and query not in wanted:
+                continue
+            where = f"{analyzer.path}:{query.line}: query {query.name}"
+            frame = self._run(query.sql, where)
+            if query.hidden:
+                continue
+            try:
+                rows = frame.collect()
+            except Exception as exc:
+                raise FinopsError(f"{where}: Spark failed: {spark_error(exc)}", exit_code=1) from None
+            columns = list(frame.columns)
+            types = [_duck_type(f.dataType) for f in frame.schema.fields]
+            plain = [tuple(_plain(v) for v in row) for row in rows]
+            results[query.name] = QueryResult(query.name, columns, types, plain,
+                                              dict(query.meta), query.title)
+        return AnalyzerResult(analyzer, params, results, time.perf_counter() - started)
+
+
+# --- calls on Spark -----------------------------------------------------------
+
+def publish_calls(spark, con, folder: Path) -> None:
+    """Give Spark the checked calls of a DuckDB session: `calls`, `calls_rejected`, `data_quality`.
+
+    The contract's rules ran in DuckDB (sql/calls.sql); their results are
+    written once as Parquet into folder (private to this run) and read by
+    Spark as cached temp views, so every analyzer statement on Spark reads
+    exactly the rows DuckDB would.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in sorted(PROVIDED):
+        target = folder / f"{name}.parquet"
+        con.execute(f"COPY (SELECT * FROM {name}) TO '{_sql_path(target)}' (FORMAT parquet)")
+        spark.read.parquet(str(target)).createOrReplaceTempView(name)
+        spark.sql(f"CACHE TABLE {name}")
+
+
+def _sql_path(path: Path) -> str:
+    text = str(path)
+    if "'" in text:
+        raise FinopsError(f"a quote in a temp path is not supported: {text}")
+    return text
+
+
+def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=None,
+                     memory_limit=None, master: str | None = None):
+    """`finops run-sql --engine spark`: the same analyzers and JSON as DuckDB, run by Spark."""
+    import tempfile
+    from . import catalog
+    from .session import open_session
+    analyzers = catalog.select(catalog.discover(list(sql_dirs)), name)
+    if query and len(analyzers) > 1:
+        raise FinopsError("--query needs one analyzer, not `all`")
+    if query:
+        analyzers[0].query(query)
+    runner = SparkRunner(spark_session(master))
+    for analyzer in analyzers:  # a statement Spark cannot take fails before the CSV is read
+        for q in analyzer.queries:
+            runner.translate(q.sql)
+    session = open_session(csv_path, memory_limit=memory_limit)
+    try:
+        with tempfile.TemporaryDirectory(prefix="finops-spark-") as tmp:
+            publish_calls(runner.spark, session.con, Path(tmp))
+            runner.prepare()
+            results = []
+            for analyzer in analyzers:
+                own = {k: v for k, v in (params or {}).items()
+                       if len(analyzers) == 1 or k in analyzer.params}
+                results.append(runner.run_analyzer(analyzer, own, only=query))
+        return session.source, results
+    finally:
+        session.close()
+
+
+def spark_problems(analyzers) -> list[str]:
+    """`finops check --engine spark`: each statement with no faithful translation, as file:line."""
+    shared = shared_definitions()
+    problems = []
+    for name, sql in shared.statements:
+        try:
+            dialect.translate(sql, shared.macros)
+        except FinopsError as exc:
+            problems.append(f"{CALLS_SQL}: {name}: {exc}")
+    for analyzer in analyzers:
+        for q in analyzer.queries:
+            try:
+                dialect.translate(q.sql, shared.macros)
+            except FinopsError as exc:
+                problems.append(f"{analyzer.path}:{q.line}: query {q.name}: {exc}")
+    return problems
