@@ -183,9 +183,14 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
               help="On stderr: each analyzer's time and file, the source, the first rejected rows.")
 @sql_dir_option
 @memory_option
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="Where the analyzers run. spark needs `pip install 'finops[spark]'` and Java 17+.")
+@click.option("--spark-master", metavar="URL", envvar="FINOPS_SPARK_MASTER",
+              help="With --engine spark: a master URL (local[4], spark://host:7077, yarn) or a "
+                   "Spark Connect URL (sc://host:15002). Default local[2]. Env FINOPS_SPARK_MASTER.")
 @user_errors
 def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose, sql_dirs,
-                    memory_limit):
+                    memory_limit, engine, spark_master):
     """Run analyzer NAME (or `all`) on the CSV and print its queries.
 
     \b
@@ -194,6 +199,7 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
       finops run-sql all --format json > results.json
       finops run-sql performance --query latency_by_model --param sla_ms=1500
       finops run-sql profitability -q customers --format csv > customers.csv
+      finops run-sql all --engine spark --spark-master 'local[4]' --format json
     """
     from . import analyze, catalog
 
@@ -205,8 +211,14 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
                     continue
                 click.echo(f"-- {analyzer.path}:{q.line}  {analyzer.name}.{q.name}", err=True)
                 click.echo(q.sql + ";\n", err=True)
-    source, results = analyze.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
-                                  query=query, memory_limit=memory_limit)
+    if engine == "spark":
+        from .spark import run_sql_on_spark
+        source, results = run_sql_on_spark(name, csv_path, sql_dirs=sql_dirs, params=parsed,
+                                           query=query, memory_limit=memory_limit,
+                                           master=spark_master)
+    else:
+        source, results = analyze.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
+                                          query=query, memory_limit=memory_limit)
     _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose)
 
 
