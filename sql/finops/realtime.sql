@@ -247,7 +247,7 @@ ORDER BY position;
 -- title: Alerts
 -- description: Rules that fired; customers over their allocation are high severity.
 -- chart: none
--- Severity: over 100% of allocation is high (revenue at risk); 80-100% of
+-- Severity levels: over 100% of allocation is high (revenue at risk); 80-100% of
 -- allocation, cost over the revenue share and spikes are medium;
 -- anomalous calls are low. Details name up to five customers.
 WITH over_budget AS (
