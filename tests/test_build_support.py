@@ -24,7 +24,7 @@ PROBE_SQL = """\
 -- description: Test analyzer exercising every display hint.
 
 -- query: headline
-SELECT * FROM (VALUES
+SELECT label, value, unit FROM (VALUES
   (1, 'Total cost', CAST((SELECT sum(cost_usd) FROM calls) AS DOUBLE), 'usd'),
   (2, 'Calls', CAST((SELECT count(*) FROM calls) AS DOUBLE), 'count'),
   (3, 'Production share',

@@ -50,7 +50,7 @@ def test_installed_copy_runs_from_any_directory(wheel, tmp_path):
     workdir.mkdir()
     proc = subprocess.run([sys.executable, "-S", "-c",
                            "import sys, finops.engine.cli as c; print(c.__file__, file=sys.stderr); "
-                           "c.main()", "run-sql", "understanding", "-q", "summary",
+                           "c.main()", "run-sql", "understanding", "--query", "summary",
                            "--csv", str(csv), "--format", "csv"],
                           cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
