@@ -10,6 +10,7 @@ import json
 import pytest
 
 from finops.engine import catalog
+from finops.engine.check import check_analyzers
 
 import update_golden as golden
 
@@ -19,6 +20,13 @@ NAMES = list(catalog.discover())
 @pytest.fixture(scope="module")
 def outputs():
     return golden.current_output()
+
+
+def test_builtin_analyzers_pass_finops_check():
+    """`finops check` runs first: the eight analyzers have no problem at all."""
+    checked = check_analyzers(use_cache=False)
+    assert checked.ok, "finops check found:\n" + "\n".join(map(str, checked.problems))
+    assert sorted(checked.analyzers) == sorted(NAMES) and len(NAMES) >= 8
 
 
 def load(name: str) -> dict:

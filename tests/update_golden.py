@@ -57,8 +57,12 @@ def normalise(value):
 def current_output() -> dict[str, dict]:
     """Each built-in analyzer's JSON on the fixture, normalised, single-threaded."""
     from finops.engine import analyze, catalog
+    from finops.engine.check import CheckFailed, check_analyzers
     from finops.engine.session import open_session
 
+    checked = check_analyzers()  # `finops check` first: golden output of a broken file is no reference
+    if not checked.ok:
+        raise CheckFailed(checked.problems)
     session = open_session(FIXTURE, threads=1)
     try:
         source = session.source.to_dict()
