@@ -111,7 +111,7 @@ def variable_problems(analyzer: Analyzer) -> list[Problem]:
 
 # --- checks that run the SQL ---------------------------------------------------
 
-def _header_only_csv(con: duckdb.DuckDBPyConnection, folder: Path) -> Path:
+def header_only_csv(con: duckdb.DuckDBPyConnection, folder: Path) -> Path:
     """A CSV holding only the contract's header, as calls.sql defines it."""
     text = CALLS_SQL.read_text(encoding="utf-8")
     for statement in duckdb.extract_statements(text):
@@ -251,7 +251,7 @@ def _run_checks(sql_dirs: list[Path]) -> CheckResult:
     try:
         with tempfile.TemporaryDirectory(prefix="finops-check-") as folder:
             try:
-                header_csv = _header_only_csv(con, Path(folder))
+                header_csv = header_only_csv(con, Path(folder))
                 con.execute("SET VARIABLE csv_path = ?", [str(header_csv)])
                 con.execute(CALLS_SQL.read_text(encoding="utf-8"))
             except duckdb.Error as exc:

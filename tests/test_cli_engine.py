@@ -216,6 +216,33 @@ def test_shell_loads_the_views(env):
     assert out.stdout.strip().splitlines()[-2:] == ["n,cost", "3,0.400000"]
 
 
+@pytest.mark.skipif(not (shutil.which("duckdb") or (shell.Path(sys.executable).parent / "duckdb").exists()),
+                    reason="the DuckDB CLI (pip install duckdb-cli) is not installed")
+def test_shell_is_quiet_and_shows_only_what_a_user_queries(env):
+    csv, _ = env
+    argv, environ = shell.shell_invocation(csv)
+    out = subprocess.run(argv + ["-list", "-c", "SELECT table_name FROM duckdb_tables() "
+                                 "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal "
+                                 "ORDER BY 1"],
+                         env=environ, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    banner, *rest = out.stdout.splitlines()
+    assert "header_check" not in out.stdout  # calls.sql's own check prints nothing
+    assert sorted(rest[1:]) == sorted(shell.USER_OBJECTS)  # staging tables are gone
+    for name in ("calls", "period", "customer_economics", "money(x)", "pct(part, whole)",
+                 "safe_div(a, b)", "token_cost("):
+        assert name in banner
+
+
+def test_shell_without_the_cli_names_the_extra(env, monkeypatch):
+    csv, _ = env
+    monkeypatch.setattr(shell.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shell.sys, "executable", str(csv.parent / "no-venv" / "python"))
+    result = run("shell", "--csv", csv)
+    assert result.exit_code == 2
+    assert "pip install 'finops[shell]'" in result.output and "Traceback" not in result.output
+
+
 def test_shell_without_csv_is_a_one_line_error(tmp_path):
     result = run("shell", "--csv", tmp_path / "nope.csv")
     assert result.exit_code == 2 and "CSV not found" in result.output
