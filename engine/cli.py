@@ -324,8 +324,9 @@ def _list_analyzers(found, fmt: str) -> None:
         click.echo(f"{a.name:<14} v{a.version:<3} {a.category:<7} {a.title}")
         click.echo(f"{'':<14} queries: {', '.join(q.name for q in a.visible_queries)}")
         if a.params:
-            click.echo(f"{'':<14} params: " + ", ".join(f"{p.name}={p.default}"
-                                                        for p in a.params.values()))
+            click.echo(f"{'':<14} params: " + ", ".join(
+                f"{p.name}={p.default}" + (f" ({p.range_text()[2:]})" if p.range_text() else "")
+                for p in a.params.values()))
 
 
 @main.command("shell")
