@@ -40,7 +40,7 @@ HEADER_KEYS: tuple[Key, ...] = (
         required=True),
     Key("description", "text; continuation lines indented by two spaces after `--`",
         "one or two sentences under the title", required=True),
-    Key("param", "`NAME = DEFAULT [min X] [max Y] | description`",
+    Key("param", "`NAME = DEFAULT [min X] [max Y] \\| description`",
         "a parameter: the default's literal sets the type (integer, decimal, "
         "`YYYY-MM-DD` date, `true`/`false`, text); read in SQL with "
         "`getvariable('NAME')`; `min`/`max` bound what `--param` may set",

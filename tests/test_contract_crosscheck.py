@@ -1,8 +1,8 @@
-"""An independent cross-check of every contract query of spec/analyzers.md.
+"""An independent cross-check of every contract query of docs/analyzers.md.
 
 Each contract query is recomputed here in plain Python from the CSV (the csv
 module, Decimal/Fraction for money, our own linear-interpolation quantile)
-following the words of analyzers.md and data-contract.md, and compared with
+following the words of docs/analyzers.md and docs/data-contract.md, and compared with
 what the engine returns (`finops.engine.analyze.run_sql(...)`, the rows
 `run-sql --format json` prints):
 
@@ -59,7 +59,7 @@ HEADER = ["timestamp", "call_id", "provider", "model", "input_tokens", "output_t
           "product_id", "feature_id", "task_type", "environment", "request_id", "trace_id",
           "session_id", "user_agent"]
 
-# data-contract.md: reference tables.
+# docs/data-contract.md: reference tables.
 TIER_FEES = {"starter": Decimal(29), "pro": Decimal(99), "enterprise": Decimal(299)}
 PRICES = {  # model: (provider, input per 1k, output per 1k)
     "gpt-4": ("openai", "0.03", "0.06"), "gpt-4-turbo": ("openai", "0.01", "0.03"),

@@ -55,7 +55,7 @@ COST_RE = re.compile(r"\d+(\.\d{1,6})?")
 
 
 def contract_problems(fields: list[str]) -> list[str]:
-    """Every rule of data-contract.md for one row; [] when the row is valid."""
+    """Every rule of docs/data-contract.md for one row; [] when the row is valid."""
     if len(fields) != 19:
         return [f"{len(fields)} fields"]
     (ts, call_id, provider, model, inp, out, cost, lat, cust, tier, org, prod, feat, task, env,
