@@ -94,3 +94,39 @@ def test_analyzers_lists_parameters_with_their_bounds():
     result = run("analyzers")
     assert "sla_ms=2000 (min 1)" in result.stdout
     assert "commitment_percentile=0.1 (min 0.0, max 1.0)" in result.stdout
+
+
+def test_log_lines_are_routed_by_level_not_by_wording(tmp_path, capsys):
+    """serve used to send a line to stderr only if it started with "build error"."""
+    import logging
+    from types import SimpleNamespace
+
+    from finops.engine import logs
+    from finops.engine.watch import RebuildLoop, WatchPlan
+
+    logs.configure(info_to_stderr=False, timestamps=True)
+    results = iter([SimpleNamespace(status="error", error="disk full", seconds=0.1, manifest={},
+                                    reports=[]),
+                    SimpleNamespace(status="ok", error=None, seconds=0.1,
+                                    manifest={"rows": 5}, reports=[])])
+    loop = RebuildLoop(lambda: next(results), WatchPlan(tmp_path / "calls.csv"))
+    loop.build_now(None)
+    loop.build_now(None)
+    logging.getLogger("finops.test").info("build error: only words, at INFO")
+    logging.getLogger("finops.test").warning("a warning without the magic words")
+    out, err = capsys.readouterr()
+    assert "build error in 0.10s: disk full; keeping the last good reports" in err
+    assert "build ok in 0.10s: 5 rows" in out and "build ok" not in err
+    assert "only words, at INFO" in out and "only words" not in err
+    assert "warning: a warning without the magic words" in err
+    assert all(line[:8].count(":") == 2 for line in (out + err).splitlines())  # HH:MM:SS
+
+
+def test_every_engine_module_says_what_it_is_for():
+    import ast
+    from pathlib import Path
+
+    engine = Path(__file__).resolve().parent.parent / "engine"
+    for path in sorted(engine.glob("*.py")):
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        assert doc and len(doc) > 40, f"engine/{path.name} has no module docstring"
