@@ -432,7 +432,8 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
                        f"{rows:<34} {r.seconds:6.2f}s  {where}")
     source = result.source
     if source is not None and source.rows_rejected:
-        reasons = "; ".join(s["reason"] for s in source.reject_samples[:3])
+        reasons = "; ".join([s["reason"] for s in source.reject_samples
+                             if s["kind"] != "duplicate call_id"][:3])
         log.warning("rejected %s malformed rows (first: %s)", f"{source.rows_rejected:,}",
                     reasons)
     if source is not None and source.duplicate_call_ids:
