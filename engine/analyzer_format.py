@@ -79,7 +79,8 @@ HINT_KEY_NAMES = tuple(k.name for k in HINT_KEYS)
 # Hints whose values name columns of the query's result.
 COLUMN_HINTS = ("x", "y", "band", "label")
 
-# Variables the engine sets itself; an analyzer may read them without declaring them.
+# Variables the engine sets itself; an analyzer may read them without declaring them
+# (check.py adds every variable sql/calls.sql reads).
 ENGINE_VARIABLES = ("csv_path",)
 
 # Standard queries: their columns, in order (more may follow), from docs/analyzers.md.
@@ -191,7 +192,8 @@ def reference_markdown() -> str:
              + "; ".join(f"{q}: {', '.join(f'`{c}`' for c in cols)} numeric"
                          for q, cols in NUMERIC_COLUMNS.items()) + ".", "",
              "Variables every analyzer may read without declaring them: "
-             + ", ".join(f"`{v}`" for v in ENGINE_VARIABLES) + "."]
+             + ", ".join(f"`{v}`" for v in ENGINE_VARIABLES)
+             + ", and any other variable `sql/calls.sql` reads."]
     return "\n".join(lines) + "\n"
 
 

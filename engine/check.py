@@ -85,8 +85,20 @@ def _code_lines(sql: str) -> list[str]:
     return out
 
 
-def variable_problems(analyzer: Analyzer) -> list[Problem]:
+def calls_variables() -> set[str]:
+    """Variables sql/calls.sql reads (csv_path, ...): set by the engine, free to read."""
+    try:
+        text = CALLS_SQL.read_text(encoding="utf-8")
+    except OSError:
+        text = ""
+    found = {m.group(1) for line in _code_lines(text) for m in _GETVARIABLE.finditer(line)}
+    return found | set(fmt.ENGINE_VARIABLES)
+
+
+def variable_problems(analyzer: Analyzer, engine_variables: set[str] | None = None
+                      ) -> list[Problem]:
     """getvariable() names that are not declared, and declared parameters never read."""
+    allowed = calls_variables() if engine_variables is None else engine_variables
     problems: list[Problem] = []
     read: set[str] = set()
     for query in analyzer.queries:
@@ -94,7 +106,7 @@ def variable_problems(analyzer: Analyzer) -> list[Problem]:
             for m in _GETVARIABLE.finditer(line):
                 name = m.group(1)
                 read.add(name)
-                if name not in analyzer.params and name not in fmt.ENGINE_VARIABLES:
+                if name not in analyzer.params and name not in allowed:
                     declared = ", ".join(analyzer.params) or "none"
                     problems.append(Problem(
                         analyzer.path, query.line + offset,
@@ -245,8 +257,9 @@ def _run_checks(sql_dirs: list[Path]) -> CheckResult:
             readable.append(catalog.parse_analyzer(path, collect=problems))
         except FinopsError:
             problems.extend(exc.problems)
+    engine_variables = calls_variables()
     for analyzer in readable:
-        problems.extend(variable_problems(analyzer))
+        problems.extend(variable_problems(analyzer, engine_variables))
     con = connect(memory_limit="512MB", threads=1)
     try:
         with tempfile.TemporaryDirectory(prefix="finops-check-") as folder:
