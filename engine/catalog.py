@@ -188,7 +188,7 @@ def _known(names) -> str:
 
 def _parse_param(path: Path, lineno: int, text: str, problems: list[Problem]) -> Param | None:
     m = _PARAM.match(text.strip())
-    if not m or not m.group(2).strip():
+    if not m:
         problems.append(Problem(path, lineno, f"malformed parameter {text!r}",
                                 "write `-- param: name = default [min X] [max Y] | description`"))
         return None

@@ -29,10 +29,10 @@ import duckdb
 from . import analyzer_format as fmt
 from . import catalog
 from .catalog import Analyzer, AnalyzerFileError, Problem, Query
-from .errors import FinopsError, duckdb_message
+from .errors import FinopsError, NoDataError, duckdb_message
 from .paths import CALLS_SQL, SQL_DIR
 from .results import is_numeric_type
-from .session import connect
+from .session import connect, load_calls
 
 log = logging.getLogger(__name__)
 
@@ -265,10 +265,17 @@ def _run_checks(sql_dirs: list[Path]) -> CheckResult:
         with tempfile.TemporaryDirectory(prefix="finops-check-") as folder:
             try:
                 header_csv = header_only_csv(con, Path(folder))
-                con.execute("SET VARIABLE csv_path = ?", [str(header_csv)])
-                con.execute(CALLS_SQL.read_text(encoding="utf-8"))
+                try:
+                    # The loader every command uses, so the check sees the same views.
+                    load_calls(con, header_csv)
+                except NoDataError:
+                    pass  # expected: the file holds no row, and every view is defined
             except duckdb.Error as exc:
                 problems.append(_calls_problem(exc))
+            except FinopsError as exc:
+                problems.append(Problem(CALLS_SQL, 1, f"calls.sql fails on a header-only CSV: "
+                                        f"{exc}", "fix sql/calls.sql; no analyzer can run "
+                                        "until it loads"))
             else:
                 for analyzer in readable:
                     problems.extend(_run_analyzer_sql(con, analyzer))

@@ -212,3 +212,12 @@ def test_format_hint_replaces_the_name_guess_in_reports():
     assert [cell[0] for cell in section.rows[0]] == ["a", "$1,234.50", "3"]
     plain = render.section(QueryResult("q", ["fee_pct"], ["DOUBLE"], [(12.34,)]))
     assert plain.rows[0][0][0] == "12.3%"
+
+
+def test_a_text_parameter_may_default_to_empty(tmp_path):
+    text = GOOD.replace("-- param: sla_ms = 2000 min 1 | Latency threshold",
+                        "-- param: sla_ms = 2000 min 1 | Latency threshold\n"
+                        "-- param: customer = | One customer (empty: all)")
+    text = text.replace("FROM probe_slow;\n\n-- query: by_model",
+                        "FROM probe_slow WHERE getvariable('customer') = '';\n\n-- query: by_model")
+    assert problems_for(tmp_path, text) == []
