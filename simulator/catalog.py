@@ -166,3 +166,24 @@ TIME_ZONES = {
 US_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles")
 EUROPE_ZONES = ("Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Helsinki")
 ASIA_ZONES = ("Asia/Kolkata", "Asia/Singapore", "Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney")
+
+# A usual week: weekends at 70% of a weekday; 85% of a day's calls in local
+# business hours (8am-8pm).
+WEEKEND_FACTOR = 0.7
+BUSINESS_HOURS_SHARE = 0.85
+
+
+def _hour_profile() -> list[float]:
+    """Share of a day's calls per local hour: 85% between 8am and 8pm."""
+    business = [1.0, 1.5, 1.9, 2.0, 1.6, 1.7, 1.9, 1.9, 1.7, 1.4, 1.1, 0.9]  # 8..19
+    night = [0.35, 0.25, 0.2, 0.2, 0.25, 0.35, 0.6, 0.9, 1.1, 0.9, 0.7, 0.5]  # 20..7
+    b, n = sum(business), sum(night)
+    prof = [0.0] * 24
+    for i, w in enumerate(business):
+        prof[8 + i] = w / b * BUSINESS_HOURS_SHARE
+    for i, w in enumerate(night):
+        prof[(20 + i) % 24] = w / n * (1 - BUSINESS_HOURS_SHARE)
+    return prof
+
+
+HOUR_PROFILE = _hour_profile()
