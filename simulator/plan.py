@@ -44,10 +44,11 @@ APPETITE_BY_ARCHETYPE = {
     "power": {"budget": 30, "balanced": 40, "premium": 30},
     "heavy": {"budget": 20, "balanced": 40, "premium": 40},
 }
+# Weight an appetite gives each model class (model_prices.model_class).
 APPETITE_CLASS_WEIGHT = {
-    "budget": {"budget": 1.6, "mid": 0.7, "premium": 0.15},
-    "balanced": {"budget": 1.0, "mid": 1.0, "premium": 1.0},
-    "premium": {"budget": 0.2, "mid": 1.0, "premium": 20.0},
+    "budget": {"economy": 1.6, "standard": 0.7, "premium": 0.15},
+    "balanced": {"economy": 1.0, "standard": 1.0, "premium": 1.0},
+    "premium": {"economy": 0.2, "standard": 1.0, "premium": 20.0},
 }
 # Workload token scale: median by archetype, times CONTEXT_PREMIUM for
 # premium-appetite customers, snapped to a few buckets (one token table each).

@@ -28,35 +28,23 @@ from click.testing import CliRunner
 from finops import simulator
 from finops.engine.cli import main
 from finops.engine.errors import FinopsError
+from finops.engine.reference import reference
 
-HEADER = ("timestamp,call_id,provider,model,input_tokens,output_tokens,cost_usd,latency_ms,"
-          "customer_id,subscription_tier,organization_id,product_id,feature_id,task_type,"
-          "environment,request_id,trace_id,session_id,user_agent")
-
-# The data contract's price table, typed in again here on purpose: the test
-# must not trust the simulator's own copy.
-PRICES = {
-    "openai": {"gpt-4": ("0.03", "0.06"), "gpt-4-turbo": ("0.01", "0.03"), "gpt-4o": ("0.0025", "0.01"),
-               "gpt-4o-mini": ("0.00015", "0.0006"), "gpt-3.5-turbo": ("0.0005", "0.0015")},
-    "anthropic": {"claude-opus-4": ("0.015", "0.075"), "claude-sonnet-4": ("0.003", "0.015"),
-                  "claude-3.5-sonnet": ("0.003", "0.015"), "claude-haiku-4": ("0.00025", "0.00125")},
-    "bedrock": {"claude-v2": ("0.008", "0.024"), "claude-instant": ("0.0008", "0.0024"),
-                "titan-text-express": ("0.0002", "0.0006"), "titan-text-lite": ("0.00015", "0.0002")},
-    "google": {"gemini-1.5-pro": ("0.00125", "0.00375"), "gemini-pro": ("0.00025", "0.0005"),
-               "gemini-1.5-flash": ("0.000075", "0.0003")},
-    "azure": {"gpt-4-azure": ("0.03", "0.06"), "gpt-35-turbo-azure": ("0.0005", "0.0015")},
-    "mistral": {"mistral-large": ("0.004", "0.012"), "mistral-medium": ("0.0027", "0.0081"),
-                "mistral-small": ("0.0001", "0.0003")},
-    "cohere": {"command": ("0.001", "0.002"), "command-r": ("0.0005", "0.0015"),
-               "command-light": ("0.0003", "0.0006")},
-}
+# The data contract's facts, from their one definition (sql/calls.sql's
+# reference tables), never from the simulator's own module: the rows are
+# checked against what the analyzers will read them with.
+HEADER = ",".join(reference().contract_header())
+TIERS = tuple(reference().tier_fees())
+PRICES: dict[str, dict[str, tuple[Decimal, Decimal]]] = {}
+for _row in reference().model_prices:
+    PRICES.setdefault(_row["provider"], {})[_row["model"]] = (_row["input_per_1k"], _row["output_per_1k"])
 TS_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?")
 COST_RE = re.compile(r"\d+(\.\d{1,6})?")
 
 
 def contract_problems(fields: list[str]) -> list[str]:
     """Every rule of data-contract.md for one row; [] when the row is valid."""
-    if len(fields) != 19:
+    if len(fields) != HEADER.count(",") + 1:
         return [f"{len(fields)} fields"]
     (ts, call_id, provider, model, inp, out, cost, lat, cust, tier, org, prod, feat, task, env,
      *_ids) = fields
@@ -77,7 +65,7 @@ def contract_problems(fields: list[str]) -> list[str]:
         bad.append("cost_usd")
     if not (lat.isdigit() and 1 <= int(lat) <= 600_000):
         bad.append("latency_ms")
-    if tier not in ("starter", "pro", "enterprise"):
+    if tier not in TIERS:
         bad.append("tier")
     if env not in ("production", "staging", "development"):
         bad.append("environment")
