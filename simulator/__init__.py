@@ -2,7 +2,7 @@
 
 Public API:
     simulate(out, rows=, target_mb=, days=, customers=, start=, seed=, scenarios=,
-             params=, volume=, append=, progress=) -> SimulationResult
+             params=, volume=, append=, force=, progress=) -> SimulationResult
     run_continuous(out, target_mb=, rows=, rate=, batch_rows=, ..., stop_event=,
                    progress=) -> SimulationResult
     plan(seed=, customers=, days=, start=, scenarios=, params=) -> Plan
@@ -20,7 +20,8 @@ from .plan import (DEFAULT_CUSTOMERS, DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_START,
 from .scenario import Scenario
 from .run import (DEFAULT_OUT, DEFAULT_RATE, DEFAULT_TARGET_MB, Progress, SimulationResult,
                   TerminalProgress, count_rows, inspect_file, iter_lines, parse_params,
-                  parse_scenarios, parse_start, plan, run_continuous, simulate)
+                  parse_scenarios, parse_start, plan, run_continuous, simulate,
+                  written_by_simulator)
 
 __all__ = [
     "HEADER", "HEADER_COLUMNS", "PRICES", "TIER_FEES", "cost_micro_usd",
@@ -29,4 +30,5 @@ __all__ = [
     "DEFAULT_OUT", "DEFAULT_RATE", "DEFAULT_TARGET_MB", "Progress", "SimulationResult",
     "TerminalProgress", "count_rows", "inspect_file", "iter_lines", "parse_params",
     "parse_scenarios", "parse_start", "plan", "run_continuous", "simulate",
+    "written_by_simulator",
 ]

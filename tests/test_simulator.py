@@ -422,6 +422,39 @@ def test_cli_writes_a_file(tmp_path):
     assert len(read_rows(out)) == 1000
 
 
+def test_simulate_refuses_to_overwrite_a_file_it_did_not_write_unless_forced(tmp_path):
+    theirs = tmp_path / "calls.csv"
+    theirs.write_text("their,own,data\n1,2,3\n")
+    r = run_cli("--rows", "50", "--out", str(theirs))
+    assert r.exit_code == 2 and "was not written by `finops simulate`" in r.output
+    assert "--force" in r.output and len(r.output.strip().splitlines()) == 1
+    assert theirs.read_text() == "their,own,data\n1,2,3\n"
+    # a file in the contract's format (real data, say) is theirs too without the sidecar
+    real = tmp_path / "real.csv"
+    simulator.simulate(real, rows=20, seed=1)
+    Path(f"{real}.plan.json").unlink()
+    before = real.read_bytes()
+    with pytest.raises(FinopsError, match="not written by"):
+        simulator.simulate(real, rows=50, seed=2)
+    assert real.read_bytes() == before
+    # --force replaces it; the simulator's own file is then replaced without asking
+    r = run_cli("--rows", "50", "--seed", "3", "--out", str(theirs), "--force", "--quiet")
+    assert r.exit_code == 0, r.output
+    assert len(read_rows(theirs)) == 50 and simulator.written_by_simulator(theirs)
+    r = run_cli("--rows", "70", "--seed", "4", "--out", str(theirs), "--quiet")
+    assert r.exit_code == 0, r.output
+    assert len(read_rows(theirs)) == 70
+    # an empty file holds nothing to lose
+    empty = tmp_path / "empty.csv"
+    empty.touch()
+    simulator.simulate(empty, rows=10, seed=1)
+    assert len(read_rows(empty)) == 10
+    # continuous mode starting fresh asks the same
+    with pytest.raises(FinopsError, match="not written by"):
+        simulator.run_continuous(real, rows=10, rate=None, fresh=True)
+    assert real.read_bytes() == before
+
+
 def test_cli_default_run_writes_50_mb_to_the_default_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     if True:
@@ -449,6 +482,7 @@ def test_cli_default_run_writes_50_mb_to_the_default_path(tmp_path, monkeypatch)
     (["--param", "burst.multiplier=x:y"], "burst.multiplier takes a number or a range"),
     (["--param", "burst.nope=1"], "unknown parameter burst.nope"),
     (["--param", "oops"], "use SCENARIO.NAME=VALUE"),
+    (["--append", "--force"], "--force only applies to a new file"),
 ])
 def test_cli_user_errors_are_one_line_with_exit_2(tmp_path, args, message):
     r = run_cli("--out", str(tmp_path / "e.csv"), *args)

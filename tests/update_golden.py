@@ -36,7 +36,7 @@ SIGNIFICANT = 10  # floats compare to this many significant digits (DOUBLE sums 
 
 def make_fixture() -> None:
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "finops.engine.cli", "simulate", "--out", str(FIXTURE),
+    subprocess.run([sys.executable, "-m", "finops.engine.cli", "simulate", "--out", str(FIXTURE), "--force",
                     *SIMULATE_ARGS], check=True)
     lines = FIXTURE.read_text(encoding="utf-8").splitlines()
     extra = [lines[2] if line is None else line for line in BAD_LINES]
