@@ -73,7 +73,7 @@ def screenshot(page, name: str, width: int) -> None:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_report_runs_clean_and_draws_every_chart(site, open_page, width):
+def test_every_report_runs_clean_and_draws_every_chart(open_page, site, width):
     result, runs = site
     shots = {"probe", *[r.id for r in result.reports if r.id != "probe"][:2]}
     for report in result.reports:
@@ -104,7 +104,7 @@ def test_every_report_runs_clean_and_draws_every_chart(site, open_page, width):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_index_lists_every_report_from_its_embedded_manifest(site, open_page, width):
+def test_index_lists_every_report_from_its_embedded_manifest(open_page, site, width):
     result, _ = site
     page = open_page((result.out_dir / "index.html").resolve().as_uri(), width=width)
     embedded = json.loads(page.locator("#manifest-data").text_content())
