@@ -254,7 +254,7 @@ def test_sessions_span_several_calls_of_one_customer_and_day(base):
 
 def test_default_business_has_a_minority_of_unprofitable_customers(full):
     _, rows, _ = full
-    fee = {"starter": 29, "pro": 99, "enterprise": 299}
+    fee = reference().tier_fees()
     cost, tier, days = defaultdict(Decimal), {}, defaultdict(set)
     for r in rows:
         cost[r[8]] += Decimal(r[6])
