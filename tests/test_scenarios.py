@@ -23,7 +23,8 @@ from finops import simulator
 from finops.engine.errors import FinopsError
 from finops.engine.reference import reference
 from finops.simulator import scenarios
-from finops.simulator.plan import Customer
+from finops.simulator.generate import DayRenderer, day_rows
+from finops.simulator.plan import Customer, Plan
 from finops.simulator.scenario import Scenario
 
 from test_simulator import gen, ts
@@ -48,6 +49,37 @@ def test_customer_holds_no_scenario_state():
         "index", "customer_id", "archetype", "rate", "tier", "organization_id", "product_id",
         "time_zone", "utc_offset", "favourite_provider", "appetite", "features", "user_agent",
         "session_length", "scenario", "context", "loyalty"}
+
+
+def test_a_new_scenario_needs_only_its_class(monkeypatch):
+    """The hook interface is enough: a scenario defined here, registered, runs end to end."""
+
+    class Freeze(Scenario):
+        name = "freeze"
+        description = "calls stop on a freeze day and pick up again after it"
+        defaults = {"freeze_day": 3}
+
+        def trend(self, c, day):
+            return 0.0 if day == self.params["freeze_day"] else 1.0
+
+    monkeypatch.setitem(scenarios.REGISTRY, "freeze", Freeze)
+    plan = Plan(seed=2, customers=8, days=6, scenarios=("base", "freeze"),
+                params={"freeze": {"freeze_day": 2}})
+    frozen = {c.customer_id for c in plan.segment("freeze")}
+    assert frozen and len(frozen) == 4
+    text = "".join(line for day in range(plan.days)
+                   for line in DayRenderer(plan.date_of(day)).lines(day_rows(plan, day, 1.0)))
+    rows = [line.split(",") for line in text.splitlines()]
+    local_day = {c.customer_id: c.utc_offset for c in plan.customers}
+    days_of = defaultdict(set)
+    for r in rows:
+        t = datetime.fromisoformat(r[0]) + timedelta(hours=local_day[r[8]])
+        days_of[r[8]].add((t.date() - plan.start).days)
+    assert all(2 not in days_of[cid] for cid in frozen)
+    assert all(3 in days_of[cid] for cid in frozen if days_of[cid])
+    assert any(2 in days for cid, days in days_of.items() if cid not in frozen)
+    with pytest.raises(ValueError, match="freeze.freeze_day takes a day index"):
+        Plan(seed=2, customers=8, days=6, scenarios=("freeze",), params={"freeze": {"freeze_day": -1}})
 
 
 # Output of the generator for fixed options, pinned so that a refactor cannot
