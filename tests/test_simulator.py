@@ -423,35 +423,37 @@ def test_cli_writes_a_file(tmp_path):
 
 
 def test_simulate_refuses_to_overwrite_a_file_it_did_not_write_unless_forced(tmp_path):
+    small = dict(customers=5, days=2)  # a tiny business: the test is about the file, not the rows
+    SMALL = ("--customers", "5", "--days", "2")
     theirs = tmp_path / "calls.csv"
     theirs.write_text("their,own,data\n1,2,3\n")
-    r = run_cli("--rows", "50", "--out", str(theirs))
+    r = run_cli("--rows", "50", *SMALL, "--out", str(theirs))
     assert r.exit_code == 2 and "was not written by `finops simulate`" in r.output
     assert "--force" in r.output and len(r.output.strip().splitlines()) == 1
     assert theirs.read_text() == "their,own,data\n1,2,3\n"
     # a file in the contract's format (real data, say) is theirs too without the sidecar
     real = tmp_path / "real.csv"
-    simulator.simulate(real, rows=20, seed=1)
+    simulator.simulate(real, rows=20, seed=1, **small)
     Path(f"{real}.plan.json").unlink()
     before = real.read_bytes()
     with pytest.raises(FinopsError, match="not written by"):
-        simulator.simulate(real, rows=50, seed=2)
+        simulator.simulate(real, rows=50, seed=2, **small)
     assert real.read_bytes() == before
     # --force replaces it; the simulator's own file is then replaced without asking
-    r = run_cli("--rows", "50", "--seed", "3", "--out", str(theirs), "--force", "--quiet")
+    r = run_cli("--rows", "50", *SMALL, "--seed", "3", "--out", str(theirs), "--force", "--quiet")
     assert r.exit_code == 0, r.output
     assert len(read_rows(theirs)) == 50 and simulator.written_by_simulator(theirs)
-    r = run_cli("--rows", "70", "--seed", "4", "--out", str(theirs), "--quiet")
+    r = run_cli("--rows", "70", *SMALL, "--seed", "4", "--out", str(theirs), "--quiet")
     assert r.exit_code == 0, r.output
     assert len(read_rows(theirs)) == 70
     # an empty file holds nothing to lose
     empty = tmp_path / "empty.csv"
     empty.touch()
-    simulator.simulate(empty, rows=10, seed=1)
+    simulator.simulate(empty, rows=10, seed=1, **small)
     assert len(read_rows(empty)) == 10
     # continuous mode starting fresh asks the same
     with pytest.raises(FinopsError, match="not written by"):
-        simulator.run_continuous(real, rows=10, rate=None, fresh=True)
+        simulator.run_continuous(real, rows=10, rate=None, fresh=True, **small)
     assert real.read_bytes() == before
 
 
