@@ -52,16 +52,27 @@ def test_a_fact_changed_in_sql_is_what_readers_get(tmp_path):
 
 
 def test_columns_added_to_a_reference_table_break_no_reader(tmp_path):
-    """Readers go by column name; an optional contract column is not in the required header."""
-    path = edited_calls_sql(
-        tmp_path, ") AS t(position, column_name, column_type);",
-        ") AS t(position, column_name, column_type);\n"
-        "CREATE OR REPLACE TEMP TABLE contract_columns AS\n"
-        "SELECT *, true AS required, '1.0' AS version FROM contract_columns\n"
-        "UNION ALL SELECT 20, 'cache_read_tokens', 'INTEGER', false, '1.1';")
+    """Readers go by column name: a column added to each table changes nothing they read."""
+    text = CALLS_SQL.read_text(encoding="utf-8")
+    path = tmp_path / "calls.sql"
+    path.write_text(text + "\n" + "\n".join(
+        f"CREATE OR REPLACE TEMP TABLE {t} AS SELECT *, 'note' AS added_note FROM {t};"
+        for t in ref_module.REFERENCE_TABLES) + "\n", encoding="utf-8")
     loaded = ref_module.load(path)
     assert loaded.contract_header() == reference().contract_header()
-    assert [c["column_name"] for c in loaded.contract_columns][-1] == "cache_read_tokens"
+    assert loaded.tier_fees() == reference().tier_fees()
+    assert loaded.prices().keys() == reference().prices().keys()
+    assert all(r["added_note"] == "note" for r in loaded.model_prices)
+
+
+def test_optional_contract_columns_are_not_in_the_required_header():
+    """Contract 1.1 marks columns `required`; the header a writer must write has only those."""
+    columns = ({"position": 1, "column_name": "a", "required": True},
+               {"position": 2, "column_name": "b", "required": True},
+               {"position": 3, "column_name": "c", "required": False})
+    assert ref_module.Reference(columns, (), ()).contract_header() == ("a", "b")
+    assert ref_module.Reference(tuple({k: v for k, v in c.items() if k != "required"}
+                                      for c in columns), (), ()).contract_header() == ("a", "b", "c")
 
 
 def test_a_calls_sql_without_a_reference_table_is_a_clear_error(tmp_path):
