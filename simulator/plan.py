@@ -101,8 +101,9 @@ def merge_params(scenarios: tuple[str, ...], params: dict | None) -> dict[str, d
         if name not in REGISTRY:
             raise ValueError(f"unknown scenario {name!r} in params")
         if name not in merged:
-            raise ValueError(f"parameters for {name}, which is not among the scenarios "
-                             f"({', '.join(scenarios)}); add it to the scenarios or drop them")
+            raise ValueError(f"parameters for {name}, which is not a selected scenario "
+                             f"(selected: {', '.join(scenarios)}); add {name} to the scenarios "
+                             "or drop its parameters")
         cls = REGISTRY[name]
         for key, value in overrides.items():
             if key not in cls.defaults:

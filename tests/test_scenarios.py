@@ -105,7 +105,7 @@ def test_a_seed_gives_the_pinned_bytes(options, sha256):
 
 
 @pytest.mark.parametrize("params,message", [
-    ({"burst": {"multiplier": (2.0, 3.0)}}, "not among the scenarios"),
+    ({"burst": {"multiplier": (2.0, 3.0)}}, "burst, which is not a selected scenario"),
     ({"nope": {"x": 1}}, "unknown scenario 'nope'"),
     ({"base": {"x": 1}}, "unknown parameter base.x"),
     ({"model_migration": {"target": "gpt-9"}}, "unknown model 'gpt-9'"),
