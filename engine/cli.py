@@ -71,13 +71,15 @@ def main() -> None:
 @click.option("--param", "params", multiple=True, metavar="SCENARIO.NAME=VALUE",
               help="Override a scenario parameter (ranges as LO:HI), e.g. burst.multiplier=5:10.")
 @click.option("--append", is_flag=True, help="Continue an existing file: same business, later times.")
+@click.option("--force", is_flag=True,
+              help="Overwrite --out even if it is not a file finops simulate wrote.")
 @click.option("--continuous", is_flag=True, help="Grow the file day by day in small batches until the target.")
 @click.option("--rate", type=float, default=None,
               help="With --continuous: rows per second (default 2000; 0 = as fast as possible).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @user_errors
 def simulate_command(out, rows, target_mb, days, customers, start, seed, scenarios, params,
-                     append, continuous, rate, quiet):
+                     append, force, continuous, rate, quiet):
     """Write simulated AI API calls in the data contract's CSV format.
 
     \b
@@ -87,6 +89,10 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
       finops simulate --scenarios base,burst --days 30 --customers 100
       finops simulate --continuous --rate 5000      # the live demo's growing file
       finops simulate --append --days 7             # a week more of the same business
+      finops simulate --out calls.csv --force       # replace a file simulate did not write
+
+    An existing --out is replaced only if finops simulate wrote it (it has the
+    contract's header and the simulator's CSV.plan.json beside it).
     """
     from finops import simulator
 
@@ -94,6 +100,9 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
         raise FinopsError("--rate only applies with --continuous; add --continuous or drop --rate")
     if continuous and append:
         raise FinopsError("--continuous always continues an existing file; drop --append")
+    if force and (append or continuous):
+        raise FinopsError("--force only applies to a new file; --append and --continuous never "
+                          "overwrite, so drop --force")
     options = dict(rows=rows, target_mb=target_mb, days=days, customers=customers, start=start,
                    seed=seed, scenarios=scenarios, params=simulator.parse_params(params) or None,
                    progress=not quiet)
@@ -101,7 +110,7 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
         result = simulator.run_continuous(out, rate=simulator.DEFAULT_RATE if rate is None else rate,
                                           **options)
     else:
-        result = simulator.simulate(out, append=append, **options)
+        result = simulator.simulate(out, append=append, force=force, **options)
     if not quiet:
         verb = "appended" if result.appended else "wrote"
         click.echo(f"{verb} {result.rows:,} rows ({result.bytes / 1e6:.1f} MB) to {out} in "
