@@ -207,14 +207,8 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
       finops run-sql understanding
       finops run-sql all --format json > results.json
       finops run-sql performance --query latency_by_model --param sla_ms=1500
-<<<<<<< HEAD
-      finops run-sql profitability -q customers --format csv > customers.csv
-      finops run-sql all --engine spark --spark-master 'local[4]' --format json
-    """
-    from . import analyze, catalog
-=======
       finops run-sql profitability --query customers --format csv > customers.csv
->>>>>>> main
+      finops run-sql all --engine spark --spark-master 'local[4]' --format json
 
     Every analyzer passes `finops check` first: problems in the one you run
     stop it (exit 1); a broken file you did not select is skipped with a warning.
@@ -246,8 +240,10 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="text: one `file:line: message — fix` per problem.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the problems.")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="spark: also report each statement with no faithful Spark translation.")
 @user_errors
-def check_command(sql_dirs, fmt, quiet):
+def check_command(sql_dirs, fmt, quiet, engine):
     """Check every analyzer file without reading any data.
 
     Parses each header strictly, runs sql/calls.sql over a header-only CSV,
@@ -260,12 +256,16 @@ def check_command(sql_dirs, fmt, quiet):
     Examples:
       finops check
       finops check --sql-dir my_analyzers/ --format json
+      finops check --engine spark
     """
     from . import check
     from .console import dumps
 
     logs.configure(quiet=quiet)
     result = check.check_analyzers(sql_dirs, use_cache=False)
+    if engine == "spark":
+        from .spark import spark_problems
+        result.problems.extend(spark_problems(result.analyzers.values()))
     if fmt == "json":
         click.echo(dumps({"ok": result.ok, "files": [str(p) for p in result.files],
                           "problems": [p.to_dict() for p in result.problems]}))

@@ -300,9 +300,9 @@ def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=Non
                      memory_limit=None, master: str | None = None):
     """`finops run-sql --engine spark`: the same analyzers and JSON as DuckDB, run by Spark."""
     import tempfile
-    from . import catalog
+    from .analyze import checked_selection
     from .session import open_session
-    analyzers = catalog.select(catalog.discover(list(sql_dirs)), name)
+    analyzers = checked_selection(name, sql_dirs)
     if query and len(analyzers) > 1:
         raise FinopsError("--query needs one analyzer, not `all`")
     if query:
@@ -326,19 +326,25 @@ def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=Non
         session.close()
 
 
-def spark_problems(analyzers) -> list[str]:
-    """`finops check --engine spark`: each statement with no faithful translation, as file:line."""
+def spark_problems(analyzers) -> list:
+    """`finops check --engine spark`: each statement with no faithful translation, at file:line."""
+    from .catalog import Problem
+    fix = ("rewrite it in the portable subset (docs/spark.md), or keep the analyzer to "
+           "--engine duckdb")
     shared = shared_definitions()
     problems = []
+    text = CALLS_SQL.read_text(encoding="utf-8")
     for name, sql in shared.statements:
         try:
             dialect.translate(sql, shared.macros)
         except FinopsError as exc:
-            problems.append(f"{CALLS_SQL}: {name}: {exc}")
+            line = text[:text.find(sql)].count("\n") + 1 if sql in text else 1
+            problems.append(Problem(CALLS_SQL, line, f"{name}: no Spark translation: {exc}", fix))
     for analyzer in analyzers:
         for q in analyzer.queries:
             try:
                 dialect.translate(q.sql, shared.macros)
             except FinopsError as exc:
-                problems.append(f"{analyzer.path}:{q.line}: query {q.name}: {exc}")
+                problems.append(Problem(analyzer.path, q.line,
+                                        f"query {q.name}: no Spark translation: {exc}", fix))
     return problems

@@ -138,3 +138,18 @@ def test_no_spark_translation_is_reported_with_its_reason():
 
 def test_builtin_analyzers_translate_cleanly():
     assert spark_engine.spark_problems(catalog.discover().values()) == []
+
+
+def test_check_engine_spark_names_an_untranslatable_statement_with_file_and_line(tmp_path):
+    from click.testing import CliRunner
+
+    from finops.engine.cli import main
+    (tmp_path / "padded.sql").write_text(
+        "-- name: padded\n-- title: Padded\n-- category: finops\n-- version: 1\n"
+        "-- description: A right-aligned label.\n\n-- query: labels\n"
+        "SELECT format('{:>5}', 'x') AS z ORDER BY z;\n")
+    plain = CliRunner().invoke(main, ["check", "--sql-dir", str(tmp_path)])
+    assert plain.exit_code == 0, plain.output
+    spark = CliRunner().invoke(main, ["check", "--engine", "spark", "--sql-dir", str(tmp_path)])
+    assert spark.exit_code == 1
+    assert f"{tmp_path / 'padded.sql'}:8: query labels: no Spark translation" in spark.output
