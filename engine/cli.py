@@ -297,7 +297,11 @@ def shell_command(csv_path):
 @csv_option
 @click.option("--out", "out_dir", default="reports", show_default=True,
               type=click.Path(file_okay=False), help="Folder the reports are written to and served from.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any other than loopback needs --allow-host.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="A host name (or address) clients use to reach the server; repeatable. "
+                   "Required with a non-loopback --host.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")
 @click.option("--simulate", is_flag=True,
@@ -314,8 +318,8 @@ def shell_command(csv_path):
 @memory_option
 @click.option("--verbose", "-v", is_flag=True, help="Log every HTTP request.")
 @user_errors
-def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_seconds, rate, seed,
-                  sql_dirs, memory_limit, verbose):
+def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_mb, poll_seconds,
+                  rate, seed, sql_dirs, memory_limit, verbose):
     """Build the reports, serve them, and rebuild whenever the CSV, SQL or templates change.
 
     Open the printed URL: the page refreshes its cards by itself. Ctrl-C stops
@@ -325,18 +329,19 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
     Examples:
       finops serve --simulate              # the live demo: data grows, reports follow
       finops serve --csv my_calls.csv --port 8080
+      finops serve --host 0.0.0.0 --allow-host reports.lan   # share on the LAN
     """
     from datetime import datetime
 
     from .live import serve
 
     def log(line: str) -> None:
-        click.echo(f"{datetime.now():%H:%M:%S} {line}", err=line.startswith(("build error",
-                                                                              "simulator e")))
+        click.echo(f"{datetime.now():%H:%M:%S} {line}",
+                   err=line.startswith(("build error", "simulator e", "warning", "http:")))
 
     serve(csv_path, out_dir, host=host, port=port, simulate=simulate, target_mb=target_mb,
           poll_seconds=poll_seconds, sql_dirs=sql_dirs, memory_limit=memory_limit, rate=rate,
-          seed=seed, verbose=verbose, log=log)
+          seed=seed, verbose=verbose, log=log, allow_hosts=allow_hosts)
 
 
 # --- build ----------------------------------------------------------------

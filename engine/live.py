@@ -19,7 +19,7 @@ from typing import Callable
 
 from .catalog import check_sql_dirs
 from .errors import FinopsError
-from .server import make_server, start_in_thread, url_of
+from .server import is_loopback, make_server, start_in_thread, urls_of
 from .paths import SQL_DIR, TEMPLATES_DIR, VIEWER_DIR
 from .watch import RebuildLoop, WatchPlan
 
@@ -81,6 +81,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
           target_mb: float = 50.0, poll_seconds: float = 15, sql_dirs=(),
           memory_limit: str | None = None, rate: float | None = None, seed: int | None = None,
           verbose: bool = False, log: Callable[[str], None] = print,
+          allow_hosts: tuple[str, ...] | list[str] = (),
           build: Callable[[], object] | None = None, debounce: float = 0.5,
           min_interval: float | None = None, stop_event: threading.Event | None = None,
           on_ready: Callable[[str], None] | None = None) -> ServeSummary:
@@ -94,7 +95,8 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         raise FinopsError("--target-mb must be positive, e.g. --target-mb 50")
     extra_sql = check_sql_dirs(sql_dirs)
     stop_event = stop_event or threading.Event()
-    server = make_server(out_dir, host, port, verbose=verbose)  # a busy port fails first
+    # A busy port or an unnamed network exposure fails first, before any build.
+    server = make_server(out_dir, host, port, verbose=verbose, allow_hosts=allow_hosts, log=log)
     if build is None:
         build = default_build(csv_path, out_dir, sql_dirs=extra_sql, target_mb=target_mb,
                               memory_limit=memory_limit, poll_seconds=poll_seconds)
@@ -120,8 +122,13 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
             _wait_for_rows(csv_path, stop_event, timeout=3.0)
         loop.build_now(None)
         http_thread = start_in_thread(server)
-        url = url_of(server, host)
-        log(f"serving {out_dir} at {url} (Ctrl-C to stop)")
+        urls = urls_of(server, host, allow_hosts)
+        url = urls[0]
+        if not is_loopback(host):
+            log(f"warning: listening on {host or '0.0.0.0'}: anyone who can reach this machine "
+                f"on port {server.server_address[1]} can read these reports; answering only "
+                f"for {', '.join(allow_hosts)}")
+        log(f"serving {out_dir} at {' and '.join(urls)} (Ctrl-C to stop)")
         loop_thread = threading.Thread(target=loop.run, kwargs={"initial_build": False},
                                        name="finops-rebuild", daemon=True)
         loop_thread.start()
