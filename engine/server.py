@@ -97,6 +97,7 @@ MAX_HEAD = 64 * 1024
 HEAD_TIMEOUT = 10.0
 WRITE_TIMEOUT = 30.0
 KEEP_ALIVE = 5
+SMALL_FILE = 256 * 1024
 BACKLOG = 2048
 # Connections plus requests in flight before new requests get 503: far above
 # a team's viewers (each polls one small file every few seconds).
@@ -114,11 +115,28 @@ class Refused(Exception):
         self.status = status
 
 
-def resolve_request_path(root: Path, raw_target: str) -> Path:
+def _real_path_under(real_root: str, segments: list[str]) -> str:
+    """os.path.realpath(real_root/segments...) for a root that is already real:
+    one lstat per segment instead of one per component from `/` (the server
+    does this on every request)."""
+    path = real_root
+    for i, segment in enumerate(segments):
+        path = os.path.join(path, segment)
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return os.path.join(path, *segments[i + 1:])  # does not exist: a 404 later
+        if stat.S_ISLNK(mode):
+            return os.path.realpath(os.path.join(path, *segments[i + 1:]))
+    return path
+
+
+def resolve_request_path(root: Path, raw_target: str, real_root: str | None = None) -> Path:
     """The real file or folder a raw request-target names inside root, or Refused.
 
     Works on the raw target, before any normalisation, so that encoded and
-    double-encoded escapes are seen for what they are.
+    double-encoded escapes are seen for what they are. real_root: root's
+    real path, when the caller already knows it.
     """
     if not raw_target.startswith("/") or raw_target.startswith("//"):
         raise Refused(HTTPStatus.BAD_REQUEST)  # absolute-form or authority-like targets
@@ -148,12 +166,12 @@ def resolve_request_path(root: Path, raw_target: str) -> Path:
             raise Refused(HTTPStatus.NOT_FOUND)
         if len(segment.encode()) > 255:
             raise Refused(HTTPStatus.NOT_FOUND)  # no file has such a name (ENAMETOOLONG)
-    real_root = os.path.realpath(root)
-    candidate = os.path.realpath(os.path.join(real_root, *[s for s in segments if s]))
+    real_root = os.path.realpath(root) if real_root is None else real_root
+    candidate = _real_path_under(real_root, [s for s in segments if s])
     if candidate != real_root and not candidate.startswith(real_root + os.sep):
         raise Refused(HTTPStatus.NOT_FOUND)  # a symlink that leads out of the folder
-    rel_parts = Path(candidate).relative_to(real_root).parts
-    if any(is_hidden_name(part) for part in rel_parts):
+    rel_parts = candidate[len(real_root):].split(os.sep)
+    if any(part and is_hidden_name(part) for part in rel_parts):
         raise Refused(HTTPStatus.NOT_FOUND)  # a link whose target is a temp file
     return Path(candidate)
 
@@ -244,6 +262,10 @@ class _OpenFileResponse(FileResponse):
         yield _LoopReader(self._fh)
 
     async def __call__(self, scope, receive, send) -> None:
+        if self.stat_result.st_size <= SMALL_FILE:
+            # Sent in one or two writes: no need for Starlette's task that
+            # watches for a disconnect while streaming (ASGI 2.4 behaviour).
+            scope = {**scope, "asgi": {**scope.get("asgi", {}), "spec_version": "2.4"}}
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -256,6 +278,7 @@ class ReportFiles(StaticFiles):
     def __init__(self, root: Path):
         super().__init__(directory=root, html=False, check_dir=False)
         self.root = Path(root)
+        self.real_root = os.path.realpath(root)
 
     async def __call__(self, scope, receive, send) -> None:
         response = self.respond(scope)
@@ -266,12 +289,12 @@ class ReportFiles(StaticFiles):
             return _plain(405, headers={"allow": "GET, HEAD"})
         raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         try:
-            path = resolve_request_path(self.root, raw)
+            path = resolve_request_path(self.root, raw, self.real_root)
             if path.is_dir():
                 if not raw.endswith("/"):
                     # Relative links in the folder's index need the trailing slash.
                     return _plain(301, headers={"location": raw + "/"})
-                path = resolve_request_path(self.root, raw + "index.html")
+                path = resolve_request_path(self.root, raw + "index.html", self.real_root)
             fh = open(path, "rb")
         except Refused as exc:
             return _plain(exc.status.value)
