@@ -13,7 +13,6 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -34,16 +33,70 @@ class ServeSummary:
     simulated_rows: int | None = None
 
 
+class LiveBuild:
+    """build_site as serve runs it: live mode, waits logged, and two guards.
+
+    - A CSV that shrank in place (same file, fewer bytes than the last good
+      build read: truncated or emptied) is not built from: the last good
+      reports stay listed with a warning until the file grows past that size
+      again (a file *replaced* by a smaller one is a new file and builds).
+    - A build that raises (a bug, a full disk) still updates the manifest, so
+      the viewer shows the error instead of going quiet.
+    """
+
+    def __init__(self, csv_path, out_dir, *, log: Callable[[str], None] = print, **options):
+        try:
+            from .site import build_site
+        except ImportError as exc:
+            raise FinopsError(f"the report builder is missing ({exc}); reinstall finops "
+                              "(`make install`)") from None
+        self._build_site = build_site
+        self.csv_path, self.out_dir, self.log, self.options = Path(csv_path), Path(out_dir), log, options
+        self.last_good: tuple[int, int, int] | None = None  # (dev, inode, bytes read)
+
+    def _stat(self):
+        try:
+            return os.stat(self.csv_path)
+        except OSError:
+            return None
+
+    def _truncated(self, st) -> tuple[str, str] | None:
+        if st is None or self.last_good is None or st.st_size == 0:
+            return None  # missing and empty files are the build's to report
+        dev, ino, size = self.last_good
+        if (st.st_dev, st.st_ino) == (dev, ino) and st.st_size < size:
+            return ("truncated", f"{self.csv_path.name} was truncated: it holds {st.st_size:,} bytes, "
+                                 f"the last good build read {size:,}; the last good reports stay "
+                                 "until it grows past that again (restart `finops serve` to build "
+                                 "from the smaller file)")
+        return None
+
+    def __call__(self):
+        st = self._stat()
+        hold = self._truncated(st)
+        try:
+            result = self._build_site(self.csv_path, self.out_dir, live=True, on_wait=self.log,
+                                      hold=hold, **self.options)
+        except FinopsError:
+            raise
+        except Exception as exc:
+            message = f"the build failed: {type(exc).__name__}: {exc}"
+            try:
+                self._build_site(self.csv_path, self.out_dir, live=True, on_wait=self.log,
+                                 hold=("ok", message), **self.options)
+            except Exception:
+                pass
+            raise
+        if result.status in ("ok", "partial") and result.source is not None and st is not None:
+            self.last_good = (st.st_dev, st.st_ino, result.source.size_bytes)
+        return result
+
+
 def default_build(csv_path, out_dir, *, sql_dirs=(), target_mb=None, memory_limit=None,
-                  poll_seconds=15) -> Callable[[], object]:
-    """The real build: build.build_site with the serve options, live mode on."""
-    try:
-        from .site import build_site
-    except ImportError as exc:
-        raise FinopsError(f"the report builder is missing ({exc}); reinstall finops "
-                          "(`make install`)") from None
-    return partial(build_site, csv_path, out_dir, sql_dirs=tuple(sql_dirs), target_mb=target_mb,
-                   memory_limit=memory_limit, poll_seconds=poll_seconds, live=True)
+                  poll_seconds=15, log: Callable[[str], None] = print) -> Callable[[], object]:
+    """The real build: build_site with the serve options, live mode on, guarded."""
+    return LiveBuild(csv_path, out_dir, log=log, sql_dirs=tuple(sql_dirs), target_mb=target_mb,
+                     memory_limit=memory_limit, poll_seconds=poll_seconds)
 
 
 class _Simulator:
@@ -99,7 +152,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
     server = make_server(out_dir, host, port, verbose=verbose, allow_hosts=allow_hosts, log=log)
     if build is None:
         build = default_build(csv_path, out_dir, sql_dirs=extra_sql, target_mb=target_mb,
-                              memory_limit=memory_limit, poll_seconds=poll_seconds)
+                              memory_limit=memory_limit, poll_seconds=poll_seconds, log=log)
     plan = WatchPlan(csv_path, sql_dirs=[SQL_DIR, *extra_sql],
                      template_dirs=[TEMPLATES_DIR, VIEWER_DIR], ignore_dirs=[out_dir])
     if min_interval is None:
