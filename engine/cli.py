@@ -361,7 +361,8 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
     manifest.json and the viewer's index.html to --out.
 
     The reports open offline (file://) and from `finops serve` alike. Exit
-    code 1 when an analyzer failed or there is no data.
+    code 1 when an analyzer failed or there is no data. Builds into one --out
+    take turns: a second one waits until the first has written everything.
 
     \b
     Examples:
@@ -370,8 +371,10 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
     """
     from .site import build_site
 
+    # A second build into the same --out waits for the first (one build's
+    # output at a time), and says so once.
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
-                        memory_limit=memory_limit)
+                        memory_limit=memory_limit, on_wait=lambda line: click.echo(line, err=True))
     if not quiet:
         for r in result.reports:
             rows = f"{r.main_query} {r.main_rows:,} rows" if r.main_query else ""
