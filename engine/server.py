@@ -374,11 +374,11 @@ def _middleware(cls, **options):
 
 # --- connections -----------------------------------------------------------------
 
-class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for the request head, a 414 for a
-    request line longer than MAX_TARGET, and a cut-off for a client that
-    stops reading. (uvicorn times out idle keep-alive connections only after
-    a first answer, and never a slow writer or reader.)"""
+class _ConnectionGuards:
+    """Mixed into uvicorn's HTTP protocols: a deadline for each request head, a
+    414 for a request line longer than MAX_TARGET, and a cut-off for a client
+    that stops reading. (uvicorn times out idle keep-alive connections only
+    after a first answer, and never a slow writer or reader.)"""
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
@@ -390,19 +390,27 @@ class GuardedH11Protocol(H11Protocol):
         self._cancel_head()
         self._head_seen = 0
         self._line_done = False
-        self._head_deadline = self.loop.call_later(HEAD_TIMEOUT, self._close_quietly)
+        self._head_deadline = self.loop.call_later(HEAD_TIMEOUT, self._head_expired)
 
     def _cancel_head(self) -> None:
         if getattr(self, "_head_deadline", None) is not None:
             self._head_deadline.cancel()
             self._head_deadline = None
 
-    def _close_quietly(self) -> None:
+    def _busy(self) -> bool:
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def _head_expired(self) -> None:
+        self._head_deadline = None
+        if self._busy():
+            return  # an answer is on its way; the write cut-off watches it
         if not self.transport.is_closing():
-            try:
-                self.conn.send(h11.ConnectionClosed())
-            except h11.LocalProtocolError:
-                pass
+            conn = getattr(self, "conn", None)  # h11's state machine, if any
+            if conn is not None:
+                try:
+                    conn.send(h11.ConnectionClosed())
+                except h11.LocalProtocolError:
+                    pass
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
@@ -428,12 +436,9 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
     def on_response_complete(self) -> None:
-        before = self.cycle
         super().on_response_complete()
-        if not self.transport.is_closing():
+        if not self.transport.is_closing() and not self._busy():
             self._await_head()
-            if self.cycle is not before and not self.cycle.response_complete:
-                self._cancel_head()  # a pipelined request is already being answered
 
     def connection_lost(self, exc) -> None:
         self._cancel_head()
@@ -453,6 +458,23 @@ class GuardedH11Protocol(H11Protocol):
         if getattr(self, "_write_deadline", None) is not None:
             self._write_deadline.cancel()
             self._write_deadline = None
+
+
+class GuardedH11Protocol(_ConnectionGuards, H11Protocol):
+    """uvicorn's pure-Python HTTP/1.1 (h11), guarded."""
+
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # httptools is a compiled wheel; h11 does the same job, slower
+    HttpToolsProtocol = None
+    GuardedHttpToolsProtocol = None
+else:
+    class GuardedHttpToolsProtocol(_ConnectionGuards, HttpToolsProtocol):
+        """uvicorn's httptools (llhttp, node's C parser) HTTP/1.1, guarded."""
+
+# The faster parser when it is installed (it is a dependency; h11 is the fallback).
+PROTOCOLS = [p for p in (GuardedHttpToolsProtocol, GuardedH11Protocol) if p is not None]
 
 
 # --- logs ----------------------------------------------------------------------------
@@ -510,12 +532,12 @@ class ReportsServer:
     """
 
     def __init__(self, sock: socket.socket, app, *, verbose: bool,
-                 log: Callable[[str], None] | None):
+                 log: Callable[[str], None] | None, protocol=None):
         self.socket = sock
         self.app = app
         self.server_address = sock.getsockname()[:2]
         self.config = uvicorn.Config(
-            app, http=GuardedH11Protocol, loop="asyncio", lifespan="off", ws="none",
+            app, http=protocol or PROTOCOLS[0], loop="asyncio", lifespan="off", ws="none",
             log_config=None, access_log=verbose, proxy_headers=False, server_header=False,
             backlog=BACKLOG, timeout_keep_alive=KEEP_ALIVE, limit_concurrency=MAX_CONCURRENCY,
             h11_max_incomplete_event_size=MAX_HEAD, timeout_graceful_shutdown=3)
@@ -554,7 +576,10 @@ class ReportsServer:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets
+    # only when it sees that, and without it every small answer waited ~40 ms
+    # for the client's delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6 and host in ("::", ""):
@@ -571,7 +596,7 @@ def _bind(host: str, port: int) -> socket.socket:
 def make_server(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, *,
                 verbose: bool = False, allow_hosts: Sequence[str] = (),
                 routes: Sequence[BaseRoute] = (),
-                log: Callable[[str], None] | None = None) -> ReportsServer:
+                log: Callable[[str], None] | None = None, protocol=None) -> ReportsServer:
     """A bound (not yet serving) server for root; a busy port is a FinopsError.
 
     A non-loopback host needs allow_hosts (the names clients type); routes
@@ -597,7 +622,7 @@ def make_server(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 80
                           "check --host and --port") from None
     bound_port = sock.getsockname()[1]
     app = create_app(root.resolve(), allowed_hosts(host, bound_port, allow_hosts), routes)
-    return ReportsServer(sock, app, verbose=verbose, log=log)
+    return ReportsServer(sock, app, verbose=verbose, log=log, protocol=protocol)
 
 
 def urls_of(server: ReportsServer, host: str, allow_hosts: Sequence[str] = ()) -> list[str]:
