@@ -134,7 +134,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
           target_mb: float = 50.0, poll_seconds: float = 15, sql_dirs=(),
           memory_limit: str | None = None, rate: float | None = None, seed: int | None = None,
           verbose: bool = False, log: Callable[[str], None] = print,
-          allow_hosts: tuple[str, ...] | list[str] = (),
+          allow_hosts: tuple[str, ...] | list[str] = (), routes=(),
           build: Callable[[], object] | None = None, debounce: float = 0.5,
           min_interval: float | None = None, stop_event: threading.Event | None = None,
           on_ready: Callable[[str], None] | None = None) -> ServeSummary:
@@ -149,7 +149,10 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
     extra_sql = check_sql_dirs(sql_dirs)
     stop_event = stop_event or threading.Event()
     # A busy port or an unnamed network exposure fails first, before any build.
-    server = make_server(out_dir, host, port, verbose=verbose, allow_hosts=allow_hosts, log=log)
+    # routes: extra Starlette routes (e.g. an endpoint that re-runs one analyzer),
+    # answered before the folder's files, behind the same Host check and headers.
+    server = make_server(out_dir, host, port, verbose=verbose, allow_hosts=allow_hosts, log=log,
+                         routes=routes)
     if build is None:
         build = default_build(csv_path, out_dir, sql_dirs=extra_sql, target_mb=target_mb,
                               memory_limit=memory_limit, poll_seconds=poll_seconds, log=log)

@@ -299,3 +299,28 @@ def test_wildcard_bind_needs_named_hosts_and_accepts_only_those(tmp_path):
 
 def test_loopback_bind_refuses_other_ip_addresses(site):
     assert raw(site, "/index.html", host=f"192.168.1.20:{site.server_address[1]}")[0] in (400, 421)
+
+
+def test_extra_routes_get_the_same_host_check_and_headers(tmp_path):
+    """How a later endpoint plugs in: a Starlette route passed to make_server."""
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def ping(request):
+        return JSONResponse({"pong": request.query_params.get("x")})
+
+    (tmp_path / "index.html").write_text("index")
+    server = make_server(tmp_path, "127.0.0.1", 0, routes=[Route("/api/ping", ping)])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        status, headers, body = raw(server, "/api/ping?x=1")
+        assert status == 200 and body == b'{"pong":"1"}'
+        assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert headers["cache-control"] == "no-store"
+        assert raw(server, "/api/ping", host="evil.example")[0] == 421
+        assert raw(server, "/api/ping", method="POST")[0] == 405
+        assert raw(server, "/index.html")[2] == b"index"  # the folder still answers the rest
+    finally:
+        server.shutdown()
+        server.server_close()
