@@ -363,12 +363,22 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
     warning = None
     if status == "error" and report_entries:
         when = (previous or {}).get("last_good_at") or (previous or {}).get("generated_at")
-        warning = ("The reports below are from the last good build"
+        try:
+            when = datetime.fromisoformat(when.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+        except (AttributeError, ValueError):
+            pass
+        warning = ("The reports below, and the dataset figures, are from the last good build"
                    + (f" ({when})" if when else "") + ".")
 
     seconds = time.perf_counter() - started
     manifest = _manifest(csv_path, source, status, public_text(error), report_entries,
                          generated_at, target_mb, poll_seconds, live, seconds)
+    if status == "error" and report_entries and previous:
+        # The page describes the reports it shows: the last good build's data.
+        for key in ("rows", "rows_rejected", "duplicate_call_ids", "reject_samples", "time_range",
+                    "csv_size_mb", "progress_pct"):
+            if key in previous:
+                manifest[key] = previous[key]
     manifest["source_state"] = state
     manifest["warning"] = warning
     manifest["last_good_at"] = (generated_at if status in ("ok", "partial")
