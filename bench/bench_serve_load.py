@@ -18,7 +18,13 @@ connections do not slow a normal request; threads and descriptors bounded.
 This is a benchmark, not a test: figures depend on the machine and on what
 else runs on it (the load generator shares the cores with the server).
 
+The load phase uses wrk (Debian's `wrk`, a C load generator) when it is
+installed, with a Lua script replaying the same mix and ETags, because a
+Python client on the same two cores takes CPU from the server and adds its
+own queueing to the latencies; `--client python` forces the asyncio client.
+
 Usage: python bench/bench_serve_load.py [--clients 200] [--seconds 30] [--idle 1000]
+                                        [--client auto|wrk|python]
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ import os
 import random
 import re
 import resource
+import shutil
 import socket
+import tempfile
 import statistics
 import subprocess
 import sys
@@ -181,6 +189,61 @@ async def load_phase(port: int, clients: int, seconds: float, mix, pid: int) -> 
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
+async def fetch_etags(port: int, mix) -> dict[str, str]:
+    host = f"127.0.0.1:{port}".encode()
+    conn = await open_conn(port)
+    tags = {}
+    for path, conditional in mix:
+        if conditional and path not in tags:
+            _, tag = await request(*conn, host, path, None)
+            tags[path] = tag
+    conn[1].close()
+    return tags
+
+
+WRK_SCRIPT = """
+local reqs = {%s}
+request = function()
+  return reqs[math.random(#reqs)]
+end
+"""
+
+
+def wrk_phase(port: int, clients: int, seconds: float, mix, pid: int) -> None:
+    tags = asyncio.run(fetch_etags(port, mix))
+    lua_items = []
+    for path, conditional in mix:
+        headers = {"Host": f"127.0.0.1:{port}"}
+        if conditional and tags.get(path):
+            headers["If-None-Match"] = tags[path]
+        pairs = ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items())
+        lua_items.append(f'wrk.format("GET", {json.dumps(path)}, {{{pairs}}})')
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(WRK_SCRIPT % ", ".join(lua_items))
+        script = fh.name
+    cpu0 = cpu_seconds(pid)
+    t0 = time.perf_counter()
+    out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "--latency",
+                          "--timeout", "10s", "-s", script, f"http://127.0.0.1:{port}/"],
+                         capture_output=True, text=True).stdout
+    took = time.perf_counter() - t0
+    os.unlink(script)
+    cpu = cpu_seconds(pid) - cpu0
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Socket errors: (.*)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    pcts = dict(re.findall(r"\s+(50|90|99)%\s+(\S+)", out))
+    maximum = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out)
+    print(f"load (wrk): {clients} clients x {seconds:g} s: {requests:,} requests, "
+          f"{requests / took:,.0f} req/s, socket errors: {errors.group(1) if errors else 'none'}, "
+          f"non-2xx/3xx: {non2xx.group(1) if non2xx else 0}")
+    print(f"      latency: p50 {pcts.get('50')}  p90 {pcts.get('90')}  p99 {pcts.get('99')}  "
+          f"max {maximum.group(1) if maximum else '?'}  (goal: 0 errors, p99 < 200ms)")
+    print(f"      server CPU: {cpu:.1f} s in {took:.1f} s ({cpu / took * 100:.0f}% of one core), "
+          f"{cpu / max(1, requests) * 1e6:.0f} us per request; load average now "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
 async def sequential(port: int, n: int) -> list[float]:
     host = f"127.0.0.1:{port}".encode()
     conn = await open_conn(port)
@@ -219,6 +282,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--idle", type=int, default=1000)
+    parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.idle + 1000)), hard))
@@ -239,8 +303,14 @@ def main() -> int:
         mix = traffic(site)
         print(f"server: pid {server.pid}, {len(mix)} paths in the mix; at rest: "
               f"threads {proc_stats(server.pid)[0]}, descriptors {proc_stats(server.pid)[1]}")
+        use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+              "(other jobs share this machine)")
         with Sampler(server.pid) as s:
-            asyncio.run(load_phase(port, args.clients, args.seconds, mix, server.pid))
+            if use_wrk:
+                wrk_phase(port, args.clients, args.seconds, mix, server.pid)
+            else:
+                asyncio.run(load_phase(port, args.clients, args.seconds, mix, server.pid))
         print(f"      server during load: {s.summary()}")
         with Sampler(server.pid) as s:
             asyncio.run(idle_phase(port, args.idle, server.pid))

@@ -44,7 +44,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Match
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -359,17 +359,33 @@ class RequestGuard:
         return None
 
 
-def create_app(root: str | os.PathLike, allowed: set[str],
-               routes: Sequence[BaseRoute] = ()) -> Starlette:
-    """The ASGI app: `routes` first, then the reports folder for every other path."""
-    return Starlette(routes=[*routes, Mount("/", app=ReportFiles(Path(root)))],
-                     middleware=[_middleware(RequestGuard, allowed=allowed)])
+class _Dispatch:
+    """Extra routes first (as a Starlette app, with its error handling and
+    405s), the reports folder for every other path, without Starlette's
+    middleware layers on that hot path."""
+
+    def __init__(self, routes: Sequence[BaseRoute], files: ReportFiles):
+        self.routes = list(routes)
+        self.files = files
+        self.app = Starlette(routes=self.routes) if self.routes else None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if self.app is not None:
+            for route in self.routes:
+                match, _ = route.matches(scope)
+                if match is not Match.NONE:
+                    return await self.app(scope, receive, send)
+        await self.files(scope, receive, send)
 
 
-def _middleware(cls, **options):
-    from starlette.middleware import Middleware
+def create_app(root: str | os.PathLike, allowed: set[str], routes: Sequence[BaseRoute] = ()):
+    """The ASGI app: the request guard, then `routes`, then the reports folder.
 
-    return Middleware(cls, **options)
+    A new endpoint is a Starlette route in `routes` (e.g.
+    `Route("/api/filter/{name}", endpoint)`): it gets the Host check, the
+    target and body checks and the security headers like every file.
+    """
+    return RequestGuard(_Dispatch(routes, ReportFiles(Path(root))), allowed=allowed)
 
 
 # --- connections -----------------------------------------------------------------
