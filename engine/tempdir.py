@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import FinopsError
 
-_run_dir: Path | None = None
+_made: set[Path] = set()  # run folders this process made
 
 
 def private_root() -> Path:
@@ -37,8 +37,8 @@ def ensure_private(path: Path, *, fix_mode: bool = True) -> Path:
     except FileExistsError:
         pass
     except OSError as exc:
-        raise FinopsError(f"cannot create the temporary folder {path} ({exc.strerror or exc}); "
-                          f"{hint}") from None
+        raise FinopsError(f"cannot use {path} as the temporary folder (DuckDB's spill folder "
+                          f"and the CSV snapshot) ({exc.strerror or exc}); {hint}") from None
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
         raise FinopsError(f"the temporary folder {path} is a symlink or not a folder; {hint}")
@@ -61,18 +61,17 @@ def _alive(pid: int) -> bool:
 
 
 def run_dir() -> Path:
-    """This process's own folder inside the private root (made once, removed at exit)."""
-    global _run_dir
-    if _run_dir is not None and _run_dir.is_dir() and _run_dir.name == f"run-{os.getpid()}":
-        return _run_dir
+    """This process's own folder inside the private root (made once, removed at exit).
+
+    The root is looked up on every call, so a changed FINOPS_TEMP_DIR is obeyed."""
     root = private_root()
-    for old in root.glob("run-*"):
-        pid = old.name.removeprefix("run-")
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
     path = root / f"run-{os.getpid()}"
-    ensure_private(path)
-    if _run_dir is None:
-        atexit.register(lambda: _run_dir and shutil.rmtree(_run_dir, ignore_errors=True))
-    _run_dir = path
-    return path
+    if path not in _made:
+        for old in root.glob("run-*"):
+            pid = old.name.removeprefix("run-")
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                shutil.rmtree(old, ignore_errors=True)
+        if not _made:
+            atexit.register(lambda: [shutil.rmtree(p, ignore_errors=True) for p in _made])
+        _made.add(path)
+    return ensure_private(path)

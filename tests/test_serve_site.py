@@ -132,7 +132,6 @@ def test_served_files_never_show_absolute_local_paths(tmp_path, calls_csv):
 def test_temp_folder_is_private(tmp_path, monkeypatch):
     monkeypatch.delenv("FINOPS_TEMP_DIR", raising=False)
     monkeypatch.setattr(tempdir.tempfile, "gettempdir", lambda: str(tmp_path))
-    monkeypatch.setattr(tempdir, "_run_dir", None)
     con = connect()
     try:
         spill = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
@@ -144,7 +143,6 @@ def test_temp_folder_is_private(tmp_path, monkeypatch):
 
 
 def test_temp_folder_of_another_user_or_a_symlink_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempdir, "_run_dir", None)
     theirs = tmp_path / "theirs"
     theirs.mkdir()
     link = tmp_path / "link"
