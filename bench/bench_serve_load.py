@@ -4,7 +4,8 @@ Starts the real `finops serve` (a child process) over the seed-7 5 MB CSV,
 then from this process (asyncio, raw HTTP/1.1 keep-alive connections):
 
 1. load: CLIENTS concurrent clients for SECONDS, each in a closed loop
-   (next request as soon as the answer is read, no think time) over the
+   (next request as soon as the answer is read, no think time), then paced
+   (one request a second each, like open viewers at the fastest poll), over the
    viewer's real traffic mix: manifest.json polls, index.html, report pages,
    downloads and assets, half of the asset/report requests conditional
    (If-None-Match, answered 304). Prints requests/s, errors, p50/p95/p99/max.
@@ -133,10 +134,14 @@ def traffic(site: Path) -> list[tuple[str, bool]]:
 
 
 async def client(port: int, host: bytes, mix, end: float, latencies: list[float], errors: list[str],
-                 statuses: dict[int, int]):
+                 statuses: dict[int, int], think: float = 0.0):
     etags: dict[str, str] = {}
     conn = None
+    if think:
+        await asyncio.sleep(random.uniform(0, think))  # browsers do not poll in step
     while time.monotonic() < end:
+        if think and latencies is not None and conn is not None:
+            await asyncio.sleep(think)
         path, conditional = random.choice(mix)
         t0 = time.perf_counter()
         try:
@@ -165,7 +170,8 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(p / 100 * len(values)))] * 1000
 
 
-async def load_phase(port: int, clients: int, seconds: float, mix, pid: int) -> None:
+async def load_phase(port: int, clients: int, seconds: float, mix, pid: int,
+                     think: float = 0.0) -> None:
     cpu0 = cpu_seconds(pid)
     host = f"127.0.0.1:{port}".encode()
     latencies: list[float] = []
@@ -173,10 +179,11 @@ async def load_phase(port: int, clients: int, seconds: float, mix, pid: int) -> 
     statuses: dict[int, int] = {}
     end = time.monotonic() + seconds
     t0 = time.perf_counter()
-    await asyncio.gather(*(client(port, host, mix, end, latencies, errors, statuses)
+    await asyncio.gather(*(client(port, host, mix, end, latencies, errors, statuses, think)
                            for _ in range(clients)))
     took = time.perf_counter() - t0
-    print(f"load: {clients} clients x {seconds:g} s: {len(latencies):,} requests, "
+    how = f"one request every {think:g} s each" if think else "closed loop"
+    print(f"load ({how}): {clients} clients x {seconds:g} s: {len(latencies):,} requests, "
           f"{len(latencies) / took:,.0f} req/s, errors {len(errors)}"
           f"{' (' + ', '.join(sorted(set(errors))) + ')' if errors else ''}, "
           f"statuses {dict(sorted(statuses.items()))}")
@@ -283,6 +290,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--idle", type=int, default=1000)
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--think", type=float, default=1.0,
+                        help="seconds between a paced client's requests (the viewer polls at most "
+                             "once a second); 0 skips the paced phase")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.idle + 1000)), hard))
@@ -312,6 +322,11 @@ def main() -> int:
             else:
                 asyncio.run(load_phase(port, args.clients, args.seconds, mix, server.pid))
         print(f"      server during load: {s.summary()}")
+        if args.think:
+            with Sampler(server.pid) as s:
+                asyncio.run(load_phase(port, args.clients, args.seconds, mix, server.pid,
+                                       think=args.think))
+            print(f"      server during paced load: {s.summary()}")
         with Sampler(server.pid) as s:
             asyncio.run(idle_phase(port, args.idle, server.pid))
         print(f"      server during idle phase: {s.summary()}")
