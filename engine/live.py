@@ -183,7 +183,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         if not is_loopback(host):
             log(f"warning: listening on {host or '0.0.0.0'}: anyone who can reach this machine "
                 f"on port {server.server_address[1]} can read these reports; answering only "
-                f"for {', '.join(allow_hosts)}")
+                f"for {', '.join(allow_hosts)} and loopback")
         log(f"serving {out_dir} at {' and '.join(urls)} (Ctrl-C to stop)")
         loop_thread = threading.Thread(target=loop.run, kwargs={"initial_build": False},
                                        name="finops-rebuild", daemon=True)
