@@ -235,6 +235,11 @@ def _plain(status: int, *, headers: dict[str, str] | None = None, close: bool = 
     return response
 
 
+def _has_body(scope) -> bool:
+    return any(k == b"transfer-encoding" or (k == b"content-length" and v.strip() != b"0")
+               for k, v in scope["headers"])
+
+
 class _LoopReader:
     """An already-open file, read in the event loop: report files are small
     and local, and opening the file before the answer starts means a rebuild
@@ -286,7 +291,8 @@ class ReportFiles(StaticFiles):
 
     def respond(self, scope) -> Response:
         if scope["method"] not in ("GET", "HEAD"):
-            return _plain(405, headers={"allow": "GET, HEAD"})
+            # A body that is not read must never be taken for the next request.
+            return _plain(405, headers={"allow": "GET, HEAD"}, close=_has_body(scope))
         raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         try:
             path = resolve_request_path(self.root, raw, self.real_root)
@@ -351,11 +357,9 @@ class RequestGuard:
         raw = scope.get("raw_path") or scope["path"].encode()
         if len(raw) + len(scope.get("query_string", b"")) > MAX_TARGET:
             return _plain(414, close=True)
-        if scope["method"] in ("GET", "HEAD"):
-            for k, v in scope["headers"]:
-                if k == b"transfer-encoding" or (k == b"content-length" and v.strip() != b"0"):
-                    # The body is not read: close, so it is never taken for a request.
-                    return _plain(400, close=True)
+        if scope["method"] in ("GET", "HEAD") and _has_body(scope):
+            # The body is not read: close, so it is never taken for a request.
+            return _plain(400, close=True)
         return None
 
 

@@ -302,3 +302,11 @@ def test_answers_are_not_held_back_by_nagle(served):
         for protocol in protocols:
             accepted = protocol.transport.get_extra_info("socket")
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
+def test_a_refused_post_with_a_body_closes_the_connection(served):
+    smuggled = b"GET /" + SECRET + b" HTTP/1.1\r\nHost: " + host(served) + b"\r\n\r\n"
+    request = (b"POST /index.html HTTP/1.1\r\nHost: " + host(served) +
+               b"\r\nContent-Length: %d\r\n\r\n" % len(smuggled) + smuggled)
+    data = exchange(served, request)
+    assert statuses(data) == [405] and SECRET not in data
