@@ -40,7 +40,6 @@ import resource
 import shutil
 import socket
 import tempfile
-import statistics
 import subprocess
 import sys
 import threading

@@ -35,7 +35,7 @@ from . import catalog, render
 from .session import open_session
 from .catalog import Analyzer
 from .files import write_atomic
-from .sitelock import LOCK_NAME, build_lock
+from .sitelock import build_lock
 from .errors import FinopsError, MissingCSVError, NoDataError
 from .console import csv_text
 from .analyze import run_analyzer
@@ -276,6 +276,7 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
                           "pass --out with a writable folder") from None
     options = {} if lock_timeout is None else {"timeout": lock_timeout}
     with build_lock(out, on_wait=on_wait, **options):
+        _remove_leftovers(out)
         try:
             copy_assets(out)
             staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
@@ -288,6 +289,16 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
                                  poll_seconds=poll_seconds, live=live, hold=hold)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Staging folders and temp files of a build that was killed: with the lock
+    held, no other build is writing them."""
+    for path in out.glob(".staging-*"):
+        shutil.rmtree(path, ignore_errors=True)
+    for folder in (out, out / ASSETS):
+        for path in folder.glob(".*.tmp"):
+            path.unlink(missing_ok=True)
 
 
 def _read_failure(exc: BaseException, csv_path, has_reports: bool) -> tuple[str, str, str]:

@@ -161,3 +161,14 @@ def test_temp_folder_of_another_user_or_a_symlink_is_refused(tmp_path, monkeypat
     planted.symlink_to(theirs)  # someone made our default name point at their folder
     with pytest.raises(FinopsError, match="symlink"):
         connect()
+
+
+def test_leftovers_of_a_killed_build_are_cleaned_by_the_next(tmp_path, calls_csv):
+    out = tmp_path / "reports"
+    (out / ".staging-abc123").mkdir(parents=True)
+    (out / ".staging-abc123" / "probe.html").write_text("half")
+    (out / ".index.html.x1y2.tmp").write_text("half")
+    (out / "notes.txt").write_text("mine")
+    build_site(calls_csv(sample_rows(40)), out)
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [LOCK_NAME]
+    assert (out / "notes.txt").read_text() == "mine"
