@@ -8,6 +8,7 @@ stops at a line boundary, the server and watchers end, one closing line).
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -23,6 +24,16 @@ from .paths import SQL_DIR, TEMPLATES_DIR, VIEWER_DIR
 from .watch import RebuildLoop, WatchPlan
 
 MB = 1_000_000
+logger = logging.getLogger(__name__)
+
+
+def _logger_at(level: int) -> Callable[[str], None]:
+    return lambda line: logger.log(level, line)
+
+
+def _http_log(line: str) -> None:
+    """The server's lines: its errors ("http: ...") as warnings, access lines as info."""
+    logger.log(logging.WARNING if line.startswith("http:") else logging.INFO, line)
 
 
 @dataclass
@@ -44,14 +55,15 @@ class LiveBuild:
       the viewer shows the error instead of going quiet.
     """
 
-    def __init__(self, csv_path, out_dir, *, log: Callable[[str], None] = print, **options):
+    def __init__(self, csv_path, out_dir, *, log: Callable[[str], None] | None = None, **options):
         try:
             from .site import build_site
         except ImportError as exc:
             raise FinopsError(f"the report builder is missing ({exc}); reinstall finops "
                               "(`make install`)") from None
         self._build_site = build_site
-        self.csv_path, self.out_dir, self.log, self.options = Path(csv_path), Path(out_dir), log, options
+        self.csv_path, self.out_dir, self.options = Path(csv_path), Path(out_dir), options
+        self.log = log or _logger_at(logging.WARNING)  # "waiting for another build" lines
         self.last_good: tuple[int, int, int] | None = None  # (dev, inode, bytes read)
 
     def _stat(self):
@@ -93,7 +105,7 @@ class LiveBuild:
 
 
 def default_build(csv_path, out_dir, *, sql_dirs=(), target_mb=None, memory_limit=None,
-                  poll_seconds=15, log: Callable[[str], None] = print) -> Callable[[], object]:
+                  poll_seconds=15, log: Callable[[str], None] | None = None) -> Callable[[], object]:
     """The real build: build_site with the serve options, live mode on, guarded."""
     return LiveBuild(csv_path, out_dir, log=log, sql_dirs=tuple(sql_dirs), target_mb=target_mb,
                      memory_limit=memory_limit, poll_seconds=poll_seconds)
@@ -103,9 +115,11 @@ class _Simulator:
     """run_continuous in a background thread, sharing the serve stop event."""
 
     def __init__(self, csv_path: Path, target_mb: float, rate: float | None, seed: int | None,
-                 stop_event: threading.Event, log: Callable[[str], None]):
+                 stop_event: threading.Event, log: Callable[[str], None] | None):
         self.csv_path, self.target_mb, self.rate, self.seed = csv_path, target_mb, rate, seed
-        self.stop_event, self.log = stop_event, log
+        self.stop_event = stop_event
+        self.log = log or _logger_at(logging.INFO)
+        self.log_error = log or _logger_at(logging.ERROR)
         self.result = None
         self.thread = threading.Thread(target=self._run, name="finops-simulate", daemon=True)
 
@@ -118,10 +132,10 @@ class _Simulator:
                                                    rate=rate, seed=self.seed,
                                                    stop_event=self.stop_event)
         except FinopsError as exc:
-            self.log(f"simulator error: {exc}")
+            self.log_error(f"simulator error: {exc}")
             return
         except Exception as exc:  # keep serving what there is
-            self.log(f"simulator failed: {type(exc).__name__}: {exc}")
+            self.log_error(f"simulator failed: {type(exc).__name__}: {exc}")
             return
         r = self.result
         if not r.stopped:
@@ -133,12 +147,15 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
           host: str = "127.0.0.1", port: int = 8000, simulate: bool = False,
           target_mb: float = 50.0, poll_seconds: float = 15, sql_dirs=(),
           memory_limit: str | None = None, rate: float | None = None, seed: int | None = None,
-          verbose: bool = False, log: Callable[[str], None] = print,
+          verbose: bool = False, log: Callable[[str], None] | None = None,
           allow_hosts: tuple[str, ...] | list[str] = (), routes=(),
           build: Callable[[], object] | None = None, debounce: float = 0.5,
           min_interval: float | None = None, stop_event: threading.Event | None = None,
           on_ready: Callable[[str], None] | None = None) -> ServeSummary:
-    """Build, serve out_dir, rebuild on changes; return when stopped (Ctrl-C, SIGTERM, stop_event)."""
+    """Build, serve out_dir, rebuild on changes; return when stopped (Ctrl-C, SIGTERM, stop_event).
+
+    log: a callable for every line (tests); None logs through `logging` by level.
+    """
     csv_path, out_dir = Path(csv_path), Path(out_dir)
     if poll_seconds <= 0:
         raise FinopsError("--poll-seconds must be positive, e.g. --poll-seconds 15")
@@ -151,11 +168,12 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
     # A busy port or an unnamed network exposure fails first, before any build.
     # routes: extra Starlette routes (e.g. an endpoint that re-runs one analyzer),
     # answered before the folder's files, behind the same Host check and headers.
-    server = make_server(out_dir, host, port, verbose=verbose, allow_hosts=allow_hosts, log=log,
-                         routes=routes)
+    server = make_server(out_dir, host, port, verbose=verbose, allow_hosts=allow_hosts,
+                         log=log or _http_log, routes=routes)
     if build is None:
         build = default_build(csv_path, out_dir, sql_dirs=extra_sql, target_mb=target_mb,
-                              memory_limit=memory_limit, poll_seconds=poll_seconds, log=log)
+                              memory_limit=memory_limit, poll_seconds=poll_seconds,
+                              log=log or _logger_at(logging.WARNING))
     plan = WatchPlan(csv_path, sql_dirs=[SQL_DIR, *extra_sql],
                      template_dirs=[TEMPLATES_DIR, VIEWER_DIR], ignore_dirs=[out_dir])
     if min_interval is None:
@@ -165,6 +183,8 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
                        target_bytes=int(target_mb * MB) if target_mb else None,
                        stop_event=stop_event)
     previous = _install_sigterm()
+    say = log or _logger_at(logging.INFO)
+    warn = log or _logger_at(logging.WARNING)
     sim = None
     loop_thread = None
     http_thread = None
@@ -173,7 +193,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         if simulate:
             sim = _Simulator(csv_path, target_mb, rate, seed, stop_event, log)
             sim.thread.start()
-            log(f"simulating into {csv_path} up to {target_mb:g} MB")
+            say(f"simulating into {csv_path} up to {target_mb:g} MB")
             # Let the first rows land so the first page shows data, not "no data".
             _wait_for_rows(csv_path, stop_event, timeout=3.0)
         loop.build_now(None)
@@ -181,10 +201,10 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         urls = urls_of(server, host, allow_hosts)
         url = urls[0]
         if not is_loopback(host):
-            log(f"warning: listening on {host or '0.0.0.0'}: anyone who can reach this machine "
-                f"on port {server.server_address[1]} can read these reports; answering only "
-                f"for {', '.join(allow_hosts)} and loopback")
-        log(f"serving {out_dir} at {' and '.join(urls)} (Ctrl-C to stop)")
+            warn(f"warning: listening on {host or '0.0.0.0'}: anyone who can reach this machine "
+                 f"on port {server.server_address[1]} can read these reports; answering only "
+                 f"for {', '.join(allow_hosts)} and loopback")
+        say(f"serving {out_dir} at {' and '.join(urls)} (Ctrl-C to stop)")
         loop_thread = threading.Thread(target=loop.run, kwargs={"initial_build": False},
                                        name="finops-rebuild", daemon=True)
         loop_thread.start()
@@ -210,7 +230,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         _restore_sigterm(previous)
     summary = ServeSummary(loop.record.builds, loop.record.failed, loop.csv_size() / MB,
                            sim.result.rows if sim and sim.result else None)
-    log(f"stopped: {summary.builds} build{'s' if summary.builds != 1 else ''}"
+    say(f"stopped: {summary.builds} build{'s' if summary.builds != 1 else ''}"
         f"{f' ({summary.failed} failed)' if summary.failed else ''}, "
         f"CSV {summary.csv_mb:.1f} MB")
     return summary

@@ -34,6 +34,8 @@ from pathlib import Path
 from . import catalog, render
 from .session import open_session
 from .catalog import Analyzer
+from .check import check_analyzers
+from .paths import CALLS_SQL
 from .files import write_atomic
 from .sitelock import build_lock
 from .errors import FinopsError, MissingCSVError, NoDataError
@@ -116,16 +118,23 @@ def read_manifest(out_dir: Path) -> dict | None:
 # --- analyzers ---------------------------------------------------------------
 
 def _discover(sql_dirs) -> tuple[list[Analyzer], list[ReportOutcome]]:
-    """Analyzers to run, and a failed outcome for each file that does not parse
-    or whose name would collide with a site file."""
-    found, broken = catalog.parse_all(list(sql_dirs))
+    """Analyzers that pass `finops check`, and a failed outcome for each file that does
+    not or whose name would collide with a site file.
+
+    A file with problems fails alone (its last good report stays); calls.sql
+    with problems fails the build.
+    """
+    checked = check_analyzers(list(sql_dirs))
     failed = []
-    for path, exc in broken:
+    for path, problems in checked.broken().items():
+        if path == CALLS_SQL:
+            raise FinopsError("; ".join(str(p) for p in problems), exit_code=1)
         category = path.parent.name if path.parent.name in catalog.CATEGORIES else "finops"
+        more = f" (and {len(problems) - 1} more: run `finops check`)" if len(problems) > 1 else ""
         failed.append(ReportOutcome(path.stem, path.stem, category, None, False,
-                                    public_text(str(exc)), 0.0))
+                                    public_text(f"{problems[0]}{more}"), 0.0))
     analyzers = []
-    for analyzer in found.values():
+    for analyzer in checked.analyzers.values():
         if analyzer.name.lower() in RESERVED_NAMES:
             failed.append(ReportOutcome(
                 analyzer.name, analyzer.title, analyzer.category, None, False,
@@ -353,6 +362,9 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
             r = next(r for r in outcomes if r.id == rid)
             r.ok, r.error, r.file, r.downloads = False, clash, None, []
         for r in outcomes:
+            if (not r.ok and r.file is None and r.id.lower() not in RESERVED_NAMES
+                    and (out / f"{r.id}.html").exists()):
+                r.file = f"{r.id}.html"  # a file that fails the check keeps its last good report
             if not r.ok:  # its last good downloads stay listed, like its last good report
                 r.downloads = [n for n in _previous_downloads(previous, r.id) if (out / n).exists()]
                 if r.file and not (out / r.file).exists():

@@ -17,6 +17,7 @@ good reports, is the build function's business.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -28,6 +29,8 @@ from typing import Callable
 import watchfiles
 
 from .files import is_hidden_name
+
+logger = logging.getLogger(__name__)
 
 CSV, SQL, TEMPLATE = "csv", "sql", "template"
 
@@ -145,13 +148,13 @@ class RebuildLoop:
     """
 
     def __init__(self, build: Callable[[], object], plan: WatchPlan, *,
-                 log: Callable[[str], None] = print, debounce: float = 0.3, max_wait: float = 2.0,
+                 log: Callable[[str], None] | None = None, debounce: float = 0.3, max_wait: float = 2.0,
                  min_interval: float = 0.0, target_bytes: int | None = None,
                  stop_event: threading.Event | None = None, force_polling: bool | None = None,
                  probe_interval: float = 0.25):
         self.build = build
         self.plan = plan
-        self.log = log
+        self.log = log  # None: the `logging` module, at each line's level
         self.debounce = debounce
         self.max_wait = max_wait
         self.min_interval = min_interval
@@ -195,11 +198,12 @@ class RebuildLoop:
             try:
                 now = csv_signature(path)
             except Exception as exc:  # never let the probe die quietly
-                self.log(f"watch: cannot check {path.name}: {exc}")
+                self._say(logging.WARNING, f"watch: cannot check {path.name}: {exc}")
                 continue
             if now != last:
                 if (now[1] is None) != (last[1] is None):
-                    self.log(f"watch: {path.name} " + ("is gone; the last good reports stay "
+                    self._say(logging.WARNING if now[1] is None else logging.INFO,
+                              f"watch: {path.name} " + ("is gone; the last good reports stay "
                                                         "until it is back" if now[1] is None
                                                         else "is back"))
                 last = now
@@ -235,7 +239,8 @@ class RebuildLoop:
                         changed = True
                         break
             except Exception as exc:  # a vanished folder must not kill the server
-                self.log(f"watch: {', '.join(f.name for f in present)}: {exc}; watching again")
+                self._say(logging.WARNING,
+                          f"watch: {', '.join(f.name for f in present)}: {exc}; watching again")
                 self.stop_event.wait(0.5)
                 self._note_folder_changes(folders, identities)
             finally:
@@ -252,10 +257,17 @@ class RebuildLoop:
                 changed = True
                 state = "is gone" if now is None else (
                     "is back" if identities.get(folder) is None else "was replaced")
-                self.log(f"watch: folder {folder} {state}")
+                self._say(logging.WARNING if now is None else logging.INFO,
+                          f"watch: folder {folder} {state}")
                 identities[folder] = now
                 self.events.put(self.plan.kind_of_folder(folder))
         return changed
+
+    def _say(self, level: int, line: str) -> None:
+        if self.log is not None:
+            self.log(line)
+        else:
+            logger.log(level, line)
 
     # --- building -----------------------------------------------------
     def csv_size(self) -> int:
@@ -277,12 +289,15 @@ class RebuildLoop:
         self.record.reasons.append(set(reasons or ()))
         if getattr(result, "status", "ok") == "error":
             self.record.failed += 1
-        self.log(describe(result, reasons))
+        status = getattr(result, "status", "ok")
+        self._say(logging.ERROR if status == "error" else
+                  logging.WARNING if status == "partial" else logging.INFO,
+                  describe(result, reasons))
         if reached and not self._final_built:
             self._final_built = True
             self.record.target_reached = True
-            self.log(f"target of {self.target_bytes / 1e6:.1f} MB reached: CSV growth no longer "
-                     "rebuilds; SQL and template edits still do")
+            self._say(logging.INFO, f"target of {self.target_bytes / 1e6:.1f} MB reached: CSV "
+                      "growth no longer rebuilds; SQL and template edits still do")
         if reasons and CSV in reasons or reasons is None:
             self._last_csv_build_end = time.monotonic()
         return result

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cdp import Chromium, find_chromium, free_port
+from browser import browser, free_port, open_page  # noqa: F401  (fixtures)
 from finops import simulator
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -26,17 +26,7 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 FINOPS = Path(sys.executable).parent / "finops"
 
 
-@pytest.fixture
-def chromium():
-    if not find_chromium():
-        pytest.skip("chromium is not installed (apt-get install -y chromium); "
-                    "the live state test needs a real browser")
-    browser = Chromium.launch()
-    yield browser
-    browser.stop()
-
-
-def test_missing_csv_banner_appears_live_and_goes_away(tmp_path, chromium):
+def test_missing_csv_banner_appears_live_and_goes_away(tmp_path, open_page):
     csv = tmp_path / "data" / "calls.csv"
     csv.parent.mkdir()
     simulator.simulate(csv, rows=500, seed=8)
@@ -50,30 +40,31 @@ def test_missing_csv_banner_appears_live_and_goes_away(tmp_path, chromium):
         end = time.monotonic() + 60
         while not any(" at http://" in l for l in lines) and time.monotonic() < end:
             time.sleep(0.1)
-        page = chromium.new_page(f"http://127.0.0.1:{port}/")
+        page = open_page(f"http://127.0.0.1:{port}/")
         page.evaluate("window.__sameDocument = true")
-        assert page.evaluate("document.getElementById('error-banner').hidden")
-        cards = page.evaluate("document.querySelectorAll('#report-cards [data-report-id]').length")
+        banner = page.locator("#error-banner")
+        assert banner.is_hidden()
+        cards = page.locator("#report-cards [data-report-id]").count()
         assert cards >= 5
 
         csv.rename(csv.with_name("moved.csv"))
-        page.wait_for("!document.getElementById('error-banner').hidden", timeout=20)
-        banner = page.evaluate("document.getElementById('error-banner').textContent")
-        assert "The CSV is missing" in banner and "last good build" in banner
-        page.wait_for("document.getElementById('toast').textContent.indexOf('The CSV is missing') >= 0",
-                      timeout=5)
+        banner.wait_for(state="visible", timeout=20_000)
+        text = banner.inner_text()
+        assert "The CSV is missing" in text and "last good build" in text
+        page.wait_for_function(
+            "document.getElementById('toast').textContent.indexOf('The CSV is missing') >= 0",
+            timeout=5_000)
         # The last good reports are still there, and the page was never reloaded.
-        assert page.evaluate("document.querySelectorAll('#report-cards [data-report-id]').length") == cards
+        assert page.locator("#report-cards [data-report-id]").count() == cards
         assert page.evaluate("window.__sameDocument === true")
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(ARTIFACTS / "state-missing-1280.png")
-        page.send("Emulation.setDeviceMetricsOverride", width=390, height=844, deviceScaleFactor=1,
-                  mobile=True)
-        page.screenshot(ARTIFACTS / "state-missing-390.png")
-        page.send("Emulation.clearDeviceMetricsOverride")
+        page.screenshot(path=str(ARTIFACTS / "state-missing-1280.png"))
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(ARTIFACTS / "state-missing-390.png"))
+        assert banner.is_visible()
 
         csv.with_name("moved.csv").rename(csv)
-        page.wait_for("document.getElementById('error-banner').hidden", timeout=20)
+        banner.wait_for(state="hidden", timeout=20_000)
         assert page.evaluate("window.__sameDocument === true")
         assert not page.errors, page.errors
     finally:
