@@ -150,7 +150,8 @@ CREATE OR REPLACE TEMP MACRO contract_time(s) AS
     END;
 
 -- Fields of one CSV record (RFC 4180): a list of texts, or NULL when its
--- quoting is broken (a stray or unbalanced `"`).
+-- quoting is broken (a stray or unbalanced `"`). U+E000 in a quoted field
+-- is a CR that engine/linefix.py stood in for (DuckDB splits lines at CR).
 CREATE OR REPLACE TEMP MACRO csv_fields(line) AS
     CASE
         WHEN line IS NULL THEN NULL
@@ -158,7 +159,8 @@ CREATE OR REPLACE TEMP MACRO csv_fields(line) AS
         WHEN regexp_full_match(line, '(?:"(?:[^"]|"")*"|[^,"]*)(?:,(?:"(?:[^"]|"")*"|[^,"]*))*')
             THEN list_transform(
                 regexp_extract_all(',' || line, ',("(?:[^"]|"")*"|[^,"]*)', 1),
-                lambda x: CASE WHEN starts_with(x, '"') THEN replace(x[2:-2], '""', '"') ELSE x END)
+                lambda x: CASE WHEN starts_with(x, '"')
+                              THEN replace(replace(x[2:-2], '""', '"'), chr(57344), chr(13)) ELSE x END)
     END;
 
 -- Header check --------------------------------------------------------------
@@ -170,7 +172,7 @@ SELECT coalesce(getvariable('csv_header'), (
     SELECT rtrim(ltrim(line, chr(65279)), chr(13))
     FROM read_csv(getvariable('csv_path'), header = false, auto_detect = false,
                   delim = chr(0), quote = '', escape = '', new_line = '\r\n',
-                  strict_mode = false, columns = {'line': 'VARCHAR'})
+                  strict_mode = false, ignore_errors = true, columns = {'line': 'VARCHAR'})
     LIMIT 1)) AS line;
 
 CREATE OR REPLACE TEMP TABLE csv_header_fields AS
@@ -332,6 +334,10 @@ FROM (
 -- rowid is the file's line order: the table is written with DuckDB's
 -- preserve_insertion_order (the default), and a window such as
 -- row_number() OVER () would force the whole read onto one thread.
+-- (DuckDB appends to a rejects table; a reload starts afresh.)
+DROP TABLE IF EXISTS csv_reject_errors;
+DROP TABLE IF EXISTS csv_reject_scans;
+
 CREATE OR REPLACE TEMP TABLE calls_loaded AS
 SELECT
     "timestamp", call_id, provider, model, input_tokens, output_tokens, cost_usd,
@@ -516,6 +522,7 @@ SELECT line,
                  OR reject_reason LIKE 'broken quoting%'
                  OR reject_reason LIKE 'line longer than%'
                  OR reject_reason LIKE 'not valid UTF-8%'
+                 OR reject_reason LIKE 'a carriage return (CR)%'
             THEN 'malformed CSV line' ELSE 'contract rule' END,
        reject_reason, rejected_content
 FROM calls_rule_rejects
