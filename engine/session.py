@@ -157,17 +157,17 @@ def _apply_settings(con: duckdb.DuckDBPyConnection, settings: dict | None) -> No
 
 
 def _read_is_complete(con: duckdb.DuckDBPyConnection, path: Path, length: int) -> bool:
-    """Did the line reader account for every byte? (DuckDB skips, unsaid, a
-    line longer than its buffer; lines it rejects have unknown lengths.)"""
+    """Did the line reader account for every byte? (DuckDB skips, unsaid, an
+    empty line and a line longer than its buffer; lines it rejects have
+    unknown lengths.)"""
     lines, line_bytes, unreadable = con.execute(
         "SELECT getvariable('csv_emitted_lines'), getvariable('csv_line_bytes'), "
         "(SELECT count(*) FROM csv_unreadable)").fetchone()
     if unreadable:
         return False
-    gap = length - (int(line_bytes) + int(lines))  # each line ends in LF (+ CR in CRLF)
-    if gap == 0:
-        return True
-    return 0 < gap <= lines and linefix.has_cr(path, length)
+    # Each line read ends in LF, or CRLF: anything more was skipped.
+    gap = length - (int(line_bytes) + int(lines))
+    return gap == 0 or gap == linefix.count_cr(path, length)
 
 
 def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path,

@@ -20,8 +20,10 @@
 CREATE OR REPLACE TEMP TABLE realtime_model_stats AS
 WITH sums AS (
     SELECT provider, model, count(*) AS calls,
-           sum(CAST(cost_usd * 1000000 AS HUGEINT)) AS sx,
-           sum(CAST(cost_usd * 1000000 AS HUGEINT) * CAST(cost_usd * 1000000 AS HUGEINT)) AS sxx
+           -- DECIMAL(38, 6) first: a call up to the contract's limit fits
+           sum(CAST(CAST(cost_usd AS DECIMAL(38, 6)) * 1000000 AS HUGEINT)) AS sx,
+           sum(CAST(CAST(cost_usd AS DECIMAL(38, 6)) * 1000000 AS HUGEINT)
+               * CAST(CAST(cost_usd AS DECIMAL(38, 6)) * 1000000 AS HUGEINT)) AS sxx
     FROM calls
     GROUP BY provider, model
 )
