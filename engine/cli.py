@@ -147,7 +147,8 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
                        f"{len(result.queries)} queries in {result.seconds:.3f}s "
                        f"({result.analyzer.path})", err=True)
         for sample in source.reject_samples:
-            click.echo(f"rejected: {sample['kind']}: {sample['reason']}", err=True)
+            where = f"line {sample['line']}: " if sample.get("line") else ""
+            click.echo(f"rejected: {where}{sample['kind']}: {sample['reason']}", err=True)
     if (fmt == "table" and not quiet) or verbose:
         click.echo(f"source: {source.csv_path}  rows {source.rows:,}  rejected "
                    f"{source.rows_rejected:,}  {source.first_call} .. {source.last_call}",
@@ -238,6 +239,46 @@ def sql_command(statement, csv_path, fmt, memory_limit):
         click.echo(csv_text(result), nl=False)
     else:
         click.echo(text_table(result, max_rows=200))
+
+
+@main.command("prices")
+@click.argument("model", required=False)
+@click.option("--provider", help="Provider key (openai, anthropic, bedrock, azure, ...).")
+@click.option("--date", "on_date", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Price on this day (default: today, UTC).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="Output format.")
+@user_errors
+def prices_command(model, provider, on_date, fmt):
+    """What MODEL costs at list price on a date, and where the number comes from.
+
+    Prices are USD per million tokens from the genai-prices library (the
+    version is in the `source` column, the provider's pricing page in
+    `pricing_url`), shipped with finops: no network. Without MODEL, every
+    priced model. A model name is matched as the library matches it
+    (`claude-sonnet-4-20250514` is claude-sonnet-4-0).
+
+    \b
+    Examples:
+      finops prices gpt-4o
+      finops prices claude-3-5-sonnet --date 2024-11-01
+      finops prices --provider anthropic --format csv
+    """
+    from . import prices
+    from .console import csv_text, dumps, text_table
+
+    result = prices.lookup(model, provider, on_date.date() if on_date else None)
+    if model and not result.rows:
+        raise FinopsError(f"no list price for {model!r}"
+                          + (f" at provider {provider!r}" if provider else "")
+                          + " in genai-prices on that date; `finops prices` lists every priced model",
+                          exit_code=1)
+    if fmt == "json":
+        click.echo(dumps(result.records()))
+    elif fmt == "csv":
+        click.echo(csv_text(result), nl=False)
+    else:
+        click.echo(text_table(result, max_rows=500))
 
 
 @main.command("analyzers")
@@ -376,10 +417,18 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
                        f"{rows:<34} {r.seconds:6.2f}s  {where}")
         source = result.source
         if source is not None and source.rows_rejected:
-            reasons = "; ".join(s["reason"] for s in source.reject_samples[:3])
+            reasons = "; ".join((f"line {s['line']}: " if s.get("line") else "") + s["reason"]
+                                for s in source.reject_samples[:3])
             click.echo(f"rejected {source.rows_rejected:,} malformed rows (first: {reasons})")
         if source is not None and source.duplicate_call_ids:
             click.echo(f"{source.duplicate_call_ids:,} duplicate call_ids counted once")
+        if source is not None and source.unpriced_calls:
+            click.echo(f"{source.unpriced_calls:,} unpriced calls: cost unknown, left out of cost totals")
+        if source is not None and source.unknown_price_models:
+            names = ", ".join(f"{m['provider']}/{m['model']}" for m in source.unknown_price_models[:5])
+            more = len(source.unknown_price_models) - 5
+            click.echo(f"{len(source.unknown_price_models)} models have no list price in "
+                       f"genai-prices: {names}" + (f" and {more} more" if more > 0 else ""))
     for r in result.reports:
         if not r.ok and quiet:
             click.echo(f"FAILED {r.id}: {r.error}", err=True)

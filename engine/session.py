@@ -20,7 +20,9 @@ import duckdb
 
 from . import linefix
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
-from .paths import CALLS_SQL
+from .paths import CALLS_SQL, SQL_DIR
+
+PRICES_DIR = SQL_DIR / "prices"
 
 
 # A file modified this recently may be mid-append: read a snapshot of its
@@ -47,6 +49,7 @@ class SourceInfo:
     unpriced_calls: int = 0
     error_calls: int = 0
     columns: list[str] = field(default_factory=list)
+    unknown_price_models: list[dict] = field(default_factory=list)
 
     @property
     def size_mb(self) -> float:
@@ -202,6 +205,11 @@ def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_pa
             raise FinopsError(f"{shown_path}: {message}; fix the header or pass --csv "
                               "with a file in the finops format (see the data contract)") from None
         raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
+    # List prices (generated from genai-prices by engine/prices.py) and each
+    # call at list price: small tables, read with every load.
+    con.execute("SET VARIABLE list_prices_dir = ?", [str(PRICES_DIR)])
+    con.execute((PRICES_DIR / "list_prices.sql").read_text(encoding="utf-8"))
+    con.execute((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8"))
 
 
 def require_csv(path: Path) -> None:
@@ -270,6 +278,9 @@ def source_info(con: duckdb.DuckDBPyConnection, path: Path, size_bytes: int) -> 
         "continuation_lines, unpriced_calls, error_calls FROM data_quality").fetchone()
     columns = [r[0] for r in con.execute(
         "SELECT column_name FROM csv_header_fields WHERE known ORDER BY position").fetchall()]
+    unknown = con.execute(
+        "SELECT provider, model, calls FROM price_coverage WHERE unknown_to_price_list "
+        "ORDER BY calls DESC, provider, model").fetchall()
     samples = con.execute(
         f"SELECT line, kind, reason FROM calls_rejected ORDER BY line NULLS LAST, kind, reason "
         f"LIMIT {_REJECT_SAMPLES}"
@@ -289,6 +300,7 @@ def source_info(con: duckdb.DuckDBPyConnection, path: Path, size_bytes: int) -> 
         unpriced_calls=int(unpriced),
         error_calls=int(errors),
         columns=columns,
+        unknown_price_models=[{"provider": p, "model": m, "calls": int(n)} for p, m, n in unknown],
     )
 
 

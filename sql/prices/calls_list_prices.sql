@@ -1,0 +1,37 @@
+-- name: calls_list_prices
+-- title: Each call at list price, and what the price list does not cover
+-- description: Needs calls.sql and list_prices.sql loaded. Matches every
+--   provider and model of `calls` to a priced model, prices each call at the
+--   list price valid on its date, and counts what cannot be priced.
+
+CREATE OR REPLACE TEMP TABLE call_list_models AS
+SELECT * FROM list_price_match('SELECT DISTINCT provider, model FROM calls');
+
+-- A call at list price (USD): uncached input at the input price, cache reads
+-- and writes at theirs (the input price when the list has none), output
+-- (reasoning included) at the output price. NULL: no list price.
+CREATE OR REPLACE TEMP VIEW calls_list_cost AS
+SELECT c.*, m.provider_id AS list_provider_id, m.model_id AS list_model_id,
+       lp.source AS list_price_source, lp.pricing_url AS list_pricing_url,
+       money(((c.input_tokens - c.cache_read_input_tokens - c.cache_write_input_tokens) * lp.input_per_mtok
+              + c.cache_read_input_tokens * coalesce(lp.cache_read_per_mtok, lp.input_per_mtok)
+              + c.cache_write_input_tokens * coalesce(lp.cache_write_per_mtok, lp.input_per_mtok)
+              + c.output_tokens * lp.output_per_mtok) / 1000000) AS list_cost,
+       money((c.cache_read_input_tokens * (lp.input_per_mtok - coalesce(lp.cache_read_per_mtok, lp.input_per_mtok))
+              - c.cache_write_input_tokens * (coalesce(lp.cache_write_per_mtok, lp.input_per_mtok) - lp.input_per_mtok))
+             / 1000000) AS cache_savings
+FROM calls AS c
+JOIN call_list_models AS m USING (provider, model)
+LEFT JOIN list_prices AS lp
+  ON lp.provider_id = m.provider_id AND lp.model_id = m.model_id
+ AND c.call_date BETWEEN lp.valid_from AND lp.valid_to;
+
+-- What cannot be priced: calls the file marks unpriced (cost unknown), and
+-- models the price library does not know. Never $0, never dropped: the
+-- footer of every report and manifest.json name them.
+CREATE OR REPLACE TEMP VIEW price_coverage AS
+SELECT c.provider, c.model, count(*) AS calls,
+       count(*) FILTER (WHERE c.cost_source = 'unpriced') AS unpriced_calls,
+       m.model_id IS NULL AS unknown_to_price_list
+FROM calls AS c JOIN call_list_models AS m USING (provider, model)
+GROUP BY c.provider, c.model, m.model_id;
