@@ -13,6 +13,8 @@ SELECT * FROM list_price_match('SELECT DISTINCT provider, model FROM calls');
 CREATE OR REPLACE TEMP VIEW calls_list_cost AS
 SELECT c.*, m.provider_id AS list_provider_id, m.model_id AS list_model_id,
        lp.source AS list_price_source, lp.pricing_url AS list_pricing_url,
+       lp.input_per_mtok AS list_input_per_mtok,
+       coalesce(lp.cache_read_per_mtok, lp.input_per_mtok) AS list_cache_read_per_mtok,
        money(((c.input_tokens - c.cache_read_input_tokens - c.cache_write_input_tokens) * lp.input_per_mtok
               + c.cache_read_input_tokens * coalesce(lp.cache_read_per_mtok, lp.input_per_mtok)
               + c.cache_write_input_tokens * coalesce(lp.cache_write_per_mtok, lp.input_per_mtok)
