@@ -71,10 +71,14 @@ def main() -> None:
 @click.option("--continuous", is_flag=True, help="Grow the file day by day in small batches until the target.")
 @click.option("--rate", type=float, default=None,
               help="With --continuous: rows per second (default 2000; 0 = as fast as possible).")
+@click.option("--columns", "columns", type=click.Choice(["1.0", "1.1"]), default="1.0",
+              show_default=True,
+              help="Contract version: 1.1 adds cache, reasoning, status, error_type and "
+                   "cost_source columns (a new file only).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @user_errors
 def simulate_command(out, rows, target_mb, days, customers, start, seed, scenarios, params,
-                     append, continuous, rate, quiet):
+                     append, continuous, rate, columns, quiet):
     """Write simulated AI API calls in the data contract's CSV format.
 
     \b
@@ -84,6 +88,7 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
       finops simulate --scenarios base,burst --days 30 --customers 100
       finops simulate --continuous --rate 5000      # the live demo's growing file
       finops simulate --append --days 7             # a week more of the same business
+      finops simulate --columns 1.1 --rows 5000     # with prompt caching and failed calls
     """
     from finops import simulator
 
@@ -91,6 +96,8 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
         raise FinopsError("--rate only applies with --continuous; add --continuous or drop --rate")
     if continuous and append:
         raise FinopsError("--continuous always continues an existing file; drop --append")
+    if columns == "1.1" and (append or continuous):
+        raise FinopsError("--columns 1.1 writes a new file; drop --append/--continuous")
     options = dict(rows=rows, target_mb=target_mb, days=days, customers=customers, start=start,
                    seed=seed, scenarios=scenarios, params=simulator.parse_params(params) or None,
                    progress=not quiet)
@@ -99,6 +106,9 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
                                           **options)
     else:
         result = simulator.simulate(out, append=append, **options)
+        if columns == "1.1":
+            from finops.simulator import columns11
+            columns11.extend_file(Path(out))
     if not quiet:
         verb = "appended" if result.appended else "wrote"
         click.echo(f"{verb} {result.rows:,} rows ({result.bytes / 1e6:.1f} MB) to {out} in "
