@@ -201,9 +201,12 @@ def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_pa
         con.execute(CALLS_SQL.read_text(encoding="utf-8"))
     except duckdb.Error as exc:
         message = duckdb_message(exc)
+        if "does not know" in message:
+            raise FinopsError(f"{shown_path}: {message}; rename or drop them, or set "
+                              "FINOPS_IGNORE_EXTRA_COLUMNS=1 to skip them") from None
         if "CSV header" in message:
             raise FinopsError(f"{shown_path}: {message}; fix the header or pass --csv "
-                              "with a file in the finops format (see the data contract)") from None
+                              "with a file in the finops format (see docs/data-contract.md)") from None
         raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
     # List prices (generated from genai-prices by engine/prices.py) and each
     # call at list price: small tables, read with every load.

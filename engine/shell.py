@@ -32,12 +32,21 @@ def shell_invocation(csv_path: str | os.PathLike) -> tuple[list[str], dict[str, 
     """
     path = Path(csv_path)
     require_csv(path)
-    env = dict(os.environ, FINOPS_CSV_PATH=str(path.resolve()))
-    init = "SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH');"
+    prices = CALLS_SQL.parent / "prices"
+    env = dict(os.environ, FINOPS_CSV_PATH=str(path.resolve()), FINOPS_PRICES_DIR=str(prices))
+    init = ("SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH'); "
+            "SET VARIABLE list_prices_dir = getenv('FINOPS_PRICES_DIR'); "
+            "SET VARIABLE min_call_date = CAST(nullif(getenv('FINOPS_MIN_CALL_DATE'), '') AS DATE); "
+            "SET VARIABLE max_call_date = CAST(nullif(getenv('FINOPS_MAX_CALL_DATE'), '') AS DATE); "
+            "SET VARIABLE ignore_extra_columns = "
+            "lower(getenv('FINOPS_IGNORE_EXTRA_COLUMNS')) IN ('1', 'true', 'yes', 'on');")
     # Single quotes in a path would end the .read argument; refuse clearly.
     if "'" in str(CALLS_SQL):
         raise FinopsError(f"the finops install path contains a quote: {CALLS_SQL}")
-    argv = [duckdb_cli(), "-cmd", init, "-cmd", f".read '{CALLS_SQL}'", "-cmd",
+    argv = [duckdb_cli(), "-cmd", init, "-cmd", f".read '{CALLS_SQL}'",
+            "-cmd", f".read '{prices / 'list_prices.sql'}'",
+            "-cmd", f".read '{prices / 'calls_list_prices.sql'}'", "-cmd",
             ".print 'finops: calls, calls_rejected, data_quality, customer_economics, "
-            "model_prices, subscription_tiers are loaded. Try: SELECT * FROM data_quality;'"]
+            "model_prices, subscription_tiers, list_prices, calls_list_cost, price_coverage "
+            "are loaded. Try: SELECT * FROM data_quality;'"]
     return argv, env

@@ -318,3 +318,19 @@ def test_a_column_named_twice_is_an_error(tmp_path):
     path.write_text(",".join(HEADER + ["status", "status"]) + "\n")
     with pytest.raises(FinopsError, match="twice: status"):
         read(path)
+
+
+def test_a_part_of_a_file_is_read_with_its_header_and_line_offset(tmp_path):
+    """How an incremental store reads a byte range: csv_header and line_offset."""
+    import duckdb
+    from finops.engine.paths import CALLS_SQL
+    lines = lines_of([{}, {"subscription_tier": "gold"}, {}])
+    part = write_lines(tmp_path / "part.csv", lines[2:])  # data lines 3.. of the file, no header
+    con = duckdb.connect()
+    con.execute("SET VARIABLE csv_path = ?", [str(part)])
+    con.execute("SET VARIABLE csv_header = ?", [lines[0].decode()])
+    con.execute("SET VARIABLE line_offset = 2")
+    con.execute(CALLS_SQL.read_text())
+    assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == 1
+    assert con.execute("SELECT line, kind FROM calls_rejected").fetchall() == [(3, "contract rule")]
+    con.close()
