@@ -172,7 +172,9 @@ SELECT coalesce(getvariable('csv_header'), (
     SELECT rtrim(ltrim(line, chr(65279)), chr(13))
     FROM read_csv(getvariable('csv_path'), header = false, auto_detect = false,
                   delim = chr(0), quote = '', escape = '', new_line = '\r\n',
-                  strict_mode = false, ignore_errors = true, columns = {'line': 'VARCHAR'})
+                  strict_mode = false, ignore_errors = true, columns = {'line': 'VARCHAR'},
+                  -- a small buffer: the first line is all this needs
+                  buffer_size = 1048576, max_line_size = 1000000, parallel = false)
     LIMIT 1)) AS line;
 
 CREATE OR REPLACE TEMP TABLE csv_header_fields AS
