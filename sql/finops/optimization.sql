@@ -421,10 +421,10 @@ ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amoun
 -- title: Prompt-caching opportunity
 -- description: Savings over the file's period if each model and feature read target_cache_hit_pct of its input tokens from the prompt cache (today: cache_hit_pct), at list prices (cache read price instead of the input price; the one-off cache-write premium is not counted). Only models whose list price has a cheaper cache read.
 -- chart: hbar
--- x: feature_id
+-- x: model_feature
 -- y: potential_savings
 -- limit: 25
-SELECT provider, model, feature_id,
+SELECT provider, model, feature_id, model || ' · ' || feature_id AS model_feature,
        count(*) AS calls,
        sum(input_tokens) AS input_tokens,
        pct(sum(cache_read_input_tokens), sum(input_tokens)) AS cache_hit_pct,
