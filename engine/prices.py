@@ -3,8 +3,8 @@
 `finops` does not import genai-prices at run time (its import alone costs
 more than a tenth of a 50 MB run): its price data is flattened here into two
 CSV files shipped beside the SQL (sql/prices/list_prices.csv: one row per
-provider, model and date range, with input, output, cache read and cache
-write prices in USD per million tokens, the pricing page and the library
+provider, model and date range, with input, output, cache read, cache
+write and reasoning prices in USD per million tokens, the pricing page and the library
 version; sql/prices/list_price_models.csv: the library's model-name match
 rules). tests/test_prices.py checks that the files equal what the pinned
 library gives, so a library upgrade is one `make prices` and a reviewed
@@ -31,11 +31,12 @@ LIST_PRICES_SQL = PRICES_DIR / "list_prices.sql"
 
 # The window a dated price history is cut into (calls.sql's plausible window).
 _FIRST, _LAST = date(2000, 1, 1), date(2100, 12, 31)
-_PRICE_FIELDS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+_PRICE_FIELDS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok",
+                 "output_reasoning_mtok")
 
 PRICE_COLUMNS = ["provider_id", "model_id", "model_name", "valid_from", "valid_to",
                  "input_per_mtok", "output_per_mtok", "cache_read_per_mtok",
-                 "cache_write_per_mtok", "tiered", "pricing_url", "source"]
+                 "cache_write_per_mtok", "reasoning_per_mtok", "tiered", "pricing_url", "source"]
 MODEL_COLUMNS = ["provider_id", "model_order", "model_id", "rule", "value"]
 
 
@@ -157,7 +158,7 @@ def lookup(model: str | None = None, provider: str | None = None,
         con.execute("SET VARIABLE prices_on = ?", [on_date])
         columns = ("lp.provider_id AS provider, lp.model_id AS model, lp.model_name, "
                    "lp.valid_from, lp.valid_to, lp.input_per_mtok, lp.output_per_mtok, "
-                   "lp.cache_read_per_mtok, lp.cache_write_per_mtok, lp.tiered, "
+                   "lp.cache_read_per_mtok, lp.cache_write_per_mtok, lp.reasoning_per_mtok, lp.tiered, "
                    "lp.pricing_url, lp.source")
         if model is None:
             sql = (f"SELECT {columns} FROM list_prices AS lp "

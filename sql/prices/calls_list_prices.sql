@@ -8,8 +8,9 @@ CREATE OR REPLACE TEMP TABLE call_list_models AS
 SELECT * FROM list_price_match('SELECT DISTINCT provider, model FROM calls');
 
 -- A call at list price (USD): uncached input at the input price, cache reads
--- and writes at theirs (the input price when the list has none), output
--- (reasoning included) at the output price. NULL: no list price.
+-- and writes at theirs (the input price when the list has none), output at
+-- the output price, its reasoning tokens at the reasoning price where the
+-- list has one. NULL: no list price.
 CREATE OR REPLACE TEMP VIEW calls_list_cost AS
 SELECT c.*, m.provider_id AS list_provider_id, m.model_id AS list_model_id,
        lp.source AS list_price_source, lp.pricing_url AS list_pricing_url,
@@ -18,7 +19,9 @@ SELECT c.*, m.provider_id AS list_provider_id, m.model_id AS list_model_id,
        money(((c.input_tokens - c.cache_read_input_tokens - c.cache_write_input_tokens) * lp.input_per_mtok
               + c.cache_read_input_tokens * coalesce(lp.cache_read_per_mtok, lp.input_per_mtok)
               + c.cache_write_input_tokens * coalesce(lp.cache_write_per_mtok, lp.input_per_mtok)
-              + c.output_tokens * lp.output_per_mtok) / 1000000) AS list_cost,
+              + (c.output_tokens - c.reasoning_output_tokens) * lp.output_per_mtok
+              + c.reasoning_output_tokens * coalesce(lp.reasoning_per_mtok, lp.output_per_mtok))
+             / 1000000) AS list_cost,
        money((c.cache_read_input_tokens * (lp.input_per_mtok - coalesce(lp.cache_read_per_mtok, lp.input_per_mtok))
               - c.cache_write_input_tokens * (coalesce(lp.cache_write_per_mtok, lp.input_per_mtok) - lp.input_per_mtok))
              / 1000000) AS cache_savings

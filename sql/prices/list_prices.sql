@@ -11,8 +11,8 @@
 
 -- One row per provider, model and date range; prices in USD per million
 -- tokens. A tiered price is its base tier (tiered = true says so);
--- reasoning tokens are billed at the output price (they are part of
--- output_tokens). `source` names the library version, `pricing_url` the
+-- reasoning tokens (part of output_tokens) are billed at reasoning_per_mtok
+-- where the list has one, else at the output price. `source` names the library version, `pricing_url` the
 -- provider's pricing page.
 CREATE OR REPLACE TEMP TABLE list_prices AS
 SELECT * FROM read_csv(getvariable('list_prices_dir') || '/list_prices.csv',
@@ -21,6 +21,7 @@ SELECT * FROM read_csv(getvariable('list_prices_dir') || '/list_prices.csv',
                'valid_from': 'DATE', 'valid_to': 'DATE',
                'input_per_mtok': 'DECIMAL(18, 9)', 'output_per_mtok': 'DECIMAL(18, 9)',
                'cache_read_per_mtok': 'DECIMAL(18, 9)', 'cache_write_per_mtok': 'DECIMAL(18, 9)',
+               'reasoning_per_mtok': 'DECIMAL(18, 9)',
                'tiered': 'BOOLEAN', 'pricing_url': 'VARCHAR', 'source': 'VARCHAR'});
 
 -- The library's match rules: a model name (lower-cased) matches a priced
