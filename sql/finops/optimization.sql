@@ -425,7 +425,7 @@ ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amoun
 -- y: potential_savings
 -- limit: 25
 SELECT provider, model, feature_id, model || ' · ' || feature_id AS model_feature,
-       count(*) AS calls,
+       sum(calls) AS calls,
        sum(input_tokens) AS input_tokens,
        pct(sum(cache_read_input_tokens), sum(input_tokens)) AS cache_hit_pct,
        getvariable('target_cache_hit_pct') AS target_cache_hit_pct,

@@ -20,10 +20,14 @@
 CREATE OR REPLACE TEMP TABLE realtime_model_stats AS
 WITH sums AS (
     SELECT provider, model, count(*) AS calls,
-           -- DECIMAL(38, 6) first: a call up to the contract's limit fits
-           sum(CAST(CAST(cost_usd AS DECIMAL(38, 6)) * 1000000 AS HUGEINT)) AS sx,
-           sum(CAST(CAST(cost_usd AS DECIMAL(38, 6)) * 1000000 AS HUGEINT)
-               * CAST(CAST(cost_usd AS DECIMAL(38, 6)) * 1000000 AS HUGEINT)) AS sxx
+           -- micro-dollars as BIGINT, whole and fraction apart: exact, and no
+           -- overflow for a call up to the contract's limit ($999,999,999,999.999999)
+           sum(CAST(trunc(cost_usd) AS BIGINT) * 1000000
+               + CAST((cost_usd - trunc(cost_usd)) * 1000000 AS BIGINT)) AS sx,
+           sum(CAST(CAST(trunc(cost_usd) AS BIGINT) * 1000000
+                    + CAST((cost_usd - trunc(cost_usd)) * 1000000 AS BIGINT) AS HUGEINT)
+               * CAST(CAST(trunc(cost_usd) AS BIGINT) * 1000000
+                      + CAST((cost_usd - trunc(cost_usd)) * 1000000 AS BIGINT) AS HUGEINT)) AS sxx
     FROM calls
     GROUP BY provider, model
 )

@@ -405,7 +405,7 @@ ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amoun
 -- y: cache_savings
 -- limit: 25
 SELECT provider, model, feature_id, model || ' · ' || feature_id AS model_feature,
-       count(*) AS calls,
+       sum(calls) AS calls,
        sum(input_tokens) AS input_tokens,
        sum(cache_read_input_tokens) AS cache_read_tokens,
        sum(cache_write_input_tokens) AS cache_write_tokens,
@@ -421,7 +421,7 @@ ORDER BY cache_savings DESC NULLS LAST, cache_hit_pct DESC NULLS LAST, provider,
 -- chart: none
 -- limit: 50
 SELECT provider, model, call_date,
-       count(*) AS calls,
+       sum(calls) AS calls,
        sum(cost_usd) AS recorded_cost,
        sum(list_cost) AS list_cost,
        sum(cost_usd) - sum(list_cost) AS drift_usd,
