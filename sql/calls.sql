@@ -548,16 +548,18 @@ FROM calls_duplicate_rows;
 -- quoted field spans lines).
 CREATE OR REPLACE TEMP VIEW data_quality AS
 SELECT
-    (SELECT count(*) FROM calls) AS rows,
+    c.rows,
     (SELECT count(*) FROM calls_rejected WHERE kind <> 'duplicate call_id') AS rows_rejected,
     (SELECT count(*) FROM calls_duplicate_rows) AS duplicate_call_ids,
-    (SELECT min("timestamp") FROM calls) AS first_call,
-    (SELECT max("timestamp") FROM calls) AS last_call,
+    c.first_call, c.last_call,
     getvariable('csv_emitted_lines') + (SELECT count(*) FROM csv_unreadable)
       - CASE WHEN getvariable('csv_header') IS NULL THEN 1 ELSE 0 END AS data_lines,
     (SELECT coalesce(sum(last_r - first_r), 0) FROM csv_multiline) AS continuation_lines,
-    (SELECT count(*) FROM calls WHERE cost_source = 'unpriced') AS unpriced_calls,
-    (SELECT count(*) FROM calls WHERE status = 'error') AS error_calls;
+    c.unpriced_calls, c.error_calls
+FROM (SELECT count(*) AS rows, min("timestamp") AS first_call, max("timestamp") AS last_call,
+             count(*) FILTER (WHERE cost_source = 'unpriced') AS unpriced_calls,
+             count(*) FILTER (WHERE status = 'error') AS error_calls
+      FROM calls) AS c;
 
 -- Shared definitions --------------------------------------------------------
 
