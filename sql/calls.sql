@@ -31,6 +31,9 @@ CREATE OR REPLACE TEMP MACRO token_cost(input_tokens, output_tokens, input_per_1
     money((input_tokens * input_per_1k + output_tokens * output_per_1k) / 1000);
 
 -- Reference tables ----------------------------------------------------------
+-- The one definition of these facts: the simulator, the tests and the docs
+-- checks read the three tables below from here (finops.engine.reference runs
+-- just their CREATE statements), so a change here reaches all of them.
 
 CREATE OR REPLACE TEMP TABLE subscription_tiers AS
 SELECT * FROM (VALUES
@@ -522,7 +525,7 @@ FROM calls_loaded;
 -- Every line that is not in `calls`, with its physical line number (the
 -- header is line 1) and why: malformed lines (unreadable, broken quoting,
 -- wrong field count), rows that break a contract rule, repeated call_ids.
-CREATE OR REPLACE TEMP TABLE calls_rejected AS
+CREATE OR REPLACE TEMP VIEW calls_rejected AS
 SELECT file_line + coalesce(getvariable('line_offset'), 0) AS line,
        'malformed CSV line' AS kind, reason, content
 FROM csv_unreadable
