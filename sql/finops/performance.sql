@@ -267,9 +267,7 @@ ORDER BY rank;
 -- query: errors_by_model
 -- title: Failed calls by model
 -- description: Over the file's period: calls with status error (contract 1.1), their share of the model's calls and what the failed calls cost (money spent for no answer); the most frequent error_type.
--- chart: hbar
--- x: model
--- y: error_rate_pct
+-- chart: none
 -- limit: 25
 SELECT provider, model,
        count(*) AS calls,

@@ -400,9 +400,7 @@ ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amoun
 -- query: prompt_caching
 -- title: Prompt caching by model and feature
 -- description: Over the file's period: the share of input tokens read from the prompt cache (cache_hit_pct) and the money caching saved at list prices (cache reads at the cache price instead of the input price, less the cache-write premium); NULL savings: no list price for the model.
--- chart: hbar
--- x: model_feature
--- y: cache_savings
+-- chart: none
 -- limit: 25
 SELECT provider, model, feature_id, model || ' · ' || feature_id AS model_feature,
        sum(calls) AS calls,
