@@ -5,7 +5,8 @@ damages (stray quotes, CR, LF, CRLF, invalid UTF-8, NUL, commas, cut or
 doubled lines) to data lines. Invariants: the load succeeds; every line is
 accounted for (rows + rejected + duplicates + continuation lines = data
 lines); every reject names a line of the file; each damage costs at most a
-few rows. FINOPS_FUZZ_EXAMPLES raises the count (default 150: about 25 s of CPU here).
+few rows. FINOPS_FUZZ_EXAMPLES raises the count (default 150: about 25 s of CPU
+here; FINOPS_FUZZ_EXAMPLES=1000 passed in 192 s on 2026-11-30).
 """
 
 from __future__ import annotations
