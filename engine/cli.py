@@ -76,10 +76,14 @@ def main() -> None:
 @click.option("--continuous", is_flag=True, help="Grow the file day by day in small batches until the target.")
 @click.option("--rate", type=float, default=None,
               help="With --continuous: rows per second (default 2000; 0 = as fast as possible).")
+@click.option("--columns", "columns", type=click.Choice(["1.0", "1.1"]), default="1.0",
+              show_default=True,
+              help="Contract version: 1.1 adds cache, reasoning, status, error_type and "
+                   "cost_source columns (a new file only).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @user_errors
 def simulate_command(out, rows, target_mb, days, customers, start, seed, scenarios, params,
-                     append, force, continuous, rate, quiet):
+                     append, force, continuous, rate, columns, quiet):
     """Write simulated AI API calls in the data contract's CSV format.
 
     \b
@@ -90,6 +94,7 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
       finops simulate --continuous --rate 5000      # the live demo's growing file
       finops simulate --append --days 7             # a week more of the same business
       finops simulate --out calls.csv --force       # replace a file simulate did not write
+      finops simulate --columns 1.1 --rows 5000     # with prompt caching and failed calls
 
     An existing --out is replaced only if finops simulate wrote it (it has the
     contract's header and the simulator's CSV.plan.json beside it).
@@ -100,6 +105,8 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
         raise FinopsError("--rate only applies with --continuous; add --continuous or drop --rate")
     if continuous and append:
         raise FinopsError("--continuous always continues an existing file; drop --append")
+    if columns == "1.1" and (append or continuous):
+        raise FinopsError("--columns 1.1 writes a new file; drop --append/--continuous")
     if force and (append or continuous):
         raise FinopsError("--force only applies to a new file; --append and --continuous never "
                           "overwrite, so drop --force")
@@ -111,6 +118,9 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
                                           **options)
     else:
         result = simulator.simulate(out, append=append, force=force, **options)
+        if columns == "1.1":
+            from finops.simulator import columns11
+            columns11.extend_file(Path(out))
     if not quiet:
         verb = "appended" if result.appended else "wrote"
         click.echo(f"{verb} {result.rows:,} rows ({result.bytes / 1e6:.1f} MB) to {out} in "
@@ -158,7 +168,8 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
                   result.analyzer.version, len(result.queries), result.seconds,
                   result.analyzer.path)
     for sample in source.reject_samples:
-        log.debug("rejected: %s: %s", sample["kind"], sample["reason"])
+        where = f"line {sample['line']}: " if sample.get("line") else ""
+        log.debug("rejected: %s%s: %s", where, sample["kind"], sample["reason"])
     if fmt == "table" or verbose:
         log.info("%s", source_summary(source))
     if fmt == "json":
@@ -310,6 +321,46 @@ def sql_command(statement, csv_path, fmt, memory_limit):
         click.echo(text_table(result, max_rows=200))
 
 
+@main.command("prices")
+@click.argument("model", required=False)
+@click.option("--provider", help="Provider key (openai, anthropic, bedrock, azure, ...).")
+@click.option("--date", "on_date", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Price on this day (default: today, UTC).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="Output format.")
+@user_errors
+def prices_command(model, provider, on_date, fmt):
+    """What MODEL costs at list price on a date, and where the number comes from.
+
+    Prices are USD per million tokens from the genai-prices library (the
+    version is in the `source` column, the provider's pricing page in
+    `pricing_url`), shipped with finops: no network. Without MODEL, every
+    priced model. A model name is matched as the library matches it
+    (`claude-sonnet-4-20250514` is claude-sonnet-4-0).
+
+    \b
+    Examples:
+      finops prices gpt-4o
+      finops prices claude-3-5-sonnet --date 2024-11-01
+      finops prices --provider anthropic --format csv
+    """
+    from . import prices
+    from .console import csv_text, dumps, text_table
+
+    result = prices.lookup(model, provider, on_date.date() if on_date else None)
+    if model and not result.rows:
+        raise FinopsError(f"no list price for {model!r}"
+                          + (f" at provider {provider!r}" if provider else "")
+                          + " in genai-prices on that date; `finops prices` lists every priced model",
+                          exit_code=1)
+    if fmt == "json":
+        click.echo(dumps(result.records()))
+    elif fmt == "csv":
+        click.echo(csv_text(result), nl=False)
+    else:
+        click.echo(text_table(result, max_rows=500))
+
+
 @main.command("analyzers")
 @sql_dir_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
@@ -381,7 +432,11 @@ def shell_command(csv_path):
 @csv_option
 @click.option("--out", "out_dir", default="reports", show_default=True,
               type=click.Path(file_okay=False), help="Folder the reports are written to and served from.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any other than loopback needs --allow-host.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="A host name (or address) clients use to reach the server; repeatable. "
+                   "Required with a non-loopback --host.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")
 @click.option("--simulate", is_flag=True,
@@ -398,8 +453,8 @@ def shell_command(csv_path):
 @memory_option
 @click.option("--verbose", "-v", is_flag=True, help="Log every HTTP request.")
 @user_errors
-def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_seconds, rate, seed,
-                  sql_dirs, memory_limit, verbose):
+def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_mb, poll_seconds,
+                  rate, seed, sql_dirs, memory_limit, verbose):
     """Build the reports, serve them, and rebuild whenever the CSV, SQL or templates change.
 
     Open the printed URL: the page refreshes its cards by itself. Ctrl-C stops
@@ -409,6 +464,7 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
     Examples:
       finops serve --simulate              # the live demo: data grows, reports follow
       finops serve --csv my_calls.csv --port 8080
+      finops serve --host 0.0.0.0 --allow-host reports.lan   # share on the LAN
     """
     from .live import serve
 
@@ -416,7 +472,7 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
     logs.configure(verbose=verbose, info_to_stderr=False, timestamps=True)
     serve(csv_path, out_dir, host=host, port=port, simulate=simulate, target_mb=target_mb,
           poll_seconds=poll_seconds, sql_dirs=sql_dirs, memory_limit=memory_limit, rate=rate,
-          seed=seed, verbose=verbose)
+          seed=seed, verbose=verbose, allow_hosts=allow_hosts)
 
 
 # --- build ----------------------------------------------------------------
@@ -436,7 +492,8 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
     manifest.json and the viewer's index.html to --out.
 
     The reports open offline (file://) and from `finops serve` alike. Exit
-    code 1 when an analyzer failed or there is no data.
+    code 1 when an analyzer failed or there is no data. Builds into one --out
+    take turns: a second one waits until the first has written everything.
 
     \b
     Examples:
@@ -448,8 +505,10 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
 
     logs.configure(quiet=quiet, info_to_stderr=False)
     require_csv(Path(csv_path))  # a usage error (exit 2), as in run-sql
+    # A second build into the same --out waits for the first (one build's
+    # output at a time), and says so once.
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
-                        memory_limit=memory_limit)
+                        memory_limit=memory_limit, on_wait=lambda line: click.echo(line, err=True))
     if not quiet:
         for r in result.reports:
             rows = f"{r.main_query} {r.main_rows:,} rows" if r.main_query else ""
@@ -459,13 +518,23 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
                        f"{rows:<34} {r.seconds:6.2f}s  {where}")
     source = result.source
     if source is not None and source.rows_rejected:
-        reasons = "; ".join([s["reason"] for s in source.reject_samples
+        reasons = "; ".join([(f"line {s['line']}: " if s.get("line") else "") + s["reason"]
+                             for s in source.reject_samples
                              if s["kind"] != "duplicate call_id"][:3])
         log.warning("rejected %s malformed rows (first: %s)", f"{source.rows_rejected:,}",
                     reasons)
     if source is not None and source.duplicate_call_ids:
         log.warning("%s duplicate call_ids counted once",
                     f"{source.duplicate_call_ids:,}")
+    if source is not None and source.unpriced_calls:
+        log.info("%s unpriced calls: cost unknown, left out of cost totals",
+                    f"{source.unpriced_calls:,}")
+    if source is not None and source.unknown_price_models:
+        names = ", ".join(f"{m['provider']}/{m['model']}" for m in source.unknown_price_models[:5])
+        more = len(source.unknown_price_models) - 5
+        log.info("%d models have no list price in genai-prices: %s%s",
+                    len(source.unknown_price_models), names,
+                    f" and {more} more" if more > 0 else "")
     for r in result.reports:
         if not r.ok and quiet:
             click.echo(f"FAILED {r.id}: {r.error}", err=True)
