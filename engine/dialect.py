@@ -400,6 +400,15 @@ def _bottom_up(node, rule):
     return rule(node)
 
 
+def parse(sql: str):
+    """One DuckDB statement as a sqlglot tree."""
+    require_sqlglot()
+    try:
+        return sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise FinopsError(f"cannot parse for Spark: {str(exc).splitlines()[0]}") from None
+
+
 def translate(sql: str, macros: dict[str, Macro] | None = None) -> str:
     """One DuckDB statement as Spark SQL (raises FinopsError when it cannot)."""
     require_sqlglot()

@@ -142,7 +142,8 @@ def shared_definitions(calls_sql: Path = CALLS_SQL) -> SharedDefinitions:
     """
     statements = split_statements(calls_sql.read_text(encoding="utf-8"))
     macros = dialect.parse_macros(statements)
-    reading: set[str] = set()
+    # read_csv's reject tables are made by the reading without a CREATE.
+    reading: set[str] = {"csv_reject_errors", "csv_reject_scans"}
     shared: list[tuple[str, str]] = []
     for text in statements:
         body = dialect.strip_comments(text)
@@ -273,20 +274,63 @@ class SparkRunner:
 
 # --- calls on Spark -----------------------------------------------------------
 
-def publish_calls(spark, con, folder: Path) -> None:
-    """Give Spark the checked calls of a DuckDB session: `calls`, `calls_rejected`, `data_quality`.
+def tables_read(analyzers, shared: SharedDefinitions) -> set[str]:
+    """The tables the analyzers read that neither they nor calls.sql's shared statements make.
 
-    The contract's rules ran in DuckDB (sql/calls.sql); their results are
-    written once as Parquet into folder (private to this run) and read by
-    Spark as cached temp views, so every analyzer statement on Spark reads
-    exactly the rows DuckDB would.
+    These come from the DuckDB session (the calls and their checks, list
+    prices, the finance definitions); everything else runs on Spark.
+    """
+    made = {name for name, _ in shared.statements}
+    read: set[str] = set()
+    for analyzer in analyzers:
+        for q in analyzer.queries:
+            tree = dialect.parse(q.sql)
+            ctes = {c.alias_or_name.lower() for c in tree.find_all(exp_module().CTE)}
+            if isinstance(tree, exp_module().Create):
+                made.add(tree.this.name.lower())
+            for table in tree.find_all(exp_module().Table):
+                name = table.name.lower()
+                if name and not table.args.get("db") and name not in ctes:
+                    read.add(name)
+    return read - made
+
+
+def exp_module():
+    from sqlglot import exp
+    return exp
+
+
+def publish_calls(spark, con, folder: Path, names: set[str] | None = None) -> None:
+    """Give Spark the checked calls of a DuckDB session and the tables made beside them.
+
+    The contract's rules ran in DuckDB (sql/calls.sql); `calls`,
+    `calls_rejected`, `data_quality` and the other tables the analyzers
+    read from the session (names) are written once as Parquet into folder
+    (private to this run) and read by Spark as cached temp views, so every
+    analyzer statement on Spark reads exactly the rows DuckDB would.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    for name in sorted(PROVIDED):
+    loaded = {r[0].lower() for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()").fetchall()}
+    for name in sorted(PROVIDED | price_tables(con) | ((names or set()) & loaded)):
         target = folder / f"{name}.parquet"
         con.execute(f"COPY (SELECT * FROM {name}) TO '{_sql_path(target)}' (FORMAT parquet)")
         spark.read.parquet(str(target)).createOrReplaceTempView(name)
         spark.sql(f"CACHE TABLE {name}")
+
+
+def price_tables(con) -> set[str]:
+    """The tables and views the session made from sql/prices/ (list prices, calls at list price)."""
+    from .session import PRICES_DIR
+    made = set()
+    for path in sorted(PRICES_DIR.glob("*.sql")):
+        for stmt in split_statements(path.read_text(encoding="utf-8")):
+            m = _CREATES.match(dialect.strip_comments(stmt))
+            if m and m.group(1).upper() != "MACRO":
+                made.add(m.group(2).lower())
+    loaded = {r[0].lower() for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()").fetchall()}
+    return made & loaded
 
 
 def _sql_path(path: Path) -> str:
@@ -314,7 +358,8 @@ def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=Non
     session = open_session(csv_path, memory_limit=memory_limit)
     try:
         with tempfile.TemporaryDirectory(prefix="finops-spark-") as tmp:
-            publish_calls(runner.spark, session.con, Path(tmp))
+            publish_calls(runner.spark, session.con, Path(tmp),
+                          tables_read(analyzers, runner.shared))
             runner.prepare()
             results = []
             for analyzer in analyzers:

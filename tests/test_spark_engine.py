@@ -62,8 +62,9 @@ def spark():
 def loaded(spark, tmp_path_factory):
     """The fixture loaded in DuckDB and published to Spark, with calls.sql's shared tables."""
     duck = open_session(FIXTURE, threads=1)
-    spark_engine.publish_calls(spark, duck.con, tmp_path_factory.mktemp("spark-calls"))
     runner = spark_engine.SparkRunner(spark)
+    spark_engine.publish_calls(spark, duck.con, tmp_path_factory.mktemp("spark-calls"),
+                               spark_engine.tables_read(catalog.discover().values(), runner.shared))
     runner.prepare()
     yield duck, runner
     duck.close()
