@@ -186,7 +186,7 @@ def row_from_span(attributes: Mapping[str, object], *, trace_id: str, span_id: s
     cache_write = cache_write or 0
     reasoning = _int(a.get("gen_ai.usage.reasoning.output_tokens")) or 0
 
-    error_type = a.get("error.type")
+    error_type = _error_name(a.get("error.type"))
     status = "error" if (error_type or error_status is not None) else "ok"
     if status == "error" and not error_type:
         error_type = error_status or "error"
@@ -245,6 +245,16 @@ def row_from_span(attributes: Mapping[str, object], *, trace_id: str, span_id: s
             value = a.get("gen_ai.operation.name")
         row[name] = str(value) if value else ""
     return row
+
+
+def _error_name(value) -> str | None:
+    """error.type as a name: some instrumentations write "<class 'openai.BadRequestError'>"."""
+    if not value:
+        return None
+    text = str(value)
+    if text.startswith("<class '") and text.endswith("'>"):
+        text = text[8:-2]
+    return text
 
 
 _ENVIRONMENT_ALIASES = {"prod": "production", "production": "production", "prd": "production",
