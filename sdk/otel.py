@@ -149,6 +149,9 @@ class FinopsSpanExporter(SpanExporter):
                     self.stats.rows_dropped += len(rows)
                     return SpanExportResult.FAILURE
                 self._pending.extend(rows)
+                if self._flush_locked():
+                    return SpanExportResult.SUCCESS
+                # The write failed: keep at most max_pending_rows (the newest) to retry.
                 overflow = len(self._pending) - self.max_pending_rows
                 if overflow > 0:
                     for _ in range(overflow):
@@ -157,7 +160,7 @@ class FinopsSpanExporter(SpanExporter):
                     log.error("finops: %d rows dropped: the write buffer is full (%d rows) "
                               "because %s cannot be written", overflow, self.max_pending_rows,
                               self.writer.path)
-                return SpanExportResult.SUCCESS if self._flush_locked() else SpanExportResult.FAILURE
+                return SpanExportResult.FAILURE
         except Exception:
             log.exception("finops: export failed")
             return SpanExportResult.FAILURE
