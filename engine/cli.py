@@ -291,6 +291,51 @@ def shell_command(csv_path):
     sys.exit(subprocess.call(argv, env=env))
 
 
+# --- import ---------------------------------------------------------------
+# (issue 10: logs people already have; the work is in engine/importers.py)
+
+@main.command("import")
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(["otel", "litellm", "langfuse"]))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@csv_option
+@click.option("--customers", type=click.Path(dir_okay=False),
+              help="CSV of customer_id with organization_id, subscription_tier (and any "
+                   "attribution column) for records that name only the customer.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Default for a column the source lacks (repeatable), e.g. "
+                   "--set environment=production.")
+@memory_option
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
+@user_errors
+def import_command(fmt, files, csv_path, customers, settings, memory_limit, quiet):
+    """Append the model calls in FILES (of FORMAT) to the calls CSV.
+
+    FORMAT is otel (OTLP JSON lines from the Collector's file exporter),
+    litellm (LiteLLM spend logs, CSV or JSON) or langfuse (Langfuse
+    observations, JSON). All or nothing; importing a file twice adds nothing
+    (call_ids already in the CSV are skipped). Ends with one summary line.
+    Field mappings: docs/importers.md.
+
+    \b
+    Examples:
+      finops import otel traces.jsonl --csv data/calls.csv
+      finops import litellm spend_logs.csv --customers customers.csv --set product_id=chatbot
+      finops import langfuse observations.json --set organization_id=org_1 --set subscription_tier=pro
+    """
+    from .importers import import_calls, parse_settings
+
+    def progress(line: str) -> None:
+        if not quiet:
+            click.echo(line, err=True)
+
+    summary = import_calls(fmt, files, csv_path, customers=customers,
+                           settings=parse_settings(settings), memory_limit=memory_limit,
+                           progress=progress)
+    click.echo(summary.line())
+    if summary.imported == 0 and summary.already_present == 0 and summary.rejected:
+        sys.exit(1)
+
+
 # --- serve ----------------------------------------------------------------
 
 @main.command("serve")
