@@ -195,3 +195,30 @@ def test_unknown_tier_is_a_value_error_naming_the_allowed_ones():
                 pass
         assert finops.current_attribution()["customer_id"] == "a"
     assert dict(finops.current_attribution()) == {}
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_otlp_file_of_the_same_spans_imports_to_the_exporters_rows(metered, tmp_path):
+    json_file = pytest.importorskip("opentelemetry.exporter.otlp.json.file")
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from finops.engine.importers import import_calls
+
+    fake, provider, exporter, csv_path, oc, ac = metered
+    otlp = tmp_path / "spans.jsonl"
+    provider.add_span_processor(SimpleSpanProcessor(json_file.FileSpanExporter(otlp)))
+    with finops.attribute(**ATTRIBUTION):
+        oc.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": LONG}])
+        ac.messages.create(model="claude-sonnet-4-5", max_tokens=64,
+                           messages=[{"role": "user", "content": LONG + " cache this"}])
+    oc.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "untagged"}])
+    provider.force_flush()
+
+    imported = tmp_path / "imported.csv"
+    defaults = {k: v for k, v in finops.otel.DEFAULT_ATTRIBUTION.items()}
+    summary = import_calls("otel", [otlp], imported, settings=defaults)
+    assert (summary.imported, summary.rejected) == (3, 0)
+    assert imported.read_bytes() == csv_path.read_bytes()
+    # and into the exporter's own file: every call is already there
+    again = import_calls("otel", [otlp], csv_path, settings=defaults)
+    assert (again.imported, again.already_present) == (0, 3)
