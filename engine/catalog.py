@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from .errors import FinopsError
-from .paths import CALLS_SQL, SQL_DIR
+from .paths import CALLS_SQL, QUERIES_DIR, SQL_DIR
 
 CATEGORIES = {"finops": "FinOps", "ubr": "Usage-based revenue"}
 REQUIRED_KEYS = ("name", "title", "category", "version", "description")
@@ -197,13 +197,15 @@ def check_sql_dirs(sql_dirs) -> list[Path]:
 
 
 def analyzer_files(sql_dirs: list[Path]) -> list[Path]:
-    """Analyzer files: every .sql under the folders but the calls definition."""
+    """Analyzer files: every .sql under the folders but the calls definition
+    and the named ad-hoc queries (sql/queries/, run by `finops sql --name`)."""
     return [p for folder in check_sql_dirs(sql_dirs)
-            for p in sorted(folder.rglob("*.sql")) if p.resolve() != CALLS_SQL]
+            for p in sorted(folder.rglob("*.sql"))
+            if p.resolve() != CALLS_SQL and p.resolve().parent != QUERIES_DIR]
 
 
 _BUILTIN_ORDER = ["understanding", "performance", "realtime", "optimization", "alignment",
-                  "profitability", "pricing", "features"]
+                  "agents", "profitability", "pricing", "features"]
 
 
 def category_rank(category: str) -> int:

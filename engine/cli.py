@@ -211,27 +211,58 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
 
 
 @main.command("sql")
-@click.argument("statement")
+@click.argument("statement", required=False)
 @csv_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="Output format.")
+@click.option("--name", "-n", "query_name", default=None,
+              help="Run a named query from sql/queries/ instead of STATEMENT (see --list).")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+              help="A parameter of the named query (repeatable); bound, never pasted.")
+@click.option("--list", "list_names", is_flag=True, help="List the named queries and their parameters.")
 @memory_option
 @user_errors
-def sql_command(statement, csv_path, fmt, memory_limit):
-    """Run an ad-hoc SQL STATEMENT against the calls views.
+def sql_command(statement, csv_path, fmt, query_name, params, list_names, memory_limit):
+    """Run an ad-hoc SQL STATEMENT, or a named query, against the calls views.
 
     The views of `finops shell` are there: calls, calls_rejected,
     data_quality, period, customer_economics, model_prices, subscription_tiers.
+    Named queries (sql/queries/*.sql) answer the first questions: cost of one
+    customer this month, cost of one trace, top sessions, unpriced models,
+    unattributed spend.
 
     \b
     Examples:
       finops sql "SELECT provider, sum(cost_usd) AS cost FROM calls GROUP BY ALL ORDER BY cost DESC"
       finops sql "SELECT * FROM calls_rejected" --format csv
+      finops sql --list
+      finops sql --name customer_month --param customer_id=cust_0042
+      finops sql --name trace_cost --param trace_id=4bf92f3577b34da6a3ce929d0e0e4736
     """
     from . import analyze
     from .console import csv_text, dumps, text_table
 
-    source, result = analyze.adhoc_query(statement, csv_path, memory_limit=memory_limit)
+    if list_names:
+        from .query_patterns import named_queries
+
+        for q in named_queries().values():
+            click.echo(f"{q.name:<16} {q.title}")
+            for p in q.params.values():
+                default = "required" if p.default is None else f"default {p.default!r}"
+                click.echo(f"{'':<16}   --param {p.name}=...  {p.help} ({default})")
+        return
+    if query_name:
+        if statement:
+            raise FinopsError("give a STATEMENT or --name, not both")
+        from .query_patterns import run_named_query
+
+        source, result = run_named_query(query_name, csv_path, _parse_params(params),
+                                         memory_limit=memory_limit)
+    else:
+        if params:
+            raise FinopsError("--param goes with --name (a named query); "
+                              "an ad-hoc STATEMENT takes none")
+        source, result = analyze.adhoc_query(statement or "", csv_path, memory_limit=memory_limit)
     if fmt == "json":
         click.echo(dumps({"source": source.to_dict(), "rows": result.records()}))
     elif fmt == "csv":

@@ -3,11 +3,14 @@
 -- description: What one customer's calls cost in a calendar month (default:
 --   the latest month in the file), by provider and model, with the month's
 --   total on every row. Run: finops sql --name customer_month --param customer_id=cust_0042
--- param: customer_id = | The customer (required)
+-- param: customer_id | The customer
 -- param: month = | Month as YYYY-MM (empty: the latest month in the file)
 WITH chosen AS (
-    SELECT coalesce(nullif(getvariable('month'), ''),
-                    strftime((SELECT last_date FROM period), '%Y-%m')) AS month
+    SELECT CASE WHEN NOT regexp_full_match(getvariable('month'), '(\d{4}-\d{2})?')
+                THEN error('--param month must be YYYY-MM, e.g. 2025-10, not ' || getvariable('month'))
+                ELSE coalesce(nullif(getvariable('month'), ''),
+                              strftime((SELECT last_date FROM period), '%Y-%m'))
+           END AS month
 ), rows AS (
     SELECT c.*
     FROM calls AS c, chosen

@@ -2,8 +2,8 @@
 -- title: Most expensive sessions
 -- description: Sessions (session_id, e.g. gen_ai.conversation.id) by cost:
 --   calls, runs (traces), customer and duration. Run:
---   finops sql --name top_sessions --param limit=10
--- param: limit = 20 | How many sessions to list
+--   finops sql --name top_sessions --param top=10
+-- param: top = 20 | How many sessions to list
 SELECT session_id,
        arg_min(customer_id, "timestamp") AS customer_id,
        arg_min(feature_id, "timestamp") AS feature_id,
@@ -17,4 +17,4 @@ FROM calls
 WHERE session_id <> ''
 GROUP BY session_id
 ORDER BY cost DESC NULLS LAST, session_id
-LIMIT getvariable('limit');
+LIMIT getvariable('top');
