@@ -224,7 +224,8 @@ def row_from_span(attributes: Mapping[str, object], *, trace_id: str, span_id: s
         "latency_ms": latency_ms,
         "request_id": a.get("gen_ai.response.id") or "",
         "trace_id": trace_id,
-        "session_id": a.get("gen_ai.conversation.id") or a.get("session.id") or "",
+        "session_id": (a.get("gen_ai.conversation.id") or a.get("session.id")
+                       or a.get(ATTRIBUTE_PREFIX + "session_id") or ""),
         "user_agent": scope or USER_AGENT_DEFAULT,
         "cache_read_input_tokens": cache_read,
         "cache_write_input_tokens": cache_write,

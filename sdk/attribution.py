@@ -23,6 +23,9 @@ from types import MappingProxyType
 
 ATTRIBUTION_FIELDS = ("customer_id", "organization_id", "subscription_tier", "product_id",
                       "feature_id", "task_type", "environment")
+# Also accepted: the session a call belongs to, for instrumentations that do
+# not set gen_ai.conversation.id themselves.
+EXTRA_FIELDS = ("session_id",)
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 _current: ContextVar[Mapping[str, str]] = ContextVar("finops_attribution", default=_EMPTY)
@@ -43,9 +46,9 @@ def check_attribution(values: Mapping[str, object]) -> dict[str, str]:
     """The values as strings, or a TypeError/ValueError saying what is wrong."""
     checked: dict[str, str] = {}
     for field, value in values.items():
-        if field not in ATTRIBUTION_FIELDS:
+        if field not in ATTRIBUTION_FIELDS + EXTRA_FIELDS:
             raise TypeError(f"finops.attribute() got an unknown field {field!r}; "
-                            f"fields: {', '.join(ATTRIBUTION_FIELDS)}")
+                            f"fields: {', '.join(ATTRIBUTION_FIELDS + EXTRA_FIELDS)}")
         if value is None:
             continue  # None: keep the parent's value
         if not isinstance(value, str):

@@ -64,6 +64,7 @@ DEFAULT_ATTRIBUTION = {
 }
 
 _ATTRIBUTE_KEYS = tuple(genai_spans.ATTRIBUTE_PREFIX + f for f in ATTRIBUTION_FIELDS)
+_CARRIED_KEYS = _ATTRIBUTE_KEYS + (genai_spans.ATTRIBUTE_PREFIX + "session_id",)
 
 
 class FinopsAttributionProcessor(SpanProcessor):
@@ -77,7 +78,7 @@ class FinopsAttributionProcessor(SpanProcessor):
                 return
             carried = _baggage.get_all(parent_context)
             if carried:
-                found = {k: str(v) for k, v in carried.items() if k in _ATTRIBUTE_KEYS}
+                found = {k: str(v) for k, v in carried.items() if k in _CARRIED_KEYS}
                 if found:
                     span.set_attributes(found)
         except Exception:  # never into the application
@@ -101,7 +102,7 @@ class ExportStats:
     spans_ignored: int = 0          # not GenAI model calls
     spans_failed: int = 0           # could not be mapped (logged)
     rows_written: int = 0
-    unattributed: int = 0           # written with the default attribution
+    unattributed: int = 0           # written without a customer (the default, 'unattributed')
     unpriced: int = 0
     write_failures: int = 0
     rows_dropped: int = 0           # lost: buffer full, or still unwritten at shutdown
@@ -218,8 +219,8 @@ class FinopsSpanExporter(SpanExporter):
         if scope is not None and scope.name:
             scope_name = f"{scope.name}/{scope.version}" if scope.version else scope.name
         resource = span.resource.attributes if span.resource is not None else {}
-        if not any(k in attributes for k in _ATTRIBUTE_KEYS):
-            self.stats.unattributed += 1
+        if not attributes.get(genai_spans.ATTRIBUTE_PREFIX + "customer_id"):
+            self.stats.unattributed += 1  # no customer: the default one is written
         row = genai_spans.row_from_span(
             attributes,
             trace_id=format(context.trace_id, "032x"),
