@@ -39,9 +39,14 @@ class HeaderMismatchError(FinopsError):
 
 def _clean(value) -> str:
     """A value as CSV text: None is empty; CR/LF inside a value become spaces."""
-    if value is None:
+    if type(value) is str:
+        if "\n" not in value and "\r" not in value:
+            return value  # the common case, kept fast: a span exporter formats thousands a second
+        text = value
+    elif value is None:
         return ""
-    text = value if isinstance(value, str) else str(value)
+    else:
+        text = str(value)
     if "\n" in text or "\r" in text:
         text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
     return text

@@ -94,8 +94,12 @@ def provider_key(name: str | None) -> str | None:
 
 
 def _int(value) -> int | None:
+    if type(value) is int:
+        return value if value >= 0 else None
     if value is None or value == "":
         return None
+    if type(value) is str and value.isdigit():
+        return int(value)
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):

@@ -83,8 +83,14 @@ class _Reject(Exception):
 # --- values -----------------------------------------------------------------
 
 def _int(value, name: str) -> int | None:
+    if type(value) is int:
+        if value < 0:
+            raise _Reject(f"{name} is not a whole non-negative number: {value}")
+        return value
     if value is None or value == "":
         return None
+    if type(value) is str and value.isdigit():
+        return int(value)
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
@@ -194,8 +200,12 @@ def _attributes(items) -> dict:
 def _hex_id(value, length: int) -> str:
     """OTLP JSON ids are hex; protobuf-JSON writers that use base64 are accepted too."""
     text = str(value or "")
-    if len(text) == length and all(c in "0123456789abcdefABCDEF" for c in text):
-        return text.lower()
+    if len(text) == length:
+        try:
+            int(text, 16)
+            return text.lower()
+        except ValueError:
+            pass
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):

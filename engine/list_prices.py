@@ -93,6 +93,60 @@ def infer_provider(model: str | None) -> str | None:
     return None
 
 
+_PRICED_FIELDS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+
+
+@functools.lru_cache(maxsize=4096)
+def _linear(provider_id: str, name: str, day: str | None):
+    """The model's per-million prices when they are plain or below their first tier, else None.
+
+    genai-prices' own calculation costs about a millisecond a call; a span
+    exporter meters thousands a second. For the prices it uses for token
+    usage (input, output, cache read, cache write), a model whose prices are
+    plain numbers, or tiered but only above `limit` input tokens, costs the
+    same linear sum below that limit; tests/test_list_prices.py checks the
+    two agree. Anything else goes through calc_price.
+    """
+    import genai_prices
+    from genai_prices.types import TieredPrices
+
+    when = datetime.fromisoformat(day).replace(tzinfo=timezone.utc) if day else None
+    try:
+        result = genai_prices.calc_price(genai_prices.Usage(input_tokens=1, output_tokens=1),
+                                         model_ref=name, provider_id=provider_id,
+                                         genai_request_timestamp=when)
+    except Exception:
+        return None
+    prices = result.model_price.__dict__
+    base: dict[str, Decimal | None] = {}
+    limit = None
+    for key in _PRICED_FIELDS:
+        value = prices.get(key)
+        if value is None or isinstance(value, Decimal):
+            base[key] = value
+        elif isinstance(value, TieredPrices) and isinstance(value.base, Decimal):
+            base[key] = value.base
+            starts = [t.start for t in value.tiers]
+            if starts:
+                limit = min([limit, *starts]) if limit is not None else min(starts)
+        else:
+            return None
+    if base["input_mtok"] is None or base["output_mtok"] is None:
+        return None
+    return base, limit
+
+
+def _linear_cost(base: dict, input_tokens: int, output_tokens: int, cache_read: int,
+                 cache_write: int) -> Decimal:
+    inp = base["input_mtok"]
+    read = base["cache_read_mtok"] if base["cache_read_mtok"] is not None else inp
+    write = base["cache_write_mtok"] if base["cache_write_mtok"] is not None else inp
+    uncached = input_tokens - cache_read - cache_write
+    total = (uncached * inp + cache_read * read + cache_write * write
+             + output_tokens * base["output_mtok"])
+    return total / Decimal(1_000_000)
+
+
 def list_price(provider: str | None, response_model: str | None, request_model: str | None,
                when: datetime | None, *, input_tokens: int, output_tokens: int,
                cache_read_tokens: int = 0, cache_write_tokens: int = 0) -> Price:
@@ -111,6 +165,13 @@ def list_price(provider: str | None, response_model: str | None, request_model: 
         if not found:
             continue
         price_provider, _model_id = found
+        fast = _linear(price_provider, name, day)
+        if (fast is not None and cache_read_tokens + cache_write_tokens <= input_tokens
+                and (fast[1] is None or max(input_tokens, output_tokens) < fast[1])):
+            cost = _linear_cost(fast[0], input_tokens, output_tokens, cache_read_tokens,
+                                cache_write_tokens)
+            return Price(cost.quantize(SIX_PLACES, rounding=ROUND_HALF_UP), "list_price", name,
+                         price_provider)
         usage = genai_prices.Usage(input_tokens=input_tokens, output_tokens=output_tokens,
                                    cache_read_tokens=cache_read_tokens or None,
                                    cache_write_tokens=cache_write_tokens or None)

@@ -126,6 +126,7 @@ class FinopsSpanExporter(SpanExporter):
         self._pending: deque[dict] = deque()
         self._lock = threading.Lock()
         self._closed = False
+        self._last_resource: tuple[object, dict] = (None, {})
 
     # -- SpanExporter ------------------------------------------------------
 
@@ -206,8 +207,16 @@ class FinopsSpanExporter(SpanExporter):
         self.stats.rows_written += len(batch)
         return True
 
+    def _resource_attributes(self, resource) -> dict:
+        if resource is None:
+            return {}
+        if resource is not self._last_resource[0]:
+            self._last_resource = (resource, dict(resource.attributes))
+        return self._last_resource[1]
+
     def _row(self, span: ReadableSpan) -> dict | None:
-        attributes = span.attributes or {}
+        # One plain copy: the SDK's attribute mapping takes a lock on every read.
+        attributes = dict(span.attributes or {})
         if not genai_spans.is_genai_call(attributes):
             return None
         context = span.context
@@ -218,7 +227,7 @@ class FinopsSpanExporter(SpanExporter):
         scope_name = None
         if scope is not None and scope.name:
             scope_name = f"{scope.name}/{scope.version}" if scope.version else scope.name
-        resource = span.resource.attributes if span.resource is not None else {}
+        resource = self._resource_attributes(span.resource)
         if not attributes.get(genai_spans.ATTRIBUTE_PREFIX + "customer_id"):
             self.stats.unattributed += 1  # no customer: the default one is written
         row = genai_spans.row_from_span(
