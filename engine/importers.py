@@ -48,6 +48,7 @@ ATTRIBUTION_FIELDS = genai_spans.ATTRIBUTION_FIELDS
 SETTABLE = ATTRIBUTION_FIELDS + ("provider", "session_id", "user_agent")
 REQUIRED = ("timestamp", "call_id", "provider", "model") + ATTRIBUTION_FIELDS
 _REJECT_SAMPLES = 5
+IMPORT_MEMORY_LIMIT = "256MB"
 
 
 @dataclass
@@ -695,7 +696,9 @@ def _append_new(writer: CallsWriter, aside: Path, work: Path, seq: int,
     all_types = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in ("_seq",) + columns) + "}"
     target_types = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
     csv_options = "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"'"
-    con = connect(memory_limit=memory_limit, temp_dir=work / "duckdb")
+    # A small cap by default: an import of any size then holds the same
+    # memory, DuckDB spilling the rest to the aside folder.
+    con = connect(memory_limit=memory_limit or IMPORT_MEMORY_LIMIT, temp_dir=work / "duckdb")
     try:
         with writer.locked() as target:
             has_rows = _count_lines(writer.path, limit=2) > 1
@@ -706,24 +709,34 @@ def _append_new(writer: CallsWriter, aside: Path, work: Path, seq: int,
             params = {"aside": str(aside)}
             if has_rows:
                 params["target"] = str(writer.path)
+            # Which records to keep: per call_id not in the target, its first
+            # occurrence (only ids and sequence numbers are held, and DuckDB
+            # spills past its memory cap); then the kept rows stream out in
+            # file order (preserve_insertion_order), never all in memory.
             con.execute(f"""
-                CREATE TEMP TABLE new_rows AS
-                SELECT {select}, CAST(a._seq AS BIGINT) AS _seq
+                CREATE TEMP TABLE keep AS
+                SELECT min(CAST(a._seq AS BIGINT)) AS _seq
                 FROM read_csv($aside, {csv_options}, columns = {all_types}) AS a
                 ANTI JOIN ({existing}) AS e ON e.call_id = a.call_id
-                QUALIFY row_number() OVER (PARTITION BY a.call_id ORDER BY CAST(a._seq AS BIGINT)) = 1
+                GROUP BY a.call_id
             """, params)
-            con.execute(f"""COPY (SELECT {", ".join(f'"{c}"' for c in columns)} FROM new_rows
-                                 ORDER BY _seq)
-                            TO '{_sql_path(final)}' (FORMAT csv, HEADER false, QUOTE '"')""")
-            summary.imported = con.execute("SELECT count(*) FROM new_rows").fetchone()[0]
+            con.execute(f"""
+                COPY (SELECT {select}
+                      FROM read_csv('{_sql_path(aside)}', {csv_options}, columns = {all_types}) AS a
+                      SEMI JOIN keep AS k ON k._seq = CAST(a._seq AS BIGINT))
+                TO '{_sql_path(final)}' (FORMAT csv, HEADER false, QUOTE '"')""")
+            summary.imported = con.execute("SELECT count(*) FROM keep").fetchone()[0]
             summary.already_present = seq - summary.imported
             if summary.imported:
                 target.append_file(final)
-        unpriced = con.execute("SELECT model, count(*) FROM new_rows "
-                               "WHERE cost_source = 'unpriced' GROUP BY model ORDER BY model").fetchall()
-        summary.unpriced_models = {model: n for model, n in unpriced}
-        summary.unpriced = sum(summary.unpriced_models.values())
+        if summary.imported:
+            unpriced = con.execute(
+                f"SELECT model, count(*) FROM read_csv($final, header = false, auto_detect = false, "
+                f"delim = ',', quote = '\"', escape = '\"', columns = {target_types}) "
+                "WHERE cost_source = 'unpriced' GROUP BY model ORDER BY model",
+                {"final": str(final)}).fetchall()
+            summary.unpriced_models = {model: n for model, n in unpriced}
+            summary.unpriced = sum(summary.unpriced_models.values())
     finally:
         con.close()
 
