@@ -178,7 +178,8 @@ ORDER BY attribution;
 -- else medium; unattributed spend is medium.
 WITH outliers AS (
     SELECT count(*) AS runs, sum(excess_cost) AS excess, sum(cost) AS cost,
-           list(trace_id ORDER BY excess_cost DESC, trace_id) AS ids
+           arg_max(cost, (excess_cost, trace_id)) AS worst_cost,
+           arg_max(feature_id, (excess_cost, trace_id)) AS worst_feature
     FROM agents_outliers
 ),
 unattributed AS (
@@ -188,9 +189,8 @@ SELECT severity, title, detail, amount_usd FROM (
     SELECT 1 AS position,
            CASE WHEN excess >= 10 * getvariable('materiality_usd') THEN 'high' ELSE 'medium' END AS severity,
            'Agent runs far above their feature''s norm' AS title,
-           format('{:,} run(s) cost ${:,.2f} over the period, ${:,.2f} more than normal runs of their features (over {}x the median): {}{}.',
-                  runs, cost, excess, getvariable('outlier_ratio'), array_to_string(ids[1:3], ', '),
-                  CASE WHEN runs > 3 THEN format(' and {:,} more', runs - 3) ELSE '' END) AS detail,
+           format('{:,} run(s) cost ${:,.2f} over the period, ${:,.2f} more than normal runs of their features (over {}x the median); the costliest, a {} run, cost ${:,.2f}. The runs are listed under "Runs far above their feature''s norm".',
+                  runs, cost, excess, getvariable('outlier_ratio'), worst_feature, worst_cost) AS detail,
            excess AS amount_usd
     FROM outliers
     WHERE runs > 0 AND excess >= getvariable('materiality_usd')
