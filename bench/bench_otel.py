@@ -1,6 +1,6 @@
 """finops.otel and `finops import otel`: exporter throughput, time added to the app thread, OTLP import.
 
-    .venv/bin/python bench/bench_otel.py [--import-mb 100,200]
+    .venv/bin/python bench/bench_otel.py [--import-mb 100,300] [--import-only]
 
 1. Exporter throughput: FinopsSpanExporter.export() on batches of 512
    finished GenAI spans (mapping + pricing + one locked append per batch),
@@ -195,8 +195,9 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
         tmp = Path(tmp)
-        exporter_throughput(tmp)
-        app_thread_cost(tmp)
+        if "--import-only" not in sys.argv:
+            exporter_throughput(tmp)
+            app_thread_cost(tmp)
         import_benchmark(tmp, sizes)
 
 

@@ -65,6 +65,15 @@ PROVIDER_KEYS = {
     "perplexity": "perplexity",
     "ibm.watsonx.ai": "watsonx",
     "ollama": "ollama",
+    # LiteLLM's custom_llm_provider spellings
+    "cohere_chat": "cohere",
+    "text-completion-openai": "openai",
+    "azure_ai": "azure",
+    "azure_text": "azure",
+    "vertex_ai_beta": "google",
+    "bedrock_converse": "bedrock",
+    "together_ai": "together",
+    "fireworks_ai": "fireworks",
 }
 
 # Operations that are not billed model calls: an agent or tool span wraps

@@ -672,6 +672,8 @@ def import_calls(fmt: str, files: Iterable[str | os.PathLike], target: str | os.
                     if len(batch) >= 5000:
                         out.write(format_rows(batch, ("_seq",) + columns).decode("utf-8"))
                         batch.clear()
+                        if progress and seq % 100_000 == 0:
+                            progress(f"  {seq:,} calls read, {summary.rejected:,} rejected")
             out.write(format_rows(batch, ("_seq",) + columns).decode("utf-8"))
         summary.priced_as = {m: p for m, p in context.pricing.priced_as.items() if m != p}
         if seq:
