@@ -222,3 +222,35 @@ def test_otlp_file_of_the_same_spans_imports_to_the_exporters_rows(metered, tmp_
     # and into the exporter's own file: every call is already there
     again = import_calls("otel", [otlp], csv_path, settings=defaults)
     assert (again.imported, again.already_present) == (0, 3)
+
+
+def test_baggage_carries_attribution_across_services_and_a_foreign_header_is_refused(
+        tmp_path, calls_csv):
+    from opentelemetry import baggage, context
+
+    from finops.engine.calls_writer import HeaderMismatchError
+
+    provider = TracerProvider()
+    exporter = finops.otel.setup(tmp_path / "calls.csv", tracer_provider=provider)
+    tracer = provider.get_tracer("svc")
+    ctx = baggage.set_baggage("finops.customer_id", "cust_from_upstream")
+    ctx = baggage.set_baggage("finops.feature_id", "search", context=ctx)
+    token = context.attach(ctx)
+    try:
+        with tracer.start_as_current_span("chat gpt-4o") as span:
+            span.set_attributes({"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+                                 "gen_ai.request.model": "gpt-4o",
+                                 "gen_ai.usage.input_tokens": 10,
+                                 "gen_ai.usage.output_tokens": 2})
+        with tracer.start_as_current_span("SELECT calls"):
+            pass  # not GenAI: ignored
+    finally:
+        context.detach(token)
+    provider.shutdown()
+    (row,) = read_rows(tmp_path / "calls.csv")
+    assert (row["customer_id"], row["feature_id"], row["organization_id"]) == \
+        ("cust_from_upstream", "search", "unattributed")
+    assert exporter.stats.spans_ignored == 1
+
+    with pytest.raises(HeaderMismatchError, match="another header"):
+        finops.otel.setup(calls_csv([{}]), tracer_provider=TracerProvider())
