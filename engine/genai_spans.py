@@ -142,6 +142,35 @@ def from_unix_nanos(nanos: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=rest // 1000)
 
 
+class SeenResponses:
+    """Recent (provider, response id) pairs: one model call traced twice is one row.
+
+    Two instrumentations of the same SDK (say the Anthropic SDK's own
+    tracing and OpenLLMetry's instrumentation) each make a span for one
+    call, not always in the same trace, with the same gen_ai.response.id,
+    which the provider makes unique (chatcmpl-..., msg_...). Bounded: only
+    the most recent `size` pairs are remembered (duplicates arrive together).
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        from collections import OrderedDict
+
+        self.size = size
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def repeated(self, row: dict) -> bool:
+        response = row.get("request_id")
+        if not response:
+            return False
+        key = (row.get("provider") or "", str(response))
+        if key in self._seen:
+            return True
+        self._seen[key] = None
+        if len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return False
+
+
 @dataclass
 class PricingLog:
     """Which name each model was priced as, and what stayed unpriced (for logs and summaries)."""

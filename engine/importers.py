@@ -215,6 +215,15 @@ def _hex_id(value, length: int) -> str:
 
 
 def read_otlp(path: Path, context: _Context) -> Iterator[tuple[str, object, str]]:
+    seen = genai_spans.SeenResponses()  # one call traced by two instrumentations: one row
+    for kind, payload, where in _read_otlp(path, context):
+        if kind == "row" and seen.repeated(payload):
+            yield "ignored", None, where
+            continue
+        yield kind, payload, where
+
+
+def _read_otlp(path: Path, context: _Context) -> Iterator[tuple[str, object, str]]:
     with open(path, encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():

@@ -100,6 +100,7 @@ class ExportStats:
 
     spans_seen: int = 0
     spans_ignored: int = 0          # not GenAI model calls
+    spans_duplicate: int = 0        # the same call traced twice (same trace and response id)
     spans_failed: int = 0           # could not be mapped (logged)
     rows_written: int = 0
     unattributed: int = 0           # written without a customer (the default, 'unattributed')
@@ -127,6 +128,7 @@ class FinopsSpanExporter(SpanExporter):
         self._lock = threading.Lock()
         self._closed = False
         self._last_resource: tuple[object, dict] = (None, {})
+        self._seen = genai_spans.SeenResponses()
 
     # -- SpanExporter ------------------------------------------------------
 
@@ -144,6 +146,8 @@ class FinopsSpanExporter(SpanExporter):
                     continue
                 if row is None:
                     self.stats.spans_ignored += 1
+                elif self._seen.repeated(row):
+                    self.stats.spans_duplicate += 1
                 else:
                     rows.append(row)
             with self._lock:

@@ -254,3 +254,40 @@ def test_baggage_carries_attribution_across_services_and_a_foreign_header_is_ref
 
     with pytest.raises(HeaderMismatchError, match="another header"):
         finops.otel.setup(calls_csv([{}]), tracer_provider=TracerProvider())
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_openllmetry_anthropic_instrumentation_and_a_call_traced_twice(tmp_path):
+    """A third real instrumentation (older spellings: cache_creation), also on top of the
+    Anthropic SDK's own tracing: two spans for one call, one row."""
+    traceloop = pytest.importorskip("opentelemetry.instrumentation.anthropic")
+    csv_path = tmp_path / "calls.csv"
+    provider = TracerProvider()
+    exporter = finops.otel.setup(csv_path, tracer_provider=provider)
+    instrumentor = traceloop.AnthropicInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        with FakeProvider() as fake:
+            # the SDK's own tracing stays on: each call gets two GenAI spans
+            ac = anthropic.Anthropic(base_url=fake.url, api_key="test", max_retries=0,
+                                     open_telemetry={"tracer_provider": provider})
+            with finops.attribute(**ATTRIBUTION):
+                ac.messages.create(model="claude-sonnet-4-5", max_tokens=64,
+                                   messages=[{"role": "user", "content": LONG + " cache this"}])
+                ac.messages.create(model="claude-sonnet-4-5", max_tokens=64,
+                                   messages=[{"role": "user", "content": "hello"}])
+            answers = [a for a in fake.answers if a["id"]]
+        provider.force_flush()
+    finally:
+        instrumentor.uninstrument()
+        provider.shutdown()
+    rows = read_rows(csv_path)
+    assert len(rows) == 2 and exporter.stats.spans_duplicate == 2
+    by_request = {r["request_id"]: r for r in rows}
+    for answer in answers:
+        row = by_request[answer["id"]]
+        u = answer["usage"]
+        assert (int(row["input_tokens"]), int(row["output_tokens"]),
+                int(row["cache_read_input_tokens"]), int(row["cache_write_input_tokens"])) == \
+            (u["input"], u["output"], u["cached"], u["cache_write"])
+        assert row["customer_id"] == "cust_0042" and row["cost_source"] == "list_price"
