@@ -18,7 +18,6 @@ Figures are noisy on a shared machine: each is the best of a few runs.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 import time
