@@ -18,7 +18,7 @@ are read first, their deprecated spellings second:
 | session_id | gen_ai.conversation.id, else session.id |
 | trace_id | the span's trace id (hex) |
 | call_id | the span's span id (hex): the same span imported twice is one call |
-| timestamp, latency_ms | span start; end - start |
+| timestamp, latency_ms | span start; end - start in ms (half up) |
 | status, error_type | error.type or an ERROR span status |
 | cost_usd | a cost attribute (COST_ATTRIBUTES), else list price, else unpriced |
 | attribution | finops.* attributes (set by finops.attribute), then defaults |
@@ -200,7 +200,8 @@ def row_from_span(attributes: Mapping[str, object], *, trace_id: str, span_id: s
                   resource: Mapping[str, object] | None = None,
                   scope: str | None = None, defaults: Mapping[str, str] | None = None,
                   pricing_log: PricingLog | None = None,
-                  baggage: Mapping[str, object] | None = None) -> dict:
+                  baggage: Mapping[str, object] | None = None,
+                  duration_ns: int | None = None) -> dict:
     """The contract row of one GenAI span (call is_genai_call first).
 
     error_status: the span's status message when its status is ERROR (or
@@ -233,7 +234,11 @@ def row_from_span(attributes: Mapping[str, object], *, trace_id: str, span_id: s
     if status == "error" and not error_type:
         error_type = error_status or "error"
 
-    latency_ms = max(1, round((end - start).total_seconds() * 1000))
+    if duration_ns is not None:
+        # exact from the span's nanoseconds, half a millisecond rounding up
+        latency_ms = max(1, (int(duration_ns) + 500_000) // 1_000_000)
+    else:
+        latency_ms = max(1, round((end - start).total_seconds() * 1000))
 
     cost = None
     for key in COST_ATTRIBUTES:

@@ -275,6 +275,7 @@ def _otlp_span(span: dict, resource: dict, scope_name, where: str, context: _Con
             attributes, trace_id=_hex_id(span.get("traceId"), 32), span_id=span_id,
             start=start, end=end, error_status=error_status, resource=resource,
             scope=scope_name or "otlp", pricing_log=context.pricing,
+            duration_ns=(end_ns - start_ns) if end_ns else None,
             defaults={"task_type": context.defaults["task_type"]}
             if context.defaults.get("task_type") else None)
     except _Reject as exc:

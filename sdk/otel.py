@@ -241,7 +241,8 @@ class FinopsSpanExporter(SpanExporter):
             start=genai_spans.from_unix_nanos(span.start_time),
             end=genai_spans.from_unix_nanos(span.end_time or span.start_time),
             error_status=error_status, resource=resource, scope=scope_name,
-            defaults=self.defaults, pricing_log=self._pricing)
+            defaults=self.defaults, pricing_log=self._pricing,
+            duration_ns=(span.end_time - span.start_time) if span.end_time else None)
         if row["cost_source"] == "unpriced":
             self.stats.unpriced += 1
             if self._pricing.unpriced.get(row["model"]) == 1:
