@@ -394,7 +394,10 @@ def _litellm_row(r: dict, context: _Context) -> dict | None:
     status_text = str(r.get("status") or metadata.get("status") or "success").lower()
     error = status_text in ("failure", "error", "failed")
     error_info = _json_object(metadata.get("error_information"))
-    source = {name: metadata.get(name) for name in ATTRIBUTION_FIELDS}
+    # Attribution a caller put in the request's metadata lands in these.
+    tagged = {**_json_object(metadata.get("requester_metadata")),
+              **_json_object(metadata.get("spend_logs_metadata")), **metadata}
+    source = {name: tagged.get(name) for name in ATTRIBUTION_FIELDS}
     source["customer_id"] = _first(source["customer_id"], r.get("end_user"),
                                    metadata.get("user_api_key_end_user_id"))
     source["organization_id"] = _first(source["organization_id"], r.get("organization_id"),

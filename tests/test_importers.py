@@ -149,6 +149,7 @@ chatcmpl-1,acompletion,88dc28,0.00042,350,300,50,2025-11-03T09:15:02.120000Z,202
 chatcmpl-2,acompletion,88dc28,,,1000,100,2025-11-03 09:16:00.000000+01:00,2025-11-03 09:16:00.400000+01:00,400,anthropic/claude-3-5-haiku-20241022,m2,claude-haiku,,,u_admin,{},False,[],team_a,,cust_43,,success
 chatcmpl-3,acompletion,88dc28,0.0,0,0,0,2025-11-03T09:17:00Z,2025-11-03T09:17:01Z,,gpt-4o,m3,gpt-4o,openai,,u_admin,"{""error_information"": {""error_class"": ""RateLimitError""}}",False,[],team_a,org_5,cust_42,,failure
 chatcmpl-4,acompletion,88dc28,0.001,20,10,10,2025-11-03T09:18:00Z,2025-11-03T09:18:01Z,,gpt-4o,m3,gpt-4o,openai,,u_admin,{},False,[],team_a,org_5,,,success
+chatcmpl-5,acompletion,88dc28,0.002,20,10,10,2025-11-03T09:19:00Z,2025-11-03T09:19:01Z,,gpt-4o,m3,gpt-4o,openai,,u_admin,"{""spend_logs_metadata"": {""customer_id"": ""cust_43"", ""feature_id"": ""summaries""}}",False,[],team_a,,,,success
 """
 
 
@@ -162,10 +163,12 @@ def test_litellm_spend_logs_csv_and_json(tmp_path):
     summary = import_calls("litellm", [source], target, customers=customers,
                            settings={"product_id": "product_a", "feature_id": "chat",
                                      "environment": "production"})
-    assert (summary.imported, summary.rejected) == (3, 1)
+    assert (summary.imported, summary.rejected) == (4, 1)
     assert summary.reject_samples == ["spend.csv:5: missing customer_id, subscription_tier (pass --set KEY=VALUE "
                                       "or --customers FILE)"]
-    one, two, three = read_rows(target)
+    one, two, three, tagged = read_rows(target)
+    assert (tagged["customer_id"], tagged["organization_id"], tagged["feature_id"]) == \
+        ("cust_43", "org_6", "summaries")
     assert (one["timestamp"], one["call_id"], one["provider"], one["model"], one["input_tokens"],
             one["output_tokens"], one["cost_usd"], one["latency_ms"], one["customer_id"],
             one["organization_id"], one["subscription_tier"], one["feature_id"],
@@ -193,7 +196,7 @@ def test_litellm_spend_logs_csv_and_json(tmp_path):
     again = import_calls("litellm", [as_json], target, customers=customers,
                          settings={"product_id": "product_a", "feature_id": "chat",
                                    "environment": "production"})
-    assert (again.imported, again.already_present, again.rejected) == (0, 3, 1)
+    assert (again.imported, again.already_present, again.rejected) == (0, 4, 1)
 
 
 LANGFUSE = {"data": [
