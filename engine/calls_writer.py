@@ -24,6 +24,7 @@ import csv
 import io
 import os
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -173,6 +174,26 @@ def _chunks(path: Path, size: int):
             yield block
 
 
+class LockTimeoutError(FinopsError):
+    """Another writer held the calls file's lock for longer than the timeout."""
+
+
+def _lock_within(fh, timeout: float, path: Path) -> None:
+    """Take the exclusive lock, polling, or raise LockTimeoutError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    pause = 0.002
+    while True:
+        try:
+            portalocker.lock(fh, portalocker.LOCK_EX | portalocker.LOCK_NB)
+            return
+        except portalocker.exceptions.LockException:
+            if time.monotonic() >= deadline:
+                raise LockTimeoutError(f"{path} stayed locked by another writer for "
+                                       f"{timeout:g} s; try again") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+
 class _FileLock:
     """Open the target for appending and hold an exclusive lock on it."""
 
@@ -186,7 +207,7 @@ class _FileLock:
         try:
             writer.path.parent.mkdir(parents=True, exist_ok=True)
             self.fd = os.open(writer.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-            portalocker.lock(self.fd_file(), portalocker.LOCK_EX)
+            _lock_within(self.fd_file(), writer.lock_timeout, writer.path)
         except BaseException:
             self._close()
             writer._thread_lock.release()

@@ -100,7 +100,7 @@ class ExportStats:
 
     spans_seen: int = 0
     spans_ignored: int = 0          # not GenAI model calls
-    spans_duplicate: int = 0        # the same call traced twice (same trace and response id)
+    spans_duplicate: int = 0        # the same call traced twice (same provider and response id)
     spans_failed: int = 0           # could not be mapped (logged)
     rows_written: int = 0
     unattributed: int = 0           # written without a customer (the default, 'unattributed')
@@ -118,7 +118,9 @@ class FinopsSpanExporter(SpanExporter):
 
     def __init__(self, csv_path, *, defaults: Mapping[str, str] | None = None,
                  max_pending_rows: int = 100_000) -> None:
-        self.writer = CallsWriter(csv_path)
+        # A lock held elsewhere for longer than this fails the write (counted,
+        # rows kept to retry) rather than stalling the exporter, or the app's exit.
+        self.writer = CallsWriter(csv_path, lock_timeout=10.0)
         self.writer.check_target()  # another header: refused now, at setup
         self.defaults = {**DEFAULT_ATTRIBUTION, **check_attribution(defaults or {})}
         self.max_pending_rows = max_pending_rows
@@ -189,7 +191,7 @@ class FinopsSpanExporter(SpanExporter):
                               len(self._pending), self.writer.path)
                     self._pending.clear()
                 self._closed = True
-            self.stats.priced_as = dict(self._pricing.priced_as)
+            self.stats.priced_as = {m: p for m, p in self._pricing.priced_as.items() if m != p}
             log.info("finops: %s", self.stats.as_dict())
         except Exception:
             log.exception("finops: shutdown failed")

@@ -158,3 +158,19 @@ def test_written_file_reads_as_calls(tmp_path):
     con = connect(temp_dir=tmp_path)
     info = load_calls(con, path)
     assert (info.rows, info.rows_rejected) == (3, 0)
+
+
+def test_a_lock_held_too_long_fails_the_write_instead_of_waiting_forever(tmp_path):
+    import portalocker
+
+    from finops.engine.calls_writer import LockTimeoutError
+
+    path = tmp_path / "calls.csv"
+    CallsWriter(path).check_target()
+    with open(path, "ab") as holder:
+        portalocker.lock(holder, portalocker.LOCK_EX)  # another writer, stuck
+        with pytest.raises(LockTimeoutError, match="stayed locked"):
+            CallsWriter(path, lock_timeout=0.2).append([_row(1)])
+        portalocker.unlock(holder)
+    CallsWriter(path, lock_timeout=0.2).append([_row(1)])
+    assert len(read_rows(path)) == 1
