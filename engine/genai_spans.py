@@ -90,6 +90,8 @@ ATTRIBUTION_FIELDS = ("customer_id", "organization_id", "subscription_tier", "pr
 ATTRIBUTE_PREFIX = "finops."
 
 USER_AGENT_DEFAULT = "finops.otel"
+_ATTRIBUTION_KEYS = tuple((name, ATTRIBUTE_PREFIX + name) for name in ATTRIBUTION_FIELDS)
+_EMPTY: dict = {}
 
 _SPAN_KIND_CLIENT = 3  # OTLP enum; the SDK's SpanKind.CLIENT has value 2 (its own numbering)
 
@@ -281,9 +283,9 @@ def row_from_span(attributes: Mapping[str, object], *, trace_id: str, span_id: s
         "error_type": error_type or "",
         "cost_source": cost_source,
     }
-    for name in ATTRIBUTION_FIELDS:
-        key = ATTRIBUTE_PREFIX + name
-        value = a.get(key) or (baggage or {}).get(key) or resource.get(key)
+    baggage = baggage or _EMPTY
+    for name, key in _ATTRIBUTION_KEYS:
+        value = a.get(key) or baggage.get(key) or resource.get(key)
         if not value and name == "environment":
             value = environment_key(resource.get("deployment.environment.name")
                                     or resource.get("deployment.environment"))

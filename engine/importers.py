@@ -192,9 +192,25 @@ def _any_value(value):
 
 def _attributes(items) -> dict:
     out = {}
-    for item in items or []:
-        if isinstance(item, dict) and "key" in item:
-            out[item["key"]] = _any_value(item.get("value"))
+    for item in items or ():
+        try:
+            key, value = item["key"], item.get("value")
+        except (TypeError, KeyError, AttributeError):
+            continue
+        # the common cases inline: this runs for every attribute of every span
+        if type(value) is dict and len(value) == 1:
+            if "stringValue" in value:
+                out[key] = value["stringValue"]
+                continue
+            if "intValue" in value:
+                raw = value["intValue"]
+                if type(raw) is int:
+                    out[key] = raw
+                    continue
+                if type(raw) is str and raw.isdigit():
+                    out[key] = int(raw)
+                    continue
+        out[key] = _any_value(value)
     return out
 
 
