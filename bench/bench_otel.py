@@ -50,7 +50,8 @@ def finished_spans(n: int, recorded_cost: bool) -> list:
     with finops.attribute(**WHO):
         for i in range(n):
             with tracer.start_span("chat gpt-4o-mini", kind=SpanKind.CLIENT) as span:
-                span.set_attributes({**ATTRS, "gen_ai.usage.input_tokens": 500 + i % 900})
+                span.set_attributes({**ATTRS, "gen_ai.usage.input_tokens": 500 + i % 900,
+                                     "gen_ai.response.id": f"chatcmpl-{i}"})
                 if recorded_cost:
                     span.set_attribute("gen_ai.usage.cost", 0.000412)
             spans.append(span)
@@ -59,15 +60,15 @@ def finished_spans(n: int, recorded_cost: bool) -> list:
 
 def exporter_throughput(tmp: Path) -> None:
     for recorded in (True, False):
-        spans = finished_spans(512, recorded)
+        batches = 40
+        spans = finished_spans(512 * batches, recorded)  # distinct response ids: no duplicates
         best = 0.0
         for attempt in range(3):
             path = tmp / f"export_{recorded}_{attempt}.csv"
             exporter = finops.otel.FinopsSpanExporter(path)
             t0 = time.perf_counter()
-            batches = 40
-            for _ in range(batches):
-                exporter.export(spans)
+            for b in range(batches):
+                exporter.export(spans[b * 512:(b + 1) * 512])
             seconds = time.perf_counter() - t0
             assert exporter.stats.rows_written == 512 * batches
             best = max(best, 512 * batches / seconds)
