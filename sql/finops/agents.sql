@@ -174,7 +174,7 @@ ORDER BY attribution;
 -- title: Alerts
 -- description: Outlier runs and unattributed spend, each only above materiality_usd.
 -- chart: none
--- Severity: outlier runs whose excess is at least 10x materiality are high,
+-- Outlier runs whose excess is at least 10x materiality are high severity,
 -- else medium; unattributed spend is medium.
 WITH outliers AS (
     SELECT count(*) AS runs, sum(excess_cost) AS excess, sum(cost) AS cost,
