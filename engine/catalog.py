@@ -410,10 +410,12 @@ def check_sql_dirs(sql_dirs) -> list[Path]:
 
 def analyzer_files(sql_dirs: list[Path]) -> list[Path]:
     """Analyzer files: every .sql under the folders but the calls definition
-    and the named ad-hoc queries (sql/queries/, run by `finops sql --name`)."""
+    and the folders of other SQL: the list-price loaders (sql/prices/) and the
+    named ad-hoc queries (sql/queries/, run by `finops sql --name`)."""
+    skipped = {CALLS_SQL.parent / "prices", QUERIES_DIR}
     return [p for folder in check_sql_dirs(sql_dirs)
             for p in sorted(folder.rglob("*.sql"))
-            if p.resolve() != CALLS_SQL and p.resolve().parent != QUERIES_DIR]
+            if p.resolve() != CALLS_SQL and p.resolve().parent not in skipped]
 
 
 _BUILTIN_ORDER = ["understanding", "performance", "realtime", "optimization", "alignment",

@@ -110,7 +110,7 @@ def test_eight_processes_write_one_file_while_it_is_read(tmp_path):
     while any(w.poll() is None for w in writers) or reads == 0:
         if use_finops:
             proc = subprocess.run([sys.executable, "-m", "finops.engine.cli", "run-sql",
-                                   "understanding", "-q", "summary", "--csv", str(path),
+                                   "understanding", "--query", "summary", "--csv", str(path),
                                    "--format", "csv"], capture_output=True, text=True)
             no_rows_yet = "no data yet" in proc.stderr
             if proc.returncode != 0 and not no_rows_yet:

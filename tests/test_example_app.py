@@ -35,7 +35,7 @@ def test_example_app_meters_its_calls(tmp_path):
     assert all(r["cost_source"] == "list_price" and r["cost_usd"] for r in rows)
     if contract_11_readable():  # the agents report over these rows (contract 1.1 reading, issue 9)
         result = subprocess.run([sys.executable, "-m", "finops.engine.cli", "run-sql", "agents",
-                                 "-q", "headline", "--csv", str(csv_path), "--format", "csv"],
+                                 "--query", "headline", "--csv", str(csv_path), "--format", "csv"],
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
         assert "Runs (traces),10" in result.stdout.replace(".000000", "")
