@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
-from .paths import CALLS_SQL
+from .paths import CALLS_SQL, EMPTY_SUBSCRIPTIONS, FINANCE_SQL
 
 
 # A file modified this recently may be mid-append: read a snapshot of its
@@ -133,6 +133,21 @@ def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: 
         raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
 
 
+def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.PathLike | None) -> None:
+    """Revenue by day, the alert policy and the ledger (sql/finance.sql)."""
+    path = Path(subscriptions) if subscriptions else EMPTY_SUBSCRIPTIONS
+    if subscriptions:
+        if not path.is_file():
+            raise FinopsError(f"subscriptions file not found: {path}; pass --subscriptions "
+                              "with a CSV of customer_id,organization_id,subscription_tier,"
+                              "start_date,end_date,monthly_price,discount_pct")
+    con.execute("SET VARIABLE subscriptions_path = ?", [str(path)])
+    try:
+        con.execute(FINANCE_SQL.read_text(encoding="utf-8"))
+    except duckdb.Error as exc:
+        raise FinopsError(f"{path}: {duckdb_message(exc)}") from None
+
+
 def require_csv(path: Path) -> None:
     """A clear error unless path is an existing file."""
     if not path.exists():
@@ -141,7 +156,8 @@ def require_csv(path: Path) -> None:
         raise FinopsError(f"{path} is a folder; pass --csv with a CSV file")
 
 
-def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> SourceInfo:
+def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike,
+               subscriptions: str | os.PathLike | None = None) -> SourceInfo:
     """Define `calls` and friends in con from the CSV; return what was read.
 
     A last line without its LF (a writer still appending) is never read: the
@@ -179,6 +195,8 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> S
             snapshot.unlink(missing_ok=True)
 
     info = source_info(con, path, size_bytes=complete)
+    if info.rows:
+        _run_finance_sql(con, subscriptions)
     info.partial_tail_bytes = stat.st_size - complete
     if info.rows == 0:
         detail = f" ({info.rows_rejected} rows rejected)" if info.rows_rejected else ""
@@ -224,10 +242,11 @@ class Session:
 
 
 def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
-                 temp_dir: str | None = None, threads: int | None = None) -> Session:
+                 temp_dir: str | None = None, threads: int | None = None,
+                 subscriptions: str | os.PathLike | None = None) -> Session:
     con = connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
     try:
-        source = load_calls(con, csv_path)
+        source = load_calls(con, csv_path, subscriptions)
     except BaseException:
         con.close()
         raise
