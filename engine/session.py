@@ -145,7 +145,9 @@ def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.Pat
     try:
         con.execute(FINANCE_SQL.read_text(encoding="utf-8"))
     except duckdb.Error as exc:
-        raise FinopsError(f"{path}: {duckdb_message(exc)}") from None
+        message = duckdb_message(exc)
+        where = path if message.startswith("subscriptions file") else FINANCE_SQL
+        raise FinopsError(f"{where}: {message}") from None
 
 
 def require_csv(path: Path) -> None:
