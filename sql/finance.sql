@@ -449,7 +449,8 @@ GROUP BY b.position, b.plan;
 
 -- Churn evidence ---------------------------------------------------------------
 -- A customer is likely to leave when the calls show it: silent for
--- quiet_days or more before the file's last call date, its calls in the
+-- quiet_days or more (but under 30: by then it has left) before the file's
+-- last call date, its calls in the
 -- last 14 days down by decline_pct or more against the 14 days before (with
 -- at least min_observations calls then), or a downgrade in the period.
 -- Revenue at risk = its current monthly fee (one 30-day month of revenue).
@@ -471,7 +472,7 @@ downgrades AS (
 evidence AS (
     SELECT e.customer_id, e.subscription_tier, e.organization_id, e.monthly_fee,
            list_filter([
-               CASE WHEN a.file_last_date - a.last_call_date >= assumption_num('quiet_days')
+               CASE WHEN a.file_last_date - a.last_call_date BETWEEN assumption_num('quiet_days') AND 29
                     THEN format('no calls in the last {} days', a.file_last_date - a.last_call_date) END,
                CASE WHEN coalesce(a.calls_prior_14, 0) >= (SELECT min_observations FROM alert_policy)
                          AND coalesce(a.calls_last_14, 0)
@@ -484,6 +485,8 @@ evidence AS (
     FROM customer_economics AS e
     JOIN activity AS a USING (customer_id)
     LEFT JOIN downgrades AS g USING (customer_id)
+    -- silent for 30 days or more: already gone, its revenue is no longer current
+    WHERE a.file_last_date - a.last_call_date < 30
 )
 SELECT customer_id, subscription_tier, organization_id,
        monthly_fee AS revenue_at_risk,
@@ -732,3 +735,15 @@ SELECT * FROM (
     UNION ALL SELECT 8, 'Revenue at risk (not netted)', 'revenue at risk', at_risk, at_risk_n FROM sums
     UNION ALL SELECT 9, 'Targets (not counted)', 'target', targets, targets_n FROM sums
 );
+
+-- One report's actions, as its `recommendations` query returns them:
+-- amount_usd per 30-day month, largest first.
+CREATE OR REPLACE TEMP MACRO report_actions(report) AS TABLE
+SELECT CAST(row_number() OVER (ORDER BY monthly_usd DESC, action_id) AS INTEGER) AS priority,
+       title,
+       detail || coalesce(' Quality risk: ' || quality_risk, '')
+              || ' Confidence: ' || confidence || '.'
+              || coalesce(' Counted: ' || reconciliation || '.', '') AS detail,
+       monthly_usd AS amount_usd, kind, confidence, severity, counted, action_id
+FROM actions
+WHERE list_contains(shown_in, report);
