@@ -529,7 +529,7 @@ switch AS (
            'low' AS confidence,
            format('{} is an economy model: check a sample of {} outputs before switching.', to_model, task_type) AS quality_risk,
            savings AS period_usd, current_cost AS acts_on_period_usd, 'cost' AS base,
-           savings AS counted_period_usd, NULL AS note
+           savings AS counted_period_usd, NULL AS note, fp.period_days AS days
     FROM ledger_switches, fp WHERE savings > 0
 ),
 arbitrage AS (
@@ -541,7 +541,7 @@ arbitrage AS (
            format('Same tokens per call; {} list prices; the cheapest {} model of another provider.', to_model, model_class),
            'low',
            format('{} is another provider''s model: its quality on this work is untested.', to_model),
-           savings, current_cost, 'cost', savings, NULL
+           savings, current_cost, 'cost', savings, NULL, fp.period_days
     FROM ledger_arbitrage, fp
 ),
 caps AS (
@@ -556,7 +556,8 @@ caps AS (
            'medium', NULL,
            cap_savings, cost, 'cost', cap_savings_after_models,
            CASE WHEN cap_savings_after_models < cap_savings
-                THEN format('counted after the model levers: ${:,.2f} of it over the period', cap_savings_after_models) END
+                THEN format('counted after the model levers: ${:,.2f} of it over the period', cap_savings_after_models) END,
+           tenure_days
     FROM ledger_caps, fp
     WHERE cap_savings > 0
       AND NOT (upgrade_tier IS NOT NULL AND revenue - cost + upgrade_revenue >= 0)
@@ -571,7 +572,7 @@ commitment AS (
            format('Daily spend stays at its level; committed spend is billed at {}% off whether used or not.', a.discount_pct),
            'medium', NULL,
            a.savings, a.current_cost, 'cost', a.savings,
-           format('standalone, on today''s spend: ${:,.2f} over the period', c.savings)
+           format('standalone, on today''s spend: ${:,.2f} over the period', c.savings), a.days
     FROM ledger_commitment AS a
     JOIN ledger_commitment AS c ON c.basis = 'current'
     WHERE a.basis = 'after_levers' AND a.savings > 0
@@ -584,7 +585,7 @@ upgrades AS (
                   customer_id, cost, revenue, tenure_days, upgrade_tier, upgrade_fee - monthly_fee),
            'The customer accepts the next tier at its list fee.',
            'medium', NULL,
-           upgrade_revenue, revenue, 'revenue', upgrade_revenue, NULL
+           upgrade_revenue, revenue, 'revenue', upgrade_revenue, NULL, tenure_days
     FROM ledger_caps, fp
     WHERE upgrade_tier IS NOT NULL AND revenue - cost + upgrade_revenue >= 0
 ),
@@ -596,7 +597,7 @@ plan AS (
                   assumption('churn_increase_pct'), grandfathered_until, revenue),
            'Usage stays the same under the new prices; customers paying more stay.',
            'low', NULL,
-           gain_now, current_revenue, 'revenue', gain_now, NULL
+           gain_now, current_revenue, 'revenue', gain_now, NULL, fp.period_days
     FROM pricing_plans, fp
     WHERE plan = (SELECT plan FROM pricing_plan_choice)
 ),
@@ -606,7 +607,7 @@ churn AS (
            format('Evidence: {}. Its current fee is ${:,.2f} a month.', evidence, revenue_at_risk),
            'A customer showing this evidence leaves within a month unless contacted.',
            'medium', NULL,
-           money(revenue_at_risk * fp.period_days / 30), NULL, 'revenue', 0, 'revenue at risk is listed, not added'
+           revenue_at_risk, NULL, 'revenue', 0, 'revenue at risk is listed, not added', 30
     FROM churn_signals, fp
 ),
 plan_risk AS (
@@ -616,7 +617,8 @@ plan_risk AS (
                   assumption('churn_increase_pct'), grandfathered_new_revenue, revenue_at_risk, grandfathered_until),
            'A bill rising by more than the churn threshold makes its customer likely to leave.',
            'low', NULL,
-           revenue_at_risk, revenue_at_risk, 'revenue', 0, 'revenue at risk is listed, not added'
+           revenue_at_risk, revenue_at_risk, 'revenue', 0, 'revenue at risk is listed, not added',
+           (SELECT period_days FROM period)
     FROM pricing_plans
     WHERE plan = (SELECT plan FROM pricing_plan_choice) AND grandfathered_customers > 0
 ),
@@ -628,7 +630,7 @@ non_production AS (
            'A target share set by the team, not an observed saving.',
            'medium', NULL,
            money(c.cost - fp.total_cost * assumption_num('non_production_target_pct') / 100), c.cost, 'cost', 0,
-           'a target, not counted as a saving'
+           'a target, not counted as a saving', fp.period_days
     FROM (SELECT sum(cost_usd) AS cost FROM calls WHERE environment <> 'production') AS c, fp
     WHERE pct(c.cost, fp.total_cost) > assumption_num('non_production_target_pct')
 )
@@ -668,7 +670,7 @@ ledger AS (
 -- so the ledger still adds up to the tables it comes from.
 grouped AS (
     SELECT * FROM ledger
-    WHERE per_month(period_usd, (SELECT period_days FROM fp)) >= (SELECT dollar_floor_usd FROM alert_policy)
+    WHERE per_month(period_usd, days) >= (SELECT dollar_floor_usd FROM alert_policy)
        OR kind NOT IN ('saving', 'avoided cost', 'revenue gain')
     UNION ALL
     SELECT replace(lever, ' ', '-') || ':smaller', any_value(domain), any_value(shown_in), lever, min(step), kind,
@@ -679,28 +681,28 @@ grouped AS (
                   CASE WHEN count(*) > 5 THEN format(' and {} more', count(*) - 5) ELSE '' END),
            any_value(assumptions), any_value(confidence), any_value(quality_risk),
            sum(period_usd), sum(acts_on_period_usd), any_value(base), sum(counted_period_usd), NULL,
-           sum(reconciled_period_usd), NULL
+           any_value(days), sum(reconciled_period_usd), NULL
     FROM (SELECT *, row_number() OVER (PARTITION BY lever, kind ORDER BY period_usd DESC, action_id) AS rank
           FROM ledger
-          WHERE per_month(period_usd, (SELECT period_days FROM fp)) < (SELECT dollar_floor_usd FROM alert_policy)
+          WHERE per_month(period_usd, days) < (SELECT dollar_floor_usd FROM alert_policy)
             AND kind IN ('saving', 'avoided cost', 'revenue gain')) AS small
     CROSS JOIN alert_policy AS p
     GROUP BY lever, kind
 )
 SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
-       l.detail || format(' {} ${:,.2f} a month (30-day month; ${:,.2f} over the {}-day file).',
+       l.detail || format(' {} ${:,.2f} a month (30-day month; ${:,.2f} over {} days).',
                           CASE l.kind WHEN 'saving' THEN 'Saves' WHEN 'avoided cost' THEN 'Avoids'
                                       WHEN 'revenue gain' THEN 'Adds' WHEN 'revenue at risk' THEN 'Puts at risk'
                                       ELSE 'Target gap:' END,
-                          per_month(l.period_usd, fp.period_days), money(l.period_usd), fp.period_days) AS detail,
+                          per_month(l.period_usd, l.days), money(l.period_usd), l.days) AS detail,
        l.assumptions, l.confidence, l.quality_risk,
        money(l.period_usd) AS period_usd,
-       per_month(l.period_usd, fp.period_days) AS monthly_usd,
-       per_month(l.acts_on_period_usd, fp.period_days) AS acts_on_monthly_usd,
-       per_month(l.reconciled_period_usd, fp.period_days) AS counted_monthly_usd,
+       per_month(l.period_usd, l.days) AS monthly_usd,
+       per_month(l.acts_on_period_usd, l.days) AS acts_on_monthly_usd,
+       per_month(l.reconciled_period_usd, l.days) AS counted_monthly_usd,
        l.reconciled_period_usd > 0 AS counted,
        l.reconciliation,
-       coalesce(alert_severity(per_month(l.period_usd, fp.period_days),
+       coalesce(alert_severity(per_month(l.period_usd, l.days),
                                CASE l.base WHEN 'revenue' THEN fp.monthly_revenue ELSE fp.monthly_spend END),
                 'low') AS severity
 FROM grouped AS l CROSS JOIN fp;
