@@ -61,6 +61,20 @@ CREATE OR REPLACE TEMP MACRO alert_severity(monthly_usd, monthly_base) AS
          WHEN pct(abs(monthly_usd), monthly_base) >= (SELECT medium_share_pct FROM alert_policy) THEN 'medium'
          ELSE 'low' END;
 
+-- The standard normal distribution function, Abramowitz & Stegun 7.1.26
+-- (absolute error under 1.5e-7): p-values of the tests below.
+CREATE OR REPLACE TEMP MACRO normal_cdf(z) AS
+    CASE WHEN z >= 0 THEN 1 - 0.5 * (((((1.061405429 * (1 / (1 + 0.3275911 * z / sqrt(2))) - 1.453152027)
+                                       * (1 / (1 + 0.3275911 * z / sqrt(2))) + 1.421413741)
+                                       * (1 / (1 + 0.3275911 * z / sqrt(2))) - 0.284496736)
+                                       * (1 / (1 + 0.3275911 * z / sqrt(2))) + 0.254829592)
+                                       * (1 / (1 + 0.3275911 * z / sqrt(2)))) * exp(-z * z / 2)
+         ELSE 0.5 * (((((1.061405429 * (1 / (1 - 0.3275911 * z / sqrt(2))) - 1.453152027)
+                        * (1 / (1 - 0.3275911 * z / sqrt(2))) + 1.421413741)
+                        * (1 / (1 - 0.3275911 * z / sqrt(2))) - 0.284496736)
+                        * (1 / (1 - 0.3275911 * z / sqrt(2))) + 0.254829592)
+                        * (1 / (1 - 0.3275911 * z / sqrt(2)))) * exp(-z * z / 2) END;
+
 -- An amount over the file's period as a 30-day month.
 CREATE OR REPLACE TEMP MACRO per_month(amount, days) AS
     money(safe_div(amount * 30, days));
@@ -494,6 +508,54 @@ SELECT customer_id, subscription_tier, organization_id,
 FROM evidence
 WHERE len(signals) > 0;
 
+-- Feature economics ----------------------------------------------------------------
+-- Attributed revenue, by call share: each customer's revenue split over the
+-- features it used in proportion to its calls on each (an allocation
+-- method, not revenue a feature earns or would lose). adoption_pct =
+-- customers using it / all customers with calls; margin = attributed
+-- revenue - cost. The quadrant splits at the median (quantile_cont 0.5) of
+-- adoption_pct and of margin_pct over all features (at or above is high):
+-- invest (high, high), optimize (high adoption, low margin), maintain (low,
+-- high), sunset (low, low). target_cost is the cost at which the feature's
+-- margin reaches the median margin: a target, not a saving.
+CREATE OR REPLACE TEMP TABLE feature_customer_usage AS
+SELECT f.customer_id, f.feature_id, e.subscription_tier,
+       f.calls, f.cost,
+       money(safe_div(e.revenue * f.calls, e.calls)) AS attributed_revenue
+FROM (
+    SELECT customer_id, feature_id, count(*) AS calls, sum(cost_usd) AS cost
+    FROM calls
+    GROUP BY customer_id, feature_id
+) AS f
+JOIN customer_economics AS e USING (customer_id);
+
+CREATE OR REPLACE TEMP TABLE feature_economics AS
+WITH per_feature AS (
+    SELECT feature_id,
+           sum(calls) AS calls,
+           sum(cost) AS cost,
+           count(*) AS customers,
+           pct(count(*), (SELECT count(*) FROM customer_economics WHERE calls > 0)) AS adoption_pct,
+           money(safe_div(sum(cost), count(*))) AS cost_per_customer,
+           sum(attributed_revenue) AS attributed_revenue,
+           sum(attributed_revenue) - sum(cost) AS margin,
+           pct(sum(attributed_revenue) - sum(cost), sum(attributed_revenue)) AS margin_pct
+    FROM feature_customer_usage
+    GROUP BY feature_id
+), medians AS (
+    SELECT quantile_cont(adoption_pct, 0.5) AS median_adoption_pct,
+           quantile_cont(margin_pct, 0.5) AS median_margin_pct
+    FROM per_feature
+)
+SELECT p.*,
+       CASE WHEN p.adoption_pct >= m.median_adoption_pct AND p.margin_pct >= m.median_margin_pct THEN 'invest'
+            WHEN p.adoption_pct >= m.median_adoption_pct THEN 'optimize'
+            WHEN p.margin_pct >= m.median_margin_pct THEN 'maintain'
+            ELSE 'sunset' END AS quadrant,
+       m.median_adoption_pct, m.median_margin_pct,
+       money(p.attributed_revenue * (1 - m.median_margin_pct / 100)) AS target_cost
+FROM per_feature AS p, medians AS m;
+
 -- The plan worth recommending: the largest gain while grandfathering lasts,
 -- when it reaches the alert policy's dollar floor a month.
 CREATE OR REPLACE TEMP VIEW pricing_plan_choice AS
@@ -633,8 +695,21 @@ non_production AS (
            'a target, not counted as a saving', fp.period_days
     FROM (SELECT sum(cost_usd) AS cost FROM calls WHERE environment <> 'production') AS c, fp
     WHERE pct(c.cost, fp.total_cost) > assumption_num('non_production_target_pct')
+),
+features AS (
+    SELECT 'target:feature/' || feature_id, 'features', ['features'], 'feature cost target', 9, 'target',
+           format('Bring {}''s AI cost to ${:,.2f} over the period', feature_id, target_cost),
+           format('{} ({}): {:.1f}% adoption, {:.1f}% margin on revenue attributed by call share (median {:.1f}%); '
+                  || 'its AI cost was ${:,.2f}.',
+                  feature_id, quadrant, adoption_pct, margin_pct, median_margin_pct, cost),
+           'Attributed revenue splits each customer''s revenue over its features by call share; the target reaches the median margin.',
+           'medium', NULL,
+           cost - target_cost, cost, 'cost', 0, 'a target, not counted as a saving', fp.period_days
+    FROM feature_economics, fp
+    WHERE quadrant IN ('optimize', 'sunset') AND cost > target_cost
 )
 SELECT * FROM switch
+UNION ALL SELECT * FROM features
 UNION ALL SELECT * FROM arbitrage
 UNION ALL SELECT * FROM caps
 UNION ALL SELECT * FROM commitment
