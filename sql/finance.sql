@@ -79,6 +79,20 @@ CREATE OR REPLACE TEMP MACRO normal_cdf(z) AS
 CREATE OR REPLACE TEMP MACRO per_month(amount, days) AS
     money(safe_div(amount * 30, days));
 
+-- Latency SLAs ------------------------------------------------------------------
+-- A call meets its SLA when latency_ms <= base_ms + per_output_token_ms x
+-- output_tokens: a fixed allowance for the request plus time per token
+-- generated, so a long answer is not a miss. Set per model class; a row
+-- for a model (model not NULL) overrides its class. A model meets the SLA
+-- when target_pct of its calls do (with at least min_observations calls).
+CREATE OR REPLACE TEMP TABLE sla_targets AS
+SELECT * FROM (VALUES
+    ('premium',  CAST(NULL AS VARCHAR), 2000, 15.0, 95.0),
+    ('standard', NULL,                  1000,  6.0, 95.0),
+    ('economy',  NULL,                  1000,  5.0, 95.0),
+    ('unpriced', NULL,                  2000, 15.0, 95.0)
+) AS t(model_class, model, base_ms, per_output_token_ms, target_pct);
+
 -- Subscriptions (optional) -------------------------------------------------
 -- customer_id, organization_id, subscription_tier, start_date, end_date
 -- (inclusive; empty = still subscribed), monthly_price (empty = the tier's
@@ -254,6 +268,31 @@ SELECT call_date, customer_id, provider, model, task_type,
 FROM calls
 GROUP BY call_date, customer_id, provider, model, task_type;
 
+-- SLA compliance per model, once per load.
+CREATE OR REPLACE TEMP TABLE model_sla AS
+WITH targets AS (
+    SELECT s.model_class, s.base_ms, s.per_output_token_ms, s.target_pct FROM sla_targets AS s WHERE s.model IS NULL
+),
+scored AS (
+    SELECT c.provider, c.model, coalesce(p.model_class, 'unpriced') AS model_class, c.latency_ms, c.output_tokens,
+           coalesce(o.base_ms, t.base_ms) + coalesce(o.per_output_token_ms, t.per_output_token_ms) * c.output_tokens
+               AS allowance_ms,
+           coalesce(o.target_pct, t.target_pct) AS target_pct
+    FROM calls AS c
+    LEFT JOIN model_prices AS p USING (provider, model)
+    LEFT JOIN targets AS t ON t.model_class = coalesce(p.model_class, 'unpriced')
+    LEFT JOIN sla_targets AS o ON o.model = c.model
+)
+SELECT provider, model, any_value(model_class) AS model_class, count(*) AS calls,
+       pct(count(*) FILTER (WHERE latency_ms <= allowance_ms), count(*)) AS sla_pct,
+       any_value(target_pct) AS target_pct,
+       count(*) FILTER (WHERE latency_ms > allowance_ms) AS over_sla_calls,
+       quantile_cont(latency_ms / greatest(output_tokens, 1), 0.95) AS p95_ms_per_output_token,
+       CASE WHEN count(*) < (SELECT min_observations FROM alert_policy) THEN NULL
+            ELSE pct(count(*) FILTER (WHERE latency_ms <= allowance_ms), count(*)) >= any_value(target_pct) END AS meets_sla
+FROM scored
+GROUP BY provider, model;
+
 -- Levers ----------------------------------------------------------------------
 -- Model switching: premium models (model_prices.model_class) on simple task
 -- types, repriced with the same token totals at the provider's economy model.
@@ -273,8 +312,10 @@ SELECT provider, model AS from_model, any_value(to_model) AS to_model, task_type
        token_cost(sum(input_tokens), sum(output_tokens), any_value(to_input_per_1k),
                   any_value(to_output_per_1k)) AS projected_cost,
        sum(cost) - token_cost(sum(input_tokens), sum(output_tokens), any_value(to_input_per_1k),
-                              any_value(to_output_per_1k)) AS savings
-FROM ledger_switch_scope
+                              any_value(to_output_per_1k)) AS savings,
+       (SELECT meets_sla FROM model_sla AS m
+        WHERE m.provider = s.provider AND m.model = any_value(s.to_model)) AS target_meets_sla
+FROM ledger_switch_scope AS s
 GROUP BY provider, model, task_type;
 
 -- Provider arbitrage: each model's calls outside the switching scope (no
@@ -298,6 +339,9 @@ candidates AS (
            token_cost(r.input_tokens, r.output_tokens, c.input_per_1k, c.output_per_1k) AS projected_cost
     FROM rest AS r
     JOIN model_prices AS c ON c.model_class = r.model_class AND c.provider <> r.provider
+    -- never toward a model that misses its latency SLA (unobserved: allowed)
+    WHERE (SELECT meets_sla FROM model_sla AS m WHERE m.provider = c.provider AND m.model = c.model)
+          IS DISTINCT FROM false
 )
 SELECT provider AS from_provider, model AS from_model,
        arg_min(to_provider, (projected_cost, to_provider, to_model)) AS to_provider,
@@ -589,10 +633,13 @@ switch AS (
                   CAST(calls AS BIGINT), task_type, from_model, current_cost, fp.period_days, to_model, projected_cost) AS detail,
            format('Same tokens per call; {} list prices from model_prices; {} is a simple task type.', to_model, task_type) AS assumptions,
            'low' AS confidence,
-           format('{} is an economy model: check a sample of {} outputs before switching.', to_model, task_type) AS quality_risk,
+           format('{} is an economy model: check a sample of {} outputs before switching{}.', to_model, task_type,
+                  CASE WHEN target_meets_sla IS NULL THEN '; its latency is not observed in this file' ELSE '' END) AS quality_risk,
            savings AS period_usd, current_cost AS acts_on_period_usd, 'cost' AS base,
            savings AS counted_period_usd, NULL AS note, fp.period_days AS days
-    FROM ledger_switches, fp WHERE savings > 0
+    FROM ledger_switches, fp
+    -- never toward a model that misses its latency SLA (unobserved: allowed)
+    WHERE savings > 0 AND target_meets_sla IS DISTINCT FROM false
 ),
 arbitrage AS (
     SELECT 'arbitrage:' || from_provider || '/' || from_model, 'optimization', ['optimization'],
