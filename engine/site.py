@@ -207,6 +207,7 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     generated_at = _now_iso()
 
     status, error, source = "ok", None, None
+    actions: dict | None = None
     outcomes: list[ReportOutcome] = []
     try:
         analyzers, outcomes = _discover(sql_dirs)
@@ -223,6 +224,10 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     else:
         source = session.source
         try:
+            try:
+                actions = ledger(session.con)
+            except Exception as exc:  # the reports still build without the ledger
+                actions = {"error": f"the ledger of actions failed: {exc}", "total": [], "items": []}
             for analyzer in analyzers:
                 t0 = time.perf_counter()
                 try:
@@ -255,6 +260,9 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     seconds = time.perf_counter() - started
     manifest = _manifest(csv_path, source, status, error, report_entries, generated_at,
                          target_mb, poll_seconds, live, seconds)
+    if actions is None and status == "error" and previous:
+        actions = previous.get("actions")  # the last good ledger, like the last good reports
+    manifest["actions"] = jsonable(actions) if actions is not None else None
     write_atomic(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False,
                                             allow_nan=False) + "\n")
     index = env.get_template("index.html").render(
@@ -264,6 +272,27 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
         _remove_stale(out, previous, outcomes)  # after the new manifest no longer links them
     return BuildResult(out, status, error, outcomes, manifest, time.perf_counter() - started,
                        source)
+
+
+def ledger(con) -> dict:
+    """The ledger of actions (sql/finance.sql) for the index: every action and
+    the reconciled total, as computed in SQL; amounts per 30-day month."""
+    def rows(sql: str) -> list[dict]:
+        cursor = con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    total = rows("SELECT position, line, kind, monthly_usd, actions FROM actions_total ORDER BY position")
+    items = rows("SELECT action_id, domain, lever, kind, title, detail, assumptions, confidence, "
+                 "quality_risk, monthly_usd, counted_monthly_usd, counted, reconciliation, severity "
+                 "FROM actions ORDER BY step, monthly_usd DESC, action_id")
+    for row in total:
+        row["display"] = render.fmt_amount(row["monthly_usd"])
+    for row in items:
+        row["display"] = render.fmt_amount(row["monthly_usd"])
+        row["counted_display"] = render.fmt_amount(row["counted_monthly_usd"])
+    period = con.execute("SELECT period_days FROM finance_period").fetchone()[0]
+    return {"month_days": 30, "period_days": period, "total": total, "items": items, "error": None}
 
 
 def _manifest(csv_path, source: SourceInfo | None, status, error, reports, generated_at,

@@ -340,8 +340,8 @@ candidates AS (
     FROM rest AS r
     JOIN model_prices AS c ON c.model_class = r.model_class AND c.provider <> r.provider
     -- never toward a model that misses its latency SLA (unobserved: allowed)
-    WHERE (SELECT meets_sla FROM model_sla AS m WHERE m.provider = c.provider AND m.model = c.model)
-          IS DISTINCT FROM false
+    LEFT JOIN model_sla AS m ON m.provider = c.provider AND m.model = c.model
+    WHERE m.meets_sla IS DISTINCT FROM false
 )
 SELECT provider AS from_provider, model AS from_model,
        arg_min(to_provider, (projected_cost, to_provider, to_model)) AS to_provider,
@@ -417,40 +417,49 @@ LEFT JOIN levers AS l USING (call_date)
 CROSS JOIN caps;
 
 CREATE OR REPLACE TEMP VIEW ledger_commitment AS
-WITH series AS (
-    SELECT 'current' AS basis, call_date, CAST(cost AS DOUBLE) AS cost FROM ledger_daily
+WITH prm AS MATERIALIZED (
+    SELECT assumption_num('commitment_percentile') AS percentile,
+           assumption_num('commitment_discount_pct') AS discount_pct
+),
+daily AS MATERIALIZED (SELECT * FROM ledger_daily),
+series AS MATERIALIZED (
+    SELECT 'current' AS basis, call_date, CAST(cost AS DOUBLE) AS cost FROM daily
     UNION ALL
-    SELECT 'after_levers', call_date, CAST(greatest(remaining_cost, 0) AS DOUBLE) FROM ledger_daily
+    SELECT 'after_levers', call_date, CAST(greatest(remaining_cost, 0) AS DOUBLE) FROM daily
 ),
 -- quantile_cont by hand (its fraction must be a constant there): linear
 -- interpolation between the ranks around p * (n - 1).
 ranked AS (
     SELECT basis, cost, row_number() OVER (PARTITION BY basis ORDER BY cost) - 1 AS r,
-           assumption_num('commitment_percentile') * (count(*) OVER (PARTITION BY basis) - 1) AS h
-    FROM series
+           prm.percentile * (count(*) OVER (PARTITION BY basis) - 1) AS h
+    FROM series CROSS JOIN prm
 ),
-level AS (
+level AS MATERIALIZED (
     SELECT basis,
            min(cost) FILTER (WHERE r = floor(h))
              + (any_value(h) - floor(any_value(h)))
                * (min(cost) FILTER (WHERE r = ceil(h)) - min(cost) FILTER (WHERE r = floor(h)))
              AS commit_daily_cost
     FROM ranked GROUP BY basis
+),
+per_basis AS (
+    SELECT s.basis, any_value(l.commit_daily_cost) AS commit_daily_cost, count(*) AS days,
+           sum(s.cost) AS current_cost,
+           sum(greatest(s.cost - l.commit_daily_cost, 0)) AS on_demand_cost,
+           sum(least(s.cost, l.commit_daily_cost)) AS covered_cost
+    FROM series AS s JOIN level AS l USING (basis)
+    GROUP BY s.basis
 )
-SELECT s.basis, assumption_num('commitment_percentile') AS percentile,
-       money(any_value(l.commit_daily_cost)) AS commit_daily_cost,
-       assumption_num('commitment_discount_pct') AS discount_pct,
-       count(*) AS days,
-       money(sum(s.cost)) AS current_cost,
-       money(any_value(l.commit_daily_cost) * count(*) * (1 - assumption_num('commitment_discount_pct') / 100))
-           AS committed_cost,
-       money(sum(greatest(s.cost - l.commit_daily_cost, 0))) AS on_demand_cost,
-       money(sum(least(s.cost, l.commit_daily_cost))) AS covered_cost,
-       money(sum(s.cost) - any_value(l.commit_daily_cost) * count(*)
-             * (1 - assumption_num('commitment_discount_pct') / 100)
-             - sum(greatest(s.cost - l.commit_daily_cost, 0))) AS savings
-FROM series AS s JOIN level AS l USING (basis)
-GROUP BY s.basis;
+SELECT b.basis, prm.percentile,
+       money(b.commit_daily_cost) AS commit_daily_cost,
+       prm.discount_pct,
+       b.days,
+       money(b.current_cost) AS current_cost,
+       money(b.commit_daily_cost * b.days * (1 - prm.discount_pct / 100)) AS committed_cost,
+       money(b.on_demand_cost) AS on_demand_cost,
+       money(b.covered_cost) AS covered_cost,
+       money(b.current_cost - b.commit_daily_cost * b.days * (1 - prm.discount_pct / 100) - b.on_demand_cost) AS savings
+FROM per_basis AS b CROSS JOIN prm;
 
 -- Pricing plans, with their migration policy -----------------------------------
 -- Each customer's bill over its billed days under every plan, from the same
@@ -624,6 +633,13 @@ LIMIT 1;
 --   revenue at risk and targets are listed, never added to savings or gains.
 CREATE OR REPLACE TEMP VIEW actions_raw AS
 WITH fp AS (SELECT * FROM finance_period),
+-- each lever computed once per query (a view's CTEs are otherwise inlined)
+ledger_caps AS MATERIALIZED (SELECT * FROM ledger_caps),
+ledger_commitment AS MATERIALIZED (SELECT * FROM ledger_commitment),
+pricing_plans AS MATERIALIZED (SELECT * FROM pricing_plans),
+pricing_plan_choice AS MATERIALIZED (SELECT * FROM pricing_plan_choice),
+ledger_switches AS MATERIALIZED (SELECT * FROM ledger_switches),
+ledger_arbitrage AS MATERIALIZED (SELECT * FROM ledger_arbitrage),
 switch AS (
     SELECT 'switch:' || provider || '/' || from_model || '/' || task_type AS action_id,
            'optimization' AS domain, ['optimization', 'understanding', 'performance'] AS shown_in,
@@ -771,12 +787,13 @@ UNION ALL SELECT * FROM non_production;
 -- severity from the alert policy (against monthly spend or revenue).
 CREATE OR REPLACE TEMP VIEW actions AS
 WITH fp AS (SELECT * FROM finance_period),
+raw AS MATERIALIZED (SELECT * FROM actions_raw),
 revenue_levers AS (
     SELECT coalesce(sum(counted_period_usd) FILTER (WHERE lever = 'tier upgrade'), 0) AS upgrades,
            coalesce(sum(counted_period_usd) FILTER (WHERE lever = 'pricing plan' AND kind = 'revenue gain'), 0) AS plan
-    FROM actions_raw
+    FROM raw
 ),
-ledger AS (
+ledger AS MATERIALIZED (
     SELECT a.*,
            CASE WHEN a.lever = 'tier upgrade' AND r.plan > r.upgrades THEN 0
                 WHEN a.lever = 'pricing plan' AND a.kind = 'revenue gain' AND r.upgrades >= r.plan THEN 0
@@ -786,7 +803,7 @@ ledger AS (
                 WHEN a.lever = 'pricing plan' AND a.kind = 'revenue gain' AND r.upgrades >= r.plan
                     THEN 'an alternative to the tier upgrades, which count instead'
                 ELSE a.note END AS reconciliation
-    FROM actions_raw AS a CROSS JOIN revenue_levers AS r
+    FROM raw AS a CROSS JOIN revenue_levers AS r
 ),
 -- Actions under the dollar floor are listed together, one line per lever,
 -- so the ledger still adds up to the tables it comes from.
@@ -833,7 +850,7 @@ FROM grouped AS l CROSS JOIN fp;
 -- (each lever acts on what the ones before it leave), gains are the
 -- counted revenue levers, revenue at risk and targets stand apart.
 CREATE OR REPLACE TEMP VIEW actions_total AS
-WITH fp AS (SELECT * FROM finance_period), a AS (SELECT * FROM actions),
+WITH fp AS (SELECT * FROM finance_period), a AS MATERIALIZED (SELECT * FROM actions),
 sums AS (
     SELECT coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low'), 0) AS sure,
            coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence = 'low'), 0) AS quality,
