@@ -35,7 +35,7 @@ class ServeSummary:
 
 
 def default_build(csv_path, out_dir, *, sql_dirs=(), target_mb=None, memory_limit=None,
-                  poll_seconds=15) -> Callable[[], object]:
+                  poll_seconds=15, subscriptions=None) -> Callable[[], object]:
     """The real build: build.build_site with the serve options, live mode on."""
     try:
         from .site import build_site
@@ -43,7 +43,8 @@ def default_build(csv_path, out_dir, *, sql_dirs=(), target_mb=None, memory_limi
         raise FinopsError(f"the report builder is missing ({exc}); reinstall finops "
                           "(`make install`)") from None
     return partial(build_site, csv_path, out_dir, sql_dirs=tuple(sql_dirs), target_mb=target_mb,
-                   memory_limit=memory_limit, poll_seconds=poll_seconds, live=True)
+                   memory_limit=memory_limit, poll_seconds=poll_seconds, live=True,
+                   subscriptions=subscriptions)
 
 
 class _Simulator:
@@ -83,7 +84,8 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
           verbose: bool = False, log: Callable[[str], None] = print,
           build: Callable[[], object] | None = None, debounce: float = 0.5,
           min_interval: float | None = None, stop_event: threading.Event | None = None,
-          on_ready: Callable[[str], None] | None = None) -> ServeSummary:
+          on_ready: Callable[[str], None] | None = None,
+          subscriptions: str | os.PathLike | None = None) -> ServeSummary:
     """Build, serve out_dir, rebuild on changes; return when stopped (Ctrl-C, SIGTERM, stop_event)."""
     csv_path, out_dir = Path(csv_path), Path(out_dir)
     if poll_seconds <= 0:
@@ -97,7 +99,8 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
     server = make_server(out_dir, host, port, verbose=verbose)  # a busy port fails first
     if build is None:
         build = default_build(csv_path, out_dir, sql_dirs=extra_sql, target_mb=target_mb,
-                              memory_limit=memory_limit, poll_seconds=poll_seconds)
+                              memory_limit=memory_limit, poll_seconds=poll_seconds,
+                              subscriptions=subscriptions)
     plan = WatchPlan(csv_path, sql_dirs=[SQL_DIR, *extra_sql],
                      template_dirs=[TEMPLATES_DIR, VIEWER_DIR], ignore_dirs=[out_dir])
     if min_interval is None:
