@@ -126,7 +126,7 @@ days AS (
     SELECT m.scenario, CAST(k.i + 1 AS INTEGER) AS h, CAST(m.n + k.i AS INTEGER) AS t,
            CAST((SELECT max(call_date) FROM understanding_daily WHERE complete) - (
                CASE WHEN m.scenario = 'backtest' THEN 14 ELSE 0 END) + CAST(k.i + 1 AS INTEGER) AS DATE) AS call_date,
-           m.b, m.stt, m.sigma2, m.df, m.levels
+           m.b, m.stt, m.sigma2, m.df AS fit_df, m.levels
     FROM understanding_fit AS m
     CROSS JOIN range(365) AS k(i)
     WHERE m.scenario = 'full' OR k.i < 14
@@ -144,7 +144,7 @@ cum AS (
            sqrt(sigma2 * (h + sum(k_inc) OVER w + CASE WHEN stt > 0 THEN power(sum(tdev) OVER w, 2) / stt ELSE 0 END))
                AS cum_se,
            sqrt(sigma2 * (1 + 1.0 / n_g + CASE WHEN stt > 0 THEN tdev * tdev / stt ELSE 0 END)) AS day_se,
-           (SELECT t975 FROM tq WHERE tq.df <= greatest(df, 1) ORDER BY tq.df DESC LIMIT 1) AS t975
+           (SELECT tq.t975 FROM tq WHERE tq.df <= greatest(pred.fit_df, 1) ORDER BY tq.df DESC LIMIT 1) AS t975
     FROM pred
     WINDOW w AS (PARTITION BY scenario ORDER BY h ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 )
