@@ -807,10 +807,19 @@ ledger AS MATERIALIZED (
 ),
 -- Actions under the dollar floor are listed together, one line per lever,
 -- so the ledger still adds up to the tables it comes from.
+sized AS (
+    SELECT *,
+           per_month(period_usd, days) < (SELECT dollar_floor_usd FROM alert_policy)
+           AND kind IN ('saving', 'avoided cost', 'revenue gain') AS small
+    FROM ledger
+),
+sized2 AS (
+    SELECT * EXCLUDE (small),
+           small AND count(*) FILTER (WHERE small) OVER (PARTITION BY lever, kind) >= 2 AS merged
+    FROM sized
+),
 grouped AS (
-    SELECT * FROM ledger
-    WHERE per_month(period_usd, days) >= (SELECT dollar_floor_usd FROM alert_policy)
-       OR kind NOT IN ('saving', 'avoided cost', 'revenue gain')
+    SELECT * EXCLUDE (merged) FROM sized2 WHERE NOT merged
     UNION ALL
     SELECT replace(lever, ' ', '-') || ':smaller', any_value(domain), any_value(shown_in), lever, min(step), kind,
            format('{} smaller {} actions', count(*), lever),
@@ -822,9 +831,7 @@ grouped AS (
            sum(period_usd), sum(acts_on_period_usd), any_value(base), sum(counted_period_usd), NULL,
            any_value(days), sum(reconciled_period_usd), NULL
     FROM (SELECT *, row_number() OVER (PARTITION BY lever, kind ORDER BY period_usd DESC, action_id) AS rank
-          FROM ledger
-          WHERE per_month(period_usd, days) < (SELECT dollar_floor_usd FROM alert_policy)
-            AND kind IN ('saving', 'avoided cost', 'revenue gain')) AS small
+          FROM sized2 WHERE merged) AS small
     CROSS JOIN alert_policy AS p
     GROUP BY lever, kind
 )
