@@ -137,9 +137,25 @@ def test_interventions_and_recommendation_amounts(csv_path):
     assert c["cap_savings"] == pytest.approx(1.160666, abs=1e-6)
     assert c["intervention"] == "upgrade to pro"
     recs = run_query("profitability", csv_path, "recommendations")
-    assert recs[0]["priority"] == 1
-    assert recs[0]["amount_usd"] == pytest.approx(2.333333)
-    assert "$2.33" in recs[0]["detail"] and "C" in recs[0]["detail"]
+    # the ledger's action, per 30-day month: pro pays 70 a month more than starter
+    [up] = [r for r in recs if r["action_id"] == "upgrade:C"]
+    assert up["title"] == "Upgrade C from starter to pro"
+    assert (up["kind"], up["confidence"]) == ("revenue gain", "medium")
+    assert up["amount_usd"] == pytest.approx(70)
+    assert "$2.33 over 1 days" in up["detail"]
+
+
+def test_no_upgrade_above_the_top_tier(calls_csv):
+    # T: enterprise, Nov 1..30, revenue 299, cost 400: no tier above, so a cap: AI cost
+    # held to 80% of 299 = 239.2 avoids 160.80 over its 30 billed days, 160.80 a month.
+    path = calls_csv([call("T", 1, 200, "enterprise"), call("T", 30, 200, "enterprise")])
+    recs = run_query("profitability", path, "recommendations")
+    assert [r["action_id"] for r in recs] == ["cap:T"]
+    assert recs[0]["kind"] == "avoided cost"
+    assert recs[0]["amount_usd"] == pytest.approx(160.8)
+    assert "no upgrade exists" in recs[0]["detail"]
+    [row] = run_query("profitability", path, "interventions")
+    assert row["upgrade_tier"] is None and row["intervention"].startswith("cap")
 
 
 def test_headline(csv_path):
