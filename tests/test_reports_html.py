@@ -70,7 +70,8 @@ def test_all_reports_sections_match_run_sql(site):
         assert sections == visible, doc["analyzer"]
         for name in visible:
             _, cells = page.table(f"table-{doc['analyzer']}-{name}")
-            rows = [list(r.values()) for r in doc["queries"][name]]
+            # a column named with a leading underscore feeds a chart, not the table
+            rows = [[v for k, v in r.items() if not k.startswith("_")] for r in doc["queries"][name]]
             assert cells == rows[:len(cells)] and len(cells) == min(len(rows), len(cells))
             assert cells or not rows
 
