@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import FinopsError
-from .paths import CALLS_SQL
+from .paths import CALLS_SQL, EMPTY_SUBSCRIPTIONS, FINANCE_SQL
 from .session import require_csv
 
 
@@ -32,12 +32,16 @@ def shell_invocation(csv_path: str | os.PathLike) -> tuple[list[str], dict[str, 
     """
     path = Path(csv_path)
     require_csv(path)
-    env = dict(os.environ, FINOPS_CSV_PATH=str(path.resolve()))
-    init = "SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH');"
+    env = dict(os.environ, FINOPS_CSV_PATH=str(path.resolve()),
+               FINOPS_SUBSCRIPTIONS_PATH=str(EMPTY_SUBSCRIPTIONS))
+    init = ("SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH'); "
+            "SET VARIABLE subscriptions_path = getenv('FINOPS_SUBSCRIPTIONS_PATH');")
     # Single quotes in a path would end the .read argument; refuse clearly.
     if "'" in str(CALLS_SQL):
         raise FinopsError(f"the finops install path contains a quote: {CALLS_SQL}")
-    argv = [duckdb_cli(), "-cmd", init, "-cmd", f".read '{CALLS_SQL}'", "-cmd",
+    argv = [duckdb_cli(), "-cmd", init, "-cmd", f".read '{CALLS_SQL}'",
+            "-cmd", f".read '{FINANCE_SQL}'", "-cmd",
             ".print 'finops: calls, calls_rejected, data_quality, customer_economics, "
-            "model_prices, subscription_tiers are loaded. Try: SELECT * FROM data_quality;'"]
+            "actions, actions_total, model_prices, subscription_tiers are loaded. "
+            "Try: SELECT * FROM actions_total;'"]
     return argv, env

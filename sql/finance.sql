@@ -681,7 +681,8 @@ caps AS (
            'medium', NULL,
            cap_savings, cost, 'cost', cap_savings_after_models,
            CASE WHEN cap_savings_after_models < cap_savings
-                THEN format('counted after the model levers: ${:,.2f} of it over the period', cap_savings_after_models) END,
+                THEN format('after the model switches its cost is lower, so ${:,.2f} of it over its billed days counts in the total',
+                            cap_savings_after_models) END,
            tenure_days
     FROM ledger_caps, fp
     WHERE cap_savings > 0
@@ -836,11 +837,13 @@ grouped AS (
     GROUP BY lever, kind
 )
 SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
-       l.detail || format(' {} ${:,.2f} a month (30-day month; ${:,.2f} over {} days).',
+       l.detail || CASE WHEN l.kind = 'revenue at risk' AND l.days = 30
+                        THEN format(' Puts at risk ${:,.2f} a month.', money(l.period_usd))
+                        ELSE format(' {} ${:,.2f} a month (30-day month; ${:,.2f} over {} days).',
                           CASE l.kind WHEN 'saving' THEN 'Saves' WHEN 'avoided cost' THEN 'Avoids'
                                       WHEN 'revenue gain' THEN 'Adds' WHEN 'revenue at risk' THEN 'Puts at risk'
                                       ELSE 'Target gap:' END,
-                          per_month(l.period_usd, l.days), money(l.period_usd), l.days) AS detail,
+                          per_month(l.period_usd, l.days), money(l.period_usd), l.days) END AS detail,
        l.assumptions, l.confidence, l.quality_risk,
        money(l.period_usd) AS period_usd,
        per_month(l.period_usd, l.days) AS monthly_usd,

@@ -213,6 +213,11 @@ def test_shell_loads_the_views(env):
                          env=environ, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-2:] == ["n,cost", "3,0.400000"]
+    # the shared finance definitions are loaded too
+    out = subprocess.run(argv + ["-csv", "-c", "SELECT count(*) AS n FROM actions_total"],
+                         env=environ, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-2:] == ["n", "9"]
 
 
 def test_shell_without_csv_is_a_one_line_error(tmp_path):
