@@ -139,7 +139,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise FinopsError(f"--param {pair!r} must be KEY=VALUE, e.g. --param sla_ms=1500")
+            raise FinopsError(f"--param {pair!r} must be KEY=VALUE, e.g. --param min_calls=50")
         params[key.strip()] = value.strip()
     return params
 
