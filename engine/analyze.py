@@ -75,8 +75,8 @@ def run_analyzer(con: duckdb.DuckDBPyConnection, analyzer: Analyzer,
 
 
 def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
-            query: str | None = None, memory_limit: str | None = None, subscriptions=None
-            ) -> tuple[SourceInfo, list[AnalyzerResult]]:
+            query: str | None = None, memory_limit: str | None = None, subscriptions=None,
+            budgets=None) -> tuple[SourceInfo, list[AnalyzerResult]]:
     """Run one analyzer, or `all`, on the CSV (read once)."""
     analyzers = catalog.select(catalog.discover(list(sql_dirs)), name)
     if query and len(analyzers) > 1:
@@ -87,7 +87,8 @@ def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
         unknown = set(params) - {p for a in analyzers for p in a.params}
         if unknown:
             raise FinopsError(f"no analyzer has parameter(s) {', '.join(sorted(unknown))}")
-    session = open_session(csv_path, memory_limit=memory_limit, subscriptions=subscriptions)
+    session = open_session(csv_path, memory_limit=memory_limit, subscriptions=subscriptions,
+                           budgets=budgets)
     try:
         results = []
         for analyzer in analyzers:

@@ -122,6 +122,11 @@ def sql_dir_option(fn):
 
 
 def subscriptions_option(fn):
+    fn = click.option("--budgets", "budgets", envvar="FINOPS_BUDGETS", default=None,
+                      type=click.Path(dir_okay=False),
+                      help="CSV of monthly budgets (month YYYY-MM, scope organization|product|"
+                           "feature|customer, scope_id, budget_usd): budget against actual, "
+                           "month to date and forecast to month end.")(fn)
     return click.option("--subscriptions", "subscriptions", envvar="FINOPS_SUBSCRIPTIONS", default=None,
                         type=click.Path(dir_okay=False),
                         help="CSV of subscriptions (customer_id, organization_id, subscription_tier, "
@@ -194,7 +199,7 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
 @subscriptions_option
 @user_errors
 def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose, sql_dirs,
-                    memory_limit, subscriptions):
+                    memory_limit, subscriptions, budgets):
     """Run analyzer NAME (or `all`) on the CSV and print its queries.
 
     \b
@@ -217,7 +222,7 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
                 click.echo(q.sql + ";\n", err=True)
     source, results = analyze.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
                                   query=query, memory_limit=memory_limit,
-                                  subscriptions=subscriptions)
+                                  subscriptions=subscriptions, budgets=budgets)
     _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose)
 
 
@@ -327,7 +332,7 @@ def shell_command(csv_path):
 @click.option("--verbose", "-v", is_flag=True, help="Log every HTTP request.")
 @user_errors
 def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_seconds, rate, seed,
-                  sql_dirs, memory_limit, subscriptions, verbose):
+                  sql_dirs, memory_limit, subscriptions, budgets, verbose):
     """Build the reports, serve them, and rebuild whenever the CSV, SQL or templates change.
 
     Open the printed URL: the page refreshes its cards by itself. Ctrl-C stops
@@ -348,7 +353,7 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
 
     serve(csv_path, out_dir, host=host, port=port, simulate=simulate, target_mb=target_mb,
           poll_seconds=poll_seconds, sql_dirs=sql_dirs, memory_limit=memory_limit, rate=rate,
-          seed=seed, verbose=verbose, log=log, subscriptions=subscriptions)
+          seed=seed, verbose=verbose, log=log, subscriptions=subscriptions, budgets=budgets)
 
 
 # --- build ----------------------------------------------------------------
@@ -364,7 +369,8 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
 @subscriptions_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
 @user_errors
-def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, subscriptions, quiet):
+def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, subscriptions, budgets,
+                  quiet):
     """Run every analyzer once on the CSV and write one HTML report each,
     manifest.json and the viewer's index.html to --out.
 
@@ -376,11 +382,12 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, subscrip
       finops build                          # data/simulated_calls.csv -> reports/
       finops build --csv calls.csv --out site --sql-dir my_analyzers/
       finops build --subscriptions subscriptions.csv   # bill from your billing system
+      finops build --budgets budgets.csv               # budget vs actual by month
     """
     from .site import build_site
 
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
-                        memory_limit=memory_limit, subscriptions=subscriptions)
+                        memory_limit=memory_limit, subscriptions=subscriptions, budgets=budgets)
     if not quiet:
         for r in result.reports:
             rows = f"{r.main_query} {r.main_rows:,} rows" if r.main_query else ""

@@ -35,7 +35,7 @@ class ServeSummary:
 
 
 def default_build(csv_path, out_dir, *, sql_dirs=(), target_mb=None, memory_limit=None,
-                  poll_seconds=15, subscriptions=None) -> Callable[[], object]:
+                  poll_seconds=15, subscriptions=None, budgets=None) -> Callable[[], object]:
     """The real build: build.build_site with the serve options, live mode on."""
     try:
         from .site import build_site
@@ -44,7 +44,7 @@ def default_build(csv_path, out_dir, *, sql_dirs=(), target_mb=None, memory_limi
                           "(`make install`)") from None
     return partial(build_site, csv_path, out_dir, sql_dirs=tuple(sql_dirs), target_mb=target_mb,
                    memory_limit=memory_limit, poll_seconds=poll_seconds, live=True,
-                   subscriptions=subscriptions)
+                   subscriptions=subscriptions, budgets=budgets)
 
 
 class _Simulator:
@@ -85,7 +85,8 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
           build: Callable[[], object] | None = None, debounce: float = 0.5,
           min_interval: float | None = None, stop_event: threading.Event | None = None,
           on_ready: Callable[[str], None] | None = None,
-          subscriptions: str | os.PathLike | None = None) -> ServeSummary:
+          subscriptions: str | os.PathLike | None = None,
+          budgets: str | os.PathLike | None = None) -> ServeSummary:
     """Build, serve out_dir, rebuild on changes; return when stopped (Ctrl-C, SIGTERM, stop_event)."""
     csv_path, out_dir = Path(csv_path), Path(out_dir)
     if poll_seconds <= 0:
@@ -100,7 +101,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
     if build is None:
         build = default_build(csv_path, out_dir, sql_dirs=extra_sql, target_mb=target_mb,
                               memory_limit=memory_limit, poll_seconds=poll_seconds,
-                              subscriptions=subscriptions)
+                              subscriptions=subscriptions, budgets=budgets)
     plan = WatchPlan(csv_path, sql_dirs=[SQL_DIR, *extra_sql],
                      template_dirs=[TEMPLATES_DIR, VIEWER_DIR], ignore_dirs=[out_dir])
     if min_interval is None:

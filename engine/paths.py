@@ -11,6 +11,7 @@ CALLS_SQL = SQL_DIR / "calls.sql"
 # read right after calls.sql; with no --subscriptions file, the empty one.
 FINANCE_SQL = SQL_DIR / "finance.sql"
 EMPTY_SUBSCRIPTIONS = SQL_DIR / "empty_subscriptions.csv"
+EMPTY_BUDGETS = SQL_DIR / "empty_budgets.csv"
 SHARED_SQL = (CALLS_SQL, FINANCE_SQL)
 TEMPLATES_DIR = PACKAGE_ROOT / "templates"
 VIEWER_DIR = PACKAGE_ROOT / "viewer"

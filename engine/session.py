@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
-from .paths import CALLS_SQL, EMPTY_SUBSCRIPTIONS, FINANCE_SQL
+from .paths import CALLS_SQL, EMPTY_BUDGETS, EMPTY_SUBSCRIPTIONS, FINANCE_SQL
 
 
 # A file modified this recently may be mid-append: read a snapshot of its
@@ -133,20 +133,35 @@ def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: 
         raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
 
 
-def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.PathLike | None) -> None:
-    """Revenue by day, the alert policy and the ledger (sql/finance.sql)."""
-    path = Path(subscriptions) if subscriptions else EMPTY_SUBSCRIPTIONS
-    if subscriptions:
-        if not path.is_file():
-            raise FinopsError(f"subscriptions file not found: {path}; pass --subscriptions "
-                              "with a CSV of customer_id,organization_id,subscription_tier,"
-                              "start_date,end_date,monthly_price,discount_pct")
-    con.execute("SET VARIABLE subscriptions_path = ?", [str(path)])
+_INPUT_COLUMNS = {
+    "subscriptions": "customer_id,organization_id,subscription_tier,start_date,end_date,"
+                     "monthly_price,discount_pct",
+    "budgets": "month,scope,scope_id,budget_usd",
+}
+
+
+def _input_path(kind: str, given, empty: Path) -> Path:
+    if not given:
+        return empty
+    path = Path(given)
+    if not path.is_file():
+        raise FinopsError(f"{kind} file not found: {path}; pass --{kind} with a CSV of "
+                          f"{_INPUT_COLUMNS[kind]}")
+    return path
+
+
+def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.PathLike | None,
+                     budgets: str | os.PathLike | None = None) -> None:
+    """Revenue by day, budgets, the alert policy and the ledger (sql/finance.sql)."""
+    paths = {"subscriptions": _input_path("subscriptions", subscriptions, EMPTY_SUBSCRIPTIONS),
+             "budgets": _input_path("budgets", budgets, EMPTY_BUDGETS)}
+    for kind, path in paths.items():
+        con.execute(f"SET VARIABLE {kind}_path = ?", [str(path)])
     try:
         con.execute(FINANCE_SQL.read_text(encoding="utf-8"))
     except duckdb.Error as exc:
         message = duckdb_message(exc)
-        where = path if message.startswith("subscriptions file") else FINANCE_SQL
+        where = next((paths[k] for k in paths if message.startswith(f"{k} file")), FINANCE_SQL)
         raise FinopsError(f"{where}: {message}") from None
 
 
@@ -159,7 +174,8 @@ def require_csv(path: Path) -> None:
 
 
 def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike,
-               subscriptions: str | os.PathLike | None = None) -> SourceInfo:
+               subscriptions: str | os.PathLike | None = None,
+               budgets: str | os.PathLike | None = None) -> SourceInfo:
     """Define `calls` and friends in con from the CSV; return what was read.
 
     A last line without its LF (a writer still appending) is never read: the
@@ -198,7 +214,7 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike,
 
     info = source_info(con, path, size_bytes=complete)
     if info.rows:
-        _run_finance_sql(con, subscriptions)
+        _run_finance_sql(con, subscriptions, budgets)
     info.partial_tail_bytes = stat.st_size - complete
     if info.rows == 0:
         detail = f" ({info.rows_rejected} rows rejected)" if info.rows_rejected else ""
@@ -245,10 +261,11 @@ class Session:
 
 def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
                  temp_dir: str | None = None, threads: int | None = None,
-                 subscriptions: str | os.PathLike | None = None) -> Session:
+                 subscriptions: str | os.PathLike | None = None,
+                 budgets: str | os.PathLike | None = None) -> Session:
     con = connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
     try:
-        source = load_calls(con, csv_path, subscriptions)
+        source = load_calls(con, csv_path, subscriptions, budgets)
     except BaseException:
         con.close()
         raise

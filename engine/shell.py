@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import FinopsError
-from .paths import CALLS_SQL, EMPTY_SUBSCRIPTIONS, FINANCE_SQL
+from .paths import CALLS_SQL, EMPTY_BUDGETS, EMPTY_SUBSCRIPTIONS, FINANCE_SQL
 from .session import require_csv
 
 
@@ -33,9 +33,11 @@ def shell_invocation(csv_path: str | os.PathLike) -> tuple[list[str], dict[str, 
     path = Path(csv_path)
     require_csv(path)
     env = dict(os.environ, FINOPS_CSV_PATH=str(path.resolve()),
-               FINOPS_SUBSCRIPTIONS_PATH=str(EMPTY_SUBSCRIPTIONS))
+               FINOPS_SUBSCRIPTIONS_PATH=str(EMPTY_SUBSCRIPTIONS),
+               FINOPS_BUDGETS_PATH=str(EMPTY_BUDGETS))
     init = ("SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH'); "
-            "SET VARIABLE subscriptions_path = getenv('FINOPS_SUBSCRIPTIONS_PATH');")
+            "SET VARIABLE subscriptions_path = getenv('FINOPS_SUBSCRIPTIONS_PATH'); "
+            "SET VARIABLE budgets_path = getenv('FINOPS_BUDGETS_PATH');")
     # Single quotes in a path would end the .read argument; refuse clearly.
     if "'" in str(CALLS_SQL):
         raise FinopsError(f"the finops install path contains a quote: {CALLS_SQL}")

@@ -10,6 +10,7 @@
 --
 --   SET VARIABLE csv_path = 'data/simulated_calls.csv';
 --   SET VARIABLE subscriptions_path = 'sql/empty_subscriptions.csv';
+--   SET VARIABLE budgets_path = 'sql/empty_budgets.csv';
 --   .read sql/calls.sql
 --   .read sql/finance.sql
 
@@ -140,6 +141,86 @@ SELECT s.line, s.customer_id, nullif(s.organization_id, '') AS organization_id,
        coalesce(CAST(nullif(s.discount_pct, '') AS DOUBLE), 0) AS discount_pct
 FROM subscriptions_raw AS s
 JOIN subscription_tiers AS t USING (subscription_tier);
+
+-- Budgets (optional) ---------------------------------------------------------
+-- month (YYYY-MM, a calendar month), scope (organization, product, feature or
+-- customer), scope_id, budget_usd. A row that breaks these rules stops the
+-- load with its line number; a scope and month listed twice is an error.
+CREATE OR REPLACE TEMP TABLE budgets_raw AS
+SELECT row_number() OVER () + 1 AS line, *
+FROM read_csv(getvariable('budgets_path'), header = true, auto_detect = false,
+              delim = ',', quote = '"', escape = '"',
+              columns = {'month': 'VARCHAR', 'scope': 'VARCHAR', 'scope_id': 'VARCHAR',
+                         'budget_usd': 'VARCHAR'});
+
+SELECT error('budgets file line ' || line || ': ' || reason)
+FROM (
+    SELECT line, CASE
+        WHEN NOT regexp_full_match(coalesce(month, ''), '\d{4}-\d{2}')
+             OR try_cast(month || '-01' AS DATE) IS NULL
+            THEN 'month is not a calendar month YYYY-MM: ' || coalesce(month, '(empty)')
+        WHEN coalesce(scope, '') NOT IN ('organization', 'product', 'feature', 'customer')
+            THEN 'scope is not organization, product, feature or customer: ' || coalesce(scope, '(empty)')
+        WHEN coalesce(scope_id, '') = '' THEN 'scope_id is empty'
+        WHEN coalesce(try_cast(budget_usd AS DECIMAL(18, 2)), -1) < 0
+            THEN 'budget_usd is not a non-negative amount: ' || coalesce(budget_usd, '(empty)')
+        WHEN count(*) OVER (PARTITION BY month, scope, scope_id) > 1
+            THEN 'a second budget for ' || scope || ' ' || scope_id || ' in ' || month
+    END AS reason
+    FROM budgets_raw
+)
+WHERE reason IS NOT NULL
+ORDER BY line
+LIMIT 1;
+
+CREATE OR REPLACE TEMP TABLE budgets AS
+SELECT line, CAST(month || '-01' AS DATE) AS month, scope, scope_id,
+       CAST(budget_usd AS DECIMAL(18, 2)) AS budget_usd
+FROM budgets_raw;
+
+-- Budget against actual, per budget row. actual = the scope's cost in that
+-- calendar month. For the month holding the file's last call date, the
+-- month to date runs to that date and the forecast to the end of the
+-- month adds the month-to-date daily run rate over the days left:
+-- forecast = actual + actual / days covered x days left. A month the file
+-- has passed is final (forecast = actual); a month after it has no data.
+-- status: over budget (actual above it), forecast over, on track, no data.
+CREATE OR REPLACE TEMP VIEW budget_vs_actual AS
+WITH spend AS (
+    SELECT b.line, sum(c.cost_usd) AS actual
+    FROM budgets AS b
+    JOIN calls AS c
+      ON date_trunc('month', c.call_date) = b.month
+     AND CASE b.scope WHEN 'organization' THEN c.organization_id WHEN 'product' THEN c.product_id
+                      WHEN 'feature' THEN c.feature_id ELSE c.customer_id END = b.scope_id
+    GROUP BY b.line
+),
+shaped AS (
+    SELECT b.*, coalesce(s.actual, CAST(0 AS DECIMAL(38, 6))) AS actual,
+           CAST(date_diff('day', b.month, b.month + INTERVAL 1 MONTH) AS INTEGER) AS days_in_month,
+           greatest(0, date_diff('day', greatest(b.month, p.first_date),
+                                 least(CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1, p.last_date)) + 1) AS days_covered,
+           CASE WHEN b.month > p.last_date THEN 'future'
+                WHEN CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1 <= p.last_date THEN 'closed'
+                ELSE 'open' END AS month_state
+    FROM budgets AS b
+    LEFT JOIN spend AS s USING (line)
+    CROSS JOIN period AS p
+)
+SELECT strftime(month, '%Y-%m') AS month, scope, scope_id, budget_usd, actual,
+       pct(actual, budget_usd) AS used_pct,
+       days_covered, days_in_month,
+       CASE month_state WHEN 'future' THEN NULL WHEN 'closed' THEN actual
+            ELSE money(actual + safe_div(actual, days_covered) * (days_in_month - days_covered)) END
+           AS forecast_month_end,
+       CASE WHEN month_state = 'future' THEN 'no data'
+            WHEN actual > budget_usd THEN 'over budget'
+            WHEN month_state = 'open'
+                 AND actual + safe_div(actual, days_covered) * (days_in_month - days_covered) > budget_usd
+                THEN 'forecast over'
+            ELSE 'on track' END AS status,
+       month_state, line
+FROM shaped;
 
 -- Revenue by day ------------------------------------------------------------
 -- Each customer's tier on each day it made calls: the tier of its last call

@@ -285,3 +285,43 @@ def test_anomaly_false_alarm_rate_on_simulated_costs(tmp_path):
     print(f"anomaly false alarms: {false_alarms} of 20,000 calls (expected about 4.7)")
     assert false_alarms <= 14, false_alarms                 # expected ~4.7 (Poisson; 14 is p < 0.001)
     assert false_alarms / 20000 < 0.0007
+
+
+# -- budgets ----------------------------------------------------------------------------
+
+def test_budget_against_actual_month_to_date_and_forecast(calls_csv, tmp_path):
+    # org_001: $2 a day Oct 30 - Nov 10 (the file's last date). October closed: 2 days,
+    # $4 against $3: over budget. November is open: 10 days, $20 to date, at $2 a day
+    # the 30-day month ends at 20 + 2 x 20 = $60 against $50: forecast over.
+    # product_a in November: the same $20 against $100: on track (forecast $60).
+    # December: no data yet.
+    rows = [{"timestamp": f"2025-{m:02d}-{d:02d}T10:00:00", "cost_usd": "2.000000"}
+            for m, days in ((10, (30, 31)), (11, range(1, 11))) for d in days]
+    budgets = tmp_path / "budgets.csv"
+    budgets.write_text("month,scope,scope_id,budget_usd\n2025-10,organization,org_001,3\n"
+                       "2025-11,organization,org_001,50\n2025-11,product,product_a,100\n"
+                       "2025-12,organization,org_001,50\n", encoding="utf-8")
+    _, results = analyze.run_sql("alignment", calls_csv(rows), budgets=budgets)
+    queries = results[0].to_json()["queries"]
+    got = [(r["month"], r["scope"], r["actual"], r["forecast_month_end"], r["status"])
+           for r in queries["budget_vs_actual"]]
+    assert got == [
+        ("2025-10", "organization", 4, 4, "over budget"),
+        ("2025-11", "organization", 20, 60, "forecast over"),
+        ("2025-11", "product", 20, 60, "on track"),
+        ("2025-12", "organization", 0, None, "no data"),
+    ]
+    titles = [a["title"] for a in queries["alerts"]]
+    assert "organization org_001: forecast over for 2025-11" in titles
+
+
+def test_without_budgets_the_report_says_so(calls_csv):
+    [row] = run_query("alignment", calls_csv([{}]), "budget_vs_actual")
+    assert row["status"].startswith("no budgets given: pass --budgets FILE")
+
+
+def test_a_bad_budget_row_is_an_error_with_its_line(calls_csv, tmp_path):
+    budgets = tmp_path / "budgets.csv"
+    budgets.write_text("month,scope,scope_id,budget_usd\n2025-11,team,x,5\n", encoding="utf-8")
+    with pytest.raises(FinopsError, match="budgets file line 2: scope is not organization"):
+        analyze.run_sql("alignment", calls_csv([{}]), budgets=budgets)

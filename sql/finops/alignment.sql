@@ -1,12 +1,13 @@
 -- name: alignment
 -- title: Organizational alignment
 -- category: finops
--- version: 2
+-- version: 3
 -- description: Who spends what: cost by organization, product, feature and
 --   environment, a chargeback that keeps tagged cost with its owner and
 --   spreads only untagged (shared) cost over the organizations in proportion
 --   to their own cost, and showback of each organization's unit cost
---   against the average (a variance, not a saving).
+--   against the average (a variance, not a saving), and budget against
+--   actual by calendar month when a budgets file is given.
 -- param: shared_organizations = shared,unallocated,untagged,unknown | organization_id values that mean the cost is not tagged to an owner (comma separated)
 -- param: non_production_target_pct = 10.0 | Target share of all spend for staging and development, in percent
 
@@ -241,6 +242,21 @@ SELECT organization_id, calls, tokens, cost, cost_per_1k_tokens, avg_cost_per_1k
 FROM alignment_showback
 ORDER BY variance_cost DESC, organization_id;
 
+-- query: budget_vs_actual
+-- title: Budget against actual
+-- description: Each monthly budget (calendar month; --budgets FILE) against the scope's actual cost, month to date for the current month with a forecast to its end at the month-to-date run rate. Without a budgets file the table says so: nothing here is a budget otherwise.
+-- chart: bar
+-- x: _label
+-- y: budget_usd, actual, forecast_month_end
+SELECT month, scope, scope_id, budget_usd, actual, used_pct, forecast_month_end, status,
+       days_covered, days_in_month, month || ' ' || scope_id AS _label
+FROM budget_vs_actual
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       'no budgets given: pass --budgets FILE (month, scope, scope_id, budget_usd)', NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM budget_vs_actual)
+ORDER BY month NULLS FIRST, scope, scope_id;
+
 -- query: headline
 SELECT label, value, unit FROM (VALUES
     (1, 'Total cost', (SELECT CAST(cost AS DOUBLE) FROM alignment_totals), 'usd'),
@@ -258,7 +274,7 @@ SELECT * FROM report_actions('alignment') ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- description: Non-production spend over target and unit cost far above average, under the alert policy (per 30-day month against monthly spend); concentration in one organization.
+-- description: Non-production spend over target, unit cost far above average, budgets over or forecast over, under the alert policy (per 30-day month against monthly spend); concentration in one organization.
 -- chart: none
 -- Non-production over target: the spend above the target share. Unit
 -- cost: an organization at 150% of the average cost per token or more (its
@@ -290,6 +306,14 @@ alerts AS (
                   organization_id, cost, CAST(tokens AS BIGINT), fp.period_days, per_month(variance_cost, fp.period_days)),
            per_month(variance_cost, fp.period_days), NULL
     FROM alignment_showback, fp WHERE unit_cost_vs_avg_pct >= 150
+    UNION ALL
+    SELECT format('{} {}: {} for {}', scope, scope_id, status, month),
+           format('Actual ${:,.2f} against a ${:,.2f} budget ({:.1f}%){}.', actual, budget_usd, used_pct,
+                  CASE WHEN status = 'forecast over'
+                       THEN format('; at the month-to-date rate the month ends at ${:,.2f}', forecast_month_end)
+                       ELSE '' END),
+           greatest(actual, forecast_month_end) - budget_usd, NULL
+    FROM budget_vs_actual WHERE status IN ('over budget', 'forecast over')
 )
 SELECT severity, title, detail, amount_usd
 FROM (SELECT coalesce(fixed_severity, alert_severity(amount_usd, (SELECT monthly_spend FROM fp))) AS severity, *
