@@ -278,6 +278,11 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
 def ledger(con) -> dict:
     """The ledger of actions (sql/finance.sql) for the index: every action and
     the reconciled total, as computed in SQL; amounts per 30-day month."""
+    # A build runs every analyzer at its defaults, so the ledger is the same for
+    # all of them: compute it once and let `actions` read the stored rows.
+    con.execute("CREATE OR REPLACE TEMP TABLE actions_frozen AS SELECT * FROM actions")
+    con.execute("CREATE OR REPLACE TEMP VIEW actions AS SELECT * FROM actions_frozen")
+
     def rows(sql: str) -> list[dict]:
         cursor = con.execute(sql)
         names = [d[0] for d in cursor.description]

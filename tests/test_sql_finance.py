@@ -325,3 +325,21 @@ def test_a_bad_budget_row_is_an_error_with_its_line(calls_csv, tmp_path):
     budgets.write_text("month,scope,scope_id,budget_usd\n2025-11,team,x,5\n", encoding="utf-8")
     with pytest.raises(FinopsError, match="budgets file line 2: scope is not organization"):
         analyze.run_sql("alignment", calls_csv([{}]), budgets=budgets)
+
+
+def test_analyzer_parameters_default_to_the_ledgers_assumptions(calls_csv):
+    """A build freezes the ledger at finance_assumptions; an analyzer's parameter of
+    the same name must default to the same value, or its tables and its actions differ."""
+    session = open_session(calls_csv([{}]))
+    try:
+        assumed = dict(session.con.execute("SELECT name, value FROM finance_assumptions").fetchall())
+    finally:
+        session.close()
+    checked = 0
+    for analyzer in catalog.discover().values():
+        for name, param in analyzer.params.items():
+            if name in assumed:
+                checked += 1
+                assert str(param.default).replace(" ", "") == assumed[name] or \
+                    float(param.default) == float(assumed[name]), (analyzer.name, name)
+    assert checked >= 8
