@@ -445,9 +445,9 @@ ORDER BY cost DESC, task_type;
 
 -- query: recommendations
 -- title: Actions
--- description: The largest actions on this spend from the one ledger of actions (model switches toward models that meet their SLA), per 30-day month.
+-- description: The five largest actions on this spend from the one ledger of actions (model switches toward models that meet their SLA), per 30-day month; every action is in Rate optimization and on the index.
 -- chart: none
-SELECT * FROM report_actions('understanding') ORDER BY priority;
+SELECT * FROM report_actions('understanding') WHERE priority <= 5 ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
