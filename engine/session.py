@@ -213,8 +213,7 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike,
             snapshot.unlink(missing_ok=True)
 
     info = source_info(con, path, size_bytes=complete)
-    if info.rows:
-        _run_finance_sql(con, subscriptions, budgets)
+    _run_finance_sql(con, subscriptions, budgets)  # defined over no rows too (finops check)
     info.partial_tail_bytes = stat.st_size - complete
     if info.rows == 0:
         detail = f" ({info.rows_rejected} rows rejected)" if info.rows_rejected else ""

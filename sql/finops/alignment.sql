@@ -9,7 +9,7 @@
 --   against the average (a variance, not a saving), and budget against
 --   actual by calendar month when a budgets file is given.
 -- param: shared_organizations = shared,unallocated,untagged,unknown | organization_id values that mean the cost is not tagged to an owner (comma separated)
--- param: non_production_target_pct = 10.0 | Target share of all spend for staging and development, in percent
+-- param: non_production_target_pct = 10.0 min 0 max 100 | Target share of all spend for staging and development, in percent
 
 -- query: _usage
 -- Calls aggregated once by organization, product, feature, environment and

@@ -7,7 +7,7 @@
 --   outputs (a base allowance plus time per output token, sla_targets in
 --   sql/finance.sql); rankings by cost, speed and a composite score; the best
 --   model for each task type and the latency distribution.
--- param: min_calls = 20 | Fewest calls a model needs on a task type to be ranked for it
+-- param: min_calls = 20 min 1 | Fewest calls a model needs on a task type to be ranked for it
 
 -- query: _models
 -- Per-model metrics, aggregated once. Percentiles are continuous

@@ -7,13 +7,13 @@
 --   AI cost runs past their fee (a margin finding), customers the calls show
 --   likely to leave (revenue at risk, with the evidence), and the alert rules
 --   evaluated under the alert policy.
--- param: robust_z = 3.5 | A call is anomalous when its log cost per token is more than this many robust deviations (1.4826 x MAD) above the median of its model and task
--- param: min_calls = 20 | Fewest calls a model and task need before their calls are scored
--- param: spike_ratio = 5.0 | A customer-day is a spike when its cost is more than this many times the customer's baseline
--- param: spike_min_days = 7 | Fewest other active days a customer needs for a baseline
--- param: spike_min_usd = 1.0 | Smallest excess over the baseline, in dollars, that makes a spike
--- param: usage_revenue_pct = 30.0 | Alert when a customer's AI cost exceeds this share of its revenue (percent)
--- param: allocation_pct = 100.0 | A customer's fee-based allocation as a share of its monthly fee (percent); not a budget
+-- param: robust_z = 3.5 min 0 | A call is anomalous when its log cost per token is more than this many robust deviations (1.4826 x MAD) above the median of its model and task
+-- param: min_calls = 20 min 1 | Fewest calls a model and task need before their calls are scored
+-- param: spike_ratio = 5.0 min 1 | A customer-day is a spike when its cost is more than this many times the customer's baseline
+-- param: spike_min_days = 7 min 1 | Fewest other active days a customer needs for a baseline
+-- param: spike_min_usd = 1.0 min 0 | Smallest excess over the baseline, in dollars, that makes a spike
+-- param: usage_revenue_pct = 30.0 min 0 | Alert when a customer's AI cost exceeds this share of its revenue (percent)
+-- param: allocation_pct = 100.0 min 1 | A customer's fee-based allocation as a share of its monthly fee (percent); not a budget
 
 -- query: _scored
 -- Each call's log cost per token. For a model in model_prices the tokens

@@ -6,7 +6,7 @@
 --   organization, product, feature and environment, daily and hourly patterns,
 --   token efficiency by task type, and a forecast of spend from complete
 --   days (trend and day of week, with prediction intervals and a backtest).
--- param: forecast_growth_alert_pct = 20.0 | Alert when the next 30 days are projected to cost this much more than the last 30 (percent)
+-- param: forecast_growth_alert_pct = 20.0 min 0 | Alert when the next 30 days are projected to cost this much more than the last 30 (percent)
 
 -- query: _daily
 -- Every date of the period, zero-filled, with a 0-based day index. A day is

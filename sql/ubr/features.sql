@@ -7,8 +7,8 @@
 --   allocation, not revenue it earns or would lose), where each feature sits
 --   (invest, optimize, maintain, sunset), cost targets, and the features used
 --   together more often than chance (a significance test).
--- param: min_support = 10 | Fewest customers using both features of a pair before it is tested
--- param: max_p_value = 0.05 | Significance level of the bundle test
+-- param: min_support = 10 min 1 | Fewest customers using both features of a pair before it is tested
+-- param: max_p_value = 0.05 min 0 max 1 | Significance level of the bundle test
 
 -- query: _customers
 CREATE OR REPLACE TEMP TABLE features_customers AS
