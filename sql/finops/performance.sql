@@ -1,7 +1,7 @@
 -- name: performance
 -- title: Performance tracking
 -- category: finops
--- version: 3
+-- version: 4
 -- description: Latency percentiles, throughput, cost and SLA compliance per
 --   model, the SLA set per model class on a measure that does not punish long
 --   outputs (a base allowance plus time per output token, sla_targets in
@@ -225,3 +225,19 @@ FROM (
 )
 WHERE severity IS NOT NULL
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;
+
+-- query: errors_by_model
+-- title: Failed calls by model
+-- description: Over the file's period: calls with status error (contract 1.1), their share of the model's calls and what the failed calls cost (money spent for no answer); the most frequent error_type.
+-- chart: none
+-- limit: 25
+SELECT provider, model,
+       count(*) AS calls,
+       count(*) FILTER (WHERE status = 'error') AS error_calls,
+       pct(count(*) FILTER (WHERE status = 'error'), count(*)) AS error_rate_pct,
+       coalesce(sum(cost_usd) FILTER (WHERE status = 'error'), 0) AS failed_cost,
+       mode(nullif(error_type, '')) FILTER (WHERE status = 'error') AS top_error_type
+FROM calls
+GROUP BY provider, model
+ORDER BY error_rate_pct DESC, failed_cost DESC, provider, model;
+
