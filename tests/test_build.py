@@ -18,7 +18,8 @@ from test_build_support import Page, probe_dir, sample_rows
 MANIFEST_KEYS = {"generated_at", "build_seconds", "csv_path", "csv_size_mb", "target_size_mb",
                  "progress_pct", "rows", "rows_rejected", "time_range", "categories", "reports",
                  "status", "error", "duplicate_call_ids", "reject_samples", "poll_seconds", "live",
-                 "unpriced_calls", "unknown_price_models", "actions"}
+                 "unpriced_calls", "unknown_price_models", "source_state", "warning",
+                 "last_good_at", "actions"}
 REPORT_KEYS = {"id", "title", "category", "description", "version", "file", "headlines", "ok",
                "error", "downloads"}
 
