@@ -296,7 +296,8 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
         try:
             return _build_locked(csv_path, out, staging, started, sql_dirs=sql_dirs,
                                  target_mb=target_mb, memory_limit=memory_limit,
-                                 poll_seconds=poll_seconds, live=live, hold=hold)
+                                 poll_seconds=poll_seconds, live=live, hold=hold,
+                                 subscriptions=subscriptions, budgets=budgets)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -325,7 +326,8 @@ def _read_failure(exc: BaseException, csv_path, has_reports: bool) -> tuple[str,
 
 
 def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dirs, target_mb,
-                  memory_limit, poll_seconds, live, hold) -> BuildResult:
+                  memory_limit, poll_seconds, live, hold, subscriptions=None,
+                  budgets=None) -> BuildResult:
     env = render.environment()
     previous = read_manifest(out)
     generated_at = _now_iso()
