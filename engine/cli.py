@@ -143,6 +143,19 @@ def sql_dir_option(fn):
                         help="Extra folder of analyzer .sql files (repeatable).")(fn)
 
 
+def subscriptions_option(fn):
+    fn = click.option("--budgets", "budgets", envvar="FINOPS_BUDGETS", default=None,
+                      type=click.Path(dir_okay=False),
+                      help="CSV of monthly budgets (month YYYY-MM, scope organization|product|"
+                           "feature|customer, scope_id, budget_usd): budget against actual, "
+                           "month to date and forecast to month end.")(fn)
+    return click.option("--subscriptions", "subscriptions", envvar="FINOPS_SUBSCRIPTIONS", default=None,
+                        type=click.Path(dir_okay=False),
+                        help="CSV of subscriptions (customer_id, organization_id, subscription_tier, "
+                             "start_date, end_date, monthly_price, discount_pct) that bills the customers "
+                             "it lists instead of the tiers in the calls.")(fn)
+
+
 def memory_option(fn):
     return click.option("--memory-limit", envvar="FINOPS_MEMORY_LIMIT", default=None,
                         help="DuckDB memory cap, e.g. 1GB (env FINOPS_MEMORY_LIMIT; default 2GB).")(fn)
@@ -153,7 +166,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise FinopsError(f"--param {pair!r} must be KEY=VALUE, e.g. --param sla_ms=1500")
+            raise FinopsError(f"--param {pair!r} must be KEY=VALUE, e.g. --param min_calls=50")
         params[key.strip()] = value.strip()
     return params
 
@@ -203,17 +216,19 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
               help="On stderr: each analyzer's time and file, the source, the first rejected rows.")
 @sql_dir_option
 @memory_option
+@subscriptions_option
 @user_errors
 def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose, sql_dirs,
-                    memory_limit):
+                    memory_limit, subscriptions, budgets):
     """Run analyzer NAME (or `all`) on the CSV and print its queries.
 
     \b
     Examples:
       finops run-sql understanding
       finops run-sql all --format json > results.json
-      finops run-sql performance --query latency_by_model --param sla_ms=1500
+      finops run-sql performance --query latency_by_model --param min_calls=50
       finops run-sql profitability --query customers --format csv > customers.csv
+      finops run-sql profitability --subscriptions subscriptions.csv
 
     Every analyzer passes `finops check` first: problems in the one you run
     stop it (exit 1); a broken file you did not select is skipped with a warning.
@@ -230,7 +245,8 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
                 click.echo(f"-- {analyzer.path}:{q.line}  {analyzer.name}.{q.name}", err=True)
                 click.echo(q.sql + ";\n", err=True)
     source, results = analyze.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
-                                  query=query, memory_limit=memory_limit)
+                                  query=query, memory_limit=memory_limit,
+                                  subscriptions=subscriptions, budgets=budgets)
     _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose)
 
 
@@ -506,10 +522,11 @@ def import_command(fmt, files, csv_path, customers, settings, memory_limit, quie
 @click.option("--seed", default=None, type=int, help="With --simulate: random seed.")
 @sql_dir_option
 @memory_option
+@subscriptions_option
 @click.option("--verbose", "-v", is_flag=True, help="Log every HTTP request.")
 @user_errors
 def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_mb, poll_seconds,
-                  rate, seed, sql_dirs, memory_limit, verbose):
+                  rate, seed, sql_dirs, memory_limit, subscriptions, budgets, verbose):
     """Build the reports, serve them, and rebuild whenever the CSV, SQL or templates change.
 
     Open the printed URL: the page refreshes its cards by itself. Ctrl-C stops
@@ -527,7 +544,8 @@ def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_m
     logs.configure(verbose=verbose, info_to_stderr=False, timestamps=True)
     serve(csv_path, out_dir, host=host, port=port, simulate=simulate, target_mb=target_mb,
           poll_seconds=poll_seconds, sql_dirs=sql_dirs, memory_limit=memory_limit, rate=rate,
-          seed=seed, verbose=verbose, allow_hosts=allow_hosts)
+          seed=seed, verbose=verbose, allow_hosts=allow_hosts, subscriptions=subscriptions,
+          budgets=budgets)
 
 
 # --- build ----------------------------------------------------------------
@@ -540,9 +558,11 @@ def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_m
 @click.option("--target-mb", default=None, type=float,
               help="CSV size the viewer's progress bar aims at (none: no bar).")
 @memory_option
+@subscriptions_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
 @user_errors
-def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
+def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, subscriptions, budgets,
+                  quiet):
     """Run every analyzer once on the CSV and write one HTML report each,
     manifest.json and the viewer's index.html to --out.
 
@@ -554,6 +574,8 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
     Examples:
       finops build                          # data/simulated_calls.csv -> reports/
       finops build --csv calls.csv --out site --sql-dir my_analyzers/
+      finops build --subscriptions subscriptions.csv   # bill from your billing system
+      finops build --budgets budgets.csv               # budget vs actual by month
     """
     from .session import require_csv
     from .site import build_site
@@ -563,7 +585,8 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
     # A second build into the same --out waits for the first (one build's
     # output at a time), and says so once.
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
-                        memory_limit=memory_limit, on_wait=lambda line: click.echo(line, err=True))
+                        memory_limit=memory_limit, on_wait=lambda line: click.echo(line, err=True),
+                        subscriptions=subscriptions, budgets=budgets)
     if not quiet:
         for r in result.reports:
             rows = f"{r.main_query} {r.main_rows:,} rows" if r.main_query else ""
