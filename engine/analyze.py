@@ -89,8 +89,8 @@ def checked_selection(name: str, sql_dirs=()) -> list[Analyzer]:
 
 
 def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
-            query: str | None = None, memory_limit: str | None = None
-            ) -> tuple[SourceInfo, list[AnalyzerResult]]:
+            query: str | None = None, memory_limit: str | None = None, subscriptions=None,
+            budgets=None) -> tuple[SourceInfo, list[AnalyzerResult]]:
     """Run one analyzer, or `all`, on the CSV (read once), after checking it."""
     analyzers = checked_selection(name, sql_dirs)
     if query and len(analyzers) > 1:
@@ -101,7 +101,8 @@ def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
         unknown = set(params) - {p for a in analyzers for p in a.params}
         if unknown:
             raise FinopsError(f"no analyzer has parameter(s) {', '.join(sorted(unknown))}")
-    session = open_session(csv_path, memory_limit=memory_limit)
+    session = open_session(csv_path, memory_limit=memory_limit, subscriptions=subscriptions,
+                           budgets=budgets)
     try:
         results = []
         for analyzer in analyzers:

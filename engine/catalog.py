@@ -18,7 +18,7 @@ from pathlib import Path
 from . import analyzer_format as fmt
 from .analyzer_format import CATEGORIES, HINT_KEY_NAMES
 from .errors import FinopsError
-from .paths import CALLS_SQL, SQL_DIR
+from .paths import CALLS_SQL, QUERIES_DIR, SHARED_SQL, SQL_DIR
 
 REQUIRED_KEYS = fmt.REQUIRED_HEADER_KEYS
 HINT_KEYS = set(HINT_KEY_NAMES)
@@ -409,15 +409,18 @@ def check_sql_dirs(sql_dirs) -> list[Path]:
 
 
 def analyzer_files(sql_dirs: list[Path]) -> list[Path]:
-    """Analyzer files: every .sql under the folders but the calls definition
-    and the list-price loaders (sql/prices/)."""
+    """Analyzer files: every .sql under the folders but the shared definitions
+    (calls.sql, finance.sql) and the folders of other SQL: the list-price
+    loaders (sql/prices/) and the named ad-hoc queries (sql/queries/, run by
+    `finops sql --name`)."""
+    skipped = {CALLS_SQL.parent / "prices", QUERIES_DIR}
     return [p for folder in check_sql_dirs(sql_dirs)
             for p in sorted(folder.rglob("*.sql"))
-            if p.resolve() != CALLS_SQL and p.resolve().parent != CALLS_SQL.parent / "prices"]
+            if p.resolve() not in SHARED_SQL and p.resolve().parent not in skipped]
 
 
 _BUILTIN_ORDER = ["understanding", "performance", "realtime", "optimization", "alignment",
-                  "profitability", "pricing", "features"]
+                  "agents", "profitability", "pricing", "features"]
 
 
 def category_rank(category: str) -> int:

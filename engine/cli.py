@@ -143,6 +143,19 @@ def sql_dir_option(fn):
                         help="Extra folder of analyzer .sql files (repeatable).")(fn)
 
 
+def subscriptions_option(fn):
+    fn = click.option("--budgets", "budgets", envvar="FINOPS_BUDGETS", default=None,
+                      type=click.Path(dir_okay=False),
+                      help="CSV of monthly budgets (month YYYY-MM, scope organization|product|"
+                           "feature|customer, scope_id, budget_usd): budget against actual, "
+                           "month to date and forecast to month end.")(fn)
+    return click.option("--subscriptions", "subscriptions", envvar="FINOPS_SUBSCRIPTIONS", default=None,
+                        type=click.Path(dir_okay=False),
+                        help="CSV of subscriptions (customer_id, organization_id, subscription_tier, "
+                             "start_date, end_date, monthly_price, discount_pct) that bills the customers "
+                             "it lists instead of the tiers in the calls.")(fn)
+
+
 def memory_option(fn):
     return click.option("--memory-limit", envvar="FINOPS_MEMORY_LIMIT", default=None,
                         help="DuckDB memory cap, e.g. 1GB (env FINOPS_MEMORY_LIMIT; default 2GB).")(fn)
@@ -153,7 +166,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise FinopsError(f"--param {pair!r} must be KEY=VALUE, e.g. --param sla_ms=1500")
+            raise FinopsError(f"--param {pair!r} must be KEY=VALUE, e.g. --param min_calls=50")
         params[key.strip()] = value.strip()
     return params
 
@@ -203,6 +216,7 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
               help="On stderr: each analyzer's time and file, the source, the first rejected rows.")
 @sql_dir_option
 @memory_option
+@subscriptions_option
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
               help="Where the analyzers run. spark needs `pip install 'finops[spark]'` and Java 17+.")
 @click.option("--spark-master", metavar="URL", envvar="FINOPS_SPARK_MASTER",
@@ -210,15 +224,16 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
                    "Spark Connect URL (sc://host:15002). Default local[2]. Env FINOPS_SPARK_MASTER.")
 @user_errors
 def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose, sql_dirs,
-                    memory_limit, engine, spark_master):
+                    memory_limit, subscriptions, budgets, engine, spark_master):
     """Run analyzer NAME (or `all`) on the CSV and print its queries.
 
     \b
     Examples:
       finops run-sql understanding
       finops run-sql all --format json > results.json
-      finops run-sql performance --query latency_by_model --param sla_ms=1500
+      finops run-sql performance --query latency_by_model --param min_calls=50
       finops run-sql profitability --query customers --format csv > customers.csv
+      finops run-sql profitability --subscriptions subscriptions.csv
       finops run-sql all --engine spark --spark-master 'local[4]' --format json
 
     Every analyzer passes `finops check` first: problems in the one you run
@@ -239,10 +254,12 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
         from .spark import run_sql_on_spark
         source, results = run_sql_on_spark(name, csv_path, sql_dirs=sql_dirs, params=parsed,
                                            query=query, memory_limit=memory_limit,
+                                           subscriptions=subscriptions, budgets=budgets,
                                            master=spark_master)
     else:
         source, results = analyze.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
-                                          query=query, memory_limit=memory_limit)
+                                          query=query, memory_limit=memory_limit,
+                                          subscriptions=subscriptions, budgets=budgets)
     _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose)
 
 
@@ -292,27 +309,58 @@ def check_command(sql_dirs, fmt, quiet, engine):
 
 
 @main.command("sql")
-@click.argument("statement")
+@click.argument("statement", required=False)
 @csv_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="Output format.")
+@click.option("--name", "-n", "query_name", default=None,
+              help="Run a named query from sql/queries/ instead of STATEMENT (see --list).")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+              help="A parameter of the named query (repeatable); bound, never pasted.")
+@click.option("--list", "list_names", is_flag=True, help="List the named queries and their parameters.")
 @memory_option
 @user_errors
-def sql_command(statement, csv_path, fmt, memory_limit):
-    """Run an ad-hoc SQL STATEMENT against the calls views.
+def sql_command(statement, csv_path, fmt, query_name, params, list_names, memory_limit):
+    """Run an ad-hoc SQL STATEMENT, or a named query, against the calls views.
 
     The views of `finops shell` are there: calls, calls_rejected,
     data_quality, period, customer_economics, model_prices, subscription_tiers.
+    Named queries (sql/queries/*.sql) answer the first questions: cost of one
+    customer this month, cost of one trace, top sessions, unpriced models,
+    unattributed spend.
 
     \b
     Examples:
       finops sql "SELECT provider, sum(cost_usd) AS cost FROM calls GROUP BY ALL ORDER BY cost DESC"
       finops sql "SELECT * FROM calls_rejected" --format csv
+      finops sql --list
+      finops sql --name customer_month --param customer_id=cust_0042
+      finops sql --name trace_cost --param trace_id=4bf92f3577b34da6a3ce929d0e0e4736
     """
     from . import analyze
     from .console import csv_text, dumps, text_table
 
-    source, result = analyze.adhoc_query(statement, csv_path, memory_limit=memory_limit)
+    if list_names:
+        from .query_patterns import named_queries
+
+        for q in named_queries().values():
+            click.echo(f"{q.name:<16} {q.title}")
+            for p in q.params.values():
+                default = "required" if p.default is None else f"default {p.default!r}"
+                click.echo(f"{'':<16}   --param {p.name}=...  {p.help} ({default})")
+        return
+    if query_name:
+        if statement:
+            raise FinopsError("give a STATEMENT or --name, not both")
+        from .query_patterns import run_named_query
+
+        source, result = run_named_query(query_name, csv_path, _parse_params(params),
+                                         memory_limit=memory_limit)
+    else:
+        if params:
+            raise FinopsError("--param goes with --name (a named query); "
+                              "an ad-hoc STATEMENT takes none")
+        source, result = analyze.adhoc_query(statement or "", csv_path, memory_limit=memory_limit)
     if fmt == "json":
         click.echo(dumps({"source": source.to_dict(), "rows": result.records()}))
     elif fmt == "csv":
@@ -426,6 +474,48 @@ def shell_command(csv_path):
     sys.exit(subprocess.call(argv, env=env))
 
 
+# --- import ---------------------------------------------------------------
+# (issue 10: logs people already have; the work is in engine/importers.py)
+
+@main.command("import")
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(["otel", "litellm", "langfuse"]))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@csv_option
+@click.option("--customers", type=click.Path(dir_okay=False),
+              help="CSV of customer_id with organization_id, subscription_tier (and any "
+                   "attribution column) for records that name only the customer.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Default for a column the source lacks (repeatable), e.g. "
+                   "--set environment=production.")
+@memory_option
+@click.option("--quiet", "-q", is_flag=True, help="Warnings and errors only (the summary line stays).")
+@user_errors
+def import_command(fmt, files, csv_path, customers, settings, memory_limit, quiet):
+    """Append the model calls in FILES (of FORMAT) to the calls CSV.
+
+    FORMAT is otel (OTLP JSON lines from the Collector's file exporter),
+    litellm (LiteLLM spend logs, CSV or JSON) or langfuse (Langfuse
+    observations, JSON). All or nothing; importing a file twice adds nothing
+    (call_ids already in the CSV are skipped). Ends with one summary line.
+    Field mappings: docs/importers.md.
+
+    \b
+    Examples:
+      finops import otel traces.jsonl --csv data/calls.csv
+      finops import litellm spend_logs.csv --customers customers.csv --set product_id=chatbot
+      finops import langfuse observations.json --set organization_id=org_1 --set subscription_tier=pro
+    """
+    from .importers import import_calls, parse_settings
+
+    logs.configure(quiet=quiet)  # progress on stderr; the summary line is the output
+    summary = import_calls(fmt, files, csv_path, customers=customers,
+                           settings=parse_settings(settings), memory_limit=memory_limit,
+                           progress=lambda line: log.info("%s", line))
+    click.echo(summary.line())
+    if summary.imported == 0 and summary.already_present == 0 and summary.rejected:
+        sys.exit(1)
+
+
 # --- serve ----------------------------------------------------------------
 
 @main.command("serve")
@@ -451,10 +541,11 @@ def shell_command(csv_path):
 @click.option("--seed", default=None, type=int, help="With --simulate: random seed.")
 @sql_dir_option
 @memory_option
+@subscriptions_option
 @click.option("--verbose", "-v", is_flag=True, help="Log every HTTP request.")
 @user_errors
 def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_mb, poll_seconds,
-                  rate, seed, sql_dirs, memory_limit, verbose):
+                  rate, seed, sql_dirs, memory_limit, subscriptions, budgets, verbose):
     """Build the reports, serve them, and rebuild whenever the CSV, SQL or templates change.
 
     Open the printed URL: the page refreshes its cards by itself. Ctrl-C stops
@@ -472,7 +563,8 @@ def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_m
     logs.configure(verbose=verbose, info_to_stderr=False, timestamps=True)
     serve(csv_path, out_dir, host=host, port=port, simulate=simulate, target_mb=target_mb,
           poll_seconds=poll_seconds, sql_dirs=sql_dirs, memory_limit=memory_limit, rate=rate,
-          seed=seed, verbose=verbose, allow_hosts=allow_hosts)
+          seed=seed, verbose=verbose, allow_hosts=allow_hosts, subscriptions=subscriptions,
+          budgets=budgets)
 
 
 # --- build ----------------------------------------------------------------
@@ -485,9 +577,11 @@ def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_m
 @click.option("--target-mb", default=None, type=float,
               help="CSV size the viewer's progress bar aims at (none: no bar).")
 @memory_option
+@subscriptions_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
 @user_errors
-def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
+def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, subscriptions, budgets,
+                  quiet):
     """Run every analyzer once on the CSV and write one HTML report each,
     manifest.json and the viewer's index.html to --out.
 
@@ -499,6 +593,8 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
     Examples:
       finops build                          # data/simulated_calls.csv -> reports/
       finops build --csv calls.csv --out site --sql-dir my_analyzers/
+      finops build --subscriptions subscriptions.csv   # bill from your billing system
+      finops build --budgets budgets.csv               # budget vs actual by month
     """
     from .session import require_csv
     from .site import build_site
@@ -508,7 +604,8 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
     # A second build into the same --out waits for the first (one build's
     # output at a time), and says so once.
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
-                        memory_limit=memory_limit, on_wait=lambda line: click.echo(line, err=True))
+                        memory_limit=memory_limit, on_wait=lambda line: click.echo(line, err=True),
+                        subscriptions=subscriptions, budgets=budgets)
     if not quiet:
         for r in result.reports:
             rows = f"{r.main_query} {r.main_rows:,} rows" if r.main_query else ""

@@ -105,10 +105,12 @@ class LiveBuild:
 
 
 def default_build(csv_path, out_dir, *, sql_dirs=(), target_mb=None, memory_limit=None,
-                  poll_seconds=15, log: Callable[[str], None] | None = None) -> Callable[[], object]:
+                  poll_seconds=15, log: Callable[[str], None] | None = None,
+                  subscriptions=None, budgets=None) -> Callable[[], object]:
     """The real build: build_site with the serve options, live mode on, guarded."""
     return LiveBuild(csv_path, out_dir, log=log, sql_dirs=tuple(sql_dirs), target_mb=target_mb,
-                     memory_limit=memory_limit, poll_seconds=poll_seconds)
+                     memory_limit=memory_limit, poll_seconds=poll_seconds,
+                     subscriptions=subscriptions, budgets=budgets)
 
 
 class _Simulator:
@@ -151,7 +153,9 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
           allow_hosts: tuple[str, ...] | list[str] = (), routes=(),
           build: Callable[[], object] | None = None, debounce: float = 0.5,
           min_interval: float | None = None, stop_event: threading.Event | None = None,
-          on_ready: Callable[[str], None] | None = None) -> ServeSummary:
+          on_ready: Callable[[str], None] | None = None,
+          subscriptions: str | os.PathLike | None = None,
+          budgets: str | os.PathLike | None = None) -> ServeSummary:
     """Build, serve out_dir, rebuild on changes; return when stopped (Ctrl-C, SIGTERM, stop_event).
 
     log: a callable for every line (tests); None logs through `logging` by level.
@@ -173,7 +177,8 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
     if build is None:
         build = default_build(csv_path, out_dir, sql_dirs=extra_sql, target_mb=target_mb,
                               memory_limit=memory_limit, poll_seconds=poll_seconds,
-                              log=log or _logger_at(logging.WARNING))
+                              log=log or _logger_at(logging.WARNING),
+                              subscriptions=subscriptions, budgets=budgets)
     plan = WatchPlan(csv_path, sql_dirs=[SQL_DIR, *extra_sql],
                      template_dirs=[TEMPLATES_DIR, VIEWER_DIR], ignore_dirs=[out_dir])
     if min_interval is None:

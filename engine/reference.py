@@ -93,3 +93,33 @@ def load(path: Path | str = CALLS_SQL) -> Reference:
 def reference() -> Reference:
     """The installed package's reference tables (read once per process)."""
     return load(CALLS_SQL)
+
+
+# --- what finops's own writers use (finops.otel and `finops import`) -------
+
+# Contract 1.1's optional columns, written after the required ones in this
+# order by finops's writers; sql/calls.sql matches them by header name.
+OPTIONAL_COLUMNS = ("cache_read_input_tokens", "cache_write_input_tokens",
+                    "reasoning_output_tokens", "status", "error_type", "cost_source")
+
+# The environments the contract allows (calls.sql checks them in its row
+# rules; it has no table of them).
+ENVIRONMENTS = ("production", "staging", "development")
+
+
+def contract_columns() -> tuple[str, ...]:
+    """The required columns in header order."""
+    return reference().contract_header()
+
+
+@functools.cache
+def written_header() -> tuple[str, ...]:
+    """The header finops's writers use: the required columns, then the 1.1 optional ones."""
+    base = contract_columns()
+    return base + tuple(c for c in OPTIONAL_COLUMNS if c not in base)
+
+
+@functools.cache
+def subscription_tiers() -> tuple[str, ...]:
+    """The tier names, cheapest first."""
+    return tuple(t["subscription_tier"] for t in reference().subscription_tiers)

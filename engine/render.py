@@ -306,7 +306,11 @@ def _records(result: QueryResult) -> list[dict]:
 
 
 def section(result: QueryResult) -> Section:
-    columns = _columns(result)
+    all_columns = _columns(result)
+    # A column named with a leading underscore (a chart label, say) feeds the
+    # chart but is not shown in the table.
+    shown_idx = [i for i, c in enumerate(all_columns) if not c.name.startswith("_")]
+    columns = [all_columns[i] for i in shown_idx]
     # A band (forecast low/high) is in the unit of the series it surrounds.
     band, ys = _split(result.meta.get("band")), _split(result.meta.get("y"))
     if band and ys:
@@ -315,10 +319,10 @@ def section(result: QueryResult) -> Section:
             if c.name in band and ys[0] in kinds and c.name not in result.formats:
                 c.kind = kinds[ys[0]]
     shown = table_limit(result)
-    rows = [[(fmt_value(v, c.kind), raw_value(v)) for v, c in zip(row, columns)]
+    rows = [[(fmt_value(row[i], c.kind), raw_value(row[i])) for i, c in zip(shown_idx, columns)]
             for row in result.rows[:shown]]
     return Section(result.name, result.title, result.meta.get("description", ""), columns, rows,
-                   len(result.rows), chart_spec(result, columns, shown))
+                   len(result.rows), chart_spec(result, all_columns, shown))
 
 
 def _amount_rows(result: QueryResult | None) -> list[dict]:
@@ -330,6 +334,9 @@ def _amount_rows(result: QueryResult | None) -> list[dict]:
         out.append({**{k: v for k, v in record.items()},
                     "amount_display": fmt_amount(amount) if amount is not None else None,
                     "severity": str(record.get("severity") or "").lower() or None,
+                    "kind": str(record.get("kind") or "").lower() or None,
+                    "confidence": record.get("confidence"),
+                    "counted": record.get("counted"),
                     "title": record.get("title") or "", "detail": record.get("detail") or ""})
     return out
 

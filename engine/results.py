@@ -44,8 +44,15 @@ class QueryResult:
             return {}
 
     def records(self) -> list[dict]:
-        """Rows as JSON-ready dicts keyed by column name."""
-        return [{c: jsonable(v) for c, v in zip(self.columns, row)} for row in self.rows]
+        """Rows as JSON-ready dicts keyed by column name. A headline row whose unit
+        is `count` holds a whole number in a DECIMAL value column: it is an integer."""
+        out = [{c: jsonable(v) for c, v in zip(self.columns, row)} for row in self.rows]
+        if "unit" in self.columns and "value" in self.columns:
+            for record in out:
+                value = record["value"]
+                if record["unit"] == "count" and isinstance(value, float) and value.is_integer():
+                    record["value"] = int(value)
+        return out
 
 
 @dataclass

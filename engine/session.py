@@ -20,7 +20,7 @@ import duckdb
 
 from . import linefix
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
-from .paths import CALLS_SQL, SQL_DIR
+from .paths import CALLS_SQL, EMPTY_BUDGETS, EMPTY_SUBSCRIPTIONS, FINANCE_SQL, SQL_DIR
 from .tempdir import ensure_private, run_dir
 
 PRICES_DIR = SQL_DIR / "prices"
@@ -212,6 +212,38 @@ def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_pa
     con.execute((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8"))
 
 
+_INPUT_COLUMNS = {
+    "subscriptions": "customer_id,organization_id,subscription_tier,start_date,end_date,"
+                     "monthly_price,discount_pct",
+    "budgets": "month,scope,scope_id,budget_usd",
+}
+
+
+def _input_path(kind: str, given, empty: Path) -> Path:
+    if not given:
+        return empty
+    path = Path(given)
+    if not path.is_file():
+        raise FinopsError(f"{kind} file not found: {path}; pass --{kind} with a CSV of "
+                          f"{_INPUT_COLUMNS[kind]}")
+    return path
+
+
+def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.PathLike | None,
+                     budgets: str | os.PathLike | None = None) -> None:
+    """Revenue by day, budgets, the alert policy and the ledger (sql/finance.sql)."""
+    paths = {"subscriptions": _input_path("subscriptions", subscriptions, EMPTY_SUBSCRIPTIONS),
+             "budgets": _input_path("budgets", budgets, EMPTY_BUDGETS)}
+    for kind, path in paths.items():
+        con.execute(f"SET VARIABLE {kind}_path = ?", [str(path)])
+    try:
+        con.execute(FINANCE_SQL.read_text(encoding="utf-8"))
+    except duckdb.Error as exc:
+        message = duckdb_message(exc)
+        where = next((paths[k] for k in paths if message.startswith(f"{k} file")), FINANCE_SQL)
+        raise FinopsError(f"{where}: {message}") from None
+
+
 def require_csv(path: Path) -> None:
     """A clear error unless path is an existing file."""
     if not path.exists():
@@ -220,7 +252,9 @@ def require_csv(path: Path) -> None:
         raise FinopsError(f"{path} is a folder; pass --csv with a CSV file")
 
 
-def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike, *,
+def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike,
+               subscriptions: str | os.PathLike | None = None,
+               budgets: str | os.PathLike | None = None, *,
                require_rows: bool = True, settings: dict | None = None) -> SourceInfo:
     """Define `calls` and friends in con from the CSV; return what was read.
 
@@ -263,6 +297,7 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike, *,
             snapshot.unlink(missing_ok=True)
 
     info = source_info(con, path, size_bytes=complete)
+    _run_finance_sql(con, subscriptions, budgets)  # defined over no rows too (finops check)
     info.partial_tail_bytes = stat.st_size - complete
     if info.rows == 0 and require_rows:
         detail = f" ({info.rows_rejected} rows rejected)" if info.rows_rejected else ""
@@ -321,10 +356,13 @@ class Session:
 
 def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
                  temp_dir: str | None = None, threads: int | None = None, *,
-                 require_rows: bool = True, settings: dict | None = None) -> Session:
+                 require_rows: bool = True, settings: dict | None = None,
+                 subscriptions: str | os.PathLike | None = None,
+                 budgets: str | os.PathLike | None = None) -> Session:
     con = connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
     try:
-        source = load_calls(con, csv_path, require_rows=require_rows, settings=settings)
+        source = load_calls(con, csv_path, subscriptions, budgets, require_rows=require_rows,
+                            settings=settings)
     except BaseException:
         con.close()
         raise

@@ -17,15 +17,19 @@ import tempfile
 from pathlib import Path
 
 from .errors import FinopsError
-from .paths import CALLS_SQL
+from .paths import CALLS_SQL, EMPTY_BUDGETS, EMPTY_SUBSCRIPTIONS, FINANCE_SQL
 from .session import connect, require_csv
 
 # What a user queries in the shell (README "Ad-hoc questions"); the rest is staging.
 USER_OBJECTS = ("calls", "calls_rejected", "data_quality", "period", "customer_economics",
                 "model_prices", "subscription_tiers", "contract_columns",
-                "list_prices", "calls_list_cost", "price_coverage")
-# Of those, the ones calls.sql and sql/prices/ define as views.
-_VIEWS = ("calls", "calls_rejected", "data_quality", "calls_list_cost", "price_coverage")
+                "list_prices", "calls_list_cost", "price_coverage",
+                # sql/finance.sql: revenue by day, the ledger of actions and what it rests on
+                "revenue_days", "actions", "actions_total", "churn_signals", "alert_policy",
+                "sla_targets", "finance_assumptions", "budget_vs_actual")
+# Of those, the ones calls.sql, sql/prices/ and sql/finance.sql define as views.
+_VIEWS = ("calls", "calls_rejected", "data_quality", "calls_list_cost", "price_coverage",
+          "actions", "actions_total", "churn_signals", "budget_vs_actual")
 # Staging tables of sql/prices/ (calls.sql's are found by loaded_objects).
 _PRICE_STAGING = ("list_price_models", "list_price_providers", "call_list_models",
                   "calls_daily_tokens")
@@ -58,6 +62,9 @@ def loaded_objects() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
         with tempfile.TemporaryDirectory(prefix="finops-shell-") as folder:
             con.execute("SET VARIABLE csv_path = ?", [str(header_only_csv(con, Path(folder)))])
             con.execute(CALLS_SQL.read_text(encoding="utf-8"))
+            con.execute("SET VARIABLE subscriptions_path = ?", [str(EMPTY_SUBSCRIPTIONS)])
+            con.execute("SET VARIABLE budgets_path = ?", [str(EMPTY_BUDGETS)])
+            con.execute(FINANCE_SQL.read_text(encoding="utf-8"))
         tables = [r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY table_name").fetchall()]
         views = [r[0] for r in con.execute(
@@ -103,8 +110,11 @@ def init_commands() -> list[str]:
     # calls.sql and stay in temp, beside the user objects.
     return [f".output {os.devnull}",  # calls.sql's header check prints a one-row table
             "SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH');", settings,
+            "SET VARIABLE subscriptions_path = getenv('FINOPS_SUBSCRIPTIONS_PATH');",
+            "SET VARIABLE budgets_path = getenv('FINOPS_BUDGETS_PATH');",
             f".read '{CALLS_SQL}'", f".read '{prices / 'list_prices.sql'}'",
-            f".read '{prices / 'calls_list_prices.sql'}'", keep, drop, ".output",
+            f".read '{prices / 'calls_list_prices.sql'}'", f".read '{FINANCE_SQL}'",
+            keep, drop, ".output",
             f".print '{banner()}'"]
 
 
@@ -117,7 +127,9 @@ def shell_invocation(csv_path: str | os.PathLike) -> tuple[list[str], dict[str, 
     path = Path(csv_path)
     require_csv(path)
     env = dict(os.environ, FINOPS_CSV_PATH=str(path.resolve()),
-               FINOPS_PRICES_DIR=str(CALLS_SQL.parent / "prices"))
+               FINOPS_PRICES_DIR=str(CALLS_SQL.parent / "prices"),
+               FINOPS_SUBSCRIPTIONS_PATH=str(EMPTY_SUBSCRIPTIONS),
+               FINOPS_BUDGETS_PATH=str(EMPTY_BUDGETS))
     argv = [duckdb_cli()]
     for command in init_commands():
         argv += ["-cmd", command]

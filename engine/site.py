@@ -268,7 +268,8 @@ def _remove_stale(out: Path, previous: dict | None, outcomes: list[ReportOutcome
 def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | None = None,
                memory_limit: str | None = None, poll_seconds: int = 15,
                live: bool = False, on_wait=None, hold: tuple[str, str] | None = None,
-               lock_timeout: float | None = None) -> BuildResult:
+               lock_timeout: float | None = None, subscriptions=None,
+               budgets=None) -> BuildResult:
     """Run every analyzer on the CSV and write reports, index.html and manifest.json.
 
     on_wait(message) is called once if another build holds the folder (this
@@ -295,7 +296,8 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
         try:
             return _build_locked(csv_path, out, staging, started, sql_dirs=sql_dirs,
                                  target_mb=target_mb, memory_limit=memory_limit,
-                                 poll_seconds=poll_seconds, live=live, hold=hold)
+                                 poll_seconds=poll_seconds, live=live, hold=hold,
+                                 subscriptions=subscriptions, budgets=budgets)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -324,13 +326,15 @@ def _read_failure(exc: BaseException, csv_path, has_reports: bool) -> tuple[str,
 
 
 def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dirs, target_mb,
-                  memory_limit, poll_seconds, live, hold) -> BuildResult:
+                  memory_limit, poll_seconds, live, hold, subscriptions=None,
+                  budgets=None) -> BuildResult:
     env = render.environment()
     previous = read_manifest(out)
     generated_at = _now_iso()
     has_reports = bool(previous and previous.get("reports"))
 
     status, error, source, state = "ok", None, None, "ok"
+    actions: dict | None = None
     outcomes: list[ReportOutcome] = []
     session = None
     if hold is not None:
@@ -339,13 +343,18 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
     else:
         try:
             analyzers, outcomes = _discover(sql_dirs)
-            session = open_session(csv_path, memory_limit=memory_limit)
+            session = open_session(csv_path, memory_limit=memory_limit,
+                                   subscriptions=subscriptions, budgets=budgets)
         except (FinopsError, OSError) as exc:
             status, state, error = _read_failure(exc, csv_path, has_reports)
             outcomes = []
     if session is not None:
         source = session.source
         try:
+            try:
+                actions = ledger(session.con)
+            except Exception as exc:  # the reports still build without the ledger
+                actions = {"error": f"the ledger of actions failed: {exc}", "total": [], "items": []}
             for analyzer in analyzers:
                 t0 = time.perf_counter()
                 try:
@@ -406,6 +415,9 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
     manifest["warning"] = warning
     manifest["last_good_at"] = (generated_at if status in ("ok", "partial")
                                 else (previous or {}).get("last_good_at"))
+    if actions is None and status == "error" and previous:
+        actions = previous.get("actions")  # the last good ledger, like the last good reports
+    manifest["actions"] = jsonable(actions) if actions is not None else None
     index = env.get_template("index.html").render(
         manifest=manifest, has_viewer_js=(out / ASSETS / "viewer.js").exists())
     write_atomic(staging / INDEX, index)
@@ -416,6 +428,32 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
         _remove_stale(out, previous, outcomes)  # after the new manifest no longer links them
     return BuildResult(out, status, error, outcomes, manifest, time.perf_counter() - started,
                        source)
+
+
+def ledger(con) -> dict:
+    """The ledger of actions (sql/finance.sql) for the index: every action and
+    the reconciled total, as computed in SQL; amounts per 30-day month."""
+    # A build runs every analyzer at its defaults, so the ledger is the same for
+    # all of them: compute it once and let `actions` read the stored rows.
+    con.execute("CREATE OR REPLACE TEMP TABLE actions_frozen AS SELECT * FROM actions")
+    con.execute("CREATE OR REPLACE TEMP VIEW actions AS SELECT * FROM actions_frozen")
+
+    def rows(sql: str) -> list[dict]:
+        cursor = con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    total = rows("SELECT position, line, kind, monthly_usd, actions FROM actions_total ORDER BY position")
+    items = rows("SELECT action_id, domain, lever, kind, title, detail, assumptions, confidence, "
+                 "quality_risk, monthly_usd, counted_monthly_usd, counted, reconciliation, severity "
+                 "FROM actions ORDER BY step, monthly_usd DESC, action_id")
+    for row in total:
+        row["display"] = render.fmt_amount(row["monthly_usd"])
+    for row in items:
+        row["display"] = render.fmt_amount(row["monthly_usd"])
+        row["counted_display"] = render.fmt_amount(row["counted_monthly_usd"])
+    period = con.execute("SELECT period_days FROM finance_period").fetchone()[0]
+    return {"month_days": 30, "period_days": period, "total": total, "items": items, "error": None}
 
 
 def _publish(staging: Path, out: Path, outcomes: list[ReportOutcome]) -> None:

@@ -341,7 +341,8 @@ def _sql_path(path: Path) -> str:
 
 
 def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=None,
-                     memory_limit=None, master: str | None = None):
+                     memory_limit=None, subscriptions=None, budgets=None,
+                     master: str | None = None):
     """`finops run-sql --engine spark`: the same analyzers and JSON as DuckDB, run by Spark."""
     import tempfile
     from .analyze import checked_selection
@@ -355,7 +356,8 @@ def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=Non
     for analyzer in analyzers:  # a statement Spark cannot take fails before the CSV is read
         for q in analyzer.queries:
             runner.translate(q.sql)
-    session = open_session(csv_path, memory_limit=memory_limit)
+    session = open_session(csv_path, memory_limit=memory_limit, subscriptions=subscriptions,
+                           budgets=budgets)
     try:
         with tempfile.TemporaryDirectory(prefix="finops-spark-") as tmp:
             publish_calls(runner.spark, session.con, Path(tmp),

@@ -573,26 +573,5 @@ SELECT min("timestamp") AS first_call, max("timestamp") AS last_call,
        date_diff('day', min(call_date), max(call_date)) + 1 AS period_days
 FROM calls;
 
--- One row per customer, computed once per load (analyzers read it often):
--- the latest tier (and organization and product),
--- tenure in days counting both ends, and revenue prorated on tenure:
--- revenue = monthly_fee(latest tier) * tenure_days / 30.
-CREATE OR REPLACE TEMP TABLE customer_economics AS
-SELECT c.*, t.monthly_fee,
-       money(t.monthly_fee * c.tenure_days / 30) AS revenue
-FROM (
-    SELECT customer_id,
-           arg_max(subscription_tier, ("timestamp", call_id)) AS subscription_tier,
-           arg_max(organization_id, ("timestamp", call_id)) AS organization_id,
-           arg_max(product_id, ("timestamp", call_id)) AS product_id,
-           count(*) AS calls,
-           sum(cost_usd) AS cost,
-           sum(input_tokens) AS input_tokens,
-           sum(output_tokens) AS output_tokens,
-           min(call_date) AS first_date,
-           max(call_date) AS last_date,
-           date_diff('day', min(call_date), max(call_date)) + 1 AS tenure_days
-    FROM calls
-    GROUP BY customer_id
-) AS c
-JOIN subscription_tiers AS t USING (subscription_tier);
+-- Revenue (customer_economics, revenue_days), the alert policy and the
+-- ledger of actions are in finance.sql, read right after this file.

@@ -19,7 +19,7 @@ MANIFEST_KEYS = {"generated_at", "build_seconds", "csv_path", "csv_size_mb", "ta
                  "progress_pct", "rows", "rows_rejected", "time_range", "categories", "reports",
                  "status", "error", "duplicate_call_ids", "reject_samples", "poll_seconds", "live",
                  "unpriced_calls", "unknown_price_models", "source_state", "warning",
-                 "last_good_at"}
+                 "last_good_at", "actions"}
 REPORT_KEYS = {"id", "title", "category", "description", "version", "file", "headlines", "ok",
                "error", "downloads"}
 
@@ -285,3 +285,21 @@ def test_files_of_a_removed_analyzer_are_deleted_a_failed_ones_kept(tmp_path, da
     (out / "notes.html").write_text("mine")
     build_site(data, out)
     assert (out / "notes.html").read_text() == "mine"
+
+
+def test_index_lists_every_action_with_a_reconciled_total(tmp_path, data):
+    """The Actions section: the total is the sum of the counted savings, recomputed
+    here from the listed actions, and never above the monthly spend."""
+    out = tmp_path / "reports"
+    result = build_site(data, out)
+    actions = result.manifest["actions"]
+    total = {row["line"]: row["monthly_usd"] for row in actions["total"]}
+    savings = [a for a in actions["items"] if a["kind"] in ("saving", "avoided cost")]
+    counted = sum(a["counted_monthly_usd"] for a in savings if a["counted"])
+    assert total["All savings, each counted once"] == pytest.approx(counted, abs=1e-5)
+    assert total["All savings, each counted once"] <= total["Monthly AI spend"]
+    assert not any(a["counted"] for a in actions["items"] if a["kind"] in ("target", "revenue at risk"))
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'id="actions"' in index and "per 30-day month" in index
+    for a in actions["items"]:
+        assert a["title"].replace("'", "&#39;") in index

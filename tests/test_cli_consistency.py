@@ -68,15 +68,15 @@ def test_summary_names_duplicates_apart_from_rejects(csv):
 
 
 def test_a_parameter_below_its_declared_minimum_is_refused(csv):
-    result = run("run-sql", "performance", "--csv", csv, "--param", "sla_ms=-5")
+    result = run("run-sql", "performance", "--csv", csv, "--param", "min_calls=-5")
     assert result.exit_code == 2
-    assert result.stderr.strip() == ("error: performance: --param sla_ms=-5 is below its "
-                                     "minimum 1 (default 2000, min 1)")
+    assert result.stderr.strip() == ("error: performance: --param min_calls=-5 is below its "
+                                     "minimum 1 (default 20, min 1)")
     result = run("run-sql", "optimization", "--csv", csv, "--param", "commitment_percentile=1.5")
     assert result.exit_code == 2 and "above its maximum 1.0" in result.stderr
-    ok = run("run-sql", "performance", "--csv", csv, "--param", "sla_ms=1", "--query",
+    ok = run("run-sql", "performance", "--csv", csv, "--param", "min_calls=1", "--query",
              "latency_by_model", "--format", "json")
-    assert ok.exit_code == 0 and json.loads(ok.stdout)["params"]["sla_ms"] == 1
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["params"]["min_calls"] == 1
 
 
 def test_run_sql_all_json_is_a_list_of_the_documented_objects(csv):
@@ -87,12 +87,12 @@ def test_run_sql_all_json_is_a_list_of_the_documented_objects(csv):
     for doc in docs:  # docs/analyzers.md, "Machine-readable contract"
         assert list(doc) == ["analyzer", "version", "source", "params", "queries"]
     performance = next(d for d in docs if d["analyzer"] == "performance")
-    assert performance["params"]["sla_ms"] == 2000
+    assert performance["params"]["min_calls"] == 20
 
 
 def test_analyzers_lists_parameters_with_their_bounds():
     result = run("analyzers")
-    assert "sla_ms=2000 (min 1)" in result.stdout
+    assert "min_calls=20 (min 1)" in result.stdout
     assert "commitment_percentile=0.1 (min 0.0, max 1.0)" in result.stdout
 
 

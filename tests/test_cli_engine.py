@@ -214,6 +214,11 @@ def test_shell_loads_the_views(env):
                          env=environ, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-2:] == ["n,cost", "3,0.400000"]
+    # the shared finance definitions are loaded too
+    out = subprocess.run(argv + ["-csv", "-c", "SELECT count(*) AS n FROM actions_total"],
+                         env=environ, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-2:] == ["n", "9"]
 
 
 @pytest.mark.skipif(not (shutil.which("duckdb") or (shell.Path(sys.executable).parent / "duckdb").exists()),

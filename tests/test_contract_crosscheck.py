@@ -72,7 +72,28 @@ PRICES = {  # model: (provider, input per 1k, output per 1k)
 PREMIUM_TO_ECONOMY = {r["model"]: r["economy_model"] for r in _REF.model_prices
                       if r["model_class"] == "premium"}
 SIMPLE_TASKS = {"qa", "chat", "summarization", "translation"}
-SLA_MS = 2000
+# docs (analyzers.md, issue 11): the SLA per model class, base ms + ms per output token
+CLASSES = {
+    "premium": {"gpt-4", "gpt-4-turbo", "gpt-4o", "claude-opus-4", "claude-sonnet-4",
+                "claude-3.5-sonnet", "claude-v2", "gemini-1.5-pro", "gpt-4-azure", "mistral-large"},
+    "standard": {"gpt-3.5-turbo", "claude-instant", "gemini-pro", "gpt-35-turbo-azure",
+                 "mistral-medium", "command", "command-r"},
+    "economy": {"gpt-4o-mini", "claude-haiku-4", "titan-text-express", "titan-text-lite",
+                "gemini-1.5-flash", "mistral-small", "command-light"},
+}
+SLA = {"premium": (2000, 15), "standard": (1000, 6), "economy": (1000, 5), "unpriced": (2000, 15)}
+# Student t 0.975 quantiles (a df beyond the table uses the largest listed df not above it)
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+        9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120,
+        17: 2.110, 18: 2.101, 19: 2.093, 20: 2.086, 21: 2.080, 22: 2.074, 23: 2.069, 24: 2.064,
+        25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048, 29: 2.045, 30: 2.042, 40: 2.021, 60: 2.000,
+        120: 1.980, 100000: 1.960}
+
+
+def model_class(c) -> str:
+    if PRICES.get(c.model, ("",))[0] != c.provider:
+        return "unpriced"
+    return next(k for k, models in CLASSES.items() if c.model in models)
 
 MONEY_TOL = 1e-6 * (1 + 1e-6)   # 1e-6, with room for a float's last bit
 REL_TOL = 1e-9
@@ -252,20 +273,113 @@ class Customer:
     organization_id: str
     calls: list
     tenure_days: int
-    fee: Decimal
-    revenue: Decimal      # fee * tenure_days / 30, as reported (6 decimals)
+    fee: Decimal          # the current monthly fee: its last billed day's
+    revenue: Decimal      # sum over billed days of that day's fee / 30 (6 decimals)
     cost: Decimal
+    day_tiers: dict       # billed day -> tier
 
 
 def customers(calls) -> dict[str, Customer]:
+    """Each customer billed day by day from its first to its last call date, each
+    day at the tier of its latest call on or before that day."""
     out = {}
     for cid, cs in group(calls, lambda c: c.customer_id).items():
         latest = max(cs, key=lambda c: (c.ts, c.call_id))  # latest tier / organization
-        tenure = (max(c.date for c in cs) - min(c.date for c in cs)).days + 1
-        fee = TIER_FEES[latest.tier]
-        out[cid] = Customer(cid, latest.tier, latest.organization_id, cs, tenure, fee,
-                            money(Fraction(fee) * tenure / 30), total_cost(cs))
+        first, last = min(c.date for c in cs), max(c.date for c in cs)
+        day_tier = {d: max(dcs, key=lambda c: (c.ts, c.call_id)).tier
+                    for d, dcs in group(cs, lambda c: c.date).items()}
+        tiers, tier = {}, None
+        for i in range((last - first).days + 1):
+            d = first + dt.timedelta(days=i)
+            tier = day_tier.get(d, tier)
+            tiers[d] = tier
+        revenue = money(sum(Fraction(TIER_FEES[t]) for t in tiers.values()) / 30)
+        out[cid] = Customer(cid, latest.tier, latest.organization_id, cs, len(tiers),
+                            TIER_FEES[tiers[last]], revenue, total_cost(cs), tiers)
     return out
+
+
+def churn_revenue_at_risk(calls) -> dict[str, Decimal]:
+    """Customers the calls show likely to leave (silent 7-29 days before the last call
+    date, calls down 50% or more in the last 14 days against the 14 before with at
+    least 20 then, or a downgrade): their current monthly fee."""
+    _, last, _ = period(calls)
+    rank = {"starter": 1, "pro": 2, "enterprise": 3}
+    out = {}
+    for cid, cu in customers(calls).items():
+        last_call = max(c.date for c in cu.calls)
+        quiet = (last - last_call).days
+        if quiet >= 30:
+            continue
+        recent = sum(1 for c in cu.calls if c.date > last - dt.timedelta(days=14))
+        prior = sum(1 for c in cu.calls
+                    if last - dt.timedelta(days=28) < c.date <= last - dt.timedelta(days=14))
+        declined = prior >= 20 and recent <= prior * 0.5
+        downgraded = rank[cu.day_tiers[max(cu.day_tiers)]] < max(rank[t] for t in cu.day_tiers.values())
+        if quiet >= 7 or declined or downgraded:
+            out[cid] = cu.fee
+    return out
+
+
+def t975(df: int) -> float:
+    return T975[max(k for k in T975 if k <= max(df, 1))]
+
+
+def solve(a, b):
+    """x with a x = b (Fractions, Gauss-Jordan)."""
+    n = len(a)
+    m = [list(row) + [v] for row, v in zip(a, b)]
+    for col in range(n):
+        piv = next(r for r in range(col, n) if m[r][col] != 0)
+        m[col], m[piv] = m[piv], m[col]
+        for r in range(n):
+            if r != col and m[r][col] != 0:
+                f = m[r][col] / m[col][col]
+                m[r] = [x - f * y for x, y in zip(m[r], m[col])]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def forecast_path(days, horizon):
+    """The forecast model of analyzers.md on a list of (date, cost) complete days:
+    OLS of cost on one level per weekday (one level under 14 days) and a day-index
+    trend; sigma2 = SSR / (n - levels - 1); the sum of the next h days is
+    sum(max(0, pred)), its standard error sqrt(sigma2 (h + a' (X'X)^-1 a)) with a the
+    sum of the h design rows; bounds +/- t975(df) x se, the lower one a running max."""
+    n = len(days)
+    weekly = n >= 14
+    groups = sorted({d.isoweekday() for d, _ in days}) if weekly else [0]
+
+    def row(d, t):
+        return [Fraction(int((d.isoweekday() if weekly else 0) == g)) for g in groups] + [Fraction(t)]
+
+    xs = [row(d, t) for t, (d, _) in enumerate(days)]
+    ys = [frac(c) for _, c in days]
+    k = len(groups) + 1
+    xtx = [[sum(x[i] * x[j] for x in xs) for j in range(k)] for i in range(k)]
+    if n > len(groups):
+        beta = solve(xtx, [sum(x[i] * y for x, y in zip(xs, ys)) for i in range(k)])
+    else:  # one day per level, no slope
+        xtx = None
+        beta = [sum(y for (d, _), y in zip(days, ys)) / n] * len(groups) + [Fraction(0)]
+    ssr = sum((y - sum(b * v for b, v in zip(beta, x))) ** 2 for x, y in zip(xs, ys))
+    df = n - len(groups) - 1
+    sigma2 = float(ssr) / df if df > 0 else None
+    out, cum, a, low_max = [], Fraction(0), [Fraction(0)] * k, 0.0
+    last = days[-1][0]
+    for h in range(1, horizon + 1):
+        x = row(last + dt.timedelta(days=h), n - 1 + h)
+        pred = sum(b * v for b, v in zip(beta, x))
+        cum += max(Fraction(0), pred)
+        a = [u + v for u, v in zip(a, x)]
+        if sigma2 is None or xtx is None:
+            se = 0.0
+        else:
+            z = solve(xtx, a)
+            se = math.sqrt(sigma2 * (h + float(sum(u * v for u, v in zip(a, z)))))
+        tq = t975(df)
+        low_max = max(low_max, max(0.0, float(cum) - tq * se))
+        out.append((float(cum), low_max, float(cum) + tq * se, float(pred)))
+    return out, beta
 
 
 def ref_understanding(calls):
@@ -295,28 +409,20 @@ def ref_understanding(calls):
         d = first + dt.timedelta(days=i)
         cs = per_day.get(d, [])
         daily.append({"call_date": d, "calls": len(cs), "cost": total_cost(cs)})
-    # forecast: ordinary least squares over the zero-filled daily series (x = day
-    # index 0..n-1); the horizon's projection sums the line over the next days
-    # (a day below 0 counts 0); interval +/- 1.96 * residual sd * sqrt(horizon),
-    # residual sd = sqrt(SSR / (n - 2)) (as documented above the SQL query).
-    ys = [frac(r["cost"]) for r in daily]
-    n = len(ys)
-    if n > 1:
-        xbar, ybar = Fraction(n - 1, 2), sum(ys) / n
-        slope = (sum((x - xbar) * (y - ybar) for x, y in enumerate(ys))
-                 / sum((x - xbar) ** 2 for x in range(n)))
-        intercept = ybar - slope * xbar
-    else:
-        slope, intercept = Fraction(0), ys[0]
-    ssr = sum((y - (intercept + slope * x)) ** 2 for x, y in enumerate(ys))
-    resid_sd = math.sqrt(ssr / (n - 2)) if n > 2 else 0.0
+    # forecast: the model of analyzers.md on complete days (the first date unless its
+    # first call came after 01:00, the last date unless its last call came before 23:00)
+    first_ts, last_ts = min(c.ts for c in calls), max(c.ts for c in calls)
+    complete = [(r["call_date"], r["cost"]) for i, r in enumerate(daily)
+                if not (i == 0 and first_ts > dt.datetime.combine(first, dt.time(1)))
+                and not (i == len(daily) - 1 and last_ts < dt.datetime.combine(last, dt.time(23)))]
+    path, _ = forecast_path(complete, 365)
     forecast = []
     for h in (30, 90, 365):
-        projected = sum(max(Fraction(0), intercept + slope * (n + k)) for k in range(h))
-        band = Fraction(1.96 * resid_sd * math.sqrt(h))
-        forecast.append({"horizon_days": h, "projected_cost": money(projected),
-                         "low": money(max(Fraction(0), projected - band)),
-                         "high": money(projected + band)})
+        ok = h <= 2 * len(complete)
+        cum, low, high, _ = path[h - 1]
+        forecast.append({"horizon_days": h, "projected_cost": money(Fraction(cum)) if ok else None,
+                         "low": money(Fraction(low)) if ok else None,
+                         "high": money(Fraction(high)) if ok else None})
     return {"summary": summary, "by_provider": by_provider, "by_model": by_model,
             "daily": daily, "forecast": forecast}
 
@@ -333,33 +439,44 @@ def ref_performance(calls):
             "tokens_per_second": float(Fraction(sum(c.output_tokens for c in cs))
                                        / (Fraction(sum(lat)) / 1000)),
             "cost_per_1k_tokens": per_1k(cs),
-            "sla_pct": pct(sum(1 for x in lat if x <= SLA_MS), len(lat)),
+            "sla_pct": pct(sum(1 for c in cs if c.latency_ms <= SLA[model_class(c)][0]
+                               + SLA[model_class(c)][1] * c.output_tokens), len(cs)),
         })
     return {"latency_by_model": rows}
 
 
 def ref_realtime(calls):
-    # anomalous_calls: z = (cost - model mean) / sample sd of the model's costs, z > 3.
+    # anomalous_calls: robust z of log cost per token (tokens weighted by the model's
+    # list prices when it has them) against the median and 1.4826 x MAD (floored at
+    # 0.05) of its model and task type, for groups of 20 calls or more; z > 3.5.
     anomalous = []
-    for (p, m), cs in group(calls, lambda c: (c.provider, c.model)).items():
-        if len(cs) < 2:
+    for (p, m, task), cs in group([c for c in calls if c.cost > 0],
+                                  lambda c: (c.provider, c.model, c.task_type)).items():
+        if len(cs) < 20:
             continue
-        xs = [frac(c.cost) for c in cs]
-        mean = sum(xs) / len(xs)
-        var = sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)   # sample variance
-        if var == 0:
-            continue
-        for c, x in zip(cs, xs):
-            if x > mean and (x - mean) ** 2 > 9 * var:
+
+        def base(c):
+            if PRICES.get(c.model, ("",))[0] == c.provider:
+                _, ip, op = PRICES[c.model]
+                listed = float((c.input_tokens * Decimal(ip) + c.output_tokens * Decimal(op)) / 1000)
+                if listed:
+                    return listed
+            return float(c.input_tokens + c.output_tokens)
+
+        logs = [math.log(float(c.cost) / base(c)) for c in cs]
+        med = statistics.median(logs)
+        sd = max(1.4826 * statistics.median([abs(v - med) for v in logs]), 0.05)
+        for c, v in zip(cs, logs):
+            if (v - med) / sd > 3.5:
                 anomalous.append({"call_id": c.call_id, "customer_id": c.customer_id,
-                                  "model": c.model, "cost_usd": c.cost,
-                                  "z_score": float(x - mean) / math.sqrt(var)})
+                                  "model": c.model, "cost_usd": c.cost, "z_score": (v - med) / sd})
     anomalous.sort(key=lambda r: -r["z_score"])
-    # daily_spikes: baseline = mean daily cost over the customer's other active days.
+    # daily_spikes: baseline = mean daily cost over the customer's other active days
+    # (at least 7 of them); ratio > 5 and at least $1 above the baseline.
     spikes = []
     for cid, cs in group(calls, lambda c: c.customer_id).items():
         days = {d: total_cost(dcs) for d, dcs in group(cs, lambda c: c.date).items()}
-        if len(days) < 2:
+        if len(days) - 1 < 7:
             continue
         whole = sum(days.values())
         for d, cost in days.items():
@@ -367,9 +484,10 @@ def ref_realtime(calls):
             if baseline == 0:       # no ratio (see the report: undocumented case)
                 continue
             ratio = frac(cost) / baseline
-            if ratio > 5:
+            if ratio > 5 and frac(cost) - frac(money(baseline)) >= 1:
                 spikes.append({"customer_id": cid, "call_date": d, "cost": cost,
                                "baseline": money(baseline), "ratio": float(ratio)})
+    at_risk = churn_revenue_at_risk(calls)
     # budget_status: cost in the 30 days ending at the file's last call date.
     _, last, _ = period(calls)
     window_start = last - dt.timedelta(days=29)
@@ -380,7 +498,7 @@ def ref_realtime(calls):
         risk = "high" if used >= 100 else "medium" if used >= 80 else "low"
         budget.append({"customer_id": cid, "subscription_tier": cu.tier, "monthly_cost": monthly,
                        "allocation": cu.fee, "used_pct": used, "risk": risk,
-                       "revenue_at_risk": cu.fee if risk == "high" else Decimal(0)})
+                       "revenue_at_risk": at_risk.get(cid, Decimal(0))})
     return {"anomalous_calls": anomalous, "daily_spikes": spikes, "budget_status": budget}
 
 
@@ -670,6 +788,11 @@ def edge_case_rows() -> list[list[str]]:
         add(f"2025-02-{day}T10:00:00", "c_spike", "pro", "org_b", "gemini-1.5-flash", "0.010000")
     add("2025-02-20T10:00:00", "c_spike", "pro", "org_b", "gemini-1.5-pro", "1.000000",
         task="translation", feature="translation", inp=20000, out=9000)
+    # a spike with a baseline of 7 other days, exactly $1 above it (ratio 11); c_spike
+    # above has only 4 other days: no baseline
+    for day in range(1, 8):
+        add(f"2025-02-{day:02d}T10:00:00", "c_spike7", "pro", "org_b", "gemini-pro", "0.100000")
+    add("2025-02-08T10:00:00", "c_spike7", "pro", "org_b", "gemini-pro", "1.100000")
     # ratio exactly 5 (0.5 against a baseline of 0.1): not a spike
     add("2025-02-14 10:00:00", "c_five", "pro", "org_b", "gemini-pro", "0.100000")
     add("2025-02-15T10:00:00", "c_five", "pro", "org_b", "gemini-pro", "0.100000")
@@ -836,13 +959,17 @@ def test_edge_case_file_holds_its_edge_cases(tmp_path):
     assert dt.date(2025, 3, 3) not in days and min(days) < dt.date(2025, 3, 3) < max(days)
     assert "c_bad" not in cus and cus["c_up"].cost == Decimal("2.05")
     ref = ref_realtime(calls)
-    # two anomalies, the 20-call model's outlier (z = 4.25) before the 13-call one's (3.33)
-    assert [r["model"] for r in ref["anomalous_calls"]] == ["titan-text-lite", "gpt-4o-mini"]
+    # one anomaly: the 20-call model and task's outlier; the 13-call one is too few to score
+    assert [r["model"] for r in ref["anomalous_calls"]] == ["titan-text-lite"]
     spikes = {(r["customer_id"], r["call_date"].isoformat()) for r in ref["daily_spikes"]}
-    assert ("c_spike", "2025-02-20") in spikes
+    assert spikes == {("c_spike7", "2025-02-08")}  # c_spike: 4 other days, no baseline
     assert not {cid for cid, _ in spikes} & {"c_five", "c_zero"}  # ratio 5; baseline 0
     risk = {r["customer_id"]: r["risk"] for r in ref["budget_status"]}
     assert (risk["c_med"], risk["c_high"]) == ("medium", "high")
+    at_risk = {r["customer_id"] for r in ref["budget_status"] if r["revenue_at_risk"]}
+    assert "c_one" in at_risk and "c_early" not in at_risk   # silent 18 days; gone 36 days
+    # c_up was starter for 28 days and pro for 10: (28 * 29 + 10 * 99) / 30
+    assert cus["c_up"].revenue == money(Fraction(28 * 29 + 10 * 99, 30))
     buckets = {r["customer_id"]: margin_bucket(r["margin_pct"])
                for r in ref_profitability(calls)["customers"]}
     assert (buckets["c_m50"], buckets["c_m20"], buckets["c_m0"]) == ("over 50%", "20-50%", "0-20%")

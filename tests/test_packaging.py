@@ -30,7 +30,9 @@ def test_wheel_installs_everything_under_the_finops_namespace(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.startswith("finops-")}
     assert top == {"finops"}, f"generic top-level packages in the wheel: {top}"
-    for needed in ["finops/engine/cli.py", "finops/simulator/__init__.py",
+    for needed in ["finops/__init__.py", "finops/otel.py", "finops/attribution.py",
+                   "finops/sql/queries/customer_month.sql", "finops/sql/finops/agents.sql",
+                   "finops/engine/cli.py", "finops/simulator/__init__.py",
                    "finops/simulator/scenarios/burst.py", "finops/sql/calls.sql",
                    "finops/sql/finops/understanding.sql", "finops/sql/ubr/features.sql"]:
         assert needed in names

@@ -61,29 +61,39 @@ def test_environment_split(orgs_csv):
                                                pytest.approx(100 * 2.5 / 7.5)]
 
 
-def test_chargeback_spreads_non_production_by_production_cost(orgs_csv):
+def test_chargeback_keeps_tagged_cost_with_its_owner(orgs_csv):
     rows = run_query("alignment", orgs_csv, "chargeback")
-    # pool 3.5 split by production cost 3 : 1 : 0 of 4
-    # org_001: 3 + 3.5 * 3/4 = 3 + 2.625 = 5.625
-    # org_002: 1 + 3.5 * 1/4 = 1 + 0.875 = 1.875
-    # org_003: 0 + 0 = 0 (its own 0.5 of development goes into the pool)
+    # every call is tagged to an organization: nothing is shared, each pays its own
+    # production and non-production cost (4, 3, 0.5); the old rule re-spread the
+    # non-production cost already tagged to each.
     got = [(r["organization_id"], r["direct_cost"], r["shared_cost"], r["chargeback_cost"])
            for r in rows]
-    assert got == [("org_001", 3, 2.625, 5.625), ("org_002", 1, 0.875, 1.875),
-                   ("org_003", 0, 0, 0)]
-    assert [r["share_pct"] for r in rows] == [pytest.approx(75), pytest.approx(25), 0]
+    assert got == [("org_001", 4, 0, 4), ("org_002", 3, 0, 3), ("org_003", 0.5, 0, 0.5)]
     assert sum(r["chargeback_cost"] for r in rows) == pytest.approx(7.5)   # = total cost
     assert rows[0]["invoice_number"] == "CB-20251101-org_001"
 
 
+def test_chargeback_spreads_only_untagged_cost(calls_csv):
+    # org_001 own 3.0, org_002 own 1.0; 2.0 of calls tagged "shared" (untagged):
+    # spread 3 : 1 -> 1.5 and 0.5.
+    path = calls_csv([
+        call("org_001", "c1", "production", 2.0), call("org_001", "c1", "staging", 1.0),
+        call("org_002", "c2", "production", 1.0),
+        call("shared", "c3", "production", 2.0),
+    ])
+    rows = run_query("alignment", path, "chargeback")
+    assert [(r["organization_id"], r["direct_cost"], r["shared_cost"], r["chargeback_cost"])
+            for r in rows] == [("org_001", 3, 1.5, 4.5), ("org_002", 1, 0.5, 1.5)]
+
+
 def test_chargeback_total_equals_total_cost_exactly_despite_rounding(calls_csv):
-    # production 1 : 1 : 1, pool 1.0 -> 0.333333 each, 0.000001 left over;
-    # the remainder goes to the largest production cost (tie: org_001).
+    # own cost 1 : 1 : 1, untagged pool 1.0 -> 0.333333 each, 0.000001 left over;
+    # the remainder goes to the largest own cost (tie: org_001).
     path = calls_csv([
         call("org_001", "cust_1", "production", 1.0),
         call("org_002", "cust_2", "production", 1.0),
         call("org_003", "cust_3", "production", 1.0),
-        call("org_003", "cust_3", "staging", 1.0),
+        call("unallocated", "cust_3", "staging", 1.0),
     ])
     rows = run_query("alignment", path, "chargeback")
     assert [(r["organization_id"], r["shared_cost"]) for r in rows] == [
@@ -103,14 +113,15 @@ def test_chargeback_without_production_keeps_own_cost(calls_csv):
 def test_chargeback_lines_read_like_an_invoice(orgs_csv):
     rows = [r for r in run_query("alignment", orgs_csv, "chargeback_lines")
             if r["organization_id"] == "org_002"]
+    # no untagged cost: no shared line
     assert [(r["line"], r["item"], r["amount_usd"]) for r in rows] == [
-        (1, "Production usage: product_b", 1),
-        (2, "Shared non-production (staging, development): 25.0% of $3.50", 0.875),
-        (3, "Total", 1.875),
+        (1, "Own usage: product_a", 2),
+        (2, "Own usage: product_b", 1),
+        (3, "Total", 3),
     ]
 
 
-def test_showback_against_average_unit_cost(orgs_csv):
+def test_showback_variance_nets_to_zero_and_is_no_saving(orgs_csv):
     rows = {r["organization_id"]: r for r in run_query("alignment", orgs_csv, "showback")}
     # average: 7.5 over 1,200 tokens = 6.25 per 1k tokens
     org = rows["org_001"]                      # 4.0 over 600 tokens
@@ -118,10 +129,12 @@ def test_showback_against_average_unit_cost(orgs_csv):
     assert org["cost_per_1k_tokens"] == pytest.approx(6.666667)
     assert org["avg_cost_per_1k_tokens"] == pytest.approx(6.25)
     assert org["unit_cost_vs_avg_pct"] == pytest.approx(100 * 6.666667 / 6.25, rel=1e-6)
-    assert org["excess_cost"] == pytest.approx(0.25)          # 4.0 - 600 * 0.00625
-    assert rows["org_002"]["excess_cost"] == pytest.approx(0.5)   # 3.0 - 400 * 0.00625
-    assert rows["org_003"]["excess_cost"] == pytest.approx(-0.75)  # 0.5 - 200 * 0.00625
-    assert sum(r["excess_cost"] for r in rows.values()) == pytest.approx(0)
+    assert org["variance_cost"] == pytest.approx(0.25)          # 4.0 - 600 * 0.00625
+    assert rows["org_002"]["variance_cost"] == pytest.approx(0.5)   # 3.0 - 400 * 0.00625
+    assert rows["org_003"]["variance_cost"] == pytest.approx(-0.75)  # 0.5 - 200 * 0.00625
+    assert sum(r["variance_cost"] for r in rows.values()) == pytest.approx(0)
+    recs = run_query("alignment", orgs_csv, "recommendations")
+    assert not any(r["kind"] == "saving" for r in recs)
 
 
 def test_headline_recommendations_alerts(orgs_csv):
@@ -131,25 +144,22 @@ def test_headline_recommendations_alerts(orgs_csv):
     assert headline["Non-production share"]["value"] == pytest.approx(100 * 3.5 / 7.5)
 
     recs = run_query("alignment", orgs_csv, "recommendations")
-    # non-production 3.5 against a 10% target of 7.5 = 0.75 -> 2.75 above target;
-    # org_002 pays 120% of the average per token (>= 110%): its excess 0.5.
-    # org_001 at 106.7% is under the 110% bar.
-    assert [(r["priority"], r["title"], r["amount_usd"]) for r in recs] == [
-        (1, "Cap staging and development spend", pytest.approx(2.75)),
-        (2, "Review the model mix of org_002", pytest.approx(0.5)),
-    ]
-    assert "$2.75" in recs[0]["detail"]
+    # non-production 3.5 against a 10% target of 7.5 = 0.75: 2.75 above target in the
+    # one-day file, 82.5 a 30-day month: a target, never counted as a saving.
+    assert [(r["priority"], r["kind"], r["counted"], r["amount_usd"]) for r in recs] == [
+        (1, "target", False, pytest.approx(82.5))]
+    assert recs[0]["title"] == "Hold staging and development to 10.0% of spend"
 
     alerts = run_query("alignment", orgs_csv, "alerts")
-    # non-production 46.7% > 2 x 10%: high; org_001 53.3% of spend: high;
-    # org_002 40%: medium. High first, then by amount.
+    # monthly spend 7.5 x 30 = 225. Non-production over target: 82.5 a month, 36.7%
+    # of spend: high. org_001 holds 53.3% of spend: concentration, medium, its 120 a
+    # month. Unit cost: nobody at 150% of the average.
     assert [(r["severity"], r["title"], r["amount_usd"]) for r in alerts] == [
-        ("high", "Spend concentrated in org_001", 4),
-        ("high", "Non-production spend over target", 3.5),
-        ("medium", "Spend concentrated in org_002", 3),
+        ("high", "Non-production spend over target", pytest.approx(82.5)),
+        ("medium", "Spend concentrated in org_001", pytest.approx(120)),
     ]
 
 
 def test_non_production_target_parameter(orgs_csv):
-    recs = run_query("alignment", orgs_csv, "recommendations", non_production_target_pct=50)
-    assert [r["title"] for r in recs] == ["Review the model mix of org_002"]
+    alerts = run_query("alignment", orgs_csv, "alerts", non_production_target_pct=50)
+    assert [r["title"] for r in alerts] == ["Spend concentrated in org_001"]

@@ -95,22 +95,41 @@ def test_quadrants_split_at_the_median(calls_csv):
     assert scatter[0]["median_adoption_pct"] == pytest.approx(100 * 2 / 9)
 
 
-def test_recommendation_amounts(calls_csv):
+def test_cost_targets_are_targets_not_savings(calls_csv):
     recs = run_query("features", calls_csv(quadrant_rows()), "recommendations")
-    by_title = {r["title"]: r for r in recs}
-    # C optimize: reach the median 50% margin -> cost 58 * 0.5 = 29; saves 46.4 - 29 = 17.40
-    assert by_title["Optimize C"]["amount_usd"] == pytest.approx(17.4)
-    # E sunset: at 50% margin cost would be 14.5; saves 29 - 14.5 = 14.50
-    assert by_title["Rework or sunset E"]["amount_usd"] == pytest.approx(14.5)
-    assert "$29.00" in by_title["Rework or sunset E"]["detail"]
+    by_id = {r["action_id"]: r for r in recs}
+    # C optimize: the median 50% margin means cost 58 * 0.5 = 29: 17.40 over the
+    # 30-day file, 17.40 a month; E sunset: 29 * 0.5 = 14.5, a gap of 14.50.
+    c, e = by_id["target:feature/C"], by_id["target:feature/E"]
+    assert c["title"] == "Bring C's AI cost to $29.00 over the period"
+    assert c["amount_usd"] == pytest.approx(17.4) and e["amount_usd"] == pytest.approx(14.5)
+    assert {(r["kind"], r["counted"]) for r in recs} == {("target", False)}
+    # attributed revenue is an allocation: nothing claims revenue lost per feature
+    assert not any("at risk" in r["detail"] or "lost" in r["detail"] for r in recs)
     assert recs[0]["priority"] == 1
 
 
-def test_feature_pairs(calls_csv):
+def test_feature_pairs_need_significance_and_support(calls_csv):
     rows = run_query("features", calls_csv(SPLIT_ROWS), "feature_pairs")
     # X uses chat + code_generation, Y chat + qa; Z one feature only.
     assert [(r["feature_a"], r["feature_b"], r["customers"]) for r in rows] == [
         ("chat", "code_generation", 1), ("chat", "qa", 1)]
-    # lift = 1 * 3 / (2 * 1) = 1.5; revenue of the pair: X 74.25 + 24.75 = 99
+    # lift = 1 * 3 / (2 * 1) = 1.5. 2x2 table of 3 customers for chat / code_generation:
+    # both 1, chat only 1, code only 0, neither 1: z = (1*1 - 1*0) * sqrt(3) /
+    # sqrt(2 * 1 * 1 * 2) = 0.866, p = 1 - Phi(0.866) = 0.1932: not significant.
     assert rows[0]["lift"] == pytest.approx(1.5)
-    assert rows[0]["pair_revenue"] == pytest.approx(99)
+    assert rows[0]["p_value"] == pytest.approx(0.19323, abs=1e-4)
+    assert rows[0]["bundle_candidate"] is False
+
+
+def test_a_significant_pair_with_support_is_a_bundle_candidate(calls_csv):
+    # 20 customers use both chat and qa, 20 others only summarization: n = 40,
+    # z = (20 * 20 - 0) * sqrt(40) / sqrt(20 * 20 * 20 * 20) = 6.32, p < 1e-9.
+    rows = []
+    for n in range(20):
+        rows += [call(f"b{n}", 1, 0.1, "pro", "chat"), call(f"b{n}", 2, 0.1, "pro", "qa")]
+        rows += [call(f"s{n}", 1, 0.1, "pro", "summarization")]
+    pairs = {(r["feature_a"], r["feature_b"]): r for r in run_query("features", calls_csv(rows), "feature_pairs")}
+    pair = pairs[("chat", "qa")]
+    assert pair["customers"] == 20 and pair["lift"] == pytest.approx(2)
+    assert pair["p_value"] < 1e-9 and pair["bundle_candidate"] is True

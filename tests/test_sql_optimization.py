@@ -76,15 +76,18 @@ def test_simple_tasks_parameter_narrows_the_scope(switching_csv):
         ("gpt-4", "qa", pytest.approx(0.17865))]
 
 
-def test_recommendations_name_the_switch_and_its_dollars(switching_csv):
+def test_recommendations_list_small_switches_together(switching_csv):
     rows = run_query("optimization", switching_csv, "recommendations")
-    assert [r["priority"] for r in rows] == list(range(1, len(rows) + 1))
-    top = {r["title"]: r for r in rows}
-    rec = top["Move qa calls from gpt-4 to gpt-4o-mini"]
-    assert rec["amount_usd"] == pytest.approx(0.17865)
-    assert "$0.18" in rec["detail"]          # the saving, formatted in SQL
+    # one-day file: qa 0.17865, translation 0.09985, chat 0.0165 a day, each under the
+    # $10-a-month floor (x 30: 5.3595, 2.9955, 0.495): one line for the three, 8.85 a month
+    [rec] = [r for r in rows if r["action_id"] == "model-switching:smaller"]
+    assert rec["title"] == "3 smaller model switching actions"
+    assert rec["amount_usd"] == pytest.approx(8.85)
+    assert "Move qa calls from gpt-4 to gpt-4o-mini" in rec["detail"]
+    assert (rec["kind"], rec["confidence"]) == ("saving", "low")
     amounts = [r["amount_usd"] for r in rows]
     assert amounts == sorted(amounts, reverse=True)
+    assert [r["priority"] for r in rows] == list(range(1, len(rows) + 1))
 
 
 def daily(costs_by_day: dict[str, float]) -> list[dict]:
@@ -183,29 +186,39 @@ def test_provider_arbitrage_picks_cheapest_same_class_model(levers_csv):
 def test_total_potential_stacks_levers_without_double_counting(levers_csv):
     rows = run_query("optimization", levers_csv, "total_potential")
     by_lever = {r["lever"]: r for r in rows}
-    total_cost = 0.06075
-    assert by_lever["Model switching"]["savings"] == pytest.approx(0.05955)
-    assert by_lever["Provider arbitrage"]["savings"] == pytest.approx(0.0004)
-    # one day: commit = the day's cost, paid at 80% -> 20% of 0.06075 = 0.01215,
-    # scaled to what remains after the two levers: 0.0008 / 0.06075
-    assert by_lever["Reserved commitment"]["savings"] == pytest.approx(0.01215 * 0.0008 / total_cost,
-                                                                       abs=1e-6)
-    assert by_lever["Total"]["savings"] == pytest.approx(0.05955 + 0.0004 + 0.00016, abs=1e-6)
-    assert by_lever["Total"]["share_pct"] == pytest.approx(100 * 0.06011 / total_cost, rel=1e-4)
+    # one-day file, per 30-day month: switching 0.05955 x 30 = 1.7865; arbitrage
+    # 0.0004 x 30 = 0.012; the commitment sized on what remains of the day after both,
+    # 0.06075 - 0.05955 - 0.0004 = 0.0008, paid at 80%: 0.00016 x 30 = 0.0048
+    assert by_lever["model switching"]["monthly_savings"] == pytest.approx(1.7865)
+    assert by_lever["provider arbitrage"]["monthly_savings"] == pytest.approx(0.012)
+    assert by_lever["reserved commitment"]["monthly_savings"] == pytest.approx(0.0048)
+    assert sum(r["monthly_savings"] for r in rows) <= 0.06075 * 30
 
 
 def test_headline_and_alerts(levers_csv):
     headline = run_query("optimization", levers_csv, "headline")
     assert 2 <= len(headline) <= 4
-    # low-risk (same-provider switching on simple tasks) leads, then the full stack
-    assert headline[0]["label"] == "Low-risk savings"
-    assert headline[0]["value"] == pytest.approx(0.05955, abs=1e-6)
-    assert headline[1]["label"] == "Full potential"
-    assert headline[1]["value"] == pytest.approx(0.06011, abs=1e-6)
-    alerts = run_query("optimization", levers_csv, "alerts")
-    # 0.05955 of 0.06075 avoidable = 98% of spend: high
-    assert alerts[0]["severity"] == "high"
-    assert alerts[0]["amount_usd"] == pytest.approx(0.05955)
+    # the sure part (medium confidence: the commitment) leads, then what depends on quality
+    assert headline[0]["label"] == "Monthly savings, high or medium confidence"
+    assert headline[0]["value"] == pytest.approx(0.0048, abs=1e-6)
+    assert headline[1]["label"] == "Monthly savings that depend on quality"
+    assert headline[1]["value"] == pytest.approx(1.7985, abs=1e-6)
+    assert headline[2]["value"] == pytest.approx(1.8225, abs=1e-6)      # 0.06075 x 30
+    # 1.7865 a month of avoidable spend is under the $10 floor: no alert
+    assert run_query("optimization", levers_csv, "alerts") == []
+
+
+def test_avoidable_spend_alert_severity_follows_the_policy(calls_csv):
+    # gpt-4 qa, 100,000 input tokens at $3.00 a day for 2 days, and $60 a day of
+    # gemini-1.5-pro analysis: monthly spend (6 + 120) x 15 = 1,890; avoidable
+    # 2 x (3 - 0.015) = 5.97, 89.55 a month = 4.7% of spend: medium (3-10%)
+    rows = [call("openai", "gpt-4", "qa", 100000, 0, 3.0, timestamp=f"2025-11-0{d}T10:00:00")
+            for d in (1, 2)]
+    rows += [call("google", "gemini-1.5-pro", "analysis", 1000000, 0, 1.25,
+                  timestamp=f"2025-11-0{d}T1{k % 10}:00:00") for d in (1, 2) for k in range(48)]
+    (alert,) = run_query("optimization", calls_csv(rows), "alerts")
+    assert alert["severity"] == "medium"
+    assert alert["amount_usd"] == pytest.approx(89.55)
 
 
 def test_models_missing_from_the_price_table_are_an_alert(calls_csv):

@@ -59,24 +59,56 @@ def test_models_two_customers(csv_path):
     assert rows["usage_based"]["margin_pct"] == pytest.approx(50)  # 2x cost is always 50%
 
 
-def test_churn_risk_and_migration_plan(csv_path):
-    risk = {r["model"]: r for r in run_query("pricing", csv_path, "churn_risk")}
-    # churn risk: bill above flat * 1.25. P's threshold 123.75: only hybrid's 127.50 is above.
-    assert risk["tiered"]["churn_risk_customers"] == 0
-    assert risk["usage_based"]["churn_risk_customers"] == 0
-    assert risk["hybrid"]["churn_risk_customers"] == 1
-    assert risk["hybrid"]["revenue_at_risk"] == pytest.approx(127.5)
-    assert risk["hybrid"]["churn_risk_pct"] == pytest.approx(50)
-    # Best non-flat margin: hybrid 137.35 - 62 = 75.35 (tiered 67.25, usage 62).
+def test_each_plan_is_evaluated_with_its_migration_policy(csv_path):
+    models = {r["model"]: r for r in run_query("pricing", csv_path, "models")}
+    # churn threshold: a bill above current x 1.25. P's threshold 123.75: only hybrid's
+    # 127.50 is above, so under hybrid P is grandfathered and keeps its 99 until the
+    # grandfathering ends (180 days after Nov 30: 2026-05-29).
+    hybrid = models["hybrid"]
+    assert hybrid["grandfathered_customers"] == 1
+    assert hybrid["grandfathered_until"] == "2026-05-29"
+    assert hybrid["revenue_while_grandfathered"] == pytest.approx(99 + 9.85)
+    assert hybrid["gain_now"] == pytest.approx(108.85 - 113.5)        # -4.65 while it lasts
+    assert hybrid["gain_full"] == pytest.approx(137.35 - 113.5)       # +23.85 if P then stays
+    assert hybrid["revenue_at_risk"] == pytest.approx(99)             # P's current revenue
+    assert hybrid["churn_severity"] == "high"                         # 87% of revenue
+    # tiered moves both at once: P 114.75 (+15.9%), S 14.50: +15.75
+    assert models["tiered"]["grandfathered_customers"] == 0
+    assert models["tiered"]["gain_now"] == pytest.approx(15.75)
+    assert models["usage_based"]["gain_now"] == pytest.approx(124 - 113.5)
+
+
+def test_the_recommended_plan_is_the_one_that_gains_under_its_policy(csv_path):
+    # By margin alone hybrid would win (137.35 - 62); its gain comes from the customer
+    # it grandfathers. Under the policy tiered gains 15.75 over the 30-day file, 15.75 a
+    # month, above the $10 floor; hybrid loses 4.65 while grandfathering lasts.
+    recs = run_query("pricing", csv_path, "recommendations")
+    assert [(r["title"], r["kind"]) for r in recs] == [
+        ("Move to tiered pricing, grandfathering 0 customer(s)", "revenue gain")]
+    assert recs[0]["amount_usd"] == pytest.approx(15.75)
+    headline = run_query("pricing", csv_path, "headline")
+    assert headline[1]["label"] == "Monthly gain while grandfathering, tiered"
+    assert headline[1]["value"] == pytest.approx(15.75)
     plan = run_query("pricing", csv_path, "migration_plan")
     assert [(p["step"], p["to_model"], p["customers"]) for p in plan] == [
-        (1, "hybrid", 1), (2, "hybrid", 0), (3, "hybrid", 1)]
-    assert plan[0]["new_revenue"] == pytest.approx(9.85)
-    assert plan[2]["extra_revenue"] == pytest.approx(127.5 - 99)
-    recs = run_query("pricing", csv_path, "recommendations")
-    assert recs[0]["title"] == "Move to hybrid pricing"
-    assert recs[0]["amount_usd"] == pytest.approx(75.35 - 51.5)  # margin gain over flat
-    assert "$23.85" in recs[0]["detail"]
+        (1, "tiered", 1), (2, "tiered", 1), (3, "tiered", 0)]
+    risk = {r["model"]: r for r in run_query("pricing", csv_path, "churn_risk")}
+    assert risk["hybrid"]["churn_risk_customers"] == 1
+    assert risk["hybrid"]["revenue_at_risk"] == pytest.approx(99)
+    assert risk["hybrid"]["churn_risk_pct"] == pytest.approx(50)
+
+
+def test_churn_severity_scales_with_revenue_and_customers(calls_csv):
+    # 40 starter customers for 30 days; one (B) costs 20, so usage-based (2 x cost)
+    # bills it 40 against 29: +38%, grandfathered. Its 29 of 1,160 revenue is 2.5% and
+    # 1 of 40 customers 2.5%: under 3% on both, so the alert policy on $29 a month
+    # against $1,160 of monthly revenue decides: 2.5% -> low.
+    rows = [call(f"c{n}", d, 0.01, "starter") for n in range(39) for d in (1, 30)]
+    rows += [call("B", 1, 10, "starter"), call("B", 30, 10, "starter")]
+    risk = {r["model"]: r for r in run_query("pricing", calls_csv(rows), "churn_risk")}
+    assert risk["usage_based"]["churn_risk_customers"] == 1
+    assert risk["usage_based"]["revenue_at_risk"] == pytest.approx(29)
+    assert risk["usage_based"]["churn_severity"] == "low"
 
 
 def test_segments_split_customers_by_daily_cost(csv_path):

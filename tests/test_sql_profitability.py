@@ -24,7 +24,8 @@ def call(customer, day, cost, tier, **extra):
 #   A pro, calls on Nov 1 and Nov 15: tenure 15 days, revenue 99*15/30 = 49.50;
 #     cost 10 + 20 = 30 -> margin 19.50, margin_pct 100*19.5/49.5 = 39.3939 (20-50%)
 #   B starter on Nov 1, upgraded to pro on Nov 10: latest tier pro, tenure 10,
-#     revenue 99*10/30 = 33.00; cost 1 + 2 = 3 -> margin 30, 90.9091% (over 50%)
+#     each day billed at its own tier: 9 starter days and 1 pro day,
+#     revenue (9*29 + 1*99)/30 = 12.00; cost 1 + 2 = 3 -> margin 9, 75% (over 50%)
 #   C starter, one day: revenue 29*1/30 = 0.966667; cost 1.934 ->
 #     margin -0.967333 (negative, unprofitable)
 #   D starter, Nov 1..30: revenue 29; cost 14.5 -> margin 14.5 = exactly 50% (over 50%)
@@ -62,10 +63,10 @@ def test_customers_prorated_revenue_latest_tier_margin_and_status(csv_path):
     assert a["margin_pct"] == pytest.approx(100 * 19.5 / 49.5)
     assert a["status"] == "profitable"
 
-    b = rows["B"]  # upgraded: the latest tier (pro) prices the whole tenure
+    b = rows["B"]  # upgraded on day 10: nine starter days, one pro day
     assert (b["subscription_tier"], b["tenure_days"], b["organization_id"]) == ("pro", 10, "org_002")
-    assert b["revenue"] == pytest.approx(33.0)
-    assert b["margin_pct"] == pytest.approx(100 * 30 / 33)
+    assert b["revenue"] == pytest.approx(12.0)
+    assert b["margin_pct"] == pytest.approx(100 * 9 / 12)
 
     c = rows["C"]
     assert c["tenure_days"] == 1
@@ -80,8 +81,8 @@ def test_customers_prorated_revenue_latest_tier_margin_and_status(csv_path):
 
 def test_customers_worst_margin_first(csv_path):
     ids = [r["customer_id"] for r in run_query("profitability", csv_path, "customers")]
-    # margins: C -0.967333, F 0, D 14.5, A 19.5, B 30, E 59.8
-    assert ids == ["C", "F", "D", "A", "B", "E"]
+    # margins: C -0.967333, F 0, B 9, D 14.5, A 19.5, E 59.8
+    assert ids == ["C", "F", "B", "D", "A", "E"]
 
 
 def test_by_tier(csv_path):
@@ -95,10 +96,11 @@ def test_by_tier(csv_path):
     assert starter["margin"] == pytest.approx(13.532667)
     assert starter["margin_pct"] == pytest.approx(100 * 13.532667 / 58.966667)
     assert starter["unprofitable_customers"] == 1
-    # pro: A, B -> 49.5 + 33 = 82.5 revenue, 30 + 3 = 33 cost, margin 49.5 = 60%
+    # pro (latest tier): A, B -> 49.5 + 12 = 61.5 revenue, 30 + 3 = 33 cost,
+    # margin 28.5 = 46.3415%
     assert (pro["customers"], pro["unprofitable_customers"]) == (2, 0)
-    assert pro["revenue"] == pytest.approx(82.5) and pro["cost"] == pytest.approx(33)
-    assert pro["margin"] == pytest.approx(49.5) and pro["margin_pct"] == pytest.approx(60)
+    assert pro["revenue"] == pytest.approx(61.5) and pro["cost"] == pytest.approx(33)
+    assert pro["margin"] == pytest.approx(28.5) and pro["margin_pct"] == pytest.approx(100 * 28.5 / 61.5)
     # enterprise: E -> 299 - 239.2 = 59.8 = 20%
     assert enterprise["customers"] == 1
     assert enterprise["margin"] == pytest.approx(59.8) and enterprise["margin_pct"] == pytest.approx(20)
@@ -106,7 +108,7 @@ def test_by_tier(csv_path):
 
 def test_margin_buckets_edges(csv_path):
     rows = run_query("profitability", csv_path, "margin_buckets")
-    # over 50%: B (90.9), D (exactly 50); 20-50%: A (39.4), E (exactly 20);
+    # over 50%: B (75), D (exactly 50); 20-50%: A (39.4), E (exactly 20);
     # 0-20%: F (exactly 0); negative: C.
     assert [(r["bucket"], r["customers"]) for r in rows] == [
         ("over 50%", 2), ("20-50%", 2), ("0-20%", 1), ("negative", 1)]
@@ -135,15 +137,31 @@ def test_interventions_and_recommendation_amounts(csv_path):
     assert c["cap_savings"] == pytest.approx(1.160666, abs=1e-6)
     assert c["intervention"] == "upgrade to pro"
     recs = run_query("profitability", csv_path, "recommendations")
-    assert recs[0]["priority"] == 1
-    assert recs[0]["amount_usd"] == pytest.approx(2.333333)
-    assert "$2.33" in recs[0]["detail"] and "C" in recs[0]["detail"]
+    # the ledger's action, per 30-day month: pro pays 70 a month more than starter
+    [up] = [r for r in recs if r["action_id"] == "upgrade:C"]
+    assert up["title"] == "Upgrade C from starter to pro"
+    assert (up["kind"], up["confidence"]) == ("revenue gain", "medium")
+    assert up["amount_usd"] == pytest.approx(70)
+    assert "$2.33 over 1 days" in up["detail"]
+
+
+def test_no_upgrade_above_the_top_tier(calls_csv):
+    # T: enterprise, Nov 1..30, revenue 299, cost 400: no tier above, so a cap: AI cost
+    # held to 80% of 299 = 239.2 avoids 160.80 over its 30 billed days, 160.80 a month.
+    path = calls_csv([call("T", 1, 200, "enterprise"), call("T", 30, 200, "enterprise")])
+    recs = run_query("profitability", path, "recommendations")
+    assert [r["action_id"] for r in recs] == ["cap:T"]
+    assert recs[0]["kind"] == "avoided cost"
+    assert recs[0]["amount_usd"] == pytest.approx(160.8)
+    assert "no upgrade exists" in recs[0]["detail"]
+    [row] = run_query("profitability", path, "interventions")
+    assert row["upgrade_tier"] is None and row["intervention"].startswith("cap")
 
 
 def test_headline(csv_path):
     rows = {r["label"]: r for r in run_query("profitability", csv_path, "headline")}
-    # total margin = 19.5 + 30 - 0.967333 + 14.5 + 59.8 + 0 = 122.832667
-    assert rows["Total margin"]["value"] == pytest.approx(122.832667)
+    # total margin = 19.5 + 9 - 0.967333 + 14.5 + 59.8 + 0 = 101.832667
+    assert rows["Total margin"]["value"] == pytest.approx(101.832667)
     assert rows["Unprofitable customers"]["value"] == 1
     assert rows["Loss on unprofitable customers"]["value"] == pytest.approx(0.967333)
     assert all(r["unit"] in {"usd", "count", "pct"} for r in rows.values())

@@ -38,51 +38,54 @@ def test_every_contract_query_has_the_contract_columns_in_order(calls_csv):
         assert queries[name].columns[:len(columns)] == columns, name
 
 
-def test_z_scores_flag_only_calls_over_three_sigma(calls_csv):
-    rows = (
-        # gpt-4o: 11 calls at 0.01 and one at 0.13 (d = 0.12): mean = 0.01 + d/12,
-        # sample sd = d / sqrt(12), the outlier's z = (11/12 d) / (d / sqrt(12)) = 11 / sqrt(12) = 3.175
-        calls_of("gpt-4o", ["0.010000"] * 11 + ["0.130000"], customer_id="cust_big")
-        # gpt-4: 9 equal calls and one outlier: z = 9 / sqrt(10) = 2.846, not over 3.
-        + calls_of("gpt-4", ["0.010000"] * 9 + ["0.500000"])
-        # claude-opus-4: one call, NULL sample sd, never anomalous.
-        + calls_of("claude-opus-4", ["9.000000"], provider="anthropic")
-    )
+def gpt4o_calls(costs: list[str], **extra) -> list[dict]:
+    """gpt-4o qa calls of 100 in / 100 out tokens: 0.00125 at list price."""
+    return [{"model": "gpt-4o", "task_type": "qa", "cost_usd": c, **extra} for c in costs]
+
+
+def test_robust_z_flags_a_price_off_its_model_and_task(calls_csv):
+    # 20 calls at list price (log ratio 0) plus 0.0015 (x1.2: ln 1.2 = 0.1823) and
+    # 0.00145 (ln 1.16 = 0.1484). Median 0, MAD 0, so the spread floor 0.05 applies:
+    # z = 3.646 (flagged, > 3.5) and 2.968 (not).
+    rows = gpt4o_calls(["0.001250"] * 20 + ["0.001500", "0.001450"], customer_id="cust_big")
     found = run_query("realtime", calls_csv(rows), "anomalous_calls")
-    assert len(found) == 1
+    assert [r["call_id"] for r in found] == ["call_21"]
     [row] = found
-    assert row["call_id"] == "call_12" and row["customer_id"] == "cust_big"
-    assert row["model"] == "gpt-4o" and row["cost_usd"] == 0.13
-    assert row["z_score"] == pytest.approx(11 / math.sqrt(12))
-    assert row["model_avg_cost"] == 0.02  # 0.01 + 0.12 / 12
+    assert row["z_score"] == pytest.approx(math.log(1.2) / 0.05)
+    assert row["expected_cost"] == pytest.approx(0.00125)
+    assert row["excess_cost"] == pytest.approx(0.00025)
 
 
-def test_sigma_parameter_lowers_the_bar(calls_csv):
-    rows = calls_of("gpt-4", ["0.010000"] * 9 + ["0.500000"])
-    found = run_query("realtime", calls_csv(rows), "anomalous_calls", sigma=2.5)
-    assert [r["z_score"] for r in found] == [pytest.approx(9 / math.sqrt(10))]
+def test_a_long_prompt_at_list_price_is_no_anomaly(calls_csv):
+    # 10,000 input tokens at list price: 0.025 + 0.001 = 0.026, twenty times the others'
+    # cost, yet its price per (weighted) token is the same: z = 0. (A z-score on raw
+    # cost would flag it.)
+    rows = gpt4o_calls(["0.001250"] * 20) + [{"model": "gpt-4o", "task_type": "qa",
+                                              "input_tokens": "10000", "cost_usd": "0.026000"}]
+    assert run_query("realtime", calls_csv(rows), "anomalous_calls") == []
 
 
-def test_daily_spikes(calls_csv):
+def test_too_few_calls_are_not_scored(calls_csv):
+    rows = gpt4o_calls(["0.001250"] * 18 + ["0.012500"])        # 19 calls
+    assert run_query("realtime", calls_csv(rows), "anomalous_calls") == []
+    assert len(run_query("realtime", calls_csv(rows, name="b.csv"), "anomalous_calls", min_calls=19)) == 1
+
+
+def test_daily_spikes_need_a_baseline_and_money(calls_csv):
+    week = {d: "1" for d in range(1, 8)}
     rows = (
-        # cust_a: 1, 1, 6 -> on Nov 3 baseline (1 + 1) / 2 = 1, ratio 6: a spike.
-        day_calls("cust_a", {1: "1", 2: "1", 3: "6"})
-        # cust_b: 1, 1, 4 -> ratio 4: not a spike.
-        + day_calls("cust_b", {1: "1", 2: "1", 3: "4"})
-        # cust_c: 1, 1, 5 -> ratio exactly 5: not over 5.
-        + day_calls("cust_c", {1: "1", 2: "1", 3: "5"})
-        # cust_d: one active day, no baseline.
-        + day_calls("cust_d", {3: "100"})
-        # cust_e: 2 on Nov 1, no calls Nov 2..9 (not active days), 14 on Nov 10:
-        # baseline over the other active day = 2, ratio 7.
-        + day_calls("cust_e", {1: "2", 10: "14"})
+        # cust_a: 1 a day on Nov 1-7, 10 on Nov 8: baseline 1, ratio 10, $9 above: a spike.
+        day_calls("cust_a", {**week, 8: "10"})
+        # cust_b: 0.01 a day, then 0.50: ratio 50 but only $0.49 above: not material.
+        + day_calls("cust_b", {**{d: "0.01" for d in range(1, 8)}, 8: "0.5"})
+        # cust_c: six other days only: no baseline.
+        + day_calls("cust_c", {**{d: "1" for d in range(1, 7)}, 8: "10"})
+        # cust_e: ratio exactly 5: not over 5.
+        + day_calls("cust_e", {**week, 8: "5"})
     )
     spikes = run_query("realtime", calls_csv(rows), "daily_spikes")
-    assert [(r["customer_id"], r["call_date"], r["cost"], r["baseline"], r["ratio"])
-            for r in spikes] == [
-        ("cust_e", "2025-11-10", 14, 2, pytest.approx(7)),
-        ("cust_a", "2025-11-03", 6, 1, pytest.approx(6)),
-    ]
+    assert [(r["customer_id"], r["call_date"], r["cost"], r["baseline"], r["ratio"], r["excess_cost"])
+            for r in spikes] == [("cust_a", "2025-11-08", 10, 1, pytest.approx(10), 9)]
 
 
 def test_budget_status_window_and_risk_thresholds(calls_csv):
@@ -110,64 +113,69 @@ def test_budget_status_window_and_risk_thresholds(calls_csv):
     assert (s["subscription_tier"], s["monthly_cost"], s["allocation"]) == ("starter", 10, 29)
     assert s["used_pct"] == pytest.approx(100 * 10 / 29) and s["risk"] == "low"
     assert p["used_pct"] == pytest.approx(80) and p["risk"] == "medium"
-    assert p["revenue_at_risk"] == 0
     assert q["used_pct"] == pytest.approx(100 * 79.19 / 99) and q["risk"] == "low"
     assert (e["subscription_tier"], e["allocation"], e["monthly_cost"]) == ("enterprise", 299, 299)
     assert e["used_pct"] == pytest.approx(100) and e["risk"] == "high"
-    assert e["revenue_at_risk"] == 299
+    # Revenue at risk is churn evidence, not heavy use: cust_e (over its fee, active on
+    # the last day) has none; cust_s (silent 29 days) and cust_p, cust_q (silent 15
+    # days) put their current fee at risk.
+    assert e["revenue_at_risk"] == 0
+    assert (s["revenue_at_risk"], p["revenue_at_risk"], q["revenue_at_risk"]) == (29, 99, 99)
+    assert p["churn_evidence"] == "no calls in the last 15 days"
     # Highest use first.
     assert [r["customer_id"] for r in run_query("realtime", calls_csv(rows, name="b.csv"),
                                                 "budget_status")] == ["cust_e", "cust_p", "cust_q", "cust_s"]
+    headline = {r["label"]: r["value"] for r in run_query("realtime", calls_csv(rows, name="c.csv"), "headline")}
+    assert headline["Revenue at risk, a month"] == 29 + 99 + 99
+    assert headline["Customers likely to leave"] == 3
 
 
 def test_allocation_parameter_scales_the_fee(calls_csv):
     rows = [{"customer_id": "cust_p", "subscription_tier": "pro", "cost_usd": "49.500000"}]
     [row] = run_query("realtime", calls_csv(rows), "budget_status", allocation_pct=50)
     assert row["allocation"] == 49.5 and row["risk"] == "high"  # 99 x 50%, used 100%
-    assert row["revenue_at_risk"] == 99  # the fee, not the allocation
+    assert row["revenue_at_risk"] == 0  # heavy use is a margin finding, not churn
 
 
-def test_alerts_and_actions_carry_the_fee_at_risk(calls_csv):
-    # cust_e: 400 of a 299 allocation -> high; cust_p: 80 of 99 = 80.8% -> medium.
+def test_heavy_users_get_caps_not_upgrade_advice_above_the_top_tier(calls_csv):
+    # cust_e: enterprise, one day, 400 of AI cost against 299 / 30 = 9.966667 of
+    # revenue; cust_p: pro, 80 against 3.3 (an upgrade's 6.67 would not cover it).
     rows = [{"customer_id": "cust_e", "subscription_tier": "enterprise", "cost_usd": "400.000000",
              "task_type": "analysis"},
             {"customer_id": "cust_p", "subscription_tier": "pro", "cost_usd": "80.000000",
              "task_type": "analysis"}]
     path = calls_csv(rows)
-    alerts = run_query("realtime", path, "alerts")
-    assert alerts[0]["severity"] == "high"
-    assert alerts[0]["title"] == "Customers over their AI allocation"
-    assert alerts[0]["detail"].startswith("1 customer(s) spent $400.00 on AI")
-    assert alerts[0]["amount_usd"] == 299
-    medium = next(a for a in alerts if a["title"] == "Customers at 80-100% of their AI allocation")
-    assert medium["severity"] == "medium" and medium["amount_usd"] == 99
     actions = run_query("realtime", path, "recommendations")
-    assert actions[0]["priority"] == 1
-    assert actions[0]["title"] == "Upgrade or cap cust_e (enterprise)"
-    assert actions[0]["amount_usd"] == 299
+    assert [a["action_id"] for a in actions] == ["cap:cust_e", "cap:cust_p"]
+    # cap at 80% of revenue: 400 - 7.973333 = 392.026667 in its one billed day, x 30
+    assert actions[0]["amount_usd"] == pytest.approx(11760.8)
+    assert not any(a["title"].startswith("Upgrade") for a in actions)
+    rules = {r["rule"]: r for r in run_query("realtime", path, "alert_rules")}
+    # over 80% of the fee-based allocation: 400 - 239.2 + 80 - 79.2 = 161.6 in the last
+    # 30 days, against 480 x 30 = 14,400 of monthly spend: 1.1%, low
+    over = rules["AI cost over 80% of the fee-based allocation"]
+    assert over["amount_usd"] == pytest.approx(161.6) and over["severity"] == "low"
 
 
 def test_alert_rule_for_cost_over_30_pct_of_revenue(calls_csv):
     # cust_s: starter, one day of tenure -> revenue 29 / 30 = 0.966667;
-    # 30% of it is 0.29; cost 1.29 is 1.00 over.
+    # 30% of it is 0.29; cost 1.29 is 1.00 over in one day: 30 a 30-day month,
+    # against a monthly spend of 38.7: 77.5%, high.
     rows = [{"customer_id": "cust_s", "subscription_tier": "starter", "cost_usd": "1.290000"}]
     rules = run_query("realtime", calls_csv(rows), "alert_rules")
     first = rules[0]
     assert first["rule"] == "AI cost over 30% of revenue"
     assert first["status"] == "triggered" and first["customers"] == 1
-    assert first["amount_usd"] == pytest.approx(1.29 - 0.29)
+    assert first["amount_usd"] == pytest.approx(30)
+    assert first["severity"] == "high"
     assert {r["status"] for r in rules[1:]} == {"ok"}
+    [alert] = run_query("realtime", calls_csv(rows, name="b.csv"), "alerts")
+    assert (alert["severity"], alert["amount_usd"]) == ("high", pytest.approx(30))
 
 
-def test_inefficient_patterns_reprice_premium_models_on_simple_tasks(calls_csv):
-    # claude-opus-4 chat, 1,000 in + 1,000 out = 0.015 + 0.075 = 0.09; on
-    # claude-haiku-4: 0.00025 + 0.00125 = 0.0015; saves 0.0885. Code generation is not simple.
-    rows = [{"provider": "anthropic", "model": "claude-opus-4", "task_type": "chat",
-             "input_tokens": "1000", "output_tokens": "1000", "cost_usd": "0.090000"},
-            {"provider": "anthropic", "model": "claude-opus-4", "task_type": "code_generation",
-             "input_tokens": "1000", "output_tokens": "1000", "cost_usd": "0.090000"}]
-    [row] = run_query("realtime", calls_csv(rows), "inefficient_patterns")
-    assert (row["model"], row["task_type"], row["economy_model"]) == ("claude-opus-4", "chat",
-                                                                     "claude-haiku-4")
-    assert row["economy_cost"] == 0.0015 and row["savings"] == 0.0885
-    assert row["savings_pct"] == pytest.approx(100 * 0.0885 / 0.09)
+def test_an_alert_below_the_dollar_floor_is_not_raised(calls_csv):
+    # 0.31 of cost against 0.966667 of revenue: 0.02 over 30%, 0.6 a month: under $10
+    rows = [{"customer_id": "cust_s", "subscription_tier": "starter", "cost_usd": "0.310000"}]
+    rules = run_query("realtime", calls_csv(rows), "alert_rules")
+    assert rules[0]["status"] == "below materiality"
+    assert run_query("realtime", calls_csv(rows, name="b.csv"), "alerts") == []

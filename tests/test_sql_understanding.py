@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import pytest
 
@@ -34,9 +33,13 @@ THREE_CALLS = [
 
 
 def daily_series(costs: list[str], start_day: int = 1) -> list[dict]:
-    """One call a day in November 2025 with the given costs."""
-    return [{"timestamp": f"2025-11-{start_day + n:02d}T12:00:00", "cost_usd": cost}
+    """One call a day in November 2025 with the given costs; the first at 00:30 and
+    the last at 23:30, so every day of the series is complete."""
+    rows = [{"timestamp": f"2025-11-{start_day + n:02d}T12:00:00", "cost_usd": cost}
             for n, cost in enumerate(costs)]
+    rows[0]["timestamp"] = rows[0]["timestamp"].replace("T12", "T00")
+    rows.append({"timestamp": f"2025-11-{start_day + len(costs) - 1:02d}T23:30:00", "cost_usd": "0"})
+    return rows
 
 
 def test_every_contract_query_has_the_contract_columns_in_order(calls_csv):
@@ -103,54 +106,30 @@ def test_by_model_averages_tokens_per_call(calls_csv):
 
 
 def test_forecast_on_a_linear_series_is_exact_with_no_band(calls_csv):
-    # Daily cost 1, 2, 3, 4 at x = 0..3: y = 1 + x exactly, residuals 0.
-    rows = run_query("understanding", calls_csv(daily_series(["1", "2", "3", "4"])), "forecast")
-    assert [r["horizon_days"] for r in rows] == [30, 90, 365]
-    # 30 days: x = 4..33, y = 5..34, sum = (5 + 34) * 30 / 2 = 585
-    # 90 days: y = 5..94, sum = (5 + 94) * 90 / 2 = 4455
-    # 365 days: y = 5..369, sum = (5 + 369) * 365 / 2 = 68255
-    for row, expected in zip(rows, [585, 4455, 68255]):
-        assert row["projected_cost"] == pytest.approx(expected, abs=1e-6)
-        assert row["low"] == pytest.approx(expected, abs=1e-6)
-        assert row["high"] == pytest.approx(expected, abs=1e-6)
-
-
-def test_forecast_band_from_residuals(calls_csv):
-    # y = 1, 3, 2, 4 at x = 0..3: x mean 1.5, y mean 2.5, Sxy = 4, Sxx = 5,
-    # slope 0.8, intercept 2.5 - 0.8 * 1.5 = 1.3; fitted 1.3, 2.1, 2.9, 3.7,
-    # residuals -0.3, 0.9, -0.9, 0.3, SSR 1.8, sd = sqrt(1.8 / (4 - 2)).
-    rows = run_query("understanding", calls_csv(daily_series(["1", "3", "2", "4"])), "forecast")
-    sd = math.sqrt(1.8 / 2)
-    thirty = rows[0]
-    # x = 4..33: 30 * 1.3 + 0.8 * (4 + ... + 33) = 39 + 0.8 * 555 = 483
-    assert thirty["projected_cost"] == pytest.approx(483, abs=1e-6)
-    band = 1.96 * sd * math.sqrt(30)
-    assert thirty["low"] == pytest.approx(483 - band, abs=1e-6)
-    assert thirty["high"] == pytest.approx(483 + band, abs=1e-6)
+    # Daily cost 1, 2, ..., 15 at x = 0..14: y = 1 + x exactly (the weekday levels
+    # fit it with no residual), so the band is empty. 30 days: x = 15..44,
+    # sum = 30 + (15 + 44) * 30 / 2 = 915. 90 and 365 days are longer than twice the
+    # 15 days of history: no projection.
+    rows = run_query("understanding", calls_csv(daily_series([str(d) for d in range(1, 16)])), "forecast")
+    assert [(r["horizon_days"], r["status"]) for r in rows] == [
+        (30, "ok"), (90, "not enough history"), (365, "not enough history")]
+    assert rows[0]["projected_cost"] == pytest.approx(915, abs=1e-6)
+    assert rows[0]["low"] == pytest.approx(915, abs=1e-6)
+    assert rows[0]["high"] == pytest.approx(915, abs=1e-6)
+    assert rows[0]["cost_growth_per_day"] == pytest.approx(1)
+    assert rows[1]["projected_cost"] is None
 
 
 def test_forecast_never_negative(calls_csv):
-    # y = 4, 3, 2, 1: the line reaches 0 at x = 4 and stays below after.
-    rows = run_query("understanding", calls_csv(daily_series(["4", "3", "2", "1"])), "forecast")
-    for row in rows:
-        assert row["projected_cost"] == pytest.approx(0, abs=1e-6)
-        assert row["low"] == pytest.approx(0, abs=1e-6)
-        assert row["high"] == pytest.approx(0, abs=1e-6)
-
-
-def test_forecast_uses_the_zero_filled_days(calls_csv):
-    # Cost 3 on Nov 1, nothing on Nov 2, 3 on Nov 3: y = 3, 0, 3 at x = 0..2,
-    # slope 0, intercept 2; residuals 1, -2, 1, SSR 6, sd = sqrt(6 / 1).
-    rows = run_query("understanding", calls_csv(daily_series(["3"]) + daily_series(["3"], 3)),
-                     "forecast")
-    thirty = rows[0]
-    assert thirty["projected_cost"] == pytest.approx(60, abs=1e-6)  # 30 days x 2
-    assert thirty["high"] == pytest.approx(60 + 1.96 * math.sqrt(6) * math.sqrt(30), abs=1e-6)
+    # y = 15, 14, ..., 1: the line reaches 0 the next day and stays below after.
+    rows = run_query("understanding", calls_csv(daily_series([str(15 - d) for d in range(15)])), "forecast")
+    assert rows[0]["projected_cost"] == pytest.approx(0, abs=1e-6)
+    assert rows[0]["low"] == pytest.approx(0, abs=1e-6)
 
 
 def test_recommendation_prices_a_model_switch(calls_csv):
     # gpt-4 qa: 1,000 in + 1,000 out = 0.03 + 0.06 = 0.09 paid. On gpt-4o-mini:
-    # 1,000 x 0.00015 / 1000 ... = 0.00015 + 0.0006 = 0.00075; saves 0.08925.
+    # 0.00015 + 0.0006 = 0.00075; saves 0.08925 in the one-day file, 2.6775 a month.
     rows = run_query("understanding", calls_csv([
         {"model": "gpt-4", "task_type": "qa", "input_tokens": "1000",
          "output_tokens": "1000", "cost_usd": "0.090000"},
@@ -158,33 +137,30 @@ def test_recommendation_prices_a_model_switch(calls_csv):
     first = rows[0]
     assert first["priority"] == 1
     assert first["title"] == "Move qa calls from gpt-4 to gpt-4o-mini"
-    assert first["amount_usd"] == pytest.approx(0.08925)
-    assert "$0.09" in first["detail"]
+    assert first["amount_usd"] == pytest.approx(2.6775)
+    assert (first["kind"], first["confidence"]) == ("saving", "low")
+    assert "$0.09" in first["detail"] and "$2.68 a month" in first["detail"]
     assert [r["priority"] for r in rows] == list(range(1, len(rows) + 1))
 
 
 def test_alert_when_spend_is_projected_to_grow(calls_csv):
-    # y = 1, 2, 3, 4: the 4-day file cost 10, scaled to 30 days 10 x 30 / 4 = 75;
-    # the next 30 days are projected at 585: +680%.
-    rows = run_query("understanding", calls_csv(daily_series(["1", "2", "3", "4"])), "alerts")
+    # y = 1..15 over 15 complete days: they cost 120 (monthly spend 240). The next 15
+    # days are projected at sum(1 + x, x = 15..29) = 15 + 330 = 345: +187.5% on the
+    # actual 120; 225 more over 15 days, 450 a 30-day month: 187.5% of monthly spend, high.
+    rows = run_query("understanding", calls_csv(daily_series([str(d) for d in range(1, 16)])), "alerts")
     growth = next(r for r in rows if r["title"] == "AI spend is projected to grow")
-    assert growth["severity"] == "high"  # over twice the 20% threshold
-    assert growth["amount_usd"] == pytest.approx(510, abs=1e-6)  # 585 - 75
-    assert "680.0% above" in growth["detail"]
+    assert growth["severity"] == "high"
+    assert growth["amount_usd"] == pytest.approx(450, abs=1e-6)
+    assert "187.5% above the actual $120.00 of the last 15 complete days" in growth["detail"]
 
 
 def test_flat_spend_over_31_days_raises_no_growth_alert(calls_csv):
-    # Cost 1 a day for 31 days: the line is flat at 1, the next 30 days cost 30,
-    # and the last 30 days (Nov 2..Dec 1; Nov 1 is 30 days before the last date) cost 30.
-    rows = [{"timestamp": f"2025-11-{d:02d}T12:00:00", "cost_usd": "1"} for d in range(1, 31)]
-    rows.append({"timestamp": "2025-12-01T12:00:00", "cost_usd": "1"})
-    path = calls_csv(rows)
+    # Cost 1 a day for 31 complete days: the next 30 days cost 30, as did the last 30.
+    path = calls_csv(daily_series(["1"] * 31))
     assert not any(r["title"] == "AI spend is projected to grow"
                    for r in run_query("understanding", path, "alerts"))
-    recs = run_query("understanding", path, "recommendations")
-    outlook = next(r for r in recs if r["title"] == "AI spend is flat or falling")
-    assert outlook["amount_usd"] == pytest.approx(0, abs=1e-6)  # 30 - 30
-    assert "$30.00 for the next 30 days against $30.00 in the last 30" in outlook["detail"]
+    forecast = run_query("understanding", path, "forecast")
+    assert forecast[0]["projected_cost"] == pytest.approx(30, abs=1e-6)
 
 
 def test_headline_has_two_to_four_cards(calls_csv):
@@ -195,8 +171,7 @@ def test_headline_has_two_to_four_cards(calls_csv):
     assert all(r["unit"] in {"usd", "count", "pct", "ms", "days", "text"} for r in rows)
 
 
-def test_forecast_on_a_single_day_is_a_flat_line(calls_csv):
-    # One day at cost 5: no slope to fit, the line stays at 5 a day, no band.
+def test_forecast_on_a_single_day_has_not_enough_history(calls_csv):
     rows = run_query("understanding", calls_csv(daily_series(["5"])), "forecast")
-    assert [(r["projected_cost"], r["low"], r["high"]) for r in rows] == [
-        (150, 150, 150), (450, 450, 450), (1825, 1825, 1825)]  # 5 x 30, 90, 365
+    assert [(r["projected_cost"], r["status"]) for r in rows] == [
+        (None, "not enough history")] * 3

@@ -15,7 +15,7 @@
     return;
   }
 
-  var SWAPPED = ["report-cards", "dataset-summary", "no-data"];
+  var SWAPPED = ["report-cards", "dataset-summary", "no-data", "actions"];
   var MORPHED = ["progress-bar", "progress-label"];
   var TOAST_MS = 4000;
   var CLOCK_MS = 5000;

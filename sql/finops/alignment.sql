@@ -1,11 +1,14 @@
 -- name: alignment
 -- title: Organizational alignment
 -- category: finops
--- version: 1
+-- version: 3
 -- description: Who spends what: cost by organization, product, feature and
---   environment, a chargeback that spreads non-production cost over the
---   organizations in proportion to their production cost, and showback of
---   each organization's unit cost against the average.
+--   environment, a chargeback that keeps tagged cost with its owner and
+--   spreads only untagged (shared) cost over the organizations in proportion
+--   to their own cost, and showback of each organization's unit cost
+--   against the average (a variance, not a saving), and budget against
+--   actual by calendar month when a budgets file is given.
+-- param: shared_organizations = shared,unallocated,untagged,unknown | organization_id values that mean the cost is not tagged to an owner (comma separated)
 -- param: non_production_target_pct = 10.0 min 0 max 100 | Target share of all spend for staging and development, in percent
 
 -- query: _usage
@@ -30,35 +33,42 @@ SELECT coalesce(sum(calls), 0) AS calls,
 FROM alignment_usage;
 
 -- query: _chargeback
--- Each organization is charged its direct production cost plus a
--- share of the pool of all non-production (staging, development) cost in
--- proportion to its production cost. Shares are rounded to 6 decimals;
--- the rounding remainder goes to the organization with the
--- largest production cost (tie: organization_id), so the chargeback total
--- equals total cost exactly. With no production cost at all, each
--- organization keeps its own non-production cost.
+-- Tagged cost stays with its owner: each organization is charged all its
+-- own cost (production and non-production). Only untagged cost (calls whose
+-- organization_id is one of shared_organizations) is a shared pool, spread
+-- over the tagged organizations in proportion to their own cost. Shares
+-- are rounded to 6 decimals; the rounding remainder goes to the
+-- organization with the largest own cost (tie: organization_id), so the
+-- chargeback total equals total cost exactly.
 CREATE OR REPLACE TEMP TABLE alignment_chargeback AS
-WITH org AS (
+WITH tagged AS (
+    SELECT *, NOT list_contains(string_split(replace(getvariable('shared_organizations'), ' ', ''), ','),
+                                organization_id) AS is_tagged
+    FROM alignment_usage
+),
+org AS (
     SELECT organization_id,
            sum(calls) AS calls,
-           coalesce(sum(cost) FILTER (WHERE environment = 'production'), 0) AS direct_cost,
+           sum(cost) AS direct_cost,
+           coalesce(sum(cost) FILTER (WHERE environment = 'production'), 0) AS production_cost,
            coalesce(sum(cost) FILTER (WHERE environment <> 'production'), 0) AS own_non_production_cost
-    FROM alignment_usage
+    FROM tagged
+    WHERE is_tagged
     GROUP BY organization_id
 ),
 pool AS (
-    SELECT sum(own_non_production_cost) AS pool_cost, sum(direct_cost) AS production_cost FROM org
+    SELECT coalesce(sum(cost) FILTER (WHERE NOT is_tagged), 0) AS pool_cost,
+           coalesce(sum(cost) FILTER (WHERE is_tagged), 0) AS tagged_cost
+    FROM tagged
 ),
 allocated AS (
-    SELECT org.*, pool.pool_cost, pool.production_cost,
-           CASE WHEN pool.production_cost > 0
-                THEN money(safe_div(pool.pool_cost * org.direct_cost, pool.production_cost))
-                ELSE org.own_non_production_cost END AS shared_rounded,
+    SELECT org.*, pool.pool_cost, pool.tagged_cost,
+           money(coalesce(safe_div(pool.pool_cost * org.direct_cost, pool.tagged_cost), 0)) AS shared_rounded,
            row_number() OVER (ORDER BY org.direct_cost DESC, org.organization_id) AS rank_by_direct
     FROM org CROSS JOIN pool
 )
-SELECT organization_id, calls, direct_cost, own_non_production_cost,
-       pct(direct_cost, production_cost) AS allocation_pct,
+SELECT organization_id, calls, direct_cost, own_non_production_cost, production_cost,
+       pct(direct_cost, tagged_cost) AS allocation_pct,
        shared_rounded
          + CASE WHEN rank_by_direct = 1 THEN pool_cost - sum(shared_rounded) OVER () ELSE 0 END
          AS shared_cost
@@ -107,7 +117,7 @@ ORDER BY CASE u.environment WHEN 'production' THEN 1 WHEN 'staging' THEN 2 ELSE 
 -- title: Organization by product
 -- description: Cost of each organization's use of each product; the first share is of all spend, the second of the organization's own.
 -- chart: hbar
--- x: label
+-- x: _label
 -- y: cost
 -- limit: 30
 WITH cells AS (
@@ -120,7 +130,7 @@ SELECT c.organization_id, c.product_id, c.calls, c.cost,
        pct(c.cost, t.cost) AS share_pct,
        pct(c.cost, sum(c.cost) OVER (PARTITION BY c.organization_id)) AS org_share_pct,
        c.customers,
-       c.organization_id || ' / ' || c.product_id AS label
+       c.organization_id || ' / ' || c.product_id AS _label
 FROM cells AS c CROSS JOIN alignment_totals AS t
 ORDER BY c.cost DESC, c.organization_id, c.product_id;
 
@@ -128,7 +138,7 @@ ORDER BY c.cost DESC, c.organization_id, c.product_id;
 -- title: Organization by feature
 -- description: Cost of each organization's use of each feature; the first share is of all spend, the second of the organization's own.
 -- chart: hbar
--- x: label
+-- x: _label
 -- y: cost
 -- limit: 30
 WITH cells AS (
@@ -141,13 +151,13 @@ SELECT c.organization_id, c.feature_id, c.calls, c.cost,
        pct(c.cost, t.cost) AS share_pct,
        pct(c.cost, sum(c.cost) OVER (PARTITION BY c.organization_id)) AS org_share_pct,
        c.customers,
-       c.organization_id || ' / ' || c.feature_id AS label
+       c.organization_id || ' / ' || c.feature_id AS _label
 FROM cells AS c CROSS JOIN alignment_totals AS t
 ORDER BY c.cost DESC, c.organization_id, c.feature_id;
 
 -- query: chargeback
 -- title: Chargeback
--- description: What each organization is billed: its production cost plus its share of non-production cost, in proportion to production cost.
+-- description: What each organization is billed: all its own (tagged) cost, production and non-production, plus its share of untagged shared cost in proportion to its own cost.
 -- chart: stacked
 -- x: organization_id
 -- y: direct_cost, shared_cost
@@ -161,33 +171,33 @@ SELECT c.organization_id,
        c.direct_cost + c.shared_cost AS chargeback_cost,
        pct(c.direct_cost + c.shared_cost, t.cost) AS share_pct,
        c.allocation_pct,
-       c.own_non_production_cost,
-       c.shared_cost - c.own_non_production_cost AS shared_vs_own_cost
+       c.own_non_production_cost
 FROM alignment_chargeback AS c CROSS JOIN period AS p CROSS JOIN alignment_totals AS t
 ORDER BY chargeback_cost DESC, c.organization_id;
 
 -- query: chargeback_lines
 -- title: Chargeback invoice lines
--- description: Invoice-like lines per organization: production usage by product, the shared non-production allocation, the total.
+-- description: Invoice-like lines per organization: its own usage by product, its share of untagged cost (when there is any), the total.
 -- chart: none
 -- limit: 40
 WITH product_lines AS (
     SELECT organization_id, product_id, sum(calls) AS calls, sum(cost) AS cost
     FROM alignment_usage
-    WHERE environment = 'production'
+    WHERE organization_id IN (SELECT organization_id FROM alignment_chargeback)
     GROUP BY organization_id, product_id
 ),
 lines AS (
     SELECT organization_id, 1 AS kind, product_id AS sort_key,
-           'Production usage: ' || product_id AS item,
+           'Own usage: ' || product_id AS item,
            calls, cost AS amount_usd
     FROM product_lines
     UNION ALL
     SELECT c.organization_id, 2, '',
-           format('Shared non-production (staging, development): {:.1f}% of ${:,.2f}',
-                  coalesce(c.allocation_pct, 0), t.non_production_cost),
+           format('Shared untagged cost: {:.1f}% of ${:,.2f}', coalesce(c.allocation_pct, 0),
+                  (SELECT coalesce(sum(shared_cost), 0) FROM alignment_chargeback)),
            NULL, c.shared_cost
-    FROM alignment_chargeback AS c CROSS JOIN alignment_totals AS t
+    FROM alignment_chargeback AS c
+    WHERE (SELECT coalesce(sum(shared_cost), 0) FROM alignment_chargeback) <> 0
     UNION ALL
     SELECT organization_id, 3, '', 'Total', calls, direct_cost + shared_cost
     FROM alignment_chargeback
@@ -203,7 +213,8 @@ ORDER BY l.organization_id, line;
 -- Efficiency is measured per token, so a heavy user is not penalised for
 -- volume: unit_cost_vs_avg_pct = 100 * org cost per token / overall cost
 -- per token (100 = average, above 100 = dearer, from model choice mostly);
--- excess_cost = cost - tokens * overall cost per token (negative = saving).
+-- variance_cost = cost - tokens * overall cost per token: a variance
+-- against the average that nets to zero over all organizations, not a saving.
 CREATE OR REPLACE TEMP TABLE alignment_showback AS
 SELECT u.organization_id,
        sum(u.calls) AS calls,
@@ -214,7 +225,7 @@ SELECT u.organization_id,
        money(safe_div(any_value(t.cost) * 1000, any_value(t.tokens))) AS avg_cost_per_1k_tokens,
        pct(safe_div(sum(u.cost), sum(u.tokens)), safe_div(any_value(t.cost), any_value(t.tokens)))
            AS unit_cost_vs_avg_pct,
-       money(sum(u.cost) - safe_div(sum(u.tokens) * any_value(t.cost), any_value(t.tokens))) AS excess_cost,
+       money(sum(u.cost) - safe_div(sum(u.tokens) * any_value(t.cost), any_value(t.tokens))) AS variance_cost,
        money(safe_div(sum(u.cost), sum(u.calls))) AS cost_per_call,
        money(safe_div(any_value(t.cost), any_value(t.calls))) AS avg_cost_per_call
 FROM alignment_usage AS u CROSS JOIN alignment_totals AS t
@@ -222,90 +233,90 @@ GROUP BY u.organization_id;
 
 -- query: showback
 -- title: Showback: unit cost against the average
--- description: Each organization's cost per 1,000 tokens against the average over all calls; the excess is what it pays above the average unit cost.
+-- description: Each organization's cost per 1,000 tokens against the average over all calls; the variance is what it pays above (or below) the average unit cost. Variances net to zero: they are not savings.
 -- chart: hbar
 -- x: organization_id
--- y: excess_cost
+-- y: variance_cost
 SELECT organization_id, calls, tokens, cost, cost_per_1k_tokens, avg_cost_per_1k_tokens,
-       unit_cost_vs_avg_pct, excess_cost, cost_per_call, avg_cost_per_call
+       unit_cost_vs_avg_pct, variance_cost, cost_per_call, avg_cost_per_call
 FROM alignment_showback
-ORDER BY excess_cost DESC, organization_id;
+ORDER BY variance_cost DESC, organization_id;
+
+-- query: budget_vs_actual
+-- title: Budget against actual
+-- description: Each monthly budget (calendar month; --budgets FILE) against the scope's actual cost, month to date for the current month with a forecast to its end at the month-to-date run rate. Without a budgets file the table says so: nothing here is a budget otherwise.
+-- chart: bar
+-- x: _label
+-- y: budget_usd, actual, forecast_month_end
+SELECT month, scope, scope_id, budget_usd, actual, used_pct, forecast_month_end, status,
+       days_covered, days_in_month, month || ' ' || scope_id AS _label
+FROM budget_vs_actual
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       'no budgets given: pass --budgets FILE (month, scope, scope_id, budget_usd)', NULL, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM budget_vs_actual)
+ORDER BY month NULLS FIRST, scope, scope_id;
 
 -- query: headline
 SELECT label, value, unit FROM (VALUES
-    (1, 'Total cost', (SELECT CAST(cost AS DOUBLE) FROM alignment_totals), 'usd'),
-    (2, 'Organizations', (SELECT CAST(count(DISTINCT organization_id) AS DOUBLE) FROM alignment_usage), 'count'),
-    (3, 'Non-production share', (SELECT pct(non_production_cost, cost) FROM alignment_totals), 'pct'),
-    (4, 'Largest organization share', (SELECT max(share_pct) FROM alignment_showback), 'pct')
+    (1, 'Total cost', (SELECT money(cost) FROM alignment_totals), 'usd'),
+    (2, 'Organizations', (SELECT money(count(DISTINCT organization_id)) FROM alignment_usage), 'count'),
+    (3, 'Non-production share', (SELECT money(pct(non_production_cost, cost)) FROM alignment_totals), 'pct'),
+    (4, 'Largest organization share', (SELECT money(max(share_pct)) FROM alignment_showback), 'pct')
 ) AS t(n, label, value, unit)
 ORDER BY n;
 
 -- query: recommendations
--- title: Recommendations
--- description: Concrete changes with the dollars at stake over the period of the file.
+-- title: Actions
+-- description: This report's actions from the one ledger of actions, per 30-day month: the non-production target (a target, not a saving).
 -- chart: none
--- The two organizations paying most above the average unit cost, when at
--- 110% of it or more (amount: their excess_cost), and non-production spend
--- above the target share (amount: the spend above target).
-WITH ranked AS (
-    SELECT *, row_number() OVER (ORDER BY excess_cost DESC, organization_id) AS rn
-    FROM alignment_showback WHERE excess_cost > 0 AND unit_cost_vs_avg_pct >= 110
-),
-recs AS (
-    SELECT format('Review the model mix of {}', organization_id) AS title,
-           format('{} pays {:.1f}% of the average cost per token: ${:,.2f} for {:,} tokens, '
-                  || '${:,.2f} more than at the average unit cost over the period.',
-                  organization_id, unit_cost_vs_avg_pct, cost, CAST(tokens AS BIGINT), excess_cost) AS detail,
-           excess_cost AS amount_usd
-    FROM ranked WHERE rn <= 2
-    UNION ALL
-    SELECT 'Cap staging and development spend',
-           format('Non-production cost ${:,.2f} is {:.1f}% of all spend; holding it to the {:.1f}% target '
-                  || 'saves ${:,.2f} over the period.',
-                  non_production_cost, pct(non_production_cost, cost),
-                  CAST(getvariable('non_production_target_pct') AS DOUBLE),
-                  money(non_production_cost - cost * CAST(getvariable('non_production_target_pct') AS DOUBLE) / 100)),
-           money(non_production_cost - cost * CAST(getvariable('non_production_target_pct') AS DOUBLE) / 100)
-    FROM alignment_totals
-    WHERE pct(non_production_cost, cost) > CAST(getvariable('non_production_target_pct') AS DOUBLE)
-)
-SELECT row_number() OVER (ORDER BY amount_usd DESC, title) AS priority, title, detail, amount_usd
-FROM recs
-ORDER BY priority;
+SELECT * FROM report_actions('alignment') ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- description: Non-production spend over target, spend concentrated in one organization, unit cost far above average.
+-- description: Non-production spend over target, unit cost far above average, budgets over or forecast over, under the alert policy (per 30-day month against monthly spend); concentration in one organization.
 -- chart: none
--- Non-production over target: high above twice the target, medium above
--- it. Concentration: one organization with 50% of spend or more is high,
--- 30% medium. Unit cost: an organization at 150% of the average cost per
--- token or more is medium.
-WITH alerts AS (
-    SELECT CASE WHEN pct(non_production_cost, cost)
-                     > 2 * CAST(getvariable('non_production_target_pct') AS DOUBLE) THEN 'high'
-                ELSE 'medium' END AS severity,
-           'Non-production spend over target' AS title,
-           format('Staging and development cost ${:,.2f}, {:.1f}% of all spend (target {:.1f}%).',
-                  non_production_cost, pct(non_production_cost, cost),
-                  CAST(getvariable('non_production_target_pct') AS DOUBLE)) AS detail,
-           non_production_cost AS amount_usd
-    FROM alignment_totals
+-- Non-production over target: the spend above the target share. Unit
+-- cost: an organization at 150% of the average cost per token or more (its
+-- variance). Concentration (50% of spend or more in one organization) is a
+-- dependency, not money at stake: medium, with its monthly spend.
+WITH fp AS (SELECT * FROM finance_period),
+alerts AS (
+    SELECT 'Non-production spend over target' AS title,
+           format('Staging and development cost ${:,.2f} over the {} days, {:.1f}% of all spend (target {:.1f}%); '
+                  || '${:,.2f} a 30-day month above the target.',
+                  non_production_cost, fp.period_days, pct(non_production_cost, cost),
+                  CAST(getvariable('non_production_target_pct') AS DOUBLE),
+                  per_month(non_production_cost - cost * CAST(getvariable('non_production_target_pct') AS DOUBLE) / 100,
+                            fp.period_days)) AS detail,
+           per_month(non_production_cost - cost * CAST(getvariable('non_production_target_pct') AS DOUBLE) / 100,
+                     fp.period_days) AS amount_usd,
+           NULL AS fixed_severity
+    FROM alignment_totals, fp
     WHERE pct(non_production_cost, cost) > CAST(getvariable('non_production_target_pct') AS DOUBLE)
     UNION ALL
-    SELECT CASE WHEN share_pct >= 50 THEN 'high' ELSE 'medium' END,
-           format('Spend concentrated in {}', organization_id),
-           format('{} accounts for {:.1f}% of all spend (${:,.2f}).', organization_id, share_pct, cost),
-           cost
-    FROM alignment_showback WHERE share_pct >= 30
+    SELECT format('Spend concentrated in {}', organization_id),
+           format('{} accounts for {:.1f}% of all spend (${:,.2f} a 30-day month).', organization_id, share_pct,
+                  per_month(cost, fp.period_days)),
+           per_month(cost, fp.period_days), 'medium'
+    FROM alignment_showback, fp WHERE share_pct >= 50
     UNION ALL
-    SELECT 'medium',
-           format('{} pays {:.0f}% of the average unit cost', organization_id, unit_cost_vs_avg_pct),
-           format('{} spends ${:,.2f} on {:,} tokens, ${:,.2f} above the average cost per token.',
-                  organization_id, cost, CAST(tokens AS BIGINT), excess_cost),
-           excess_cost
-    FROM alignment_showback WHERE unit_cost_vs_avg_pct >= 150
+    SELECT format('{} pays {:.0f}% of the average unit cost', organization_id, unit_cost_vs_avg_pct),
+           format('{} spends ${:,.2f} on {:,} tokens over the {} days, ${:,.2f} a 30-day month above the average cost per token (model mix).',
+                  organization_id, cost, CAST(tokens AS BIGINT), fp.period_days, per_month(variance_cost, fp.period_days)),
+           per_month(variance_cost, fp.period_days), NULL
+    FROM alignment_showback, fp WHERE unit_cost_vs_avg_pct >= 150
+    UNION ALL
+    SELECT format('{} {}: {} for {}', scope, scope_id, status, month),
+           format('Actual ${:,.2f} against a ${:,.2f} budget ({:.1f}%){}.', actual, budget_usd, used_pct,
+                  CASE WHEN status = 'forecast over'
+                       THEN format('; at the month-to-date rate the month ends at ${:,.2f}', forecast_month_end)
+                       ELSE '' END),
+           greatest(actual, forecast_month_end) - budget_usd, NULL
+    FROM budget_vs_actual WHERE status IN ('over budget', 'forecast over')
 )
 SELECT severity, title, detail, amount_usd
-FROM alerts
+FROM (SELECT coalesce(fixed_severity, alert_severity(amount_usd, (SELECT monthly_spend FROM fp))) AS severity, *
+      FROM alerts)
+WHERE severity IS NOT NULL
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;

@@ -1,11 +1,12 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 3
+-- version: 4
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
---   provider arbitrage within a model class, and the total potential.
+--   provider arbitrage within a model class, and what the ledger of actions
+--   counts: each lever once, in sequence, per 30-day month.
 -- param: simple_tasks = qa,chat,summarization,translation | Task types an economy model handles well (comma separated)
 -- param: commitment_percentile = 0.1 min 0 max 1 | Percentile of daily spend to commit to (0-1)
 -- param: commitment_discount_pct = 20.0 min 0 max 100 | Discount on committed spend, in percent
@@ -29,19 +30,11 @@ FROM (
 );
 
 -- query: _switching
--- Premium models (model_prices.model_class) on simple task types, repriced
--- with the same token totals at the economy model of the same provider
--- (model_prices.economy_model). Tokens are summed before pricing, so the
--- projection has no per-call rounding. current_cost is what was paid.
+-- Premium models on simple task types repriced at the provider's economy
+-- model: the ledger's definition (ledger_switches in sql/finance.sql), read
+-- once with this run's simple_tasks.
 CREATE OR REPLACE TEMP TABLE optimization_switching AS
-SELECT u.provider, u.model AS from_model, p.economy_model AS to_model, u.task_type,
-       u.calls, u.cost AS current_cost,
-       token_cost(u.input_tokens, u.output_tokens, e.input_per_1k, e.output_per_1k) AS projected_cost,
-       u.cost - token_cost(u.input_tokens, u.output_tokens, e.input_per_1k, e.output_per_1k) AS savings
-FROM optimization_usage AS u
-JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
-JOIN model_prices AS e ON e.provider = p.provider AND e.model = p.economy_model
-WHERE p.model_class = 'premium' AND u.simple_task;
+SELECT * FROM ledger_switches;
 
 -- query: _daily
 -- The daily cost series over the whole period, zero-filled.
@@ -95,48 +88,24 @@ SELECT percentile,
 FROM per_day;
 
 -- query: _arbitrage
--- Provider arbitrage: each model's calls outside the model-switching scope
--- (so no call is counted twice) repriced at every model of the same
--- model_class from another provider; the cheapest candidate is kept
--- (ties: provider, model name).
+-- Provider arbitrage: the ledger's definition (ledger_arbitrage in
+-- sql/finance.sql): calls outside the switching scope repriced at the
+-- cheapest same-class model of another provider.
 CREATE OR REPLACE TEMP TABLE optimization_arbitrage AS
-WITH rest AS (
-    SELECT u.provider, u.model, p.model_class,
-           sum(u.calls) AS calls, sum(u.cost) AS current_cost,
-           sum(u.input_tokens) AS input_tokens, sum(u.output_tokens) AS output_tokens
-    FROM optimization_usage AS u
-    JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
-    WHERE NOT (p.model_class = 'premium' AND u.simple_task)
-    GROUP BY u.provider, u.model, p.model_class
-),
-candidates AS (
-    SELECT r.*, c.provider AS to_provider, c.model AS to_model,
-           token_cost(r.input_tokens, r.output_tokens, c.input_per_1k, c.output_per_1k) AS projected_cost
-    FROM rest AS r
-    JOIN model_prices AS c ON c.model_class = r.model_class AND c.provider <> r.provider
-)
-SELECT provider AS from_provider, model AS from_model,
-       arg_min(to_provider, (projected_cost, to_provider, to_model)) AS to_provider,
-       arg_min(to_model, (projected_cost, to_provider, to_model)) AS to_model,
-       model_class, calls, current_cost,
-       min(projected_cost) AS projected_cost,
-       current_cost - min(projected_cost) AS savings
-FROM candidates
-GROUP BY provider, model, model_class, calls, current_cost
--- A model already the cheapest of its class has nothing to gain.
-HAVING current_cost - min(projected_cost) > 0;
+SELECT * EXCLUDE (to_input_per_1k, to_output_per_1k) FROM ledger_arbitrage;
 
 -- query: model_switching
 -- title: Model switching: premium models on simple tasks
--- description: Calls of premium models on simple task types, repriced with the same tokens at the provider's economy model.
+-- description: Calls of premium models on simple task types, repriced with the same tokens at the provider's economy model; savings over the file's period and per 30-day month.
 -- chart: hbar
--- x: label
+-- x: _label
 -- y: savings
 -- limit: 25
 SELECT from_model, to_model, task_type, calls, current_cost, projected_cost, savings,
        pct(savings, current_cost) AS savings_pct,
        provider,
-       task_type || ': ' || from_model || ' → ' || to_model AS label
+       per_month(savings, (SELECT period_days FROM period)) AS monthly_savings,
+       task_type || ': ' || from_model || ' → ' || to_model AS _label
 FROM optimization_switching
 ORDER BY savings DESC, provider, from_model, task_type;
 
@@ -217,7 +186,7 @@ GROUP BY s.provider, s.calls, s.cost, s.monthly_cost;
 
 -- query: volume_discounts
 -- title: Volume discount tiers by provider
--- description: Monthly run-rate per provider against typical negotiated volume tiers, and the gap to the next tier.
+-- description: Monthly run-rate per provider against hypothetical negotiated volume tiers; the recorded prices show no such discount received, so nothing here is counted as a saving.
 -- chart: hbar
 -- x: provider
 -- y: monthly_cost, next_tier_gap_usd
@@ -238,50 +207,21 @@ SELECT from_provider, from_model, to_provider, to_model, model_class, calls,
 FROM optimization_arbitrage
 ORDER BY savings DESC, from_provider, from_model;
 
--- query: _total
--- Levers stack: model switching first, then arbitrage on the calls switching
--- does not touch, then the commitment on what spend remains. Commitment
--- savings scale with the daily series, so they are multiplied by the share
--- of cost left after the first two levers (exact when every day shrinks by
--- the same share, an estimate otherwise). Only positive savings count.
-CREATE OR REPLACE TEMP TABLE optimization_total AS
-WITH total AS (SELECT coalesce(sum(cost), 0) AS cost FROM optimization_usage),
-levers AS (
-    SELECT 1 AS step, 'Model switching' AS lever,
-           coalesce(sum(savings) FILTER (WHERE savings > 0), 0) AS savings
-    FROM optimization_switching
-    UNION ALL
-    SELECT 2, 'Provider arbitrage', coalesce(sum(savings) FILTER (WHERE savings > 0), 0)
-    FROM optimization_arbitrage
-),
-commit_lever AS (
-    SELECT 3 AS step, 'Reserved commitment' AS lever,
-           money(greatest(coalesce(max(c.current_cost - c.committed_cost - c.on_demand_cost), 0), 0)
-                 * (1 - coalesce(safe_div((SELECT sum(savings) FROM levers), (SELECT cost FROM total)), 0)))
-               AS savings
-    FROM optimization_commitment AS c
-    WHERE c.chosen
-),
-all_levers AS (
-    SELECT step, lever, savings FROM levers
-    UNION ALL SELECT step, lever, savings FROM commit_lever
-)
-SELECT step, lever, savings, pct(savings, (SELECT cost FROM total)) AS share_pct
-FROM (
-    SELECT * FROM all_levers
-    UNION ALL
-    SELECT 4, 'Total', sum(savings) FROM all_levers
-);
-
 -- query: total_potential
--- title: Total optimization potential
--- description: Savings by lever without double counting; volume discounts are negotiated and left out.
+-- title: What the ledger counts, lever by lever
+-- description: Each lever once, in sequence (switch, then arbitrage on other calls, then caps, then commit on the spend that remains), per 30-day month, from the ledger of actions.
 -- chart: bar
 -- x: lever
--- y: savings
-SELECT step, lever, savings, share_pct
-FROM optimization_total
-ORDER BY step;
+-- y: monthly_savings
+WITH fp AS (SELECT * FROM finance_period)
+SELECT min(a.step) AS step, a.lever, any_value(a.confidence) AS confidence,
+       count(*) AS actions,
+       sum(a.counted_monthly_usd) AS monthly_savings,
+       pct(sum(a.counted_monthly_usd), any_value(fp.monthly_spend)) AS share_pct
+FROM actions AS a CROSS JOIN fp
+WHERE a.domain = 'optimization' AND a.kind IN ('saving', 'avoided cost')
+GROUP BY a.lever
+ORDER BY step, a.lever;
 
 -- query: assumptions
 -- title: Assumptions
@@ -292,94 +232,45 @@ SELECT * FROM (VALUES
     (2, 'Model switching', 'target model', 'the provider''s economy model in the price table'),
     (3, 'Commitment', 'percentile of daily spend', CAST(getvariable('commitment_percentile') AS VARCHAR)),
     (4, 'Commitment', 'discount on committed spend (%)', CAST(getvariable('commitment_discount_pct') AS VARCHAR)),
-    (5, 'Volume discounts', 'monthly tiers', '$250: 3%, $1,000: 5%, $5,000: 10%, $25,000: 15%'),
-    (6, 'Provider arbitrage', 'target model', 'cheapest same-class model of another provider')
+    (5, 'Volume discounts', 'monthly tiers (hypothetical, not counted)', '$250: 3%, $1,000: 5%, $5,000: 10%, $25,000: 15%'),
+    (6, 'Provider arbitrage', 'target model', 'cheapest same-class model of another provider'),
+    (7, 'All', 'month', '30 days: monthly = amount over the file x 30 / period days')
 ) AS t(step, lever, parameter, value)
 ORDER BY step;
 
 -- query: headline
-SELECT label, value, unit FROM (VALUES
-    -- Low-risk first: the same provider's economy model on simple tasks
-    -- (the total_potential table names each lever).
-    -- The full potential adds commitments and moving other work to another
-    -- provider, which needs a quality check before anyone acts on it.
-    (1, 'Low-risk savings', (SELECT CAST(savings AS DOUBLE) FROM optimization_total WHERE step = 1), 'usd'),
-    (2, 'Full potential', (SELECT CAST(savings AS DOUBLE) FROM optimization_total WHERE step = 4), 'usd'),
-    (3, 'Full potential, % of spend', (SELECT share_pct FROM optimization_total WHERE step = 4), 'pct'),
-    (4, 'Current spend', (SELECT CAST(coalesce(sum(cost), 0) AS DOUBLE) FROM optimization_usage), 'usd')
-) AS t(n, label, value, unit)
+-- title: Headline
+-- Savings per 30-day month from the ledger: the sure part first (high or
+-- medium confidence), then what depends on output quality.
+WITH fp AS (SELECT * FROM finance_period),
+t AS (
+    SELECT coalesce(sum(counted_monthly_usd) FILTER (WHERE confidence <> 'low'), 0) AS sure,
+           coalesce(sum(counted_monthly_usd) FILTER (WHERE confidence = 'low'), 0) AS quality
+    FROM actions WHERE domain = 'optimization' AND kind IN ('saving', 'avoided cost')
+)
+SELECT label, value, unit FROM (
+    SELECT 1 AS n, 'Monthly savings, high or medium confidence' AS label, CAST(t.sure AS DECIMAL(38, 6)) AS value, 'usd' AS unit FROM t
+    UNION ALL
+    SELECT 2, 'Monthly savings that depend on quality', CAST(t.quality AS DECIMAL(38, 6)), 'usd' FROM t
+    UNION ALL
+    SELECT 3, 'Monthly AI spend', CAST(fp.monthly_spend AS DECIMAL(38, 6)), 'usd' FROM fp
+    UNION ALL
+    SELECT 4, 'All savings, % of monthly spend', CAST(pct(t.sure + t.quality, fp.monthly_spend) AS DECIMAL(38, 6)), 'pct' FROM t, fp
+)
 ORDER BY n;
 
 -- query: recommendations
--- title: Recommendations
--- description: Concrete changes with the dollars each saves over the period of the file.
+-- title: Actions
+-- description: This report's actions from the one ledger of actions, per 30-day month, each with its confidence and quality risk.
 -- chart: none
--- The three largest model switches, the commitment, the largest provider
--- arbitrage, and the provider nearest (relative to its spend) to its next
--- volume tier. Priority follows the amount at stake.
-WITH switches AS (
-    SELECT *, row_number() OVER (ORDER BY savings DESC, provider, from_model, task_type) AS rn
-    FROM optimization_switching
-    WHERE savings > 0
-),
-arbitrage AS (
-    SELECT *, row_number() OVER (ORDER BY savings DESC, from_provider, from_model) AS rn
-    FROM optimization_arbitrage
-),
-volume AS (
-    SELECT *, row_number() OVER (ORDER BY safe_div(next_tier_gap_usd, monthly_cost), provider) AS rn
-    FROM optimization_volume
-    WHERE next_threshold_usd IS NOT NULL AND monthly_cost > 0
-),
-recs AS (
-    SELECT format('Move {} calls from {} to {}', task_type, from_model, to_model) AS title,
-           format('{:,} {} calls on {} cost ${:,.2f}; the same tokens at {} list prices cost ${:,.2f}: '
-                  || 'saves ${:,.2f} over the period ({:.1f}%).',
-                  CAST(calls AS BIGINT), task_type, from_model, current_cost, to_model, projected_cost,
-                  savings, pct(savings, current_cost)) AS detail,
-           savings AS amount_usd
-    FROM switches WHERE rn <= 3
-    UNION ALL
-    SELECT format('Commit to ${:,.2f} a day of reserved capacity', commit_daily_cost),
-           format('At current spend, committing at the {}th percentile of daily spend with a {}% discount '
-                  || 'costs ${:,.2f} committed plus ${:,.2f} on demand instead of ${:,.2f}: saves ${:,.2f} over the period '
-                  || '({:.1f}% utilization; it breaks even at {:.0f}%). After the model and provider '
-                  || 'changes it is worth about ${:,.2f}: size it after them.',
-                  CAST(round(percentile * 100) AS INTEGER), discount_pct, committed_cost, on_demand_cost,
-                  current_cost, current_cost - committed_cost - on_demand_cost,
-                  pct(covered_cost, commit_daily_cost * days), 100 - discount_pct, t.savings),
-           current_cost - committed_cost - on_demand_cost
-    FROM optimization_commitment
-    JOIN optimization_total AS t ON t.step = 3
-    WHERE chosen AND current_cost - committed_cost - on_demand_cost > 0
-    UNION ALL
-    SELECT format('Move {} work from {} to {} {}', from_model, from_provider, to_provider, to_model),
-           format('{:,} {} calls outside simple tasks cost ${:,.2f}; at {} list prices ${:,.2f}: '
-                  || 'saves ${:,.2f} over the period ({:.1f}%). Check quality on a sample first.',
-                  CAST(calls AS BIGINT), from_model, current_cost, to_model, projected_cost, savings,
-                  pct(savings, current_cost)),
-           savings
-    FROM arbitrage WHERE rn = 1
-    UNION ALL
-    SELECT format('Negotiate a volume tier with {}', provider),
-           format('{} runs at ${:,.2f} a month, ${:,.2f} short of the ${:,} tier; its {}% discount '
-                  || 'instead of {}% would save ${:,.2f} more over the period. Consolidating other '
-                  || 'providers'' spend there closes the gap.',
-                  provider, monthly_cost, next_tier_gap_usd, next_threshold_usd, next_discount_pct,
-                  discount_pct, next_tier_savings - tier_savings),
-           next_tier_savings - tier_savings
-    FROM volume WHERE rn = 1
-)
-SELECT row_number() OVER (ORDER BY amount_usd DESC, title) AS priority, title, detail, amount_usd
-FROM recs
-ORDER BY priority;
+SELECT * FROM report_actions('optimization') ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
 -- description: Spend that is avoidable at list prices, and calls the optimizer cannot price.
 -- chart: none
--- Avoidable spend on premium models for simple tasks: high at 20% of all
--- spend or more, medium at 10%, low below. Calls of models missing from the
+-- Avoidable spend on premium models for simple tasks, severity by the
+-- alert policy (sql/finance.sql) on its monthly amount against monthly spend. Calls of models missing from the
 -- price table are a low alert: they are left out of every repricing here.
 WITH total AS (SELECT coalesce(sum(cost), 0) AS cost, coalesce(sum(calls), 0) AS calls FROM optimization_usage),
 waste AS (
@@ -394,16 +285,18 @@ unpriced AS (
     ANTI JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
 ),
 alerts AS (
-    SELECT CASE WHEN pct(w.savings, t.cost) >= 20 THEN 'high'
-                WHEN pct(w.savings, t.cost) >= 10 THEN 'medium' ELSE 'low' END AS severity,
+    SELECT alert_severity(per_month(w.savings, (SELECT period_days FROM period)),
+                          (SELECT monthly_spend FROM finance_period)) AS severity,
            'Premium models on simple tasks' AS title,
-           format('{:,} calls ({:.1f}% of calls) ran premium models on simple tasks for ${:,.2f}; '
-                  || '${:,.2f} of it ({:.1f}% of all spend) is avoidable with the economy models.',
-                  CAST(w.calls AS BIGINT), pct(w.calls, t.calls), w.current_cost, w.savings,
-                  pct(w.savings, t.cost)) AS detail,
-           w.savings AS amount_usd
+           format('{:,} calls ({:.1f}% of calls) ran premium models on simple tasks for ${:,.2f} over the {} days; '
+                  || '${:,.2f} of it ({:.1f}% of all spend), ${:,.2f} a 30-day month, would not be spent on the economy models '
+                  || 'if their quality holds.',
+                  CAST(w.calls AS BIGINT), pct(w.calls, t.calls), w.current_cost, (SELECT period_days FROM period),
+                  w.savings, pct(w.savings, t.cost), per_month(w.savings, (SELECT period_days FROM period))) AS detail,
+           per_month(w.savings, (SELECT period_days FROM period)) AS amount_usd
     FROM waste AS w, total AS t
-    WHERE w.savings > 0
+    WHERE alert_severity(per_month(w.savings, (SELECT period_days FROM period)),
+                         (SELECT monthly_spend FROM finance_period)) IS NOT NULL
     UNION ALL
     SELECT 'low', 'Calls of models without a list price',
            format('{:,} calls of {} model(s) missing from the price table (${:,.2f}) cannot be '

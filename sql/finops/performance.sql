@@ -1,65 +1,66 @@
 -- name: performance
 -- title: Performance tracking
 -- category: finops
--- version: 3
+-- version: 4
 -- description: Latency percentiles, throughput, cost and SLA compliance per
---   model; rankings by cost, speed and a composite score; the best model for
---   each task type and the latency distribution.
--- param: sla_ms = 2000 min 1 | Latency SLA threshold in milliseconds
--- param: sla_target_pct = 95.0 min 0 max 100 | Share of calls that should meet the SLA (percent); models below it raise an alert
+--   model, the SLA set per model class on a measure that does not punish long
+--   outputs (a base allowance plus time per output token, sla_targets in
+--   sql/finance.sql); rankings by cost, speed and a composite score; the best
+--   model for each task type and the latency distribution.
 -- param: min_calls = 20 min 1 | Fewest calls a model needs on a task type to be ranked for it
 
 -- query: _models
 -- Per-model metrics, aggregated once. Percentiles are continuous
 -- (quantile_cont, linear interpolation between ranks); tokens_per_second =
 -- sum(output_tokens) / (sum(latency_ms) / 1000); cost_per_1k_tokens = cost /
--- (input + output tokens) * 1000; sla_pct = calls at or under sla_ms / calls.
--- The composite score (0-100, higher is better) weighs cost 40%, speed 30%
--- and SLA 30%: 0.4 * 100 * cheapest cost_per_1k_tokens / this model's
--- + 0.3 * 100 * lowest p95_ms / this model's + 0.3 * sla_pct.
+-- (input + output tokens) * 1000; sla_pct = calls within their SLA
+-- allowance / calls (model_sla: base_ms + per_output_token_ms x
+-- output_tokens by model class). The composite score (0-100, higher is
+-- better) weighs cost 40%, speed 30% and SLA 30%: 0.4 * 100 * cheapest
+-- cost_per_1k_tokens / this model's + 0.3 * 100 * lowest p95_ms / this
+-- model's + 0.3 * sla_pct.
 CREATE OR REPLACE TEMP TABLE performance_models AS
 WITH m AS (
-    SELECT provider, model,
+    SELECT c.provider, c.model,
            count(*) AS calls,
-           quantile_cont(latency_ms, [0.5, 0.95, 0.99]) AS q,
-           avg(latency_ms) AS avg_ms,
-           safe_div(sum(output_tokens) * 1000.0, sum(latency_ms)) AS tokens_per_second,
-           money(safe_div(sum(cost_usd) * 1000, sum(total_tokens))) AS cost_per_1k_tokens,
-           pct(count(*) FILTER (WHERE latency_ms <= getvariable('sla_ms')), count(*)) AS sla_pct,
-           sum(cost_usd) AS cost,
-           sum(total_tokens) AS total_tokens,
-           count(*) FILTER (WHERE latency_ms > getvariable('sla_ms')) AS over_sla_calls,
-           coalesce(sum(cost_usd) FILTER (WHERE latency_ms > getvariable('sla_ms')), 0) AS over_sla_cost
-    FROM calls
-    GROUP BY provider, model
+           quantile_cont(c.latency_ms, [0.5, 0.95, 0.99]) AS q,
+           avg(c.latency_ms) AS avg_ms,
+           safe_div(sum(c.output_tokens) * 1000.0, sum(c.latency_ms)) AS tokens_per_second,
+           money(safe_div(sum(c.cost_usd) * 1000, sum(c.total_tokens))) AS cost_per_1k_tokens,
+           sum(c.cost_usd) AS cost,
+           sum(c.total_tokens) AS total_tokens
+    FROM calls AS c
+    GROUP BY c.provider, c.model
 )
 SELECT m.* EXCLUDE (q), q[1] AS p50_ms, q[2] AS p95_ms, q[3] AS p99_ms,
+       s.sla_pct, s.target_pct AS sla_target_pct, s.over_sla_calls, s.meets_sla, s.model_class,
+       s.p95_ms_per_output_token,
        0.4 * coalesce(100.0 * safe_div(min(cost_per_1k_tokens) OVER (), cost_per_1k_tokens), 100)
      + 0.3 * 100.0 * safe_div(min(q[2]) OVER (), q[2])
-     + 0.3 * sla_pct AS score
-FROM m;
+     + 0.3 * s.sla_pct AS score
+FROM m JOIN model_sla AS s USING (provider, model);
 
 -- query: _task_models
 -- The same metrics per task type and model; the composite score is
 -- computed within each task type over the models with at least min_calls
--- calls on it (the others get no score).
+-- calls on it that meet their SLA (the others get no score).
 CREATE OR REPLACE TEMP TABLE performance_task_models AS
 WITH q_m AS (
     SELECT task_type, provider, model,
            count(*) AS calls,
            quantile_cont(latency_ms, [0.5, 0.95]) AS q,
            money(safe_div(sum(cost_usd) * 1000, sum(total_tokens))) AS cost_per_1k_tokens,
-           pct(count(*) FILTER (WHERE latency_ms <= getvariable('sla_ms')), count(*)) AS sla_pct,
            sum(cost_usd) AS cost,
            sum(total_tokens) AS total_tokens
     FROM calls
     GROUP BY task_type, provider, model
 ),
 m AS (
-    SELECT q_m.* EXCLUDE (q), q[1] AS p50_ms, q[2] AS p95_ms FROM q_m
+    SELECT q_m.* EXCLUDE (q), q[1] AS p50_ms, q[2] AS p95_ms, s.sla_pct, s.meets_sla
+    FROM q_m JOIN model_sla AS s USING (provider, model)
 ),
 ranked AS (
-    SELECT * FROM m WHERE calls >= getvariable('min_calls')
+    SELECT * FROM m WHERE calls >= getvariable('min_calls') AND meets_sla IS DISTINCT FROM false
 )
 SELECT m.*, r.score
 FROM m
@@ -76,32 +77,31 @@ LEFT JOIN (
 -- title: Headline
 -- Values are DECIMAL so counts print as whole numbers.
 WITH overall AS (
-    SELECT quantile_cont(latency_ms, [0.5, 0.95]) AS q,
-           pct(count(*) FILTER (WHERE latency_ms <= getvariable('sla_ms')), count(*)) AS sla_pct
-    FROM calls
+    SELECT quantile_cont(latency_ms, [0.5, 0.95]) AS q FROM calls
 )
 SELECT label, value, unit FROM (
     SELECT 1 AS position, 'Median latency' AS label, money(q[1]) AS value, 'ms' AS unit FROM overall
     UNION ALL
     SELECT 2, 'p95 latency', money(q[2]), 'ms' FROM overall
     UNION ALL
-    SELECT 3, 'Calls within SLA', money(sla_pct), 'pct' FROM overall
+    SELECT 3, 'Calls within their SLA', money(pct(sum(calls) - sum(over_sla_calls), sum(calls))), 'pct'
+    FROM performance_models
     UNION ALL
-    SELECT 4, 'Models below SLA target',
-           money(count(*) FILTER (WHERE sla_pct < getvariable('sla_target_pct'))), 'count'
+    SELECT 4, 'Models missing their SLA', money(count(*) FILTER (WHERE meets_sla = false)), 'count'
     FROM performance_models
 )
 ORDER BY position;
 
 -- query: latency_by_model
 -- title: Latency by model
--- description: p50/p95/p99 latency (interpolated percentiles), throughput, cost per 1,000 tokens and the share of calls within the SLA.
+-- description: p50/p95/p99 latency (interpolated percentiles), throughput, cost per 1,000 tokens and the share of calls within the SLA (a base allowance plus time per output token, by model class).
 -- chart: bar
 -- x: model
 -- y: p50_ms, p95_ms, p99_ms
 -- limit: 25
 SELECT provider, model, calls, p50_ms, p95_ms, p99_ms, avg_ms, tokens_per_second,
-       cost_per_1k_tokens, sla_pct, cost, over_sla_calls
+       cost_per_1k_tokens, sla_pct, cost, over_sla_calls, model_class, sla_target_pct, meets_sla,
+       p95_ms_per_output_token
 FROM performance_models
 ORDER BY p50_ms, provider, model;
 
@@ -143,7 +143,7 @@ ORDER BY rank;
 
 -- query: best_model_by_task
 -- title: Best model per task type
--- description: The model with the highest composite score on each task type (models with at least 20 calls on it by default).
+-- description: The model with the highest composite score on each task type, among models that meet their SLA (with at least 20 calls on it by default).
 -- chart: none
 SELECT task_type, provider, model, score, calls, cost_per_1k_tokens, p50_ms, p95_ms, sla_pct
 FROM performance_task_models
@@ -182,87 +182,49 @@ FROM bands AS b
 LEFT JOIN banded AS c USING (band)
 ORDER BY b.min_ms;
 
--- query: _routing
--- What each simple task type (qa, chat, summarization, translation, where
--- a cheaper model is a safe swap) would cost on its best-scoring model:
--- every (task, model) pair dearer per token than the task's best model,
--- repriced with the same tokens at the best model's cost per 1,000 tokens.
-CREATE OR REPLACE TEMP TABLE performance_routing AS
-WITH best AS (
-    SELECT task_type, provider, model, cost_per_1k_tokens
-    FROM performance_task_models
-    WHERE score IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY task_type ORDER BY score DESC, provider, model) = 1
-)
-SELECT t.task_type, b.model AS to_model,
-       sum(t.calls) AS calls,
-       sum(t.cost) AS current_cost,
-       money(sum(t.total_tokens * b.cost_per_1k_tokens / 1000)) AS projected_cost,
-       sum(t.cost) - money(sum(t.total_tokens * b.cost_per_1k_tokens / 1000)) AS savings
-FROM performance_task_models AS t
-JOIN best AS b USING (task_type)
-WHERE t.cost_per_1k_tokens > b.cost_per_1k_tokens
-  AND t.task_type IN ('qa', 'chat', 'summarization', 'translation')
-GROUP BY t.task_type, b.model;
+-- query: sla_targets
+-- title: SLA targets
+-- description: The SLA per model class (or model): a call meets it when its latency is at most the base plus the time per output token times its output tokens; a model meets it when the target share of its calls do.
+-- chart: none
+SELECT coalesce(model, '(class default)') AS model, model_class, base_ms,
+       per_output_token_ms, target_pct
+FROM sla_targets
+ORDER BY model_class, model NULLS FIRST;
 
 -- query: recommendations
--- title: Recommendations
--- description: Route simple task types to their best-scoring model, and fix the three costliest models that miss the SLA.
+-- title: Actions
+-- description: The five largest model switches from the one ledger of actions, each toward a model that meets its SLA, per 30-day month; every action is in Rate optimization and on the index.
 -- chart: none
--- Ranked by dollars at stake: routing savings over the period, and the
--- period's spend on calls slower than the SLA.
-WITH items AS (
-    SELECT 'Route ' || task_type || ' calls to ' || to_model AS title,
-           format('{:,} {} calls run on models dearer per token than {}, the best-scoring model for the task; moving them saves ${:,.2f} over the period (${:,.2f} now, ${:,.2f} after).',
-                  calls, task_type, to_model, savings, current_cost, projected_cost) AS detail,
-           savings AS amount_usd
-    FROM performance_routing
-    WHERE savings > 0
-    UNION ALL
-    SELECT 'Bring ' || model || ' within the ' || format('{:,}', getvariable('sla_ms')) || ' ms SLA',
-           format('{:.1f}% of {} calls meet the SLA (target {:.0f}%, p95 {:,.0f} ms); ${:,.2f} was spent on {:,} calls over it. Route latency-sensitive traffic to a faster model or set a timeout.',
-                  sla_pct, model, getvariable('sla_target_pct'), p95_ms, over_sla_cost, over_sla_calls),
-           over_sla_cost
-    FROM performance_models
-    WHERE sla_pct < getvariable('sla_target_pct')
-    QUALIFY row_number() OVER (ORDER BY over_sla_cost DESC, provider, model) <= 3
-)
-SELECT CAST(row_number() OVER (ORDER BY amount_usd DESC, title) AS INTEGER) AS priority,
-       title, detail, amount_usd
-FROM items
-ORDER BY priority;
+SELECT * FROM report_actions('performance') WHERE priority <= 5 ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- description: Models whose share of calls within the SLA is under the target (high when under 80%); the five worst one by one, the rest in one line.
+-- description: Models missing their SLA (with at least 20 calls), severity by the alert policy on the monthly spend on their calls over the SLA against monthly spend.
 -- chart: none
-WITH missing AS (
-    SELECT *, row_number() OVER (ORDER BY CASE WHEN sla_pct < 80 THEN 1 ELSE 2 END,
-                                          sla_pct, provider, model) AS rank
-    FROM performance_models
-    WHERE sla_pct < getvariable('sla_target_pct')
+WITH fp AS (SELECT * FROM finance_period),
+missing AS (
+    SELECT m.*,
+           per_month(coalesce((SELECT sum(c.cost_usd) FROM calls AS c
+                               WHERE c.provider = m.provider AND c.model = m.model), 0)
+                     * over_sla_calls / calls, fp.period_days) AS monthly_over_sla_cost,
+           fp.monthly_spend
+    FROM performance_models AS m, fp
+    WHERE m.meets_sla = false
 )
 SELECT severity, title, detail, amount_usd
 FROM (
-    SELECT rank,
-           CASE WHEN sla_pct < 80 THEN 'high' ELSE 'medium' END AS severity,
-           model || ' misses the latency SLA' AS title,
-           format('{:.1f}% of {:,} calls within {:,} ms (target {:.0f}%); p95 {:,.0f} ms, p99 {:,.0f} ms.',
-                  sla_pct, calls, getvariable('sla_ms'), getvariable('sla_target_pct'), p95_ms, p99_ms) AS detail,
-           over_sla_cost AS amount_usd
+    SELECT alert_severity(monthly_over_sla_cost, monthly_spend) AS severity,
+           model || ' misses its latency SLA' AS title,
+           format('{:.1f}% of {:,} calls within {:,} ms + {:.0f} ms per output token (target {:.0f}%); p95 {:,.0f} ms; '
+                  || 'about ${:,.2f} a 30-day month is spent on its calls over the SLA. No action routes work to it.',
+                  sla_pct, calls, (SELECT base_ms FROM sla_targets WHERE model IS NULL AND sla_targets.model_class = missing.model_class),
+                  (SELECT per_output_token_ms FROM sla_targets WHERE model IS NULL AND sla_targets.model_class = missing.model_class),
+                  sla_target_pct, p95_ms, monthly_over_sla_cost) AS detail,
+           monthly_over_sla_cost AS amount_usd
     FROM missing
-    WHERE rank <= 5
-    UNION ALL
-    SELECT 6, CASE WHEN min(sla_pct) < 80 THEN 'high' ELSE 'medium' END,
-           format('{:,} more models miss the latency SLA', count(*)),
-           format('Within {:,} ms: {}.', getvariable('sla_ms'),
-                  string_agg(format('{} {:.1f}%', model, sla_pct), ', ' ORDER BY rank)),
-           sum(over_sla_cost)
-    FROM missing
-    WHERE rank > 5
-    HAVING count(*) > 0
 )
-ORDER BY rank;
+WHERE severity IS NOT NULL
+ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;
 
 -- query: errors_by_model
 -- title: Failed calls by model

@@ -1,42 +1,60 @@
 -- name: realtime
 -- title: Real-time decision making
 -- category: finops
--- version: 2
--- description: What needs action now: calls far above their model's normal
---   cost, customers whose daily spend spikes, each customer's spend against
---   its monthly allocation, premium models on simple tasks, and the alert
---   rules evaluated with the dollars at stake.
--- param: sigma = 3.0 min 0 | A call is anomalous when its cost is more than this many standard deviations above its model's mean
+-- version: 3
+-- description: What needs action now: calls whose cost per token is far off
+--   their model and task, customers whose daily spend spikes, customers whose
+--   AI cost runs past their fee (a margin finding), customers the calls show
+--   likely to leave (revenue at risk, with the evidence), and the alert rules
+--   evaluated under the alert policy.
+-- param: robust_z = 3.5 min 0 | A call is anomalous when its log cost per token is more than this many robust deviations (1.4826 x MAD) above the median of its model and task
+-- param: min_calls = 20 min 1 | Fewest calls a model and task need before their calls are scored
 -- param: spike_ratio = 5.0 min 1 | A customer-day is a spike when its cost is more than this many times the customer's baseline
+-- param: spike_min_days = 7 min 1 | Fewest other active days a customer needs for a baseline
+-- param: spike_min_usd = 1.0 min 0 | Smallest excess over the baseline, in dollars, that makes a spike
 -- param: usage_revenue_pct = 30.0 min 0 | Alert when a customer's AI cost exceeds this share of its revenue (percent)
--- param: allocation_pct = 100.0 min 1 | A customer's monthly AI allocation as a share of its tier's monthly fee (percent)
+-- param: allocation_pct = 100.0 min 1 | A customer's fee-based allocation as a share of its monthly fee (percent); not a budget
+
+-- query: _scored
+-- Each call's log cost per token. For a model in model_prices the tokens
+-- are weighted by its list prices (cost / list-price cost of the same
+-- input and output tokens), so the input/output mix does not move it; for
+-- other models it is cost / total_tokens.
+CREATE OR REPLACE TEMP TABLE realtime_scored AS
+SELECT c.call_id, c.provider, c.model, c.task_type,
+       ln(CAST(c.cost_usd AS DOUBLE)
+          / coalesce(nullif(CAST((c.input_tokens * p.input_per_1k + c.output_tokens * p.output_per_1k) / 1000 AS DOUBLE), 0),
+                     CAST(c.total_tokens AS DOUBLE))) AS log_cpt,
+       coalesce(nullif(CAST((c.input_tokens * p.input_per_1k + c.output_tokens * p.output_per_1k) / 1000 AS DOUBLE), 0),
+                CAST(c.total_tokens AS DOUBLE)) AS unit_base
+FROM calls AS c
+LEFT JOIN model_prices AS p USING (provider, model)
+WHERE c.cost_usd > 0;
 
 -- query: _model_stats
--- Mean and sample standard deviation (as stddev_samp) of cost per model. A
--- model with one call has a NULL deviation and so no anomalies. Computed
--- from exact integer sums of micro-dollars, sd = sqrt((n * sum(x^2) -
--- sum(x)^2) / (n * (n - 1))): a parallel sum of doubles differs in its last
--- bits from run to run, which would make z-scores (and golden files) flaky.
+-- Robust baselines per model and task type on the log of cost per token
+-- (see _scored): token-driven costs are skewed, so the mean and
+-- standard deviation of raw cost flag long prompts, not wrong prices. The
+-- median and the median absolute deviation (MAD, scaled by 1.4826 to match
+-- a standard deviation under normality) of log cost per token give
+-- robust_z = (log cpt - median) / (1.4826 * MAD). The spread is floored at
+-- 0.05 (5% on the price scale): costs billed at list price, rounded to six
+-- decimals, have a MAD near 0, and a rounding difference is no anomaly. A
+-- model and task with fewer than min_calls calls is not scored. One-sided at
+-- robust_z > 3.5, a log-normal cost per token flags 0.023% of calls
+-- (1 - Phi(3.5)): the expected false-alarm rate.
 CREATE OR REPLACE TEMP TABLE realtime_model_stats AS
-WITH sums AS (
-    SELECT provider, model, count(*) AS calls,
-           -- micro-dollars as BIGINT, whole and fraction apart: exact, and no
-           -- overflow for a call up to the contract's limit ($999,999,999,999.999999)
-           sum(CAST(trunc(cost_usd) AS BIGINT) * 1000000
-               + CAST((cost_usd - trunc(cost_usd)) * 1000000 AS BIGINT)) AS sx,
-           sum(CAST(CAST(trunc(cost_usd) AS BIGINT) * 1000000
-                    + CAST((cost_usd - trunc(cost_usd)) * 1000000 AS BIGINT) AS HUGEINT)
-               * CAST(CAST(trunc(cost_usd) AS BIGINT) * 1000000
-                      + CAST((cost_usd - trunc(cost_usd)) * 1000000 AS BIGINT) AS HUGEINT)) AS sxx
-    FROM calls
-    GROUP BY provider, model
+WITH x AS (
+    SELECT provider, model, task_type, log_cpt FROM realtime_scored
+),
+med AS (
+    SELECT provider, model, task_type, count(*) AS calls, median(log_cpt) AS median_log_cpt
+    FROM x GROUP BY provider, model, task_type
 )
-SELECT provider, model, calls,
-       CAST(sx AS DOUBLE) / calls / 1000000 AS mean_cost,
-       CASE WHEN calls > 1
-            THEN sqrt(CAST(calls * sxx - sx * sx AS DOUBLE) / (calls * (calls - 1))) / 1000000
-       END AS sd_cost
-FROM sums;
+SELECT m.provider, m.model, m.task_type, m.calls, m.median_log_cpt,
+       greatest(1.4826 * median(abs(x.log_cpt - m.median_log_cpt)), 0.05) AS robust_sd
+FROM med AS m JOIN x USING (provider, model, task_type)
+GROUP BY m.provider, m.model, m.task_type, m.calls, m.median_log_cpt;
 
 -- query: _customer_days
 -- Cost per customer and active day (a day with at least one call).
@@ -48,9 +66,12 @@ GROUP BY customer_id, call_date;
 -- query: _budget
 -- monthly_cost = the customer's cost on the 30 days ending at the file's
 -- last call date, both ends included (call_date >= last_date - 29);
--- allocation = latest tier's monthly fee x allocation_pct / 100;
+-- allocation = a fee-based allocation, the current monthly fee x
+-- allocation_pct / 100 (not a budget: budgets are set by finance);
 -- used_pct = pct(monthly_cost, allocation); risk high at >= 100%, medium at
--- >= 80%, else low; revenue_at_risk = the monthly fee when risk is high.
+-- >= 80%, else low: a margin finding. revenue_at_risk is the current
+-- monthly fee of a customer the calls show likely to leave
+-- (churn_signals in sql/finance.sql), with its evidence; 0 otherwise.
 CREATE OR REPLACE TEMP TABLE realtime_budget AS
 WITH recent AS (
     SELECT d.customer_id, sum(d.cost) AS cost, sum(d.calls) AS calls
@@ -62,10 +83,13 @@ budget AS (
     SELECT e.customer_id, e.subscription_tier, e.organization_id,
            coalesce(r.cost, CAST(0 AS DECIMAL(38, 6))) AS monthly_cost,
            money(e.monthly_fee * getvariable('allocation_pct') / 100) AS allocation,
-           e.monthly_fee, e.revenue, e.cost AS total_cost,
-           coalesce(r.calls, 0) AS monthly_calls
+           e.monthly_fee, e.revenue, e.cost AS total_cost, e.tenure_days,
+           coalesce(r.calls, 0) AS monthly_calls,
+           coalesce(c.revenue_at_risk, CAST(0 AS DECIMAL(18, 6))) AS revenue_at_risk,
+           c.evidence AS churn_evidence
     FROM customer_economics AS e
     LEFT JOIN recent AS r USING (customer_id)
+    LEFT JOIN churn_signals AS c USING (customer_id)
 )
 SELECT *, pct(monthly_cost, allocation) AS used_pct,
        CASE WHEN pct(monthly_cost, allocation) >= 100 THEN 'high'
@@ -75,8 +99,10 @@ FROM budget;
 
 -- query: _spikes
 -- baseline = the customer's average daily cost over its other active days
--- ((customer total - this day) / (active days - 1)); a customer with one
--- active day has no baseline and is never a spike. ratio = cost / baseline.
+-- ((customer total - this day) / (active days - 1)); ratio = cost /
+-- baseline. A spike needs ratio > spike_ratio, at least spike_min_days
+-- other active days behind the baseline, and an excess (cost - baseline)
+-- of spike_min_usd or more.
 CREATE OR REPLACE TEMP TABLE realtime_spikes AS
 WITH days AS (
     SELECT customer_id, call_date, calls, cost,
@@ -87,100 +113,96 @@ WITH days AS (
 SELECT customer_id, call_date, calls, cost,
        money((customer_cost - cost) / (active_days - 1)) AS baseline,
        safe_div(cost * (active_days - 1), customer_cost - cost) AS ratio,
-       active_days
+       active_days,
+       cost - money((customer_cost - cost) / (active_days - 1)) AS excess_cost
 FROM days
-WHERE active_days > 1
-  AND safe_div(cost * (active_days - 1), customer_cost - cost) > getvariable('spike_ratio');
+WHERE active_days - 1 >= getvariable('spike_min_days')
+  AND safe_div(cost * (active_days - 1), customer_cost - cost) > getvariable('spike_ratio')
+  AND cost - money((customer_cost - cost) / (active_days - 1)) >= getvariable('spike_min_usd');
 
 -- query: _anomalies
--- Calls whose cost is more than sigma standard deviations above their
--- model's mean: z_score = (cost - mean) / stddev_samp > sigma. Calls are
--- filtered against the small per-model table, one hash join.
+-- Calls whose robust_z (see _model_stats) exceeds robust_z; expected_cost =
+-- the call's (price-weighted) tokens at its model and task's median cost per token,
+-- excess_cost = cost - expected_cost.
 CREATE OR REPLACE TEMP TABLE realtime_anomalies AS
 SELECT c.call_id, c.customer_id, c.model, c.cost_usd,
-       safe_div(CAST(c.cost_usd AS DOUBLE) - s.mean_cost, s.sd_cost) AS z_score,
-       c.provider, c."timestamp", c.task_type, c.feature_id,
-       money(s.mean_cost) AS model_avg_cost
-FROM calls AS c
-JOIN realtime_model_stats AS s
-  ON s.provider = c.provider AND s.model = c.model
-WHERE s.sd_cost > 0
-  AND CAST(c.cost_usd AS DOUBLE) > s.mean_cost + getvariable('sigma') * s.sd_cost;
-
--- query: _inefficient
--- Premium models on simple tasks (qa, chat, summarization, translation),
--- repriced with the same tokens at the economy model of the same provider
--- family from model_prices.
-CREATE OR REPLACE TEMP TABLE realtime_inefficient AS
-WITH usage AS (
-    SELECT provider, model, task_type, count(*) AS calls, sum(cost_usd) AS cost,
-           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
-    FROM calls
-    WHERE task_type IN ('qa', 'chat', 'summarization', 'translation')
-    GROUP BY provider, model, task_type
-)
-SELECT u.provider, u.model, u.task_type, m.economy_model, u.calls, u.cost,
-       token_cost(u.input_tokens, u.output_tokens, e.input_per_1k, e.output_per_1k) AS economy_cost,
-       u.cost - token_cost(u.input_tokens, u.output_tokens, e.input_per_1k, e.output_per_1k) AS savings
-FROM usage AS u
-JOIN model_prices AS m ON m.provider = u.provider AND m.model = u.model AND m.model_class = 'premium'
-JOIN model_prices AS e ON e.provider = m.provider AND e.model = m.economy_model;
+       (x.log_cpt - s.median_log_cpt) / s.robust_sd AS z_score,
+       c.provider, c."timestamp", c.task_type, c.feature_id, c.total_tokens,
+       money(x.unit_base * exp(s.median_log_cpt)) AS expected_cost,
+       c.cost_usd - money(x.unit_base * exp(s.median_log_cpt)) AS excess_cost
+FROM realtime_scored AS x
+JOIN realtime_model_stats AS s USING (provider, model, task_type)
+JOIN calls AS c ON c.call_id = x.call_id
+WHERE s.calls >= getvariable('min_calls') AND s.robust_sd > 0
+  AND (x.log_cpt - s.median_log_cpt) / s.robust_sd > getvariable('robust_z');
 
 -- query: headline
 -- title: Headline
 -- Values are DECIMAL so money stays exact and counts print as whole numbers.
 SELECT label, value, unit FROM (
-    SELECT 1 AS position, 'Customers over allocation' AS label,
-           money(count(*) FILTER (WHERE risk = 'high')) AS value, 'count' AS unit
+    SELECT 1 AS position, 'Revenue at risk, a month' AS label,
+           money(coalesce(sum(revenue_at_risk), 0)) AS value, 'usd' AS unit
     FROM realtime_budget
     UNION ALL
-    SELECT 2, 'Revenue at risk',
-           money(coalesce(sum(monthly_fee) FILTER (WHERE risk = 'high'), 0)), 'usd'
+    SELECT 2, 'Customers likely to leave', money(count(*) FILTER (WHERE revenue_at_risk > 0)), 'count'
     FROM realtime_budget
     UNION ALL
-    SELECT 3, 'Anomalous calls', money(count(*)), 'count' FROM realtime_anomalies
+    SELECT 3, 'Customers over their fee-based allocation',
+           money(count(*) FILTER (WHERE risk = 'high')), 'count'
+    FROM realtime_budget
     UNION ALL
-    SELECT 4, 'Daily spikes', money(count(*)), 'count' FROM realtime_spikes
+    SELECT 4, 'Anomalous calls', money(count(*)), 'count' FROM realtime_anomalies
 )
 ORDER BY position;
 
+-- query: revenue_at_risk
+-- title: Revenue at risk
+-- description: Customers the calls show likely to leave, their current monthly fee and the evidence.
+-- chart: hbar
+-- x: customer_id
+-- y: revenue_at_risk
+-- limit: 25
+SELECT customer_id, subscription_tier, organization_id, revenue_at_risk, churn_evidence
+FROM realtime_budget
+WHERE revenue_at_risk > 0
+ORDER BY revenue_at_risk DESC, customer_id;
+
 -- query: anomalous_calls
 -- title: Anomalous calls
--- description: Calls costing more than sigma (default 3) standard deviations above their model's mean, worst first.
+-- description: Calls whose cost per token is more than 3.5 robust deviations above the median of their model and task (log scale); expected false-alarm rate 0.023% of calls.
 -- chart: none
 -- limit: 50
 SELECT call_id, customer_id, model, cost_usd, z_score,
-       provider, "timestamp", task_type, feature_id, model_avg_cost
+       provider, "timestamp", task_type, feature_id, total_tokens, expected_cost, excess_cost
 FROM realtime_anomalies
 ORDER BY z_score DESC, call_id;
 
 -- query: daily_spikes
 -- title: Daily cost spikes
--- description: Customer-days costing more than 5 times (by default) the customer's average over its other active days.
+-- description: Customer-days costing more than 5 times (by default) the customer's average over at least 7 other active days, and at least $1 above it.
 -- chart: bar
 -- x: customer_id
 -- y: cost, baseline
 -- limit: 50
-SELECT customer_id, call_date, cost, baseline, ratio, calls, active_days
+SELECT customer_id, call_date, cost, baseline, ratio, calls, active_days, excess_cost
 FROM realtime_spikes
 ORDER BY ratio DESC, customer_id, call_date;
 
 -- query: budget_status
--- title: Budget status
--- description: Each customer's AI cost in the 30 days ending at the last call date against its allocation (the tier's monthly fee); high risk at 100%, medium at 80%.
+-- title: AI cost against the fee-based allocation
+-- description: Each customer's AI cost in the 30 days ending at the last call date against a fee-based allocation (its monthly fee; not a budget): high at 100%, medium at 80%. A margin finding; revenue at risk comes from churn evidence only.
 -- chart: hbar
 -- x: customer_id
 -- y: used_pct
 -- limit: 15
 SELECT customer_id, subscription_tier, monthly_cost, allocation, used_pct, risk,
-       CASE WHEN risk = 'high' THEN monthly_fee ELSE CAST(0 AS DECIMAL(18, 6)) END AS revenue_at_risk,
-       organization_id, monthly_calls
+       revenue_at_risk, organization_id, monthly_calls, churn_evidence
 FROM realtime_budget
 ORDER BY used_pct DESC NULLS LAST, customer_id;
 
 -- query: budget_by_risk
--- title: Customers by budget risk
--- description: How many customers are at each risk level, and the monthly fees they pay.
+-- title: Customers by allocation use
+-- description: How many customers are at each level of AI cost against their fee, and the monthly fees they pay.
 -- chart: doughnut
 -- x: risk
 -- y: customers
@@ -192,133 +214,78 @@ LEFT JOIN realtime_budget AS b USING (risk)
 GROUP BY r.risk, r.position
 ORDER BY r.position;
 
--- query: inefficient_patterns
--- title: Premium models on simple tasks
--- description: Simple-task calls on premium models and what the same tokens cost on the provider's economy model.
--- chart: hbar
--- x: label
--- y: savings
--- limit: 25
-SELECT model, task_type, economy_model, calls, cost, economy_cost, savings,
-       pct(savings, cost) AS savings_pct, provider,
-       task_type || ': ' || model AS label
-FROM realtime_inefficient
-ORDER BY savings DESC, model, task_type;
-
 -- query: _rules
 -- The alert rules, evaluated. amount_usd is the money each rule puts at
 -- stake: AI cost above usage_revenue_pct of revenue (the excess), spike
--- cost above baseline (the excess), the monthly fees of customers at or
--- over 80% of their allocation, and anomalous cost above the model mean.
--- top_customers lists the customers by the amount they put at stake.
+-- cost above baseline (the excess), AI cost above 80% of the fee-based
+-- allocation (the excess, last 30 days), anomalous cost above the expected
+-- cost. Severity follows the alert policy (sql/finance.sql) on the amount
+-- per 30-day month against monthly spend.
 CREATE OR REPLACE TEMP TABLE realtime_rules AS
-SELECT 1 AS position, 'AI cost over ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% of revenue' AS rule,
-       'customer cost > ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% x prorated revenue' AS condition,
-       count(*) AS triggered, count(*) AS customers,
-       coalesce(sum(total_cost - money(revenue * getvariable('usage_revenue_pct') / 100)), 0) AS amount_usd,
-       string_agg(customer_id, ', ' ORDER BY total_cost - revenue * getvariable('usage_revenue_pct') / 100 DESC, customer_id) AS top_customers
-FROM realtime_budget
-WHERE total_cost > revenue * getvariable('usage_revenue_pct') / 100
-UNION ALL
-SELECT 2, 'Daily spike over ' || format('{:.0f}', getvariable('spike_ratio')) || 'x the customer average',
-       'customer-day cost > ' || format('{:.0f}', getvariable('spike_ratio')) || ' x baseline',
-       coalesce(sum(days), 0), count(*), coalesce(sum(excess), 0),
-       string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id)
-FROM (SELECT customer_id, count(*) AS days, sum(cost - baseline) AS excess
-      FROM realtime_spikes GROUP BY customer_id)
-UNION ALL
-SELECT 3, 'Over 80% of allocation', 'last 30 days cost >= 80% x allocation',
-       count(*), count(*),
-       coalesce(sum(monthly_fee), 0),
-       string_agg(customer_id, ', ' ORDER BY used_pct DESC, customer_id)
-FROM realtime_budget
-WHERE used_pct >= 80
-UNION ALL
-SELECT 4, 'Anomalous call cost', 'call cost > model mean + ' || format('{:.0f}', getvariable('sigma')) || ' sd',
-       coalesce(sum(anomalies), 0), count(*), coalesce(sum(excess), 0),
-       string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id)
-FROM (SELECT customer_id, count(*) AS anomalies, sum(cost_usd - model_avg_cost) AS excess
-      FROM realtime_anomalies GROUP BY customer_id);
+WITH fp AS (SELECT * FROM finance_period),
+rules AS (
+    SELECT 1 AS position, 'AI cost over ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% of revenue' AS rule,
+           'customer cost > ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% x revenue' AS condition,
+           count(*) AS triggered, count(*) AS customers,
+           coalesce(sum(total_cost - money(revenue * getvariable('usage_revenue_pct') / 100)), 0) AS amount_usd,
+           string_agg(customer_id, ', ' ORDER BY total_cost - revenue * getvariable('usage_revenue_pct') / 100 DESC, customer_id) AS top_customers,
+           true AS over_period
+    FROM realtime_budget
+    WHERE total_cost > revenue * getvariable('usage_revenue_pct') / 100
+    UNION ALL
+    SELECT 2, 'Daily spike over ' || format('{:.0f}', getvariable('spike_ratio')) || 'x the customer average',
+           'customer-day cost > ' || format('{:.0f}', getvariable('spike_ratio')) || ' x baseline and >= $'
+               || format('{:.2f}', getvariable('spike_min_usd')) || ' above it',
+           coalesce(sum(days), 0), count(*), coalesce(sum(excess), 0),
+           string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id), true
+    FROM (SELECT customer_id, count(*) AS days, sum(excess_cost) AS excess
+          FROM realtime_spikes GROUP BY customer_id)
+    UNION ALL
+    SELECT 3, 'AI cost over 80% of the fee-based allocation', 'last 30 days cost >= 80% x allocation',
+           count(*), count(*),
+           coalesce(sum(monthly_cost - money(allocation * 0.8)), 0),
+           string_agg(customer_id, ', ' ORDER BY used_pct DESC, customer_id), false
+    FROM realtime_budget
+    WHERE used_pct >= 80
+    UNION ALL
+    SELECT 4, 'Anomalous cost per token', 'log cost per token > median + ' || format('{:.1f}', getvariable('robust_z')) || ' robust sd',
+           coalesce(sum(anomalies), 0), count(*), coalesce(sum(excess), 0),
+           string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id), true
+    FROM (SELECT customer_id, count(*) AS anomalies, sum(excess_cost) AS excess
+          FROM realtime_anomalies GROUP BY customer_id)
+)
+SELECT r.*,
+       CASE WHEN r.over_period THEN per_month(r.amount_usd, fp.period_days) ELSE r.amount_usd END AS monthly_usd,
+       alert_severity(CASE WHEN r.over_period THEN per_month(r.amount_usd, fp.period_days) ELSE r.amount_usd END,
+                      fp.monthly_spend) AS severity
+FROM rules AS r CROSS JOIN fp;
 
 -- query: alert_rules
 -- title: Alert rules
--- description: Each rule, its condition, how often it fired and the dollars at stake.
+-- description: Each rule, its condition, how often it fired, the dollars at stake a 30-day month and the severity the alert policy gives them (none below $10 a month or 1% of spend).
 -- chart: none
-SELECT rule, condition, CASE WHEN triggered > 0 THEN 'triggered' ELSE 'ok' END AS status,
-       triggered, customers, amount_usd
+SELECT rule, condition,
+       CASE WHEN triggered = 0 THEN 'ok' WHEN severity IS NULL THEN 'below materiality' ELSE 'triggered' END AS status,
+       triggered, customers, monthly_usd AS amount_usd, coalesce(severity, '—') AS severity
 FROM realtime_rules
 ORDER BY position;
 
 -- query: alerts
 -- title: Alerts
--- description: Rules that fired; customers over their allocation are high severity.
+-- description: Rules that fired above materiality; severity from the alert policy on the monthly dollars at stake.
 -- chart: none
--- Severity levels: over 100% of allocation is high (revenue at risk); 80-100% of
--- allocation, cost over the revenue share and spikes are medium;
--- anomalous calls are low. Details name up to five customers.
-WITH over_budget AS (
-    SELECT risk, count(*) AS customers, sum(monthly_fee) AS fees, sum(monthly_cost) AS cost,
-           list(customer_id ORDER BY used_pct DESC, customer_id) AS ids
-    FROM realtime_budget
-    WHERE risk IN ('high', 'medium')
-    GROUP BY risk
-),
-items AS (
-    SELECT CASE risk WHEN 'high' THEN 'high' ELSE 'medium' END AS severity,
-           CASE risk WHEN 'high' THEN 'Customers over their AI allocation'
-                     ELSE 'Customers at 80-100% of their AI allocation' END AS title,
-           format('{:,} customer(s) spent ${:,.2f} on AI in the last 30 days against ${:,.2f} of monthly fees: {}{}.',
-                  customers, cost, fees, array_to_string(ids[1:5], ', '),
-                  CASE WHEN customers > 5 THEN format(' and {:,} more', customers - 5) ELSE '' END) AS detail,
-           fees AS amount_usd, CASE risk WHEN 'high' THEN 1 ELSE 2 END AS position
-    FROM over_budget
-    UNION ALL
-    SELECT CASE WHEN position = 4 THEN 'low' ELSE 'medium' END, rule,
-           format('{:,} triggered for {:,} customers; ${:,.2f} at stake (customers: {}{}).',
-                  triggered, customers, amount_usd,
-                  array_to_string(string_split(top_customers, ', ')[1:5], ', '),
-                  CASE WHEN customers > 5 THEN format(' and {:,} more', customers - 5) ELSE '' END),
-           amount_usd, position + 2
-    FROM realtime_rules
-    WHERE triggered > 0 AND position IN (1, 2, 4)
-)
-SELECT severity, title, detail, amount_usd
-FROM items
-ORDER BY position, title;
+SELECT severity, rule AS title,
+       format('{:,} triggered for {:,} customer(s); ${:,.2f} at stake a 30-day month (customers: {}{}).',
+              triggered, customers, monthly_usd,
+              array_to_string(string_split(top_customers, ', ')[1:5], ', '),
+              CASE WHEN customers > 5 THEN format(' and {:,} more', customers - 5) ELSE '' END) AS detail,
+       monthly_usd AS amount_usd
+FROM realtime_rules
+WHERE triggered > 0 AND severity IS NOT NULL
+ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;
 
 -- query: recommendations
--- title: Prioritised actions
--- description: What to do first, by dollars at stake: customers over allocation, the biggest spikes and premium models on simple tasks.
+-- title: Actions
+-- description: This report's actions from the one ledger of actions: customers to contact before they leave, and caps or upgrades for customers whose AI cost runs past their fee; per 30-day month.
 -- chart: none
--- One item per customer over allocation (monthly fee at risk), per spike
--- (cost above baseline) and per premium-model pattern (savings scaled to a
--- month: x 30 / period_days, so they compare with monthly fees), at most
--- five of each kind, then ranked by amount.
-WITH items AS (
-    SELECT format('Upgrade or cap {} ({})', customer_id, subscription_tier) AS title,
-           format('{} spent ${:,.2f} on AI in the last 30 days, {:.0f}% of its ${:,.2f} allocation; its ${:,.2f} monthly fee is at risk.',
-                  customer_id, monthly_cost, used_pct, allocation, monthly_fee) AS detail,
-           monthly_fee AS amount_usd
-    FROM realtime_budget
-    WHERE risk = 'high'
-    QUALIFY row_number() OVER (ORDER BY used_pct DESC, customer_id) <= 5
-    UNION ALL
-    SELECT format('Investigate {}''s spike on {}', customer_id, call_date),
-           format('${:,.2f} in one day, {:.1f}x its ${:,.2f} daily baseline.', cost, ratio, baseline),
-           cost - baseline
-    FROM realtime_spikes
-    QUALIFY row_number() OVER (ORDER BY cost - baseline DESC, customer_id, call_date) <= 5
-    UNION ALL
-    SELECT format('Move {} calls from {} to {}', task_type, model, economy_model),
-           format('{:,} calls cost ${:,.2f}; the same tokens on {} cost ${:,.2f}: saves ${:,.2f} over the {} days, ${:,.2f} a month.',
-                  i.calls, i.cost, i.economy_model, i.economy_cost, i.savings, p.period_days,
-                  money(i.savings * 30 / p.period_days)),
-           money(i.savings * 30 / p.period_days)
-    FROM realtime_inefficient AS i CROSS JOIN period AS p
-    WHERE i.savings > 0
-    QUALIFY row_number() OVER (ORDER BY i.savings DESC, i.model, i.task_type) <= 5
-)
-SELECT CAST(row_number() OVER (ORDER BY amount_usd DESC, title) AS INTEGER) AS priority,
-       title, detail, amount_usd
-FROM items
-ORDER BY priority;
+SELECT * FROM report_actions('realtime') ORDER BY priority;

@@ -1,15 +1,19 @@
 -- name: understanding
 -- title: Understanding usage and cost
 -- category: finops
--- version: 3
+-- version: 4
 -- description: Where the AI API money goes: totals, cost by provider, model,
 --   organization, product, feature and environment, daily and hourly patterns,
---   token efficiency by task type, and a linear forecast of spend.
+--   token efficiency by task type, and a forecast of spend from complete
+--   days (trend and day of week, with prediction intervals and a backtest).
 -- param: forecast_growth_alert_pct = 20.0 min 0 | Alert when the next 30 days are projected to cost this much more than the last 30 (percent)
 
 -- query: _daily
--- Every date of the period, zero-filled, with a 0-based day index for the
--- trend fit. Aggregated once; every time-based query reads this table.
+-- Every date of the period, zero-filled, with a 0-based day index. A day is
+-- complete unless it is the file's first date and its first call came
+-- after 01:00 UTC, or the last date and its last call came before 23:00
+-- UTC (a day still being written). Aggregated once; every time-based
+-- query reads this table.
 CREATE OR REPLACE TEMP TABLE understanding_daily AS
 WITH per_day AS (
     SELECT call_date, count(*) AS calls, sum(cost_usd) AS cost,
@@ -21,7 +25,9 @@ SELECT CAST(p.first_date + CAST(t.i AS INTEGER) AS DATE) AS call_date,
        CAST(t.i AS INTEGER) AS day_index,
        coalesce(d.calls, 0) AS calls,
        coalesce(d.cost, CAST(0 AS DECIMAL(38, 6))) AS cost,
-       coalesce(d.tokens, 0) AS tokens
+       coalesce(d.tokens, 0) AS tokens,
+       NOT ((t.i = 0 AND p.first_call > p.first_date + INTERVAL 1 HOUR)
+            OR (t.i = p.period_days - 1 AND p.last_call < p.last_date + INTERVAL 23 HOUR)) AS complete
 FROM period AS p
 CROSS JOIN range(p.period_days) AS t(i)
 LEFT JOIN per_day AS d ON d.call_date = p.first_date + CAST(t.i AS INTEGER)
@@ -29,7 +35,7 @@ ORDER BY call_date;
 
 -- query: _usage
 -- Calls aggregated once by provider, model and task type: the provider,
--- model, task and switching queries and the summary read this small table.
+-- model, task and summary queries read this small table.
 CREATE OR REPLACE TEMP TABLE understanding_usage AS
 SELECT provider, model, task_type,
        count(*) AS calls, sum(cost_usd) AS cost,
@@ -38,44 +44,173 @@ SELECT provider, model, task_type,
 FROM calls
 GROUP BY provider, model, task_type;
 
--- query: _trend
--- Ordinary least squares line over the zero-filled daily cost series
--- (x = day index, y = cost). One day: a flat line at that day's cost.
--- resid_sd is the residual standard error sqrt(SSR / (n - 2)); with two
--- days or fewer the line fits exactly and it is 0.
-CREATE OR REPLACE TEMP TABLE understanding_trend AS
-WITH fit AS (
-    SELECT count(*) AS n,
-           CASE WHEN count(*) > 1 THEN regr_slope(CAST(cost AS DOUBLE), day_index) ELSE 0 END AS slope,
-           CASE WHEN count(*) > 1 THEN regr_intercept(CAST(cost AS DOUBLE), day_index)
-                ELSE avg(CAST(cost AS DOUBLE)) END AS intercept
-    FROM understanding_daily
+-- query: _fit
+-- The forecast model, fitted twice: 'full' on every complete day, and
+-- 'backtest' on all but the last 14 complete days (when at least 14 remain
+-- to fit). Model: daily cost = day-of-week level + trend x day index + noise
+-- (ordinary least squares with one level per weekday; with fewer than 14
+-- days to fit, one level: a straight line). The slope is the within-weekday
+-- regression (Frisch-Waugh): b = sum((t - tbar_d)(y - ybar_d)) /
+-- sum((t - tbar_d)^2) = Stt; each level = ybar_d - b tbar_d.
+-- sigma2 = SSR / (n - levels - 1).
+CREATE OR REPLACE TEMP TABLE understanding_fit AS
+WITH c AS (
+    SELECT call_date, CAST(cost AS DOUBLE) AS y,
+           CAST(row_number() OVER (ORDER BY call_date) - 1 AS INTEGER) AS t,
+           isodow(call_date) AS dow
+    FROM understanding_daily WHERE complete
+),
+n AS (SELECT count(*) AS n FROM c),
+f AS (
+    SELECT 'full' AS scenario, c.*, true AS in_fit, n.n AS fit_n FROM c, n
+    UNION ALL
+    SELECT 'backtest', c.*, c.t < n.n - 14, n.n - 14 FROM c, n WHERE n.n - 14 >= 14
+),
+g AS (SELECT *, CASE WHEN fit_n >= 14 THEN dow ELSE 0 END AS grp FROM f),
+grp_stats AS (
+    SELECT scenario, grp, count(*) AS n_g, avg(y) AS ybar, avg(t) AS tbar
+    FROM g WHERE in_fit GROUP BY scenario, grp
+),
+dm AS (
+    SELECT g.scenario, g.grp, g.t - s.tbar AS tt, g.y - s.ybar AS yy
+    FROM g JOIN grp_stats AS s USING (scenario, grp) WHERE g.in_fit
+),
+slope AS (
+    SELECT scenario, coalesce(safe_div(sum(tt * yy), sum(tt * tt)), 0) AS b, sum(tt * tt) AS stt,
+           count(*) AS n, count(DISTINCT grp) AS levels
+    FROM dm GROUP BY scenario
 )
-SELECT f.n, f.slope, f.intercept,
-       CASE WHEN f.n > 2
-            THEN sqrt(greatest(0, sum(power(CAST(d.cost AS DOUBLE) - (f.intercept + f.slope * d.day_index), 2))) / (f.n - 2))
-            ELSE 0 END AS resid_sd
-FROM fit AS f CROSS JOIN understanding_daily AS d
-GROUP BY f.n, f.slope, f.intercept;
+SELECT s.scenario, s.n, s.levels, s.b, s.stt,
+       sum(power(d.yy - s.b * d.tt, 2)) AS ssr,
+       s.n - s.levels - 1 AS df,
+       CASE WHEN s.n - s.levels - 1 > 0 THEN sum(power(d.yy - s.b * d.tt, 2)) / (s.n - s.levels - 1) END AS sigma2
+FROM slope AS s JOIN dm AS d USING (scenario)
+GROUP BY s.scenario, s.n, s.levels, s.b, s.stt;
+
+-- query: _levels
+CREATE OR REPLACE TEMP TABLE understanding_levels AS
+WITH c AS (
+    SELECT CAST(cost AS DOUBLE) AS y, CAST(row_number() OVER (ORDER BY call_date) - 1 AS INTEGER) AS t,
+           isodow(call_date) AS dow
+    FROM understanding_daily WHERE complete
+),
+f AS (
+    SELECT m.scenario, c.*, CASE WHEN m.levels > 1 THEN c.dow ELSE 0 END AS grp
+    FROM c CROSS JOIN understanding_fit AS m
+    WHERE m.scenario = 'full' OR c.t < m.n
+)
+SELECT scenario, grp, count(*) AS n_g, avg(y) AS ybar, avg(t) AS tbar
+FROM f GROUP BY scenario, grp;
+
+-- query: _path
+-- Day by day past the fit: h = 1, 2, ... (365 for 'full', the 14 held-out
+-- days for 'backtest'). pred = level of the day's weekday + b x t; the
+-- projection counts max(0, pred) (a day never costs less than nothing).
+-- The variance of the sum of the next h days (unclipped) is
+-- sigma2 x (h + sum_d k_d^2 / n_d + A^2 / Stt): the noise of each day, the
+-- error of each weekday level (k_d days of weekday d ahead, n_d fitted),
+-- and the slope's error (A = sum of (t - tbar_d) over the h days); the
+-- levels and the slope are uncorrelated by construction. cum_low is the
+-- running maximum of the lower bound: a cumulative cost never falls.
+CREATE OR REPLACE TEMP TABLE understanding_path AS
+WITH tq AS (
+    -- Student t 0.975 quantiles by degrees of freedom (df beyond the table: 1.96)
+    SELECT * FROM (VALUES (1, 12.706), (2, 4.303), (3, 3.182), (4, 2.776), (5, 2.571), (6, 2.447),
+        (7, 2.365), (8, 2.306), (9, 2.262), (10, 2.228), (11, 2.201), (12, 2.179), (13, 2.160),
+        (14, 2.145), (15, 2.131), (16, 2.120), (17, 2.110), (18, 2.101), (19, 2.093), (20, 2.086),
+        (21, 2.080), (22, 2.074), (23, 2.069), (24, 2.064), (25, 2.060), (26, 2.056), (27, 2.052),
+        (28, 2.048), (29, 2.045), (30, 2.042), (40, 2.021), (60, 2.000), (120, 1.980), (100000, 1.960))
+        AS v(df, t975)
+),
+days AS (
+    SELECT m.scenario, CAST(k.i + 1 AS INTEGER) AS h, CAST(m.n + k.i AS INTEGER) AS t,
+           CAST((SELECT max(call_date) FROM understanding_daily WHERE complete) - (
+               CASE WHEN m.scenario = 'backtest' THEN 14 ELSE 0 END) + CAST(k.i + 1 AS INTEGER) AS DATE) AS call_date,
+           m.b, m.stt, m.sigma2, m.df AS fit_df, m.levels
+    FROM understanding_fit AS m
+    CROSS JOIN range(365) AS k(i)
+    WHERE m.scenario = 'full' OR k.i < 14
+),
+pred AS (
+    SELECT d.*, l.n_g, l.ybar + d.b * (d.t - l.tbar) AS pred, d.t - l.tbar AS tdev,
+           (2 * row_number() OVER (PARTITION BY d.scenario, l.grp ORDER BY d.h) - 1) / l.n_g AS k_inc
+    FROM days AS d
+    JOIN understanding_levels AS l
+      ON l.scenario = d.scenario AND l.grp = CASE WHEN d.levels > 1 THEN isodow(d.call_date) ELSE 0 END
+),
+cum AS (
+    SELECT *,
+           sum(greatest(0, pred)) OVER w AS cum_projected,
+           sqrt(sigma2 * (h + sum(k_inc) OVER w + CASE WHEN stt > 0 THEN power(sum(tdev) OVER w, 2) / stt ELSE 0 END))
+               AS cum_se,
+           sqrt(sigma2 * (1 + 1.0 / n_g + CASE WHEN stt > 0 THEN tdev * tdev / stt ELSE 0 END)) AS day_se,
+           (SELECT tq.t975 FROM tq WHERE tq.df <= greatest(pred.fit_df, 1) ORDER BY tq.df DESC LIMIT 1) AS t975
+    FROM pred
+    WINDOW w AS (PARTITION BY scenario ORDER BY h ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+)
+SELECT scenario, h, call_date, pred, greatest(0, pred) AS projected_daily, day_se, t975,
+       cum_projected, cum_se,
+       max(greatest(0, cum_projected - t975 * coalesce(cum_se, 0))) OVER w AS cum_low,
+       cum_projected + t975 * coalesce(cum_se, 0) AS cum_high
+FROM cum
+WINDOW w AS (PARTITION BY scenario ORDER BY h ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
+
+-- query: _backtest
+-- The model fitted without the last 14 complete days, against their actual
+-- cost: MAPE = mean of |actual - predicted| / actual over those days with
+-- a cost (percent), and the error of their sum.
+CREATE OR REPLACE TEMP TABLE understanding_backtest AS
+SELECT count(*) AS days,
+       sum(CAST(d.cost AS DOUBLE)) AS actual_cost,
+       sum(p.projected_daily) AS predicted_cost,
+       100 * avg(abs(CAST(d.cost AS DOUBLE) - p.projected_daily) / CAST(d.cost AS DOUBLE))
+           FILTER (WHERE d.cost > 0) AS mape_pct,
+       pct(sum(p.projected_daily) - sum(CAST(d.cost AS DOUBLE)), sum(CAST(d.cost AS DOUBLE))) AS sum_error_pct,
+       bool_and(sum_in_range) AS sum_within_interval
+FROM (SELECT *, (cum_low <= (SELECT sum(CAST(cost AS DOUBLE)) FROM understanding_daily AS x
+                              WHERE x.complete AND x.call_date BETWEEN
+                                  (SELECT min(call_date) FROM understanding_path WHERE scenario = 'backtest')
+                                  AND understanding_path.call_date)
+                 AND cum_high >= (SELECT sum(CAST(cost AS DOUBLE)) FROM understanding_daily AS x
+                              WHERE x.complete AND x.call_date BETWEEN
+                                  (SELECT min(call_date) FROM understanding_path WHERE scenario = 'backtest')
+                                  AND understanding_path.call_date)) AS sum_in_range
+      FROM understanding_path WHERE scenario = 'backtest' AND h = 14) AS last
+CROSS JOIN understanding_path AS p
+JOIN understanding_daily AS d ON d.call_date = p.call_date
+WHERE p.scenario = 'backtest';
 
 -- query: _outlook
--- The next 30 days on the trend line against the last 30 days of actual
--- cost (call_date >= last_date - 29). A file shorter than 30 days has its
--- actual cost scaled to 30 days (x 30 / period_days) so the two compare.
+-- The next m days projected against the last m complete days' actual
+-- spend, m = 30 or the number of complete days when fewer.
 CREATE OR REPLACE TEMP TABLE understanding_outlook AS
-WITH next_30 AS (
-    SELECT money(sum(greatest(0, t.intercept + t.slope * (t.n + k.i)))) AS cost
-    FROM understanding_trend AS t CROSS JOIN range(30) AS k(i)
-),
-last_30 AS (
-    SELECT sum(d.cost) AS actual_cost,
-           money(sum(d.cost) * 30 / least(30, any_value(p.period_days))) AS cost
-    FROM understanding_daily AS d CROSS JOIN period AS p
-    WHERE d.call_date >= p.last_date - 29
+WITH m AS (SELECT least(30, count(*)) AS m FROM understanding_daily WHERE complete),
+last_m AS (
+    SELECT sum(cost) AS actual_cost
+    FROM (SELECT cost FROM understanding_daily WHERE complete ORDER BY call_date DESC LIMIT (SELECT m FROM m))
 )
-SELECT n.cost AS next_30, l.cost AS last_30, l.actual_cost AS last_30_actual,
-       pct(n.cost - l.cost, l.cost) AS growth_pct
-FROM next_30 AS n CROSS JOIN last_30 AS l;
+SELECT m.m AS days, money(p.cum_projected) AS next_cost, money(p.cum_low) AS next_low,
+       money(p.cum_high) AS next_high, l.actual_cost AS last_cost,
+       pct(money(p.cum_projected) - l.actual_cost, l.actual_cost) AS growth_pct
+FROM m CROSS JOIN last_m AS l
+JOIN understanding_path AS p ON p.scenario = 'full' AND p.h = m.m;
+
+-- query: _forecast
+-- The summed horizons of the full fit; a horizon longer than twice the
+-- complete days of history has no projection ("not enough history").
+CREATE OR REPLACE TEMP TABLE understanding_forecast AS
+WITH horizons AS (SELECT * FROM (VALUES (30), (90), (365)) AS v(horizon_days)),
+hist AS (SELECT count(*) AS n FROM understanding_daily WHERE complete)
+SELECT h.horizon_days,
+       CASE WHEN h.horizon_days <= 2 * hist.n THEN money(p.cum_projected) END AS projected_cost,
+       CASE WHEN h.horizon_days <= 2 * hist.n THEN money(p.cum_low) END AS low,
+       CASE WHEN h.horizon_days <= 2 * hist.n THEN money(p.cum_high) END AS high,
+       CASE WHEN h.horizon_days <= 2 * hist.n THEN 'ok' ELSE 'not enough history' END AS status,
+       hist.n AS history_days,
+       (SELECT money(b) FROM understanding_fit WHERE scenario = 'full') AS cost_growth_per_day,
+       (SELECT mape_pct FROM understanding_backtest) AS backtest_mape_pct
+FROM horizons AS h CROSS JOIN hist
+LEFT JOIN understanding_path AS p ON p.scenario = 'full' AND p.h = h.horizon_days;
 
 -- query: headline
 -- title: Headline
@@ -88,9 +223,8 @@ SELECT label, value, unit FROM (
     SELECT 3, 'Daily burn', money(safe_div(sum(d.cost), max(p.period_days))), 'usd'
     FROM understanding_daily AS d, period AS p
     UNION ALL
-    SELECT 4, 'Projected next 30 days',
-           money(sum(greatest(0, t.intercept + t.slope * (t.n + h.i)))), 'usd'
-    FROM understanding_trend AS t CROSS JOIN range(30) AS h(i)
+    SELECT 4, 'Projected next 30 days', money(projected_cost), 'usd'
+    FROM understanding_forecast WHERE horizon_days = 30
 )
 ORDER BY k;
 
@@ -159,54 +293,42 @@ ORDER BY call_date;
 
 -- query: forecast
 -- title: Cost forecast
--- description: A straight-line trend fitted to daily cost, summed over the next 30, 90 and 365 days (days below zero count as zero), with a 95% range from how far the days scatter around the line.
+-- description: Spend over the next 30, 90 and 365 days from a trend and day-of-week model fitted on complete days, with a 95% prediction interval for the summed horizon (noise, weekday levels and trend uncertainty); no projection beyond twice the history. Backtest error (MAPE) on the last 14 complete days.
 -- chart: bar
 -- x: horizon_days
 -- y: low, projected_cost, high
--- The OLS line of _trend, extended day by day past the last
--- date (day index n, n+1, ...); low is floored at 0.
-WITH horizons AS (
-    SELECT * FROM (VALUES (30), (90), (365)) AS v(horizon_days)
-),
-projected AS (
-    SELECT h.horizon_days,
-           sum(greatest(0, t.intercept + t.slope * (t.n + k.i))) AS projected,
-           any_value(t.resid_sd) AS resid_sd,
-           any_value(t.slope) AS slope
-    FROM horizons AS h
-    CROSS JOIN understanding_trend AS t
-    CROSS JOIN range(365) AS k(i)
-    WHERE k.i < h.horizon_days
-    GROUP BY h.horizon_days
-)
-SELECT horizon_days,
-       money(projected) AS projected_cost,
-       money(greatest(0, projected - 1.96 * resid_sd * sqrt(horizon_days))) AS low,
-       money(projected + 1.96 * resid_sd * sqrt(horizon_days)) AS high,
-       money(slope) AS daily_trend_cost
-FROM projected
+SELECT horizon_days, projected_cost, low, high, status, history_days,
+       cost_growth_per_day, backtest_mape_pct
+FROM understanding_forecast
 ORDER BY horizon_days;
 
+-- query: forecast_backtest
+-- title: Forecast backtest
+-- description: The model fitted without the last 14 complete days, against what those days actually cost: mean absolute percentage error per day (MAPE) and the error of their sum.
+-- chart: none
+SELECT days, money(actual_cost) AS actual_cost, money(predicted_cost) AS predicted_cost,
+       mape_pct, sum_error_pct, sum_within_interval
+FROM understanding_backtest
+WHERE days > 0
+ORDER BY days;
+
 -- query: forecast_daily
--- title: Daily cost and trend
--- description: Actual daily cost, the fitted trend line and the next 30 days projected, with a 95% band (fitted -/+ 1.96 x residual sd).
+-- title: Daily cost and forecast
+-- description: Actual daily cost (complete days), and the next 30 days projected by the trend and day-of-week model, with a 95% band for each day.
 -- chart: line
 -- x: call_date
 -- y: cost, projected_cost
 -- band: low, high
 -- limit: 30
-WITH days AS (
-    SELECT d.call_date, d.day_index, d.cost FROM understanding_daily AS d
-    UNION ALL
-    SELECT CAST(p.last_date + CAST(k.i + 1 AS INTEGER) AS DATE), CAST(t.n + k.i AS INTEGER), NULL
-    FROM period AS p CROSS JOIN understanding_trend AS t CROSS JOIN range(30) AS k(i)
-)
-SELECT d.call_date, d.cost,
-       money(greatest(0, t.intercept + t.slope * d.day_index)) AS projected_cost,
-       money(greatest(0, t.intercept + t.slope * d.day_index - 1.96 * t.resid_sd)) AS low,
-       money(greatest(0, t.intercept + t.slope * d.day_index + 1.96 * t.resid_sd)) AS high
-FROM days AS d CROSS JOIN understanding_trend AS t
-ORDER BY d.call_date;
+SELECT d.call_date, d.cost, NULL AS projected_cost, NULL AS low, NULL AS high
+FROM understanding_daily AS d WHERE d.complete
+UNION ALL
+SELECT p.call_date, NULL, money(p.projected_daily),
+       money(greatest(0, p.pred - p.t975 * coalesce(p.day_se, 0))),
+       money(greatest(0, p.pred + p.t975 * coalesce(p.day_se, 0)))
+FROM understanding_path AS p
+WHERE p.scenario = 'full' AND p.h <= 30
+ORDER BY call_date;
 
 -- query: cumulative
 -- title: Cumulative cost
@@ -321,81 +443,31 @@ FROM understanding_usage
 GROUP BY task_type
 ORDER BY cost DESC, task_type;
 
--- query: _switching
--- Premium models on simple tasks, repriced with the same tokens at the
--- economy model of the same provider family (model_prices.economy_model).
--- Tokens are summed first (understanding_usage), then priced.
-CREATE OR REPLACE TEMP TABLE understanding_switching AS
-WITH usage AS (
-    SELECT * FROM understanding_usage
-    WHERE task_type IN ('qa', 'chat', 'summarization', 'translation')
-)
-SELECT u.provider, u.model AS from_model, m.economy_model AS to_model, u.task_type,
-       u.calls, u.cost AS current_cost,
-       token_cost(u.input_tokens, u.output_tokens, e.input_per_1k, e.output_per_1k) AS projected_cost,
-       u.cost - token_cost(u.input_tokens, u.output_tokens, e.input_per_1k, e.output_per_1k) AS savings
-FROM usage AS u
-JOIN model_prices AS m ON m.provider = u.provider AND m.model = u.model AND m.model_class = 'premium'
-JOIN model_prices AS e ON e.provider = m.provider AND e.model = m.economy_model;
-
 -- query: recommendations
--- title: Recommendations
--- description: The biggest model switches for simple tasks, and the spend trend, with the dollars at stake.
+-- title: Actions
+-- description: The five largest actions on this spend from the one ledger of actions (model switches toward models that meet their SLA), per 30-day month; every action is in Rate optimization and on the index.
 -- chart: none
--- Switches are ranked by savings over the file's period; monthly figures
--- scale them by 30 / period_days.
-WITH switches AS (
-    SELECT 'Move ' || s.task_type || ' calls from ' || s.from_model || ' to ' || s.to_model AS title,
-           format('{:,} {} calls on {} cost ${:,.2f}; the same tokens on {} cost ${:,.2f}: saves ${:,.2f} over the period (about ${:,.2f} a month).',
-                  s.calls, s.task_type, s.from_model, s.current_cost, s.to_model, s.projected_cost,
-                  s.savings, money(safe_div(s.savings * 30, p.period_days))) AS detail,
-           s.savings AS amount_usd,
-           row_number() OVER (ORDER BY s.savings DESC, s.from_model, s.task_type) AS rank
-    FROM understanding_switching AS s CROSS JOIN period AS p
-    WHERE s.savings > 0
-),
-items AS (
-    SELECT title, detail, amount_usd, 1 AS kind, rank FROM switches WHERE rank <= 3
-    UNION ALL
-    SELECT CASE WHEN next_30 > last_30 THEN 'Plan for rising AI spend' ELSE 'AI spend is flat or falling' END,
-           format('The daily trend projects ${:,.2f} for the next 30 days against ${:,.2f} in the last 30 ({:+.1f}%).',
-                  next_30, last_30, coalesce(growth_pct, 0)),
-           next_30 - last_30, 2, 1
-    FROM understanding_outlook
-)
-SELECT CAST(row_number() OVER (ORDER BY kind, rank) AS INTEGER) AS priority, title, detail, amount_usd
-FROM items
-ORDER BY priority;
+SELECT * FROM report_actions('understanding') WHERE priority <= 5 ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- description: Spend projected to grow faster than the alert threshold, and premium models on simple tasks.
+-- description: Spend projected to grow faster than the threshold: the next 30 days (or as many as there are complete days) against the actual spend of the last as many complete days; severity by the alert policy on the growth against monthly spend.
 -- chart: none
--- Growth compares the next 30 projected days with the last 30 actual days
--- (understanding_outlook); high at twice the threshold.
-WITH growth AS (
-    SELECT next_30, last_30 AS last_cost, growth_pct FROM understanding_outlook
-),
-items AS (
-    SELECT CASE WHEN growth_pct >= 2 * getvariable('forecast_growth_alert_pct') THEN 'high' ELSE 'medium' END AS severity,
-           'AI spend is projected to grow' AS title,
-           format('Next 30 days projected at ${:,.2f}, {:.1f}% above the last 30 days (${:,.2f}).',
-                  next_30, growth_pct, last_cost) AS detail,
-           next_30 - last_cost AS amount_usd
-    FROM growth
-    WHERE growth_pct >= getvariable('forecast_growth_alert_pct')
-    UNION ALL
-    SELECT 'low', 'Premium models on simple tasks',
-           format('{:,} simple-task calls ran on premium models for ${:,.2f}; economy models would cost ${:,.2f}.',
-                  sum(calls), sum(current_cost), sum(projected_cost)),
-           sum(savings)
-    FROM understanding_switching
-    WHERE savings > 0
-    HAVING count(*) > 0
-)
+WITH o AS (SELECT * FROM understanding_outlook),
+fp AS (SELECT * FROM finance_period)
 SELECT severity, title, detail, amount_usd
-FROM items
-ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;
+FROM (
+    SELECT alert_severity(per_month(o.next_cost - o.last_cost, o.days), fp.monthly_spend) AS severity,
+           'AI spend is projected to grow' AS title,
+           format('The next {} days are projected at ${:,.2f} (95% range ${:,.2f} to ${:,.2f}), {:.1f}% above the actual ${:,.2f} of the last {} complete days: ${:,.2f} more a 30-day month.',
+                  o.days, o.next_cost, o.next_low, o.next_high, o.growth_pct, o.last_cost, o.days,
+                  per_month(o.next_cost - o.last_cost, o.days)) AS detail,
+           per_month(o.next_cost - o.last_cost, o.days) AS amount_usd
+    FROM o, fp
+    WHERE o.growth_pct >= getvariable('forecast_growth_alert_pct')
+)
+WHERE severity IS NOT NULL
+ORDER BY amount_usd DESC, title;
 
 -- query: prompt_caching
 -- title: Prompt caching by model and feature

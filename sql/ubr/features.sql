@@ -1,65 +1,31 @@
 -- name: features
 -- title: Feature economics
 -- category: ubr
--- version: 2
+-- version: 3
 -- description: What each product feature costs in AI calls, how widely it is
---   adopted, the subscription revenue it earns (each customer's revenue split
---   over the features it uses by call share), and where each feature sits:
---   invest, optimize, maintain or sunset. Also the features used together.
+--   adopted, the subscription revenue attributed to it by call share (an
+--   allocation, not revenue it earns or would lose), where each feature sits
+--   (invest, optimize, maintain, sunset), cost targets, and the features used
+--   together more often than chance (a significance test).
+-- param: min_support = 10 min 1 | Fewest customers using both features of a pair before it is tested
+-- param: max_p_value = 0.05 min 0 max 1 | Significance level of the bundle test
 
 -- query: _customers
--- customer_economics is a view that aggregates all calls: read it once.
 CREATE OR REPLACE TEMP TABLE features_customers AS
-SELECT customer_id, subscription_tier, calls, revenue FROM customer_economics;
+SELECT customer_id, subscription_tier, calls, revenue FROM customer_economics WHERE calls > 0;
 
 -- query: _customer_features
--- One row per customer and feature it used. attributed_revenue is the
--- customer's revenue (latest tier's fee * tenure_days / 30) times the
--- feature's share of that customer's calls.
+-- One row per customer and feature it used (feature_customer_usage in
+-- sql/finance.sql): attributed_revenue is the customer's revenue times the
+-- feature's share of that customer's calls (allocation by call share).
 CREATE OR REPLACE TEMP TABLE features_customer_features AS
-SELECT f.customer_id, f.feature_id, e.subscription_tier,
-       f.calls, f.cost,
-       money(safe_div(e.revenue * f.calls, e.calls)) AS attributed_revenue
-FROM (
-    SELECT customer_id, feature_id, count(*) AS calls, sum(cost_usd) AS cost
-    FROM calls
-    GROUP BY customer_id, feature_id
-) AS f
-JOIN features_customers AS e USING (customer_id);
+SELECT * FROM feature_customer_usage;
 
 -- query: _features
--- Per feature. adoption_pct = pct(customers using it, all customers in the
--- file). margin = attributed_revenue - cost; margin_pct = pct(margin,
--- attributed_revenue). The quadrant splits at the median (quantile_cont
--- 0.5) of adoption_pct and of margin_pct over all features; a value at or
--- above its median is high: invest (high adoption, high margin), optimize
--- (high adoption, low margin), maintain (low adoption, high margin),
--- sunset (low, low).
+-- Per feature (feature_economics in sql/finance.sql): adoption, attributed
+-- revenue by call share, margin, quadrant at the medians, target cost.
 CREATE OR REPLACE TEMP TABLE features_features AS
-WITH per_feature AS (
-    SELECT feature_id,
-           sum(calls) AS calls,
-           sum(cost) AS cost,
-           count(*) AS customers,
-           pct(count(*), (SELECT count(*) FROM features_customers)) AS adoption_pct,
-           money(safe_div(sum(cost), count(*))) AS cost_per_customer,
-           sum(attributed_revenue) AS attributed_revenue,
-           sum(attributed_revenue) - sum(cost) AS margin,
-           pct(sum(attributed_revenue) - sum(cost), sum(attributed_revenue)) AS margin_pct
-    FROM features_customer_features
-    GROUP BY feature_id
-), medians AS (
-    SELECT quantile_cont(adoption_pct, 0.5) AS median_adoption_pct,
-           quantile_cont(margin_pct, 0.5) AS median_margin_pct
-    FROM per_feature
-)
-SELECT p.*,
-       CASE WHEN p.adoption_pct >= m.median_adoption_pct AND p.margin_pct >= m.median_margin_pct THEN 'invest'
-            WHEN p.adoption_pct >= m.median_adoption_pct THEN 'optimize'
-            WHEN p.margin_pct >= m.median_margin_pct THEN 'maintain'
-            ELSE 'sunset' END AS quadrant,
-       m.median_adoption_pct, m.median_margin_pct
-FROM per_feature AS p, medians AS m;
+SELECT * FROM feature_economics;
 
 -- query: headline
 -- title: Headline
@@ -67,7 +33,7 @@ SELECT label, value, unit FROM (
     SELECT 1 AS position, 'AI cost of features' AS label, money(sum(cost)) AS value, 'usd' AS unit
     FROM features_features
     UNION ALL
-    SELECT 2, 'Margin on attributed revenue', money(pct(sum(margin), sum(attributed_revenue))), 'pct'
+    SELECT 2, 'Margin on revenue attributed by call share', money(pct(sum(margin), sum(attributed_revenue))), 'pct'
     FROM features_features
     UNION ALL
     SELECT 3, 'Features to optimize or sunset',
@@ -81,12 +47,12 @@ ORDER BY position;
 
 -- query: features
 -- title: Feature economics
--- description: Cost, adoption and attributed revenue of each feature, with its quadrant.
+-- description: Cost, adoption and revenue attributed by call share (each customer's revenue split over its features by share of calls) of each feature, with its quadrant and cost target.
 -- chart: bar
 -- x: feature_id
 -- y: attributed_revenue, cost, margin
 SELECT feature_id, calls, cost, customers, adoption_pct, cost_per_customer,
-       attributed_revenue, margin, margin_pct, quadrant,
+       attributed_revenue, margin, margin_pct, quadrant, target_cost,
        pct(cost, sum(cost) OVER ()) AS cost_share_pct,
        money(safe_div(cost, calls)) AS cost_per_call
 FROM features_features
@@ -147,104 +113,74 @@ FROM features_customer_features
 ORDER BY cost DESC, customer_id, feature_id;
 
 -- query: _pairs
--- Pairs of features used by the same customer (a < b by name).
--- lift = customers using both * all customers / (customers of a * customers of b).
--- pair_revenue: the revenue those customers attribute to the two features.
+-- Pairs of features used by the same customers (a < b by name). lift =
+-- customers using both * all customers / (customers of a * customers of b).
+-- Significance: Pearson's chi-square test of independence on the 2x2 table
+-- of customers (uses a / not, uses b / not), one-sided for lift > 1:
+-- p = 1 - Phi(z), z = (ad - bc) * sqrt(n) / sqrt((a+b)(c+d)(a+c)(b+d)).
+-- A pair is a bundle candidate at p < max_p_value with at least min_support
+-- customers using both.
 CREATE OR REPLACE TEMP TABLE features_pairs AS
-SELECT a.feature_id || ' + ' || b.feature_id AS pair,
-       a.feature_id AS feature_a, b.feature_id AS feature_b,
-       count(*) AS customers,
-       pct(count(*), (SELECT count(*) FROM features_customers)) AS customers_pct,
-       safe_div(count(*) * (SELECT count(*) FROM features_customers),
-                any_value(fa.customers) * any_value(fb.customers)) AS lift,
-       sum(a.attributed_revenue + b.attributed_revenue) AS pair_revenue,
-       sum(a.cost + b.cost) AS pair_cost
-FROM features_customer_features AS a
-JOIN features_customer_features AS b
-  ON a.customer_id = b.customer_id AND a.feature_id < b.feature_id
-JOIN features_features AS fa ON fa.feature_id = a.feature_id
-JOIN features_features AS fb ON fb.feature_id = b.feature_id
-GROUP BY a.feature_id, b.feature_id;
+WITH n AS (SELECT count(*) AS n FROM features_customers),
+pairs AS (
+    SELECT a.feature_id AS feature_a, b.feature_id AS feature_b, count(*) AS customers
+    FROM features_customer_features AS a
+    JOIN features_customer_features AS b
+      ON a.customer_id = b.customer_id AND a.feature_id < b.feature_id
+    GROUP BY a.feature_id, b.feature_id
+),
+cells AS (
+    SELECT p.*, fa.customers AS customers_a, fb.customers AS customers_b, n.n,
+           p.customers AS both_, fa.customers - p.customers AS only_a,
+           fb.customers - p.customers AS only_b,
+           n.n - fa.customers - fb.customers + p.customers AS neither
+    FROM pairs AS p
+    JOIN features_features AS fa ON fa.feature_id = p.feature_a
+    JOIN features_features AS fb ON fb.feature_id = p.feature_b
+    CROSS JOIN n
+)
+SELECT feature_a || ' + ' || feature_b AS pair, feature_a, feature_b, customers,
+       pct(customers, n) AS customers_pct,
+       safe_div(customers * n, customers_a * customers_b) AS lift,
+       safe_div((CAST(both_ AS DOUBLE) * neither - CAST(only_a AS DOUBLE) * only_b) * sqrt(n),
+                sqrt(CAST(customers_a AS DOUBLE) * (n - customers_a) * customers_b * (n - customers_b))) AS z,
+       1 - normal_cdf(safe_div((CAST(both_ AS DOUBLE) * neither - CAST(only_a AS DOUBLE) * only_b) * sqrt(n),
+                               sqrt(CAST(customers_a AS DOUBLE) * (n - customers_a) * customers_b * (n - customers_b))))
+           AS p_value
+FROM cells;
 
 -- query: feature_pairs
 -- title: Features used together
--- description: Pairs of features used by the same customers: bundle candidates (lift above 1: together more often than chance).
+-- description: Pairs of features used by the same customers; a bundle candidate needs lift above 1 with p < 0.05 (chi-square test, one-sided) and at least 10 customers using both.
 -- chart: hbar
 -- x: pair
 -- y: customers
-SELECT pair, feature_a, feature_b, customers, customers_pct, lift, pair_revenue, pair_cost
+SELECT pair, feature_a, feature_b, customers, customers_pct, lift, p_value,
+       p_value < getvariable('max_p_value') AND customers >= getvariable('min_support') AND lift > 1
+           AS bundle_candidate
 FROM features_pairs
 ORDER BY customers DESC, lift DESC, feature_a, feature_b;
 
 -- query: recommendations
--- title: Recommendations
--- description: What to do with each feature outside the invest quadrant, and the best bundle.
--- What each kind proposes. optimize: cut the feature's AI cost until its margin reaches the median
---   margin_pct: saves cost - attributed_revenue * (1 - median/100);
--- sunset: the same saving (the detail also gives the cost saved by retiring
---   it and the attributed revenue that would be put at risk);
--- bundle: the pair with the most common customers and lift > 1, with the
---   revenue those customers attribute to the two features.
-WITH items AS (
-    SELECT 1 AS position, 'Optimize ' || feature_id AS title,
-           'Used by ' || customers || ' customers (' || format('{:.1f}', adoption_pct) || '%) but its margin is '
-               || format('{:.1f}', margin_pct) || '%, under the median ' || format('{:.1f}', median_margin_pct)
-               || '%: cutting its AI cost from $' || format('{:,.2f}', cost) || ' to reach the median saves $'
-               || format('{:,.2f}', money(greatest(0, cost - attributed_revenue * (1 - median_margin_pct / 100))))
-               || ' over the period (cheaper models, caching).' AS detail,
-           money(greatest(0, cost - attributed_revenue * (1 - median_margin_pct / 100))) AS amount_usd
-    FROM features_features WHERE quadrant = 'optimize'
-    UNION ALL
-    SELECT 2, 'Rework or sunset ' || feature_id,
-           'Adoption (' || customers || ' customers, ' || format('{:.1f}', adoption_pct)
-               || '%) and margin (' || format('{:.1f}', margin_pct) || '%) are both under the median: cutting its AI cost to reach the median margin saves $'
-               || format('{:,.2f}', money(greatest(0, cost - attributed_revenue * (1 - median_margin_pct / 100))))
-               || '; retiring it saves all $' || format('{:,.2f}', cost) || ' of its AI cost but puts $'
-               || format('{:,.2f}', attributed_revenue) || ' of attributed revenue at risk.',
-           money(greatest(0, cost - attributed_revenue * (1 - median_margin_pct / 100)))
-    FROM features_features WHERE quadrant = 'sunset'
-    UNION ALL
-    SELECT 3, 'Invest in ' || feature_id,
-           'High adoption (' || format('{:.1f}', adoption_pct) || '%) and high margin ('
-               || format('{:.1f}', margin_pct) || '%): it earns $' || format('{:,.2f}', margin)
-               || ' over the period; promote it to the customers who do not use it yet.',
-           margin
-    FROM features_features WHERE quadrant = 'invest'
-    UNION ALL
-    SELECT * FROM (
-        SELECT 4, 'Bundle ' || pair,
-               customers || ' customers (' || format('{:.1f}', customers_pct) || '%) use both, '
-                   || format('{:.2f}', lift) || 'x as often as chance; they attribute $'
-                   || format('{:,.2f}', pair_revenue) || ' of revenue to the pair.',
-               pair_revenue
-        FROM features_pairs
-        WHERE lift > 1
-        ORDER BY customers DESC, lift DESC, pair
-        LIMIT 1
-    )
-)
-SELECT CAST(row_number() OVER (ORDER BY position, amount_usd DESC, title) AS INTEGER) AS priority,
-       title, detail, amount_usd
-FROM items
-ORDER BY priority;
+-- title: Actions
+-- description: Cost targets for features outside invest and maintain, from the one ledger of actions: targets, not savings; attributed revenue is an allocation by call share.
+-- chart: none
+SELECT * FROM report_actions('features') ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- A feature whose AI cost exceeds the revenue attributed to it is high;
--- optimize-quadrant features are medium.
-WITH items AS (
-    SELECT 'high' AS severity, feature_id || ' loses money' AS title,
-           'Its AI cost $' || format('{:,.2f}', cost) || ' exceeds the $' || format('{:,.2f}', attributed_revenue)
-               || ' of revenue attributed to it.' AS detail,
-           -margin AS amount_usd
-    FROM features_features WHERE margin < 0
-    UNION ALL
-    SELECT 'medium', feature_id || ' is widely used at a low margin',
-           format('{:.1f}', adoption_pct) || '% adoption, ' || format('{:.1f}', margin_pct) || '% margin (median '
-               || format('{:.1f}', median_margin_pct) || '%).',
-           cost
-    FROM features_features WHERE quadrant = 'optimize' AND margin >= 0
+-- description: Features whose AI cost exceeds the revenue attributed to them by call share, under the alert policy (per 30-day month against monthly spend); and bundle candidates that pass the significance test.
+-- chart: none
+WITH fp AS (SELECT * FROM finance_period),
+items AS (
+    SELECT alert_severity(per_month(-margin, fp.period_days), fp.monthly_spend) AS severity,
+           feature_id || ' costs more than the revenue attributed to it' AS title,
+           format('Its AI cost ${:,.2f} over the {} days exceeds the ${:,.2f} of revenue attributed to it by call share.',
+                  cost, fp.period_days, attributed_revenue) AS detail,
+           per_month(-margin, fp.period_days) AS amount_usd
+    FROM features_features, fp WHERE margin < 0
 )
 SELECT severity, title, detail, amount_usd
 FROM items
+WHERE severity IS NOT NULL
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;

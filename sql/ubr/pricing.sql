@@ -1,112 +1,119 @@
 -- name: pricing
 -- title: Pricing strategy
 -- category: ubr
--- version: 2
+-- version: 3
 -- description: Re-bills every customer's actual usage under four pricing
 --   models (flat subscription, tiered with overage, usage-based, hybrid) and
 --   compares revenue, margin, who pays more or less, the impact on low,
---   medium and high usage segments, churn risk and a migration plan.
+--   medium and high usage segments; each plan with its migration policy
+--   (customers whose bill would rise past the churn threshold keep their
+--   bill for grandfather_days), churn risk and a migration plan.
 -- param: tiered_allowance_pct = 50 min 0 | Tiered: AI-cost allowance included in the fee, percent of the fee
 -- param: tiered_overage_markup = 1.5 min 0 | Tiered: price of AI cost beyond the allowance, times cost
 -- param: usage_markup = 2.0 min 0 | Usage-based: price, times AI cost
 -- param: hybrid_base_pct = 50 min 0 | Hybrid: base fee, percent of the subscription fee
 -- param: hybrid_markup = 1.3 min 0 | Hybrid: price of AI cost on top of the base, times cost
--- param: churn_increase_pct = 25 min 0 | A customer whose bill rises by more than this percent is a churn risk
+-- param: churn_increase_pct = 25 min 0 | A customer whose bill rises by more than this percent is a churn risk, and is grandfathered
+-- param: grandfather_days = 180 min 0 | Days grandfathered customers keep their current bill
 
 -- query: _customers
--- Each customer's revenue under every model, all prorated on tenure like
--- the flat fee (tenure_days counts both end dates):
---   flat        = fee * tenure_days / 30 (customer_economics.revenue)
---   tiered      = flat + 1.5 * greatest(0, cost - 0.5 * flat)
---   usage_based = 2 * cost
---   hybrid      = 0.5 * flat + 1.3 * cost
--- (the factors are the parameters above). usage_segment: customers ranked
--- by AI cost per tenure day and cut in three equal groups (ntile), ties
--- broken by customer_id.
+-- Each customer's bill under every plan over its billed days: the shared
+-- definition (pricing_plan_bills in sql/finance.sql), with this run's
+-- parameters:
+--   flat        = revenue (each billed day at that day's fee)
+--   tiered      = flat + overage markup * max(0, cost - allowance% * flat)
+--   usage_based = usage markup * cost
+--   hybrid      = base% * flat + hybrid markup * cost
+-- usage_segment: customers ranked by AI cost per billed day and cut in
+-- three equal groups (ntile), ties broken by customer_id.
 CREATE OR REPLACE TEMP TABLE pricing_customers AS
-SELECT customer_id, subscription_tier, tenure_days, calls, cost,
-       revenue AS flat_revenue,
-       money(revenue + getvariable('tiered_overage_markup')
-             * greatest(0, cost - revenue * getvariable('tiered_allowance_pct') / 100)) AS tiered_revenue,
-       money(getvariable('usage_markup') * cost) AS usage_based_revenue,
-       money(revenue * getvariable('hybrid_base_pct') / 100 + getvariable('hybrid_markup') * cost) AS hybrid_revenue,
-       CASE ntile(3) OVER (ORDER BY safe_div(cost, tenure_days), customer_id)
+SELECT b.customer_id, any_value(b.subscription_tier) AS subscription_tier,
+       any_value(b.tenure_days) AS tenure_days, any_value(b.calls) AS calls, any_value(b.cost) AS cost,
+       any_value(b.current_revenue) AS flat_revenue,
+       any_value(b.new_revenue) FILTER (WHERE b.plan = 'tiered') AS tiered_revenue,
+       any_value(b.new_revenue) FILTER (WHERE b.plan = 'usage_based') AS usage_based_revenue,
+       any_value(b.new_revenue) FILTER (WHERE b.plan = 'hybrid') AS hybrid_revenue,
+       CASE ntile(3) OVER (ORDER BY safe_div(any_value(b.cost), any_value(b.tenure_days)), b.customer_id)
             WHEN 1 THEN 'low' WHEN 2 THEN 'medium' ELSE 'high' END AS usage_segment
-FROM customer_economics;
+FROM pricing_plan_bills AS b
+GROUP BY b.customer_id;
 
 -- query: _revenue
--- The same, one row per customer and model (long form).
+-- The same, one row per customer and plan (long form), with the policy.
 CREATE OR REPLACE TEMP TABLE pricing_revenue AS
-SELECT m.position, m.model, c.customer_id, c.subscription_tier, c.usage_segment,
-       c.cost, c.flat_revenue,
-       CASE m.model WHEN 'flat' THEN c.flat_revenue
-                    WHEN 'tiered' THEN c.tiered_revenue
-                    WHEN 'usage_based' THEN c.usage_based_revenue
-                    ELSE c.hybrid_revenue END AS revenue
-FROM pricing_customers AS c
-CROSS JOIN (VALUES (1, 'flat'), (2, 'tiered'), (3, 'usage_based'), (4, 'hybrid')) AS m(position, model);
+SELECT b.position, b.plan AS model, b.customer_id, b.subscription_tier, c.usage_segment,
+       b.cost, b.current_revenue AS flat_revenue, b.new_revenue AS revenue,
+       b.grandfathered, b.revenue_while_grandfathered
+FROM pricing_plan_bills AS b JOIN pricing_customers AS c USING (customer_id);
 
 -- query: _models
--- Per model. customers_paying_more / _less compare each customer's revenue
--- under the model with its flat revenue (so flat has 0 and 0). A churn
--- risk is a customer whose bill rises by more than churn_increase_pct;
--- revenue_at_risk is what those customers would pay under the model.
+-- Per plan (pricing_plans in sql/finance.sql). customers_paying_more /
+-- _less compare each customer's bill with its current one. With the
+-- migration policy: grandfathered_customers keep their bill until
+-- grandfathered_until; gain_now = revenue while they do - current revenue;
+-- gain_full = once it ends, if all stayed; revenue_at_risk = the current
+-- revenue of the grandfathered customers, likely to leave when it ends.
+-- churn severity scales with that revenue (against all revenue) and the
+-- share of customers affected: high at 10% of revenue or 10% of customers,
+-- medium at 3%, low above the alert policy's floors.
 CREATE OR REPLACE TEMP TABLE pricing_models AS
-SELECT position, model,
-       sum(revenue) AS revenue,
-       sum(cost) AS cost,
-       sum(revenue) - sum(cost) AS margin,
-       pct(sum(revenue) - sum(cost), sum(revenue)) AS margin_pct,
-       count(*) FILTER (WHERE revenue > flat_revenue) AS customers_paying_more,
-       count(*) FILTER (WHERE revenue < flat_revenue) AS customers_paying_less,
-       sum(revenue) - sum(flat_revenue) AS extra_revenue,
-       count(*) AS customers,
-       count(*) FILTER (WHERE revenue > flat_revenue * (1 + getvariable('churn_increase_pct') / 100)) AS churn_risk_customers,
-       coalesce(sum(revenue) FILTER (WHERE revenue > flat_revenue * (1 + getvariable('churn_increase_pct') / 100)), 0) AS revenue_at_risk
-FROM pricing_revenue
-GROUP BY position, model;
+SELECT p.*, p.plan AS model,
+       p.grandfathered_customers AS churn_risk_customers,
+       p.revenue - p.current_revenue AS extra_revenue,
+       CASE WHEN p.grandfathered_customers = 0 THEN NULL
+            WHEN pct(p.revenue_at_risk, p.current_revenue) >= 10 OR pct(p.grandfathered_customers, p.customers) >= 10 THEN 'high'
+            WHEN pct(p.revenue_at_risk, p.current_revenue) >= 3 OR pct(p.grandfathered_customers, p.customers) >= 3 THEN 'medium'
+            ELSE coalesce(alert_severity(per_month(p.revenue_at_risk, fp.period_days), fp.monthly_revenue), 'low') END
+           AS churn_severity
+FROM pricing_plans AS p CROSS JOIN finance_period AS fp;
 
 -- query: headline
 -- title: Headline
--- The recommended model is the one with the highest margin (ties: list order).
-WITH best AS (
-    SELECT * FROM pricing_models ORDER BY margin DESC, position LIMIT 1
-)
+-- The recommended plan is the ledger's (pricing_plan_choice): the largest
+-- gain while grandfathering lasts, when it reaches the dollar floor. Gains
+-- and revenue at risk are per 30-day month, as in the ledger.
+WITH fp AS (SELECT * FROM finance_period),
+best AS (SELECT * FROM pricing_models WHERE model = (SELECT plan FROM pricing_plan_choice))
 SELECT label, value, unit FROM (
-    SELECT 1 AS position, 'Margin under flat pricing' AS label,
-           (SELECT margin FROM pricing_models WHERE model = 'flat') AS value, 'usd' AS unit
+    SELECT 1 AS position, 'Monthly margin under current pricing' AS label,
+           (SELECT per_month(margin, fp.period_days) FROM pricing_models, fp WHERE model = 'flat') AS value, 'usd' AS unit
     UNION ALL
-    SELECT 2, 'Extra margin, best model (' || model || ')',
-           margin - (SELECT margin FROM pricing_models WHERE model = 'flat'), 'usd' FROM best
+    SELECT 2, 'Monthly gain while grandfathering, ' || coalesce((SELECT plan FROM pricing_plan_choice), 'no plan worth it'),
+           coalesce((SELECT per_month(gain_now, fp.period_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
     UNION ALL
-    SELECT 3, 'Customers at churn risk (' || model || ')', CAST(churn_risk_customers AS DECIMAL(38, 6)), 'count' FROM best
+    SELECT 3, 'Monthly revenue at risk under it',
+           coalesce((SELECT per_month(revenue_at_risk, fp.period_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
 )
 ORDER BY position;
 
 -- query: models
--- title: Pricing models compared
--- description: Revenue and margin if every customer's actual usage had been billed under each model.
+-- title: Pricing plans compared
+-- description: Each plan re-billing the same usage over each customer's billed days, with its migration policy: grandfathered customers keep their bill until the stated date; gain while grandfathered, gain once it ends, and the current revenue of the grandfathered (at risk).
 -- chart: bar
 -- x: model
 -- y: revenue, cost, margin
 SELECT model, revenue, cost, margin, margin_pct, customers_paying_more, customers_paying_less,
-       extra_revenue, pct(extra_revenue, revenue - extra_revenue) AS extra_revenue_pct,
-       churn_risk_customers, revenue_at_risk
+       extra_revenue, pct(extra_revenue, current_revenue) AS extra_revenue_pct,
+       grandfathered_customers, grandfathered_until, revenue_while_grandfathered,
+       gain_now, gain_full, revenue_at_risk, churn_severity
 FROM pricing_models
 ORDER BY position;
 
 -- query: parameters
 -- title: Model parameters
--- description: How each model bills a customer; amounts are prorated on the customer's tenure.
+-- description: How each plan bills a customer over its billed days, and the migration policy.
 -- chart: none
 SELECT model, parameter, value, formula FROM (VALUES
-    (1, 1, 'flat', 'monthly fee (USD)', NULL, 'fee * tenure_days / 30: starter 29, pro 99, enterprise 299'),
+    (1, 1, 'flat', 'monthly fee (USD)', NULL, 'sum over billed days of that day''s fee / 30: starter 29, pro 99, enterprise 299'),
     (2, 1, 'tiered', 'AI-cost allowance (% of fee)', getvariable('tiered_allowance_pct'),
         'flat + overage markup * max(0, cost - allowance% * flat)'),
     (2, 2, 'tiered', 'overage markup (x cost)', getvariable('tiered_overage_markup'), NULL),
     (3, 1, 'usage_based', 'markup (x cost)', getvariable('usage_markup'), 'markup * cost'),
     (4, 1, 'hybrid', 'base fee (% of fee)', getvariable('hybrid_base_pct'), 'base% * flat + markup * cost'),
-    (4, 2, 'hybrid', 'markup (x cost)', getvariable('hybrid_markup'), NULL)
+    (4, 2, 'hybrid', 'markup (x cost)', getvariable('hybrid_markup'), NULL),
+    (5, 1, 'policy', 'churn threshold (% bill increase)', getvariable('churn_increase_pct'),
+        'customers over it keep their current bill while grandfathered'),
+    (5, 2, 'policy', 'grandfathering (days)', getvariable('grandfather_days'), 'from the last call date')
 ) AS p(position, n, model, parameter, value, formula)
 ORDER BY position, n;
 
@@ -128,31 +135,33 @@ GROUP BY usage_segment
 ORDER BY CASE usage_segment WHEN 'low' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END;
 
 -- query: churn_risk
--- title: Churn risk by model
--- description: Customers whose bill would rise by more than the churn threshold, and what they would pay.
+-- title: Churn risk by plan
+-- description: Customers whose bill would rise by more than the churn threshold (grandfathered), the current revenue they bring (at risk), and the severity by revenue and customers affected.
 -- chart: bar
 -- x: model
 -- y: revenue_at_risk
 SELECT model, churn_risk_customers, pct(churn_risk_customers, customers) AS churn_risk_pct,
-       revenue_at_risk,
+       revenue_at_risk, pct(revenue_at_risk, current_revenue) AS revenue_at_risk_pct,
+       grandfathered_new_revenue, churn_severity,
        customers_paying_more, customers_paying_less
 FROM pricing_models
 ORDER BY position;
 
 -- query: migration_plan
--- title: Migration plan to the best model
--- description: Move customers in three waves: those who pay less or the same first, modest increases next, churn risks last with a grandfathered price.
+-- title: Migration plan to the recommended plan
+-- description: Three waves: those who pay less or the same first, modest increases next, increases above the churn threshold grandfathered until the stated date.
 -- chart: bar
 -- x: phase
 -- y: flat_revenue, new_revenue
--- The target is the non-flat model with the highest margin; wave 2 is a
--- rise up to churn_increase_pct, wave 3 more than that.
+-- The target is the ledger's recommended plan (pricing_plan_choice), else
+-- the non-flat plan with the largest gain while grandfathering.
 WITH target AS (
-    SELECT model FROM pricing_models WHERE model <> 'flat' ORDER BY margin DESC, position LIMIT 1
+    SELECT coalesce((SELECT plan FROM pricing_plan_choice),
+                    (SELECT model FROM pricing_models WHERE model <> 'flat' ORDER BY gain_now DESC, position LIMIT 1)) AS model
 ), waved AS (
     SELECT r.*,
            CASE WHEN r.revenue <= r.flat_revenue THEN 1
-                WHEN r.revenue <= r.flat_revenue * (1 + getvariable('churn_increase_pct') / 100) THEN 2
+                WHEN NOT r.grandfathered THEN 2
                 ELSE 3 END AS step
     FROM pricing_revenue AS r JOIN target USING (model)
 )
@@ -162,68 +171,40 @@ SELECT s.step,
        count(w.customer_id) AS customers,
        coalesce(sum(w.flat_revenue), 0) AS flat_revenue,
        coalesce(sum(w.revenue), 0) AS new_revenue,
+       coalesce(sum(w.revenue_while_grandfathered), 0) AS revenue_while_grandfathered,
        coalesce(sum(w.revenue) - sum(w.flat_revenue), 0) AS extra_revenue
 FROM (VALUES (1, 'pay less or the same: migrate now'),
              (2, 'modest increase: migrate with notice'),
-             (3, 'increase above churn threshold: grandfather or discount')) AS s(step, phase)
+             (3, 'increase above churn threshold: grandfathered')) AS s(step, phase)
 LEFT JOIN waved AS w USING (step)
 GROUP BY s.step, s.phase
 ORDER BY s.step;
 
 -- query: recommendations
--- title: Recommendations
--- description: Which model to move to and how to protect the customers it hurts.
--- The model decision comes first, then the customers to protect; the
--- grandfathering amount is the revenue of the customers at churn risk.
-WITH flat AS (SELECT * FROM pricing_models WHERE model = 'flat'),
-best AS (SELECT * FROM pricing_models WHERE model <> 'flat' ORDER BY margin DESC, position LIMIT 1),
-items AS (
-    SELECT 1 AS position, 'Move to ' || b.model || ' pricing' AS title,
-           'Billing the same usage under ' || b.model || ' brings $' || format('{:,.2f}', b.revenue)
-               || ' instead of $' || format('{:,.2f}', f.revenue) || ' (margin ' || format('{:.1f}', b.margin_pct)
-               || '% vs ' || format('{:.1f}', f.margin_pct) || '%): $' || format('{:,.2f}', b.margin - f.margin)
-               || ' more margin over the period; ' || b.customers_paying_more || ' customers pay more, '
-               || b.customers_paying_less || ' less.' AS detail,
-           b.margin - f.margin AS amount_usd
-    FROM best AS b, flat AS f
-    WHERE b.margin > f.margin
-    UNION ALL
-    SELECT 1, 'Keep flat pricing',
-           'No alternative model beats the flat margin of $' || format('{:,.2f}', f.margin)
-               || '; the best, ' || b.model || ', would change margin by $' || format('{:,.2f}', b.margin - f.margin) || '.',
-           f.margin - b.margin
-    FROM best AS b, flat AS f
-    WHERE b.margin <= f.margin
-    UNION ALL
-    SELECT 2, 'Grandfather ' || b.churn_risk_customers || ' customers under ' || b.model,
-           'Their bill would rise by more than ' || getvariable('churn_increase_pct') || '%; they would pay $'
-               || format('{:,.2f}', b.revenue_at_risk) || '. Offer a transition discount before moving them.',
-           b.revenue_at_risk
-    FROM best AS b
-    WHERE b.churn_risk_customers > 0
-)
-SELECT CAST(row_number() OVER (ORDER BY position, amount_usd DESC, title) AS INTEGER) AS priority,
-       title, detail, amount_usd
-FROM items
-ORDER BY priority;
+-- title: Actions
+-- description: This report's actions from the one ledger of actions, per 30-day month: the plan worth moving to with its migration policy, and the revenue it puts at risk.
+-- chart: none
+SELECT * FROM report_actions('pricing') ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- Flat pricing at a loss is high; a model that puts a quarter or more of
--- the customers at churn risk is medium, fewer is low.
-WITH items AS (
-    SELECT 'high' AS severity, 0 AS position, 'Flat pricing loses money' AS title,
-           'Subscription fees fall $' || format('{:,.2f}', -margin) || ' short of AI cost over the period.' AS detail,
-           -margin AS amount_usd
-    FROM pricing_models WHERE model = 'flat' AND margin < 0
+-- description: Current pricing at a loss, and plans whose increases put revenue at risk; churn severity scales with the revenue and the customers affected.
+-- chart: none
+WITH fp AS (SELECT * FROM finance_period),
+items AS (
+    SELECT 'high' AS severity, 0 AS position, 'Current pricing loses money' AS title,
+           format('Subscription fees fall ${:,.2f} short of AI cost over the {} days.', -margin, fp.period_days) AS detail,
+           per_month(-margin, fp.period_days) AS amount_usd
+    FROM pricing_models, fp WHERE model = 'flat' AND margin < 0
     UNION ALL
-    SELECT CASE WHEN pct(churn_risk_customers, customers) >= 25 THEN 'medium' ELSE 'low' END, position,
-           model || ' pricing raises ' || churn_risk_customers || ' bills by more than '
-               || getvariable('churn_increase_pct') || '%',
-           format('{:.1f}', pct(churn_risk_customers, customers)) || '% of customers; they would pay $'
-               || format('{:,.2f}', revenue_at_risk) || '.',
-           revenue_at_risk
-    FROM pricing_models WHERE churn_risk_customers > 0
+    SELECT churn_severity, position,
+           format('{} pricing raises {} bills by more than {}%', model, churn_risk_customers, getvariable('churn_increase_pct')),
+           format('{:.1f}% of customers, bringing ${:,.2f} of current revenue over the {} days (${:,.2f} a 30-day month), '
+                  || 'are likely to leave when their grandfathering ends on {}.',
+                  pct(churn_risk_customers, customers), revenue_at_risk, fp.period_days,
+                  per_month(revenue_at_risk, fp.period_days), grandfathered_until),
+           per_month(revenue_at_risk, fp.period_days)
+    FROM pricing_models, fp WHERE churn_risk_customers > 0 AND churn_severity IS NOT NULL
 )
 SELECT severity, title, detail, amount_usd
 FROM items

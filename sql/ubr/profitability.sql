@@ -1,24 +1,24 @@
 -- name: profitability
 -- title: Customer profitability
 -- category: ubr
--- version: 1
--- description: Revenue from each customer's subscription, prorated on its
---   tenure, against the AI cost it causes: margin per customer and per tier,
---   the margin distribution, the customers that lose money, and what to do
---   about them (upgrade or cap) in dollars.
+-- version: 2
+-- description: Revenue from each customer's subscription, each day billed at
+--   that day's tier, against the AI cost it causes: margin per customer and
+--   per tier, the margin distribution, the customers that lose money, and
+--   what to do about them (upgrade or cap) per 30-day month.
 -- param: cost_cap_pct = 80 min 0 | AI cost cap offered to unprofitable customers, as a percent of their revenue
 -- param: top_n = 10 min 1 | Unprofitable customers listed by loss
 
 -- query: _customers
 -- One row per customer (aggregated once, then reused by every query).
--- Revenue is customer_economics.revenue: the latest tier's monthly fee *
--- tenure_days / 30, tenure_days counting both the first and the last call
--- date. status: a customer is unprofitable when margin < 0; break-even
+-- Revenue is customer_economics.revenue (sql/finance.sql): each billed day
+-- at that day's monthly fee / 30, over the days from the first to the last
+-- call date (or the subscriptions file's days). status: a customer is unprofitable when margin < 0; break-even
 -- (margin = 0) counts as profitable, like the 0-20% margin bucket.
 CREATE OR REPLACE TEMP TABLE profitability_customers AS
 SELECT e.customer_id, e.subscription_tier, e.organization_id, e.product_id,
        e.calls, e.tenure_days, e.monthly_fee, t.tier_rank,
-       e.revenue, e.cost,
+       e.revenue, e.cost, e.tier_changes, e.revenue_source,
        e.revenue - e.cost AS margin,
        pct(e.revenue - e.cost, e.revenue) AS margin_pct,
        CASE WHEN e.revenue - e.cost < 0 THEN 'unprofitable' ELSE 'profitable' END AS status
@@ -26,22 +26,19 @@ FROM customer_economics AS e
 JOIN subscription_tiers AS t USING (subscription_tier);
 
 -- query: _interventions
--- Each unprofitable customer with two remedies, both over its tenure:
--- upgrade: the next tier's fee instead of the current one, prorated like
---   revenue: (next_fee - fee) * tenure_days / 30 (none for the top tier);
+-- Each unprofitable customer with two remedies, from the ledger's
+-- definition (ledger_caps in sql/finance.sql), over its billed days:
+-- upgrade: the next tier's fee instead of the current one,
+--   (next_fee - fee) * tenure_days / 30 (none above the top tier);
 -- cap: AI cost limited to cost_cap_pct % of revenue; cap_savings is the
 --   cost above that cap.
 -- The upgrade is proposed when it alone makes the customer break even
 -- (margin + upgrade_revenue >= 0); otherwise the cap.
 CREATE OR REPLACE TEMP TABLE profitability_interventions AS
-SELECT c.customer_id, c.subscription_tier, c.organization_id, c.tenure_days,
-       c.revenue, c.cost, c.margin,
-       nt.subscription_tier AS upgrade_tier,
-       money((nt.monthly_fee - c.monthly_fee) * c.tenure_days / 30) AS upgrade_revenue,
-       money(greatest(0, c.cost - c.revenue * getvariable('cost_cap_pct') / 100)) AS cap_savings
-FROM profitability_customers AS c
-LEFT JOIN subscription_tiers AS nt ON nt.tier_rank = c.tier_rank + 1
-WHERE c.status = 'unprofitable';
+SELECT customer_id, subscription_tier, organization_id, tenure_days,
+       revenue, cost, revenue - cost AS margin,
+       upgrade_tier, upgrade_revenue, cap_savings
+FROM ledger_caps;
 
 -- query: headline
 -- title: Headline
@@ -63,14 +60,14 @@ ORDER BY position;
 
 -- query: customers
 -- title: Margin by customer
--- description: Each customer's prorated subscription revenue against its AI cost, worst margin first.
+-- description: Each customer's subscription revenue (each day at that day's tier) against its AI cost over its billed days, worst margin first.
 -- chart: hbar
 -- x: customer_id
 -- y: margin
 -- limit: 25
 SELECT customer_id, subscription_tier, organization_id, calls, tenure_days,
        revenue, cost, margin, margin_pct, status,
-       product_id, monthly_fee
+       product_id, monthly_fee, tier_changes, revenue_source
 FROM profitability_customers
 ORDER BY margin, customer_id;
 
@@ -156,7 +153,7 @@ ORDER BY margin, organization_id;
 
 -- query: interventions
 -- title: Interventions for unprofitable customers
--- description: For each customer that loses money: the next tier's extra revenue, the saving from a cost cap, and the proposed remedy.
+-- description: For each customer that loses money, over its billed days: the next tier's extra revenue (none above the top tier), the cost a cap avoids, and the proposed remedy.
 -- chart: hbar
 -- x: customer_id
 -- y: upgrade_revenue, cap_savings
@@ -172,83 +169,50 @@ FROM profitability_interventions
 ORDER BY margin, customer_id;
 
 -- query: recommendations
--- title: Recommendations
--- description: Actions that restore margin, largest amount first.
--- An upgrade is recommended for customers it alone brings to break even;
--- the cap for the rest; a tier whose total margin is negative needs a new price.
-WITH plan AS (
-    SELECT *, upgrade_tier IS NOT NULL AND margin + upgrade_revenue >= 0 AS by_upgrade
-    FROM profitability_interventions
-), items AS (
-    SELECT 'Upgrade ' || count(*) || ' unprofitable customer' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END
-               || ' to the next tier' AS title,
-           'Their AI cost exceeds what their tier pays; the next tier brings $'
-               || format('{:,.2f}', sum(upgrade_revenue)) || ' more revenue over the period and covers the $'
-               || format('{:,.2f}', -sum(margin)) || ' loss (' || string_agg(customer_id, ', ' ORDER BY margin, customer_id) || ').' AS detail,
-           sum(upgrade_revenue) AS amount_usd
-    FROM plan WHERE by_upgrade
-    HAVING count(*) > 0
-    UNION ALL
-    SELECT 'Cap AI cost at ' || getvariable('cost_cap_pct') || '% of revenue for ' || count(*) || ' customer'
-               || CASE WHEN count(*) = 1 THEN '' ELSE 's' END,
-           'An upgrade would not cover their cost; a usage cap (or overage billing) saves $'
-               || format('{:,.2f}', sum(cap_savings)) || ' over the period and leaves each a '
-               || (100 - getvariable('cost_cap_pct')) || '% margin.',
-           sum(cap_savings)
-    FROM plan WHERE NOT by_upgrade
-    HAVING count(*) > 0
-    UNION ALL
-    SELECT 'Reprice the ' || subscription_tier || ' tier',
-           'Its ' || count(*) || ' customers cost $' || format('{:,.2f}', sum(cost)) || ' in AI but pay $'
-               || format('{:,.2f}', sum(revenue)) || ': a loss of $' || format('{:,.2f}', -sum(margin))
-               || ' over the period. Raise the fee or add usage-based overage.',
-           -sum(margin)
-    FROM profitability_customers
-    GROUP BY subscription_tier
-    HAVING sum(margin) < 0
-)
-SELECT CAST(row_number() OVER (ORDER BY amount_usd DESC, title) AS INTEGER) AS priority,
-       title, detail, amount_usd
-FROM items
-ORDER BY priority;
+-- title: Actions
+-- description: This report's actions from the one ledger of actions, per 30-day month: upgrades that cover a customer's loss, caps for the rest, and customers likely to leave.
+-- chart: none
+SELECT * FROM report_actions('profitability') ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- A tier or the whole book at a loss is high; unprofitable customers are
--- high when their loss is 5% of revenue or more, else medium; thin margins
--- (0-20%) are low.
-WITH totals AS (
+-- description: Losses under the alert policy: severity by the loss per 30-day month against monthly revenue; nothing below $10 a month or 1% of revenue.
+-- A tier or the whole book at a loss, unprofitable customers, thin margins
+-- (0-20%, margin at stake). Amounts are per 30-day month (x 30 / period days).
+WITH fp AS (SELECT * FROM finance_period),
+totals AS (
     SELECT sum(revenue) AS revenue, sum(margin) AS margin FROM profitability_customers
 ), items AS (
-    SELECT 'high' AS severity, 1 AS position,
-           'The book loses money' AS title,
-           'AI cost exceeds subscription revenue by $' || format('{:,.2f}', -margin) || ' over the period.' AS detail,
-           -margin AS amount_usd
-    FROM totals WHERE margin < 0
+    SELECT 1 AS position, 'The book loses money' AS title,
+           format('AI cost exceeds subscription revenue by ${:,.2f} over the {} days.', -margin, fp.period_days) AS detail,
+           per_month(-margin, fp.period_days) AS amount_usd
+    FROM totals, fp WHERE margin < 0
     UNION ALL
-    SELECT 'high', 2, 'The ' || subscription_tier || ' tier loses money',
-           count(*) || ' customers, margin ' || format('{:.1f}', pct(sum(margin), sum(revenue))) || '%: a loss of $'
-               || format('{:,.2f}', -sum(margin)) || '.',
-           -sum(margin)
-    FROM profitability_customers
+    SELECT 2, 'The ' || subscription_tier || ' tier loses money',
+           format('{} customers, margin {:.1f}%: a loss of ${:,.2f} over the {} days. Raise the fee or add usage-based overage.',
+                  count(*), pct(sum(margin), sum(revenue)), -sum(margin), any_value(fp.period_days)),
+           per_month(-sum(margin), any_value(fp.period_days))
+    FROM profitability_customers, fp
     GROUP BY subscription_tier HAVING sum(margin) < 0
     UNION ALL
-    SELECT CASE WHEN -sum(c.margin) >= 0.05 * any_value(t.revenue) THEN 'high' ELSE 'medium' END, 3,
-           count(*) || ' unprofitable customer' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END,
-           'Their AI cost exceeds their revenue by $' || format('{:,.2f}', -sum(c.margin))
-               || ' in total; worst: ' || arg_min(c.customer_id, (c.margin, c.customer_id)) || '.',
-           -sum(c.margin)
-    FROM profitability_customers AS c, totals AS t
+    SELECT 3, format('{} unprofitable customer{}', count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END),
+           format('Their AI cost exceeds their revenue by ${:,.2f} over the {} days; worst: {}.',
+                  -sum(c.margin), any_value(fp.period_days), arg_min(c.customer_id, (c.margin, c.customer_id))),
+           per_month(-sum(c.margin), any_value(fp.period_days))
+    FROM profitability_customers AS c, fp
     WHERE c.status = 'unprofitable'
     HAVING count(*) > 0
     UNION ALL
-    SELECT 'low', 4, count(*) || ' customer' || CASE WHEN count(*) = 1 THEN '' ELSE 's' END || ' with a thin margin (0-20%)',
-           'A little more usage makes them unprofitable; their margin is $' || format('{:,.2f}', sum(margin)) || '.',
-           sum(margin)
-    FROM profitability_customers
+    SELECT 4, format('{} customer{} with a thin margin (0-20%)', count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END),
+           format('A little more usage makes them unprofitable; their margin is ${:,.2f} over the {} days.',
+                  sum(margin), any_value(fp.period_days)),
+           per_month(sum(margin), any_value(fp.period_days))
+    FROM profitability_customers, fp
     WHERE margin_pct >= 0 AND margin_pct < 20
     HAVING count(*) > 0
 )
-SELECT severity, title, detail, amount_usd
-FROM items
+SELECT severity, title, detail || format(' That is ${:,.2f} a 30-day month.', amount_usd) AS detail, amount_usd
+FROM (SELECT alert_severity(i.amount_usd, fp.monthly_revenue) AS severity, i.*
+      FROM items AS i CROSS JOIN fp)
+WHERE severity IS NOT NULL
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, position, amount_usd DESC, title;

@@ -1,0 +1,981 @@
+-- name: finance
+-- title: Shared finance definitions: revenue by day, alert policy, the ledger of actions
+-- version: 1
+-- description: Read after calls.sql. Bills each customer day by day at that
+--   day's tier (or at the optional subscriptions file), defines the alert
+--   policy every analyzer applies, and the one ledger of actions whose rows
+--   every report's recommendations and the index's Actions section show.
+--   Its parameter is the subscriptions file (a header-only file when none
+--   is given):
+--
+--   SET VARIABLE csv_path = 'data/simulated_calls.csv';
+--   SET VARIABLE subscriptions_path = 'sql/empty_subscriptions.csv';
+--   SET VARIABLE budgets_path = 'sql/empty_budgets.csv';
+--   .read sql/calls.sql
+--   .read sql/finance.sql
+
+-- Assumptions ---------------------------------------------------------------
+-- Every figure an action rests on, once. An analyzer parameter of the same
+-- name (run-sql --param) overrides it while that analyzer runs; the index's
+-- ledger uses these values.
+CREATE OR REPLACE TEMP TABLE finance_assumptions AS
+SELECT * FROM (VALUES
+    ('simple_tasks', 'qa,chat,summarization,translation',
+     'Task types an economy model handles well (model switching scope)'),
+    ('commitment_percentile', '0.1', 'Percentile of daily spend to commit to (0-1)'),
+    ('commitment_discount_pct', '20.0', 'Discount on committed spend, percent'),
+    ('cost_cap_pct', '80', 'AI cost cap offered to unprofitable customers, percent of their revenue'),
+    ('churn_increase_pct', '25', 'A bill rising by more than this percent makes its customer likely to leave'),
+    ('grandfather_days', '180', 'Days grandfathered customers keep their current bill after a plan change'),
+    ('quiet_days', '7', 'A customer silent this many days before the last call date shows churn evidence'),
+    ('decline_pct', '50', 'A customer whose calls fell by this percent (last 14 days vs the 14 before) shows churn evidence'),
+    ('tiered_allowance_pct', '50', 'Tiered plan: AI-cost allowance included in the fee, percent of the fee'),
+    ('tiered_overage_markup', '1.5', 'Tiered plan: price of AI cost beyond the allowance, times cost'),
+    ('usage_markup', '2.0', 'Usage-based plan: price, times AI cost'),
+    ('hybrid_base_pct', '50', 'Hybrid plan: base fee, percent of the subscription fee'),
+    ('hybrid_markup', '1.3', 'Hybrid plan: price of AI cost on top of the base, times cost'),
+    ('non_production_target_pct', '10.0', 'Target share of all spend for staging and development, percent')
+) AS t(name, value, description);
+
+-- An assumption: the running analyzer's --param value, else the table's.
+CREATE OR REPLACE TEMP MACRO assumption(key) AS
+    coalesce(CAST(getvariable(key) AS VARCHAR),
+             (SELECT value FROM finance_assumptions WHERE name = key));
+CREATE OR REPLACE TEMP MACRO assumption_num(key) AS CAST(assumption(key) AS DOUBLE);
+
+-- Alert policy --------------------------------------------------------------
+-- Every alert and action is measured per 30-day month. An alert fires only
+-- at or above both floors; its severity is a function of the money at stake
+-- as a share of the monthly spend (or monthly revenue) it concerns:
+--   below $10 a month or below 1% of the base: no alert;
+--   high at 10% of the base or more, medium at 3%, low below.
+-- A rate-based alert also needs at least min_observations observations.
+CREATE OR REPLACE TEMP TABLE alert_policy AS
+SELECT CAST(10 AS DECIMAL(18, 2)) AS dollar_floor_usd, 1.0 AS share_floor_pct,
+       3.0 AS medium_share_pct, 10.0 AS high_share_pct, 20 AS min_observations;
+
+CREATE OR REPLACE TEMP MACRO alert_severity(monthly_usd, monthly_base) AS
+    CASE WHEN monthly_usd IS NULL OR monthly_base IS NULL OR monthly_base <= 0 THEN NULL
+         WHEN abs(monthly_usd) < (SELECT dollar_floor_usd FROM alert_policy)
+           OR pct(abs(monthly_usd), monthly_base) < (SELECT share_floor_pct FROM alert_policy) THEN NULL
+         WHEN pct(abs(monthly_usd), monthly_base) >= (SELECT high_share_pct FROM alert_policy) THEN 'high'
+         WHEN pct(abs(monthly_usd), monthly_base) >= (SELECT medium_share_pct FROM alert_policy) THEN 'medium'
+         ELSE 'low' END;
+
+-- The standard normal distribution function, Abramowitz & Stegun 7.1.26
+-- (absolute error under 1.5e-7): p-values of the tests below.
+CREATE OR REPLACE TEMP MACRO normal_cdf(z) AS
+    CASE WHEN z >= 0 THEN 1 - 0.5 * (((((1.061405429 * (1 / (1 + 0.3275911 * z / sqrt(2))) - 1.453152027)
+                                       * (1 / (1 + 0.3275911 * z / sqrt(2))) + 1.421413741)
+                                       * (1 / (1 + 0.3275911 * z / sqrt(2))) - 0.284496736)
+                                       * (1 / (1 + 0.3275911 * z / sqrt(2))) + 0.254829592)
+                                       * (1 / (1 + 0.3275911 * z / sqrt(2)))) * exp(-z * z / 2)
+         ELSE 0.5 * (((((1.061405429 * (1 / (1 - 0.3275911 * z / sqrt(2))) - 1.453152027)
+                        * (1 / (1 - 0.3275911 * z / sqrt(2))) + 1.421413741)
+                        * (1 / (1 - 0.3275911 * z / sqrt(2))) - 0.284496736)
+                        * (1 / (1 - 0.3275911 * z / sqrt(2))) + 0.254829592)
+                        * (1 / (1 - 0.3275911 * z / sqrt(2)))) * exp(-z * z / 2) END;
+
+-- An amount over the file's period as a 30-day month.
+CREATE OR REPLACE TEMP MACRO per_month(amount, days) AS
+    money(safe_div(amount * 30, days));
+
+-- Latency SLAs ------------------------------------------------------------------
+-- A call meets its SLA when latency_ms <= base_ms + per_output_token_ms x
+-- output_tokens: a fixed allowance for the request plus time per token
+-- generated, so a long answer is not a miss. Set per model class; a row
+-- for a model (model not NULL) overrides its class. A model meets the SLA
+-- when target_pct of its calls do (with at least min_observations calls).
+CREATE OR REPLACE TEMP TABLE sla_targets AS
+SELECT * FROM (VALUES
+    ('premium',  CAST(NULL AS VARCHAR), 2000, 15.0, 95.0),
+    ('standard', NULL,                  1000,  6.0, 95.0),
+    ('economy',  NULL,                  1000,  5.0, 95.0),
+    ('unpriced', NULL,                  2000, 15.0, 95.0)
+) AS t(model_class, model, base_ms, per_output_token_ms, target_pct);
+
+-- Subscriptions (optional) -------------------------------------------------
+-- customer_id, organization_id, subscription_tier, start_date, end_date
+-- (inclusive; empty = still subscribed), monthly_price (empty = the tier's
+-- fee), discount_pct (empty = 0). A row that breaks these rules stops the
+-- load with its line number.
+CREATE OR REPLACE TEMP TABLE subscriptions_raw AS
+SELECT row_number() OVER () + 1 AS line, *
+FROM read_csv(getvariable('subscriptions_path'), header = true, auto_detect = false,
+              delim = ',', quote = '"', escape = '"',
+              columns = {'customer_id': 'VARCHAR', 'organization_id': 'VARCHAR',
+                         'subscription_tier': 'VARCHAR', 'start_date': 'VARCHAR',
+                         'end_date': 'VARCHAR', 'monthly_price': 'VARCHAR',
+                         'discount_pct': 'VARCHAR'});
+
+SELECT error('subscriptions file line ' || line || ': ' || reason)
+FROM (
+    SELECT line, CASE
+        WHEN coalesce(customer_id, '') = '' THEN 'customer_id is empty'
+        WHEN subscription_tier NOT IN (SELECT subscription_tier FROM subscription_tiers)
+            THEN 'unknown subscription_tier: ' || coalesce(subscription_tier, '(empty)')
+        WHEN try_cast(start_date AS DATE) IS NULL
+            THEN 'start_date is not a YYYY-MM-DD date: ' || coalesce(start_date, '(empty)')
+        WHEN coalesce(end_date, '') <> '' AND try_cast(end_date AS DATE) IS NULL
+            THEN 'end_date is not a YYYY-MM-DD date: ' || end_date
+        WHEN try_cast(end_date AS DATE) < try_cast(start_date AS DATE)
+            THEN 'end_date is before start_date'
+        WHEN coalesce(monthly_price, '') <> '' AND coalesce(try_cast(monthly_price AS DECIMAL(18, 6)), -1) < 0
+            THEN 'monthly_price is not a non-negative amount: ' || monthly_price
+        WHEN coalesce(discount_pct, '') <> ''
+             AND coalesce(try_cast(discount_pct AS DOUBLE), -1) NOT BETWEEN 0 AND 100
+            THEN 'discount_pct is not a percent in 0..100: ' || discount_pct
+    END AS reason
+    FROM subscriptions_raw
+)
+WHERE reason IS NOT NULL
+ORDER BY line
+LIMIT 1;
+
+CREATE OR REPLACE TEMP TABLE subscriptions AS
+SELECT s.line, s.customer_id, nullif(s.organization_id, '') AS organization_id,
+       s.subscription_tier,
+       CAST(s.start_date AS DATE) AS start_date,
+       CAST(nullif(s.end_date, '') AS DATE) AS end_date,
+       coalesce(CAST(nullif(s.monthly_price, '') AS DECIMAL(18, 6)), t.monthly_fee) AS monthly_price,
+       coalesce(CAST(nullif(s.discount_pct, '') AS DOUBLE), 0) AS discount_pct
+FROM subscriptions_raw AS s
+JOIN subscription_tiers AS t USING (subscription_tier);
+
+-- Budgets (optional) ---------------------------------------------------------
+-- month (YYYY-MM, a calendar month), scope (organization, product, feature or
+-- customer), scope_id, budget_usd. A row that breaks these rules stops the
+-- load with its line number; a scope and month listed twice is an error.
+CREATE OR REPLACE TEMP TABLE budgets_raw AS
+SELECT row_number() OVER () + 1 AS line, *
+FROM read_csv(getvariable('budgets_path'), header = true, auto_detect = false,
+              delim = ',', quote = '"', escape = '"',
+              columns = {'month': 'VARCHAR', 'scope': 'VARCHAR', 'scope_id': 'VARCHAR',
+                         'budget_usd': 'VARCHAR'});
+
+SELECT error('budgets file line ' || line || ': ' || reason)
+FROM (
+    SELECT line, CASE
+        WHEN NOT regexp_full_match(coalesce(month, ''), '\d{4}-\d{2}')
+             OR try_cast(month || '-01' AS DATE) IS NULL
+            THEN 'month is not a calendar month YYYY-MM: ' || coalesce(month, '(empty)')
+        WHEN coalesce(scope, '') NOT IN ('organization', 'product', 'feature', 'customer')
+            THEN 'scope is not organization, product, feature or customer: ' || coalesce(scope, '(empty)')
+        WHEN coalesce(scope_id, '') = '' THEN 'scope_id is empty'
+        WHEN coalesce(try_cast(budget_usd AS DECIMAL(18, 2)), -1) < 0
+            THEN 'budget_usd is not a non-negative amount: ' || coalesce(budget_usd, '(empty)')
+        WHEN count(*) OVER (PARTITION BY month, scope, scope_id) > 1
+            THEN 'a second budget for ' || scope || ' ' || scope_id || ' in ' || month
+    END AS reason
+    FROM budgets_raw
+)
+WHERE reason IS NOT NULL
+ORDER BY line
+LIMIT 1;
+
+CREATE OR REPLACE TEMP TABLE budgets AS
+SELECT line, CAST(month || '-01' AS DATE) AS month, scope, scope_id,
+       CAST(budget_usd AS DECIMAL(18, 2)) AS budget_usd
+FROM budgets_raw;
+
+-- Budget against actual, per budget row. actual = the scope's cost in that
+-- calendar month. For the month holding the file's last call date, the
+-- month to date runs to that date and the forecast to the end of the
+-- month adds the month-to-date daily run rate over the days left:
+-- forecast = actual + actual / days covered x days left. A month the file
+-- has passed is final (forecast = actual); a month after it has no data.
+-- status: over budget (actual above it), forecast over, on track, no data.
+CREATE OR REPLACE TEMP VIEW budget_vs_actual AS
+WITH spend AS (
+    SELECT b.line, sum(c.cost_usd) AS actual
+    FROM budgets AS b
+    JOIN calls AS c
+      ON date_trunc('month', c.call_date) = b.month
+     AND CASE b.scope WHEN 'organization' THEN c.organization_id WHEN 'product' THEN c.product_id
+                      WHEN 'feature' THEN c.feature_id ELSE c.customer_id END = b.scope_id
+    GROUP BY b.line
+),
+shaped AS (
+    SELECT b.*, coalesce(s.actual, CAST(0 AS DECIMAL(38, 6))) AS actual,
+           CAST(date_diff('day', b.month, b.month + INTERVAL 1 MONTH) AS INTEGER) AS days_in_month,
+           greatest(0, date_diff('day', greatest(b.month, p.first_date),
+                                 least(CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1, p.last_date)) + 1) AS days_covered,
+           CASE WHEN b.month > p.last_date THEN 'future'
+                WHEN CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1 <= p.last_date THEN 'closed'
+                ELSE 'open' END AS month_state
+    FROM budgets AS b
+    LEFT JOIN spend AS s USING (line)
+    CROSS JOIN period AS p
+)
+SELECT strftime(month, '%Y-%m') AS month, scope, scope_id, budget_usd, actual,
+       pct(actual, budget_usd) AS used_pct,
+       days_covered, days_in_month,
+       CASE month_state WHEN 'future' THEN NULL WHEN 'closed' THEN actual
+            ELSE money(actual + safe_div(actual, days_covered) * (days_in_month - days_covered)) END
+           AS forecast_month_end,
+       CASE WHEN month_state = 'future' THEN 'no data'
+            WHEN actual > budget_usd THEN 'over budget'
+            WHEN month_state = 'open'
+                 AND actual + safe_div(actual, days_covered) * (days_in_month - days_covered) > budget_usd
+                THEN 'forecast over'
+            ELSE 'on track' END AS status,
+       month_state, line
+FROM shaped;
+
+-- Revenue by day ------------------------------------------------------------
+-- Each customer's tier on each day it made calls: the tier of its last call
+-- that day (a mid-day upgrade bills that day at the new tier).
+CREATE OR REPLACE TEMP TABLE customer_call_days AS
+SELECT customer_id, call_date,
+       arg_max(subscription_tier, ("timestamp", call_id)) AS subscription_tier,
+       arg_max(organization_id, ("timestamp", call_id)) AS organization_id
+FROM calls
+GROUP BY customer_id, call_date;
+
+-- One row per customer and billed day, with that day's monthly fee.
+-- From the calls: every day from the customer's first to its last call date,
+-- at the tier of its latest call day on or before it (days without calls
+-- keep the tier they had). From the subscriptions file, for the customers it
+-- lists (it replaces what the calls imply): every subscribed day inside the
+-- file's period, at price x (1 - discount). Revenue = sum(fee) / 30.
+CREATE OR REPLACE TEMP TABLE revenue_days AS
+WITH spans AS (
+    SELECT customer_id, min(call_date) AS first_date, max(call_date) AS last_date
+    FROM customer_call_days
+    WHERE customer_id NOT IN (SELECT customer_id FROM subscriptions)
+    GROUP BY customer_id
+),
+days AS (
+    SELECT customer_id, CAST(unnest(generate_series(first_date, last_date, INTERVAL 1 DAY)) AS DATE) AS bill_date
+    FROM spans
+),
+from_calls AS (
+    SELECT d.customer_id, d.bill_date, c.subscription_tier, t.monthly_fee, 'calls' AS source
+    FROM days AS d
+    ASOF JOIN customer_call_days AS c
+      ON c.customer_id = d.customer_id AND c.call_date <= d.bill_date
+    JOIN subscription_tiers AS t USING (subscription_tier)
+),
+from_file AS (
+    SELECT s.customer_id, CAST(g.bill_date AS DATE) AS bill_date, s.subscription_tier,
+           money(s.monthly_price * (100 - s.discount_pct) / 100) AS monthly_fee,
+           s.start_date, s.line
+    FROM subscriptions AS s
+    CROSS JOIN period AS p
+    CROSS JOIN LATERAL (
+        SELECT unnest(generate_series(greatest(s.start_date, p.first_date),
+                                      least(coalesce(s.end_date, p.last_date), p.last_date),
+                                      INTERVAL 1 DAY)) AS bill_date
+    ) AS g
+)
+SELECT * FROM from_calls
+UNION ALL
+-- Overlapping subscription rows of one customer bill a day once: the later start.
+SELECT customer_id, bill_date, arg_max(subscription_tier, (start_date, line)),
+       arg_max(monthly_fee, (start_date, line)), 'subscriptions'
+FROM from_file
+GROUP BY customer_id, bill_date;
+
+-- One row per customer, computed once per load (analyzers read it often):
+-- the latest tier (and organization and product), calls and cost, the days
+-- billed in the period (tenure_days), revenue = sum of each billed day's
+-- monthly fee / 30, and the current monthly fee (its last billed day's).
+-- A customer listed in the subscriptions file without calls has cost 0.
+CREATE OR REPLACE TEMP TABLE customer_economics AS
+WITH usage AS (
+    SELECT customer_id,
+           arg_max(subscription_tier, ("timestamp", call_id)) AS subscription_tier,
+           arg_max(organization_id, ("timestamp", call_id)) AS organization_id,
+           arg_max(product_id, ("timestamp", call_id)) AS product_id,
+           count(*) AS calls,
+           sum(cost_usd) AS cost,
+           sum(input_tokens) AS input_tokens,
+           sum(output_tokens) AS output_tokens,
+           min(call_date) AS first_date,
+           max(call_date) AS last_date
+    FROM calls
+    GROUP BY customer_id
+),
+billed AS (
+    SELECT customer_id,
+           count(*) AS tenure_days,
+           money(sum(monthly_fee) / 30) AS revenue,
+           arg_max(monthly_fee, bill_date) AS monthly_fee,
+           arg_max(subscription_tier, bill_date) AS billed_tier,
+           count(DISTINCT subscription_tier) - 1 AS tier_changes,
+           any_value(source) AS revenue_source
+    FROM revenue_days
+    GROUP BY customer_id
+),
+listed AS (
+    SELECT customer_id, arg_max(organization_id, (start_date, line)) AS organization_id
+    FROM subscriptions GROUP BY customer_id
+)
+SELECT coalesce(u.customer_id, b.customer_id) AS customer_id,
+       coalesce(CASE WHEN b.revenue_source = 'subscriptions' THEN b.billed_tier END,
+                u.subscription_tier, b.billed_tier) AS subscription_tier,
+       coalesce(u.organization_id, l.organization_id, 'unknown') AS organization_id,
+       coalesce(u.product_id, 'unknown') AS product_id,
+       coalesce(u.calls, 0) AS calls,
+       coalesce(u.cost, CAST(0 AS DECIMAL(38, 6))) AS cost,
+       coalesce(u.input_tokens, 0) AS input_tokens,
+       coalesce(u.output_tokens, 0) AS output_tokens,
+       u.first_date, u.last_date,
+       coalesce(b.tenure_days, 0) AS tenure_days,
+       coalesce(b.monthly_fee, CAST(0 AS DECIMAL(18, 6))) AS monthly_fee,
+       coalesce(b.revenue, CAST(0 AS DECIMAL(38, 6))) AS revenue,
+       coalesce(b.tier_changes, 0) AS tier_changes,
+       coalesce(b.revenue_source, 'calls') AS revenue_source
+FROM usage AS u
+FULL JOIN billed AS b USING (customer_id)
+LEFT JOIN listed AS l USING (customer_id);
+
+-- Period facts ----------------------------------------------------------------
+-- Spend and revenue over the file's period, and as a 30-day month: every
+-- action and alert is sized against these.
+CREATE OR REPLACE TEMP TABLE finance_period AS
+SELECT p.first_date, p.last_date, p.period_days,
+       s.cost AS total_cost, per_month(s.cost, p.period_days) AS monthly_spend,
+       r.revenue AS total_revenue, per_month(r.revenue, p.period_days) AS monthly_revenue
+FROM period AS p,
+     (SELECT sum(cost_usd) AS cost FROM calls) AS s,
+     (SELECT coalesce(sum(revenue), 0) AS revenue FROM customer_economics) AS r;
+
+-- Usage, aggregated once: the grain every lever below reprices.
+CREATE OR REPLACE TEMP TABLE finance_usage AS
+SELECT call_date, customer_id, provider, model, task_type,
+       count(*) AS calls, sum(cost_usd) AS cost,
+       sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+FROM calls
+GROUP BY call_date, customer_id, provider, model, task_type;
+
+-- SLA compliance per model, once per load.
+CREATE OR REPLACE TEMP TABLE model_sla AS
+WITH targets AS (
+    SELECT s.model_class, s.base_ms, s.per_output_token_ms, s.target_pct FROM sla_targets AS s WHERE s.model IS NULL
+),
+scored AS (
+    SELECT c.provider, c.model, coalesce(p.model_class, 'unpriced') AS model_class, c.latency_ms, c.output_tokens,
+           coalesce(o.base_ms, t.base_ms) + coalesce(o.per_output_token_ms, t.per_output_token_ms) * c.output_tokens
+               AS allowance_ms,
+           coalesce(o.target_pct, t.target_pct) AS target_pct
+    FROM calls AS c
+    LEFT JOIN model_prices AS p USING (provider, model)
+    LEFT JOIN targets AS t ON t.model_class = coalesce(p.model_class, 'unpriced')
+    LEFT JOIN sla_targets AS o ON o.model = c.model
+)
+SELECT provider, model, any_value(model_class) AS model_class, count(*) AS calls,
+       pct(count(*) FILTER (WHERE latency_ms <= allowance_ms), count(*)) AS sla_pct,
+       any_value(target_pct) AS target_pct,
+       count(*) FILTER (WHERE latency_ms > allowance_ms) AS over_sla_calls,
+       quantile_cont(latency_ms / greatest(output_tokens, 1), 0.95) AS p95_ms_per_output_token,
+       CASE WHEN count(*) < (SELECT min_observations FROM alert_policy) THEN NULL
+            ELSE pct(count(*) FILTER (WHERE latency_ms <= allowance_ms), count(*)) >= any_value(target_pct) END AS meets_sla
+FROM scored
+GROUP BY provider, model;
+
+-- Levers ----------------------------------------------------------------------
+-- Model switching: premium models (model_prices.model_class) on simple task
+-- types, repriced with the same token totals at the provider's economy model.
+-- Tokens are summed before pricing, so the projection has no per-call
+-- rounding; current_cost is what was paid.
+CREATE OR REPLACE TEMP VIEW ledger_switch_scope AS
+SELECT u.*, m.economy_model AS to_model, e.input_per_1k AS to_input_per_1k,
+       e.output_per_1k AS to_output_per_1k
+FROM finance_usage AS u
+JOIN model_prices AS m ON m.provider = u.provider AND m.model = u.model AND m.model_class = 'premium'
+JOIN model_prices AS e ON e.provider = m.provider AND e.model = m.economy_model
+WHERE list_contains(string_split(replace(assumption('simple_tasks'), ' ', ''), ','), u.task_type);
+
+CREATE OR REPLACE TEMP VIEW ledger_switches AS
+SELECT provider, model AS from_model, any_value(to_model) AS to_model, task_type,
+       sum(calls) AS calls, sum(cost) AS current_cost,
+       token_cost(sum(input_tokens), sum(output_tokens), any_value(to_input_per_1k),
+                  any_value(to_output_per_1k)) AS projected_cost,
+       sum(cost) - token_cost(sum(input_tokens), sum(output_tokens), any_value(to_input_per_1k),
+                              any_value(to_output_per_1k)) AS savings,
+       (SELECT meets_sla FROM model_sla AS m
+        WHERE m.provider = s.provider AND m.model = any_value(s.to_model)) AS target_meets_sla
+FROM ledger_switch_scope AS s
+GROUP BY provider, model, task_type;
+
+-- Provider arbitrage: each model's calls outside the switching scope (no
+-- call is counted twice) repriced at every model of the same model_class
+-- from another provider; the cheapest candidate is kept (ties: provider,
+-- model name); a model already the cheapest of its class has nothing to gain.
+CREATE OR REPLACE TEMP VIEW ledger_arbitrage AS
+WITH rest AS (
+    SELECT u.provider, u.model, p.model_class,
+           sum(u.calls) AS calls, sum(u.cost) AS current_cost,
+           sum(u.input_tokens) AS input_tokens, sum(u.output_tokens) AS output_tokens
+    FROM finance_usage AS u
+    JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
+    WHERE NOT (p.model_class = 'premium'
+               AND list_contains(string_split(replace(assumption('simple_tasks'), ' ', ''), ','), u.task_type))
+    GROUP BY u.provider, u.model, p.model_class
+),
+candidates AS (
+    SELECT r.*, c.provider AS to_provider, c.model AS to_model,
+           c.input_per_1k, c.output_per_1k,
+           token_cost(r.input_tokens, r.output_tokens, c.input_per_1k, c.output_per_1k) AS projected_cost
+    FROM rest AS r
+    JOIN model_prices AS c ON c.model_class = r.model_class AND c.provider <> r.provider
+    -- never toward a model that misses its latency SLA (unobserved: allowed)
+    LEFT JOIN model_sla AS m ON m.provider = c.provider AND m.model = c.model
+    WHERE m.meets_sla IS DISTINCT FROM false
+)
+SELECT provider AS from_provider, model AS from_model,
+       arg_min(to_provider, (projected_cost, to_provider, to_model)) AS to_provider,
+       arg_min(to_model, (projected_cost, to_provider, to_model)) AS to_model,
+       model_class, calls, current_cost,
+       min(projected_cost) AS projected_cost,
+       current_cost - min(projected_cost) AS savings,
+       arg_min(input_per_1k, (projected_cost, to_provider, to_model)) AS to_input_per_1k,
+       arg_min(output_per_1k, (projected_cost, to_provider, to_model)) AS to_output_per_1k
+FROM candidates
+GROUP BY provider, model, model_class, calls, current_cost
+HAVING current_cost - min(projected_cost) > 0;
+
+-- The two model levers at the finest grain (day, customer, model, task), so
+-- later levers act on what remains: the commitment on each day's remaining
+-- spend, a customer's cost cap on its remaining cost.
+CREATE OR REPLACE TEMP VIEW ledger_model_savings AS
+SELECT call_date, customer_id, cost,
+       cost - token_cost(input_tokens, output_tokens, to_input_per_1k, to_output_per_1k) AS savings
+FROM ledger_switch_scope
+WHERE cost - token_cost(input_tokens, output_tokens, to_input_per_1k, to_output_per_1k) > 0
+UNION ALL
+SELECT u.call_date, u.customer_id, u.cost,
+       u.cost - token_cost(u.input_tokens, u.output_tokens, a.to_input_per_1k, a.to_output_per_1k)
+FROM finance_usage AS u
+JOIN ledger_arbitrage AS a ON a.from_provider = u.provider AND a.from_model = u.model
+JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
+WHERE NOT (p.model_class = 'premium'
+           AND list_contains(string_split(replace(assumption('simple_tasks'), ' ', ''), ','), u.task_type));
+
+-- Cost cap: an unprofitable customer's AI cost held to cost_cap_pct % of its
+-- revenue (a usage cap or overage billing); cap_savings is the cost above
+-- it, standalone and after the model levers.
+CREATE OR REPLACE TEMP VIEW ledger_caps AS
+WITH after_models AS (
+    SELECT customer_id, sum(savings) AS model_savings FROM ledger_model_savings GROUP BY customer_id
+)
+SELECT e.customer_id, e.subscription_tier, e.organization_id, e.tenure_days, e.revenue, e.cost,
+       e.monthly_fee, t.tier_rank,
+       nt.subscription_tier AS upgrade_tier, nt.monthly_fee AS upgrade_fee,
+       money((nt.monthly_fee - e.monthly_fee) * e.tenure_days / 30) AS upgrade_revenue,
+       money(greatest(0, e.cost - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings,
+       money(greatest(0, e.cost - coalesce(a.model_savings, 0)
+                         - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings_after_models
+FROM customer_economics AS e
+JOIN subscription_tiers AS t USING (subscription_tier)
+LEFT JOIN subscription_tiers AS nt ON nt.tier_rank = t.tier_rank + 1
+LEFT JOIN after_models AS a USING (customer_id)
+WHERE e.revenue - e.cost < 0;
+
+-- Reserved capacity: commit to a fixed daily amount C, paid every day at
+-- (1 - discount) whether used or not; spend above C on a day is paid on
+-- demand at list price. C is a continuous percentile (quantile_cont) of the
+-- zero-filled daily cost series. savings = cost - (committed + on demand).
+-- 'current' sizes it on today's spend; 'after_levers' on what remains of
+-- each day after the model levers and the caps (a cap's saving spread over
+-- the days in proportion to their cost): commit after switching.
+CREATE OR REPLACE TEMP VIEW ledger_daily AS
+WITH days AS (
+    SELECT CAST(unnest(generate_series(first_date, last_date, INTERVAL 1 DAY)) AS DATE) AS call_date
+    FROM period
+),
+spend AS (SELECT call_date, sum(cost) AS cost FROM finance_usage GROUP BY call_date),
+levers AS (SELECT call_date, sum(savings) AS savings FROM ledger_model_savings GROUP BY call_date),
+caps AS (SELECT coalesce(sum(cap_savings_after_models), 0) AS savings FROM ledger_caps)
+SELECT d.call_date,
+       coalesce(s.cost, 0) AS cost,
+       coalesce(s.cost, 0) - coalesce(l.savings, 0)
+         - caps.savings * safe_div(coalesce(s.cost, 0), (SELECT total_cost FROM finance_period)) AS remaining_cost
+FROM days AS d
+LEFT JOIN spend AS s USING (call_date)
+LEFT JOIN levers AS l USING (call_date)
+CROSS JOIN caps;
+
+CREATE OR REPLACE TEMP VIEW ledger_commitment AS
+WITH prm AS MATERIALIZED (
+    SELECT assumption_num('commitment_percentile') AS percentile,
+           assumption_num('commitment_discount_pct') AS discount_pct
+),
+daily AS MATERIALIZED (SELECT * FROM ledger_daily),
+series AS MATERIALIZED (
+    SELECT 'current' AS basis, call_date, CAST(cost AS DOUBLE) AS cost FROM daily
+    UNION ALL
+    SELECT 'after_levers', call_date, CAST(greatest(remaining_cost, 0) AS DOUBLE) FROM daily
+),
+-- quantile_cont by hand (its fraction must be a constant there): linear
+-- interpolation between the ranks around p * (n - 1).
+ranked AS (
+    SELECT basis, cost, row_number() OVER (PARTITION BY basis ORDER BY cost) - 1 AS r,
+           prm.percentile * (count(*) OVER (PARTITION BY basis) - 1) AS h
+    FROM series CROSS JOIN prm
+),
+level AS MATERIALIZED (
+    SELECT basis,
+           min(cost) FILTER (WHERE r = floor(h))
+             + (any_value(h) - floor(any_value(h)))
+               * (min(cost) FILTER (WHERE r = ceil(h)) - min(cost) FILTER (WHERE r = floor(h)))
+             AS commit_daily_cost
+    FROM ranked GROUP BY basis
+),
+per_basis AS (
+    SELECT s.basis, any_value(l.commit_daily_cost) AS commit_daily_cost, count(*) AS days,
+           sum(s.cost) AS current_cost,
+           sum(greatest(s.cost - l.commit_daily_cost, 0)) AS on_demand_cost,
+           sum(least(s.cost, l.commit_daily_cost)) AS covered_cost
+    FROM series AS s JOIN level AS l USING (basis)
+    GROUP BY s.basis
+)
+SELECT b.basis, prm.percentile,
+       money(b.commit_daily_cost) AS commit_daily_cost,
+       prm.discount_pct,
+       b.days,
+       money(b.current_cost) AS current_cost,
+       money(b.commit_daily_cost * b.days * (1 - prm.discount_pct / 100)) AS committed_cost,
+       money(b.on_demand_cost) AS on_demand_cost,
+       money(b.covered_cost) AS covered_cost,
+       money(b.current_cost - b.commit_daily_cost * b.days * (1 - prm.discount_pct / 100) - b.on_demand_cost) AS savings
+FROM per_basis AS b CROSS JOIN prm;
+
+-- Pricing plans, with their migration policy -----------------------------------
+-- Each customer's bill over its billed days under every plan, from the same
+-- usage (factors in finance_assumptions):
+--   flat        = revenue (each day at that day's fee)
+--   tiered      = flat + overage markup * max(0, cost - allowance% * flat)
+--   usage_based = usage markup * cost
+--   hybrid      = base% * flat + hybrid markup * cost
+-- Migration policy: a customer whose bill would rise by more than
+-- churn_increase_pct is grandfathered (keeps its current bill) for
+-- grandfather_days; the others move at once. gain_now is the change while
+-- the grandfathering lasts; gain_full the change once it ends if every
+-- grandfathered customer stayed; revenue_at_risk the current revenue of the
+-- grandfathered customers, likely to leave when it ends.
+CREATE OR REPLACE TEMP VIEW pricing_plan_bills AS
+WITH bills AS (
+    SELECT e.customer_id, e.subscription_tier, e.tenure_days, e.calls, e.cost, e.revenue AS current_revenue,
+           m.position, m.plan,
+           CASE m.plan
+               WHEN 'flat' THEN e.revenue
+               WHEN 'tiered' THEN money(e.revenue + assumption_num('tiered_overage_markup')
+                                        * greatest(0, e.cost - e.revenue * assumption_num('tiered_allowance_pct') / 100))
+               WHEN 'usage_based' THEN money(assumption_num('usage_markup') * e.cost)
+               ELSE money(e.revenue * assumption_num('hybrid_base_pct') / 100 + assumption_num('hybrid_markup') * e.cost)
+           END AS new_revenue
+    FROM customer_economics AS e
+    CROSS JOIN (VALUES (1, 'flat'), (2, 'tiered'), (3, 'usage_based'), (4, 'hybrid')) AS m(position, plan)
+)
+SELECT *,
+       new_revenue > current_revenue * (1 + assumption_num('churn_increase_pct') / 100) AS grandfathered,
+       CASE WHEN new_revenue > current_revenue * (1 + assumption_num('churn_increase_pct') / 100)
+            THEN current_revenue ELSE new_revenue END AS revenue_while_grandfathered
+FROM bills;
+
+CREATE OR REPLACE TEMP VIEW pricing_plans AS
+SELECT b.position, b.plan,
+       sum(b.current_revenue) AS current_revenue,
+       sum(b.new_revenue) AS revenue,
+       sum(b.cost) AS cost,
+       sum(b.new_revenue) - sum(b.cost) AS margin,
+       pct(sum(b.new_revenue) - sum(b.cost), sum(b.new_revenue)) AS margin_pct,
+       count(*) FILTER (WHERE b.new_revenue > b.current_revenue) AS customers_paying_more,
+       count(*) FILTER (WHERE b.new_revenue < b.current_revenue) AS customers_paying_less,
+       count(*) AS customers,
+       count(*) FILTER (WHERE b.grandfathered) AS grandfathered_customers,
+       sum(b.revenue_while_grandfathered) AS revenue_while_grandfathered,
+       sum(b.revenue_while_grandfathered) - sum(b.current_revenue) AS gain_now,
+       sum(b.new_revenue) - sum(b.current_revenue) AS gain_full,
+       coalesce(sum(b.current_revenue) FILTER (WHERE b.grandfathered), 0) AS revenue_at_risk,
+       coalesce(sum(b.new_revenue) FILTER (WHERE b.grandfathered), 0) AS grandfathered_new_revenue,
+       any_value(p.last_date) + CAST(assumption_num('grandfather_days') AS INTEGER) AS grandfathered_until
+FROM pricing_plan_bills AS b CROSS JOIN period AS p
+GROUP BY b.position, b.plan;
+
+-- Churn evidence ---------------------------------------------------------------
+-- A customer is likely to leave when the calls show it: silent for
+-- quiet_days or more (but under 30: by then it has left) before the file's
+-- last call date, its calls in the
+-- last 14 days down by decline_pct or more against the 14 days before (with
+-- at least min_observations calls then), or a downgrade in the period.
+-- Revenue at risk = its current monthly fee (one 30-day month of revenue).
+CREATE OR REPLACE TEMP VIEW churn_signals AS
+WITH activity AS (
+    SELECT u.customer_id,
+           sum(u.calls) FILTER (WHERE u.call_date > p.last_date - 14) AS calls_last_14,
+           sum(u.calls) FILTER (WHERE u.call_date <= p.last_date - 14 AND u.call_date > p.last_date - 28) AS calls_prior_14,
+           max(u.call_date) AS last_call_date,
+           any_value(p.last_date) AS file_last_date
+    FROM finance_usage AS u CROSS JOIN period AS p
+    GROUP BY u.customer_id
+),
+downgrades AS (
+    SELECT d.customer_id, arg_max(t.tier_rank, d.bill_date) AS current_rank, max(t.tier_rank) AS top_rank
+    FROM revenue_days AS d JOIN subscription_tiers AS t USING (subscription_tier)
+    GROUP BY d.customer_id
+),
+evidence AS (
+    SELECT e.customer_id, e.subscription_tier, e.organization_id, e.monthly_fee,
+           list_filter([
+               CASE WHEN a.file_last_date - a.last_call_date BETWEEN assumption_num('quiet_days') AND 29
+                    THEN format('no calls in the last {} days', a.file_last_date - a.last_call_date) END,
+               CASE WHEN coalesce(a.calls_prior_14, 0) >= (SELECT min_observations FROM alert_policy)
+                         AND coalesce(a.calls_last_14, 0)
+                             <= a.calls_prior_14 * (1 - assumption_num('decline_pct') / 100)
+                    THEN format('calls down {:.0f}% (last 14 days {} against {} the 14 before)',
+                                100 - pct(coalesce(a.calls_last_14, 0), a.calls_prior_14),
+                                coalesce(a.calls_last_14, 0), a.calls_prior_14) END,
+               CASE WHEN g.current_rank < g.top_rank THEN 'downgraded to ' || e.subscription_tier END
+           ], lambda x: x IS NOT NULL) AS signals
+    FROM customer_economics AS e
+    JOIN activity AS a USING (customer_id)
+    LEFT JOIN downgrades AS g USING (customer_id)
+    -- silent for 30 days or more: already gone, its revenue is no longer current
+    WHERE a.file_last_date - a.last_call_date < 30
+)
+SELECT customer_id, subscription_tier, organization_id,
+       monthly_fee AS revenue_at_risk,
+       array_to_string(signals, '; ') AS evidence
+FROM evidence
+WHERE len(signals) > 0;
+
+-- Feature economics ----------------------------------------------------------------
+-- Attributed revenue, by call share: each customer's revenue split over the
+-- features it used in proportion to its calls on each (an allocation
+-- method, not revenue a feature earns or would lose). adoption_pct =
+-- customers using it / all customers with calls; margin = attributed
+-- revenue - cost. The quadrant splits at the median (quantile_cont 0.5) of
+-- adoption_pct and of margin_pct over all features (at or above is high):
+-- invest (high, high), optimize (high adoption, low margin), maintain (low,
+-- high), sunset (low, low). target_cost is the cost at which the feature's
+-- margin reaches the median margin: a target, not a saving.
+CREATE OR REPLACE TEMP TABLE feature_customer_usage AS
+SELECT f.customer_id, f.feature_id, e.subscription_tier,
+       f.calls, f.cost,
+       money(safe_div(e.revenue * f.calls, e.calls)) AS attributed_revenue
+FROM (
+    SELECT customer_id, feature_id, count(*) AS calls, sum(cost_usd) AS cost
+    FROM calls
+    GROUP BY customer_id, feature_id
+) AS f
+JOIN customer_economics AS e USING (customer_id);
+
+CREATE OR REPLACE TEMP TABLE feature_economics AS
+WITH per_feature AS (
+    SELECT feature_id,
+           sum(calls) AS calls,
+           sum(cost) AS cost,
+           count(*) AS customers,
+           pct(count(*), (SELECT count(*) FROM customer_economics WHERE calls > 0)) AS adoption_pct,
+           money(safe_div(sum(cost), count(*))) AS cost_per_customer,
+           sum(attributed_revenue) AS attributed_revenue,
+           sum(attributed_revenue) - sum(cost) AS margin,
+           pct(sum(attributed_revenue) - sum(cost), sum(attributed_revenue)) AS margin_pct
+    FROM feature_customer_usage
+    GROUP BY feature_id
+), medians AS (
+    SELECT quantile_cont(adoption_pct, 0.5) AS median_adoption_pct,
+           quantile_cont(margin_pct, 0.5) AS median_margin_pct
+    FROM per_feature
+)
+SELECT p.*,
+       CASE WHEN p.adoption_pct >= m.median_adoption_pct AND p.margin_pct >= m.median_margin_pct THEN 'invest'
+            WHEN p.adoption_pct >= m.median_adoption_pct THEN 'optimize'
+            WHEN p.margin_pct >= m.median_margin_pct THEN 'maintain'
+            ELSE 'sunset' END AS quadrant,
+       m.median_adoption_pct, m.median_margin_pct,
+       money(p.attributed_revenue * (1 - m.median_margin_pct / 100)) AS target_cost
+FROM per_feature AS p, medians AS m;
+
+-- The plan worth recommending: the largest gain while grandfathering lasts,
+-- when it reaches the alert policy's dollar floor a month.
+CREATE OR REPLACE TEMP VIEW pricing_plan_choice AS
+SELECT p.plan
+FROM pricing_plans AS p CROSS JOIN finance_period AS fp
+WHERE p.plan <> 'flat' AND per_month(p.gain_now, fp.period_days) >= (SELECT dollar_floor_usd FROM alert_policy)
+ORDER BY p.gain_now DESC, p.position
+LIMIT 1;
+
+-- The ledger of actions ------------------------------------------------------------
+-- Every action any report recommends, defined once. Each has a kind (saving,
+-- avoided cost, revenue gain, revenue at risk, target), an amount over the
+-- file's period and per 30-day month, what it rests on (assumptions), a
+-- confidence (high: repricing observed usage; medium: depends on behaviour;
+-- low: depends on quality or demand), the quality risk of a model change,
+-- and how it enters the reconciled total:
+--   1 model switching and 2 provider arbitrage act on disjoint calls;
+--   3 cost caps act on what a customer's cost is after 1-2;
+--   4 the commitment is sized on each day's spend after 1-3;
+--   revenue levers (upgrades, a pricing plan) overlap on the same customers:
+--     the larger total counts, the other is its alternative;
+--   revenue at risk and targets are listed, never added to savings or gains.
+CREATE OR REPLACE TEMP VIEW actions_raw AS
+WITH fp AS (SELECT * FROM finance_period),
+-- each lever computed once per query (a view's CTEs are otherwise inlined)
+ledger_caps AS MATERIALIZED (SELECT * FROM ledger_caps),
+ledger_commitment AS MATERIALIZED (SELECT * FROM ledger_commitment),
+pricing_plans AS MATERIALIZED (SELECT * FROM pricing_plans),
+pricing_plan_choice AS MATERIALIZED (SELECT * FROM pricing_plan_choice),
+ledger_switches AS MATERIALIZED (SELECT * FROM ledger_switches),
+ledger_arbitrage AS MATERIALIZED (SELECT * FROM ledger_arbitrage),
+switch AS (
+    SELECT 'switch:' || provider || '/' || from_model || '/' || task_type AS action_id,
+           'optimization' AS domain, ['optimization', 'understanding', 'performance'] AS shown_in,
+           'model switching' AS lever, 1 AS step, 'saving' AS kind,
+           format('Move {} calls from {} to {}', task_type, from_model, to_model) AS title,
+           format('{:,} {} calls on {} cost ${:,.2f} over the {} days; the same tokens at {} list prices cost ${:,.2f}.',
+                  CAST(calls AS BIGINT), task_type, from_model, current_cost, fp.period_days, to_model, projected_cost) AS detail,
+           format('Same tokens per call; {} list prices from model_prices; {} is a simple task type.', to_model, task_type) AS assumptions,
+           'low' AS confidence,
+           format('{} is an economy model: check a sample of {} outputs before switching{}.', to_model, task_type,
+                  CASE WHEN target_meets_sla IS NULL THEN '; its latency is not observed in this file' ELSE '' END) AS quality_risk,
+           savings AS period_usd, current_cost AS acts_on_period_usd, 'cost' AS base,
+           savings AS counted_period_usd, NULL AS note, fp.period_days AS days
+    FROM ledger_switches, fp
+    -- never toward a model that misses its latency SLA (unobserved: allowed)
+    WHERE savings > 0 AND target_meets_sla IS DISTINCT FROM false
+),
+arbitrage AS (
+    SELECT 'arbitrage:' || from_provider || '/' || from_model, 'optimization', ['optimization'],
+           'provider arbitrage', 2, 'saving',
+           format('Move {} work from {} to {} {}', from_model, from_provider, to_provider, to_model),
+           format('{:,} {} calls outside simple tasks cost ${:,.2f} over the {} days; at {} list prices ${:,.2f}.',
+                  CAST(calls AS BIGINT), from_model, current_cost, fp.period_days, to_model, projected_cost),
+           format('Same tokens per call; {} list prices; the cheapest {} model of another provider.', to_model, model_class),
+           'low',
+           format('{} is another provider''s model: its quality on this work is untested.', to_model),
+           savings, current_cost, 'cost', savings, NULL, fp.period_days
+    FROM ledger_arbitrage, fp
+),
+caps AS (
+    SELECT 'cap:' || customer_id, 'profitability', ['profitability', 'realtime'],
+           'cost cap', 3, 'avoided cost',
+           format('Cap {}''s AI cost at {}% of its revenue', customer_id, assumption('cost_cap_pct')),
+           format('{} ({}) cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days{}.',
+                  customer_id, subscription_tier, cost, revenue, tenure_days,
+                  CASE WHEN upgrade_tier IS NULL THEN '; it is on the top tier, so no upgrade exists' ELSE '' END),
+           format('A usage cap (or overage billing) holds cost to {}% of revenue; usage above it is not served or is billed.',
+                  assumption('cost_cap_pct')),
+           'medium', NULL,
+           cap_savings, cost, 'cost', cap_savings_after_models,
+           CASE WHEN cap_savings_after_models < cap_savings
+                THEN format('after the model switches its cost is lower, so ${:,.2f} of it over its billed days counts in the total',
+                            cap_savings_after_models) END,
+           tenure_days
+    FROM ledger_caps, fp
+    WHERE cap_savings > 0
+      AND NOT (upgrade_tier IS NOT NULL AND revenue - cost + upgrade_revenue >= 0)
+),
+commitment AS (
+    SELECT 'commitment', 'optimization', ['optimization'], 'reserved commitment', 4, 'saving',
+           format('Commit to ${:,.2f} a day of reserved capacity', a.commit_daily_cost),
+           format('Sized on the spend left after the model levers and caps: the {}th percentile of daily spend at a {}% discount; '
+                  || '{:.1f}% utilization, break-even at {:.0f}%. On today''s spend it would be ${:,.2f} a day.',
+                  CAST(round(a.percentile * 100) AS INTEGER), a.discount_pct,
+                  pct(a.covered_cost, a.commit_daily_cost * a.days), 100 - a.discount_pct, c.commit_daily_cost),
+           format('Daily spend stays at its level; committed spend is billed at {}% off whether used or not.', a.discount_pct),
+           'medium', NULL,
+           a.savings, a.current_cost, 'cost', a.savings,
+           format('standalone, on today''s spend: ${:,.2f} over the period', c.savings), a.days
+    FROM ledger_commitment AS a
+    JOIN ledger_commitment AS c ON c.basis = 'current'
+    WHERE a.basis = 'after_levers' AND a.savings > 0
+),
+upgrades AS (
+    SELECT 'upgrade:' || customer_id, 'profitability', ['profitability', 'realtime'],
+           'tier upgrade', 5, 'revenue gain',
+           format('Upgrade {} from {} to {}', customer_id, subscription_tier, upgrade_tier),
+           format('{} cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days; {} pays ${:,.2f} a month more and covers the loss.',
+                  customer_id, cost, revenue, tenure_days, upgrade_tier, upgrade_fee - monthly_fee),
+           'The customer accepts the next tier at its list fee.',
+           'medium', NULL,
+           upgrade_revenue, revenue, 'revenue', upgrade_revenue, NULL, tenure_days
+    FROM ledger_caps, fp
+    WHERE upgrade_tier IS NOT NULL AND revenue - cost + upgrade_revenue >= 0
+),
+plan AS (
+    SELECT 'pricing:' || plan, 'pricing', ['pricing'], 'pricing plan', 6, 'revenue gain',
+           format('Move to {} pricing, grandfathering {} customer(s)', plan, grandfathered_customers),
+           format('Re-billing the same usage under {}: ${:,.2f} instead of ${:,.2f} over the period while {} customer(s) whose bill would rise over {}% keep theirs until {}; ${:,.2f} if all then moved and stayed.',
+                  plan, revenue_while_grandfathered, current_revenue, grandfathered_customers,
+                  assumption('churn_increase_pct'), grandfathered_until, revenue),
+           'Usage stays the same under the new prices; customers paying more stay.',
+           'low', NULL,
+           gain_now, current_revenue, 'revenue', gain_now, NULL, fp.period_days
+    FROM pricing_plans, fp
+    WHERE plan = (SELECT plan FROM pricing_plan_choice)
+),
+churn AS (
+    SELECT 'churn:' || customer_id, 'realtime', ['realtime', 'profitability'], 'retention', 7, 'revenue at risk',
+           format('Contact {} ({}) before it leaves', customer_id, subscription_tier),
+           format('Evidence: {}. Its current fee is ${:,.2f} a month.', evidence, revenue_at_risk),
+           'A customer showing this evidence leaves within a month unless contacted.',
+           'medium', NULL,
+           revenue_at_risk, NULL, 'revenue', 0, 'revenue at risk is listed, not added', 30
+    FROM churn_signals, fp
+),
+plan_risk AS (
+    SELECT 'pricing-risk:' || plan, 'pricing', ['pricing'], 'pricing plan', 6, 'revenue at risk',
+           format('{} customer(s) grandfathered under {} pricing', grandfathered_customers, plan),
+           format('Their bill would rise over {}% (to ${:,.2f} from ${:,.2f} over the period); when the grandfathering ends on {} they are likely to leave.',
+                  assumption('churn_increase_pct'), grandfathered_new_revenue, revenue_at_risk, grandfathered_until),
+           'A bill rising by more than the churn threshold makes its customer likely to leave.',
+           'low', NULL,
+           revenue_at_risk, revenue_at_risk, 'revenue', 0, 'revenue at risk is listed, not added',
+           (SELECT period_days FROM period)
+    FROM pricing_plans
+    WHERE plan = (SELECT plan FROM pricing_plan_choice) AND grandfathered_customers > 0
+),
+non_production AS (
+    SELECT 'target:non-production', 'alignment', ['alignment'], 'non-production spend', 8, 'target',
+           'Hold staging and development to ' || assumption('non_production_target_pct') || '% of spend',
+           format('Non-production cost ${:,.2f} is {:.1f}% of the ${:,.2f} spent over the period.',
+                  c.cost, pct(c.cost, fp.total_cost), fp.total_cost),
+           'A target share set by the team, not an observed saving.',
+           'medium', NULL,
+           money(c.cost - fp.total_cost * assumption_num('non_production_target_pct') / 100), c.cost, 'cost', 0,
+           'a target, not counted as a saving', fp.period_days
+    FROM (SELECT sum(cost_usd) AS cost FROM calls WHERE environment <> 'production') AS c, fp
+    WHERE pct(c.cost, fp.total_cost) > assumption_num('non_production_target_pct')
+),
+features AS (
+    SELECT 'target:feature/' || feature_id, 'features', ['features'], 'feature cost target', 9, 'target',
+           format('Bring {}''s AI cost to ${:,.2f} over the period', feature_id, target_cost),
+           format('{} ({}): {:.1f}% adoption, {:.1f}% margin on revenue attributed by call share (median {:.1f}%); '
+                  || 'its AI cost was ${:,.2f}.',
+                  feature_id, quadrant, adoption_pct, margin_pct, median_margin_pct, cost),
+           'Attributed revenue splits each customer''s revenue over its features by call share; the target reaches the median margin.',
+           'medium', NULL,
+           cost - target_cost, cost, 'cost', 0, 'a target, not counted as a saving', fp.period_days
+    FROM feature_economics, fp
+    WHERE quadrant IN ('optimize', 'sunset') AND cost > target_cost
+)
+SELECT * FROM switch
+UNION ALL SELECT * FROM features
+UNION ALL SELECT * FROM arbitrage
+UNION ALL SELECT * FROM caps
+UNION ALL SELECT * FROM commitment
+UNION ALL SELECT * FROM upgrades
+UNION ALL SELECT * FROM plan
+UNION ALL SELECT * FROM churn
+UNION ALL SELECT * FROM plan_risk
+UNION ALL SELECT * FROM non_production;
+
+-- The ledger as every report shows it: amounts per 30-day month, revenue
+-- levers reconciled (the larger of upgrades and the pricing plan counts),
+-- severity from the alert policy (against monthly spend or revenue).
+CREATE OR REPLACE TEMP VIEW actions AS
+WITH fp AS (SELECT * FROM finance_period),
+raw AS MATERIALIZED (SELECT * FROM actions_raw),
+revenue_levers AS (
+    SELECT coalesce(sum(counted_period_usd) FILTER (WHERE lever = 'tier upgrade'), 0) AS upgrades,
+           coalesce(sum(counted_period_usd) FILTER (WHERE lever = 'pricing plan' AND kind = 'revenue gain'), 0) AS plan
+    FROM raw
+),
+ledger AS MATERIALIZED (
+    SELECT a.*,
+           CASE WHEN a.lever = 'tier upgrade' AND r.plan > r.upgrades THEN 0
+                WHEN a.lever = 'pricing plan' AND a.kind = 'revenue gain' AND r.upgrades >= r.plan THEN 0
+                ELSE a.counted_period_usd END AS reconciled_period_usd,
+           CASE WHEN a.lever = 'tier upgrade' AND r.plan > r.upgrades
+                    THEN 'an alternative to the pricing plan, which counts instead'
+                WHEN a.lever = 'pricing plan' AND a.kind = 'revenue gain' AND r.upgrades >= r.plan
+                    THEN 'an alternative to the tier upgrades, which count instead'
+                ELSE a.note END AS reconciliation
+    FROM raw AS a CROSS JOIN revenue_levers AS r
+),
+-- Actions under the dollar floor are listed together, one line per lever,
+-- so the ledger still adds up to the tables it comes from.
+sized AS (
+    SELECT *,
+           per_month(period_usd, days) < (SELECT dollar_floor_usd FROM alert_policy)
+           AND kind IN ('saving', 'avoided cost', 'revenue gain') AS small
+    FROM ledger
+),
+sized2 AS (
+    SELECT * EXCLUDE (small),
+           small AND count(*) FILTER (WHERE small) OVER (PARTITION BY lever, kind) >= 2 AS merged
+    FROM sized
+),
+grouped AS (
+    SELECT * EXCLUDE (merged) FROM sized2 WHERE NOT merged
+    UNION ALL
+    SELECT replace(lever, ' ', '-') || ':smaller', any_value(domain), any_value(shown_in), lever, min(step), kind,
+           format('{} smaller {} actions', count(*), lever),
+           format('Each under ${:,.0f} a month: {}{}.', any_value(p.dollar_floor_usd),
+                  string_agg(title, '; ' ORDER BY period_usd DESC, action_id)
+                      FILTER (WHERE rank <= 5),
+                  CASE WHEN count(*) > 5 THEN format(' and {} more', count(*) - 5) ELSE '' END),
+           any_value(assumptions), any_value(confidence), any_value(quality_risk),
+           sum(period_usd), sum(acts_on_period_usd), any_value(base), sum(counted_period_usd), NULL,
+           any_value(days), sum(reconciled_period_usd), NULL
+    FROM (SELECT *, row_number() OVER (PARTITION BY lever, kind ORDER BY period_usd DESC, action_id) AS rank
+          FROM sized2 WHERE merged) AS small
+    CROSS JOIN alert_policy AS p
+    GROUP BY lever, kind
+)
+SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
+       l.detail || CASE WHEN l.kind = 'revenue at risk' AND l.days = 30
+                        THEN format(' Puts at risk ${:,.2f} a month.', money(l.period_usd))
+                        ELSE format(' {} ${:,.2f} a month (30-day month; ${:,.2f} over {} days).',
+                          CASE l.kind WHEN 'saving' THEN 'Saves' WHEN 'avoided cost' THEN 'Avoids'
+                                      WHEN 'revenue gain' THEN 'Adds' WHEN 'revenue at risk' THEN 'Puts at risk'
+                                      ELSE 'Target gap:' END,
+                          per_month(l.period_usd, l.days), money(l.period_usd), l.days) END AS detail,
+       l.assumptions, l.confidence, l.quality_risk,
+       money(l.period_usd) AS period_usd,
+       per_month(l.period_usd, l.days) AS monthly_usd,
+       per_month(l.acts_on_period_usd, l.days) AS acts_on_monthly_usd,
+       per_month(l.reconciled_period_usd, l.days) AS counted_monthly_usd,
+       l.reconciled_period_usd > 0 AS counted,
+       l.reconciliation,
+       coalesce(alert_severity(per_month(l.period_usd, l.days),
+                               CASE l.base WHEN 'revenue' THEN fp.monthly_revenue ELSE fp.monthly_spend END),
+                'low') AS severity
+FROM grouped AS l CROSS JOIN fp;
+
+-- The reconciled total: counted savings never exceed the monthly spend
+-- (each lever acts on what the ones before it leave), gains are the
+-- counted revenue levers, revenue at risk and targets stand apart.
+CREATE OR REPLACE TEMP VIEW actions_total AS
+WITH fp AS (SELECT * FROM finance_period), a AS MATERIALIZED (SELECT * FROM actions),
+sums AS (
+    SELECT coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low'), 0) AS sure,
+           coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence = 'low'), 0) AS quality,
+           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low') AS sure_n,
+           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence = 'low') AS quality_n,
+           coalesce(sum(counted_monthly_usd) FILTER (WHERE kind = 'revenue gain'), 0) AS gains,
+           count(*) FILTER (WHERE kind = 'revenue gain' AND counted) AS gains_n,
+           coalesce(sum(monthly_usd) FILTER (WHERE kind = 'revenue at risk'), 0) AS at_risk,
+           count(*) FILTER (WHERE kind = 'revenue at risk') AS at_risk_n,
+           coalesce(sum(monthly_usd) FILTER (WHERE kind = 'target'), 0) AS targets,
+           count(*) FILTER (WHERE kind = 'target') AS targets_n
+    FROM a
+)
+SELECT * FROM (
+    SELECT 1 AS position, 'Monthly AI spend' AS line, 'spend' AS kind, fp.monthly_spend AS monthly_usd,
+           CAST(NULL AS BIGINT) AS actions FROM fp
+    UNION ALL SELECT 2, 'Savings, high or medium confidence', 'saving', sure, sure_n FROM sums
+    UNION ALL SELECT 3, 'Savings that depend on quality (low confidence)', 'saving', quality, quality_n FROM sums
+    UNION ALL SELECT 4, 'All savings, each counted once', 'saving', sure + quality, sure_n + quality_n FROM sums
+    UNION ALL SELECT 5, 'Spend after all savings', 'spend', fp.monthly_spend - sure - quality, NULL FROM fp, sums
+    UNION ALL SELECT 6, 'Monthly revenue', 'revenue', fp.monthly_revenue, NULL FROM fp
+    UNION ALL SELECT 7, 'Revenue gains, counted once', 'revenue gain', gains, gains_n FROM sums
+    UNION ALL SELECT 8, 'Revenue at risk (not netted)', 'revenue at risk', at_risk, at_risk_n FROM sums
+    UNION ALL SELECT 9, 'Targets (not counted)', 'target', targets, targets_n FROM sums
+);
+
+-- One report's actions, as its `recommendations` query returns them:
+-- amount_usd per 30-day month, largest first.
+CREATE OR REPLACE TEMP MACRO report_actions(report) AS TABLE
+SELECT CAST(row_number() OVER (ORDER BY monthly_usd DESC, action_id) AS INTEGER) AS priority,
+       title,
+       detail || coalesce(' Quality risk: ' || quality_risk, '')
+              || ' Confidence: ' || confidence || '.'
+              || coalesce(' Counted: ' || reconciliation || '.', '') AS detail,
+       monthly_usd AS amount_usd, kind, confidence, severity, counted, action_id
+FROM actions
+WHERE list_contains(shown_in, report);

@@ -1,0 +1,243 @@
+-- name: agents
+-- title: Agent runs and sessions
+-- category: finops
+-- version: 2
+-- description: What each agent run (a trace: every model call sharing a
+--   trace_id) and each session (session_id) cost over the file's period:
+--   the most expensive runs, how many calls a run takes, each feature's
+--   normal run cost, the runs far above it, and the spend no customer is
+--   attributed to (customer_id 'unattributed', as finops.otel records calls
+--   made outside any finops.attribute block).
+-- param: outlier_ratio = 10.0 | A run is an outlier when it costs more than this many times its feature's median run
+-- param: min_feature_runs = 5 | A feature needs this many runs before its median is a norm
+-- param: materiality_usd = 1.00 | No alert or recommendation below this many dollars
+-- param: top = 20 | Rows in the most-expensive lists
+
+-- query: _runs
+-- One row per trace. A run's feature, customer and session are those of its
+-- first call; duration_ms runs from the first call's start to the end of the
+-- call that finished last. cost sums the calls with a known cost;
+-- unpriced_calls counts those without one (never counted as $0).
+CREATE OR REPLACE TEMP TABLE agents_runs AS
+SELECT trace_id,
+       arg_min(feature_id, ("timestamp", call_id)) AS feature_id,
+       arg_min(customer_id, ("timestamp", call_id)) AS customer_id,
+       arg_min(session_id, ("timestamp", call_id)) AS session_id,
+       count(*) AS calls,
+       count(DISTINCT model) AS models,
+       sum(input_tokens) AS input_tokens,
+       sum(output_tokens) AS output_tokens,
+       coalesce(sum(cost_usd), CAST(0 AS DECIMAL(38, 6))) AS cost,
+       count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced_calls,
+       min("timestamp") AS started,
+       max(epoch_ms("timestamp") + latency_ms) - min(epoch_ms("timestamp")) AS duration_ms
+FROM calls
+WHERE trace_id <> ''
+GROUP BY trace_id;
+
+-- query: _norms
+-- A feature's norm: the median cost of its runs (exact on DECIMAL), with
+-- enough runs (min_feature_runs) to call it one.
+CREATE OR REPLACE TEMP TABLE agents_norms AS
+SELECT feature_id, count(*) AS runs,
+       money(median(cost)) AS median_run_cost,
+       money(quantile_disc(cost, 0.95)) AS p95_run_cost,
+       count(*) >= getvariable('min_feature_runs') AS has_norm
+FROM agents_runs
+GROUP BY feature_id;
+
+-- query: _outliers
+-- excess_cost = cost - the feature's median run cost: what the run cost
+-- above a normal run of its feature.
+CREATE OR REPLACE TEMP TABLE agents_outliers AS
+SELECT r.trace_id, r.feature_id, r.customer_id, r.session_id, r.calls, r.cost,
+       n.median_run_cost AS baseline,
+       round(safe_div(r.cost, n.median_run_cost), 1) AS times_norm,
+       money(r.cost - n.median_run_cost) AS excess_cost,
+       r.started
+FROM agents_runs AS r
+JOIN agents_norms AS n USING (feature_id)
+WHERE n.has_norm
+  AND n.median_run_cost > 0
+  AND r.cost > n.median_run_cost * getvariable('outlier_ratio');
+
+-- query: headline
+-- title: Headline
+SELECT label, value, unit FROM (
+    SELECT 1 AS position, 'Cost of traced runs (whole file)' AS label,
+           money(coalesce(sum(cost), 0)) AS value, 'usd' AS unit
+    FROM agents_runs
+    UNION ALL
+    SELECT 2, 'Runs (traces)', money(count(*)), 'count' FROM agents_runs
+    UNION ALL
+    SELECT 3, 'Runs far above their feature''s norm', money(count(*)), 'count' FROM agents_outliers
+    UNION ALL
+    SELECT 4, 'Unattributed spend (whole file)',
+           money(coalesce(sum(cost_usd) FILTER (WHERE customer_id = 'unattributed'), 0)), 'usd'
+    FROM calls
+)
+ORDER BY position;
+
+-- query: most_expensive_runs
+-- title: Most expensive runs
+-- description: The costliest traces of the period: calls, models used, tokens and wall time per run.
+-- chart: hbar
+-- x: trace_id
+-- y: cost
+-- limit: 20
+SELECT trace_id, feature_id, customer_id, session_id, calls, models,
+       input_tokens, output_tokens, cost, unpriced_calls, duration_ms, started
+FROM agents_runs
+ORDER BY cost DESC, trace_id
+LIMIT getvariable('top');
+
+-- query: calls_per_run
+-- title: Calls per run
+-- description: How many model calls a run takes, and what runs of each size cost.
+-- chart: bar
+-- x: calls_per_run
+-- y: runs
+SELECT CASE WHEN calls = 1 THEN '1'
+            WHEN calls = 2 THEN '2'
+            WHEN calls <= 5 THEN '3-5'
+            WHEN calls <= 10 THEN '6-10'
+            WHEN calls <= 20 THEN '11-20'
+            ELSE 'over 20' END AS calls_per_run,
+       count(*) AS runs,
+       round(pct(count(*), sum(count(*)) OVER ()), 1) AS share_pct,
+       sum(cost) AS cost,
+       money(safe_div(sum(cost), count(*))) AS avg_cost_per_run
+FROM agents_runs
+GROUP BY ALL
+ORDER BY min(calls);
+
+-- query: feature_norms
+-- title: Run cost by feature
+-- description: Each feature's runs, calls per run, median (its norm) and 95th-percentile run cost, and its outliers.
+-- chart: hbar
+-- x: feature_id
+-- y: cost
+SELECT n.feature_id, n.runs,
+       round(safe_div(sum(r.calls), n.runs), 1) AS calls_per_run_avg,
+       n.median_run_cost, n.p95_run_cost,
+       sum(r.cost) AS cost,
+       (SELECT count(*) FROM agents_outliers AS o WHERE o.feature_id = n.feature_id) AS outlier_runs,
+       n.has_norm
+FROM agents_norms AS n
+JOIN agents_runs AS r USING (feature_id)
+GROUP BY n.feature_id, n.runs, n.median_run_cost, n.p95_run_cost, n.has_norm
+ORDER BY cost DESC, n.feature_id;
+
+-- query: outlier_runs
+-- title: Runs far above their feature's norm
+-- description: Runs costing more than outlier_ratio times their feature's median run; excess_cost is what they cost above a normal run.
+-- chart: none
+-- limit: 20
+SELECT trace_id, feature_id, customer_id, session_id, calls, cost, baseline, times_norm,
+       excess_cost, started
+FROM agents_outliers
+ORDER BY excess_cost DESC, trace_id;
+
+-- query: top_sessions
+-- title: Most expensive sessions
+-- description: Sessions (a conversation: session_id) by cost, with their runs and calls.
+-- chart: none
+-- limit: 20
+SELECT session_id,
+       arg_min(customer_id, ("timestamp", call_id)) AS customer_id,
+       count(DISTINCT nullif(trace_id, '')) AS runs,
+       count(*) AS calls,
+       coalesce(sum(cost_usd), CAST(0 AS DECIMAL(38, 6))) AS cost,
+       min("timestamp") AS first_call,
+       max("timestamp") AS last_call
+FROM calls
+WHERE session_id <> ''
+GROUP BY session_id
+ORDER BY cost DESC, session_id
+LIMIT getvariable('top');
+
+-- query: attribution
+-- title: Attributed and unattributed spend
+-- description: Calls with a customer against calls recorded outside any finops.attribute block (customer_id 'unattributed').
+-- chart: doughnut
+-- x: attribution
+-- y: cost
+SELECT CASE WHEN customer_id = 'unattributed' THEN 'unattributed' ELSE 'attributed' END AS attribution,
+       count(*) AS calls,
+       coalesce(sum(cost_usd), CAST(0 AS DECIMAL(38, 6))) AS cost,
+       round(pct(coalesce(sum(cost_usd), 0), sum(sum(cost_usd)) OVER ()), 1) AS share_pct
+FROM calls
+GROUP BY ALL
+ORDER BY attribution;
+
+-- query: alerts
+-- title: Alerts
+-- description: Outlier runs and unattributed spend, each only above materiality_usd.
+-- chart: none
+-- Outlier runs whose excess is at least 10x materiality are high severity,
+-- else medium; unattributed spend is medium.
+WITH outliers AS (
+    SELECT count(*) AS runs, sum(excess_cost) AS excess, sum(cost) AS cost,
+           arg_max(cost, (excess_cost, trace_id)) AS worst_cost,
+           arg_max(feature_id, (excess_cost, trace_id)) AS worst_feature
+    FROM agents_outliers
+),
+unattributed AS (
+    SELECT count(*) AS calls, sum(cost_usd) AS cost FROM calls WHERE customer_id = 'unattributed'
+)
+SELECT severity, title, detail, amount_usd FROM (
+    SELECT 1 AS position,
+           CASE WHEN excess >= 10 * getvariable('materiality_usd') THEN 'high' ELSE 'medium' END AS severity,
+           'Agent runs far above their feature''s norm' AS title,
+           format('{:,} run(s) cost ${:,.2f} over the period, ${:,.2f} more than normal runs of their features (over {}x the median); the costliest, a {} run, cost ${:,.2f}. The runs are listed under "Runs far above their feature''s norm".',
+                  runs, cost, excess, getvariable('outlier_ratio'), worst_feature, worst_cost) AS detail,
+           excess AS amount_usd
+    FROM outliers
+    WHERE runs > 0 AND excess >= getvariable('materiality_usd')
+    UNION ALL
+    SELECT 2, 'medium', 'Spend not attributed to a customer',
+           format('{:,} calls costing ${:,.2f} over the period were made outside any finops.attribute block; tag them to bill or allocate them.',
+                  calls, cost),
+           cost
+    FROM unattributed
+    WHERE cost >= getvariable('materiality_usd')
+)
+ORDER BY position, title;
+
+-- query: recommendations
+-- title: Prioritised actions
+-- description: Features whose outlier runs cost the most above their norm, and untagged spend.
+-- chart: none
+-- amount_usd for a feature = the outliers' excess over the period: what
+-- they would have saved had each cost the feature's median run (assumes the
+-- extra calls bought nothing the median run lacks).
+WITH by_feature AS (
+    SELECT o.feature_id, count(*) AS runs, sum(o.excess_cost) AS excess, max(o.times_norm) AS worst,
+           round(avg(o.calls), 1) AS outlier_calls,
+           any_value(n.median_run_cost) AS median_run_cost,
+           (SELECT round(avg(r.calls), 1) FROM agents_runs AS r
+            WHERE r.feature_id = o.feature_id) AS feature_calls
+    FROM agents_outliers AS o
+    JOIN agents_norms AS n USING (feature_id)
+    GROUP BY o.feature_id
+),
+items AS (
+    SELECT format('Budget the costliest {} runs', feature_id) AS title,
+           format('{:,} {} run(s) cost ${:,.2f} more than the feature''s median run of ${:,.6f} over the period (the worst {}x); they average {} calls per run against {} for the feature. A step or token budget per run saves up to that, assuming the extra calls and tokens added nothing.',
+                  runs, feature_id, excess, median_run_cost, worst, outlier_calls, feature_calls) AS detail,
+           excess AS amount_usd
+    FROM by_feature
+    WHERE excess >= getvariable('materiality_usd')
+    UNION ALL
+    SELECT 'Attribute the untagged calls',
+           format('${:,.2f} of spend over the period has no customer; wrap those calls in finops.attribute(...) (see finops sql --name unattributed).',
+                  sum(cost_usd)),
+           sum(cost_usd)
+    FROM calls
+    WHERE customer_id = 'unattributed'
+    HAVING sum(cost_usd) >= getvariable('materiality_usd')
+)
+SELECT CAST(row_number() OVER (ORDER BY amount_usd DESC, title) AS INTEGER) AS priority,
+       title, detail, amount_usd
+FROM items
+ORDER BY priority;
