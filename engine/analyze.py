@@ -75,8 +75,8 @@ def run_analyzer(con: duckdb.DuckDBPyConnection, analyzer: Analyzer,
 
 
 def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
-            query: str | None = None, memory_limit: str | None = None
-            ) -> tuple[SourceInfo, list[AnalyzerResult]]:
+            query: str | None = None, memory_limit: str | None = None, cache: bool = True,
+            log=None) -> tuple[SourceInfo, list[AnalyzerResult]]:
     """Run one analyzer, or `all`, on the CSV (read once)."""
     analyzers = catalog.select(catalog.discover(list(sql_dirs)), name)
     if query and len(analyzers) > 1:
@@ -87,7 +87,7 @@ def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
         unknown = set(params) - {p for a in analyzers for p in a.params}
         if unknown:
             raise FinopsError(f"no analyzer has parameter(s) {', '.join(sorted(unknown))}")
-    session = open_session(csv_path, memory_limit=memory_limit)
+    session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log)
     try:
         results = []
         for analyzer in analyzers:
@@ -99,12 +99,12 @@ def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
         session.close()
 
 
-def adhoc_query(sql: str, csv_path: str | os.PathLike,
-                memory_limit: str | None = None) -> tuple[SourceInfo, QueryResult]:
+def adhoc_query(sql: str, csv_path: str | os.PathLike, memory_limit: str | None = None,
+                cache: bool = True, log=None) -> tuple[SourceInfo, QueryResult]:
     """Run one ad-hoc statement against the calls views."""
     if not sql.strip():
         raise FinopsError('give a query, e.g. finops sql "SELECT count(*) FROM calls"')
-    session = open_session(csv_path, memory_limit=memory_limit)
+    session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log)
     try:
         try:
             cursor = session.con.execute(sql)

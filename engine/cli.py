@@ -15,7 +15,8 @@ import click
 from . import __version__
 from .errors import FinopsError
 
-CSV_OPTION_HELP = "CSV of calls (env FINOPS_CSV)."
+CSV_OPTION_HELP = ("Calls file (env FINOPS_CSV): a CSV, a Parquet file, a folder of them "
+                   "or a quoted glob such as 'data/daily/*.csv'.")
 DEFAULT_CSV = "data/simulated_calls.csv"
 
 
@@ -111,8 +112,20 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
 
 def csv_option(fn):
     return click.option("--csv", "csv_path", envvar="FINOPS_CSV", default=DEFAULT_CSV,
-                        show_default=True, type=click.Path(dir_okay=False),
-                        help=CSV_OPTION_HELP)(fn)
+                        show_default=True, help=CSV_OPTION_HELP)(fn)
+
+
+def no_cache_option(fn):
+    return click.option("--no-cache", is_flag=True,
+                        help="Read the CSV directly, not through the store beside it "
+                             "(<file>.finops-store/, which parses only new bytes).")(fn)
+
+
+def _echo_notes(source, quiet: bool = False) -> None:
+    """What the store did (a re-read from scratch and why) on stderr."""
+    if source is not None and not quiet:
+        for note in getattr(source, "notes", []):
+            click.echo(f"note: {note}", err=True)
 
 
 def sql_dir_option(fn):
@@ -183,9 +196,10 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
               help="On stderr: each analyzer's time and file, the source, the first rejected rows.")
 @sql_dir_option
 @memory_option
+@no_cache_option
 @user_errors
 def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose, sql_dirs,
-                    memory_limit):
+                    memory_limit, no_cache):
     """Run analyzer NAME (or `all`) on the CSV and print its queries.
 
     \b
@@ -194,6 +208,8 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
       finops run-sql all --format json > results.json
       finops run-sql performance --query latency_by_model --param sla_ms=1500
       finops run-sql profitability -q customers --format csv > customers.csv
+      finops run-sql all --csv 'data/daily/*.parquet' --format json
+      finops run-sql all --no-cache --format json    # bypass the store
     """
     from . import analyze, catalog
 
@@ -206,7 +222,9 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
                 click.echo(f"-- {analyzer.path}:{q.line}  {analyzer.name}.{q.name}", err=True)
                 click.echo(q.sql + ";\n", err=True)
     source, results = analyze.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
-                                  query=query, memory_limit=memory_limit)
+                                      query=query, memory_limit=memory_limit,
+                                      cache=not no_cache, log=lambda m: click.echo(m, err=True))
+    _echo_notes(source, quiet)
     _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose)
 
 
@@ -216,8 +234,9 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="Output format.")
 @memory_option
+@no_cache_option
 @user_errors
-def sql_command(statement, csv_path, fmt, memory_limit):
+def sql_command(statement, csv_path, fmt, memory_limit, no_cache):
     """Run an ad-hoc SQL STATEMENT against the calls views.
 
     The views of `finops shell` are there: calls, calls_rejected,
@@ -231,7 +250,10 @@ def sql_command(statement, csv_path, fmt, memory_limit):
     from . import analyze
     from .console import csv_text, dumps, text_table
 
-    source, result = analyze.adhoc_query(statement, csv_path, memory_limit=memory_limit)
+    source, result = analyze.adhoc_query(statement, csv_path, memory_limit=memory_limit,
+                                         cache=not no_cache,
+                                         log=lambda m: click.echo(m, err=True))
+    _echo_notes(source)
     if fmt == "json":
         click.echo(dumps({"source": source.to_dict(), "rows": result.records()}))
     elif fmt == "csv":
@@ -350,8 +372,9 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
               help="CSV size the viewer's progress bar aims at (none: no bar).")
 @memory_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
+@no_cache_option
 @user_errors
-def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
+def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet, no_cache):
     """Run every analyzer once on the CSV and write one HTML report each,
     manifest.json and the viewer's index.html to --out.
 
@@ -366,8 +389,9 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
     from .site import build_site
 
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
-                        memory_limit=memory_limit)
+                        memory_limit=memory_limit, cache=not no_cache)
     if not quiet:
+        _echo_notes(result.source)
         for r in result.reports:
             rows = f"{r.main_query} {r.main_rows:,} rows" if r.main_query else ""
             where = str(result.out_dir / r.file) if r.file else "-"

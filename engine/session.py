@@ -2,7 +2,9 @@
 
 This module does file handling only: it finds the end of the last complete
 line, snapshots a file that is being appended to, and hands the path to the
-SQL. Validation, typing and de-duplication live in sql/calls.sql.
+SQL. Validation, typing and de-duplication live in sql/calls.sql. By default
+the calls come through the store (engine/store.py), which runs calls.sql on
+new bytes only; `cache=False` reads the file directly, as the store's check.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ class SourceInfo:
     last_call: str | None
     reject_samples: list[dict] = field(default_factory=list)
     partial_tail_bytes: int = 0
+    # What the store did (re-read from scratch and why, ...): build output
+    # only, never part of the JSON contract, which must not depend on caching.
+    notes: list[str] = field(default_factory=list, compare=False)
 
     @property
     def size_mb(self) -> float:
@@ -46,6 +51,7 @@ class SourceInfo:
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        data.pop("notes")
         data["size_mb"] = self.size_mb
         return data
 
@@ -133,6 +139,54 @@ def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: 
         raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
 
 
+def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike,
+                      connect_fn, *, persistent: bool = True, log=None):
+    """Define `calls` and friends in con from the store; return (SourceInfo, store).
+
+    The store is brought up to date (only new bytes are parsed), then
+    calls.sql's `views` stage runs over its segments. The caller closes the
+    store (it holds a shared lock while the segments are read).
+    """
+    from . import store as store_mod
+
+    inputs = store_mod.resolve_inputs(csv_arg)
+    for path in inputs:
+        if path.suffix.lower() not in store_mod.PARQUET_SUFFIXES:
+            size = path.stat().st_size
+            if size == 0 or store_mod.complete_bytes(path, size) == 0:
+                if len(inputs) == 1:
+                    detail = "is empty" if size == 0 else "has no complete line"
+                    raise NoDataError(f"no data yet: {path} {detail}; run `finops simulate` "
+                                      "to create data")
+    temp_dir = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    if persistent:
+        store = store_mod.open_store(csv_arg, connect_fn, temp_dir, log=log)
+    else:
+        store = store_mod.temporary_store(csv_arg, connect_fn, temp_dir, log=log)
+    try:
+        stages = store_mod.calls_sql_stages()
+        con.execute(stages["prelude"])
+        store.define(con)
+        con.execute(stages["views"])
+        info = source_info(con, Path(csv_arg), size_bytes=store.report.size_bytes)
+    except duckdb.Error as exc:
+        store.close()
+        raise FinopsError(f"{csv_arg}: cannot read the store: {duckdb_message(exc)}; "
+                          "pass --no-cache to read the file directly") from None
+    except BaseException:
+        store.close()
+        raise
+    info.csv_path = str(csv_arg)
+    info.partial_tail_bytes = store.report.partial_tail_bytes
+    info.notes = list(store.report.notes)
+    if info.rows == 0:
+        store.close()
+        detail = f" ({info.rows_rejected} rows rejected)" if info.rows_rejected else ""
+        raise NoDataError(f"no data yet: {csv_arg} has no valid rows{detail}; "
+                          "run `finops simulate` to create data")
+    return info, store
+
+
 def require_csv(path: Path) -> None:
     """A clear error unless path is an existing file."""
     if not path.exists():
@@ -214,21 +268,43 @@ def _iso(value: datetime | None) -> str | None:
 
 @dataclass
 class Session:
-    """A DuckDB connection with the calls table loaded from one CSV."""
+    """A DuckDB connection with the calls table loaded from one CSV (or the store of one)."""
 
     con: duckdb.DuckDBPyConnection
     source: SourceInfo
+    store: object | None = None
 
     def close(self) -> None:
         self.con.close()
+        if self.store is not None:
+            self.store.close()
 
 
 def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
-                 temp_dir: str | None = None, threads: int | None = None) -> Session:
+                 temp_dir: str | None = None, threads: int | None = None,
+                 cache: bool = True, log=None) -> Session:
+    """A session over the calls of csv_path: a CSV, a Parquet file, a folder or a glob.
+
+    cache=True (the default) reads through the store beside the file, parsing
+    only new bytes; cache=False reads a single CSV directly with calls.sql
+    (other inputs go through a throwaway store).
+    """
+    from .store import is_pattern, PARQUET_SUFFIXES
+
     con = connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
+    text = str(csv_path)
+    single_csv = (not is_pattern(text) and not Path(text).is_dir()
+                  and Path(text).suffix.lower() not in PARQUET_SUFFIXES)
     try:
-        source = load_calls(con, csv_path)
+        if not cache and single_csv:
+            return Session(con, load_calls(con, csv_path))
+
+        def scratch_connection() -> duckdb.DuckDBPyConnection:
+            return connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
+
+        source, store = load_calls_cached(con, csv_path, scratch_connection,
+                                          persistent=cache, log=log)
     except BaseException:
         con.close()
         raise
-    return Session(con, source)
+    return Session(con, source, store)

@@ -89,6 +89,14 @@ SELECT * FROM (VALUES
     (19, 'user_agent', 'VARCHAR')
 ) AS t(position, column_name, column_type);
 
+-- stage: read
+-- (The stages let finops's store run this file in parts: `read` on each new
+-- byte range of the file, `views` once over the stored rows. Between them
+-- four relations pass: calls_loaded (typed valid rows, each call_id once),
+-- calls_rule_rejects, calls_repeated_ids (call_id, first_row, repeats) and
+-- DuckDB's csv_reject_errors. `line_offset` (default 0) is how many lines
+-- of the file precede the range read, beyond its header.)
+
 -- Header check --------------------------------------------------------------
 -- The first line, read raw. A renamed or swapped column is an error here,
 -- never silently misread values further down.
@@ -210,6 +218,8 @@ WHERE reject_reason IS NOT NULL
                 FROM calls_loaded AS c
                 JOIN calls_repeated_ids AS r
                   ON r.call_id = c.call_id AND c.rowid > r.first_row);
+
+-- stage: views
 
 -- The calls every analyzer reads: the contract's columns, typed, in file
 -- order, plus the derived columns total_tokens, call_date, call_hour,
