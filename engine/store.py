@@ -161,6 +161,7 @@ class Unit:
     ino: int
     end: int = 0         # bytes ingested (complete lines); a Parquet unit: its size
     lines: int = 0       # LFs in those bytes
+    records: int = 0     # CSV records in them after the header (DuckDB's reject line numbers count records)
     header_end: int = 0  # the header line's length with its LF
     prefix_hash: str = ""
     quotes_even: bool = True
@@ -422,7 +423,6 @@ class CallsStore:
             fd, snap_name = tempfile.mkstemp(prefix="calls-segment-", suffix=".csv",
                                              dir=self.temp_dir)
             snap = Path(snap_name)
-            lines_before = unit.lines
             try:
                 with os.fdopen(fd, "wb") as out:
                     if seg_start > 0:
@@ -445,9 +445,9 @@ class CallsStore:
                         if cut is not None:
                             fh.seek(pos)
                             break
-                # Physical line of the snapshot's line 2 is lines_before + 1.
-                offset = 0 if seg_start == 0 else lines_before - 1
-                seg = self._ingest_snapshot(snap, unit, seg_start, pos, offset, earlier)
+                # DuckDB numbers a malformed record by records read (header = 1),
+                # so the snapshot's record 2 is the file's record records + 2.
+                seg = self._ingest_snapshot(snap, unit, seg_start, pos, unit.records, earlier)
             finally:
                 snap.unlink(missing_ok=True)
             unit.segments.append(seg)
@@ -503,6 +503,11 @@ class CallsStore:
                     raise FinopsError(f"{unit.path}: {message}; fix the header or pass --csv with "
                                       "a file in the finops format (see the data contract)") from None
                 raise FinopsError(f"{unit.path}: cannot read the CSV: {message}") from None
+            # Every record of the range: kept, broken a rule, a repeat, or malformed.
+            records = con.execute("""
+                SELECT (SELECT count(*) FROM calls_loaded) + (SELECT count(*) FROM calls_rule_rejects)
+                     + (SELECT coalesce(sum(repeats), 0) FROM calls_repeated_ids)
+                     + (SELECT count(DISTINCT line) FROM csv_reject_errors)""").fetchone()[0]
             # The one rule across segments: a call_id kept earlier makes this one a repeat.
             if prior:
                 con.execute("SET VARIABLE store_prior = ?", [prior])
@@ -525,6 +530,7 @@ class CallsStore:
                         "(FORMAT parquet)")
             con.execute(f"COPY (SELECT * FROM store_cross) TO {out['cross']} (FORMAT parquet)")
             seg.rows = con.execute("SELECT count(*) FROM calls_loaded").fetchone()[0]
+            unit.records += records
         except duckdb.Error as exc:
             raise FinopsError(f"cannot write the store {self.dir} ({duckdb_message(exc)}); "
                               "pass --no-cache to read the file directly") from None
