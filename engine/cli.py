@@ -296,8 +296,9 @@ def analyzers_command(sql_dirs, fmt):
 
 @main.command("shell")
 @csv_option
+@no_cache_option
 @user_errors
-def shell_command(csv_path):
+def shell_command(csv_path, no_cache):
     """Open the DuckDB shell with the calls views, reference tables and macros loaded.
 
     \b
@@ -309,8 +310,9 @@ def shell_command(csv_path):
 
     from . import shell
 
-    argv, env = shell.shell_invocation(csv_path)
-    sys.exit(subprocess.call(argv, env=env))
+    with shell.shell_session(csv_path, cache=not no_cache) as (argv, env):
+        code = subprocess.call(argv, env=env)
+    sys.exit(code)
 
 
 # --- serve ----------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""`finops shell`: a DuckDB CLI with the calls views loaded."""
+"""`finops shell`: a DuckDB CLI with the calls views loaded (through the store by default)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import FinopsError
@@ -41,3 +43,43 @@ def shell_invocation(csv_path: str | os.PathLike) -> tuple[list[str], dict[str, 
             ".print 'finops: calls, calls_rejected, data_quality, customer_economics, "
             "model_prices, subscription_tiers are loaded. Try: SELECT * FROM data_quality;'"]
     return argv, env
+
+
+@contextmanager
+def shell_session(csv_path: str | os.PathLike, cache: bool = True):
+    """(argv, env) of a DuckDB shell over the store of csv_path, held open while in the block.
+
+    The store is brought up to date first and share-locked until the block
+    ends, so no build deletes a segment the shell is reading. cache=False
+    with one CSV: the plain shell_invocation (calls.sql on the file).
+    """
+    from . import store as store_mod
+    from .session import connect
+
+    text = str(csv_path)
+    single_csv = (not store_mod.is_pattern(text) and not Path(text).is_dir()
+                  and Path(text).suffix.lower() not in store_mod.PARQUET_SUFFIXES)
+    if not cache and single_csv:
+        yield shell_invocation(csv_path)
+        return
+    con = connect()
+    temp_dir = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    con.close()
+    if cache:
+        store = store_mod.open_store(csv_path, connect, temp_dir)
+    else:
+        store = store_mod.temporary_store(csv_path, connect, temp_dir)
+    fd, init = tempfile.mkstemp(prefix="finops-shell-", suffix=".sql", dir=temp_dir)
+    try:
+        stages = store_mod.calls_sql_stages()
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(stages["prelude"] + store.define_sql() + stages["views"])
+        if "'" in init:
+            raise FinopsError(f"the temp folder's path contains a quote: {init}; set FINOPS_TEMP_DIR")
+        argv = [duckdb_cli(), "-cmd", f".read '{init}'", "-cmd",
+                ".print 'finops: calls, calls_rejected, data_quality, customer_economics, "
+                "model_prices, subscription_tiers are loaded. Try: SELECT * FROM data_quality;'"]
+        yield argv, dict(os.environ)
+    finally:
+        store.close()
+        Path(init).unlink(missing_ok=True)

@@ -577,26 +577,35 @@ class CallsStore:
     def files(self, kind: str) -> list[str]:
         return [str(self._file(s, kind)) for u in self.units for s in u.segments]
 
+    def define_sql(self) -> str:
+        """SQL creating the relations calls.sql's `views` stage reads, over the stored segments.
+
+        The file lists are this store's own paths, as quoted literals (a
+        DuckDB CLI session gets the same text through `.read`).
+        """
+        lists = "".join(
+            f"SET VARIABLE store_{kind} = [{', '.join(_literal(f) for f in self.files(kind))}];\n"
+            for kind in _KINDS)
+        return lists + """
+CREATE OR REPLACE TEMP VIEW calls_loaded AS
+SELECT * FROM read_parquet(getvariable('store_calls'));
+CREATE OR REPLACE TEMP TABLE calls_rule_rejects AS
+SELECT * FROM read_parquet(getvariable('store_rule_rejects'));
+CREATE OR REPLACE TEMP TABLE csv_reject_errors AS
+SELECT * FROM read_parquet(getvariable('store_reject_errors'));
+-- A call_id's repeats: within each segment, plus one for each later
+-- segment that held it again.
+CREATE OR REPLACE TEMP TABLE calls_repeated_ids AS
+SELECT call_id, min(first_row) AS first_row, CAST(sum(repeats) AS BIGINT) AS repeats
+FROM (SELECT call_id, first_row, repeats FROM read_parquet(getvariable('store_repeated'))
+      UNION ALL
+      SELECT call_id, NULL, 1 FROM read_parquet(getvariable('store_cross')))
+GROUP BY call_id;
+"""
+
     def define(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Create the relations calls.sql's `views` stage reads, over the stored segments."""
-        for kind in _KINDS:
-            con.execute(f"SET VARIABLE store_{kind} = ?", [self.files(kind)])
-        con.execute("CREATE OR REPLACE TEMP VIEW calls_loaded AS "
-                    "SELECT * FROM read_parquet(getvariable('store_calls'))")
-        con.execute("CREATE OR REPLACE TEMP TABLE calls_rule_rejects AS "
-                    "SELECT * FROM read_parquet(getvariable('store_rule_rejects'))")
-        con.execute("CREATE OR REPLACE TEMP TABLE csv_reject_errors AS "
-                    "SELECT * FROM read_parquet(getvariable('store_reject_errors'))")
-        # A call_id's repeats: within each segment, plus one for each later
-        # segment that held it again.
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE calls_repeated_ids AS
-            SELECT call_id, min(first_row) AS first_row, CAST(sum(repeats) AS BIGINT) AS repeats
-            FROM (SELECT call_id, first_row, repeats
-                  FROM read_parquet(getvariable('store_repeated'))
-                  UNION ALL
-                  SELECT call_id, NULL, 1 FROM read_parquet(getvariable('store_cross')))
-            GROUP BY call_id""")
+        """Create the relations calls.sql's `views` stage reads, in con."""
+        con.execute(self.define_sql())
 
 
 def _even_cut(block: bytes, start: int, quotes_odd: bool) -> int | None:

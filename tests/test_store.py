@@ -354,3 +354,21 @@ def test_cli_no_cache_and_notes(sim_csv, tmp_path):
     built = runner.invoke(main, ["build", "--csv", str(sim_csv), "--out", str(tmp_path / "r")])
     assert built.exit_code in (0, 1)
     assert "re-reading it from scratch" in built.stderr
+
+
+@pytest.mark.skipif(not (shutil.which("duckdb") or (Path(os.sys.executable).parent / "duckdb").exists()),
+                    reason="the DuckDB CLI (pip install duckdb-cli) is not installed")
+def test_shell_reads_the_store_of_a_glob(sim_csv, tmp_path):
+    import subprocess
+
+    from finops.engine import shell
+
+    _split_by_day(sim_csv, tmp_path / "daily")
+    query = "SELECT count(*) AS n, sum(cost_usd) AS cost FROM calls"
+    _, direct = analyze.adhoc_query(query, sim_csv, cache=False)
+    with shell.shell_session(str(tmp_path / "daily" / "*.csv")) as (argv, env):
+        out = subprocess.run(argv + ["-csv", "-c", query], env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    n, cost = out.stdout.strip().splitlines()[-1].split(",")
+    assert (int(n), cost) == (direct.rows[0][0], str(direct.rows[0][1]))
