@@ -103,7 +103,9 @@ def resolve_inputs(csv_arg: str | os.PathLike) -> list[Path]:
     path = Path(text)
     if is_pattern(text):
         found = [Path(p) for p in sorted(globlib.glob(os.path.expanduser(text)))]
-        files = [p for p in found if p.is_file()]
+        # Never the store's own segments (a pattern like data/*/*.parquet reaches them).
+        files = [p for p in found if p.is_file() and not any(
+            part.endswith(STORE_SUFFIX) or part.startswith("finops-store-") for part in p.parts[:-1])]
         if not files:
             raise MissingCSVError(f"no file matches {text}; check the pattern or run "
                                   "`finops simulate` first")
@@ -137,6 +139,13 @@ def default_store_dir(csv_arg: str | os.PathLike) -> Path:
         return base / f"finops-store-{key}"
     path = Path(text).resolve()
     return path.parent / (path.name + STORE_SUFFIX)
+
+
+def user_cache_store_dir(csv_arg: str | os.PathLike) -> Path:
+    """Where the store goes when the input's folder is not writable: the user's cache."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "finops" / "stores"
+    key = xxhash.xxh3_64(os.path.abspath(str(csv_arg)).encode()).hexdigest()
+    return base / f"{Path(str(csv_arg)).name.replace('*', '_')}-{key}"
 
 
 # --- state -----------------------------------------------------------------
@@ -295,10 +304,18 @@ class CallsStore:
         files = resolve_inputs(self.csv_arg)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
+            self._lock(fcntl.LOCK_EX)
         except OSError as exc:
-            raise FinopsError(f"cannot create the store {self.dir} ({exc.strerror or exc}); "
-                              "pass --no-cache to read the file directly") from None
-        self._lock(fcntl.LOCK_EX)
+            # A read-only data folder: keep the store in the user's cache instead.
+            fallback = user_cache_store_dir(self.csv_arg)
+            if self.dir == fallback:
+                raise FinopsError(f"cannot use the store {self.dir} ({exc.strerror or exc}); "
+                                  "pass --no-cache to read the file directly") from None
+            self.report.notes.append(f"cannot write {self.dir} ({exc.strerror or exc}); "
+                                     f"keeping the store in {fallback}")
+            self.close()
+            self.dir = fallback
+            return self.open()
         try:
             self._refresh(files)
         except BaseException:

@@ -372,3 +372,21 @@ def test_shell_reads_the_store_of_a_glob(sim_csv, tmp_path):
     assert out.returncode == 0, out.stderr
     n, cost = out.stdout.strip().splitlines()[-1].split(",")
     assert (int(n), cost) == (direct.rows[0][0], str(direct.rows[0][1]))
+
+
+def test_unwritable_store_place_falls_back_to_the_user_cache(sim_csv, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    store_dir(sim_csv).write_text("not a folder")  # the store's place is taken
+    found = notes(sim_csv)
+    assert any("keeping the store in" in n for n in found), found
+    assert list((tmp_path / "cache" / "finops" / "stores").glob("*/manifest.json"))
+    assert_same(sim_csv)
+
+
+def test_a_glob_never_reads_the_stores_own_files(sim_csv, tmp_path):
+    whole = _queries(sim_csv)
+    _split_by_day(sim_csv, tmp_path / "daily", parquet_days=10)
+    pattern = str(tmp_path / "*" / "*.parquet")
+    assert _queries(pattern) == whole
+    assert list(tmp_path.glob("finops-store-*/*.calls.parquet"))  # matched by the pattern
+    assert _queries(pattern) == whole  # now the store's Parquet files are there too
