@@ -528,10 +528,12 @@ class CallsStore:
             # The one rule across segments: a call_id kept earlier makes this one a repeat.
             if prior:
                 con.execute("SET VARIABLE store_prior = ?", [prior])
+                # The new range's ids are the hash table; the stored ids stream past it.
                 con.execute("""
                     CREATE OR REPLACE TEMP TABLE store_cross AS
-                    SELECT c.call_id FROM calls_loaded AS c
-                    WHERE c.call_id IN (SELECT call_id FROM read_parquet(getvariable('store_prior')))""")
+                    SELECT DISTINCT p.call_id
+                    FROM read_parquet(getvariable('store_prior')) AS p
+                    WHERE p.call_id IN (SELECT call_id FROM calls_loaded)""")
                 con.execute("DELETE FROM calls_loaded WHERE call_id IN "
                             "(SELECT call_id FROM store_cross)")
             else:
