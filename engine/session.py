@@ -289,14 +289,16 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
     only new bytes; cache=False reads a single CSV directly with calls.sql
     (other inputs go through a throwaway store).
     """
-    from .store import is_pattern, PARQUET_SUFFIXES
+    from .store import PARQUET_SUFFIXES, is_pattern
+    from .store import has_stages as store_has_stages
 
     con = connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
     text = str(csv_path)
     single_csv = (not is_pattern(text) and not Path(text).is_dir()
                   and Path(text).suffix.lower() not in PARQUET_SUFFIXES)
     try:
-        if not cache and single_csv:
+        if single_csv and (not cache or not store_has_stages()):
+            # Without its stage lines calls.sql can only read a whole file.
             return Session(con, load_calls(con, csv_path))
 
         def scratch_connection() -> duckdb.DuckDBPyConnection:

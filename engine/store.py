@@ -64,6 +64,12 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 
 # --- calls.sql in stages ---------------------------------------------------
 
+def has_stages() -> bool:
+    """Whether sql/calls.sql is split into the stages the store runs."""
+    text = CALLS_SQL.read_text(encoding="utf-8")
+    return all(re.search(rf"^-- stage: {name}\b", text, flags=re.M) for name in ("read", "views"))
+
+
 def calls_sql_stages() -> dict[str, str]:
     """sql/calls.sql split at its `-- stage: NAME` lines; the text before the first is `prelude`."""
     text = CALLS_SQL.read_text(encoding="utf-8")
