@@ -180,6 +180,12 @@ class Unit:
     header_end: int = 0  # the header line's length with its LF
     prefix_hash: str = ""
     quotes_even: bool = True
+    # The file's size and change time (ctime) when both had been still for a
+    # while at the last read: the same pair now means nothing was written
+    # since, and the re-hash is skipped. (Any write, and any utime() that puts
+    # an old mtime back, sets ctime to now; the kernel cannot be told otherwise.)
+    still_size: int = -1
+    still_ctime_ns: int = -1
     segments: list[Segment] = field(default_factory=list)
 
 
@@ -207,6 +213,12 @@ class InputState:
     dev: int
     ino: int
     complete: int
+    ctime_ns: int
+
+
+# A change time younger than this may still be shared by a write to come
+# (file times tick coarsely), so it is not trusted to mean "unchanged".
+_STILL_SECONDS = 2.0
 
 
 def _input_state(path: Path) -> InputState:
@@ -214,7 +226,7 @@ def _input_state(path: Path) -> InputState:
     st = path.stat()
     kind = "parquet" if path.suffix.lower() in PARQUET_SUFFIXES else "csv"
     complete = st.st_size if kind == "parquet" else complete_bytes(path, st.st_size)
-    return InputState(path, kind, st.st_size, st.st_dev, st.st_ino, complete)
+    return InputState(path, kind, st.st_size, st.st_dev, st.st_ino, complete, st.st_ctime_ns)
 
 
 def complete_bytes(path: Path, size: int) -> int:
@@ -359,6 +371,11 @@ class CallsStore:
                 dirty = dirty or i < len(stored)
                 unit = self._ingest_new(state, keep)
             keep.append(unit)
+        now = time.time_ns()
+        for unit, state in zip(keep, states):
+            still = now - state.ctime_ns > _STILL_SECONDS * 1e9 and unit.end >= state.complete
+            unit.still_size, unit.still_ctime_ns = ((state.size, state.ctime_ns) if still
+                                                    else (-1, -1))
         self.units = keep
         self._compact()
         self._write_manifest()
@@ -376,6 +393,8 @@ class CallsStore:
             return None, "a different kind of file"
         if state.complete < unit.end:
             return None, f"shorter than what was read ({state.complete:,} < {unit.end:,} bytes)"
+        if (state.size, state.ctime_ns) == (unit.still_size, unit.still_ctime_ns):
+            return unit, None  # not written to since it was read: no re-hash needed
         if unit.kind == "parquet":
             t0 = time.perf_counter()
             same = state.size == unit.end and _hash_range(state.path, 0, unit.end) == unit.prefix_hash

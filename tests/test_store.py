@@ -390,3 +390,27 @@ def test_a_glob_never_reads_the_stores_own_files(sim_csv, tmp_path):
     assert _queries(pattern) == whole
     assert list(tmp_path.glob("finops-store-*/*.calls.parquet"))  # matched by the pattern
     assert _queries(pattern) == whole  # now the store's Parquet files are there too
+
+
+def test_an_untouched_file_is_not_rehashed_but_any_write_is_seen(sim_csv, tmp_path, monkeypatch):
+    from finops.engine.session import connect
+
+    monkeypatch.setattr(store, "_STILL_SECONDS", 0.0)
+
+    def open_report():
+        s = store.open_store(sim_csv, connect, tmp_path / "spill")
+        s.close()
+        return s.report
+
+    open_report()
+    assert open_report().check_seconds == 0.0  # size and ctime unchanged: no re-hash
+    with open(sim_csv, "r+b") as fh:  # one byte, same size, mtime put back
+        stat = sim_csv.stat()
+        fh.seek(stat.st_size // 3)
+        byte = fh.read(1)
+        fh.seek(-1, 1)
+        fh.write(b"5" if byte != b"5" else b"6")
+    os.utime(sim_csv, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    report = open_report()
+    assert report.check_seconds > 0 and any("checksum differs" in n for n in report.notes)
+    assert_same(sim_csv)
