@@ -150,20 +150,21 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
     from . import store as store_mod
 
     inputs = store_mod.resolve_inputs(csv_arg)
-    for path in inputs:
-        if path.suffix.lower() not in store_mod.PARQUET_SUFFIXES:
-            size = path.stat().st_size
-            if size == 0 or store_mod.complete_bytes(path, size) == 0:
-                if len(inputs) == 1:
-                    detail = "is empty" if size == 0 else "has no complete line"
-                    raise NoDataError(f"no data yet: {path} {detail}; run `finops simulate` "
-                                      "to create data")
+    if len(inputs) == 1 and inputs[0].suffix.lower() not in store_mod.PARQUET_SUFFIXES:
+        size = inputs[0].stat().st_size
+        if size == 0 or store_mod.complete_bytes(inputs[0], size) == 0:
+            detail = "is empty" if size == 0 else "has no complete line"
+            raise NoDataError(f"no data yet: {inputs[0]} {detail}; run `finops simulate` "
+                              "to create data")
     temp_dir = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
     if persistent:
         store = store_mod.open_store(csv_arg, connect_fn, temp_dir, log=log)
     else:
         store = store_mod.temporary_store(csv_arg, connect_fn, temp_dir, log=log)
     try:
+        if not store.files("calls"):
+            raise NoDataError(f"no data yet: no file of {csv_arg} has a complete line; "
+                              "run `finops simulate` to create data")
         stages = store_mod.calls_sql_stages()
         con.execute(stages["prelude"])
         store.define(con)

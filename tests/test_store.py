@@ -414,3 +414,11 @@ def test_an_untouched_file_is_not_rehashed_but_any_write_is_seen(sim_csv, tmp_pa
     report = open_report()
     assert report.check_seconds > 0 and any("checksum differs" in n for n in report.notes)
     assert_same(sim_csv)
+
+
+def test_a_folder_of_empty_files_is_no_data(tmp_path):
+    (tmp_path / "daily").mkdir()
+    (tmp_path / "daily" / "a.csv").write_text("")
+    (tmp_path / "daily" / "b.csv").write_text("timestamp,call_id")
+    with pytest.raises(NoDataError, match="no data yet"):
+        run_all(tmp_path / "daily")
