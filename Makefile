@@ -41,4 +41,4 @@ golden: $(STAMP)
 	$(BIN)/python tests/update_golden.py
 
 clean:
-	rm -rf $(VENV) reports data/*.csv .pytest_cache
+	rm -rf $(VENV) reports data/*.csv data/*.finops-store .pytest_cache
