@@ -139,6 +139,29 @@ def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: 
         raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
 
 
+def read_calls_range(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path,
+                     line_offset: int = 0) -> None:
+    """Run calls.sql's prelude and `read` stage on read_path, a part of shown_path.
+
+    read_path holds the file's header and some of its complete lines; the
+    lines before them number line_offset. This is all the store asks of the
+    contract SQL for each new byte range.
+    """
+    from .store import calls_sql_stages
+
+    stages = calls_sql_stages()
+    con.execute("SET VARIABLE csv_path = ?", [str(read_path)])
+    con.execute("SET VARIABLE line_offset = ?", [line_offset])
+    try:
+        con.execute(stages["prelude"] + stages["read"])
+    except duckdb.Error as exc:
+        message = duckdb_message(exc)
+        if "CSV header is not the finops contract" in message:
+            raise FinopsError(f"{shown_path}: {message}; fix the header or pass --csv with "
+                              "a file in the finops format (see the data contract)") from None
+        raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
+
+
 def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike,
                       connect_fn, *, persistent: bool = True, log=None):
     """Define `calls` and friends in con from the store; return (SourceInfo, store).

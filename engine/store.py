@@ -529,22 +529,14 @@ class CallsStore:
     def _ingest_snapshot(self, snap: Path, unit: Unit, start: int, end: int, line_offset: int,
                          earlier: list[Unit]) -> Segment:
         """Run calls.sql's read stage on a snapshot; store its relations as one segment."""
-        stages = calls_sql_stages()
+        from .session import read_calls_range
+
         seg = Segment(id=f"{len(earlier):04d}-{start:015d}-{os.getpid()}-{time.time_ns() % 10**9}",
                       start=start, end=end)
         prior = [str(self._file(s, "calls")) for u in [*earlier, unit] for s in u.segments]
         con = self.connect()
         try:
-            con.execute("SET VARIABLE csv_path = ?", [str(snap)])
-            con.execute("SET VARIABLE line_offset = ?", [line_offset])
-            try:
-                con.execute(stages["prelude"] + stages["read"])
-            except duckdb.Error as exc:
-                message = duckdb_message(exc)
-                if "CSV header is not the finops contract" in message:
-                    raise FinopsError(f"{unit.path}: {message}; fix the header or pass --csv with "
-                                      "a file in the finops format (see the data contract)") from None
-                raise FinopsError(f"{unit.path}: cannot read the CSV: {message}") from None
+            read_calls_range(con, snap, Path(unit.path), line_offset)
             # Every record of the range: kept, broken a rule, a repeat, or malformed.
             records = con.execute("""
                 SELECT (SELECT count(*) FROM calls_loaded) + (SELECT count(*) FROM calls_rule_rejects)
