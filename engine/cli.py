@@ -112,7 +112,7 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
 
 def csv_option(fn):
     return click.option("--csv", "csv_path", envvar="FINOPS_CSV", default=DEFAULT_CSV,
-                        show_default=True, help=CSV_OPTION_HELP)(fn)
+                        show_default=True, metavar="PATH", help=CSV_OPTION_HELP)(fn)
 
 
 def no_cache_option(fn):
@@ -223,7 +223,8 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
                 click.echo(q.sql + ";\n", err=True)
     source, results = analyze.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
                                       query=query, memory_limit=memory_limit,
-                                      cache=not no_cache, log=lambda m: click.echo(m, err=True))
+                                      cache=not no_cache,
+                                      log=None if quiet else (lambda m: click.echo(m, err=True)))
     _echo_notes(source, quiet)
     _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose)
 
@@ -391,7 +392,8 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet, n
     from .site import build_site
 
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
-                        memory_limit=memory_limit, cache=not no_cache)
+                        memory_limit=memory_limit, cache=not no_cache,
+                        log=None if quiet else (lambda m: click.echo(m, err=True)))
     if not quiet:
         _echo_notes(result.source)
         for r in result.reports:

@@ -192,7 +192,7 @@ def _remove_stale(out: Path, previous: dict | None, outcomes: list[ReportOutcome
 
 def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | None = None,
                memory_limit: str | None = None, poll_seconds: int = 15,
-               live: bool = False, cache: bool = True) -> BuildResult:
+               live: bool = False, cache: bool = True, log=None) -> BuildResult:
     """Run every analyzer on the CSV and write reports, manifest.json and index.html."""
     started = time.perf_counter()
     out = Path(out_dir)
@@ -210,7 +210,7 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     outcomes: list[ReportOutcome] = []
     try:
         analyzers, outcomes = _discover(sql_dirs)
-        session = open_session(csv_path, memory_limit=memory_limit, cache=cache)
+        session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log)
     except MissingCSVError as exc:
         # Before any report exists a missing CSV just means no data yet; once
         # there are reports, it is an error that keeps the last good ones.

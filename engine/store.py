@@ -452,6 +452,9 @@ class CallsStore:
                     header = hf.read(unit.header_end)
             t0 = time.perf_counter()
             self.report.new_bytes += state.complete - unit.end
+            if state.complete - unit.end > CHUNK_BYTES:
+                self.log(f"reading {(state.complete - unit.end) / 1e6:,.0f} MB of {path.name} "
+                         f"into the store {self.dir} (once; later builds read only new lines)")
             self._ingest_chunks(unit, fh, header, state.complete, hasher, earlier)
             self.report.ingest_seconds += time.perf_counter() - t0
 
@@ -498,6 +501,7 @@ class CallsStore:
             unit.quotes_even = not quotes_odd
             if pos >= complete:
                 return
+            self.log(f"  {pos / 1e6:,.0f} of {complete / 1e6:,.0f} MB read")
 
     def _ingest_parquet(self, unit: Unit, state: InputState, earlier: list[Unit]) -> None:
         """A Parquet file is one unit read whole: written out as a CSV snapshot for calls.sql."""
