@@ -33,6 +33,7 @@ from __future__ import annotations
 import fcntl
 import glob as globlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -48,6 +49,8 @@ import xxhash
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
 from .files import write_atomic
 from .paths import CALLS_SQL
+
+logger = logging.getLogger(__name__)
 
 STORE_FORMAT = 1
 STORE_SUFFIX = ".finops-store"
@@ -264,7 +267,7 @@ class CallsStore:
         self.dir = Path(store_dir)
         self.connect = connect
         self.temp_dir = Path(temp_dir)
-        self.log = log or (lambda line: None)
+        self.log = log or logger.info
         self.units: list[Unit] = []
         self._lock_fd: int | None = None
         self.report = StoreReport()
