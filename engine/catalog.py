@@ -409,9 +409,11 @@ def check_sql_dirs(sql_dirs) -> list[Path]:
 
 
 def analyzer_files(sql_dirs: list[Path]) -> list[Path]:
-    """Analyzer files: every .sql under the folders but the calls definition."""
+    """Analyzer files: every .sql under the folders but the calls definition
+    and the list-price loaders (sql/prices/)."""
     return [p for folder in check_sql_dirs(sql_dirs)
-            for p in sorted(folder.rglob("*.sql")) if p.resolve() != CALLS_SQL]
+            for p in sorted(folder.rglob("*.sql"))
+            if p.resolve() != CALLS_SQL and p.resolve().parent != CALLS_SQL.parent / "prices"]
 
 
 _BUILTIN_ORDER = ["understanding", "performance", "realtime", "optimization", "alignment",

@@ -1,10 +1,12 @@
 """A DuckDB session: the connection, and the calls CSV loaded into it through sql/calls.sql.
 
 This module does file handling only: it finds the end of the last complete
-line, snapshots a file that is being appended to, and hands the path to the
-SQL. Validation, typing and de-duplication live in sql/calls.sql. By default
-the calls come through the store (engine/store.py), which runs calls.sql on
-new bytes only; `cache=False` reads the file directly, as the store's check.
+line, snapshots a file that is being appended to, hands the path to the
+SQL, and checks that the SQL saw every byte (else it reads a line-for-line
+readable copy made by linefix.py). Validation, typing and de-duplication
+live in sql/calls.sql. By default the calls come through the store
+(engine/store.py), which runs calls.sql on new bytes only; `cache=False`
+reads the file directly, as the store's check.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from pathlib import Path
 
 import duckdb
 
+from . import linefix
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
-from .paths import CALLS_SQL
+from .paths import CALLS_SQL, SQL_DIR
+
+PRICES_DIR = SQL_DIR / "prices"
 
 
 # A file modified this recently may be mid-append: read a snapshot of its
@@ -41,6 +46,12 @@ class SourceInfo:
     last_call: str | None
     reject_samples: list[dict] = field(default_factory=list)
     partial_tail_bytes: int = 0
+    data_lines: int = 0
+    continuation_lines: int = 0
+    unpriced_calls: int = 0
+    error_calls: int = 0
+    columns: list[str] = field(default_factory=list)
+    unknown_price_models: list[dict] = field(default_factory=list)
     # What the store did (re-read from scratch and why, ...): build output
     # only, never part of the JSON contract, which must not depend on caching.
     notes: list[str] = field(default_factory=list, compare=False)
@@ -127,43 +138,123 @@ def _snapshot(path: Path, length: int, temp_dir: Path) -> Path:
     return Path(name)
 
 
-def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path) -> None:
+# Settings of sql/calls.sql that a user may change through the environment.
+_SQL_SETTINGS = {
+    "min_call_date": ("FINOPS_MIN_CALL_DATE", "DATE"),
+    "max_call_date": ("FINOPS_MAX_CALL_DATE", "DATE"),
+    "ignore_extra_columns": ("FINOPS_IGNORE_EXTRA_COLUMNS", "BOOLEAN"),
+}
+
+
+def _apply_settings(con: duckdb.DuckDBPyConnection, settings: dict | None) -> None:
+    """Bind calls.sql's settings: explicit ones, else FINOPS_* environment variables."""
+    settings = dict(settings or {})
+    for name, (env, sql_type) in _SQL_SETTINGS.items():
+        value = settings.get(name)
+        if value is None:
+            value = os.environ.get(env) or None
+        if value is None:
+            con.execute(f"RESET VARIABLE {name}")
+            continue
+        if sql_type == "BOOLEAN" and isinstance(value, str):
+            value = value.strip().lower() in ("1", "true", "yes", "on")
+        try:
+            con.execute(f"SET VARIABLE {name} = CAST(? AS {sql_type})", [value])
+        except duckdb.Error:
+            raise FinopsError(f"{env}={value!r} is not a valid {sql_type.lower()}"
+                              + (" (YYYY-MM-DD)" if sql_type == "DATE" else "")) from None
+
+
+def _read_is_complete(con: duckdb.DuckDBPyConnection, path: Path, length: int) -> bool:
+    """Did the line reader account for every byte? (DuckDB skips, unsaid, an
+    empty line and a line longer than its buffer; lines it rejects have
+    unknown lengths.)"""
+    lines, line_bytes, unreadable = con.execute(
+        "SELECT getvariable('csv_emitted_lines'), getvariable('csv_line_bytes'), "
+        "(SELECT count(*) FROM csv_unreadable)").fetchone()
+    if unreadable:
+        return False
+    # Each line read ends in LF, or CRLF: anything more was skipped.
+    gap = length - (int(line_bytes) + int(lines))
+    return gap == 0 or gap == linefix.count_cr(path, length)
+
+
+def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path,
+                   length: int | None = None, sql: str | None = None) -> None:
+    """Run calls.sql (or the part of it in sql) on read_path; a damaged file is
+    read again from a readable copy."""
+    length = read_path.stat().st_size if length is None else length
+    temp_dir = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    if linefix.has_lone_cr(read_path, length):
+        _run_calls_sql_on_copy(con, read_path, shown_path, length, temp_dir, sql)
+        return
+    _execute_calls_sql(con, read_path, shown_path, sql)
+    if not _read_is_complete(con, read_path, length):
+        _run_calls_sql_on_copy(con, read_path, shown_path, length, temp_dir, sql)
+
+
+def _run_calls_sql_on_copy(con, read_path: Path, shown_path: Path, length: int,
+                           temp_dir: Path, sql: str | None = None) -> None:
+    copy = linefix.readable_copy(read_path, length, temp_dir)
+    try:
+        _execute_calls_sql(con, copy, shown_path, sql)
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path,
+                       sql: str | None = None) -> None:
     con.execute("SET VARIABLE csv_path = ?", [str(read_path)])
     try:
-        con.execute(CALLS_SQL.read_text(encoding="utf-8"))
+        con.execute(sql if sql is not None else CALLS_SQL.read_text(encoding="utf-8"))
     except duckdb.Error as exc:
         message = duckdb_message(exc)
-        if "CSV header is not the finops contract" in message:
+        if "does not know" in message:
+            raise FinopsError(f"{shown_path}: {message}; rename or drop them, or set "
+                              "FINOPS_IGNORE_EXTRA_COLUMNS=1 to skip them") from None
+        if "CSV header" in message:
             raise FinopsError(f"{shown_path}: {message}; fix the header or pass --csv "
-                              "with a file in the finops format (see the data contract)") from None
+                              "with a file in the finops format (see docs/data-contract.md)") from None
         raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
 
 
+def _load_list_prices(con: duckdb.DuckDBPyConnection) -> None:
+    """List prices (generated from genai-prices by engine/prices.py) and each
+    call at list price: small tables, read with every load, after `calls`."""
+    con.execute("SET VARIABLE list_prices_dir = ?", [str(PRICES_DIR)])
+    con.execute((PRICES_DIR / "list_prices.sql").read_text(encoding="utf-8"))
+    con.execute((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8"))
+
+
+def store_settings(settings: dict | None) -> dict:
+    """calls.sql's settings in effect (explicit, else FINOPS_*): part of the store's key,
+    since the rows it keeps depend on them."""
+    settings = dict(settings or {})
+    return {name: str(settings.get(name) if settings.get(name) is not None
+                      else (os.environ.get(env) or None))
+            for name, (env, _) in _SQL_SETTINGS.items()}
+
+
 def read_calls_range(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path,
-                     line_offset: int = 0) -> None:
+                     line_offset: int = 0, settings: dict | None = None) -> None:
     """Run calls.sql's prelude and `read` stage on read_path, a part of shown_path.
 
     read_path holds the file's header and some of its complete lines; the
-    lines before them number line_offset. This is all the store asks of the
-    contract SQL for each new byte range.
+    lines before those, beyond the header, number line_offset. A damaged
+    range is read from a readable copy, as load_calls does. This is all the
+    store asks of the contract SQL for each new byte range.
     """
     from .store import calls_sql_stages
 
     stages = calls_sql_stages()
-    con.execute("SET VARIABLE csv_path = ?", [str(read_path)])
+    _apply_settings(con, settings)
     con.execute("SET VARIABLE line_offset = ?", [line_offset])
-    try:
-        con.execute(stages["prelude"] + stages["read"])
-    except duckdb.Error as exc:
-        message = duckdb_message(exc)
-        if "CSV header is not the finops contract" in message:
-            raise FinopsError(f"{shown_path}: {message}; fix the header or pass --csv with "
-                              "a file in the finops format (see the data contract)") from None
-        raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
+    _run_calls_sql(con, read_path, shown_path, sql=stages["prelude"] + stages["read"])
 
 
 def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike,
-                      connect_fn, *, persistent: bool = True, log=None):
+                      connect_fn, *, persistent: bool = True, log=None,
+                      require_rows: bool = True, settings: dict | None = None):
     """Define `calls` and friends in con from the store; return (SourceInfo, store).
 
     The store is brought up to date (only new bytes are parsed), then
@@ -181,9 +272,10 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
                               "to create data")
     temp_dir = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
     if persistent:
-        store = store_mod.open_store(csv_arg, connect_fn, temp_dir, log=log)
+        store = store_mod.open_store(csv_arg, connect_fn, temp_dir, log=log, settings=settings)
     else:
-        store = store_mod.temporary_store(csv_arg, connect_fn, temp_dir, log=log)
+        store = store_mod.temporary_store(csv_arg, connect_fn, temp_dir, log=log,
+                                          settings=settings)
     try:
         if not store.files("calls"):
             raise NoDataError(f"no data yet: no file of {csv_arg} has a complete line; "
@@ -192,6 +284,7 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
         con.execute(stages["prelude"])
         store.define(con)
         con.execute(stages["views"])
+        _load_list_prices(con)
         info = source_info(con, Path(csv_arg), size_bytes=store.report.size_bytes)
     except duckdb.Error as exc:
         store.close()
@@ -203,7 +296,7 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
     info.csv_path = str(csv_arg)
     info.partial_tail_bytes = store.report.partial_tail_bytes
     info.notes = list(store.report.notes)
-    if info.rows == 0:
+    if info.rows == 0 and require_rows:
         store.close()
         detail = f" ({info.rows_rejected} rows rejected)" if info.rows_rejected else ""
         raise NoDataError(f"no data yet: {csv_arg} has no valid rows{detail}; "
@@ -219,13 +312,17 @@ def require_csv(path: Path) -> None:
         raise FinopsError(f"{path} is a folder; pass --csv with a CSV file")
 
 
-def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> SourceInfo:
+def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike, *,
+               require_rows: bool = True, settings: dict | None = None) -> SourceInfo:
     """Define `calls` and friends in con from the CSV; return what was read.
 
     A last line without its LF (a writer still appending) is never read: the
     file's complete lines are snapshotted first whenever the file does not
     end in LF or was written to moments ago, and a file that changed while
     it was being read in place is read again from a snapshot.
+    require_rows=False lets an ad-hoc query see calls_rejected and
+    data_quality when no row is valid. settings: calls.sql's settings
+    (min_call_date, max_call_date, ignore_extra_columns).
     """
     path = Path(csv_path)
     require_csv(path)
@@ -240,12 +337,13 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> S
     recent = time.time() - stat.st_mtime < _RECENT_WRITE_SECONDS
 
     snapshot: Path | None = None
+    _apply_settings(con, settings)
     try:
         if complete < stat.st_size or recent:
             snapshot = _snapshot(path, complete, temp_dir)
             _run_calls_sql(con, snapshot, path)
         else:
-            _run_calls_sql(con, path, path)
+            _run_calls_sql(con, path, path, complete)
             after = path.stat()
             if (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
                 complete = _complete_bytes(path, after.st_size)
@@ -256,9 +354,10 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> S
         if snapshot is not None:
             snapshot.unlink(missing_ok=True)
 
+    _load_list_prices(con)
     info = source_info(con, path, size_bytes=complete)
     info.partial_tail_bytes = stat.st_size - complete
-    if info.rows == 0:
+    if info.rows == 0 and require_rows:
         detail = f" ({info.rows_rejected} rows rejected)" if info.rows_rejected else ""
         raise NoDataError(f"no data yet: {path} has no valid rows{detail}; "
                           "run `finops simulate` to create data")
@@ -266,9 +365,15 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> S
 
 
 def source_info(con: duckdb.DuckDBPyConnection, path: Path, size_bytes: int) -> SourceInfo:
-    rows, rejected, duplicates, first, last = con.execute(
-        "SELECT rows, rows_rejected, duplicate_call_ids, first_call, last_call FROM data_quality"
-    ).fetchone()
+    (rows, rejected, duplicates, first, last, data_lines, continuation, unpriced,
+     errors) = con.execute(
+        "SELECT rows, rows_rejected, duplicate_call_ids, first_call, last_call, data_lines, "
+        "continuation_lines, unpriced_calls, error_calls FROM data_quality").fetchone()
+    columns = [r[0] for r in con.execute(
+        "SELECT column_name FROM csv_header_fields WHERE known ORDER BY position").fetchall()]
+    unknown = con.execute(
+        "SELECT provider, model, calls FROM price_coverage WHERE unknown_to_price_list "
+        "ORDER BY calls DESC, provider, model").fetchall()
     samples = con.execute(
         f"SELECT line, kind, reason FROM calls_rejected ORDER BY line NULLS LAST, kind, reason "
         f"LIMIT {_REJECT_SAMPLES}"
@@ -283,6 +388,12 @@ def source_info(con: duckdb.DuckDBPyConnection, path: Path, size_bytes: int) -> 
         last_call=_iso(last),
         reject_samples=[{"line": line, "kind": kind, "reason": reason}
                         for line, kind, reason in samples],
+        data_lines=int(data_lines),
+        continuation_lines=int(continuation),
+        unpriced_calls=int(unpriced),
+        error_calls=int(errors),
+        columns=columns,
+        unknown_price_models=[{"provider": p, "model": m, "calls": int(n)} for p, m, n in unknown],
     )
 
 
@@ -306,12 +417,15 @@ class Session:
 
 def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
                  temp_dir: str | None = None, threads: int | None = None,
-                 cache: bool = True, log=None) -> Session:
+                 cache: bool = True, log=None, *,
+                 require_rows: bool = True, settings: dict | None = None) -> Session:
     """A session over the calls of csv_path: a CSV, a Parquet file, a folder or a glob.
 
     cache=True (the default) reads through the store beside the file, parsing
     only new bytes; cache=False reads a single CSV directly with calls.sql
-    (other inputs go through a throwaway store).
+    (other inputs go through a throwaway store). require_rows=False lets an
+    ad-hoc query see calls_rejected and data_quality when no row is valid;
+    settings: calls.sql's settings (see load_calls).
     """
     from .store import PARQUET_SUFFIXES, is_pattern
     from .store import has_stages as store_has_stages
@@ -323,13 +437,15 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
     try:
         if single_csv and (not cache or not store_has_stages()):
             # Without its stage lines calls.sql can only read a whole file.
-            return Session(con, load_calls(con, csv_path))
+            return Session(con, load_calls(con, csv_path, require_rows=require_rows,
+                                           settings=settings))
 
         def scratch_connection() -> duckdb.DuckDBPyConnection:
             return connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
 
         source, store = load_calls_cached(con, csv_path, scratch_connection,
-                                          persistent=cache, log=log)
+                                          persistent=cache, log=log,
+                                          require_rows=require_rows, settings=settings)
     except BaseException:
         con.close()
         raise

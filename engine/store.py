@@ -7,9 +7,11 @@ parses only the bytes appended since the last one:
 - a *unit* is one input file (one CSV, or each file of a glob/folder, in
   sorted order); a CSV unit remembers how many bytes were ingested, how many
   lines they hold, and an xxh3-128 hash of that whole prefix;
-- a *segment* is one ingested byte range of a unit: the typed valid rows
-  (`calls_loaded`), the rule rejects, DuckDB's malformed-line rejects (line
-  numbers made physical) and the repeated call_ids, one Parquet file each.
+- a *segment* is one ingested byte range of a unit: what calls.sql's `read`
+  stage made of it (the typed valid rows with their file line, the rule
+  rejects, the unreadable lines, the repeated call_ids, the records joined
+  across lines, the header's columns), one Parquet file each, every line
+  number the file's physical line.
 
 Every open re-hashes the ingested prefix while reading the new bytes (one
 pass over the file), so a truncated, replaced or rewritten file - even one
@@ -52,7 +54,7 @@ from .paths import CALLS_SQL
 
 logger = logging.getLogger(__name__)
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2
 STORE_SUFFIX = ".finops-store"
 # A first ingest of a big file is cut into chunks of about this size, so the
 # memory it takes stays flat whatever the file's size.
@@ -61,7 +63,7 @@ CHUNK_BYTES = int(os.environ.get("FINOPS_STORE_CHUNK_MB", "256")) * 1_000_000
 # every few seconds would otherwise leave thousands of tiny files).
 MAX_SEGMENTS = 12
 _BLOCK = 1 << 22
-_KINDS = ("calls", "rule_rejects", "reject_errors", "repeated", "cross")
+_KINDS = ("calls", "rule_rejects", "unreadable", "duplicates", "multiline", "header_fields")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -88,7 +90,8 @@ def calls_sql_stages() -> dict[str, str]:
 
 
 def _contract_key() -> str:
-    """What makes stored rows valid: the contract SQL, DuckDB and this format."""
+    """What makes stored rows valid: the contract SQL, DuckDB and this format
+    (and calls.sql's settings, kept beside it in the manifest)."""
     h = xxhash.xxh3_64()
     h.update(CALLS_SQL.read_bytes())
     h.update(f"{duckdb.__version__}/{STORE_FORMAT}".encode())
@@ -167,6 +170,7 @@ class Segment:
     start: int
     end: int
     rows: int = 0
+    data_lines: int = 0  # lines calls.sql's line reader emitted, header not counted
 
 
 @dataclass
@@ -179,9 +183,11 @@ class Unit:
     ino: int
     end: int = 0         # bytes ingested (complete lines); a Parquet unit: its size
     lines: int = 0       # LFs in those bytes
-    records: int = 0     # CSV records in them after the header (DuckDB's reject line numbers count records)
     header_end: int = 0  # the header line's length with its LF
     prefix_hash: str = ""
+    # False when a line with an odd number of quotes was left unpaired near
+    # the end of what was read: calls.sql could pair it with a line appended
+    # later (a quoted field spanning lines), so an append re-reads the file.
     quotes_even: bool = True
     # The file's size and change time (ctime) when both had been still for a
     # while at the last read: the same pair now means nothing was written
@@ -257,13 +263,15 @@ class CallsStore:
     """The Parquet segments of one input (a file, a folder or a glob) and its lock.
 
     open() brings the store up to date and takes a shared lock; define()
-    creates the four relations calls.sql's `views` stage reads; close()
+    creates the relations calls.sql's `views` stage reads; close()
     releases the lock.
     """
 
     def __init__(self, csv_arg: str | os.PathLike, store_dir: Path, connect: ConnectFn,
-                 temp_dir: Path, log: Callable[[str], None] | None = None) -> None:
+                 temp_dir: Path, log: Callable[[str], None] | None = None,
+                 settings: dict | None = None) -> None:
         self.csv_arg = str(csv_arg)
+        self.settings = dict(settings or {})
         self.dir = Path(store_dir)
         self.connect = connect
         self.temp_dir = Path(temp_dir)
@@ -294,9 +302,19 @@ class CallsStore:
     def _manifest_path(self) -> Path:
         return self.dir / "manifest.json"
 
+    def _settings_key(self) -> dict:
+        from .session import store_settings
+
+        return store_settings(self.settings)
+
     def _read_manifest(self) -> list[Unit] | None:
         try:
             data = json.loads(self._manifest_path().read_text(encoding="utf-8"))
+            if data.get("settings", self._settings_key()) != self._settings_key():
+                self.report.notes.append(f"store {self.dir.name} was read with other settings "
+                                         f"({data.get('settings')}): re-reading from scratch")
+                self._settings_changed = True
+                return None
             if data.get("format") != STORE_FORMAT or data.get("contract") != _contract_key():
                 return None
             units = []
@@ -312,7 +330,8 @@ class CallsStore:
             return None
 
     def _write_manifest(self) -> None:
-        data = {"format": STORE_FORMAT, "contract": _contract_key(), "input": self.csv_arg,
+        data = {"format": STORE_FORMAT, "contract": _contract_key(),
+                "settings": self._settings_key(), "input": self.csv_arg,
                 "units": [asdict(u) for u in self.units]}
         write_atomic(self._manifest_path(), json.dumps(data, indent=1))
 
@@ -348,7 +367,7 @@ class CallsStore:
     def _refresh(self, files: list[Path]) -> None:
         stored = self._read_manifest()
         if stored is None:
-            if self._manifest_path().exists():
+            if self._manifest_path().exists() and not getattr(self, "_settings_changed", False):
                 self.report.notes.append(f"store {self.dir.name} was made by another version "
                                          "of the contract SQL or is damaged: re-reading from scratch")
             stored = []
@@ -404,7 +423,8 @@ class CallsStore:
             self.report.check_seconds += time.perf_counter() - t0
             return (unit, None) if same else (None, "rewritten since it was read")
         if state.complete > unit.end and not unit.quotes_even:
-            return None, "its last read ended inside a quoted field (an unbalanced quote)"
+            return None, ("its last read ended near an unpaired quote (a quoted field may "
+                          "span into the new lines)")
         self._ingest_csv(unit, state, earlier, verify=True)
         if unit.prefix_hash == "":  # set by _ingest_csv when the old prefix no longer matches
             return None, "rewritten or edited since it was read (checksum differs)"
@@ -464,9 +484,10 @@ class CallsStore:
     def _ingest_chunks(self, unit: Unit, fh, header: bytes, complete: int, hasher,
                        earlier: list[Unit]) -> None:
         pos = unit.end
-        quotes_odd = not unit.quotes_even
+        quotes_odd = False  # since the last read, which ended clear of open quotes
         while True:
             seg_start = pos
+            lines_before = unit.lines
             self.temp_dir.mkdir(parents=True, exist_ok=True)
             fd, snap_name = tempfile.mkstemp(prefix="calls-segment-", suffix=".csv",
                                              dir=self.temp_dir)
@@ -493,15 +514,15 @@ class CallsStore:
                         if cut is not None:
                             fh.seek(pos)
                             break
-                # DuckDB numbers a malformed record by records read (header = 1),
-                # so the snapshot's record 2 is the file's record records + 2.
-                seg = self._ingest_snapshot(snap, unit, seg_start, pos, unit.records, earlier)
+                # The snapshot is the header plus the new lines: its line 2 is
+                # the file's line lines_before + 1 (lines_before counts the header).
+                seg = self._ingest_snapshot(snap, unit, seg_start, pos,
+                                            max(lines_before - 1, 0), earlier)
             finally:
                 snap.unlink(missing_ok=True)
             unit.segments.append(seg)
             unit.end = pos
             unit.prefix_hash = hasher.hexdigest()
-            unit.quotes_even = not quotes_odd
             if pos >= complete:
                 return
             self.log(f"  {pos / 1e6:,.0f} of {complete / 1e6:,.0f} MB read")
@@ -535,7 +556,12 @@ class CallsStore:
 
     def _ingest_snapshot(self, snap: Path, unit: Unit, start: int, end: int, line_offset: int,
                          earlier: list[Unit]) -> Segment:
-        """Run calls.sql's read stage on a snapshot; store its relations as one segment."""
+        """Run calls.sql's read stage on a snapshot; store its relations as one segment.
+
+        snap holds the header and the range's lines; line_offset is how many
+        data lines of the file come before them, so every stored line number
+        is the file's physical line.
+        """
         from .session import read_calls_range
 
         seg = Segment(id=f"{len(earlier):04d}-{start:015d}-{os.getpid()}-{time.time_ns() % 10**9}",
@@ -543,37 +569,74 @@ class CallsStore:
         prior = [str(self._file(s, "calls")) for u in [*earlier, unit] for s in u.segments]
         con = self.connect()
         try:
-            read_calls_range(con, snap, Path(unit.path), line_offset)
-            # Every record of the range: kept, broken a rule, a repeat, or malformed.
-            records = con.execute("""
-                SELECT (SELECT count(*) FROM calls_loaded) + (SELECT count(*) FROM calls_rule_rejects)
-                     + (SELECT coalesce(sum(repeats), 0) FROM calls_repeated_ids)
-                     + (SELECT count(DISTINCT line) FROM csv_reject_errors)""").fetchone()[0]
-            # The one rule across segments: a call_id kept earlier makes this one a repeat.
+            read_calls_range(con, snap, Path(unit.path), line_offset, self.settings)
+            emitted, unreadable, gaps = con.execute(
+                "SELECT getvariable('csv_emitted_lines'), (SELECT count(*) FROM csv_unreadable), "
+                "(SELECT count(*) FROM csv_line_gaps)").fetchone()
+            seg.data_lines = int(emitted) - 1  # the snapshot's header line
+            last_line = line_offset + 1 + seg.data_lines + int(unreadable)
+            # Each kept row's file line, so a later segment's repeat can name it.
+            line_of = "file_line(rowid)" if gaps else "rowid + 1 + getvariable('line_offset')"
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE store_kept AS
+                SELECT * EXCLUDE (reject_reason, raw_line, open_quote, line_bytes),
+                       CAST({line_of} AS BIGINT) AS store_line, rowid AS store_row
+                FROM calls_loaded""")
+            # The one rule across segments: a call_id kept earlier makes the
+            # one kept here a repeat (first occurrence in the file wins), and
+            # this range's own repeats of it name that earlier line.
             if prior:
                 con.execute("SET VARIABLE store_prior = ?", [prior])
                 # The new range's ids are the hash table; the stored ids stream past it.
                 con.execute("""
-                    CREATE OR REPLACE TEMP TABLE store_cross AS
-                    SELECT DISTINCT p.call_id
+                    CREATE OR REPLACE TEMP TABLE store_prior_ids AS
+                    SELECT p.call_id, min(p.store_line) AS first_line
                     FROM read_parquet(getvariable('store_prior')) AS p
-                    WHERE p.call_id IN (SELECT call_id FROM calls_loaded)""")
-                con.execute("DELETE FROM calls_loaded WHERE call_id IN "
-                            "(SELECT call_id FROM store_cross)")
+                    WHERE p.call_id IN (SELECT call_id FROM store_kept)
+                    GROUP BY p.call_id""")
             else:
-                con.execute("CREATE OR REPLACE TEMP TABLE store_cross AS "
-                            "SELECT call_id FROM calls_loaded LIMIT 0")
+                con.execute("CREATE OR REPLACE TEMP TABLE store_prior_ids AS "
+                            "SELECT call_id, CAST(0 AS BIGINT) AS first_line FROM store_kept LIMIT 0")
+            con.execute("""
+                CREATE OR REPLACE TEMP TABLE store_duplicates AS
+                SELECT CAST(d.row_index AS BIGINT) AS row_index, CAST(d.line AS BIGINT) AS line,
+                       d.call_id, CAST(coalesce(p.first_line, d.first_line) AS BIGINT) AS first_line
+                FROM calls_duplicate_rows AS d LEFT JOIN store_prior_ids AS p USING (call_id)
+                UNION ALL
+                SELECT k.store_row, k.store_line, k.call_id, p.first_line
+                FROM store_kept AS k JOIN store_prior_ids AS p USING (call_id)""")
+            con.execute("DELETE FROM store_kept WHERE call_id IN (SELECT call_id FROM store_prior_ids)")
             out = {k: _literal(self._file(seg, k)) for k in _KINDS}
-            con.execute(f"COPY (SELECT * FROM calls_loaded) TO {out['calls']} (FORMAT parquet)")
-            con.execute(f"COPY (SELECT * FROM calls_rule_rejects) TO {out['rule_rejects']} "
+            con.execute(f"COPY (SELECT * EXCLUDE (store_row) FROM store_kept) TO {out['calls']} "
                         "(FORMAT parquet)")
-            con.execute(f"COPY (SELECT * REPLACE (line + getvariable('line_offset') AS line) "
-                        f"FROM csv_reject_errors) TO {out['reject_errors']} (FORMAT parquet)")
-            con.execute(f"COPY (SELECT * FROM calls_repeated_ids) TO {out['repeated']} "
+            con.execute(f"""COPY (SELECT CAST(line AS BIGINT) AS line, reject_reason, rejected_content
+                                  FROM calls_rule_rejects) TO {out['rule_rejects']} (FORMAT parquet)""")
+            con.execute(f"""COPY (SELECT CAST(file_line + coalesce(getvariable('line_offset'), 0)
+                                         AS BIGINT) AS file_line, reason, content
+                                  FROM csv_unreadable) TO {out['unreadable']} (FORMAT parquet)""")
+            con.execute(f"COPY (SELECT * FROM store_duplicates) TO {out['duplicates']} "
                         "(FORMAT parquet)")
-            con.execute(f"COPY (SELECT * FROM store_cross) TO {out['cross']} (FORMAT parquet)")
-            seg.rows = con.execute("SELECT count(*) FROM calls_loaded").fetchone()[0]
-            unit.records += records
+            con.execute(f"""COPY (SELECT CAST(first_r AS BIGINT) AS first_r,
+                                         CAST(last_r AS BIGINT) AS last_r, record
+                                  FROM csv_multiline) TO {out['multiline']} (FORMAT parquet)""")
+            con.execute(f"COPY (SELECT * FROM csv_header_fields) TO {out['header_fields']} "
+                        "(FORMAT parquet)")
+            seg.rows = con.execute("SELECT count(*) FROM store_kept").fetchone()[0]
+            # A line left with an open quote near the end could pair with a
+            # line appended later (calls.sql joins such pairs up to 200 lines
+            # apart): then an append re-reads the file rather than guess.
+            # (The unit's earlier segments count too: this range may be short.)
+            con.execute("SET VARIABLE store_unit_rejects = ?",
+                        [[str(self._file(s, "rule_rejects")) for s in unit.segments]])
+            unit.quotes_even = not con.execute(f"""
+                SELECT count(*) > 0
+                FROM (SELECT line, reject_reason, rejected_content FROM calls_rule_rejects
+                      {"UNION ALL SELECT line, reject_reason, rejected_content FROM "
+                       "read_parquet(getvariable('store_unit_rejects'))" if unit.segments else ""})
+                WHERE line > ? - 201
+                  AND (reject_reason LIKE 'broken quoting%'
+                       OR (strlen(rejected_content) - strlen(replace(rejected_content, '"', ''))) % 2 = 1)
+                """, [last_line]).fetchone()[0]
         except duckdb.Error as exc:
             raise FinopsError(f"cannot write the store {self.dir} ({duckdb_message(exc)}); "
                               "pass --no-cache to read the file directly") from None
@@ -597,12 +660,15 @@ class CallsStore:
             _, unit, i = best
             a, b = unit.segments[i], unit.segments[i + 1]
             merged = Segment(id=f"{a.id[:4]}-{a.start:015d}-m{time.time_ns()}", start=a.start,
-                             end=b.end, rows=a.rows + b.rows)
+                             end=b.end, rows=a.rows + b.rows,
+                             data_lines=a.data_lines + b.data_lines)
             con = self.connect()
             try:
                 for kind in _KINDS:
+                    # One header per unit: its first segment's.
+                    pair = [a] if kind == "header_fields" else [a, b]
                     con.execute("SET VARIABLE store_pair = ?",
-                                [[str(self._file(a, kind)), str(self._file(b, kind))]])
+                                [[str(self._file(x, kind)) for x in pair]])
                     con.execute(f"COPY (SELECT * FROM read_parquet(getvariable('store_pair'))) "
                                 f"TO {_literal(self._file(merged, kind))} (FORMAT parquet)")
             finally:
@@ -624,26 +690,31 @@ class CallsStore:
         """SQL creating the relations calls.sql's `views` stage reads, over the stored segments.
 
         The file lists are this store's own paths, as quoted literals (a
-        DuckDB CLI session gets the same text through `.read`).
+        DuckDB CLI session gets the same text through `.read`). Stored line
+        numbers are already the file's, so line_offset is 0 here.
         """
         lists = "".join(
             f"SET VARIABLE store_{kind} = [{', '.join(_literal(f) for f in self.files(kind))}];\n"
             for kind in _KINDS)
-        return lists + """
+        header = _literal(self.files("header_fields")[0]) if self.files("header_fields") else "''"
+        # data_quality counts csv_emitted_lines less one header line.
+        emitted = 1 + sum(s.data_lines for u in self.units for s in u.segments)
+        return lists + f"""
+SET VARIABLE line_offset = 0;
+SET VARIABLE csv_header = NULL;
+SET VARIABLE csv_emitted_lines = {emitted};
 CREATE OR REPLACE TEMP VIEW calls_loaded AS
 SELECT * FROM read_parquet(getvariable('store_calls'));
 CREATE OR REPLACE TEMP TABLE calls_rule_rejects AS
 SELECT * FROM read_parquet(getvariable('store_rule_rejects'));
-CREATE OR REPLACE TEMP TABLE csv_reject_errors AS
-SELECT * FROM read_parquet(getvariable('store_reject_errors'));
--- A call_id's repeats: within each segment, plus one for each later
--- segment that held it again.
-CREATE OR REPLACE TEMP TABLE calls_repeated_ids AS
-SELECT call_id, min(first_row) AS first_row, CAST(sum(repeats) AS BIGINT) AS repeats
-FROM (SELECT call_id, first_row, repeats FROM read_parquet(getvariable('store_repeated'))
-      UNION ALL
-      SELECT call_id, NULL, 1 FROM read_parquet(getvariable('store_cross')))
-GROUP BY call_id;
+CREATE OR REPLACE TEMP TABLE csv_unreadable AS
+SELECT * FROM read_parquet(getvariable('store_unreadable'));
+CREATE OR REPLACE TEMP TABLE calls_duplicate_rows AS
+SELECT * FROM read_parquet(getvariable('store_duplicates'));
+CREATE OR REPLACE TEMP TABLE csv_multiline AS
+SELECT * FROM read_parquet(getvariable('store_multiline'));
+CREATE OR REPLACE TEMP TABLE csv_header_fields AS
+SELECT * FROM read_parquet({header});
 """
 
     def define(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -678,20 +749,25 @@ def _hash_range(path: Path, start: int, end: int) -> str:
 
 
 def open_store(csv_arg: str | os.PathLike, connect: ConnectFn, temp_dir: Path,
-               store_dir: Path | None = None, log: Callable[[str], None] | None = None
-               ) -> CallsStore:
-    """The store of csv_arg, up to date and share-locked (close() it when done)."""
-    store = CallsStore(csv_arg, store_dir or default_store_dir(csv_arg), connect, temp_dir, log)
+               store_dir: Path | None = None, log: Callable[[str], None] | None = None,
+               settings: dict | None = None) -> CallsStore:
+    """The store of csv_arg, up to date and share-locked (close() it when done).
+
+    settings: calls.sql's settings (see session.load_calls); a store made
+    under other settings is re-read from scratch."""
+    store = CallsStore(csv_arg, store_dir or default_store_dir(csv_arg), connect, temp_dir, log,
+                       settings)
     store.open()
     return store
 
 
 def temporary_store(csv_arg: str | os.PathLike, connect: ConnectFn, temp_dir: Path,
-                    log: Callable[[str], None] | None = None) -> CallsStore:
+                    log: Callable[[str], None] | None = None,
+                    settings: dict | None = None) -> CallsStore:
     """A throwaway store in temp_dir, deleted on close (--no-cache with a folder, glob or Parquet)."""
     temp_dir.mkdir(parents=True, exist_ok=True)
     where = Path(tempfile.mkdtemp(prefix="finops-store-", dir=temp_dir))
-    store = CallsStore(csv_arg, where, connect, temp_dir, log)
+    store = CallsStore(csv_arg, where, connect, temp_dir, log, settings)
     store.scratch = True
     store.open()  # closes (and so deletes) itself on failure
     return store

@@ -108,8 +108,12 @@ def test_rejects_duplicates_and_line_numbers_across_segments(tmp_path):
     rows = rejected(path)
     malformed = [r for r in rows if r[1] == "malformed CSV line"]
     assert [r[0] for r in malformed] == [24]  # header 1, 22 rows, then the short row
-    dup = {r[3]: r[2] for r in rows if r[1] == "duplicate call_id"}
-    assert dup["c3"].endswith("(2 more)") and dup["c5"].endswith("(1 more)")
+    # One row per repeat, at its own line, naming the first occurrence's line
+    # (in the earlier segment for c3 and c5).
+    dups = [(r[0], r[3], r[2]) for r in rows if r[1] == "duplicate call_id"]
+    seen = "call_id seen earlier in the file"
+    assert dups == [(22, "c3", f"{seen} (line 5): c3"), (25, "c3", f"{seen} (line 5): c3"),
+                    (26, "c5", f"{seen} (line 7): c5"), (28, "new_1", f"{seen} (line 27): new_1")]
     assert len(manifest(path)["units"][0]["segments"]) == 2
 
 
@@ -422,3 +426,77 @@ def test_a_folder_of_empty_files_is_no_data(tmp_path):
     (tmp_path / "daily" / "b.csv").write_text("timestamp,call_id")
     with pytest.raises(NoDataError, match="no data yet"):
         run_all(tmp_path / "daily")
+
+
+# --- damaged files (issue 9's line reader) through the store -------------------
+
+def damaged_lines(first: int, count: int) -> list[bytes]:
+    """count contract lines (no header), call_ids from first, with some damage."""
+    out = []
+    for i in range(first, first + count):
+        row = dict(zip(HEADER, [f"2025-11-{1 + i % 20:02d}T10:{i % 60:02d}:00", f"d{i}",
+                                 "openai", "gpt-4o", "100", "100", f"0.{i:06d}", "400",
+                                 f"cust_{i % 7}", "pro", "org_1", "p", "f", "chat",
+                                 "production", "", "", "", "test/1.0"]))
+        line = ",".join(row.values()).encode()
+        kind = i % 23
+        if kind == 3 and i < 60:
+            # an unbalanced quote (near the end of what was read, it would make
+            # an append re-read the file: a later line could pair with it)
+            line = line.replace(b"cust_", b'"cust_', 1)
+        elif kind == 5:
+            line = line[:30] + b"\xff" + line[30:]              # invalid UTF-8
+        elif kind == 7:
+            line = line.replace(b"test/1.0", b"te\rst")         # a lone CR outside quotes
+        elif kind == 9:
+            line = line.replace(b"test/1.0", b'"c\r\nd, e\nf"')  # a record over three lines
+        elif kind == 11:
+            line = b""                                          # an empty line
+        elif kind == 13:
+            line = line.replace(b",d%d," % i, b",d%d," % (i - 40))  # a repeat, maybe of a
+            # call_id kept in an earlier segment
+        elif kind == 17:
+            line += b"\r"                                       # CRLF
+        out.append(line + b"\n")
+    return out
+
+
+def test_damaged_file_reads_the_same_cached_after_appends_and_a_rewrite(tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_bytes(",".join(HEADER).encode() + b"\n" + b"".join(damaged_lines(0, 300)))
+    before = rejected(path, cache=False)
+    assert {r[1] for r in before} == {"malformed CSV line", "duplicate call_id"}
+    assert_same(path)
+    for start in (300, 350):  # appends: new segments, repeats of earlier segments' ids
+        append(path, b"".join(damaged_lines(start, 50)))
+        source = assert_same(path)
+        assert (source["rows"] + source["rows_rejected"] + source["duplicate_call_ids"]
+                + source["continuation_lines"]) == source["data_lines"]
+    assert len(manifest(path)["units"][0]["segments"]) == 3
+    # every reject's line is the file's physical line: the damaged ones fall
+    # where damaged_lines put them (the multi-line records shift later lines)
+    assert any(r[0] > 300 and r[1] == "duplicate call_id" and "line " in r[2]
+               for r in rejected(path))
+    # an unbalanced quote near the end: the next append re-reads, same answer
+    append(path, b"".join(damaged_lines(400, 5)).replace(b"cust_", b'"cust_', 1))
+    assert_same(path)
+    append(path, b"".join(damaged_lines(405, 5)))
+    assert any("unpaired quote" in n for n in notes(path))
+    assert_same(path)
+    # an edit in the middle, same size: re-read from scratch, same answer
+    data = bytearray(path.read_bytes())
+    at = data.index(b",d60,")
+    data[at + 2] = ord("x")
+    path.write_bytes(bytes(data))
+    assert any("re-reading" in n for n in notes(path))
+    assert_same(path)
+
+
+def test_a_setting_change_re_reads_the_store(tmp_path, monkeypatch):
+    path = write_calls(tmp_path / "calls.csv", [{"timestamp": "2025-11-01T10:00:00"},
+                                                {"timestamp": "2019-06-01T10:00:00"}])
+    assert_same(path)
+    monkeypatch.setenv("FINOPS_MIN_CALL_DATE", "2020-01-01")
+    assert any("other settings" in n for n in notes(path))
+    source = assert_same(path)
+    assert source["rows"] == 1 and source["rows_rejected"] == 1
