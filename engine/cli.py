@@ -16,7 +16,8 @@ import click
 from . import __version__, logs
 from .errors import FinopsError
 
-CSV_OPTION_HELP = "CSV of calls (env FINOPS_CSV)."
+CSV_OPTION_HELP = ("Calls file (env FINOPS_CSV): a CSV, a Parquet file, a folder of them "
+                   "or a quoted glob such as 'data/daily/*.csv'.")
 log = logging.getLogger("finops.cli")
 DEFAULT_CSV = "data/simulated_calls.csv"
 
@@ -133,8 +134,19 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
 
 def csv_option(fn):
     return click.option("--csv", "csv_path", envvar="FINOPS_CSV", default=DEFAULT_CSV,
-                        show_default=True, type=click.Path(dir_okay=False),
-                        help=CSV_OPTION_HELP)(fn)
+                        show_default=True, metavar="PATH", help=CSV_OPTION_HELP)(fn)
+
+
+def no_cache_option(fn):
+    return click.option("--no-cache", is_flag=True,
+                        help="Read the CSV directly, not through the store beside it "
+                             "(<file>.finops-store/, which parses only new bytes).")(fn)
+
+
+def _echo_notes(source) -> None:
+    """What the store did (a file re-read from scratch, and why): a warning each."""
+    for note in getattr(source, "notes", None) or []:
+        log.warning("%s", note)
 
 
 def sql_dir_option(fn):
@@ -217,9 +229,10 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
 @sql_dir_option
 @memory_option
 @subscriptions_option
+@no_cache_option
 @user_errors
 def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose, sql_dirs,
-                    memory_limit, subscriptions, budgets):
+                    memory_limit, subscriptions, budgets, no_cache):
     """Run analyzer NAME (or `all`) on the CSV and print its queries.
 
     \b
@@ -229,6 +242,8 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
       finops run-sql performance --query latency_by_model --param min_calls=50
       finops run-sql profitability --query customers --format csv > customers.csv
       finops run-sql profitability --subscriptions subscriptions.csv
+      finops run-sql all --csv 'data/daily/*.parquet' --format json
+      finops run-sql all --no-cache --format json    # bypass the store
 
     Every analyzer passes `finops check` first: problems in the one you run
     stop it (exit 1); a broken file you did not select is skipped with a warning.
@@ -246,7 +261,9 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
                 click.echo(q.sql + ";\n", err=True)
     source, results = analyze.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
                                   query=query, memory_limit=memory_limit,
-                                  subscriptions=subscriptions, budgets=budgets)
+                                  subscriptions=subscriptions, budgets=budgets,
+                                  cache=not no_cache)
+    _echo_notes(source)
     _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose)
 
 
@@ -300,8 +317,9 @@ def check_command(sql_dirs, fmt, quiet):
               help="A parameter of the named query (repeatable); bound, never pasted.")
 @click.option("--list", "list_names", is_flag=True, help="List the named queries and their parameters.")
 @memory_option
+@no_cache_option
 @user_errors
-def sql_command(statement, csv_path, fmt, query_name, params, list_names, memory_limit):
+def sql_command(statement, csv_path, fmt, query_name, params, list_names, memory_limit, no_cache):
     """Run an ad-hoc SQL STATEMENT, or a named query, against the calls views.
 
     The views of `finops shell` are there: calls, calls_rejected,
@@ -336,12 +354,14 @@ def sql_command(statement, csv_path, fmt, query_name, params, list_names, memory
         from .query_patterns import run_named_query
 
         source, result = run_named_query(query_name, csv_path, _parse_params(params),
-                                         memory_limit=memory_limit)
+                                         memory_limit=memory_limit, cache=not no_cache)
     else:
         if params:
             raise FinopsError("--param goes with --name (a named query); "
                               "an ad-hoc STATEMENT takes none")
-        source, result = analyze.adhoc_query(statement or "", csv_path, memory_limit=memory_limit)
+        source, result = analyze.adhoc_query(statement or "", csv_path, memory_limit=memory_limit,
+                                             cache=not no_cache)
+    _echo_notes(source)
     if fmt == "json":
         click.echo(dumps({"source": source.to_dict(), "rows": result.records()}))
     elif fmt == "csv":
@@ -438,8 +458,9 @@ def _list_analyzers(found, fmt: str) -> None:
 
 @main.command("shell")
 @csv_option
+@no_cache_option
 @user_errors
-def shell_command(csv_path):
+def shell_command(csv_path, no_cache):
     """Open the DuckDB shell with the calls views, reference tables and macros loaded.
 
     \b
@@ -451,8 +472,9 @@ def shell_command(csv_path):
 
     from . import shell
 
-    argv, env = shell.shell_invocation(csv_path)
-    sys.exit(subprocess.call(argv, env=env))
+    with shell.shell_session(csv_path, cache=not no_cache) as (argv, env):
+        code = subprocess.call(argv, env=env)
+    sys.exit(code)
 
 
 # --- import ---------------------------------------------------------------
@@ -560,9 +582,10 @@ def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_m
 @memory_option
 @subscriptions_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
+@no_cache_option
 @user_errors
 def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, subscriptions, budgets,
-                  quiet):
+                  quiet, no_cache):
     """Run every analyzer once on the CSV and write one HTML report each,
     manifest.json and the viewer's index.html to --out.
 
@@ -577,16 +600,17 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, subscrip
       finops build --subscriptions subscriptions.csv   # bill from your billing system
       finops build --budgets budgets.csv               # budget vs actual by month
     """
-    from .session import require_csv
     from .site import build_site
+    from .store import resolve_inputs
 
     logs.configure(quiet=quiet, info_to_stderr=False)
-    require_csv(Path(csv_path))  # a usage error (exit 2), as in run-sql
+    resolve_inputs(csv_path)  # a missing file is a usage error (exit 2), as in run-sql
     # A second build into the same --out waits for the first (one build's
     # output at a time), and says so once.
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
                         memory_limit=memory_limit, on_wait=lambda line: click.echo(line, err=True),
-                        subscriptions=subscriptions, budgets=budgets)
+                        subscriptions=subscriptions, budgets=budgets, cache=not no_cache)
+    _echo_notes(result.source)
     if not quiet:
         for r in result.reports:
             rows = f"{r.main_query} {r.main_rows:,} rows" if r.main_query else ""

@@ -269,13 +269,14 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
                memory_limit: str | None = None, poll_seconds: int = 15,
                live: bool = False, on_wait=None, hold: tuple[str, str] | None = None,
                lock_timeout: float | None = None, subscriptions=None,
-               budgets=None) -> BuildResult:
+               budgets=None, cache: bool = True, log=None) -> BuildResult:
     """Run every analyzer on the CSV and write reports, index.html and manifest.json.
 
     on_wait(message) is called once if another build holds the folder (this
     one waits for it). hold=(source_state, message): do not read the CSV;
     keep the last good reports listed and say why (serve's guard against a
-    truncated CSV).
+    truncated CSV). cache=False reads the CSV directly, not through the store;
+    log(message) receives the store's notes and progress.
     """
     started = time.perf_counter()
     out = Path(out_dir)
@@ -297,7 +298,8 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
             return _build_locked(csv_path, out, staging, started, sql_dirs=sql_dirs,
                                  target_mb=target_mb, memory_limit=memory_limit,
                                  poll_seconds=poll_seconds, live=live, hold=hold,
-                                 subscriptions=subscriptions, budgets=budgets)
+                                 subscriptions=subscriptions, budgets=budgets,
+                                 cache=cache, log=log)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -327,7 +329,7 @@ def _read_failure(exc: BaseException, csv_path, has_reports: bool) -> tuple[str,
 
 def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dirs, target_mb,
                   memory_limit, poll_seconds, live, hold, subscriptions=None,
-                  budgets=None) -> BuildResult:
+                  budgets=None, cache: bool = True, log=None) -> BuildResult:
     env = render.environment()
     previous = read_manifest(out)
     generated_at = _now_iso()
@@ -343,7 +345,7 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
     else:
         try:
             analyzers, outcomes = _discover(sql_dirs)
-            session = open_session(csv_path, memory_limit=memory_limit,
+            session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log,
                                    subscriptions=subscriptions, budgets=budgets)
         except (FinopsError, OSError) as exc:
             status, state, error = _read_failure(exc, csv_path, has_reports)
