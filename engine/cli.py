@@ -302,9 +302,10 @@ def shell_command(csv_path):
               help="Port to listen on (0: any free port).")
 @click.option("--simulate", is_flag=True,
               help="Also grow the CSV with the simulator in continuous mode (the live demo).")
-@click.option("--target-mb", default=50.0, show_default=True, type=float,
+@click.option("--target-mb", default=None, type=float,
               help="CSV size the progress bar aims at; --simulate stops there, and CSV growth "
-                   "past it no longer rebuilds.")
+                   "past it no longer rebuilds. Default: 50 with --simulate, none otherwise "
+                   "(your own file always rebuilds as it grows).")
 @click.option("--poll-seconds", default=15.0, show_default=True, type=float,
               help="How often the open viewer checks for new reports.")
 @click.option("--rate", default=None, type=float,

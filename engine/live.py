@@ -24,6 +24,7 @@ from .paths import SQL_DIR, TEMPLATES_DIR, VIEWER_DIR
 from .watch import RebuildLoop, WatchPlan
 
 MB = 1_000_000
+DEMO_TARGET_MB = 50.0
 
 
 @dataclass
@@ -78,7 +79,7 @@ class _Simulator:
 
 def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *,
           host: str = "127.0.0.1", port: int = 8000, simulate: bool = False,
-          target_mb: float = 50.0, poll_seconds: float = 15, sql_dirs=(),
+          target_mb: float | None = None, poll_seconds: float = 15, sql_dirs=(),
           memory_limit: str | None = None, rate: float | None = None, seed: int | None = None,
           verbose: bool = False, log: Callable[[str], None] = print,
           build: Callable[[], object] | None = None, debounce: float = 0.5,
@@ -92,6 +93,10 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         raise FinopsError(f"--rate {rate:g} is negative; give rows per second, or 0 for as fast as possible")
     if target_mb is not None and target_mb <= 0:
         raise FinopsError("--target-mb must be positive, e.g. --target-mb 50")
+    if simulate and target_mb is None:
+        # The demo's size target belongs to the simulator; a user's own file
+        # (serve --csv) has no target unless one is asked for.
+        target_mb = DEMO_TARGET_MB
     extra_sql = check_sql_dirs(sql_dirs)
     stop_event = stop_event or threading.Event()
     server = make_server(out_dir, host, port, verbose=verbose)  # a busy port fails first

@@ -306,16 +306,57 @@ def chart_spec(result: QueryResult, columns: list[Column], shown: int) -> dict |
     rows = result.rows[:MAX_SERIES_POINTS] if kind in ("line", "scatter") else result.rows[:shown]
     index = {name: names.index(name) for name in wanted}
     kinds = {c.name: c.kind for c in columns}
-    return {
+    spec = {
         "type": kind, "x": x, "y": ys, "band": band if len(band) == 2 else None, "label": label,
         "kinds": {name: kinds[name] for name in wanted},
         "titles": {name: column_label(name) for name in wanted},
         "data": {name: [jsonable(row[index[name]]) for row in rows] for name in wanted},
     }
+    if kind == "scatter":
+        spec["split"] = scatter_split(result, x, ys[0])
+    return spec
+
+
+def scatter_split(result: QueryResult, x: str, y: str) -> dict | None:
+    """Where a quadrant scatter splits, from the query's own columns.
+
+    The SQL returns the split as columns `median_<x>` and `median_<y>` (the
+    same value on every row) and each point's quadrant name in `quadrant`;
+    this only reads them, so the page can draw the lines and name each corner.
+    """
+    names = result.columns
+    mx, my = f"median_{x}", f"median_{y}"
+    if not result.rows or mx not in names or my not in names:
+        return None
+    first = result.rows[0]
+    at_x, at_y = _number(first[names.index(mx)]), _number(first[names.index(my)])
+    if at_x is None or at_y is None:
+        return None
+    corners: dict[str, str] = {}
+    if "quadrant" in names:
+        ix, iy, iq = names.index(x), names.index(y), names.index("quadrant")
+        for row in result.rows:
+            px, py = _number(row[ix]), _number(row[iy])
+            if px is None or py is None or row[iq] is None:
+                continue
+            key = ("top" if py >= at_y else "bottom") + "-" + ("right" if px >= at_x else "left")
+            corners.setdefault(key, str(row[iq]))
+    return {"x": at_x, "y": at_y, "corners": corners}
 
 
 def _records(result: QueryResult) -> list[dict]:
     return [dict(zip(result.columns, row)) for row in result.rows]
+
+
+def hidden_columns(result: QueryResult) -> set[str]:
+    """Columns the page's table leaves out (the download keeps them): names
+    starting with `_` (internal by convention), and a `label` column that only
+    names chart points or bars (it repeats the columns it is made of)."""
+    hidden = {c for c in result.columns if c.startswith("_")}
+    if "label" in result.columns and "label" in {(result.meta.get("x") or "").strip(),
+                                                 (result.meta.get("label") or "").strip()}:
+        hidden.add("label")
+    return hidden
 
 
 def section(result: QueryResult) -> Section:
@@ -328,10 +369,13 @@ def section(result: QueryResult) -> Section:
             if c.name in band and ys[0] in kinds:
                 c.kind = kinds[ys[0]]
     shown = table_limit(result)
-    rows = [[(fmt_value(v, c.kind), raw_value(v)) for v, c in zip(row, columns)]
+    hidden = hidden_columns(result)
+    keep = [i for i, c in enumerate(columns) if c.name not in hidden]
+    rows = [[(fmt_value(row[i], columns[i].kind), raw_value(row[i])) for i in keep]
             for row in result.rows[:shown]]
-    return Section(result.name, result.title, result.meta.get("description", ""), columns, rows,
-                   len(result.rows), chart_spec(result, columns, shown))
+    return Section(result.name, result.title, result.meta.get("description", ""),
+                   [columns[i] for i in keep], rows, len(result.rows),
+                   chart_spec(result, columns, shown))
 
 
 def _amount_rows(result: QueryResult | None) -> list[dict]:
