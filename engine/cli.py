@@ -137,7 +137,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _print_results(fmt: str, source, results, query: str | None, quiet: bool = False,
-                   verbose: bool = False) -> None:
+                   verbose: bool = False, safe_csv: bool = False) -> None:
     """Results on stdout; the summary of what was read on stderr (so JSON stays pure)."""
     from .console import csv_text, dumps, text_table
 
@@ -161,7 +161,7 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
             if fmt == "csv":
                 if not query:
                     click.echo(f"# {result.analyzer.name}.{name}")
-                click.echo(csv_text(qr), nl=not query)
+                click.echo(_csv(qr, safe_csv), nl=not query)
             else:
                 click.echo(click.style(f"== {result.analyzer.name}.{name}: {qr.title} ==",
                                        bold=True))
@@ -169,11 +169,26 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
                 click.echo()
 
 
+def _csv(result, safe: bool) -> str:
+    """Exact CSV for machines, or (--safe-csv) with formula cells neutralized for a spreadsheet."""
+    from .console import csv_text
+    from .downloads import csv_text as safe_csv_text
+
+    return safe_csv_text(result, safe=True) if safe else csv_text(result)
+
+
+SAFE_CSV_HELP = ("With --format csv: neutralize text cells a spreadsheet would run as a formula "
+                 "(starting with = + - @, tab or CR) with a leading ' and quote every field. "
+                 "Without it the CSV is exact, for machines.")
+
+
 @main.command("run-sql")
 @click.argument("name")
 @csv_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True, help="Output format.")
+              show_default=True,
+              help="Output format; csv is exact for machines (see --safe-csv for spreadsheets).")
+@click.option("--safe-csv", is_flag=True, help=SAFE_CSV_HELP)
 @click.option("--query", "-q", default=None, help="Print only this query of the analyzer.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
               help="Override an analyzer parameter (repeatable).")
@@ -184,8 +199,8 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
 @sql_dir_option
 @memory_option
 @user_errors
-def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose, sql_dirs,
-                    memory_limit):
+def run_sql_command(name, csv_path, fmt, safe_csv, query, params, show_sql, quiet, verbose,
+                    sql_dirs, memory_limit):
     """Run analyzer NAME (or `all`) on the CSV and print its queries.
 
     \b
@@ -194,8 +209,12 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
       finops run-sql all --format json > results.json
       finops run-sql performance --query latency_by_model --param sla_ms=1500
       finops run-sql profitability -q customers --format csv > customers.csv
+      finops run-sql profitability -q customers --format csv --safe-csv > for_excel.csv
     """
     from . import analyze, catalog
+
+    if safe_csv and fmt != "csv":
+        raise FinopsError("--safe-csv only applies with --format csv")
 
     parsed = _parse_params(params)
     if show_sql:
@@ -207,17 +226,19 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
                 click.echo(q.sql + ";\n", err=True)
     source, results = analyze.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
                                   query=query, memory_limit=memory_limit)
-    _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose)
+    _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose, safe_csv=safe_csv)
 
 
 @main.command("sql")
 @click.argument("statement")
 @csv_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True, help="Output format.")
+              show_default=True,
+              help="Output format; csv is exact for machines (see --safe-csv for spreadsheets).")
+@click.option("--safe-csv", is_flag=True, help=SAFE_CSV_HELP)
 @memory_option
 @user_errors
-def sql_command(statement, csv_path, fmt, memory_limit):
+def sql_command(statement, csv_path, fmt, safe_csv, memory_limit):
     """Run an ad-hoc SQL STATEMENT against the calls views.
 
     The views of `finops shell` are there: calls, calls_rejected,
@@ -235,7 +256,7 @@ def sql_command(statement, csv_path, fmt, memory_limit):
     if fmt == "json":
         click.echo(dumps({"source": source.to_dict(), "rows": result.records()}))
     elif fmt == "csv":
-        click.echo(csv_text(result), nl=False)
+        click.echo(_csv(result, safe_csv), nl=False)
     else:
         click.echo(text_table(result, max_rows=200))
 

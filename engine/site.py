@@ -21,7 +21,7 @@ from .session import open_session
 from .catalog import Analyzer
 from .files import write_atomic
 from .errors import FinopsError, MissingCSVError, NoDataError
-from .console import csv_text
+from . import downloads
 from .analyze import run_analyzer
 from .results import AnalyzerResult, jsonable
 from .session import SourceInfo
@@ -124,15 +124,10 @@ def _render_report(env, out: Path, result: AnalyzerResult, source: SourceInfo,
                    generated_at: str) -> ReportOutcome:
     analyzer = result.analyzer
     view = render.report_view(result.queries)
-    downloads = []
-    for sec in view.sections:
-        if sec.capped:
-            name = f"{analyzer.name}-{sec.name}.csv"
-            write_atomic(out / name, csv_text(result.queries[sec.name]))
-            sec.download = name
-            downloads.append(name)
+    downloads = write_downloads(out, result, view, source)
     html = env.get_template("report.html").render(
         analyzer=_analyzer_info(analyzer), view=view, source=source.to_dict(),
+        json_download=downloads[-1],
         category_title=catalog.CATEGORIES.get(analyzer.category, analyzer.category),
         generated_at=generated_at, seconds=round(result.seconds, 3))
     file = f"{analyzer.name}.html"
@@ -145,10 +140,27 @@ def _render_report(env, out: Path, result: AnalyzerResult, source: SourceInfo,
         main_rows=main.total_rows if main else None, downloads=downloads)
 
 
+def write_downloads(out: Path, result: AnalyzerResult, view: render.ReportView,
+                    source: SourceInfo) -> list[str]:
+    """Every table's rows as a spreadsheet-safe CSV, then the whole analyzer as
+    JSON (last in the list); each section learns its download's name."""
+    analyzer = result.analyzer
+    names = []
+    for sec in view.sections:
+        name = downloads.csv_name(analyzer.name, sec.name)
+        write_atomic(out / name, downloads.csv_text(result.queries[sec.name], safe=True))
+        sec.download = name
+        names.append(name)
+    name = downloads.json_name(analyzer.name)
+    write_atomic(out / name, downloads.analyzer_json(result, source.to_dict()))
+    names.append(name)
+    return names
+
+
 def _previous_downloads(previous: dict | None, report_id: str) -> list[str]:
     for entry in (previous or {}).get("reports", []):
         if isinstance(entry, dict) and entry.get("id") == report_id:
-            return sorted(n for n in _files_of(entry) if n.endswith(".csv"))
+            return sorted(n for n in _files_of(entry) if n.endswith((".csv", ".json")))
     return []
 
 
@@ -170,7 +182,8 @@ def _files_of(entry: dict) -> set[str]:
     """The report and download files a manifest entry lists (plain names only)."""
     names = [entry.get("file"), *(entry.get("downloads") or [])]
     return {n for n in names if isinstance(n, str) and n == Path(n).name
-            and not n.startswith(".") and n.endswith((".html", ".csv")) and n != INDEX}
+            and not n.startswith(".") and n.endswith((".html", ".csv", ".json"))
+            and n not in (INDEX, MANIFEST)}
 
 
 def _remove_stale(out: Path, previous: dict | None, outcomes: list[ReportOutcome]) -> None:
