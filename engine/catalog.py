@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from .errors import FinopsError
-from .paths import CALLS_SQL, SQL_DIR
+from .paths import ENGINE_SQL, SQL_DIR, STATEMENTS_DIR
 
 CATEGORIES = {"finops": "FinOps", "ubr": "Usage-based revenue"}
 REQUIRED_KEYS = ("name", "title", "category", "version", "description")
@@ -197,9 +197,11 @@ def check_sql_dirs(sql_dirs) -> list[Path]:
 
 
 def analyzer_files(sql_dirs: list[Path]) -> list[Path]:
-    """Analyzer files: every .sql under the folders but the calls definition."""
+    """Analyzer files: every .sql under the folders but the engine's own SQL
+    (calls.sql, filters.sql, the statements/ folder)."""
     return [p for folder in check_sql_dirs(sql_dirs)
-            for p in sorted(folder.rglob("*.sql")) if p.resolve() != CALLS_SQL]
+            for p in sorted(folder.rglob("*.sql"))
+            if p.resolve() not in ENGINE_SQL and STATEMENTS_DIR not in p.resolve().parents]
 
 
 _BUILTIN_ORDER = ["understanding", "performance", "realtime", "optimization", "alignment",

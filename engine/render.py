@@ -253,7 +253,7 @@ class Section:
     title: str
     description: str
     columns: list[Column]
-    rows: list[list[tuple[str, str]]]   # (display text, raw JSON) per cell
+    rows: list[list[tuple[str, str, str | None]]]   # (display text, raw JSON, link) per cell
     total_rows: int
     chart: dict | None
     download: str | None = None
@@ -359,7 +359,12 @@ def hidden_columns(result: QueryResult) -> set[str]:
     return hidden
 
 
-def section(result: QueryResult) -> Section:
+def section(result: QueryResult, *, links: bool = False, root: str = "") -> Section:
+    """A query as a page section. links=True makes each organization_id and
+    customer_id cell a link to its statement page (root: the site root from
+    the page, "" or "../")."""
+    from .statements import page_path  # statements renders with this module
+
     columns = _columns(result)
     # A band (forecast low/high) is in the unit of the series it surrounds.
     band, ys = _split(result.meta.get("band")), _split(result.meta.get("y"))
@@ -371,7 +376,12 @@ def section(result: QueryResult) -> Section:
     shown = table_limit(result)
     hidden = hidden_columns(result)
     keep = [i for i, c in enumerate(columns) if c.name not in hidden]
-    rows = [[(fmt_value(row[i], columns[i].kind), raw_value(row[i])) for i in keep]
+    def href(name, value):
+        path = page_path(name, value) if links and isinstance(value, str) else None
+        return root + path if path else None
+
+    rows = [[(fmt_value(row[i], columns[i].kind), raw_value(row[i]), href(columns[i].name, row[i]))
+             for i in keep]
             for row in result.rows[:shown]]
     return Section(result.name, result.title, result.meta.get("description", ""),
                    [columns[i] for i in keep], rows, len(result.rows),
@@ -404,13 +414,45 @@ def headline_rows(result: QueryResult | None) -> list[dict]:
     return out
 
 
-def report_view(queries: dict[str, QueryResult]) -> ReportView:
+def report_view(queries: dict[str, QueryResult], *, links: bool = False,
+                changes: list[dict] | None = None) -> ReportView:
+    headlines = headline_rows(queries.get("headline"))
+    for h, change in zip(headlines, changes or []):
+        h.update(change_display(change, h["unit"]))
     return ReportView(
-        headlines=headline_rows(queries.get("headline")),
+        headlines=headlines,
         alerts=_amount_rows(queries.get("alerts")),
         recommendations=_amount_rows(queries.get("recommendations")),
-        sections=[section(q) for name, q in queries.items() if name not in STANDARD_QUERIES],
+        sections=[section(q, links=links) for name, q in queries.items()
+                  if name not in STANDARD_QUERIES],
     )
+
+
+def _signed(text: str, number: float) -> str:
+    return ("+" + text) if number > 0 and not text.startswith("-") else text
+
+
+def change_display(change: dict, unit: str) -> dict:
+    """A headline's change against the previous period, as text: "+$251.77
+    (+79.4%)", "-10.3 pts" for a percentage, "no change". The figures come
+    from SQL (filters.headline_changes); this only formats them."""
+    unit = (unit or "").lower()
+    if unit == "text" or not change.get("compared"):
+        return {"change": None, "previous_display": None}
+    delta = _number(change.get("change"))
+    if delta is None:
+        return {"change": None, "previous_display": None}
+    previous = fmt_headline(change.get("previous_value"), unit)
+    if delta == 0:
+        return {"change": "no change", "trend": "flat", "previous_display": previous}
+    if unit == "pct":
+        text = _signed(f"{delta:,.1f} pts", delta)
+    else:
+        text = _signed(fmt_headline(delta, unit), delta)
+    share = _number(change.get("change_pct"))
+    if share is not None:
+        text += f" ({_signed(f'{share:,.1f}%', share)})"
+    return {"change": text, "trend": "up" if delta > 0 else "down", "previous_display": previous}
 
 
 def asset_sources() -> dict[str, Path]:

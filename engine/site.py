@@ -21,8 +21,9 @@ from .session import open_session
 from .catalog import Analyzer
 from .files import write_atomic
 from .errors import FinopsError, MissingCSVError, NoDataError
-from . import downloads
-from .analyze import run_analyzer
+from . import downloads, explore, statements as stmts
+from . import filters as flt
+from .filters import Filters
 from .results import AnalyzerResult, jsonable
 from .session import SourceInfo
 
@@ -107,54 +108,40 @@ def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _analyzer_info(analyzer: Analyzer) -> dict:
-    return {"name": analyzer.name, "title": analyzer.title, "category": analyzer.category,
-            "version": analyzer.version, "description": analyzer.description,
-            "file": _shown_path(analyzer.path)}
-
-
-def _shown_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def _render_report(env, out: Path, result: AnalyzerResult, source: SourceInfo,
-                   generated_at: str) -> ReportOutcome:
+def _render_report(env, out: Path, result: AnalyzerResult, changes: list[dict],
+                   source: SourceInfo, scope: dict, nav: list[dict], generated_at: str,
+                   live: bool, choices: dict | None) -> ReportOutcome:
     analyzer = result.analyzer
-    view = render.report_view(result.queries)
-    downloads = write_downloads(out, result, view, source)
-    html = env.get_template("report.html").render(
-        analyzer=_analyzer_info(analyzer), view=view, source=source.to_dict(),
-        json_download=downloads[-1],
-        category_title=catalog.CATEGORIES.get(analyzer.category, analyzer.category),
-        generated_at=generated_at, seconds=round(result.seconds, 3))
+    csvs, json_file = write_downloads(out, result, source)
+    html = explore.render_report(env, result, changes, source=source.to_dict(), scope=scope,
+                                 nav=nav, generated_at=generated_at, live=live, choices=choices,
+                                 downloads=csvs, json_download=json_file)
     file = f"{analyzer.name}.html"
     write_atomic(out / file, html)
-    main = view.sections[0] if view.sections else None
+    headlines = render.headline_rows(result.queries.get("headline"))
+    sections = [q for q in result.queries.values() if q.name not in render.STANDARD_QUERIES]
+    main = sections[0] if sections else None
     return ReportOutcome(
         analyzer.name, analyzer.title, analyzer.category, file, True, None, result.seconds,
         version=analyzer.version, description=analyzer.description,
-        headlines=view.headlines[:3], main_query=main.name if main else None,
-        main_rows=main.total_rows if main else None, downloads=downloads)
+        headlines=headlines[:3], main_query=main.name if main else None,
+        main_rows=len(main.rows) if main else None, downloads=[*csvs.values(), json_file])
 
 
-def write_downloads(out: Path, result: AnalyzerResult, view: render.ReportView,
-                    source: SourceInfo) -> list[str]:
-    """Every table's rows as a spreadsheet-safe CSV, then the whole analyzer as
-    JSON (last in the list); each section learns its download's name."""
+def write_downloads(out: Path, result: AnalyzerResult,
+                    source: SourceInfo) -> tuple[dict[str, str], str]:
+    """Every table's rows as a spreadsheet-safe CSV and the whole analyzer as
+    JSON: ({query: csv file}, json file)."""
     analyzer = result.analyzer
-    names = []
-    for sec in view.sections:
-        name = downloads.csv_name(analyzer.name, sec.name)
-        write_atomic(out / name, downloads.csv_text(result.queries[sec.name], safe=True))
-        sec.download = name
-        names.append(name)
-    name = downloads.json_name(analyzer.name)
-    write_atomic(out / name, downloads.analyzer_json(result, source.to_dict()))
-    names.append(name)
-    return names
+    csvs = {}
+    for name, query in result.queries.items():
+        if name in render.STANDARD_QUERIES:
+            continue
+        csvs[name] = downloads.csv_name(analyzer.name, name)
+        write_atomic(out / csvs[name], downloads.csv_text(query, safe=True))
+    json_file = downloads.json_name(analyzer.name)
+    write_atomic(out / json_file, downloads.analyzer_json(result, source.to_dict()))
+    return csvs, json_file
 
 
 def _previous_downloads(previous: dict | None, report_id: str) -> list[str]:
@@ -205,8 +192,11 @@ def _remove_stale(out: Path, previous: dict | None, outcomes: list[ReportOutcome
 
 def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | None = None,
                memory_limit: str | None = None, poll_seconds: int = 15,
-               live: bool = False) -> BuildResult:
-    """Run every analyzer on the CSV and write reports, manifest.json and index.html."""
+               live: bool = False, filters: Filters | None = None,
+               statements: bool = True) -> BuildResult:
+    """Run every analyzer on the CSV and write reports, statement pages,
+    manifest.json and index.html. filters narrows every page (build --where)."""
+    filters = filters or Filters()
     started = time.perf_counter()
     out = Path(out_dir)
     try:
@@ -220,6 +210,7 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     generated_at = _now_iso()
 
     status, error, source = "ok", None, None
+    statement_info: dict | None = None
     outcomes: list[ReportOutcome] = []
     try:
         analyzers, outcomes = _discover(sql_dirs)
@@ -236,15 +227,27 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     else:
         source = session.source
         try:
+            scope = explore.prepare(session.con, filters)
+            nav = explore.nav_entries(analyzers)
+            choices = flt.choices(session.con) if live else None
+            previous = flt.previous_headlines(session.con, analyzers, filters, scope["window"])
             for analyzer in analyzers:
                 t0 = time.perf_counter()
                 try:
-                    result = run_analyzer(session.con, analyzer)
-                    outcomes.append(_render_report(env, out, result, source, generated_at))
+                    result, changes = explore.report(session.con, analyzer, scope, previous)
+                    outcomes.append(_render_report(env, out, result, changes, source, scope, nav,
+                                                   generated_at, live, choices))
                 except Exception as exc:  # one broken analyzer must not stop the others
                     message = str(exc) if isinstance(exc, FinopsError) \
                         else f"{analyzer.path}: {type(exc).__name__}: {exc}"
                     outcomes.append(_failed(analyzer, out, message, time.perf_counter() - t0))
+            if statements:
+                try:
+                    statement_info = stmts.write_pages(env, out, session.con,
+                                                       source=source.to_dict(), scope=scope,
+                                                       nav=nav, generated_at=generated_at)
+                except FinopsError as exc:
+                    statement_info = {"error": str(exc)}
         finally:
             session.close()
         for r in outcomes:
@@ -268,6 +271,8 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     seconds = time.perf_counter() - started
     manifest = _manifest(csv_path, source, status, error, report_entries, generated_at,
                          target_mb, poll_seconds, live, seconds)
+    manifest["filters"] = dict(filters.items())
+    manifest["statements"] = statement_info
     write_atomic(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False,
                                             allow_nan=False) + "\n")
     index = env.get_template("index.html").render(

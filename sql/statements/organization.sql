@@ -1,0 +1,152 @@
+-- name: organization
+-- title: Organization statement
+-- category: finops
+-- version: 1
+-- description: A showback/chargeback statement per organization for the
+--   period: its cost by product, feature, model and environment, its share
+--   of the shared non-production cost, and the same month by month. One run
+--   covers every organization (grouped by organization_id), or one when the
+--   parameter is set; finops build writes one page per organization from it.
+-- param: organization_id = | One organization (empty: all, one page each)
+
+-- query: _scope
+-- The organizations this run covers.
+CREATE OR REPLACE TEMP VIEW statement_org_calls AS
+SELECT * FROM calls
+WHERE coalesce(getvariable('organization_id'), '') = ''
+   OR organization_id = getvariable('organization_id');
+
+-- query: _chargeback
+-- The chargeback rule of alignment.sql: each organization pays its direct
+-- production cost plus a share of the pool of all non-production (staging,
+-- development) cost in proportion to its production cost; with no
+-- production cost at all, each keeps its own non-production cost. The pool
+-- and the proportions are over all organizations in the period, whatever
+-- the parameter. Shares are rounded to 6 decimals (money); the rounding
+-- remainder goes to the organization with the largest production cost.
+CREATE OR REPLACE TEMP TABLE statement_org_chargeback AS
+WITH org AS (
+    SELECT organization_id, count(*) AS calls,
+           count(DISTINCT customer_id) AS customers,
+           coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0) AS direct_cost,
+           coalesce(sum(cost_usd) FILTER (WHERE environment <> 'production'), 0) AS own_non_production_cost
+    FROM calls
+    GROUP BY organization_id
+), pool AS (
+    SELECT sum(own_non_production_cost) AS pool_cost, sum(direct_cost) AS production_cost FROM org
+), allocated AS (
+    SELECT org.*, pool.pool_cost, pool.production_cost,
+           CASE WHEN pool.production_cost > 0
+                THEN money(safe_div(pool.pool_cost * org.direct_cost, pool.production_cost))
+                ELSE org.own_non_production_cost END AS shared_rounded,
+           row_number() OVER (ORDER BY org.direct_cost DESC, org.organization_id) AS rank_by_direct
+    FROM org CROSS JOIN pool
+)
+SELECT organization_id, calls, customers, direct_cost, own_non_production_cost,
+       shared_rounded + CASE WHEN rank_by_direct = 1
+           THEN pool_cost - sum(shared_rounded) OVER () ELSE 0 END AS shared_cost,
+       pool_cost,
+       pct(direct_cost, production_cost) AS allocation_pct
+FROM allocated;
+
+-- query: summary
+-- title: Statement
+-- description: The organization's cost for the period: direct production cost, its allocated share of shared non-production cost, and the total charged.
+SELECT c.organization_id, p.first_date AS period_start, p.last_date AS period_end,
+       c.calls, c.customers,
+       c.direct_cost AS production_cost,
+       c.own_non_production_cost AS own_non_production_cost,
+       c.allocation_pct AS non_production_share_pct,
+       c.shared_cost AS allocated_non_production_cost,
+       c.direct_cost + c.shared_cost AS chargeback_cost,
+       c.direct_cost + c.own_non_production_cost AS showback_cost,
+       c.pool_cost AS shared_pool_cost
+FROM statement_org_chargeback AS c CROSS JOIN period AS p
+WHERE coalesce(getvariable('organization_id'), '') = ''
+   OR c.organization_id = getvariable('organization_id')
+ORDER BY c.organization_id;
+
+-- query: by_product
+-- title: Cost by product
+-- description: Every call of the organization, by product.
+-- chart: hbar
+-- x: product_id
+-- y: cost
+SELECT organization_id, product_id, count(*) AS calls, sum(cost_usd) AS cost,
+       pct(sum(cost_usd), sum(sum(cost_usd)) OVER (PARTITION BY organization_id)) AS share_pct
+FROM statement_org_calls
+GROUP BY organization_id, product_id
+ORDER BY organization_id, cost DESC, product_id;
+
+-- query: by_feature
+-- title: Cost by feature
+-- description: Every call of the organization, by feature.
+-- chart: hbar
+-- x: feature_id
+-- y: cost
+SELECT organization_id, feature_id, count(*) AS calls, sum(cost_usd) AS cost,
+       pct(sum(cost_usd), sum(sum(cost_usd)) OVER (PARTITION BY organization_id)) AS share_pct
+FROM statement_org_calls
+GROUP BY organization_id, feature_id
+ORDER BY organization_id, cost DESC, feature_id;
+
+-- query: by_model
+-- title: Cost by model
+-- description: Every call of the organization, by provider and model.
+-- chart: hbar
+-- x: model
+-- y: cost
+SELECT organization_id, provider, model, count(*) AS calls, sum(cost_usd) AS cost,
+       pct(sum(cost_usd), sum(sum(cost_usd)) OVER (PARTITION BY organization_id)) AS share_pct
+FROM statement_org_calls
+GROUP BY organization_id, provider, model
+ORDER BY organization_id, cost DESC, provider, model;
+
+-- query: by_environment
+-- title: Cost by environment
+-- description: Production is charged directly; staging and development are the organization's own non-production cost (showback).
+-- chart: doughnut
+-- x: environment
+-- y: cost
+SELECT organization_id, environment, count(*) AS calls, sum(cost_usd) AS cost,
+       pct(sum(cost_usd), sum(sum(cost_usd)) OVER (PARTITION BY organization_id)) AS share_pct
+FROM statement_org_calls
+GROUP BY organization_id, environment
+ORDER BY organization_id, cost DESC, environment;
+
+-- query: monthly
+-- title: Month by month
+-- description: Each calendar month of the period (the first and last may be partial): production cost, the allocated share of that month's shared non-production pool, and the total charged.
+-- chart: stacked
+-- x: month
+-- y: production_cost, allocated_non_production_cost
+WITH org_month AS (
+    SELECT organization_id, strftime(call_date, '%Y-%m') AS month, count(*) AS calls,
+           coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0) AS production_cost,
+           coalesce(sum(cost_usd) FILTER (WHERE environment <> 'production'), 0) AS own_non_production_cost
+    FROM calls
+    GROUP BY organization_id, month
+), month_pool AS (
+    SELECT month, sum(own_non_production_cost) AS pool_cost, sum(production_cost) AS production_total
+    FROM org_month GROUP BY month
+)
+SELECT o.organization_id, o.month, o.calls, o.production_cost, o.own_non_production_cost,
+       CASE WHEN m.production_total > 0
+            THEN money(safe_div(m.pool_cost * o.production_cost, m.production_total))
+            ELSE o.own_non_production_cost END AS allocated_non_production_cost,
+       o.production_cost + CASE WHEN m.production_total > 0
+            THEN money(safe_div(m.pool_cost * o.production_cost, m.production_total))
+            ELSE o.own_non_production_cost END AS chargeback_cost
+FROM org_month AS o JOIN month_pool AS m USING (month)
+WHERE coalesce(getvariable('organization_id'), '') = ''
+   OR o.organization_id = getvariable('organization_id')
+ORDER BY o.organization_id, o.month;
+
+-- query: customers
+-- title: Customers of the organization
+-- description: The organization's customers by cost in the period; each links to its own statement.
+-- limit: 25
+SELECT organization_id, customer_id, count(*) AS calls, sum(cost_usd) AS cost
+FROM statement_org_calls
+GROUP BY organization_id, customer_id
+ORDER BY organization_id, cost DESC, customer_id;
