@@ -370,10 +370,20 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
 @sql_dir_option
 @click.option("--target-mb", default=None, type=float,
               help="CSV size the viewer's progress bar aims at (none: no bar).")
+@click.option("--from", "date_from", metavar="DATE", default=None,
+              help="Only calls on or after this day, YYYY-MM-DD.")
+@click.option("--to", "date_to", metavar="DATE", default=None,
+              help="Only calls on or before this day, YYYY-MM-DD.")
+@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+              help="Only calls whose KEY is VALUE (repeatable; keys: organization, customer, "
+                   "provider, model, environment).")
+@click.option("--no-statements", is_flag=True,
+              help="Skip the statement pages (one per organization and customer).")
 @memory_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
 @user_errors
-def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
+def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, where,
+                  no_statements, memory_limit, quiet):
     """Run every analyzer once on the CSV and write one HTML report each,
     manifest.json and the viewer's index.html to --out.
 
@@ -384,11 +394,18 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
     Examples:
       finops build                          # data/simulated_calls.csv -> reports/
       finops build --csv calls.csv --out site --sql-dir my_analyzers/
+      finops build --from 2025-10-01 --to 2025-10-31 --where organization=org_003 --out oct_org3
+
+    Every page is narrowed the same way by --from/--to/--where; headline
+    figures are compared with the previous period of the same length.
     """
+    from .filters import parse_where
     from .site import build_site
 
+    filters = parse_where(where, date_from, date_to)
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
-                        memory_limit=memory_limit)
+                        memory_limit=memory_limit, filters=filters,
+                        statements=not no_statements)
     if not quiet:
         for r in result.reports:
             rows = f"{r.main_query} {r.main_rows:,} rows" if r.main_query else ""
@@ -402,6 +419,14 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, quiet):
             click.echo(f"rejected {source.rows_rejected:,} malformed rows (first: {reasons})")
         if source is not None and source.duplicate_call_ids:
             click.echo(f"{source.duplicate_call_ids:,} duplicate call_ids counted once")
+        if not filters.empty:
+            click.echo(f"filtered: {filters.describe()}")
+        info = result.manifest.get("statements") or {}
+        if info.get("pages"):
+            click.echo(f"statements: {info['pages'].get('org', 0):,} organizations, "
+                       f"{info['pages'].get('customer', 0):,} customers in {info['seconds']:.2f}s")
+        elif info.get("error"):
+            click.echo(f"statements failed: {info['error']}", err=True)
     for r in result.reports:
         if not r.ok and quiet:
             click.echo(f"FAILED {r.id}: {r.error}", err=True)

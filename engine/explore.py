@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,6 +144,24 @@ class ExploreService:
         self._analyzers: dict[str, Analyzer] = {}
         self._choices: dict | None = None
 
+    def start_warmer(self, stop_event: threading.Event, every: float = 1.0) -> threading.Thread:
+        """Reload the session in the background as soon as a new build lands,
+        so the first filter request after a rebuild does not pay for the load."""
+        def run():
+            while not stop_event.wait(every):
+                stamp = self._manifest_stamp()
+                if stamp and stamp != self._built and self._lock.acquire(timeout=0.1):
+                    try:
+                        self._fresh_session()
+                    except Exception:  # no data yet, a CSV mid-rewrite: the next request says so
+                        pass
+                    finally:
+                        self._lock.release()
+
+        thread = threading.Thread(target=run, name="finops-explore-warm", daemon=True)
+        thread.start()
+        return thread
+
     def close(self) -> None:
         with self._lock:
             if self._session is not None:
@@ -232,9 +249,3 @@ class ExploreService:
         except FinopsError as exc:
             return Reply(500, "text/plain; charset=utf-8", f"500 Analyzer failed: {exc}\n".encode())
 
-
-def timed(fn, *args, **kwargs):
-    """(result, seconds) of a call: for the benchmark and --verbose."""
-    started = time.perf_counter()
-    value = fn(*args, **kwargs)
-    return value, time.perf_counter() - started

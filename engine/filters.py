@@ -111,7 +111,8 @@ def parse(pairs, *, source: str = "filter") -> Filters:
     for key, value in pairs:
         key = str(key).strip().lower()
         if key not in KEYS:
-            raise FinopsError(f"unknown {source} key {key[:40]!r}; use one of: {', '.join(KEYS)}")
+            known = TEXT_KEYS if source == "--where" else KEYS
+            raise FinopsError(f"unknown {source} key {key[:40]!r}; use one of: {', '.join(known)}")
         if key in seen and str(value).strip() and seen[key].strip():
             raise FinopsError(f"{source} {key} is given twice; give each key once")
         if len(str(value)) > MAX_VALUE_LENGTH:

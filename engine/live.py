@@ -99,7 +99,11 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         target_mb = DEMO_TARGET_MB
     extra_sql = check_sql_dirs(sql_dirs)
     stop_event = stop_event or threading.Event()
-    server = make_server(out_dir, host, port, verbose=verbose)  # a busy port fails first
+    from .explore import ExploreService
+
+    explore = ExploreService(csv_path, out_dir, sql_dirs=extra_sql, memory_limit=memory_limit)
+    server = make_server(out_dir, host, port, verbose=verbose,
+                         explore=explore)  # a busy port fails first
     if build is None:
         build = default_build(csv_path, out_dir, sql_dirs=extra_sql, target_mb=target_mb,
                               memory_limit=memory_limit, poll_seconds=poll_seconds)
@@ -124,6 +128,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
             # Let the first rows land so the first page shows data, not "no data".
             _wait_for_rows(csv_path, stop_event, timeout=3.0)
         loop.build_now(None)
+        explore.start_warmer(stop_event)
         http_thread = start_in_thread(server)
         url = url_of(server, host)
         log(f"serving {out_dir} at {url} (Ctrl-C to stop)")
@@ -144,6 +149,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
             if http_thread:
                 server.shutdown()
             server.server_close()
+            explore.close()
             if loop_thread:
                 loop_thread.join(15)  # a build in progress finishes its atomic writes
             loop.join(2)

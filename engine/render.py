@@ -461,6 +461,7 @@ def asset_sources() -> dict[str, Path]:
         "chart.umd.min.js": TEMPLATES_DIR / "vendor" / "chart.umd.min.js",
         "report.css": TEMPLATES_DIR / "report.css",
         "report.js": TEMPLATES_DIR / "report.js",
+        "live.js": TEMPLATES_DIR / "live.js",
         "viewer.css": VIEWER_DIR / "viewer.css",
         "viewer.js": VIEWER_DIR / "viewer.js",
     }

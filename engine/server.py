@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import os
+import re
 import shutil
 import socket
 import sys
@@ -22,7 +23,7 @@ from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import FinopsError
 from .files import is_hidden_name
@@ -52,6 +53,10 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; "
                            "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
                            "object-src 'none'; base-uri 'none'; form-action 'none'; "
                            "frame-ancestors 'none'")
+
+# A filtered report request: a plain top-level file name, a bounded query.
+_EXPLORE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,120}\.(html|csv|json)")
+MAX_QUERY_LENGTH = 2048
 
 # Files that always reflect the latest build: the browser must ask again.
 NO_STORE = {"manifest.json"}
@@ -142,10 +147,12 @@ class ReportsHandler(BaseHTTPRequestHandler):
     sys_version = ""
     protocol_version = "HTTP/1.1"
 
-    def __init__(self, *args, root: Path, allowed: set[str], verbose: bool, **kwargs):
+    def __init__(self, *args, root: Path, allowed: set[str], verbose: bool, explore=None,
+                 **kwargs):
         self.root = root
         self.allowed = allowed
         self.verbose = verbose
+        self.explore = explore  # engine.explore.ExploreService: filtered reports (issue 13)
         super().__init__(*args, **kwargs)
 
     # --- methods ------------------------------------------------------
@@ -168,6 +175,9 @@ class ReportsHandler(BaseHTTPRequestHandler):
                 wildcard and ip_literal_host(host, self.server.server_address[1])):
             self._error(HTTPStatus.MISDIRECTED_REQUEST if host else HTTPStatus.BAD_REQUEST)
             return
+        if self.explore is not None and urlsplit(self.path).query:
+            if self._explore(body):
+                return
         try:
             path = resolve_request_path(self.root, self.path)
         except (Refused, UnicodeDecodeError) as exc:
@@ -213,6 +223,37 @@ class ReportsHandler(BaseHTTPRequestHandler):
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+    def _explore(self, body: bool) -> bool:
+        """A report, CSV or JSON with a filter query: rendered on request by
+        the explore service. Only plain top-level names, only the typed
+        filter keys (validated there), a bounded query. False: not ours."""
+        parts = urlsplit(self.path)
+        name = parts.path[1:]
+        if not _EXPLORE_NAME.fullmatch(name) or not self.explore.handles(name):
+            return False
+        if len(parts.query) > MAX_QUERY_LENGTH:
+            self._error(HTTPStatus.REQUEST_URI_TOO_LONG)
+            return True
+        try:
+            pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False,
+                              max_num_fields=20, errors="strict")
+        except (ValueError, UnicodeDecodeError):
+            self._error(HTTPStatus.BAD_REQUEST)
+            return True
+        reply = self.explore.handle(name, pairs)
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Cache-Control", "no-store")
+        self._security_headers()
+        self.end_headers()
+        if body:
+            try:
+                self.wfile.write(reply.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        return True
+
     def _security_headers(self) -> None:
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
@@ -257,7 +298,7 @@ class ReportsServer6(ReportsServer):
 
 
 def make_server(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
-                *, verbose: bool = False) -> ReportsServer:
+                *, verbose: bool = False, explore=None) -> ReportsServer:
     """A bound (not yet serving) server for root; a busy port is a FinopsError."""
     root = Path(root)
     try:
@@ -279,7 +320,8 @@ def make_server(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 80
                           "check --host and --port") from None
     bound_port = server.server_address[1]
     server.RequestHandlerClass = partial(ReportsHandler, root=root.resolve(),
-                                         allowed=allowed_hosts(host, bound_port), verbose=verbose)
+                                         allowed=allowed_hosts(host, bound_port), verbose=verbose,
+                                         explore=explore)
     return server
 
 

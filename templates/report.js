@@ -298,5 +298,7 @@
     drawCharts();
     if (errors.length) { document.body.setAttribute("data-js-errors", JSON.stringify(errors)); }
   }
+  // live.js swaps <main> for a newer build and calls this again.
+  window.finopsReport = {start: start};
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();
