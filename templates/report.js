@@ -293,7 +293,23 @@
     document.querySelectorAll("canvas").forEach(function (c) { if (c._chart) { c._chart.resize(); } });
   });
 
+  // The filter bar sends only the filters that are set: a short URL to share.
+  function tidyFilterBar() {
+    var form = document.getElementById("filter-bar");
+    if (!form || form._tidy) { return; }
+    form._tidy = true;
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("input[name]").forEach(function (input) {
+        if (!input.value.trim()) { input.disabled = true; }
+      });
+      setTimeout(function () {
+        form.querySelectorAll("input[name]").forEach(function (input) { input.disabled = false; });
+      }, 0);
+    });
+  }
+
   function start() {
+    tidyFilterBar();
     document.querySelectorAll("table.sortable").forEach(makeSortable);
     drawCharts();
     if (errors.length) { document.body.setAttribute("data-js-errors", JSON.stringify(errors)); }
