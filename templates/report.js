@@ -308,8 +308,25 @@
     });
   }
 
+  function markScrollingTables() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      wrap.classList.toggle("scrolls", scrolls);
+      var hint = wrap.nextElementSibling && wrap.nextElementSibling.classList.contains("scroll-hint")
+        ? wrap.nextElementSibling : null;
+      if (scrolls && !hint) {
+        hint = document.createElement("p");
+        hint.className = "scroll-hint";
+        hint.textContent = "More columns: scroll the table sideways →";
+        wrap.after(hint);
+      } else if (!scrolls && hint) { hint.remove(); }
+    });
+  }
+  window.addEventListener("resize", function () { markScrollingTables(); });
+
   function start() {
     tidyFilterBar();
+    markScrollingTables();
     document.querySelectorAll("table.sortable").forEach(makeSortable);
     drawCharts();
     if (errors.length) { document.body.setAttribute("data-js-errors", JSON.stringify(errors)); }

@@ -30,7 +30,7 @@ SELECT e.customer_id, e.organization_id, e.subscription_tier,
        e.input_tokens + e.output_tokens AS tokens,
        e.cost, e.revenue, e.revenue - e.cost AS margin,
        pct(e.revenue - e.cost, e.revenue) AS margin_pct,
-       coalesce(r.cost, 0) AS monthly_cost,
+       coalesce(r.cost, 0) AS last_30_days_cost,
        e.monthly_fee AS allocation,
        pct(coalesce(r.cost, 0), e.monthly_fee) AS budget_used_pct,
        CASE WHEN pct(coalesce(r.cost, 0), e.monthly_fee) >= 100 THEN 'high'
