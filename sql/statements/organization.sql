@@ -145,7 +145,6 @@ ORDER BY o.organization_id, o.month;
 -- query: customers
 -- title: Customers of the organization
 -- description: The organization's customers by cost in the period; each links to its own statement.
--- limit: 25
 SELECT organization_id, customer_id, count(*) AS calls, sum(cost_usd) AS cost
 FROM statement_org_calls
 GROUP BY organization_id, customer_id
