@@ -125,9 +125,12 @@ def write_pages(env, out: Path, con: duckdb.DuckDBPyConnection, *, source: dict,
             if kind is CUSTOMER:
                 for sec in sections:  # thousands of pages: tables only, no chart script
                     sec.chart = None
+            # Thousands of customer pages: the breadcrumb (index, all customers)
+            # and the organization link instead of the full report bar.
             html = template.render(kind=kind, st=st, summary=summary_cards(st),
                                    sections=sections, source=source, scope=scope,
-                                   nav=nav, root="../", generated_at=generated_at)
+                                   nav=nav if kind is ORGANIZATION else [], root="../",
+                                   generated_at=generated_at)
             write_atomic(out / st.file, html)
             written.add(Path(st.file).name)
         for stale in folder.glob("*.html"):
