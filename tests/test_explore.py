@@ -361,3 +361,24 @@ def test_cli_build_where_writes_the_filtered_site(calls, tmp_path):
                                     "--where", "tier=pro"])
     assert bad.exit_code == 2 or bad.exit_code == 1
     assert "unknown --where key 'tier'" in bad.output
+
+
+def test_index_links_to_the_statement_lists(site):
+    page = Page((site.out_dir / "index.html").read_text(encoding="utf-8"))
+    hrefs = {a["attrs"].get("href") for a in page.find("a")}
+    assert {"organizations.html", "customers.html"} <= hrefs
+    listing = Page((site.out_dir / "customers.html").read_text(encoding="utf-8"))
+    links = [a["attrs"]["href"] for a in listing.find("a") if a["attrs"].get("href", "").startswith("customer/")]
+    assert len(links) == 12 and all((site.out_dir / h).exists() for h in links)
+
+
+def test_underscore_columns_never_reach_the_page_table():
+    from finops.engine.results import QueryResult
+
+    result = QueryResult("q", ["customer_id", "cost", "_rank", "label"], ["VARCHAR", "DECIMAL(18,6)",
+                         "BIGINT", "VARCHAR"], [("c1", Decimal("1.5"), 1, "c1 / x")],
+                         {"chart": "bar", "x": "label", "y": "cost"})
+    sec = render.section(result, links=True)
+    assert [c.name for c in sec.columns] == ["customer_id", "cost"]
+    assert sec.rows[0][0] == ("c1", '"c1"', "customer/c1.html")
+    assert sec.chart["data"]["label"] == ["c1 / x"]  # the chart still names its bars
