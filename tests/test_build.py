@@ -17,7 +17,8 @@ from test_build_support import Page, probe_dir, sample_rows
 
 MANIFEST_KEYS = {"generated_at", "build_seconds", "csv_path", "csv_size_mb", "target_size_mb",
                  "progress_pct", "rows", "rows_rejected", "time_range", "categories", "reports",
-                 "status", "error", "duplicate_call_ids", "reject_samples", "poll_seconds", "live"}
+                 "status", "error", "duplicate_call_ids", "reject_samples", "poll_seconds", "live",
+                 "filters", "statements"}  # issue 13: the build's filters, statement pages
 REPORT_KEYS = {"id", "title", "category", "description", "version", "file", "headlines", "ok",
                "error", "downloads"}
 
@@ -55,9 +56,9 @@ def test_ok_build_writes_reports_manifest_index_and_assets(tmp_path, data):
     assert [h["label"] for h in probe["headlines"]] == ["Total cost", "Calls", "Production share"]
     assert probe["headlines"][1]["value"] == 240
     assert sorted(p.name for p in (out / "assets").iterdir()) == sorted(
-        ["chart.umd.min.js", "report.css", "report.js", "viewer.css", "viewer.js"]
+        ["chart.umd.min.js", "live.js", "report.css", "report.js", "viewer.css", "viewer.js"]
         if (out / "assets/viewer.js").exists() else
-        ["chart.umd.min.js", "report.css", "report.js", "viewer.css"])
+        ["chart.umd.min.js", "live.js", "report.css", "report.js", "viewer.css"])
     assert not list(out.glob(".*.tmp")) and not list(out.glob("assets/.*.tmp"))
 
 

@@ -120,7 +120,8 @@ def test_no_external_urls_anywhere(site):
                 assert not value.startswith(("http:", "https:", "//")), (path.name, value)
     scripts = {el["attrs"]["src"] for p in result.out_dir.glob("*.html")
                for el in Page(p.read_text()).find("script") if "src" in el["attrs"]}
-    assert scripts <= {"assets/chart.umd.min.js", "assets/report.js", "assets/viewer.js"}
+    assert scripts <= {"assets/chart.umd.min.js", "assets/report.js", "assets/viewer.js",
+                       "assets/live.js"}
     assert "sourceMappingURL" not in (result.out_dir / "assets/chart.umd.min.js").read_text()
 
 
