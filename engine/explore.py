@@ -42,11 +42,14 @@ def prepare(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> dict:
         flt.apply(con, filters)
     win = flt.window(con)
     calls = con.execute("SELECT count(*) FROM calls").fetchone()[0]
+    orgs = [r[0] for r in con.execute("SELECT DISTINCT organization_id FROM calls").fetchall()]
+    customers = [r[0] for r in con.execute("SELECT DISTINCT customer_id FROM calls").fetchall()]
     return {"filtered": not filters.empty, "description": filters.describe(),
             "query": filters.query_string(), "items": filters.items(),
             "start": win.start, "end": win.end, "days": win.days, "calls": int(calls),
             "has_previous": win.has_previous, "previous_start": win.previous_start,
-            "previous_end": win.previous_end, "window": win, "filters": filters}
+            "previous_end": win.previous_end, "window": win, "filters": filters,
+            "linker": render.IdLinker(orgs, customers)}
 
 
 def nav_entries(analyzers: list[Analyzer]) -> list[dict]:
@@ -73,7 +76,8 @@ def render_report(env, result: AnalyzerResult, changes: list[dict], *, source: d
                   json_download: str | None = None) -> str:
     """The HTML of one report page. downloads: query -> file name of its CSV."""
     analyzer = result.analyzer
-    view = render.report_view(result.queries, links=True, changes=changes)
+    view = render.report_view(result.queries, links=True, changes=changes,
+                              linker=scope.get("linker"))
     for sec in view.sections:
         sec.download = (downloads or {}).get(sec.name)
     return env.get_template("report.html").render(

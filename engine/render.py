@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -414,15 +415,48 @@ def headline_rows(result: QueryResult | None) -> list[dict]:
     return out
 
 
+class IdLinker:
+    """Links the organization and customer ids named in free text (alert and
+    recommendation titles and details) to their statement pages."""
+
+    def __init__(self, organizations, customers, root: str = ""):
+        from .statements import page_path
+
+        self.targets = {str(v): root + page_path("customer_id", str(v)) for v in customers}
+        self.targets.update({str(v): root + page_path("organization_id", str(v))
+                             for v in organizations})
+        names = sorted(self.targets, key=len, reverse=True)
+        self.pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, names)) + r")(?![\w-])") \
+            if names else None
+
+    def __call__(self, text) -> Markup:
+        text = "" if text is None else str(text)
+        if self.pattern is None:
+            return Markup.escape(text)
+        out, at = [], 0
+        for m in self.pattern.finditer(text):
+            out.append(Markup.escape(text[at:m.start()]))
+            out.append(Markup('<a href="{}">{}</a>').format(self.targets[m.group(1)], m.group(1)))
+            at = m.end()
+        out.append(Markup.escape(text[at:]))
+        return Markup("").join(out)
+
+
 def report_view(queries: dict[str, QueryResult], *, links: bool = False,
-                changes: list[dict] | None = None) -> ReportView:
+                changes: list[dict] | None = None,
+                linker: IdLinker | None = None) -> ReportView:
     headlines = headline_rows(queries.get("headline"))
     for h, change in zip(headlines, changes or []):
         h.update(change_display(change, h["unit"]))
+    alerts = _amount_rows(queries.get("alerts"))
+    recommendations = _amount_rows(queries.get("recommendations"))
+    for item in (*alerts, *recommendations):
+        if linker is not None:
+            item["title"], item["detail"] = linker(item["title"]), linker(item["detail"])
     return ReportView(
         headlines=headlines,
-        alerts=_amount_rows(queries.get("alerts")),
-        recommendations=_amount_rows(queries.get("recommendations")),
+        alerts=alerts,
+        recommendations=recommendations,
         sections=[section(q, links=links) for name, q in queries.items()
                   if name not in STANDARD_QUERIES],
     )

@@ -402,3 +402,14 @@ def test_serve_rebuilds_rewrite_statement_pages_at_most_once_a_minute(calls, tmp
     assert third.manifest["statements"]["generated_at"] == third.manifest["generated_at"]
     # A one-off build always writes them.
     assert build_site(calls, tmp_path / "live").manifest["statements"]["generated_at"]
+
+
+def test_ids_named_in_alerts_and_recommendations_link_to_their_statements(site):
+    linker = render.IdLinker(["org_001"], ["cust_0001", "<b>x</b>"])
+    html = str(linker("Cap cust_0001 (org_001); not cust_00011 nor xorg_001; <b>x</b>"))
+    assert html.count("<a ") == 3 and 'href="customer/cust_0001.html"' in html
+    assert 'href="org/org_001.html"' in html and "&lt;b&gt;x&lt;/b&gt;</a>" in html
+    realtime = Page((site.out_dir / "realtime.html").read_text(encoding="utf-8"))
+    alert_links = [a["attrs"]["href"] for a in realtime.find("a")
+                   if a["attrs"].get("href", "").startswith("customer/")]
+    assert alert_links and all((site.out_dir / h).exists() for h in alert_links)
