@@ -139,7 +139,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 def _print_results(fmt: str, source, results, query: str | None, quiet: bool = False,
                    verbose: bool = False, safe_csv: bool = False) -> None:
     """Results on stdout; the summary of what was read on stderr (so JSON stays pure)."""
-    from .console import csv_text, dumps, text_table
+    from .console import dumps, text_table
 
     if verbose:
         for result in results:
@@ -250,7 +250,7 @@ def sql_command(statement, csv_path, fmt, safe_csv, memory_limit):
       finops sql "SELECT * FROM calls_rejected" --format csv
     """
     from . import analyze
-    from .console import csv_text, dumps, text_table
+    from .console import dumps, text_table
 
     source, result = analyze.adhoc_query(statement, csv_path, memory_limit=memory_limit)
     if fmt == "json":

@@ -11,7 +11,6 @@ import re
 import threading
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
