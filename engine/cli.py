@@ -420,7 +420,11 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, wh
         if source is not None and source.duplicate_call_ids:
             click.echo(f"{source.duplicate_call_ids:,} duplicate call_ids counted once")
         if not filters.empty:
-            click.echo(f"filtered: {filters.describe()}")
+            rows = result.manifest.get("filtered_rows")
+            click.echo(f"filtered: {filters.describe()}"
+                       + (f" ({rows:,} calls)" if rows is not None else ""))
+            if rows == 0:
+                click.echo("warning: no calls match the filters; the reports are empty", err=True)
         info = result.manifest.get("statements") or {}
         if info.get("pages"):
             click.echo(f"statements: {info['pages'].get('org', 0):,} organizations, "

@@ -211,6 +211,7 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
 
     status, error, source = "ok", None, None
     statement_info: dict | None = None
+    filtered_rows: int | None = None
     outcomes: list[ReportOutcome] = []
     try:
         analyzers, outcomes = _discover(sql_dirs)
@@ -228,6 +229,7 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
         source = session.source
         try:
             scope = explore.prepare(session.con, filters)
+            filtered_rows = scope["calls"] if not filters.empty else None
             nav = explore.nav_entries(analyzers)
             choices = flt.choices(session.con) if live else None
             before = flt.previous_headlines(session.con, analyzers, filters, scope["window"])
@@ -277,6 +279,7 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     manifest = _manifest(csv_path, source, status, error, report_entries, generated_at,
                          target_mb, poll_seconds, live, seconds)
     manifest["filters"] = dict(filters.items())
+    manifest["filtered_rows"] = filtered_rows
     manifest["statements"] = statement_info
     write_atomic(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False,
                                             allow_nan=False) + "\n")

@@ -18,7 +18,7 @@ from test_build_support import Page, probe_dir, sample_rows
 MANIFEST_KEYS = {"generated_at", "build_seconds", "csv_path", "csv_size_mb", "target_size_mb",
                  "progress_pct", "rows", "rows_rejected", "time_range", "categories", "reports",
                  "status", "error", "duplicate_call_ids", "reject_samples", "poll_seconds", "live",
-                 "filters", "statements"}  # issue 13: the build's filters, statement pages
+                 "filters", "filtered_rows", "statements"}  # issue 13: the build's filters, statement pages
 REPORT_KEYS = {"id", "title", "category", "description", "version", "file", "headlines", "ok",
                "error", "downloads"}
 

@@ -353,7 +353,10 @@ def test_cli_build_where_writes_the_filtered_site(calls, tmp_path):
     result = CliRunner().invoke(main, ["build", "--csv", str(calls), "--out", str(out),
                                        "--from", "2025-11-05", "--where", "organization=org_001"])
     assert result.exit_code == 0, result.output
-    assert "filtered: 2025-11-05 → end · organization org_001" in result.output
+    assert "filtered: 2025-11-05 → end · organization org_001 (" in result.output
+    empty = CliRunner().invoke(main, ["build", "--csv", str(calls), "--out", str(tmp_path / "none"),
+                                      "--where", "customer=nobody"])
+    assert empty.exit_code == 0 and "no calls match the filters" in empty.output
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["statements"]["pages"]["org"] == 1
     bad = CliRunner().invoke(main, ["build", "--csv", str(calls), "--out", str(out),
