@@ -243,11 +243,7 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
                     message = str(exc) if isinstance(exc, FinopsError) \
                         else f"{analyzer.path}: {type(exc).__name__}: {exc}"
                     outcomes.append(_failed(analyzer, out, message, time.perf_counter() - t0))
-            if statements and live and _statements_fresh(previous, filters):
-                # While serve rebuilds every few seconds, thousands of statement
-                # pages are rewritten at most once a minute; each says when it was built.
-                statement_info = previous["statements"]
-            elif statements:
+            if statements:
                 try:
                     statement_info = stmts.write_pages(env, out, session.con,
                                                        source=source.to_dict(), scope=scope,
@@ -290,23 +286,6 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
         _remove_stale(out, previous, outcomes)  # after the new manifest no longer links them
     return BuildResult(out, status, error, outcomes, manifest, time.perf_counter() - started,
                        source)
-
-
-STATEMENTS_MAX_AGE_SECONDS = 60
-
-
-def _statements_fresh(previous: dict | None, filters: Filters) -> bool:
-    """Whether the last build's statement pages are under a minute old (same filters)."""
-    info = (previous or {}).get("statements")
-    if not isinstance(info, dict) or not info.get("pages") or not info.get("generated_at"):
-        return False
-    if (previous or {}).get("filters", {}) != dict(filters.items()):
-        return False
-    try:
-        built = datetime.fromisoformat(str(info["generated_at"]).replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return (datetime.now(timezone.utc) - built).total_seconds() < STATEMENTS_MAX_AGE_SECONDS
 
 
 def _manifest(csv_path, source: SourceInfo | None, status, error, reports, generated_at,
