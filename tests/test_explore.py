@@ -185,6 +185,31 @@ def test_organization_statements_match_the_alignment_chargeback(site, calls):
         assert sum(r[-1] for r in cells) == pytest.approx(row["chargeback_cost"], abs=1e-5)
 
 
+def test_organization_months_add_up_to_the_statement_across_months(tmp_path):
+    rows = rows_over()
+    for i, row in enumerate(rows):  # 2025-10-20 .. 2025-11-12: two calendar months
+        day = date(2025, 10, 20).toordinal() + i // 20
+        row["timestamp"] = date.fromordinal(day).isoformat() + row["timestamp"][10:]
+        if date.fromordinal(day).month == 10 and row["environment"] == "staging":
+            row["environment"] = "production"  # a different pool in each month
+    calls = write_calls(tmp_path / "two_months.csv", rows)
+    session = open_session(calls)
+    try:
+        prepare(session.con, flt.Filters())
+        pages = {st.id: st for st in statements.run(session.con, statements.ORGANIZATION)}
+    finally:
+        session.close()
+    assert len(pages) == 4
+    for st in pages.values():
+        summary = st.summary()
+        months = st.queries["monthly"]
+        index = months.columns.index
+        assert [r[index("month")] for r in months.rows] == ["2025-10", "2025-11"]
+        assert sum(r[index("chargeback_cost")] for r in months.rows) == summary["chargeback_cost"]
+        assert sum(r[index("allocated_non_production_cost")] for r in months.rows) == \
+            summary["allocated_non_production_cost"]
+
+
 def test_customer_statements_match_profitability(site, calls):
     _, results = analyze.run_sql("profitability", calls, query="customers")
     for row in results[0].to_json()["queries"]["customers"]:

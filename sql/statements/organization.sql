@@ -116,7 +116,7 @@ ORDER BY organization_id, cost DESC, environment;
 
 -- query: monthly
 -- title: Month by month
--- description: Each calendar month of the period (the first and last may be partial): production cost, the allocated share of that month's shared non-production pool, and the total charged.
+-- description: Each calendar month of the period (the first and last may be partial): production cost, and the organization's allocated share of shared non-production cost spread over the months in proportion to each month's pool, so the months add up to the statement.
 -- chart: stacked
 -- x: month
 -- y: production_cost, allocated_non_production_cost
@@ -127,20 +127,31 @@ WITH org_month AS (
     FROM calls
     GROUP BY organization_id, month
 ), month_pool AS (
-    SELECT month, sum(own_non_production_cost) AS pool_cost, sum(production_cost) AS production_total
-    FROM org_month GROUP BY month
+    SELECT month, sum(own_non_production_cost) AS pool_cost FROM org_month GROUP BY month
+), spread AS (
+    -- The period's allocation (statement_org_chargeback.shared_cost) split by
+    -- each month's share of the pool; the last month takes the rounding
+    -- remainder, so the months sum to the statement exactly.
+    SELECT o.*, c.shared_cost,
+           CASE WHEN c.pool_cost > 0 THEN money(c.shared_cost * m.pool_cost / c.pool_cost)
+                ELSE CAST(0 AS DECIMAL(38, 6)) END AS allocated_rounded,
+           row_number() OVER (PARTITION BY o.organization_id ORDER BY o.month DESC) AS from_last
+    FROM org_month AS o
+    JOIN month_pool AS m USING (month)
+    JOIN statement_org_chargeback AS c USING (organization_id)
+), allocated AS (
+    SELECT *, allocated_rounded + CASE WHEN from_last = 1
+               THEN shared_cost - sum(allocated_rounded) OVER (PARTITION BY organization_id)
+               ELSE 0 END AS allocated_non_production_cost
+    FROM spread
 )
-SELECT o.organization_id, o.month, o.calls, o.production_cost, o.own_non_production_cost,
-       CASE WHEN m.production_total > 0
-            THEN money(safe_div(m.pool_cost * o.production_cost, m.production_total))
-            ELSE o.own_non_production_cost END AS allocated_non_production_cost,
-       o.production_cost + CASE WHEN m.production_total > 0
-            THEN money(safe_div(m.pool_cost * o.production_cost, m.production_total))
-            ELSE o.own_non_production_cost END AS chargeback_cost
-FROM org_month AS o JOIN month_pool AS m USING (month)
+SELECT organization_id, month, calls, production_cost, own_non_production_cost,
+       allocated_non_production_cost,
+       production_cost + allocated_non_production_cost AS chargeback_cost
+FROM allocated
 WHERE coalesce(getvariable('organization_id'), '') = ''
-   OR o.organization_id = getvariable('organization_id')
-ORDER BY o.organization_id, o.month;
+   OR organization_id = getvariable('organization_id')
+ORDER BY organization_id, month;
 
 -- query: customers
 -- title: Customers of the organization
