@@ -384,8 +384,9 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
 @user_errors
 def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, where,
                   no_statements, memory_limit, quiet):
-    """Run every analyzer once on the CSV and write one HTML report each,
-    manifest.json and the viewer's index.html to --out.
+    """Run every analyzer once on the CSV and write one HTML report each, a
+    statement page per organization and customer, manifest.json and the
+    viewer's index.html to --out.
 
     The reports open offline (file://) and from `finops serve` alike. Exit
     code 1 when an analyzer failed or there is no data.

@@ -153,6 +153,7 @@ def test_screenshots_of_every_report_and_statement_page(live_site):
     pages = sorted(p.name for p in out.glob("*.html"))
     pages += ["org/" + sorted(p.name for p in (out / "org").glob("*.html"))[0],
               "customer/" + sorted(p.name for p in (out / "customer").glob("*.html"))[0]]
+    many_bars = 0
     for width in (1280, 390):
         browser = Chromium.launch(width=width, height=900)
         try:
@@ -161,7 +162,24 @@ def test_screenshots_of_every_report_and_statement_page(live_site):
                 page.wait_for("document.readyState === 'complete'", timeout=20)
                 overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                 assert overflow <= 1, (name, width, overflow)
+                # No heading is clipped inside its cell ("Savin…"): headings wrap.
+                clipped = page.evaluate("[...document.querySelectorAll('th')].filter("
+                                        "th => th.scrollWidth > th.clientWidth + 1).length")
+                assert clipped == 0, (name, width)
+                # Many vertical bars on a phone: one row each, names readable.
+                bars = json.loads(page.evaluate("""JSON.stringify([...document.querySelectorAll(
+                    'script.chart-data')].map(b => { const s = JSON.parse(b.textContent);
+                    const c = document.getElementById(b.dataset.canvas)._chart;
+                    return [s.type, s.data[s.x].length, c.options.indexAxis]; }))"""))
+                for kind, count, axis in bars:
+                    if kind in ("bar", "stacked") and count > 12:
+                        many_bars += 1
+                        assert axis == ("y" if width == 390 else "x"), (name, width, kind, count)
+                if name == "features.html":  # the quadrant split is drawn
+                    assert page.evaluate("!!document.getElementById('chart-features-quadrant')"
+                                         "._chart.options.plugins.quadrants.split")
                 page.screenshot(ARTIFACTS / "explore" / f"{name.replace('/', '_')[:-5]}-{width}.png")
                 assert not page.errors, (name, page.errors)
         finally:
             browser.stop()
+    assert many_bars >= 2  # the phone rule above was exercised
