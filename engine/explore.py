@@ -225,7 +225,7 @@ class ExploreService:
         stem, _, suffix = name.rpartition(".")
         try:
             session, stamp = self._fresh_session()
-        except FinopsError as exc:
+        except (FinopsError, duckdb.Error) as exc:
             return Reply(503, "text/plain; charset=utf-8", f"503 No data: {exc}\n".encode())
         if suffix == "csv":
             analyzer_name, _, query = stem.partition("-")
@@ -252,4 +252,7 @@ class ExploreService:
             return Reply(200, "application/json", analyzer_json(result, source).encode("utf-8"))
         except FinopsError as exc:
             return Reply(500, "text/plain; charset=utf-8", f"500 Analyzer failed: {exc}\n".encode())
+        except Exception as exc:  # noqa: BLE001 - a bug must not take the server thread down
+            return Reply(500, "text/plain; charset=utf-8",
+                         f"500 Internal error: {type(exc).__name__}: {exc}\n".encode())
 
