@@ -148,8 +148,8 @@ def index_columns(kind: Kind) -> list[tuple[str, str, str]]:
     """(column, heading, kind) shown in a kind's index table."""
     names = (["calls", "customers", "production_cost", "allocated_non_production_cost",
               "chargeback_cost"] if kind is ORGANIZATION else
-             ["organization_id", "subscription_tier", "calls", "cost", "revenue", "margin",
-              "margin_pct", "budget_risk"])
+             ["organization_id", "subscription_tier", "calls", "ai_cost", "subscription_revenue",
+              "margin", "margin_pct", "budget_risk"])
     return [(n, render.column_label(n), render.column_kind(n)) for n in names]
 
 

@@ -216,8 +216,10 @@ def test_customer_statements_match_profitability(site, calls):
         page = Page((site.out_dir / "customer" / f"{row['customer_id']}.html").read_text(encoding="utf-8"))
         figures = {el["attrs"]["data-column"]: json.loads(el["attrs"]["data-value"])
                    for el in page.find("dd") if "data-column" in el["attrs"]}
-        for column in ("revenue", "cost", "margin", "calls", "tenure_days"):
-            assert figures[column] == pytest.approx(row[column], abs=1e-6), column
+        for column, theirs in (("subscription_revenue", "revenue"), ("ai_cost", "cost"),
+                               ("margin", "margin"), ("calls", "calls"),
+                               ("tenure_days", "tenure_days")):
+            assert figures[column] == pytest.approx(row[theirs], abs=1e-6), column
         assert figures["budget_risk"] in ("low", "medium", "high")
         _, sessions = page.table("table-customer-top_sessions")
         assert 1 <= len(sessions) <= 5

@@ -1,7 +1,7 @@
 -- name: customer
 -- title: Customer statement
 -- category: ubr
--- version: 1
+-- version: 2
 -- description: One page per customer for the period: usage, AI cost,
 --   subscription revenue (latest tier's fee prorated on tenure, as
 --   customer_economics), margin, budget status against the tier's monthly
@@ -28,7 +28,7 @@ WITH recent AS (
 SELECT e.customer_id, e.organization_id, e.subscription_tier,
        e.first_date, e.last_date, e.tenure_days, e.calls,
        e.input_tokens + e.output_tokens AS tokens,
-       e.cost, e.revenue, e.revenue - e.cost AS margin,
+       e.cost AS ai_cost, e.revenue AS subscription_revenue, e.revenue - e.cost AS margin,
        pct(e.revenue - e.cost, e.revenue) AS margin_pct,
        coalesce(r.cost, 0) AS last_30_days_cost,
        e.monthly_fee AS allocation,
