@@ -157,7 +157,11 @@ def _shared_definitions() -> str:
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
     """Define the filtered `calls` view over the loaded calls (once per session)."""
+    # `calls` is a view over the loaded rows today; a store may make it a table.
+    kind = "TABLE" if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'calls'"
+                                  ).fetchone()[0] else "VIEW"
     try:
+        con.execute(f"ALTER {kind} calls RENAME TO calls_unfiltered")
         con.execute(FILTERS_SQL.read_text(encoding="utf-8"))
     except duckdb.Error as exc:
         raise FinopsError(f"{FILTERS_SQL}: {duckdb_message(exc)}") from None

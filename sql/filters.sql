@@ -8,13 +8,15 @@
 --   variables, never pasted into SQL text.
 --
 -- From a plain duckdb shell (after .read sql/calls.sql):
+--   ALTER VIEW calls RENAME TO calls_unfiltered;
 --   .read sql/filters.sql
 --   SET VARIABLE filter_from = DATE '2025-10-01';
 --   SET VARIABLE filter_organization = 'org_003';
 -- then run the "Shared definitions" part of calls.sql again (period and
 -- customer_economics are tables computed from `calls`); finops does this.
 
-ALTER VIEW calls RENAME TO calls_unfiltered;
+-- (finops first renames the loaded `calls`, a view or a table, to
+-- calls_unfiltered: ALTER VIEW calls RENAME TO calls_unfiltered;)
 
 CREATE OR REPLACE TEMP VIEW calls AS
 SELECT *
