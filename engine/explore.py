@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import catalog, filters as flt, render
+from . import catalog, filters as flt, render, statements
 from .analyze import run_analyzer
 from .catalog import Analyzer
 from .downloads import analyzer_json, csv_text
@@ -31,9 +31,11 @@ STATEMENT_LINKS = [{"title": "Organization statements", "file": "organizations.h
                    {"title": "Customer statements", "file": "customers.html"}]
 
 
-def prepare(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> dict:
+def prepare(con: duckdb.DuckDBPyConnection, filters: flt.Filters, *,
+            link_query: str = "") -> dict:
     """Narrow con's `calls` to filters (installing the filtered view once) and
-    describe the scope for the page: period, previous period, calls."""
+    describe the scope for the page: period, previous period, calls.
+    link_query: a URL query the page's statement links carry (serve)."""
     if not flt.installed(con):
         flt.install(con)
         if not filters.empty:
@@ -49,7 +51,8 @@ def prepare(con: duckdb.DuckDBPyConnection, filters: flt.Filters) -> dict:
             "start": win.start, "end": win.end, "days": win.days, "calls": int(calls),
             "has_previous": win.has_previous, "previous_start": win.previous_start,
             "previous_end": win.previous_end, "window": win, "filters": filters,
-            "linker": render.IdLinker(orgs, customers)}
+            "linker": render.IdLinker(orgs, customers, query=link_query),
+            "link_query": link_query}
 
 
 def nav_entries(analyzers: list[Analyzer]) -> list[dict]:
@@ -77,7 +80,7 @@ def render_report(env, result: AnalyzerResult, changes: list[dict], *, source: d
     """The HTML of one report page. downloads: query -> file name of its CSV."""
     analyzer = result.analyzer
     view = render.report_view(result.queries, links=True, changes=changes,
-                              linker=scope.get("linker"))
+                              linker=scope.get("linker"), query=scope.get("link_query", ""))
     for sec in view.sections:
         sec.download = (downloads or {}).get(sec.name)
     return env.get_template("report.html").render(
@@ -103,7 +106,7 @@ def render_filtered_report(session: Session, analyzer: Analyzer, filters: flt.Fi
                            choices: dict | None = None) -> str:
     """One report page for one filter set, from a loaded session (serve's filter bar)."""
     env = env or render.environment()
-    scope = prepare(session.con, filters)
+    scope = prepare(session.con, filters, link_query=filters.query_string())
     result, changes = report(session.con, analyzer, scope)
     query = scope["query"]
     downloads = {name: f"{analyzer.name}-{name}.csv?{query}" for name in result.queries}
@@ -112,6 +115,8 @@ def render_filtered_report(session: Session, analyzer: Analyzer, filters: flt.Fi
                          choices=choices if choices is not None else flt.choices(session.con),
                          downloads=downloads, json_download=f"{analyzer.name}.json?{query}")
 
+
+STATEMENT_FOLDERS = {kind.folder: kind for kind in statements.KINDS}
 
 # --- on request (serve) --------------------------------------------------------
 
@@ -147,6 +152,24 @@ class ExploreService:
         self._built: str | None = None
         self._analyzers: dict[str, Analyzer] = {}
         self._choices: dict | None = None
+
+    def _statement(self, session: Session, stamp: str, folder: str, page: str,
+                   filters: flt.Filters) -> Reply:
+        """One organization's or customer's statement for the filters."""
+        kind = STATEMENT_FOLDERS[folder]
+        scope = prepare(session.con, filters, link_query=filters.query_string())
+        ident = statements.find(session.con, kind, page)
+        found = statements.run(session.con, kind, only=ident) if ident is not None else []
+        if not found:
+            return Reply(404, "text/plain; charset=utf-8",
+                         f"404 Not Found: no calls of this {kind.name} match "
+                         f"{filters.describe()}\n".encode())
+        env = render.environment()
+        html = statements.page_html(env.get_template("statement.html"), found[0],
+                                    source=session.source.to_dict(), scope=scope,
+                                    nav=nav_entries(list(self._analyzers.values())),
+                                    generated_at=stamp, query=filters.query_string())
+        return Reply(200, "text/html; charset=utf-8", html.encode("utf-8"))
 
     def start_warmer(self, stop_event: threading.Event, every: float = 1.0) -> threading.Thread:
         """Reload the session in the background as soon as a new build lands,
@@ -194,7 +217,10 @@ class ExploreService:
 
     def handles(self, name: str) -> bool:
         """Whether a request for this file name with a query is ours: a report,
-        one of its CSV downloads or its JSON."""
+        one of its CSV downloads or its JSON, or a statement page."""
+        folder, _, page = name.rpartition("/")
+        if folder:
+            return folder in STATEMENT_FOLDERS and page.endswith(".html")
         return name.endswith((".html", ".csv", ".json")) and name not in (
             "index.html", "manifest.json", "organizations.html", "customers.html")
 
@@ -227,6 +253,8 @@ class ExploreService:
             session, stamp = self._fresh_session()
         except (FinopsError, duckdb.Error) as exc:
             return Reply(503, "text/plain; charset=utf-8", f"503 No data: {exc}\n".encode())
+        if "/" in stem:
+            return self._statement(session, stamp, *stem.split("/", 1), filters)
         if suffix == "csv":
             analyzer_name, _, query = stem.partition("-")
             analyzer = self._analyzers.get(analyzer_name)

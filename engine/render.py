@@ -360,7 +360,8 @@ def hidden_columns(result: QueryResult) -> set[str]:
     return hidden
 
 
-def section(result: QueryResult, *, links: bool = False, root: str = "") -> Section:
+def section(result: QueryResult, *, links: bool = False, root: str = "",
+            query: str = "") -> Section:
     """A query as a page section. links=True makes each organization_id and
     customer_id cell a link to its statement page (root: the site root from
     the page, "" or "../")."""
@@ -379,7 +380,7 @@ def section(result: QueryResult, *, links: bool = False, root: str = "") -> Sect
     keep = [i for i, c in enumerate(columns) if c.name not in hidden]
     def href(name, value):
         path = page_path(name, value) if links and isinstance(value, str) else None
-        return root + path if path else None
+        return root + path + ("?" + query if query else "") if path else None
 
     rows = [[(fmt_value(row[i], columns[i].kind), raw_value(row[i]), href(columns[i].name, row[i]))
              for i in keep]
@@ -419,11 +420,12 @@ class IdLinker:
     """Links the organization and customer ids named in free text (alert and
     recommendation titles and details) to their statement pages."""
 
-    def __init__(self, organizations, customers, root: str = ""):
+    def __init__(self, organizations, customers, root: str = "", query: str = ""):
         from .statements import page_path
 
-        self.targets = {str(v): root + page_path("customer_id", str(v)) for v in customers}
-        self.targets.update({str(v): root + page_path("organization_id", str(v))
+        tail = "?" + query if query else ""
+        self.targets = {str(v): root + page_path("customer_id", str(v)) + tail for v in customers}
+        self.targets.update({str(v): root + page_path("organization_id", str(v)) + tail
                              for v in organizations})
         names = sorted(self.targets, key=len, reverse=True)
         self.pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, names)) + r")(?![\w-])") \
@@ -444,7 +446,7 @@ class IdLinker:
 
 def report_view(queries: dict[str, QueryResult], *, links: bool = False,
                 changes: list[dict] | None = None,
-                linker: IdLinker | None = None) -> ReportView:
+                linker: IdLinker | None = None, query: str = "") -> ReportView:
     headlines = headline_rows(queries.get("headline"))
     for h, change in zip(headlines, changes or []):
         h.update(change_display(change, h["unit"]))
@@ -457,7 +459,7 @@ def report_view(queries: dict[str, QueryResult], *, links: bool = False,
         headlines=headlines,
         alerts=alerts,
         recommendations=recommendations,
-        sections=[section(q, links=links) for name, q in queries.items()
+        sections=[section(q, links=links, query=query) for name, q in queries.items()
                   if name not in STANDARD_QUERIES],
     )
 

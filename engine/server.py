@@ -56,7 +56,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; "
                            "frame-ancestors 'none'")
 
 # A filtered report request: a plain top-level file name, a bounded query.
-_EXPLORE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,120}\.(html|csv|json)")
+_EXPLORE_NAME = re.compile(r"((org|customer)/)?[A-Za-z0-9_][A-Za-z0-9_-]{0,120}\.(html|csv|json)")
 MAX_QUERY_LENGTH = 2048
 
 # Files that always reflect the latest build: the browser must ask again.

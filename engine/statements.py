@@ -85,9 +85,10 @@ def analyzer_of(kind: Kind) -> catalog.Analyzer:
     return catalog.parse_analyzer(STATEMENTS_DIR / f"{kind.name}.sql")
 
 
-def run(con: duckdb.DuckDBPyConnection, kind: Kind) -> list[Statement]:
-    """Every statement of a kind from one run of its SQL (all keys at once)."""
-    result = run_analyzer(con, analyzer_of(kind))
+def run(con: duckdb.DuckDBPyConnection, kind: Kind, only: str | None = None) -> list[Statement]:
+    """Every statement of a kind from one run of its SQL (all keys at once),
+    or the one of id `only` (the SQL's parameter, bound)."""
+    result = run_analyzer(con, analyzer_of(kind), {kind.key: only} if only is not None else None)
     by_id: dict[str, Statement] = {}
     for name, query in result.queries.items():
         if kind.key not in query.columns:
@@ -120,17 +121,8 @@ def write_pages(env, out: Path, con: duckdb.DuckDBPyConnection, *, source: dict,
         folder.mkdir(parents=True, exist_ok=True)
         written = set()
         for st in statements:
-            sections = [render.section(q, links=True, root="../") for name, q in st.queries.items()
-                        if name != "summary"]
-            if kind is CUSTOMER:
-                for sec in sections:  # thousands of pages: tables only, no chart script
-                    sec.chart = None
-            # Thousands of customer pages: the breadcrumb (index, all customers)
-            # and the organization link instead of the full report bar.
-            html = template.render(kind=kind, st=st, summary=summary_cards(st),
-                                   sections=sections, source=source, scope=scope,
-                                   nav=nav if kind is ORGANIZATION else [], root="../",
-                                   generated_at=generated_at)
+            html = page_html(template, st, source=source, scope=scope, nav=nav,
+                             generated_at=generated_at)
             write_atomic(out / st.file, html)
             written.add(Path(st.file).name)
         for stale in folder.glob("*.html"):
@@ -144,6 +136,31 @@ def write_pages(env, out: Path, con: duckdb.DuckDBPyConnection, *, source: dict,
     return {"pages": counts, "seconds": round(time.perf_counter() - started, 3)}
 
 
+def page_html(template, st: Statement, *, source: dict, scope: dict, nav: list[dict],
+              generated_at: str, query: str = "") -> str:
+    """One statement page. query: the filters' URL query, kept on its links (serve)."""
+    kind = st.kind
+    sections = [render.section(q, links=True, root="../", query=query)
+                for name, q in st.queries.items() if name != "summary"]
+    if kind is CUSTOMER:
+        for sec in sections:  # thousands of pages: tables only, no chart script
+            sec.chart = None
+    # Thousands of customer pages: the breadcrumb (index, all customers)
+    # and the organization link instead of the full report bar.
+    return template.render(kind=kind, st=st, summary=summary_cards(st, query),
+                           sections=sections, source=source, scope=scope,
+                           nav=nav if kind is ORGANIZATION else [], root="../",
+                           generated_at=generated_at)
+
+
+def find(con: duckdb.DuckDBPyConnection, kind: Kind, name: str) -> str | None:
+    """The id whose page is `name` (a slug), among the ids in the loaded calls."""
+    for (value,) in con.execute(f"SELECT DISTINCT {kind.key} FROM calls_unfiltered").fetchall():
+        if slug(value) == name:
+            return value
+    return None
+
+
 def index_columns(kind: Kind) -> list[tuple[str, str, str]]:
     """(column, heading, kind) shown in a kind's index table."""
     names = (["calls", "customers", "production_cost", "allocated_non_production_cost",
@@ -153,12 +170,13 @@ def index_columns(kind: Kind) -> list[tuple[str, str, str]]:
     return [(n, render.column_label(n), render.column_kind(n)) for n in names]
 
 
-def summary_cards(st: Statement) -> list[dict]:
+def summary_cards(st: Statement, query: str = "") -> list[dict]:
     """The summary row as labelled figures, formatted by column name."""
     out = []
     for name, value in st.summary().items():
         kind = render.column_kind(name)
+        link = page_path(name, value)
         out.append({"name": name, "label": render.column_label(name),
                     "display": render.fmt_value(value, kind), "raw": render.raw_value(value),
-                    "link": page_path(name, value)})
+                    "link": link + ("?" + query if query else "") if link else None})
     return out

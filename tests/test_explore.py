@@ -434,3 +434,22 @@ def test_ids_named_in_alerts_and_recommendations_link_to_their_statements(site):
     alert_links = [a["attrs"]["href"] for a in realtime.find("a")
                    if a["attrs"].get("href", "").startswith("customer/")]
     assert alert_links and all((site.out_dir / h).exists() for h in alert_links)
+
+
+def test_serve_renders_a_filtered_statement_and_links_keep_the_filters(served, calls):
+    server, _ = served
+    status, body, _ = get(server, "/alignment.html?from=2025-11-05")
+    assert status == 200 and 'href="org/org_001.html?from=2025-11-05"' in body
+    status, body, _ = get(server, "/org/org_001.html?from=2025-11-05")
+    assert status == 200
+    page = Page(body)
+    figures = {el["attrs"]["data-column"]: json.loads(el["attrs"]["data-value"])
+               for el in page.find("dd") if "data-column" in el["attrs"]}
+    with open(calls, encoding="utf-8", newline="") as fh:
+        expected = sum(1 for r in csv.DictReader(fh)
+                       if r["organization_id"] == "org_001" and r["timestamp"][:10] >= "2025-11-05")
+    assert figures["calls"] == expected and figures["period_start"] == "2025-11-05"
+    assert 'href="../customer/' in body and "?from=2025-11-05" in body
+    assert get(server, "/org/org_999.html?from=2025-11-05")[0] == 404
+    assert get(server, "/org/org_001.html?organization=org_002")[0] == 404
+    assert get(server, "/org/sub/x.html?from=2025-11-05")[0] in (400, 404)
