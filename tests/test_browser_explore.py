@@ -105,9 +105,11 @@ def test_from_a_table_to_an_organization_statement_and_back(live_site):
     page.wait_for("document.body.hasAttribute('data-charts-drawn')", timeout=20)
     href = page.evaluate("(() => { const a = document.querySelector('#table-alignment-by_organization a');"
                          " const h = a.getAttribute('href'); a.click(); return h; })()")
-    assert href.startswith("org/")
-    page.wait_for(f"location.pathname === '/{href}' && document.readyState === 'complete'", timeout=20)
+    assert href.startswith("org/") and href.endswith("?environment=production")  # filters kept
+    page.wait_for(f"location.pathname + location.search === '/{href}' && "
+                  "document.readyState === 'complete'", timeout=20)
     assert page.evaluate("document.querySelector('h1').textContent").startswith("Organization statement")
+    assert "environment production" in page.evaluate("document.querySelector('.hero-meta').textContent")
     assert page.evaluate("document.querySelectorAll('.statement-figures dd').length") >= 8
     page.evaluate("history.back(); true")
     page.wait_for("location.pathname === '/alignment.html' && document.readyState === 'complete'",
