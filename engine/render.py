@@ -421,24 +421,31 @@ class IdLinker:
     recommendation titles and details) to their statement pages."""
 
     def __init__(self, organizations, customers, root: str = "", query: str = ""):
+        self.organizations = {str(v) for v in organizations}
+        self.customers = {str(v) for v in customers}
+        self.root, self.tail = root, ("?" + query if query else "")
+
+    def target(self, name: str) -> str | None:
         from .statements import page_path
 
-        tail = "?" + query if query else ""
-        self.targets = {str(v): root + page_path("customer_id", str(v)) + tail for v in customers}
-        self.targets.update({str(v): root + page_path("organization_id", str(v)) + tail
-                             for v in organizations})
-        names = sorted(self.targets, key=len, reverse=True)
-        self.pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, names)) + r")(?![\w-])") \
-            if names else None
+        column = ("organization_id" if name in self.organizations
+                  else "customer_id" if name in self.customers else None)
+        return self.root + page_path(column, name) + self.tail if column else None
+
+    # Word-like tokens (cust_0033, org-7, acme.eu); an id with other characters
+    # is still linked in tables, just not inside prose. A dict lookup per token
+    # keeps this fast with thousands of ids.
+    _TOKEN = re.compile(r"(?<![\w.-])[\w-]+(?:\.[\w-]+)*")
 
     def __call__(self, text) -> Markup:
         text = "" if text is None else str(text)
-        if self.pattern is None:
-            return Markup.escape(text)
         out, at = [], 0
-        for m in self.pattern.finditer(text):
+        for m in self._TOKEN.finditer(text):
+            target = self.target(m.group(0))
+            if target is None:
+                continue
             out.append(Markup.escape(text[at:m.start()]))
-            out.append(Markup('<a href="{}">{}</a>').format(self.targets[m.group(1)], m.group(1)))
+            out.append(Markup('<a href="{}">{}</a>').format(target, m.group(0)))
             at = m.end()
         out.append(Markup.escape(text[at:]))
         return Markup("").join(out)

@@ -426,10 +426,10 @@ def test_every_build_rewrites_the_statement_pages(calls, tmp_path):
 
 
 def test_ids_named_in_alerts_and_recommendations_link_to_their_statements(site):
-    linker = render.IdLinker(["org_001"], ["cust_0001", "<b>x</b>"])
-    html = str(linker("Cap cust_0001 (org_001); not cust_00011 nor xorg_001; <b>x</b>"))
+    linker = render.IdLinker(["org_001"], ["cust_0001", "acme.eu"])
+    html = str(linker("Cap cust_0001 (org_001); not cust_00011 nor x.org_001; acme.eu. <b>"))
     assert html.count("<a ") == 3 and 'href="customer/cust_0001.html"' in html
-    assert 'href="org/org_001.html"' in html and "&lt;b&gt;x&lt;/b&gt;</a>" in html
+    assert 'href="org/org_001.html"' in html and ">acme.eu</a>." in html and "&lt;b&gt;" in html
     realtime = Page((site.out_dir / "realtime.html").read_text(encoding="utf-8"))
     alert_links = [a["attrs"]["href"] for a in realtime.find("a")
                    if a["attrs"].get("href", "").startswith("customer/")]
