@@ -185,3 +185,20 @@ def test_screenshots_of_every_report_and_statement_page(live_site):
         finally:
             browser.stop()
     assert many_bars >= 2  # the phone rule above was exercised
+
+
+def test_every_report_filtered_by_url_shows_run_sql_figures_of_a_filtered_file(live_site):
+    query = "?to=2025-11-18&environment=production"
+    keep = lambda r: r["timestamp"][:10] <= "2025-11-18" and r["environment"] == "production"  # noqa: E731
+    reports = sorted(p.stem for p in live_site["out"].glob("*.html")
+                     if p.stem not in ("index", "organizations", "customers"))
+    assert len(reports) == 8
+    page = live_site["browser"].new_page()
+    for name in reports:
+        page.navigate(live_site["url"] + name + ".html" + query)
+        page.wait_for("document.body.hasAttribute('data-charts-drawn')", timeout=20)
+        shown = json.loads(page.evaluate(PAGE_FIGURES))
+        cards, tables = expected_figures(live_site["calls"], live_site["tmp"], name, keep)
+        assert shown["cards"] == cards, name
+        assert shown["tables"] == tables, name
+    assert not page.errors, page.errors
