@@ -79,11 +79,13 @@ def expected_figures(calls: Path, tmp: Path, analyzer: str, keep) -> tuple[list,
 def test_a_filter_changes_every_figure_and_the_url_keeps_it(live_site):
     page = live_site["browser"].new_page(live_site["url"] + "understanding.html")
     before = json.loads(page.evaluate(PAGE_FIGURES))
-    page.evaluate("document.getElementById('f-organization').value = 'org_001';"
+    page.evaluate("window.__before_submit = 1;"
+                  "document.getElementById('f-organization').value = 'org_001';"
                   "document.getElementById('f-from').value = '2025-11-05';"
                   "document.querySelector('#filter-bar button[type=submit]').click(); true")
-    page.wait_for("location.search.includes('organization=org_001') && document.readyState === 'complete'"
-                  " && document.body.hasAttribute('data-charts-drawn')", timeout=20)
+    page.wait_for("!window.__before_submit && location.search.includes('organization=org_001') &&"
+                  " document.readyState === 'complete' && document.body.hasAttribute('data-charts-drawn')",
+                  timeout=20)
     after = json.loads(page.evaluate(PAGE_FIGURES))
     assert after["search"] == "?from=2025-11-05&organization=org_001"  # empty fields left out
     cards, tables = expected_figures(live_site["calls"], live_site["tmp"], "understanding",
@@ -91,9 +93,9 @@ def test_a_filter_changes_every_figure_and_the_url_keeps_it(live_site):
                                      and r["timestamp"][:10] >= "2025-11-05")
     assert after["cards"] == cards and after["cards"] != before["cards"]
     assert after["tables"] == tables
-    page.evaluate("location.reload(); true")
-    page.wait_for("document.readyState === 'complete' && document.body.hasAttribute('data-charts-drawn')",
-                  timeout=20)
+    page.evaluate("window.__before_reload = 1; location.reload(); true")
+    page.wait_for("!window.__before_reload && document.readyState === 'complete' && "
+                  "document.body.hasAttribute('data-charts-drawn')", timeout=20)
     again = json.loads(page.evaluate(PAGE_FIGURES))
     assert again == after
     assert page.evaluate("document.getElementById('f-organization').value") == "org_001"
@@ -196,7 +198,8 @@ def test_every_report_filtered_by_url_shows_run_sql_figures_of_a_filtered_file(l
     page = live_site["browser"].new_page()
     for name in reports:
         page.navigate(live_site["url"] + name + ".html" + query)
-        page.wait_for("document.body.hasAttribute('data-charts-drawn')", timeout=20)
+        page.wait_for(f"location.pathname === '/{name}.html' && document.readyState === 'complete'"
+                      " && document.body.hasAttribute('data-charts-drawn')", timeout=20)
         shown = json.loads(page.evaluate(PAGE_FIGURES))
         cards, tables = expected_figures(live_site["calls"], live_site["tmp"], name, keep)
         assert shown["cards"] == cards, name
