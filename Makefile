@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench golden install clean
+.PHONY: demo test bench golden docs install clean
 
 # The virtualenv is made once; a changed pyproject.toml only reinstalls.
 $(BIN)/python:
@@ -39,6 +39,10 @@ bench: $(STAMP)
 
 golden: $(STAMP)
 	$(BIN)/python tests/update_golden.py
+
+# The generated parts of docs/ and sql/README.md (--help, header keys and hints).
+docs: $(STAMP)
+	$(BIN)/python tests/update_docs.py
 
 clean:
 	rm -rf $(VENV) reports data/*.csv .pytest_cache

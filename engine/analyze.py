@@ -14,6 +14,7 @@ import duckdb
 
 from . import catalog
 from .catalog import Analyzer, Query
+from .check import check_analyzers, require_sound
 from .errors import FinopsError, duckdb_message
 from .results import AnalyzerResult, QueryResult
 from .session import SourceInfo, open_session
@@ -74,11 +75,24 @@ def run_analyzer(con: duckdb.DuckDBPyConnection, analyzer: Analyzer,
     return AnalyzerResult(analyzer, params, results, time.perf_counter() - started)
 
 
+def checked_selection(name: str, sql_dirs=()) -> list[Analyzer]:
+    """The analyzers `name` selects (one, or `all`), after `finops check`.
+
+    Problems in a selected analyzer (or in calls.sql) stop here with every
+    problem listed; a broken file that was not selected is logged as a
+    warning and skipped, so it never stops the others.
+    """
+    checked = check_analyzers(sql_dirs)
+    names = list(checked.names()) if name == "all" else [name]
+    require_sound(checked, names)
+    return catalog.select(checked.analyzers, name)
+
+
 def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
             query: str | None = None, memory_limit: str | None = None
             ) -> tuple[SourceInfo, list[AnalyzerResult]]:
-    """Run one analyzer, or `all`, on the CSV (read once)."""
-    analyzers = catalog.select(catalog.discover(list(sql_dirs)), name)
+    """Run one analyzer, or `all`, on the CSV (read once), after checking it."""
+    analyzers = checked_selection(name, sql_dirs)
     if query and len(analyzers) > 1:
         raise FinopsError("--query needs one analyzer, not `all`")
     if query:

@@ -1,9 +1,11 @@
-"""Find analyzer files and read their machine-readable headers.
+"""Find analyzer files and read their machine-readable headers, strictly.
 
 An analyzer is one `.sql` file: a header of `-- key: value` comments, then
 named queries, each starting with `-- query: NAME` followed by optional
-`-- key: value` display hints and one SQL statement. See sql/README.md.
-A malformed file is a FinopsError that names the file and line.
+`-- key: value` display hints and one SQL statement. The keys and values
+allowed are the table in analyzer_format.py; anything else is a Problem
+with `file:line`, a message and the fix. This module reads files only; the
+checks that need DuckDB (columns, getvariable names) are in check.py.
 """
 
 from __future__ import annotations
@@ -13,17 +15,46 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from . import analyzer_format as fmt
+from .analyzer_format import CATEGORIES, HINT_KEY_NAMES
 from .errors import FinopsError
 from .paths import ENGINE_SQL, SQL_DIR, STATEMENTS_DIR
 
-CATEGORIES = {"finops": "FinOps", "ubr": "Usage-based revenue"}
-REQUIRED_KEYS = ("name", "title", "category", "version", "description")
+REQUIRED_KEYS = fmt.REQUIRED_HEADER_KEYS
+HINT_KEYS = set(HINT_KEY_NAMES)
 _KEY_LINE = re.compile(r"^--\s*([A-Za-z_][\w-]*)\s*:\s?(.*)$")
-_PARAM = re.compile(r"^([A-Za-z_]\w*)\s*=\s*(.*?)\s*(?:\|\s*(.*))?$")
+_QUERY_LINE = re.compile(r"^--\s*query\s*:")
+_PARAM = re.compile(r"^([A-Za-z_]\w*)\s*=\s*(.*?)"
+                    r"(?:\s+min\s+(\S+))?(?:\s+max\s+(\S+))?\s*(?:\|\s*(.*))?$")
 _NAME = re.compile(r"^[A-Za-z_][\w-]*$")
-# Display hints a query may carry (sql/README.md); any other `-- Word: text`
-# comment after `-- query:` is an ordinary SQL comment.
-HINT_KEYS = {"title", "description", "chart", "x", "y", "band", "label", "limit", "format"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in an analyzer file: where, what, and how to fix it."""
+
+    path: Path
+    line: int
+    message: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}" + (f" — {self.fix}" if self.fix else "")
+
+    def to_dict(self) -> dict:
+        return {"file": str(self.path), "line": self.line, "message": self.message,
+                "fix": self.fix}
+
+
+class AnalyzerFileError(FinopsError):
+    """An analyzer file with problems; str() is the first, .problems has them all."""
+
+    def __init__(self, problems: list[Problem], exit_code: int | None = None) -> None:
+        self.problems = list(problems)
+        more = len(self.problems) - 1
+        message = str(self.problems[0]) + (f" (and {more} more: run `finops check`)"
+                                          if more > 0 else "")
+        super().__init__(message, exit_code=exit_code)
 
 
 @dataclass
@@ -31,23 +62,60 @@ class Param:
     name: str
     default: object
     description: str = ""
+    line: int = 0
+    minimum: object = None
+    maximum: object = None
+
+    @property
+    def kind(self) -> str:
+        if isinstance(self.default, bool):
+            return "true/false"
+        if isinstance(self.default, int):
+            return "whole number"
+        if isinstance(self.default, float):
+            return "number"
+        if isinstance(self.default, date):
+            return "date (YYYY-MM-DD)"
+        return "text"
+
+    def _typed(self, text: str) -> object:
+        if isinstance(self.default, bool):
+            if text.lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+                raise ValueError(text)
+            return text.lower() in {"1", "true", "yes", "on"}
+        if isinstance(self.default, int):
+            return int(text)
+        if isinstance(self.default, float):
+            return float(text)
+        if isinstance(self.default, date):
+            return date.fromisoformat(text)
+        return text
+
+    def bounds_error(self, value: object) -> str | None:
+        """Why value is outside the declared min/max, or None."""
+        if self.minimum is not None and value < self.minimum:
+            return f"is below its minimum {self.minimum}"
+        if self.maximum is not None and value > self.maximum:
+            return f"is above its maximum {self.maximum}"
+        return None
 
     def coerce(self, text: str, where: str) -> object:
-        """A --param value, typed like the default (int, float, date or text)."""
+        """A --param value, typed like the default and within its declared bounds."""
         try:
-            if isinstance(self.default, bool):
-                return text.lower() in {"1", "true", "yes", "on"}
-            if isinstance(self.default, int):
-                return int(text)
-            if isinstance(self.default, float):
-                return float(text)
-            if isinstance(self.default, date):
-                return date.fromisoformat(text)
+            value = self._typed(text)
         except ValueError:
-            kind = type(self.default).__name__
-            raise FinopsError(f"{where}: --param {self.name}={text!r} is not a valid {kind} "
-                              f"(default {self.default})") from None
-        return text
+            raise FinopsError(f"{where}: --param {self.name}={text!r} is not a valid "
+                              f"{type(self.default).__name__} (default {self.default})") from None
+        why = self.bounds_error(value)
+        if why:
+            raise FinopsError(f"{where}: --param {self.name}={text} {why} "
+                              f"(default {self.default}{self.range_text()})")
+        return value
+
+    def range_text(self) -> str:
+        parts = [f"min {self.minimum}" if self.minimum is not None else "",
+                 f"max {self.maximum}" if self.maximum is not None else ""]
+        return "".join(f", {p}" for p in parts if p)
 
 
 @dataclass
@@ -56,6 +124,8 @@ class Query:
     sql: str
     line: int  # line of the file where the SQL starts
     meta: dict[str, str] = field(default_factory=dict)
+    query_line: int = 0  # line of `-- query: NAME`
+    hint_lines: dict[str, int] = field(default_factory=dict)
 
     @property
     def hidden(self) -> bool:
@@ -65,6 +135,14 @@ class Query:
     @property
     def title(self) -> str:
         return self.meta.get("title") or self.name.replace("_", " ").capitalize()
+
+    @property
+    def formats(self) -> dict[str, str]:
+        """The `-- format:` hint as {column: kind} (empty when absent or malformed)."""
+        try:
+            return fmt.parse_formats(self.meta["format"]) if self.meta.get("format") else {}
+        except ValueError:
+            return {}
 
 
 @dataclass
@@ -104,80 +182,214 @@ def _parse_default(text: str) -> object:
     return text.strip("'\"")
 
 
-def parse_analyzer(path: Path) -> Analyzer:
-    """Read one analyzer file; raise FinopsError naming path:line on any flaw."""
+def _known(names) -> str:
+    return ", ".join(names)
+
+
+def _parse_param(path: Path, lineno: int, text: str, problems: list[Problem]) -> Param | None:
+    m = _PARAM.match(text.strip())
+    if not m:
+        problems.append(Problem(path, lineno, f"malformed parameter {text!r}",
+                                "write `-- param: name = default [min X] [max Y] | description`"))
+        return None
+    name, default_text, low, high, desc = m.groups()
+    param = Param(name, _parse_default(default_text), (desc or "").strip(), lineno)
+    for attr, bound in (("minimum", low), ("maximum", high)):
+        if bound is None:
+            continue
+        if isinstance(param.default, (bool, str)):
+            problems.append(Problem(path, lineno, f"parameter {name} is {param.kind}: "
+                                    f"`{attr[:3]}` only applies to numbers and dates",
+                                    f"drop `{attr[:3]} {bound}`"))
+            continue
+        try:
+            setattr(param, attr, param._typed(bound))
+        except ValueError:
+            problems.append(Problem(path, lineno, f"parameter {name}: {attr[:3]} {bound!r} is "
+                                    f"not a {param.kind}", f"write `{attr[:3]}` with a value "
+                                    f"like the default {default_text.strip()}"))
+    why = param.bounds_error(param.default) if not problems else None
+    if why:
+        problems.append(Problem(path, lineno, f"parameter {name}: the default {param.default} "
+                                f"{why}", "change the default or the bound"))
+    return param
+
+
+def _header_problems(path: Path, header: dict[str, str], lines: dict[str, int],
+                     problems: list[Problem]) -> int | None:
+    """Check the header's required keys and values; return the version when valid."""
+    for key in REQUIRED_KEYS:
+        if not header.get(key):
+            problems.append(Problem(path, 1, f"analyzer header lacks `-- {key}: ...`",
+                                    f"add `-- {key}: ...` before the first `-- query:`"))
+    if header.get("name") and header["name"] != path.stem:
+        problems.append(Problem(path, lines["name"], f"analyzer name {header['name']!r} must equal "
+                                f"the file name {path.stem!r}",
+                                f"write `-- name: {path.stem}` or rename the file"))
+    if header.get("category") and header["category"] not in CATEGORIES:
+        problems.append(Problem(path, lines["category"], f"unknown category "
+                                f"{header['category']!r}", f"use one of: {_known(CATEGORIES)}"))
+    version = None
+    if header.get("version"):
+        try:
+            version = int(header["version"])
+            if version < 1:
+                raise ValueError
+        except ValueError:
+            problems.append(Problem(path, lines["version"], "version must be a whole number, "
+                                    f"1 or more, found {header['version']!r}",
+                                    "write e.g. `-- version: 1`"))
+            version = None
+    return version
+
+
+def _hint_problems(path: Path, lineno: int, key: str, value: str) -> list[Problem]:
+    """Values a hint may not take, whatever the query returns."""
+    if key == "chart" and value.lower() not in fmt.CHART_TYPES:
+        return [Problem(path, lineno, f"unknown chart type {value!r}",
+                        f"use one of: {_known(fmt.CHART_TYPES)}")]
+    if key == "limit":
+        if not re.fullmatch(r"\d+", value) or int(value) < 1:
+            return [Problem(path, lineno, f"limit must be a whole number, 1 or more, "
+                            f"found {value!r}", "write e.g. `-- limit: 25`")]
+    if key == "format":
+        try:
+            fmt.parse_formats(value)
+        except ValueError as exc:
+            return [Problem(path, lineno, str(exc), "write `-- format: column=kind, ...` "
+                            f"with kind one of: {_known(fmt.FORMATS)}")]
+    if key == "band" and len(fmt.split_columns(value)) != 2:
+        return [Problem(path, lineno, f"band needs two columns, found {value!r}",
+                        "write `-- band: low_column, high_column`")]
+    if key in ("x", "label") and len(fmt.split_columns(value)) != 1:
+        return [Problem(path, lineno, f"{key} names one column, found {value!r}",
+                        f"write `-- {key}: column`")]
+    if key in ("x", "y", "band", "label", "title") and not value.strip():
+        return [Problem(path, lineno, f"empty `{key}` hint", f"give a value or drop the line")]
+    return []
+
+
+def parse_analyzer(path: Path, collect: list[Problem] | None = None) -> Analyzer:
+    """Read one analyzer file; raise AnalyzerFileError listing every flaw with path:line.
+
+    With a `collect` list, problems that leave the file readable (an unknown
+    hint, a bad value) are appended to it and the analyzer is returned, so
+    the checker can go on to check its SQL too.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FinopsError(f"{path}: cannot read analyzer file: {exc}") from None
     lines = text.splitlines()
+    problems: list[Problem] = []
     header: dict[str, str] = {}
+    header_lines: dict[str, int] = {}
     params: dict[str, Param] = {}
     i = 0
     last_key = None
     # Header: comment lines until the first `-- query:`.
-    while i < len(lines) and not re.match(r"^--\s*query\s*:", lines[i]):
+    while i < len(lines) and not _QUERY_LINE.match(lines[i]):
         line = lines[i]
         stripped = line.strip()
         match = _KEY_LINE.match(stripped)
-        if match and match.group(1) == "param":
-            pmatch = _PARAM.match(match.group(2).strip())
-            if not pmatch:
-                raise FinopsError(f"{path}:{i + 1}: malformed parameter {match.group(2)!r}; "
-                                  "write `-- param: name = default | description`")
-            pname, pdefault, pdesc = pmatch.groups()
-            params[pname] = Param(pname, _parse_default(pdefault), (pdesc or "").strip())
+        continuation = line.startswith("--  ")
+        if match and match.group(1) == "param" and not continuation:
+            param = _parse_param(path, i + 1, match.group(2), problems)
+            if param is not None:
+                if param.name in params:
+                    problems.append(Problem(path, i + 1, f"parameter {param.name} is declared "
+                                            f"twice (first on line {params[param.name].line})",
+                                            "keep one declaration"))
+                params[param.name] = param
             last_key = None
-        elif match and not line.startswith("--  "):
-            last_key = match.group(1).lower()
-            header[last_key] = match.group(2).strip()
-        elif stripped.startswith("--") and last_key and line.startswith("--  "):
+        elif match and not continuation:
+            key = match.group(1).lower()
+            if key not in fmt.HEADER_KEY_NAMES:
+                problems.append(Problem(path, i + 1, f"unknown header key `{match.group(1)}:`",
+                                        f"use one of: {_known(fmt.HEADER_KEY_NAMES)}; for a "
+                                        "comment, do not start it with `word:`"))
+                last_key = None
+            elif key in header:
+                problems.append(Problem(path, i + 1, f"header key `{key}:` is given twice "
+                                        f"(first on line {header_lines[key]})",
+                                        "keep one; continue a long value on lines indented "
+                                        "by two spaces"))
+                last_key = None
+            else:
+                last_key = key
+                header[key] = match.group(2).strip()
+                header_lines[key] = i + 1
+        elif stripped.startswith("--") and last_key and continuation:
             header[last_key] += " " + stripped[2:].strip()  # indented continuation
         elif stripped and not stripped.startswith("--"):
-            raise FinopsError(f"{path}:{i + 1}: SQL before the first `-- query: NAME` line")
+            problems.append(Problem(path, i + 1, "SQL before the first `-- query: NAME` line",
+                                    "start each statement with a `-- query: NAME` line"))
+            break
         else:
             last_key = None
         i += 1
+    if problems and i < len(lines) and not _QUERY_LINE.match(lines[i]):
+        raise AnalyzerFileError(problems)
 
-    for key in REQUIRED_KEYS:
-        if not header.get(key):
-            raise FinopsError(f"{path}:1: analyzer header lacks `-- {key}: ...`")
-    if header["name"] != path.stem:
-        raise FinopsError(f"{path}:1: analyzer name {header['name']!r} must equal the file name "
-                          f"{path.stem!r}")
-    try:
-        version = int(header["version"])
-    except ValueError:
-        raise FinopsError(f"{path}:1: version must be a whole number, found "
-                          f"{header['version']!r}") from None
+    version = _header_problems(path, header, header_lines, problems)
 
     queries: list[Query] = []
     while i < len(lines):
         qmatch = re.match(r"^--\s*query\s*:\s*(\S*)\s*$", lines[i])
         if not qmatch or not _NAME.match(qmatch.group(1)):
-            raise FinopsError(f"{path}:{i + 1}: expected `-- query: NAME` (a plain name)")
+            problems.append(Problem(path, i + 1, "expected `-- query: NAME` (a plain name)",
+                                    "name the query with letters, digits and _"))
+            break
         qname, qline = qmatch.group(1), i + 1
         if any(q.name == qname for q in queries):
-            raise FinopsError(f"{path}:{qline}: query {qname!r} is defined twice")
+            problems.append(Problem(path, qline, f"query {qname!r} is defined twice",
+                                    "give each query its own name"))
         i += 1
         meta: dict[str, str] = {}
-        while (i < len(lines) and (m := _KEY_LINE.match(lines[i].strip()))
-               and m.group(1).lower() in HINT_KEYS):
-            meta[m.group(1).lower()] = m.group(2).strip()
+        hint_lines: dict[str, int] = {}
+        # The hint block: every `-- key: value` line right under `-- query:`.
+        while i < len(lines) and (m := _KEY_LINE.match(lines[i].strip())) \
+                and not lines[i].startswith("--  ") and not _QUERY_LINE.match(lines[i]):
+            key, value = m.group(1).lower(), m.group(2).strip()
+            if key not in HINT_KEYS:
+                problems.append(Problem(path, i + 1, f"unknown hint `{m.group(1)}:` in query "
+                                        f"{qname}", f"use one of: {_known(HINT_KEY_NAMES)}; for "
+                                        "a comment, start it with a sentence, not `word:`"))
+            elif key in meta:
+                problems.append(Problem(path, i + 1, f"hint `{key}:` is given twice in query "
+                                        f"{qname}", "keep one"))
+            else:
+                meta[key] = value
+                hint_lines[key] = i + 1
+                problems.extend(_hint_problems(path, i + 1, key, value))
             i += 1
         start = i
-        while i < len(lines) and not re.match(r"^--\s*query\s*:", lines[i]):
+        while i < len(lines) and not _QUERY_LINE.match(lines[i]):
+            m = _KEY_LINE.match(lines[i].strip())
+            if m and m.group(1).lower() in HINT_KEYS - {"title", "description"} \
+                    and not lines[i].startswith("--  ") and all(
+                        ln.strip().startswith("--") or not ln.strip() for ln in lines[start:i]):
+                problems.append(Problem(path, i + 1, f"hint `{m.group(1)}:` after a comment is "
+                                        f"read as a comment in query {qname}",
+                                        "move it up, right under `-- query:`"))
             i += 1
         sql = "\n".join(lines[start:i]).strip()
         sql = sql.rstrip().rstrip(";").rstrip()
         if not re.sub(r"--[^\n]*", "", sql).strip():
-            raise FinopsError(f"{path}:{qline}: query {qname!r} has no SQL")
+            problems.append(Problem(path, qline, f"query {qname!r} has no SQL",
+                                    "add one statement after its hints"))
+            continue
         # The statement's first line in the file, for error messages.
         offset = next((n for n, ln in enumerate(lines[start:i]) if ln.strip()), 0)
-        queries.append(Query(qname, sql, start + offset + 1, meta))
-    if not any(not q.hidden for q in queries):
-        raise FinopsError(f"{path}:{len(lines)}: analyzer has no queries; "
-                          "add one after a `-- query: NAME` line")
+        queries.append(Query(qname, sql, start + offset + 1, meta, qline, hint_lines))
+    if not problems and not any(not q.hidden for q in queries):
+        problems.append(Problem(path, len(lines), "analyzer has no queries",
+                                "add one after a `-- query: NAME` line"))
+    readable = version is not None and all(header.get(k) for k in REQUIRED_KEYS) and queries
+    if problems and (collect is None or not readable):
+        raise AnalyzerFileError(problems)
+    if collect is not None:
+        collect.extend(problems)
 
     return Analyzer(
         name=header["name"], title=header["title"], category=header["category"],

@@ -7,15 +7,17 @@ FinopsError and leave as one line on stderr with a non-zero exit code.
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, logs
 from .errors import FinopsError
 
 CSV_OPTION_HELP = "CSV of calls (env FINOPS_CSV)."
+log = logging.getLogger("finops.cli")
 DEFAULT_CSV = "data/simulated_calls.csv"
 
 
@@ -27,7 +29,8 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except FinopsError as exc:
-            click.echo(f"error: {exc}", err=True)
+            for line in str(exc).splitlines() or [""]:
+                click.echo(f"error: {line}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -68,13 +71,15 @@ def main() -> None:
 @click.option("--param", "params", multiple=True, metavar="SCENARIO.NAME=VALUE",
               help="Override a scenario parameter (ranges as LO:HI), e.g. burst.multiplier=5:10.")
 @click.option("--append", is_flag=True, help="Continue an existing file: same business, later times.")
+@click.option("--force", is_flag=True,
+              help="Overwrite --out even if it is not a file finops simulate wrote.")
 @click.option("--continuous", is_flag=True, help="Grow the file day by day in small batches until the target.")
 @click.option("--rate", type=float, default=None,
               help="With --continuous: rows per second (default 2000; 0 = as fast as possible).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @user_errors
 def simulate_command(out, rows, target_mb, days, customers, start, seed, scenarios, params,
-                     append, continuous, rate, quiet):
+                     append, force, continuous, rate, quiet):
     """Write simulated AI API calls in the data contract's CSV format.
 
     \b
@@ -84,6 +89,10 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
       finops simulate --scenarios base,burst --days 30 --customers 100
       finops simulate --continuous --rate 5000      # the live demo's growing file
       finops simulate --append --days 7             # a week more of the same business
+      finops simulate --out calls.csv --force       # replace a file simulate did not write
+
+    An existing --out is replaced only if finops simulate wrote it (it has the
+    contract's header and the simulator's CSV.plan.json beside it).
     """
     from finops import simulator
 
@@ -91,6 +100,9 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
         raise FinopsError("--rate only applies with --continuous; add --continuous or drop --rate")
     if continuous and append:
         raise FinopsError("--continuous always continues an existing file; drop --append")
+    if force and (append or continuous):
+        raise FinopsError("--force only applies to a new file; --append and --continuous never "
+                          "overwrite, so drop --force")
     options = dict(rows=rows, target_mb=target_mb, days=days, customers=customers, start=start,
                    seed=seed, scenarios=scenarios, params=simulator.parse_params(params) or None,
                    progress=not quiet)
@@ -98,7 +110,7 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
         result = simulator.run_continuous(out, rate=simulator.DEFAULT_RATE if rate is None else rate,
                                           **options)
     else:
-        result = simulator.simulate(out, append=append, **options)
+        result = simulator.simulate(out, append=append, force=force, **options)
     if not quiet:
         verb = "appended" if result.appended else "wrote"
         click.echo(f"{verb} {result.rows:,} rows ({result.bytes / 1e6:.1f} MB) to {out} in "
@@ -138,20 +150,18 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 
 def _print_results(fmt: str, source, results, query: str | None, quiet: bool = False,
                    verbose: bool = False, safe_csv: bool = False) -> None:
-    """Results on stdout; the summary of what was read on stderr (so JSON stays pure)."""
-    from .console import dumps, text_table
+    """Results on stdout; the summary of what was read is logged to stderr (JSON stays pure)."""
+    from .console import dumps, source_summary, text_table
 
-    if verbose:
-        for result in results:
-            click.echo(f"{result.analyzer.name} v{result.analyzer.version}: "
-                       f"{len(result.queries)} queries in {result.seconds:.3f}s "
-                       f"({result.analyzer.path})", err=True)
-        for sample in source.reject_samples:
-            click.echo(f"rejected: {sample['kind']}: {sample['reason']}", err=True)
-    if (fmt == "table" and not quiet) or verbose:
-        click.echo(f"source: {source.csv_path}  rows {source.rows:,}  rejected "
-                   f"{source.rows_rejected:,}  {source.first_call} .. {source.last_call}",
-                   err=True)
+
+    for result in results:
+        log.debug("%s v%s: %d queries in %.3fs (%s)", result.analyzer.name,
+                  result.analyzer.version, len(result.queries), result.seconds,
+                  result.analyzer.path)
+    for sample in source.reject_samples:
+        log.debug("rejected: %s: %s", sample["kind"], sample["reason"])
+    if fmt == "table" or verbose:
+        log.info("%s", source_summary(source))
     if fmt == "json":
         docs = [r.to_json(source.to_dict()) for r in results]
         click.echo(dumps(docs[0] if len(docs) == 1 else docs))
@@ -165,7 +175,7 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
             else:
                 click.echo(click.style(f"== {result.analyzer.name}.{name}: {qr.title} ==",
                                        bold=True))
-                click.echo(text_table(qr, max_rows=50))
+                click.echo(text_table(qr, max_rows=50, formats=qr.formats))
                 click.echo()
 
 
@@ -189,11 +199,11 @@ SAFE_CSV_HELP = ("With --format csv: neutralize text cells a spreadsheet would r
               show_default=True,
               help="Output format; csv is exact for machines (see --safe-csv for spreadsheets).")
 @click.option("--safe-csv", is_flag=True, help=SAFE_CSV_HELP)
-@click.option("--query", "-q", default=None, help="Print only this query of the analyzer.")
+@click.option("--query", default=None, help="Print only this query of the analyzer.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
               help="Override an analyzer parameter (repeatable).")
 @click.option("--show-sql", is_flag=True, help="Print the SQL that runs, then the results.")
-@click.option("--quiet", is_flag=True, help="No summary of the source on stderr.")
+@click.option("--quiet", "-q", is_flag=True, help="No summary of the source on stderr.")
 @click.option("--verbose", "-v", is_flag=True,
               help="On stderr: each analyzer's time and file, the source, the first rejected rows.")
 @sql_dir_option
@@ -208,17 +218,20 @@ def run_sql_command(name, csv_path, fmt, safe_csv, query, params, show_sql, quie
       finops run-sql understanding
       finops run-sql all --format json > results.json
       finops run-sql performance --query latency_by_model --param sla_ms=1500
-      finops run-sql profitability -q customers --format csv > customers.csv
-      finops run-sql profitability -q customers --format csv --safe-csv > for_excel.csv
-    """
-    from . import analyze, catalog
+      finops run-sql profitability --query customers --format csv > customers.csv
+      finops run-sql profitability --query customers --format csv --safe-csv > for_excel.csv
 
+    Every analyzer passes `finops check` first: problems in the one you run
+    stop it (exit 1); a broken file you did not select is skipped with a warning.
+    """
+    from . import analyze
+
+    logs.configure(quiet=quiet, verbose=verbose)
     if safe_csv and fmt != "csv":
         raise FinopsError("--safe-csv only applies with --format csv")
-
     parsed = _parse_params(params)
     if show_sql:
-        for analyzer in catalog.select(catalog.discover(list(sql_dirs)), name):
+        for analyzer in analyze.checked_selection(name, sql_dirs):
             for q in analyzer.queries:
                 if query and q.name != query and not q.hidden:
                     continue
@@ -227,6 +240,45 @@ def run_sql_command(name, csv_path, fmt, safe_csv, query, params, show_sql, quie
     source, results = analyze.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
                                   query=query, memory_limit=memory_limit)
     _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose, safe_csv=safe_csv)
+
+
+@main.command("check")
+@sql_dir_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text: one `file:line: message — fix` per problem.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the problems.")
+@user_errors
+def check_command(sql_dirs, fmt, quiet):
+    """Check every analyzer file without reading any data.
+
+    Parses each header strictly, runs sql/calls.sql over a header-only CSV,
+    each analyzer's setup queries, and DESCRIBE of each reported query; then
+    compares the columns with the hints, the standard query shapes and the
+    declared parameters. Exit code 1 when there are problems. build, serve
+    and run-sql run the same check first.
+
+    \b
+    Examples:
+      finops check
+      finops check --sql-dir my_analyzers/ --format json
+    """
+    from . import check
+    from .console import dumps
+
+    logs.configure(quiet=quiet)
+    result = check.check_analyzers(sql_dirs, use_cache=False)
+    if fmt == "json":
+        click.echo(dumps({"ok": result.ok, "files": [str(p) for p in result.files],
+                          "problems": [p.to_dict() for p in result.problems]}))
+    else:
+        for problem in result.problems:
+            click.echo(str(problem))
+        files = len(result.broken())
+        log.info("checked %d analyzer files in %.2fs: %s", len(result.files), result.seconds,
+                 "ok" if result.ok else f"{len(result.problems)} problem"
+                 f"{'s' if len(result.problems) != 1 else ''} in {files} file"
+                 f"{'s' if files != 1 else ''}")
+    sys.exit(0 if result.ok else 1)
 
 
 @main.command("sql")
@@ -269,14 +321,27 @@ def sql_command(statement, csv_path, fmt, safe_csv, memory_limit):
 def analyzers_command(sql_dirs, fmt):
     """List the analyzers: name, title, category, version and queries.
 
+    A file that does not parse is named on stderr and the exit code is 1;
+    the others are still listed.
+
     \b
     Example:
       finops analyzers --sql-dir my_analyzers/
     """
     from . import catalog
+
+    logs.configure()
+    found, broken = catalog.parse_all(catalog.check_sql_dirs(sql_dirs))
+    for path, exc in broken:
+        log.warning("skipped %s: %s", path.stem, exc)
+    _list_analyzers(found, fmt)
+    if broken:
+        sys.exit(1)
+
+
+def _list_analyzers(found, fmt: str) -> None:
     from .console import dumps
 
-    found = catalog.discover(list(sql_dirs))
     if fmt == "json":
         click.echo(dumps([{"name": a.name, "title": a.title, "category": a.category,
                            "version": a.version, "description": a.description,
@@ -289,8 +354,9 @@ def analyzers_command(sql_dirs, fmt):
         click.echo(f"{a.name:<14} v{a.version:<3} {a.category:<7} {a.title}")
         click.echo(f"{'':<14} queries: {', '.join(q.name for q in a.visible_queries)}")
         if a.params:
-            click.echo(f"{'':<14} params: " + ", ".join(f"{p.name}={p.default}"
-                                                        for p in a.params.values()))
+            click.echo(f"{'':<14} params: " + ", ".join(
+                f"{p.name}={p.default}" + (f" ({p.range_text()[2:]})" if p.range_text() else "")
+                for p in a.params.values()))
 
 
 @main.command("shell")
@@ -348,17 +414,13 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
       finops serve --simulate              # the live demo: data grows, reports follow
       finops serve --csv my_calls.csv --port 8080
     """
-    from datetime import datetime
-
     from .live import serve
 
-    def log(line: str) -> None:
-        click.echo(f"{datetime.now():%H:%M:%S} {line}", err=line.startswith(("build error",
-                                                                              "simulator e")))
-
+    # Progress lines on stdout, warnings and failed builds on stderr: by level.
+    logs.configure(verbose=verbose, info_to_stderr=False, timestamps=True)
     serve(csv_path, out_dir, host=host, port=port, simulate=simulate, target_mb=target_mb,
           poll_seconds=poll_seconds, sql_dirs=sql_dirs, memory_limit=memory_limit, rate=rate,
-          seed=seed, verbose=verbose, log=log)
+          seed=seed, verbose=verbose)
 
 
 # --- build ----------------------------------------------------------------
@@ -380,7 +442,7 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
 @click.option("--no-statements", is_flag=True,
               help="Skip the statement pages (one per organization and customer).")
 @memory_option
-@click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
 @user_errors
 def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, where,
                   no_statements, memory_limit, quiet):
@@ -401,8 +463,11 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, wh
     figures are compared with the previous period of the same length.
     """
     from .filters import parse_where
+    from .session import require_csv
     from .site import build_site
 
+    logs.configure(quiet=quiet, info_to_stderr=False)
+    require_csv(Path(csv_path))  # a usage error (exit 2), as in run-sql
     filters = parse_where(where, date_from, date_to)
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
                         memory_limit=memory_limit, filters=filters,
@@ -414,24 +479,28 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, wh
             state = "ok " if r.ok else "FAILED"
             click.echo(f"{state} {r.id:<14} v{r.version if r.version is not None else '?':<3} "
                        f"{rows:<34} {r.seconds:6.2f}s  {where}")
-        source = result.source
-        if source is not None and source.rows_rejected:
-            reasons = "; ".join(s["reason"] for s in source.reject_samples[:3])
-            click.echo(f"rejected {source.rows_rejected:,} malformed rows (first: {reasons})")
-        if source is not None and source.duplicate_call_ids:
-            click.echo(f"{source.duplicate_call_ids:,} duplicate call_ids counted once")
-        if not filters.empty:
-            rows = result.manifest.get("filtered_rows")
+    source = result.source
+    if source is not None and source.rows_rejected:
+        reasons = "; ".join([s["reason"] for s in source.reject_samples
+                             if s["kind"] != "duplicate call_id"][:3])
+        log.warning("rejected %s malformed rows (first: %s)", f"{source.rows_rejected:,}",
+                    reasons)
+    if source is not None and source.duplicate_call_ids:
+        log.warning("%s duplicate call_ids counted once",
+                    f"{source.duplicate_call_ids:,}")
+    if not filters.empty:
+        rows = result.manifest.get("filtered_rows")
+        if not quiet:
             click.echo(f"filtered: {filters.describe()}"
                        + (f" ({rows:,} calls)" if rows is not None else ""))
-            if rows == 0:
-                click.echo("warning: no calls match the filters; the reports are empty", err=True)
-        info = result.manifest.get("statements") or {}
-        if info.get("pages"):
-            click.echo(f"statements: {info['pages'].get('org', 0):,} organizations, "
-                       f"{info['pages'].get('customer', 0):,} customers in {info['seconds']:.2f}s")
-        elif info.get("error"):
-            click.echo(f"statements failed: {info['error']}", err=True)
+        if rows == 0:
+            log.warning("no calls match the filters; the reports are empty")
+    info = result.manifest.get("statements") or {}
+    if info.get("pages") and not quiet:
+        click.echo(f"statements: {info['pages'].get('org', 0):,} organizations, "
+                   f"{info['pages'].get('customer', 0):,} customers in {info['seconds']:.2f}s")
+    elif info.get("error"):
+        log.warning("statements failed: %s", info["error"])
     for r in result.reports:
         if not r.ok and quiet:
             click.echo(f"FAILED {r.id}: {r.error}", err=True)

@@ -1,12 +1,18 @@
-"""Print query results as aligned text, JSON or CSV for `run-sql` and `sql`."""
+"""Print query results as aligned text, JSON or CSV for `run-sql` and `sql`.
+
+Terminal formatting only: what the user reads or pipes. HTML formatting is
+render.py's; both take column kinds from analyzer_format.column_kind.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
 from decimal import Decimal
 
+from .analyzer_format import column_kind
 from .results import QueryResult, is_numeric_type, jsonable
 
 
@@ -37,20 +43,49 @@ def dumps(data, indent: str = "  ", _level: int = 0) -> str:
     return "[\n" + body + "\n" + pad + "]"
 
 
-def _cell(value) -> str:
+def _cell(value, kind: str = "number") -> str:
+    """One value for the terminal: counts as integers, percentages to two decimals,
+    exact money (trailing zeros dropped), other numbers to six significant digits."""
     if value is None:
         return "NULL"
-    if isinstance(value, float):
-        return f"{value:.6g}" if abs(value) < 1e15 else f"{value:.6e}"
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return str(jsonable(value))
+    if kind == "text":
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NULL"
+    if kind == "pct":
+        return f"{float(value):.2f}"
+    if isinstance(value, int) or (value == int(value) and kind != "money"):
+        return str(int(value))
     if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(jsonable(value))
+        text = format(value, "f")  # money stays exact, to the micro-dollar
+        return text if kind == "money" or "." not in text else text.rstrip("0").rstrip(".")
+    return f"{value:.6g}" if abs(value) < 1e15 else f"{value:.6e}"
 
 
-def text_table(result: QueryResult, max_rows: int | None = None) -> str:
-    """An aligned text table, numbers right-aligned."""
+_UNIT_KINDS = {"usd": "money", "pct": "pct", "ms": "number", "count": "number",
+               "days": "number", "text": "text"}
+
+
+def text_table(result: QueryResult, max_rows: int | None = None,
+               formats: dict[str, str] | None = None) -> str:
+    """An aligned text table, numbers right-aligned and formatted by column kind
+    (the `format` hint, else the column's name; a headline's value by its unit)."""
     rows = result.rows if max_rows is None else result.rows[:max_rows]
-    cells = [[_cell(v) for v in row] for row in rows]
+    kinds = [column_kind(c, formats) for c in result.columns]
+    unit_at = result.columns.index("unit") if "unit" in result.columns else None
+    value_at = result.columns.index("value") if "value" in result.columns else None
+
+    def row_cells(row):
+        cells = []
+        for n, (v, kind) in enumerate(zip(row, kinds)):
+            if n == value_at and unit_at is not None:
+                kind = _UNIT_KINDS.get(str(row[unit_at]).lower(), "number")
+            cells.append(_cell(v, kind))
+        return cells
+
+    cells = [row_cells(row) for row in rows]
     numeric = [is_numeric_type(t) for t in result.types]
     widths = [len(c) for c in result.columns]
     for row in cells:
@@ -65,6 +100,16 @@ def text_table(result: QueryResult, max_rows: int | None = None) -> str:
     if not result.rows:
         lines.append("(no rows)")
     return "\n".join(lines)
+
+
+def source_summary(source) -> str:
+    """One line on what was read: rows kept, rows rejected, duplicates dropped, time range."""
+    parts = [f"source: {source.csv_path}", f"rows {source.rows:,}",
+             f"rejected {source.rows_rejected:,}"]
+    if source.duplicate_call_ids:
+        parts.append(f"duplicates {source.duplicate_call_ids:,} (repeated call_ids counted once)")
+    parts.append(f"{source.first_call} .. {source.last_call}")
+    return "  ".join(parts)
 
 
 def csv_text(result: QueryResult) -> str:

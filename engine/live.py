@@ -8,6 +8,7 @@ stops at a line boundary, the server and watchers end, one closing line).
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -25,6 +26,12 @@ from .watch import RebuildLoop, WatchPlan
 
 MB = 1_000_000
 DEMO_TARGET_MB = 50.0
+
+logger = logging.getLogger(__name__)
+
+
+def _logger_at(level: int) -> Callable[[str], None]:
+    return lambda line: logger.log(level, line)
 
 
 @dataclass
@@ -51,9 +58,11 @@ class _Simulator:
     """run_continuous in a background thread, sharing the serve stop event."""
 
     def __init__(self, csv_path: Path, target_mb: float, rate: float | None, seed: int | None,
-                 stop_event: threading.Event, log: Callable[[str], None]):
+                 stop_event: threading.Event, log: Callable[[str], None] | None):
         self.csv_path, self.target_mb, self.rate, self.seed = csv_path, target_mb, rate, seed
-        self.stop_event, self.log = stop_event, log
+        self.stop_event = stop_event
+        self.log = log or _logger_at(logging.INFO)
+        self.log_error = log or _logger_at(logging.ERROR)
         self.result = None
         self.thread = threading.Thread(target=self._run, name="finops-simulate", daemon=True)
 
@@ -66,10 +75,10 @@ class _Simulator:
                                                    rate=rate, seed=self.seed,
                                                    stop_event=self.stop_event)
         except FinopsError as exc:
-            self.log(f"simulator error: {exc}")
+            self.log_error(f"simulator error: {exc}")
             return
         except Exception as exc:  # keep serving what there is
-            self.log(f"simulator failed: {type(exc).__name__}: {exc}")
+            self.log_error(f"simulator failed: {type(exc).__name__}: {exc}")
             return
         r = self.result
         if not r.stopped:
@@ -81,11 +90,14 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
           host: str = "127.0.0.1", port: int = 8000, simulate: bool = False,
           target_mb: float | None = None, poll_seconds: float = 15, sql_dirs=(),
           memory_limit: str | None = None, rate: float | None = None, seed: int | None = None,
-          verbose: bool = False, log: Callable[[str], None] = print,
+          verbose: bool = False, log: Callable[[str], None] | None = None,
           build: Callable[[], object] | None = None, debounce: float = 0.5,
           min_interval: float | None = None, stop_event: threading.Event | None = None,
           on_ready: Callable[[str], None] | None = None) -> ServeSummary:
-    """Build, serve out_dir, rebuild on changes; return when stopped (Ctrl-C, SIGTERM, stop_event)."""
+    """Build, serve out_dir, rebuild on changes; return when stopped (Ctrl-C, SIGTERM, stop_event).
+
+    log: a callable for every line (tests); None logs through `logging` by level.
+    """
     csv_path, out_dir = Path(csv_path), Path(out_dir)
     if poll_seconds <= 0:
         raise FinopsError("--poll-seconds must be positive, e.g. --poll-seconds 15")
@@ -116,6 +128,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
                        target_bytes=int(target_mb * MB) if target_mb else None,
                        stop_event=stop_event)
     previous = _install_sigterm()
+    say = log or _logger_at(logging.INFO)
     sim = None
     loop_thread = None
     http_thread = None
@@ -124,14 +137,14 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         if simulate:
             sim = _Simulator(csv_path, target_mb, rate, seed, stop_event, log)
             sim.thread.start()
-            log(f"simulating into {csv_path} up to {target_mb:g} MB")
+            say(f"simulating into {csv_path} up to {target_mb:g} MB")
             # Let the first rows land so the first page shows data, not "no data".
             _wait_for_rows(csv_path, stop_event, timeout=3.0)
         loop.build_now(None)
         explore.start_warmer(stop_event)
         http_thread = start_in_thread(server)
         url = url_of(server, host)
-        log(f"serving {out_dir} at {url} (Ctrl-C to stop)")
+        say(f"serving {out_dir} at {url} (Ctrl-C to stop)")
         loop_thread = threading.Thread(target=loop.run, kwargs={"initial_build": False},
                                        name="finops-rebuild", daemon=True)
         loop_thread.start()
@@ -158,7 +171,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         _restore_sigterm(previous)
     summary = ServeSummary(loop.record.builds, loop.record.failed, loop.csv_size() / MB,
                            sim.result.rows if sim and sim.result else None)
-    log(f"stopped: {summary.builds} build{'s' if summary.builds != 1 else ''}"
+    say(f"stopped: {summary.builds} build{'s' if summary.builds != 1 else ''}"
         f"{f' ({summary.failed} failed)' if summary.failed else ''}, "
         f"CSV {summary.csv_mb:.1f} MB")
     return summary

@@ -1,7 +1,7 @@
 """Turn analyzer results into HTML: the Jinja environment, display formats, JSON for scripts.
 
-This module is presentation only. It formats numbers by column name (the
-conventions of sql/README.md), shapes query results into what the templates
+This module is presentation only. It formats numbers by column kind (a
+query's `-- format:` hint, else the column's name: analyzer_format.py), shapes query results into what the templates
 show, and never computes a business figure: every number comes from SQL.
 """
 
@@ -19,6 +19,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from . import analyzer_format
+from .analyzer_format import column_kind  # noqa: F401 (re-exported: the reports' formats)
 from .results import QueryResult, is_numeric_type, jsonable
 from .paths import TEMPLATES_DIR, VIEWER_DIR
 
@@ -28,13 +30,7 @@ DEFAULT_TABLE_ROWS = 100
 # A line or scatter chart shows the whole series (a year of days fits); bars
 # and doughnuts show the rows of the page's table.
 MAX_SERIES_POINTS = 5000
-CHART_TYPES = {"line", "bar", "hbar", "stacked", "doughnut", "pie", "scatter"}
-
-_MONEY_NAMES = {"cost", "revenue", "margin", "savings", "baseline", "allocation",
-                "revenue_at_risk", "amount", "price", "fee"}
-_MONEY_SUFFIXES = ("_cost", "_usd", "_revenue", "_margin", "_savings", "_fee", "_price", "_burn")
-_MONEY_PREFIXES = ("cost_", "projected_")
-
+CHART_TYPES = {c for c in analyzer_format.CHART_TYPES if c != "none"}
 
 # --- formats ---------------------------------------------------------------
 
@@ -56,19 +52,6 @@ def column_label(name: str) -> str:
         first = first[:1].upper() + first[1:]
     # A unit stays on the line of the word before it ("Share %", never "Share" / "%").
     return " ".join([first, *out[1:]]).replace(" %", "\u00a0%").replace(" (", "\u00a0(")
-
-def column_kind(name: str) -> str:
-    """How a column is shown, from its name: money, pct, ms or number (sql/README.md)."""
-    n = name.lower()
-    if n.endswith("_pct") or n == "pct":
-        return "pct"
-    if n.endswith("_ms"):
-        return "ms"
-    if (n in _MONEY_NAMES or n.endswith(_MONEY_SUFFIXES) or n.startswith(_MONEY_PREFIXES)
-            or "cost_per_" in n):
-        return "money"
-    return "number"
-
 
 def _number(value):
     """A float for display, or None when the value is not a finite number."""
@@ -161,6 +144,8 @@ def fmt_value(value, kind: str = "number") -> str:
             else value.strftime("%Y-%m-%d")
     if isinstance(value, date):
         return value.isoformat()
+    if kind == "text":
+        return str(jsonable(value))
     if isinstance(value, (int, float, Decimal)):
         return {"money": fmt_money, "pct": fmt_pct, "ms": fmt_ms}.get(kind, fmt_cell_number)(value)
     return str(jsonable(value))
@@ -273,7 +258,9 @@ class ReportView:
 
 
 def _columns(result: QueryResult) -> list[Column]:
-    return [Column(name, column_kind(name), is_numeric_type(t))
+    """Columns with their display kind: the `-- format:` hint where given, else the name's."""
+    formats = result.formats
+    return [Column(name, column_kind(name, formats), is_numeric_type(t))
             for name, t in zip(result.columns, result.types)]
 
 
@@ -373,7 +360,7 @@ def section(result: QueryResult, *, links: bool = False, root: str = "",
     if band and ys:
         kinds = {c.name: c.kind for c in columns}
         for c in columns:
-            if c.name in band and ys[0] in kinds:
+            if c.name in band and ys[0] in kinds and c.name not in result.formats:
                 c.kind = kinds[ys[0]]
     shown = table_limit(result)
     hidden = hidden_columns(result)

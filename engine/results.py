@@ -33,6 +33,16 @@ class QueryResult:
     meta: dict[str, str] = field(default_factory=dict)
     title: str = ""
 
+    @property
+    def formats(self) -> dict[str, str]:
+        """The query's `-- format: col=kind` hint as {column: kind}."""
+        from .analyzer_format import parse_formats
+
+        try:
+            return parse_formats(self.meta["format"]) if self.meta.get("format") else {}
+        except ValueError:
+            return {}
+
     def records(self) -> list[dict]:
         """Rows as JSON-ready dicts keyed by column name."""
         return [{c: jsonable(v) for c, v in zip(self.columns, row)} for row in self.rows]

@@ -1,27 +1,96 @@
-"""`finops shell`: a DuckDB CLI with the calls views loaded."""
+"""`finops shell`: a DuckDB CLI with the calls views loaded, and nothing else in sight.
+
+sql/calls.sql builds `calls` from staging tables (the raw rows, reject
+lists, the header check). The shell loads it quietly, keeps the objects a
+user queries (USER_OBJECTS) as plain tables in `main`, drops the staging
+ones, and prints a banner that lists the tables and the macros. The DuckDB
+CLI comes with the `shell` extra: `pip install 'finops[shell]'`.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from .errors import FinopsError
 from .paths import CALLS_SQL
-from .session import require_csv
+from .session import connect, require_csv
+
+# What a user queries in the shell (README "Ad-hoc questions"); the rest is staging.
+USER_OBJECTS = ("calls", "calls_rejected", "data_quality", "period", "customer_economics",
+                "model_prices", "subscription_tiers", "contract_columns")
+INSTALL_HINT = "pip install 'finops[shell]'"
 
 
 def duckdb_cli() -> str:
-    """The DuckDB CLI the project's set-up installed (duckdb-cli), or one on PATH."""
+    """The DuckDB CLI of the `shell` extra (duckdb-cli), or one on PATH."""
     beside = Path(sys.executable).parent / "duckdb"
     if beside.exists():
         return str(beside)
     found = shutil.which("duckdb")
     if not found:
-        raise FinopsError("the DuckDB CLI is not installed; run `pip install duckdb-cli` "
-                          "(make install does this) and try again")
+        raise FinopsError(f"`finops shell` needs the DuckDB CLI: run `{INSTALL_HINT}` "
+                          "(or install duckdb on PATH) and try again")
     return found
+
+
+@functools.lru_cache(maxsize=1)
+def loaded_objects() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(staging tables, staging views, macro signatures) that calls.sql defines.
+
+    Found by running calls.sql over a header-only CSV, so a table added to
+    calls.sql is hidden (or listed) without editing this module.
+    """
+    from .check import header_only_csv
+
+    con = connect(memory_limit="256MB", threads=1)
+    try:
+        with tempfile.TemporaryDirectory(prefix="finops-shell-") as folder:
+            con.execute("SET VARIABLE csv_path = ?", [str(header_only_csv(con, Path(folder)))])
+            con.execute(CALLS_SQL.read_text(encoding="utf-8"))
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY table_name").fetchall()]
+        views = [r[0] for r in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal "
+            "ORDER BY view_name").fetchall()]
+        macros = [f"{name}({', '.join(params)})" for name, params in con.execute(
+            "SELECT function_name, parameters FROM duckdb_functions() "
+            "WHERE database_name = 'temp' AND function_type = 'macro' "
+            "ORDER BY function_name").fetchall()]
+    finally:
+        con.close()
+    return (tuple(t for t in tables if t not in USER_OBJECTS),
+            tuple(v for v in views if v not in USER_OBJECTS), tuple(macros))
+
+
+def banner() -> str:
+    _, _, macros = loaded_objects()
+    return (f"finops: tables {', '.join(USER_OBJECTS)}; macros {', '.join(macros)}. "
+            "Try: SELECT * FROM data_quality;")
+
+
+def init_commands() -> list[str]:
+    """The shell's start-up commands: load quietly, keep user objects, drop staging."""
+    staging_tables, staging_views, _ = loaded_objects()
+    keep = " ".join(f"CREATE TABLE main.{name} AS SELECT * FROM temp.{name};"
+                    for name in USER_OBJECTS)
+    drop = " ".join([*(f"DROP VIEW IF EXISTS temp.{v};" for v in staging_views),
+                     *(f"DROP VIEW IF EXISTS temp.{n};" for n in ("calls", "calls_rejected",
+                                                                  "data_quality")),
+                     *(f"DROP TABLE IF EXISTS temp.{n};" for n in USER_OBJECTS
+                       if n not in ("calls", "calls_rejected", "data_quality")),
+                     *(f"DROP TABLE IF EXISTS temp.{t};" for t in staging_tables)])
+    # Single quotes in a path would end the .read argument; refuse clearly.
+    if "'" in str(CALLS_SQL):
+        raise FinopsError(f"the finops install path contains a quote: {CALLS_SQL}")
+    return [f".output {os.devnull}",  # calls.sql's header check prints a one-row table
+            "SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH');",
+            f".read '{CALLS_SQL}'", keep, drop, ".output",
+            f".print '{banner()}'"]
 
 
 def shell_invocation(csv_path: str | os.PathLike) -> tuple[list[str], dict[str, str]]:
@@ -33,11 +102,7 @@ def shell_invocation(csv_path: str | os.PathLike) -> tuple[list[str], dict[str, 
     path = Path(csv_path)
     require_csv(path)
     env = dict(os.environ, FINOPS_CSV_PATH=str(path.resolve()))
-    init = "SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH');"
-    # Single quotes in a path would end the .read argument; refuse clearly.
-    if "'" in str(CALLS_SQL):
-        raise FinopsError(f"the finops install path contains a quote: {CALLS_SQL}")
-    argv = [duckdb_cli(), "-cmd", init, "-cmd", f".read '{CALLS_SQL}'", "-cmd",
-            ".print 'finops: calls, calls_rejected, data_quality, customer_economics, "
-            "model_prices, subscription_tiers are loaded. Try: SELECT * FROM data_quality;'"]
+    argv = [duckdb_cli()]
+    for command in init_commands():
+        argv += ["-cmd", command]
     return argv, env

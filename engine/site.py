@@ -19,6 +19,8 @@ from pathlib import Path
 from . import catalog, render
 from .session import open_session
 from .catalog import Analyzer
+from .check import check_analyzers
+from .paths import CALLS_SQL
 from .files import write_atomic
 from .errors import FinopsError, MissingCSVError, NoDataError
 from . import downloads, explore, statements as stmts
@@ -95,13 +97,21 @@ def read_manifest(out_dir: Path) -> dict | None:
 # --- analyzers ---------------------------------------------------------------
 
 def _discover(sql_dirs) -> tuple[list[Analyzer], list[ReportOutcome]]:
-    """Analyzers to run, and a failed outcome for each file that does not parse."""
-    found, broken = catalog.parse_all(list(sql_dirs))
+    """Analyzers that pass `finops check`, and a failed outcome for each file that does not.
+
+    A file with problems fails alone (its last good report stays); calls.sql
+    with problems fails the build.
+    """
+    checked = check_analyzers(list(sql_dirs))
     failed = []
-    for path, exc in broken:
+    for path, problems in checked.broken().items():
+        if path == CALLS_SQL:
+            raise FinopsError("; ".join(str(p) for p in problems), exit_code=1)
         category = path.parent.name if path.parent.name in catalog.CATEGORIES else "finops"
-        failed.append(ReportOutcome(path.stem, path.stem, category, None, False, str(exc), 0.0))
-    return list(found.values()), failed
+        more = f" (and {len(problems) - 1} more: run `finops check`)" if len(problems) > 1 else ""
+        failed.append(ReportOutcome(path.stem, path.stem, category, None, False,
+                                    f"{problems[0]}{more}", 0.0))
+    return list(checked.analyzers.values()), failed
 
 
 def _now_iso() -> str:
@@ -254,6 +264,8 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
         finally:
             session.close()
         for r in outcomes:
+            if not r.ok and r.file is None and (out / f"{r.id}.html").exists():
+                r.file = f"{r.id}.html"  # a file that fails the check keeps its last good report
             if not r.ok:  # its last good downloads stay listed, like its last good report
                 r.downloads = [n for n in _previous_downloads(previous, r.id) if (out / n).exists()]
         order = {a.name: n for n, a in enumerate(analyzers)}

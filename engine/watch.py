@@ -11,6 +11,7 @@ good reports, is the build function's business.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -22,6 +23,8 @@ from typing import Callable
 import watchfiles
 
 from .files import is_hidden_name
+
+logger = logging.getLogger(__name__)
 
 CSV, SQL, TEMPLATE = "csv", "sql", "template"
 
@@ -119,12 +122,12 @@ class RebuildLoop:
     """
 
     def __init__(self, build: Callable[[], object], plan: WatchPlan, *,
-                 log: Callable[[str], None] = print, debounce: float = 0.3, max_wait: float = 2.0,
+                 log: Callable[[str], None] | None = None, debounce: float = 0.3, max_wait: float = 2.0,
                  min_interval: float = 0.0, target_bytes: int | None = None,
                  stop_event: threading.Event | None = None, force_polling: bool | None = None):
         self.build = build
         self.plan = plan
-        self.log = log
+        self.log = log  # None: the `logging` module, at each line's level
         self.debounce = debounce
         self.max_wait = max_wait
         self.min_interval = min_interval
@@ -174,9 +177,15 @@ class RebuildLoop:
                     if kind:
                         self.events.put(kind)
         except Exception as exc:  # a vanished folder must not kill the server
-            self.log(f"watch stopped for {', '.join(map(str, folders))}: {exc}")
+            self._say(logging.WARNING, f"watch stopped for {', '.join(map(str, folders))}: {exc}")
         finally:
             started.set()
+
+    def _say(self, level: int, line: str) -> None:
+        if self.log is not None:
+            self.log(line)
+        else:
+            logger.log(level, line)
 
     # --- building -----------------------------------------------------
     def csv_size(self) -> int:
@@ -198,12 +207,15 @@ class RebuildLoop:
         self.record.reasons.append(set(reasons or ()))
         if getattr(result, "status", "ok") == "error":
             self.record.failed += 1
-        self.log(describe(result, reasons))
+        status = getattr(result, "status", "ok")
+        self._say(logging.ERROR if status == "error" else
+                  logging.WARNING if status == "partial" else logging.INFO,
+                  describe(result, reasons))
         if reached and not self._final_built:
             self._final_built = True
             self.record.target_reached = True
-            self.log(f"target of {self.target_bytes / 1e6:.1f} MB reached: CSV growth no longer "
-                     "rebuilds; SQL and template edits still do")
+            self._say(logging.INFO, f"target of {self.target_bytes / 1e6:.1f} MB reached: CSV "
+                      "growth no longer rebuilds; SQL and template edits still do")
         if reasons and CSV in reasons or reasons is None:
             self._last_csv_build_end = time.monotonic()
         return result

@@ -1,6 +1,12 @@
 """Fixed facts of the simulated market: the contract's header, the price table,
 providers and their models, tiers, tasks and features.
 
+The facts the analyzers share (the contract's columns, the tiers and their
+fees, the models with their list prices, class and economy model) are read
+from their one definition, the reference tables of sql/calls.sql
+(finops.engine.reference); what is only the simulator's (how popular and how
+fast each model is, the market's provider shares) is defined here.
+
 Prices are kept as exact integers (units of 1e-7 USD per 1,000 tokens) so that
 `cost_usd = round((in*inp + out*outp)/1000, 6)` is computed in integer
 arithmetic, never with binary floats.
@@ -10,58 +16,65 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-HEADER_COLUMNS = (
-    "timestamp", "call_id", "provider", "model", "input_tokens", "output_tokens",
-    "cost_usd", "latency_ms", "customer_id", "subscription_tier", "organization_id",
-    "product_id", "feature_id", "task_type", "environment", "request_id", "trace_id",
-    "session_id", "user_agent",
-)
+from finops.engine.reference import reference
+
+_REF = reference()
+
+HEADER_COLUMNS = _REF.contract_header()
 HEADER = ",".join(HEADER_COLUMNS)
 HEADER_LINE = HEADER + "\n"
 
-# provider -> [(model, input USD/1k, output USD/1k, popularity, speed, class)]
-# popularity: within-provider weight (cheaper models are called more often);
-# speed: latency factor (1.0 = about 2 ms per token); class: budget/mid/premium.
-MODELS: dict[str, list[tuple[str, str, str, float, float, str]]] = {
-    "openai": [
-        ("gpt-4", "0.03", "0.06", 6, 1.6, "premium"),
-        ("gpt-4-turbo", "0.01", "0.03", 9, 1.2, "premium"),
-        ("gpt-4o", "0.0025", "0.01", 30, 0.8, "mid"),
-        ("gpt-4o-mini", "0.00015", "0.0006", 35, 0.45, "budget"),
-        ("gpt-3.5-turbo", "0.0005", "0.0015", 20, 0.5, "budget"),
-    ],
-    "anthropic": [
-        ("claude-opus-4", "0.015", "0.075", 8, 1.7, "premium"),
-        ("claude-sonnet-4", "0.003", "0.015", 35, 0.9, "mid"),
-        ("claude-3.5-sonnet", "0.003", "0.015", 22, 0.95, "mid"),
-        ("claude-haiku-4", "0.00025", "0.00125", 35, 0.4, "budget"),
-    ],
-    "google": [
-        ("gemini-1.5-pro", "0.00125", "0.00375", 25, 1.0, "mid"),
-        ("gemini-pro", "0.00025", "0.0005", 30, 0.7, "budget"),
-        ("gemini-1.5-flash", "0.000075", "0.0003", 45, 0.35, "budget"),
-    ],
-    "bedrock": [
-        ("claude-v2", "0.008", "0.024", 20, 1.4, "premium"),
-        ("claude-instant", "0.0008", "0.0024", 35, 0.6, "budget"),
-        ("titan-text-express", "0.0002", "0.0006", 25, 0.7, "budget"),
-        ("titan-text-lite", "0.00015", "0.0002", 20, 0.5, "budget"),
-    ],
-    "azure": [
-        ("gpt-4-azure", "0.03", "0.06", 35, 1.7, "premium"),
-        ("gpt-35-turbo-azure", "0.0005", "0.0015", 65, 0.55, "budget"),
-    ],
-    "mistral": [
-        ("mistral-large", "0.004", "0.012", 25, 1.1, "premium"),
-        ("mistral-medium", "0.0027", "0.0081", 30, 0.8, "mid"),
-        ("mistral-small", "0.0001", "0.0003", 45, 0.45, "budget"),
-    ],
-    "cohere": [
-        ("command", "0.001", "0.002", 30, 0.9, "mid"),
-        ("command-r", "0.0005", "0.0015", 40, 0.7, "budget"),
-        ("command-light", "0.0003", "0.0006", 30, 0.4, "budget"),
-    ],
+# How the simulated market uses each model it simulates, by (provider, model):
+# (popularity, speed). popularity: within-provider weight (cheaper models are
+# called more often); speed: latency factor (1.0 = about 2 ms per token).
+# Prices and class come from model_prices; a priced model not listed here is
+# simply not simulated.
+MODEL_BEHAVIOUR: dict[tuple[str, str], tuple[float, float]] = {
+    ("openai", "gpt-4"): (6, 1.6),
+    ("openai", "gpt-4-turbo"): (9, 1.2),
+    ("openai", "gpt-4o"): (30, 0.8),
+    ("openai", "gpt-4o-mini"): (35, 0.45),
+    ("openai", "gpt-3.5-turbo"): (20, 0.5),
+    ("anthropic", "claude-opus-4"): (8, 1.7),
+    ("anthropic", "claude-sonnet-4"): (35, 0.9),
+    ("anthropic", "claude-3.5-sonnet"): (22, 0.95),
+    ("anthropic", "claude-haiku-4"): (35, 0.4),
+    ("google", "gemini-1.5-pro"): (25, 1.0),
+    ("google", "gemini-pro"): (30, 0.7),
+    ("google", "gemini-1.5-flash"): (45, 0.35),
+    ("bedrock", "claude-v2"): (20, 1.4),
+    ("bedrock", "claude-instant"): (35, 0.6),
+    ("bedrock", "titan-text-express"): (25, 0.7),
+    ("bedrock", "titan-text-lite"): (20, 0.5),
+    ("azure", "gpt-4-azure"): (35, 1.7),
+    ("azure", "gpt-35-turbo-azure"): (65, 0.55),
+    ("mistral", "mistral-large"): (25, 1.1),
+    ("mistral", "mistral-medium"): (30, 0.8),
+    ("mistral", "mistral-small"): (45, 0.45),
+    ("cohere", "command"): (30, 0.9),
+    ("cohere", "command-r"): (40, 0.7),
+    ("cohere", "command-light"): (30, 0.4),
 }
+
+
+def _models() -> dict[str, list[tuple[str, str, str, float, float, str]]]:
+    """provider -> [(model, input USD/1k, output USD/1k, popularity, speed, model_class)]."""
+    prices = _REF.prices()
+    missing = [f"{p}/{m}" for p, m in MODEL_BEHAVIOUR if (p, m) not in prices]
+    if missing:
+        raise RuntimeError(f"the simulator uses models sql/calls.sql has no price for: {', '.join(missing)}")
+    out: dict[str, list] = {}
+    for (provider, model), (pop, speed) in MODEL_BEHAVIOUR.items():
+        row = prices[(provider, model)]
+        out.setdefault(provider, []).append(
+            (model, str(row["input_per_1k"].normalize()), str(row["output_per_1k"].normalize()),
+             pop, speed, row["model_class"]))
+    return out
+
+
+# provider -> [(model, input USD/1k, output USD/1k, popularity, speed, class)]
+MODELS = _models()
+MODEL_CLASSES = ("economy", "standard", "premium")  # model_prices.model_class, cheapest first
 
 PROVIDER_WEIGHTS = {
     "openai": 40, "anthropic": 25, "google": 15, "bedrock": 10,
@@ -99,20 +112,15 @@ def cost_micro_usd(model: str, input_tokens: int, output_tokens: int) -> int:
     return (input_tokens * inp + output_tokens * outp + 5000) // 10000
 
 
-# The cheaper model a cost-optimising team moves simple tasks to.
+# The cheaper model a cost-optimising team moves simple tasks to: the economy
+# model model_prices gives a premium model (the optimizer reprices at the same).
 CHEAPER_MODEL = {
-    "gpt-4": "gpt-4o-mini", "gpt-4-turbo": "gpt-4o-mini", "gpt-4o": "gpt-4o-mini",
-    "claude-opus-4": "claude-haiku-4", "claude-sonnet-4": "claude-haiku-4",
-    "claude-3.5-sonnet": "claude-haiku-4",
-    "claude-v2": "claude-instant", "gemini-1.5-pro": "gemini-1.5-flash",
-    "gemini-pro": "gemini-1.5-flash",
-    "gpt-4-azure": "gpt-35-turbo-azure",
-    "mistral-large": "mistral-small", "mistral-medium": "mistral-small",
-    "command": "command-light", "command-r": "command-light",
+    m: row["economy_model"] for (p, m), row in _REF.prices().items()
+    if row["economy_model"] and m in MODEL_INFO and row["economy_model"] in MODEL_INFO
 }
 
-TIERS = ("starter", "pro", "enterprise")
-TIER_FEES = {"starter": 29, "pro": 99, "enterprise": 299}
+TIER_FEES = {tier: int(fee) for tier, fee in _REF.tier_fees().items()}  # USD a month
+TIERS = tuple(TIER_FEES)  # cheapest first
 ENVIRONMENTS = ("production", "staging", "development")
 ENVIRONMENT_CUM_WEIGHTS = (95, 99, 100)
 
@@ -166,3 +174,24 @@ TIME_ZONES = {
 US_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles")
 EUROPE_ZONES = ("Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Helsinki")
 ASIA_ZONES = ("Asia/Kolkata", "Asia/Singapore", "Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney")
+
+# A usual week: weekends at 70% of a weekday; 85% of a day's calls in local
+# business hours (8am-8pm).
+WEEKEND_FACTOR = 0.7
+BUSINESS_HOURS_SHARE = 0.85
+
+
+def _hour_profile() -> list[float]:
+    """Share of a day's calls per local hour: 85% between 8am and 8pm."""
+    business = [1.0, 1.5, 1.9, 2.0, 1.6, 1.7, 1.9, 1.9, 1.7, 1.4, 1.1, 0.9]  # 8..19
+    night = [0.35, 0.25, 0.2, 0.2, 0.25, 0.35, 0.6, 0.9, 1.1, 0.9, 0.7, 0.5]  # 20..7
+    b, n = sum(business), sum(night)
+    prof = [0.0] * 24
+    for i, w in enumerate(business):
+        prof[8 + i] = w / b * BUSINESS_HOURS_SHARE
+    for i, w in enumerate(night):
+        prof[(20 + i) % 24] = w / n * (1 - BUSINESS_HOURS_SHARE)
+    return prof
+
+
+HOUR_PROFILE = _hour_profile()

@@ -58,7 +58,7 @@ def day_rows(plan: Plan, day: int, volume: float) -> list[tuple[int, str]]:
         entries, cum = plan.mix(c, day)
         picks = choices(entries, cum_weights=cum, k=n)
         envs = choices(envs_all, cum_weights=env_cum, k=n)
-        cust = f"{c.customer_id},{c.tier_on(day)},{c.organization_id},{c.product_id}"
+        cust = f"{c.customer_id},{plan.tier_on(c, day)},{c.organization_id},{c.product_id}"
         ua = c.user_agent
         slen = c.session_length
         left = 0

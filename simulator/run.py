@@ -36,6 +36,7 @@ DEFAULT_RATE = 2000.0  # rows/s in continuous mode: 50 MB in a little over a min
 ROW_BYTES_ESTIMATE = 326  # measured average line length, to size runs in rows
 MB = 1_000_000
 SIDECAR_SUFFIX = ".plan.json"
+WRITTEN_BY = "finops simulate"  # the sidecar's mark: this file is the simulator's to replace
 MAX_DAYS = 20_000
 
 
@@ -222,6 +223,31 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
+def written_by_simulator(path: Path) -> bool:
+    """Whether `path` is a file this simulator wrote: the contract's header, and
+    beside it the sidecar the simulator writes with every new file."""
+    try:
+        with open(path, "rb") as fh:
+            if not fh.read(len(HEADER_LINE)) == HEADER_LINE.encode():
+                return False
+        side = json.loads(_sidecar(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(side, dict) and side.get("written_by") == WRITTEN_BY
+
+
+def _check_overwrite(out: Path) -> None:
+    """Refuse to replace a file the simulator did not write: it may be someone's data."""
+    try:
+        size = out.stat().st_size
+    except FileNotFoundError:
+        return
+    if out.is_dir() or size == 0 or written_by_simulator(out):
+        return  # a directory is reported by the caller; an empty file holds nothing
+    raise FinopsError(f"{out} exists and was not written by `finops simulate`; pass --force to "
+                      "overwrite it, --append to add rows to it, or another --out")
+
+
 def _read_sidecar(path: Path) -> dict | None:
     """The plan a file was written with, or None; a damaged one is a clear error."""
     side_path = _sidecar(path)
@@ -299,14 +325,17 @@ class _Job:
 
 
 def _prepare(out, *, rows, target_mb, days, customers, start, seed, scenarios, params,
-             volume, append, totals: bool) -> _Job:
+             volume, append, totals: bool, force: bool = False) -> _Job:
     """Resolve options against defaults, the existing file and its sidecar into a job.
 
     totals: rows/target_mb are totals for the file (continuous mode) rather
-    than amounts for this run.
+    than amounts for this run. force: replace an existing file even if the
+    simulator did not write it.
     """
     out = Path(out)
     _check_sizes(rows, target_mb, days, customers)
+    if not append and not force:
+        _check_overwrite(out)
     scen = parse_scenarios(scenarios) if scenarios is not None else None
     start_d = parse_start(start) if start is not None else None
     existing = inspect_file(out) if append else None
@@ -466,7 +495,7 @@ def _write_sidecar(out: Path, job: _Job) -> None:
     data = {"seed": p.seed, "customers": len(p.customers), "days": p.days,
             "start": p.start.isoformat(), "scenarios": list(p.scenarios),
             "params": {k: v for k, v in p.params.items()}, "volume": job.volume,
-            "written_by": "finops simulate"}
+            "written_by": WRITTEN_BY}
     try:
         _sidecar(out).write_text(json.dumps(data, indent=1) + "\n")
     except OSError:
@@ -563,8 +592,11 @@ def simulate(out: str | Path = DEFAULT_OUT, *, rows: int | None = None, target_m
              days: int | None = None, customers: int | None = None, start: str | date | None = None,
              seed: int | None = None, scenarios: str | Sequence[str] | None = None,
              params: dict | None = None, volume: float | None = None, append: bool = False,
+             force: bool = False,
              progress: bool | Callable[[Progress], None] = False) -> SimulationResult:
     """Write simulated calls to `out` (a new file, or appended with append=True).
+
+    An existing `out` is replaced only if the simulator wrote it (or `force`).
 
     Size: `rows` or `target_mb` (what this run writes) or `days`; with none of
     them, 50 MB. With a size target and no `days`, the run goes day after day
@@ -572,7 +604,7 @@ def simulate(out: str | Path = DEFAULT_OUT, *, rows: int | None = None, target_m
     """
     job = _prepare(out, rows=rows, target_mb=target_mb, days=days, customers=customers,
                    start=start, seed=seed, scenarios=scenarios, params=params, volume=volume,
-                   append=append, totals=False)
+                   append=append, totals=False, force=force)
     return _execute(Path(out), job, batch_rows=None, rate=None, stop_event=None,
                     progress=_progress_callback(progress))
 
@@ -584,14 +616,18 @@ def run_continuous(out: str | Path = DEFAULT_OUT, *, target_mb: float | None = N
                    seed: int | None = None, scenarios: str | Sequence[str] | None = None,
                    params: dict | None = None, volume: float | None = None,
                    stop_event: threading.Event | None = None, fresh: bool = False,
+                   force: bool = False,
                    progress: bool | Callable[[Progress], None] = False) -> SimulationResult:
     """Grow `out` day by day in small appended batches until the file holds
     `target_mb` MB (default 50) or `rows` rows, at about `rate` rows/s (None or
     0: as fast as possible). An existing file is continued unless `fresh`
-    (then it is replaced). Returns early, with complete rows only, when
-    stop_event is set. Safe to run in a thread.
+    (then it is replaced, if the simulator wrote it or `force`). Returns
+    early, with complete rows only, when stop_event is set. Safe to run in a
+    thread.
     """
     if fresh:
+        if not force:
+            _check_overwrite(Path(out))
         Path(out).unlink(missing_ok=True)
         _sidecar(Path(out)).unlink(missing_ok=True)
     job = _prepare(out, rows=rows, target_mb=target_mb, days=days, customers=customers,
@@ -665,5 +701,6 @@ class TerminalProgress:
 
 
 __all__ = ["simulate", "run_continuous", "plan", "iter_lines", "count_rows", "inspect_file",
+           "written_by_simulator",
            "parse_scenarios", "parse_params", "parse_start", "Progress", "SimulationResult",
            "TerminalProgress", "DEFAULT_OUT", "DEFAULT_RATE", "DEFAULT_TARGET_MB", "HEADER"]

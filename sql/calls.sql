@@ -31,6 +31,9 @@ CREATE OR REPLACE TEMP MACRO token_cost(input_tokens, output_tokens, input_per_1
     money((input_tokens * input_per_1k + output_tokens * output_per_1k) / 1000);
 
 -- Reference tables ----------------------------------------------------------
+-- The one definition of these facts: the simulator, the tests and the docs
+-- checks read the three tables below from here (finops.engine.reference runs
+-- just their CREATE statements), so a change here reaches all of them.
 
 CREATE OR REPLACE TEMP TABLE subscription_tiers AS
 SELECT * FROM (VALUES

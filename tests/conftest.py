@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from finops.engine import analyze
+from finops.engine.reference import reference
 
-HEADER = ["timestamp", "call_id", "provider", "model", "input_tokens", "output_tokens",
-          "cost_usd", "latency_ms", "customer_id", "subscription_tier", "organization_id",
-          "product_id", "feature_id", "task_type", "environment", "request_id", "trace_id",
-          "session_id", "user_agent"]
+# The contract's columns, from their one definition (sql/calls.sql).
+HEADER = list(reference().contract_header())
 
 DEFAULT_ROW = {
     "timestamp": "2025-11-01T10:00:00", "provider": "openai", "model": "gpt-4o",

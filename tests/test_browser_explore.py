@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 
 import pytest
 
-from cdp import Chromium, find_chromium
+from browser import browser  # noqa: F401  (fixture: Playwright driving Debian's Chromium)
 from conftest import write_calls
 from finops.engine import analyze, render
 from finops.engine.explore import ExploreService
@@ -28,10 +29,65 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
+class Tab:
+    """A Playwright page driven with JavaScript expressions: evaluate, wait for
+    one to hold (across navigations), navigate; console errors in .errors."""
+
+    def __init__(self, browser, width: int = 1280, height: int = 900):
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: m.type in ("error", "assert")
+                     and self.errors.append(f"console.{m.type}: {m.text}"))
+        self.page.on("pageerror", lambda exc: self.errors.append(f"exception: {exc}"))
+
+    def navigate(self, url: str) -> None:
+        self.page.goto(url)
+
+    def evaluate(self, expression: str):
+        return self.page.evaluate(expression)
+
+    def wait_for(self, expression: str, timeout: float = 10.0):
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                value = self.page.evaluate(expression)
+            except Exception:  # noqa: BLE001 - a navigation replaced the document mid-call
+                value = None
+            if value:
+                return value
+            if time.monotonic() > end:
+                raise TimeoutError(f"waited {timeout}s for {expression}")
+            time.sleep(0.2)
+
+    def screenshot(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(path))
+
+    def close(self) -> None:
+        if self.context is not None:
+            self.context.close()
+            self.context = None
+
+
+class Tabs:
+    def __init__(self, browser):
+        self.browser, self.open = browser, []
+
+    def new_page(self, url: str | None = None, width: int = 1280, height: int = 900) -> Tab:
+        tab = Tab(self.browser, width, height)
+        self.open.append(tab)
+        if url:
+            tab.navigate(url)
+        return tab
+
+    def stop(self) -> None:
+        for tab in self.open:
+            tab.close()
+
+
 @pytest.fixture(scope="module")
-def live_site(tmp_path_factory):
-    if not find_chromium():
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+def live_site(tmp_path_factory, browser):  # noqa: F811
     tmp = tmp_path_factory.mktemp("browser-explore")
     calls = write_calls(tmp / "calls.csv", rows_over())
     out = tmp / "reports"
@@ -40,10 +96,10 @@ def live_site(tmp_path_factory):
     service = ExploreService(calls, out)
     server = make_server(out, "127.0.0.1", 0, explore=service)
     start_in_thread(server)
-    browser = Chromium.launch()
-    yield {"calls": calls, "out": out, "browser": browser, "tmp": tmp,
+    tabs = Tabs(browser)
+    yield {"calls": calls, "out": out, "browser": tabs, "tmp": tmp,
            "url": f"http://127.0.0.1:{server.server_address[1]}/"}
-    browser.stop()
+    tabs.stop()
     server.shutdown()
     server.server_close()
     service.close()
@@ -132,7 +188,6 @@ def test_an_open_report_refreshes_in_place_and_says_when_a_build_failed(live_sit
         writer.writerow(["2025-11-25T10:00:00", "call_extra_1", "openai", "gpt-4o", "100", "100",
                          "0.500000", "400", "cust_0002", "pro", "org_002", "product_a", "chat",
                          "chat", "production", "", "", "", ""])
-    import time
     time.sleep(1.1)  # generated_at has one-second resolution
     assert build_site(calls, out, live=True, poll_seconds=1).status == "ok"
     page.wait_for(f"document.body.dataset.generatedAt !== {json.dumps(stamp)}", timeout=20)
@@ -159,10 +214,9 @@ def test_screenshots_of_every_report_and_statement_page(live_site):
               "customer/" + sorted(p.name for p in (out / "customer").glob("*.html"))[0]]
     many_bars = 0
     for width in (1280, 390):
-        browser = Chromium.launch(width=width, height=900)
-        try:
-            for name in pages:
-                page = browser.new_page(live_site["url"] + name)
+        for name in pages:
+            page = live_site["browser"].new_page(live_site["url"] + name, width=width)
+            try:
                 page.wait_for("document.readyState === 'complete'", timeout=20)
                 overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                 assert overflow <= 1, (name, width, overflow)
@@ -184,8 +238,8 @@ def test_screenshots_of_every_report_and_statement_page(live_site):
                                          "._chart.options.plugins.quadrants.split")
                 page.screenshot(ARTIFACTS / "explore" / f"{name.replace('/', '_')[:-5]}-{width}.png")
                 assert not page.errors, (name, page.errors)
-        finally:
-            browser.stop()
+            finally:
+                page.close()
     assert many_bars >= 2  # the phone rule above was exercised
 
 

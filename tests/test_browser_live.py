@@ -21,23 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from cdp import Chromium, find_chromium, free_port
+from browser import browser, free_port, open_page  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 FINOPS = Path(sys.executable).parent / "finops"
 TARGET_MB = 2.0
-
-
-@pytest.fixture
-def chromium():
-    if not find_chromium():
-        pytest.skip("chromium is not installed (apt-get install -y chromium); "
-                    "the live viewer test needs a real browser")
-    browser = Chromium.launch()
-    yield browser
-    browser.stop()
 
 
 class Serve:
@@ -103,7 +93,7 @@ def state(page) -> dict:
     })()""")
 
 
-def test_live_demo_in_a_browser(tmp_path, chromium):
+def test_live_demo_in_a_browser(tmp_path, open_page):
     ARTIFACTS.mkdir(exist_ok=True)
     for stale in ARTIFACTS.glob("live-*.png"):
         stale.unlink()
@@ -113,9 +103,9 @@ def test_live_demo_in_a_browser(tmp_path, chromium):
     try:
         url = serve.wait_line(r"serving .* at http://", timeout=30).split(" at ")[1].split()[0]
         assert url == f"http://127.0.0.1:{port}/"
-        page = chromium.new_page(url)
+        page = open_page(url)
         first = state(page)
-        page.screenshot(ARTIFACTS / "live-1-start.png")
+        page.screenshot(path=str(ARTIFACTS / "live-1-start.png"))
         assert first["progress"] is not None and first["progress"] < 100
         assert first["connection"].strip().lower() == "live"
         assert first["badgeHidden"] is False, "serve renders a live page: the badge shows"
@@ -128,11 +118,12 @@ def test_live_demo_in_a_browser(tmp_path, chromium):
             if s["toast"]:
                 seen_toasts.add(s["toast"])
                 if len(seen_toasts) == 1:
-                    page.screenshot(ARTIFACTS / "live-2-toast.png")
+                    page.screenshot(path=str(ARTIFACTS / "live-2-toast.png"))
             if s["progress"] != progress[-1]:
                 progress.append(s["progress"])
                 if shot < 5:
-                    page.screenshot(ARTIFACTS / f"live-{shot}-progress-{int(s['progress'])}.png")
+                    name = f"live-{shot}-progress-{int(s['progress'])}.png"
+                    page.screenshot(path=str(ARTIFACTS / name))
                     shot += 1
             card_texts.add(s["cardsText"])
             if s["progress"] >= 100 and any("target of" in ln for ln in serve.lines):
@@ -152,8 +143,9 @@ def test_live_demo_in_a_browser(tmp_path, chromium):
         manifest = json.loads(urllib.request.urlopen(url + "manifest.json").read())
         assert manifest["progress_pct"] == 100.0 and manifest["status"] in ("ok", "partial")
         assert f"{manifest['rows']:,}" in final["summary"]
-        page.wait_for("document.getElementById('toast').textContent === ''", timeout=8)
-        page.screenshot(ARTIFACTS / "live-5-target-reached.png")
+        page.wait_for_function("() => document.getElementById('toast').textContent === ''",
+                               timeout=8_000)
+        page.screenshot(path=str(ARTIFACTS / "live-5-target-reached.png"))
 
         # Target reached: growth no longer rebuilds.
         builds = serve.builds()
@@ -174,7 +166,7 @@ def test_live_demo_in_a_browser(tmp_path, chromium):
     assert serve.csv.read_bytes().endswith(b"\n")
 
 
-def test_viewer_reconnects_after_the_server_goes_away(tmp_path, chromium):
+def test_viewer_reconnects_after_the_server_goes_away(tmp_path, open_page):
     """Data exists; the server stops and comes back on the same port: the page recovers."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
@@ -182,29 +174,32 @@ def test_viewer_reconnects_after_the_server_goes_away(tmp_path, chromium):
     try:
         url = first.wait_line(r"serving .* at http://", timeout=30).split(" at ")[1].split()[0]
         first.wait_line(r"target of", timeout=30)
-        page = chromium.new_page(url)
+        page = open_page(url)
         assert state(page)["connection"].strip() == "Live"
     finally:
         assert first.stop() == 0
-    page.wait_for("document.getElementById('connection-status').textContent === 'reconnecting\u2026'",
-                  timeout=10)
-    page.screenshot(ARTIFACTS / "reconnect-1-down.png")
+    page.wait_for_function(
+        "() => document.getElementById('connection-status').textContent === 'reconnecting\u2026'",
+        timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "reconnect-1-down.png"))
     second = Serve(tmp_path, port)
     try:
         second.wait_line(r"serving", timeout=30)
-        page.wait_for("document.getElementById('connection-status').textContent === 'Live'",
-                      timeout=10)
+        page.wait_for_function(
+            "() => document.getElementById('connection-status').textContent === 'Live'",
+            timeout=10_000)
         # The restart built again: the page took the new build without a reload.
-        page.wait_for("document.getElementById('toast').textContent.startsWith('Reports updated')",
-                      timeout=10)
-        page.screenshot(ARTIFACTS / "reconnect-2-back.png")
+        page.wait_for_function(
+            "() => document.getElementById('toast').textContent.startsWith('Reports updated')",
+            timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "reconnect-2-back.png"))
         real_errors = [e for e in page.errors if "manifest.json" not in e and "index.html" not in e]
         assert not real_errors, page.errors
     finally:
         assert second.stop(signal.SIGTERM) == 0
 
 
-def test_viewer_does_nothing_from_file_urls(tmp_path, chromium):
+def test_viewer_does_nothing_from_file_urls(tmp_path, open_page):
     """Opened from disk the page is static: no polling, no errors."""
     from finops.engine.site import build_site
 
@@ -214,7 +209,7 @@ def test_viewer_does_nothing_from_file_urls(tmp_path, chromium):
     simulator.simulate(csv, rows=500, seed=1)
     result = build_site(csv, tmp_path / "reports", poll_seconds=1, live=True)
     assert result.status in ("ok", "partial")
-    page = chromium.new_page((tmp_path / "reports" / "index.html").as_uri())
+    page = open_page((tmp_path / "reports" / "index.html").as_uri())
     time.sleep(2.5)
     s = state(page)
     assert s["connection"].strip() != "reconnecting\u2026"
@@ -222,7 +217,7 @@ def test_viewer_does_nothing_from_file_urls(tmp_path, chromium):
     assert not page.errors, page.errors
 
 
-def test_page_goes_from_no_data_to_reports_without_a_reload(tmp_path, chromium):
+def test_page_goes_from_no_data_to_reports_without_a_reload(tmp_path, open_page):
     """Served before any CSV exists: the no-data panel shows; data arrives; cards appear in place."""
     from finops import simulator
 
@@ -230,26 +225,27 @@ def test_page_goes_from_no_data_to_reports_without_a_reload(tmp_path, chromium):
     serve = Serve(tmp_path, port)
     try:
         url = serve.wait_line(r"serving .* at http://", timeout=30).split(" at ")[1].split()[0]
-        page = chromium.new_page(url)
+        page = open_page(url)
         page.evaluate("window.__sameDocument = true")
         assert page.evaluate("!document.getElementById('no-data').hidden")
         # No CSV yet and no report yet is "no data", not a failed build.
         assert page.evaluate("document.getElementById('error-banner').hidden")
         assert state(page)["cards"] == 0
-        page.screenshot(ARTIFACTS / "nodata-1-empty.png")
+        page.screenshot(path=str(ARTIFACTS / "nodata-1-empty.png"))
 
         staged = tmp_path / "staged.csv"
         simulator.simulate(staged, rows=800, seed=4)
         os.replace(staged, serve.csv)
-        page.wait_for("document.querySelectorAll('#report-cards [data-report-id]').length >= 5",
-                      timeout=20)
+        page.wait_for_function(
+            "() => document.querySelectorAll('#report-cards [data-report-id]').length >= 5",
+            timeout=20_000)
         assert page.evaluate("window.__sameDocument === true"), "updated in place, not reloaded"
         assert page.evaluate("document.getElementById('no-data').hidden")
         # The failed-build banner (the CSV was missing) is gone or hidden now.
         assert page.evaluate("!document.getElementById('error-banner') || "
                              "document.getElementById('error-banner').hidden"), serve.lines
         assert "800" in state(page)["summary"]
-        page.screenshot(ARTIFACTS / "nodata-2-data.png")
+        page.screenshot(path=str(ARTIFACTS / "nodata-2-data.png"))
         assert not page.errors, page.errors
     finally:
         assert serve.stop() == 0

@@ -236,7 +236,7 @@ def test_cli_build_no_data_and_missing_csv(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
     result = CliRunner().invoke(main, ["build", "--csv", str(tmp_path / "nope.csv"),
                                        "--out", str(tmp_path / "o")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error, as in run-sql (test_cli_engine)
     assert result.stderr.strip() == (f"error: CSV not found: {tmp_path / 'nope.csv'}; run "
                                      "`finops simulate` first or pass --csv PATH")
 

@@ -10,6 +10,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+from finops.engine.reference import reference
+
 HOSTILE_CUSTOMER = "</script><img src=x onerror=alert(1)>"
 HOSTILE_FEATURE = "say \"hi\" & 'bye' <b>"
 HOSTILE_MODEL = "gpt\u2028evil\u2029model"
@@ -24,7 +26,7 @@ PROBE_SQL = """\
 -- description: Test analyzer exercising every display hint.
 
 -- query: headline
-SELECT * FROM (VALUES
+SELECT label, value, unit FROM (VALUES
   (1, 'Total cost', CAST((SELECT sum(cost_usd) FROM calls) AS DOUBLE), 'usd'),
   (2, 'Calls', CAST((SELECT count(*) FROM calls) AS DOUBLE), 'count'),
   (3, 'Production share',
@@ -99,10 +101,10 @@ BROKEN_SQL = """\
 SELECT no_such_column FROM calls ORDER BY 1;
 """
 
-_MODELS = [("openai", "gpt-4o", 0.0025, 0.01), ("openai", "gpt-4o-mini", 0.00015, 0.0006),
-           ("anthropic", "claude-sonnet-4", 0.003, 0.015),
-           ("anthropic", "claude-haiku-4", 0.00025, 0.00125),
-           ("google", "gemini-1.5-flash", 0.000075, 0.0003)]
+# Five models at their list prices (from sql/calls.sql's model_prices).
+_MODELS = [(p, m, float(r["input_per_1k"]), float(r["output_per_1k"]))
+           for (p, m), r in reference().prices().items()
+           if m in ("gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "claude-haiku-4", "gemini-1.5-flash")]
 
 
 def sample_rows(n: int = 240, hostile: bool = False) -> list[dict]:
@@ -110,7 +112,7 @@ def sample_rows(n: int = 240, hostile: bool = False) -> list[dict]:
     rows = []
     features = ["chat", "search", "summarize", "translate"]
     tasks = ["chat", "qa", "summarization", "code"]
-    tiers = ["starter", "pro", "enterprise"]
+    tiers = list(reference().tier_fees())
     for i in range(n):
         provider, model, pin, pout = _MODELS[(i * 7) % len(_MODELS)]
         tin, tout = 100 + (i * 37) % 1900, (i * 53) % 900

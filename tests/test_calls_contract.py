@@ -1,4 +1,4 @@
-"""sql/calls.sql on bad input: every case of data-contract.md "Bad rows"."""
+"""sql/calls.sql on bad input: every case of docs/data-contract.md "Bad rows"."""
 
 from __future__ import annotations
 

@@ -83,7 +83,7 @@ def test_run_sql_json_contract(env):
 def test_run_sql_params_are_bound_and_typed(env):
     csv, sql_dir = env
     result = run("run-sql", "mini", "--csv", csv, "--sql-dir", sql_dir, "--format", "json",
-                 "-q", "by_customer", "--param", "min_cost=0.2", "--param", "label=it's; DROP")
+                 "--query", "by_customer", "--param", "min_cost=0.2", "--param", "label=it's; DROP")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)["queries"]["by_customer"]
     assert rows == [{"customer_id": "b", "cost": 0.3, "calls": 2, "label": "it's; DROP"}]
@@ -92,7 +92,7 @@ def test_run_sql_params_are_bound_and_typed(env):
 def test_run_sql_csv_and_table_formats(env):
     csv, sql_dir = env
     result = run("run-sql", "mini", "--csv", csv, "--sql-dir", sql_dir, "--format", "csv",
-                 "-q", "by_customer")
+                 "--query", "by_customer")
     assert result.output.splitlines() == ["customer_id,cost,calls,label", "b,0.300000,2,hello",
                                           "a,0.100000,1,hello"]
     result = run("run-sql", "mini", "--csv", csv, "--sql-dir", sql_dir)
@@ -104,7 +104,7 @@ def test_run_sql_csv_and_table_formats(env):
 def test_show_sql_prints_the_statements(env):
     csv, sql_dir = env
     result = CliRunner().invoke(main, ["run-sql", "mini", "--csv", str(csv), "--sql-dir",
-                                       str(sql_dir), "--show-sql", "-q", "by_customer"])
+                                       str(sql_dir), "--show-sql", "--query", "by_customer"])
     assert result.exit_code == 0
     assert "getvariable('min_cost')" in result.stderr
     assert "mini.sql:17" in result.stderr
@@ -112,11 +112,11 @@ def test_show_sql_prints_the_statements(env):
 
 @pytest.mark.parametrize("args, message", [
     (["run-sql", "nope"], "unknown analyzer 'nope'"),
-    (["run-sql", "mini", "-q", "nope"], "has no query 'nope'"),
+    (["run-sql", "mini", "--query", "nope"], "has no query 'nope'"),
     (["run-sql", "mini", "--param", "nope=1"], "has no parameter 'nope'"),
     (["run-sql", "mini", "--param", "min_cost=abc"], "is not a valid float"),
     (["run-sql", "mini", "--param", "novalue"], "must be KEY=VALUE"),
-    (["run-sql", "all", "-q", "by_customer"], "--query needs one analyzer"),
+    (["run-sql", "all", "--query", "by_customer"], "--query needs one analyzer"),
 ])
 def test_run_sql_user_errors_are_one_line(env, args, message):
     csv, sql_dir = env
@@ -151,7 +151,7 @@ def test_a_sql_error_names_the_file_and_line(env):
 
 
 @pytest.mark.parametrize("mutation, message", [
-    (lambda s: s.replace("-- version: 2", "-- version: two"), ":1: version must be a whole number"),
+    (lambda s: s.replace("-- version: 2", "-- version: two"), ":4: version must be a whole number"),
     (lambda s: s.replace("-- title: A tiny analyzer\n", ""), "lacks `-- title: ...`"),
     (lambda s: s.replace("-- name: mini", "-- name: other"), "must equal the file name"),
     (lambda s: s.replace("-- param: label = hello", "-- param: label"), ":8: malformed parameter"),
@@ -162,8 +162,9 @@ def test_a_malformed_header_names_the_file_and_line(env, mutation, message):
     csv, sql_dir = env
     (sql_dir / "mini.sql").write_text(mutation(MINI))
     result = run("analyzers", "--sql-dir", sql_dir)
-    assert result.exit_code == 2
-    assert "mini.sql" in result.output and message in result.output
+    assert result.exit_code == 1  # the other analyzers are still listed
+    assert "understanding" in result.stdout and "mini" not in result.stdout
+    assert "mini.sql" in result.stderr and message in result.stderr
 
 
 def test_analyzers_lists_name_title_version_queries(env):
@@ -213,6 +214,33 @@ def test_shell_loads_the_views(env):
                          env=environ, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-2:] == ["n,cost", "3,0.400000"]
+
+
+@pytest.mark.skipif(not (shutil.which("duckdb") or (shell.Path(sys.executable).parent / "duckdb").exists()),
+                    reason="the DuckDB CLI (pip install duckdb-cli) is not installed")
+def test_shell_is_quiet_and_shows_only_what_a_user_queries(env):
+    csv, _ = env
+    argv, environ = shell.shell_invocation(csv)
+    out = subprocess.run(argv + ["-list", "-c", "SELECT table_name FROM duckdb_tables() "
+                                 "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal "
+                                 "ORDER BY 1"],
+                         env=environ, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    banner, *rest = out.stdout.splitlines()
+    assert "header_check" not in out.stdout  # calls.sql's own check prints nothing
+    assert sorted(rest[1:]) == sorted(shell.USER_OBJECTS)  # staging tables are gone
+    for name in ("calls", "period", "customer_economics", "money(x)", "pct(part, whole)",
+                 "safe_div(a, b)", "token_cost("):
+        assert name in banner
+
+
+def test_shell_without_the_cli_names_the_extra(env, monkeypatch):
+    csv, _ = env
+    monkeypatch.setattr(shell.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shell.sys, "executable", str(csv.parent / "no-venv" / "python"))
+    result = run("shell", "--csv", csv)
+    assert result.exit_code == 2
+    assert "pip install 'finops[shell]'" in result.output and "Traceback" not in result.output
 
 
 def test_shell_without_csv_is_a_one_line_error(tmp_path):

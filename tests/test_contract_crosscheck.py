@@ -1,8 +1,8 @@
-"""An independent cross-check of every contract query of spec/analyzers.md.
+"""An independent cross-check of every contract query of docs/analyzers.md.
 
 Each contract query is recomputed here in plain Python from the CSV (the csv
 module, Decimal/Fraction for money, our own linear-interpolation quantile)
-following the words of analyzers.md and data-contract.md, and compared with
+following the words of docs/analyzers.md and docs/data-contract.md, and compared with
 what the engine returns (`finops.engine.analyze.run_sql(...)`, the rows
 `run-sql --format json` prints):
 
@@ -14,7 +14,9 @@ what the engine returns (`finops.engine.analyze.run_sql(...)`, the rows
 
 Data: tests/golden/fixture_calls.csv (a simulator file with planted bad
 lines) and a small hand-made CSV of edge cases written into tmp_path.
-The reference code reads no SQL and shares no code with the engine.
+The reference code runs none of the analyzers' SQL and shares no code with
+the engine; it takes only the facts (columns, tiers, prices) from their one
+definition, the reference tables of sql/calls.sql (finops.engine.reference).
 
 Rounding convention (the contract's "money as a number with up to 6
 decimals"): an amount the engine reports per row (a customer's revenue, a
@@ -52,43 +54,23 @@ from pathlib import Path
 
 import pytest
 
+from finops.engine.reference import reference
+
 FIXTURE = Path(__file__).parent / "golden" / "fixture_calls.csv"
 
-HEADER = ["timestamp", "call_id", "provider", "model", "input_tokens", "output_tokens",
-          "cost_usd", "latency_ms", "customer_id", "subscription_tier", "organization_id",
-          "product_id", "feature_id", "task_type", "environment", "request_id", "trace_id",
-          "session_id", "user_agent"]
-
-# data-contract.md: reference tables.
-TIER_FEES = {"starter": Decimal(29), "pro": Decimal(99), "enterprise": Decimal(299)}
+# docs/data-contract.md: columns and reference tables.
+# The facts (the contract's columns, the tiers, the price list) are read from
+# their one definition, sql/calls.sql's reference tables; what is computed
+# from them below is this module's own.
+_REF = reference()
+HEADER = list(_REF.contract_header())
+TIER_FEES = _REF.tier_fees()
 PRICES = {  # model: (provider, input per 1k, output per 1k)
-    "gpt-4": ("openai", "0.03", "0.06"), "gpt-4-turbo": ("openai", "0.01", "0.03"),
-    "gpt-4o": ("openai", "0.0025", "0.01"), "gpt-4o-mini": ("openai", "0.00015", "0.0006"),
-    "gpt-3.5-turbo": ("openai", "0.0005", "0.0015"),
-    "claude-opus-4": ("anthropic", "0.015", "0.075"),
-    "claude-sonnet-4": ("anthropic", "0.003", "0.015"),
-    "claude-3.5-sonnet": ("anthropic", "0.003", "0.015"),
-    "claude-haiku-4": ("anthropic", "0.00025", "0.00125"),
-    "claude-v2": ("bedrock", "0.008", "0.024"), "claude-instant": ("bedrock", "0.0008", "0.0024"),
-    "titan-text-express": ("bedrock", "0.0002", "0.0006"),
-    "titan-text-lite": ("bedrock", "0.00015", "0.0002"),
-    "gemini-1.5-pro": ("google", "0.00125", "0.00375"), "gemini-pro": ("google", "0.00025", "0.0005"),
-    "gemini-1.5-flash": ("google", "0.000075", "0.0003"),
-    "gpt-4-azure": ("azure", "0.03", "0.06"), "gpt-35-turbo-azure": ("azure", "0.0005", "0.0015"),
-    "mistral-large": ("mistral", "0.004", "0.012"), "mistral-medium": ("mistral", "0.0027", "0.0081"),
-    "mistral-small": ("mistral", "0.0001", "0.0003"),
-    "command": ("cohere", "0.001", "0.002"), "command-r": ("cohere", "0.0005", "0.0015"),
-    "command-light": ("cohere", "0.0003", "0.0006"),
-}
-# sql/calls.sql model_prices: the premium models and the cheaper model of the
-# same provider each is repriced at (checked below to be same-provider and cheaper).
-PREMIUM_TO_ECONOMY = {
-    "gpt-4": "gpt-4o-mini", "gpt-4-turbo": "gpt-4o-mini", "gpt-4o": "gpt-4o-mini",
-    "claude-opus-4": "claude-haiku-4", "claude-sonnet-4": "claude-haiku-4",
-    "claude-3.5-sonnet": "claude-haiku-4", "claude-v2": "claude-instant",
-    "gemini-1.5-pro": "gemini-1.5-flash", "gpt-4-azure": "gpt-35-turbo-azure",
-    "mistral-large": "mistral-small",
-}
+    r["model"]: (r["provider"], r["input_per_1k"], r["output_per_1k"]) for r in _REF.model_prices}
+# The premium models and the cheaper model of the same provider each is
+# repriced at (checked below to be same-provider and cheaper).
+PREMIUM_TO_ECONOMY = {r["model"]: r["economy_model"] for r in _REF.model_prices
+                      if r["model_class"] == "premium"}
 SIMPLE_TASKS = {"qa", "chat", "summarization", "translation"}
 SLA_MS = 2000
 

@@ -101,7 +101,7 @@ def test_the_whole_analyzer_as_json_is_exact_and_linked(hostile_site):
 def test_run_sql_csv_is_exact_and_safe_csv_neutralizes(tmp_path):
     csv_path = write_calls(tmp_path / "calls.csv", hostile_rows(60))
     runner = CliRunner()
-    args = ["run-sql", "profitability", "-q", "customers", "--format", "csv", "--csv", str(csv_path)]
+    args = ["run-sql", "profitability", "--query", "customers", "--format", "csv", "--csv", str(csv_path)]
     exact = runner.invoke(main, args)
     assert exact.exit_code == 0, exact.output
     assert FORMULAS[0] in {r["customer_id"] for r in csv.DictReader(io.StringIO(exact.stdout))}

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from finops.engine import catalog
+from finops.engine.check import check_analyzers
 
 import update_golden as golden
 
@@ -21,6 +22,13 @@ def outputs():
     return golden.current_output()
 
 
+def test_builtin_analyzers_pass_finops_check():
+    """`finops check` runs first: the eight analyzers have no problem at all."""
+    checked = check_analyzers(use_cache=False)
+    assert checked.ok, "finops check found:\n" + "\n".join(map(str, checked.problems))
+    assert sorted(checked.analyzers) == sorted(NAMES) and len(NAMES) >= 8
+
+
 def load(name: str) -> dict:
     path = golden.golden_path(name)
     if not path.exists():
@@ -28,12 +36,33 @@ def load(name: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_golden_file_is_not_edited_by_hand(name):
-    doc = load(name)
-    assert doc["sha256"] == golden.content_hash(doc["output"]), (
-        f"{golden.golden_path(name)} was edited by hand; regenerate it with `make golden`")
-    assert b"\r\n" not in golden.golden_path(name).read_bytes()
+def test_golden_files_match_the_hashes_recorded_apart_from_them():
+    """tests/golden/SHA256SUMS is written by `make golden`; a hand edit of a golden
+    file or of the fixture no longer matches it."""
+    if not golden.SUMS.exists():
+        pytest.fail(f"{golden.SUMS} is missing: run `make golden`")
+    sums = golden.read_sums()
+    assert set(sums) == {p.name for p in golden.hashed_files()}, "run `make golden`"
+    edited = [name for name, digest in sums.items()
+              if golden.file_hash(golden.GOLDEN_DIR / name) != digest]
+    assert not edited, f"edited by hand (hash differs from SHA256SUMS): {edited}; run `make golden`"
+    for path in golden.hashed_files():
+        assert b"\r\n" not in path.read_bytes(), f"{path} has CRLF line endings"
+
+
+def test_a_hand_edit_fails_the_hash_check(tmp_path, monkeypatch):
+    for path in golden.hashed_files():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(golden, "GOLDEN_DIR", tmp_path)
+    monkeypatch.setattr(golden, "FIXTURE", tmp_path / golden.FIXTURE.name)
+    monkeypatch.setattr(golden, "SUMS", tmp_path / "SHA256SUMS")
+    golden.write_sums()
+    test_golden_files_match_the_hashes_recorded_apart_from_them()
+    target = tmp_path / f"{NAMES[0]}.json"
+    target.write_text(target.read_text(encoding="utf-8").replace('"version"', '"version" ', 1),
+                      encoding="utf-8")
+    with pytest.raises(AssertionError, match="edited by hand"):
+        test_golden_files_match_the_hashes_recorded_apart_from_them()
 
 
 @pytest.mark.parametrize("name", NAMES)

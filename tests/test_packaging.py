@@ -30,7 +30,8 @@ def test_wheel_installs_everything_under_the_finops_namespace(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.startswith("finops-")}
     assert top == {"finops"}, f"generic top-level packages in the wheel: {top}"
-    for needed in ["finops/engine/cli.py", "finops/simulator/__init__.py", "finops/sql/calls.sql",
+    for needed in ["finops/engine/cli.py", "finops/simulator/__init__.py",
+                   "finops/simulator/scenarios/burst.py", "finops/sql/calls.sql",
                    "finops/sql/finops/understanding.sql", "finops/sql/ubr/features.sql"]:
         assert needed in names
     assert any(n.startswith("finops/templates/") and n.endswith(".html") for n in names)
@@ -50,7 +51,7 @@ def test_installed_copy_runs_from_any_directory(wheel, tmp_path):
     workdir.mkdir()
     proc = subprocess.run([sys.executable, "-S", "-c",
                            "import sys, finops.engine.cli as c; print(c.__file__, file=sys.stderr); "
-                           "c.main()", "run-sql", "understanding", "-q", "summary",
+                           "c.main()", "run-sql", "understanding", "--query", "summary",
                            "--csv", str(csv), "--format", "csv"],
                           cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -58,3 +59,10 @@ def test_installed_copy_runs_from_any_directory(wheel, tmp_path):
     header, row = proc.stdout.strip().splitlines()[:2]
     assert header.startswith("total_cost,total_calls")
     assert row.startswith("0.750000,2")
+    # the simulator (its scenarios, and the reference tables it reads from calls.sql)
+    out = tmp_path / "sim.csv"
+    proc = subprocess.run([sys.executable, "-S", "-c", "import finops.engine.cli as c; c.main()",
+                           "simulate", "--rows", "30", "--out", str(out), "--quiet"],
+                          cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert len(out.read_text().splitlines()) == 31

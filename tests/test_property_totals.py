@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from finops.engine.cli import main
+from finops.engine.reference import reference
 
 from conftest import write_calls
 
@@ -26,7 +27,7 @@ row = st.fixed_dictionaries({
     "micro_usd": st.integers(0, 50_000_000),
     "latency_ms": st.integers(1, 600_000),
     "customer": st.sampled_from(["c1", "c2", "c,3", 'c"4', "c5 ünï"]),
-    "tier": st.sampled_from(["starter", "pro", "enterprise"]),
+    "tier": st.sampled_from(list(reference().tier_fees())),
 })
 
 

@@ -13,7 +13,7 @@ import urllib.request
 from functools import partial
 from pathlib import Path
 
-from cdp import free_port
+from browser import free_port
 from finops import simulator
 from finops.engine.live import serve
 

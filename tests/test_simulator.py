@@ -28,35 +28,23 @@ from click.testing import CliRunner
 from finops import simulator
 from finops.engine.cli import main
 from finops.engine.errors import FinopsError
+from finops.engine.reference import reference
 
-HEADER = ("timestamp,call_id,provider,model,input_tokens,output_tokens,cost_usd,latency_ms,"
-          "customer_id,subscription_tier,organization_id,product_id,feature_id,task_type,"
-          "environment,request_id,trace_id,session_id,user_agent")
-
-# The data contract's price table, typed in again here on purpose: the test
-# must not trust the simulator's own copy.
-PRICES = {
-    "openai": {"gpt-4": ("0.03", "0.06"), "gpt-4-turbo": ("0.01", "0.03"), "gpt-4o": ("0.0025", "0.01"),
-               "gpt-4o-mini": ("0.00015", "0.0006"), "gpt-3.5-turbo": ("0.0005", "0.0015")},
-    "anthropic": {"claude-opus-4": ("0.015", "0.075"), "claude-sonnet-4": ("0.003", "0.015"),
-                  "claude-3.5-sonnet": ("0.003", "0.015"), "claude-haiku-4": ("0.00025", "0.00125")},
-    "bedrock": {"claude-v2": ("0.008", "0.024"), "claude-instant": ("0.0008", "0.0024"),
-                "titan-text-express": ("0.0002", "0.0006"), "titan-text-lite": ("0.00015", "0.0002")},
-    "google": {"gemini-1.5-pro": ("0.00125", "0.00375"), "gemini-pro": ("0.00025", "0.0005"),
-               "gemini-1.5-flash": ("0.000075", "0.0003")},
-    "azure": {"gpt-4-azure": ("0.03", "0.06"), "gpt-35-turbo-azure": ("0.0005", "0.0015")},
-    "mistral": {"mistral-large": ("0.004", "0.012"), "mistral-medium": ("0.0027", "0.0081"),
-                "mistral-small": ("0.0001", "0.0003")},
-    "cohere": {"command": ("0.001", "0.002"), "command-r": ("0.0005", "0.0015"),
-               "command-light": ("0.0003", "0.0006")},
-}
+# The data contract's facts, from their one definition (sql/calls.sql's
+# reference tables), never from the simulator's own module: the rows are
+# checked against what the analyzers will read them with.
+HEADER = ",".join(reference().contract_header())
+TIERS = tuple(reference().tier_fees())
+PRICES: dict[str, dict[str, tuple[Decimal, Decimal]]] = {}
+for _row in reference().model_prices:
+    PRICES.setdefault(_row["provider"], {})[_row["model"]] = (_row["input_per_1k"], _row["output_per_1k"])
 TS_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?")
 COST_RE = re.compile(r"\d+(\.\d{1,6})?")
 
 
 def contract_problems(fields: list[str]) -> list[str]:
-    """Every rule of data-contract.md for one row; [] when the row is valid."""
-    if len(fields) != 19:
+    """Every rule of docs/data-contract.md for one row; [] when the row is valid."""
+    if len(fields) != HEADER.count(",") + 1:
         return [f"{len(fields)} fields"]
     (ts, call_id, provider, model, inp, out, cost, lat, cust, tier, org, prod, feat, task, env,
      *_ids) = fields
@@ -77,7 +65,7 @@ def contract_problems(fields: list[str]) -> list[str]:
         bad.append("cost_usd")
     if not (lat.isdigit() and 1 <= int(lat) <= 600_000):
         bad.append("latency_ms")
-    if tier not in ("starter", "pro", "enterprise"):
+    if tier not in TIERS:
         bad.append("tier")
     if env not in ("production", "staging", "development"):
         bad.append("environment")
@@ -155,12 +143,12 @@ def test_customer_identity_is_stable_and_tier_changes_are_planned_upgrades(full)
     by_id = {c.customer_id: c for c in plan.customers}
     for cid, ts_tiers in tiers.items():
         changes = [(a, b) for a, b in zip(ts_tiers, ts_tiers[1:]) if a != b]
-        c = by_id[cid]
-        if c.upgrade_day is None:
+        upgrade = plan.upgrade(by_id[cid])
+        if upgrade is None:
             assert not changes
         else:
-            assert len(changes) <= 1 and all(b == c.upgrade_tier for _, b in changes)
-    assert any(c.upgrade_day is not None for c in plan.customers)
+            assert len(changes) <= 1 and all(b == upgrade[1] for _, b in changes)
+    assert any(plan.upgrade(c) is not None for c in plan.customers)
 
 
 # --- a realistic business -------------------------------------------------------
@@ -266,7 +254,7 @@ def test_sessions_span_several_calls_of_one_customer_and_day(base):
 
 def test_default_business_has_a_minority_of_unprofitable_customers(full):
     _, rows, _ = full
-    fee = {"starter": 29, "pro": 99, "enterprise": 299}
+    fee = reference().tier_fees()
     cost, tier, days = defaultdict(Decimal), {}, defaultdict(set)
     for r in rows:
         cost[r[8]] += Decimal(r[6])
@@ -285,165 +273,6 @@ def test_default_business_has_a_minority_of_unprofitable_customers(full):
             unprofitable += 1
     share = unprofitable / len(cost)
     assert 0.02 <= share <= 0.25, share
-
-
-# --- scenarios ------------------------------------------------------------------
-
-def scenario_run(tmp_path_factory, name, **kw):
-    opts = dict(seed=kw.pop("seed", 3), customers=kw.pop("customers", 60), days=kw.pop("days", 30),
-                scenarios=name, **kw)
-    path, rows = gen(tmp_path_factory, name, **opts)
-    return rows, simulator.plan(**{k: v for k, v in opts.items() if k != "volume"})
-
-
-def test_burst_hours_run_5_to_20_times_normal(tmp_path_factory):
-    rows, plan = scenario_run(tmp_path_factory, "burst", volume=1.0, customers=40)
-    off = {c.customer_id: c.utc_offset for c in plan.customers}
-    idx = {c.customer_id: c.index for c in plan.customers}
-    counts = Counter()
-    for r in rows:
-        t = ts(r) + timedelta(hours=off[r[8]])
-        counts[(idx[r[8]], (t.date() - plan.start).days, t.hour)] += 1
-    ratios = []
-    for day in range(plan.days):
-        for ci, b in plan.bursts(day).items():
-            if (plan.start + timedelta(days=day)).weekday() >= 5:
-                continue
-            normal_days = [d for d in range(plan.days) if ci not in plan.bursts(d)
-                           and (plan.start + timedelta(days=d)).weekday() < 5]
-            hrs = range(b.start_hour, b.start_hour + b.hours)
-            base_n = sum(counts[(ci, d, h)] for d in normal_days for h in hrs) / len(normal_days)
-            burst_n = sum(counts[(ci, day, h)] for h in hrs)
-            if base_n >= 3:
-                ratios.append(burst_n / base_n)
-    assert len(ratios) >= 10
-    assert 5 <= statistics.median(ratios) <= 20, statistics.median(ratios)
-    burst_days = sum(len(plan.bursts(d)) for d in range(plan.days)) / (plan.days * len(plan.customers))
-    assert 0.04 <= burst_days <= 0.12
-
-
-def test_churned_customers_stop_and_never_return(tmp_path_factory):
-    rows, plan = scenario_run(tmp_path_factory, "gradual_decline", customers=80, days=40)
-    churned = [c for c in plan.customers if c.churn_day is not None]
-    assert 0.12 <= len(churned) / len(plan.customers) <= 0.28
-    last = {}
-    for r in rows:
-        last[r[8]] = ts(r)
-    for c in churned:
-        cutoff = datetime.combine(plan.date_of(c.churn_day), datetime.min.time()) - timedelta(hours=c.utc_offset)
-        assert last[c.customer_id] < cutoff, c.customer_id
-    # the rest decline: the last week is quieter than the first
-    per_week = Counter()
-    for r in rows:
-        per_week[(ts(r).date() - plan.start).days // 7] += 1
-    assert per_week[4] < 0.8 * per_week[0]
-
-
-def test_model_migration_follows_an_s_curve(tmp_path_factory):
-    rows, plan = scenario_run(tmp_path_factory, "model_migration", customers=40, days=35)
-    src, dst = "gpt-4", "claude-sonnet-4"
-    per_day = defaultdict(Counter)
-    for r in rows:
-        if r[3] in (src, dst):
-            per_day[(ts(r).date() - plan.start).days][r[3]] += 1
-    share = {d: c[dst] / (c[src] + c[dst]) for d, c in per_day.items() if c[src] + c[dst] >= 20}
-    start, dur = plan.migration_start, 14
-    before = [s for d, s in share.items() if d < start - 1]
-    after = [s for d, s in share.items() if d > start + dur + 1]
-    middle = [s for d, s in share.items() if abs(d - (start + dur / 2)) <= 1]
-    assert before and after and middle
-    # the target model has its own base share; the curve is what moves
-    assert max(before) < 0.2 and min(after) > 0.85
-    assert 0.3 < statistics.mean(middle) < 0.75
-    ordered = [statistics.mean(share[d] for d in range(k, k + 3) if d in share)
-               for k in range(start - 2, start + dur, 3)]
-    assert ordered == sorted(ordered), "monotone rise"
-    # slow at both ends, fast in the middle: an S, not a line
-    assert ordered[1] - ordered[0] < ordered[len(ordered) // 2] - ordered[len(ordered) // 2 - 1]
-
-
-def test_feature_launch_appears_on_its_day_with_a_spike_then_adoption(tmp_path_factory):
-    rows, plan = scenario_run(tmp_path_factory, "feature_launch", customers=50, days=30)
-    launch = plan.launch_day
-    days_with = sorted({(ts(r).date() - plan.start).days for r in rows if r[12] == "ai_assistant"})
-    assert days_with[0] >= launch - 1 and launch in days_with
-    per_day = Counter((ts(r).date() - plan.start).days for r in rows)
-    weekday_before = [per_day[d] for d in range(launch - 10, launch)
-                      if plan.date_of(d).weekday() < 5]
-    assert per_day[launch] >= 2.5 * statistics.mean(weekday_before)
-    users = {r[8] for r in rows if r[12] == "ai_assistant" and (ts(r).date() - plan.start).days > launch + 4}
-    assert 0.25 <= len(users) / len(plan.customers) <= 0.55
-
-
-def test_cost_optimization_lowers_cost_per_call_after_its_start(tmp_path_factory):
-    rows, plan = scenario_run(tmp_path_factory, "cost_optimization", customers=60, days=30)
-    start = plan.optimization_day
-    cost, calls = defaultdict(Decimal), Counter()
-    for r in rows:
-        d = (ts(r).date() - plan.start).days
-        if d in (start - 1, start):
-            continue  # local days straddle the UTC boundary
-        k = d > start
-        cost[k] += Decimal(r[6])
-        calls[k] += 1
-    before, after = cost[False] / calls[False], cost[True] / calls[True]
-    assert after < Decimal("0.8") * before, (before, after)
-
-
-def test_growth_viral_and_weekend_scenarios_shape_volume(tmp_path_factory):
-    rows, plan = scenario_run(tmp_path_factory, "steady_growth", customers=40, days=28)
-    per_week = Counter((ts(r).date() - plan.start).days // 7 for r in rows)
-    assert per_week[3] > 1.5 * per_week[0]
-
-    rows, plan = scenario_run(tmp_path_factory, "viral_spike", customers=40, days=40)
-    per_day = Counter((ts(r).date() - plan.start).days for r in rows)
-    s = plan.customers[0].growth_start
-    assert statistics.mean(per_day[d] for d in range(s + 15, s + 22)) > 4 * statistics.mean(
-        per_day[d] for d in range(s - 7, s))
-
-    rows, plan = scenario_run(tmp_path_factory, "weekend_effect", customers=60, days=28)
-    per_day = Counter(ts(r).date() for r in rows)
-    by_wd = defaultdict(list)
-    for d, n in per_day.items():
-        by_wd[d.weekday()].append(n)
-    weekday = statistics.mean(n for wd in range(4) for n in by_wd[wd])
-    assert 0.35 <= statistics.mean(by_wd[5]) / weekday <= 0.65
-    assert 0.25 <= statistics.mean(by_wd[6]) / weekday <= 0.55
-
-
-def test_multi_tenant_organizations_differ_in_volume_and_provider(tmp_path_factory):
-    rows, plan = scenario_run(tmp_path_factory, "multi_tenant", customers=120, days=10)
-    per_cust = Counter(r[8] for r in rows)
-    by_org = defaultdict(list)
-    org_of = {c.customer_id: c.organization_id for c in plan.customers}
-    rate_of = {c.customer_id: c.rate for c in plan.customers}
-    for cid, n in per_cust.items():
-        by_org[org_of[cid]].append(n / rate_of[cid])
-    means = [statistics.mean(v) for v in by_org.values() if len(v) >= 3]
-    assert max(means) / min(means) >= 2.5
-    top = defaultdict(Counter)
-    for r in rows:
-        top[r[10]][r[2]] += 1
-    assert len({c.most_common(1)[0][0] for c in top.values()}) >= 3
-
-
-def test_timezone_segment_follows_the_sun(tmp_path_factory):
-    rows, plan = scenario_run(tmp_path_factory, "timezone", customers=90, days=7)
-    region = {c.customer_id: c.time_zone.split("/")[0] for c in plan.customers}
-    peak = {}
-    for reg in ("America", "Europe", "Asia"):
-        hours = Counter(ts(r).hour for r in rows if region[r[8]] == reg)
-        peak[reg] = max(range(24), key=lambda h: sum(hours[(h + k) % 24] for k in range(-3, 4)))
-    assert len(set(peak.values())) == 3, peak
-
-
-def test_seasonal_month_end_and_weekly_cycle(tmp_path_factory):
-    rows, plan = scenario_run(tmp_path_factory, "seasonal", customers=60, days=35,
-                              start="2025-10-01")
-    per_day = Counter(ts(r).date() for r in rows)
-    monday = statistics.mean(n for d, n in per_day.items() if d.weekday() == 1)
-    friday = statistics.mean(n for d, n in per_day.items() if d.weekday() == 4)
-    assert monday > 1.2 * friday  # the weekly cycle peaks early in the week
 
 
 # --- determinism, append, continuous ---------------------------------------------
@@ -593,6 +422,41 @@ def test_cli_writes_a_file(tmp_path):
     assert len(read_rows(out)) == 1000
 
 
+def test_simulate_refuses_to_overwrite_a_file_it_did_not_write_unless_forced(tmp_path):
+    small = dict(customers=5, days=2)  # a tiny business: the test is about the file, not the rows
+    SMALL = ("--customers", "5", "--days", "2")
+    theirs = tmp_path / "calls.csv"
+    theirs.write_text("their,own,data\n1,2,3\n")
+    r = run_cli("--rows", "50", *SMALL, "--out", str(theirs))
+    assert r.exit_code == 2 and "was not written by `finops simulate`" in r.output
+    assert "--force" in r.output and len(r.output.strip().splitlines()) == 1
+    assert theirs.read_text() == "their,own,data\n1,2,3\n"
+    # a file in the contract's format (real data, say) is theirs too without the sidecar
+    real = tmp_path / "real.csv"
+    simulator.simulate(real, rows=20, seed=1, **small)
+    Path(f"{real}.plan.json").unlink()
+    before = real.read_bytes()
+    with pytest.raises(FinopsError, match="not written by"):
+        simulator.simulate(real, rows=50, seed=2, **small)
+    assert real.read_bytes() == before
+    # --force replaces it; the simulator's own file is then replaced without asking
+    r = run_cli("--rows", "50", *SMALL, "--seed", "3", "--out", str(theirs), "--force", "--quiet")
+    assert r.exit_code == 0, r.output
+    assert len(read_rows(theirs)) == 50 and simulator.written_by_simulator(theirs)
+    r = run_cli("--rows", "70", *SMALL, "--seed", "4", "--out", str(theirs), "--quiet")
+    assert r.exit_code == 0, r.output
+    assert len(read_rows(theirs)) == 70
+    # an empty file holds nothing to lose
+    empty = tmp_path / "empty.csv"
+    empty.touch()
+    simulator.simulate(empty, rows=10, seed=1, **small)
+    assert len(read_rows(empty)) == 10
+    # continuous mode starting fresh asks the same
+    with pytest.raises(FinopsError, match="not written by"):
+        simulator.run_continuous(real, rows=10, rate=None, fresh=True, **small)
+    assert real.read_bytes() == before
+
+
 def test_cli_default_run_writes_50_mb_to_the_default_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     if True:
@@ -620,6 +484,7 @@ def test_cli_default_run_writes_50_mb_to_the_default_path(tmp_path, monkeypatch)
     (["--param", "burst.multiplier=x:y"], "burst.multiplier takes a number or a range"),
     (["--param", "burst.nope=1"], "unknown parameter burst.nope"),
     (["--param", "oops"], "use SCENARIO.NAME=VALUE"),
+    (["--append", "--force"], "--force only applies to a new file"),
 ])
 def test_cli_user_errors_are_one_line_with_exit_2(tmp_path, args, message):
     r = run_cli("--out", str(tmp_path / "e.csv"), *args)

@@ -6,7 +6,7 @@
 --   environment, a chargeback that spreads non-production cost over the
 --   organizations in proportion to their production cost, and showback of
 --   each organization's unit cost against the average.
--- param: non_production_target_pct = 10.0 | Target share of all spend for staging and development, in percent
+-- param: non_production_target_pct = 10.0 min 0 max 100 | Target share of all spend for staging and development, in percent
 
 -- query: _usage
 -- Calls aggregated once by organization, product, feature, environment and

@@ -7,8 +7,8 @@
 --   commitment at a low percentile of daily spend, volume discount tiers,
 --   provider arbitrage within a model class, and the total potential.
 -- param: simple_tasks = qa,chat,summarization,translation | Task types an economy model handles well (comma separated)
--- param: commitment_percentile = 0.1 | Percentile of daily spend to commit to (0-1)
--- param: commitment_discount_pct = 20.0 | Discount on committed spend, in percent
+-- param: commitment_percentile = 0.1 min 0 max 1 | Percentile of daily spend to commit to (0-1)
+-- param: commitment_discount_pct = 20.0 min 0 max 100 | Discount on committed spend, in percent
 
 -- query: _usage
 -- Calls aggregated once by provider, model and task type (a few hundred

@@ -5,9 +5,9 @@
 -- description: Latency percentiles, throughput, cost and SLA compliance per
 --   model; rankings by cost, speed and a composite score; the best model for
 --   each task type and the latency distribution.
--- param: sla_ms = 2000 | Latency SLA threshold in milliseconds
--- param: sla_target_pct = 95.0 | Share of calls that should meet the SLA (percent); models below it raise an alert
--- param: min_calls = 20 | Fewest calls a model needs on a task type to be ranked for it
+-- param: sla_ms = 2000 min 1 | Latency SLA threshold in milliseconds
+-- param: sla_target_pct = 95.0 min 0 max 100 | Share of calls that should meet the SLA (percent); models below it raise an alert
+-- param: min_calls = 20 min 1 | Fewest calls a model needs on a task type to be ranked for it
 
 -- query: _models
 -- Per-model metrics, aggregated once. Percentiles are continuous

@@ -6,10 +6,10 @@
 --   cost, customers whose daily spend spikes, each customer's spend against
 --   its monthly allocation, premium models on simple tasks, and the alert
 --   rules evaluated with the dollars at stake.
--- param: sigma = 3.0 | A call is anomalous when its cost is more than this many standard deviations above its model's mean
--- param: spike_ratio = 5.0 | A customer-day is a spike when its cost is more than this many times the customer's baseline
--- param: usage_revenue_pct = 30.0 | Alert when a customer's AI cost exceeds this share of its revenue (percent)
--- param: allocation_pct = 100.0 | A customer's monthly AI allocation as a share of its tier's monthly fee (percent)
+-- param: sigma = 3.0 min 0 | A call is anomalous when its cost is more than this many standard deviations above its model's mean
+-- param: spike_ratio = 5.0 min 1 | A customer-day is a spike when its cost is more than this many times the customer's baseline
+-- param: usage_revenue_pct = 30.0 min 0 | Alert when a customer's AI cost exceeds this share of its revenue (percent)
+-- param: allocation_pct = 100.0 min 1 | A customer's monthly AI allocation as a share of its tier's monthly fee (percent)
 
 -- query: _model_stats
 -- Mean and sample standard deviation (as stddev_samp) of cost per model. A
@@ -247,7 +247,7 @@ ORDER BY position;
 -- title: Alerts
 -- description: Rules that fired; customers over their allocation are high severity.
 -- chart: none
--- Severity: over 100% of allocation is high (revenue at risk); 80-100% of
+-- Severity levels: over 100% of allocation is high (revenue at risk); 80-100% of
 -- allocation, cost over the revenue share and spikes are medium;
 -- anomalous calls are low. Details name up to five customers.
 WITH over_budget AS (

@@ -5,7 +5,7 @@
 -- description: Where the AI API money goes: totals, cost by provider, model,
 --   organization, product, feature and environment, daily and hourly patterns,
 --   token efficiency by task type, and a linear forecast of spend.
--- param: forecast_growth_alert_pct = 20.0 | Alert when the next 30 days are projected to cost this much more than the last 30 (percent)
+-- param: forecast_growth_alert_pct = 20.0 min 0 | Alert when the next 30 days are projected to cost this much more than the last 30 (percent)
 
 -- query: _daily
 -- Every date of the period, zero-filled, with a 0-based day index for the

@@ -179,7 +179,7 @@ ORDER BY customers DESC, lift DESC, feature_a, feature_b;
 -- query: recommendations
 -- title: Recommendations
 -- description: What to do with each feature outside the invest quadrant, and the best bundle.
--- optimize: cut the feature's AI cost until its margin reaches the median
+-- What each kind proposes. optimize: cut the feature's AI cost until its margin reaches the median
 --   margin_pct: saves cost - attributed_revenue * (1 - median/100);
 -- sunset: the same saving (the detail also gives the cost saved by retiring
 --   it and the attributed revenue that would be put at risk);

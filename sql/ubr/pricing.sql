@@ -6,12 +6,12 @@
 --   models (flat subscription, tiered with overage, usage-based, hybrid) and
 --   compares revenue, margin, who pays more or less, the impact on low,
 --   medium and high usage segments, churn risk and a migration plan.
--- param: tiered_allowance_pct = 50 | Tiered: AI-cost allowance included in the fee, percent of the fee
--- param: tiered_overage_markup = 1.5 | Tiered: price of AI cost beyond the allowance, times cost
--- param: usage_markup = 2.0 | Usage-based: price, times AI cost
--- param: hybrid_base_pct = 50 | Hybrid: base fee, percent of the subscription fee
--- param: hybrid_markup = 1.3 | Hybrid: price of AI cost on top of the base, times cost
--- param: churn_increase_pct = 25 | A customer whose bill rises by more than this percent is a churn risk
+-- param: tiered_allowance_pct = 50 min 0 | Tiered: AI-cost allowance included in the fee, percent of the fee
+-- param: tiered_overage_markup = 1.5 min 0 | Tiered: price of AI cost beyond the allowance, times cost
+-- param: usage_markup = 2.0 min 0 | Usage-based: price, times AI cost
+-- param: hybrid_base_pct = 50 min 0 | Hybrid: base fee, percent of the subscription fee
+-- param: hybrid_markup = 1.3 min 0 | Hybrid: price of AI cost on top of the base, times cost
+-- param: churn_increase_pct = 25 min 0 | A customer whose bill rises by more than this percent is a churn risk
 
 -- query: _customers
 -- Each customer's revenue under every model, all prorated on tenure like

@@ -6,8 +6,8 @@
 --   tenure, against the AI cost it causes: margin per customer and per tier,
 --   the margin distribution, the customers that lose money, and what to do
 --   about them (upgrade or cap) in dollars.
--- param: cost_cap_pct = 80 | AI cost cap offered to unprofitable customers, as a percent of their revenue
--- param: top_n = 10 | Unprofitable customers listed by loss
+-- param: cost_cap_pct = 80 min 0 | AI cost cap offered to unprofitable customers, as a percent of their revenue
+-- param: top_n = 10 min 1 | Unprofitable customers listed by loss
 
 -- query: _customers
 -- One row per customer (aggregated once, then reused by every query).
