@@ -118,7 +118,8 @@ def adhoc_query(sql: str, csv_path: str | os.PathLike,
     """Run one ad-hoc statement against the calls views."""
     if not sql.strip():
         raise FinopsError('give a query, e.g. finops sql "SELECT count(*) FROM calls"')
-    session = open_session(csv_path, memory_limit=memory_limit)
+    # No valid row is no reason to hide calls_rejected and data_quality.
+    session = open_session(csv_path, memory_limit=memory_limit, require_rows=False)
     try:
         try:
             cursor = session.con.execute(sql)

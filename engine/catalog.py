@@ -18,7 +18,7 @@ from pathlib import Path
 from . import analyzer_format as fmt
 from .analyzer_format import CATEGORIES, HINT_KEY_NAMES
 from .errors import FinopsError
-from .paths import ENGINE_SQL, SQL_DIR, STATEMENTS_DIR
+from .paths import CALLS_SQL, ENGINE_SQL, SQL_DIR, STATEMENTS_DIR
 
 REQUIRED_KEYS = fmt.REQUIRED_HEADER_KEYS
 HINT_KEYS = set(HINT_KEY_NAMES)
@@ -410,10 +410,12 @@ def check_sql_dirs(sql_dirs) -> list[Path]:
 
 def analyzer_files(sql_dirs: list[Path]) -> list[Path]:
     """Analyzer files: every .sql under the folders but the engine's own SQL
-    (calls.sql, filters.sql, the statements/ folder)."""
+    (calls.sql, filters.sql, the statements/ folder) and the list-price
+    loaders (sql/prices/)."""
     return [p for folder in check_sql_dirs(sql_dirs)
             for p in sorted(folder.rglob("*.sql"))
-            if p.resolve() not in ENGINE_SQL and STATEMENTS_DIR not in p.resolve().parents]
+            if p.resolve() not in ENGINE_SQL and STATEMENTS_DIR not in p.resolve().parents
+            and p.resolve().parent != CALLS_SQL.parent / "prices"]
 
 
 _BUILTIN_ORDER = ["understanding", "performance", "realtime", "optimization", "alignment",

@@ -76,10 +76,14 @@ def main() -> None:
 @click.option("--continuous", is_flag=True, help="Grow the file day by day in small batches until the target.")
 @click.option("--rate", type=float, default=None,
               help="With --continuous: rows per second (default 2000; 0 = as fast as possible).")
+@click.option("--columns", "columns", type=click.Choice(["1.0", "1.1"]), default="1.0",
+              show_default=True,
+              help="Contract version: 1.1 adds cache, reasoning, status, error_type and "
+                   "cost_source columns (a new file only).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 @user_errors
 def simulate_command(out, rows, target_mb, days, customers, start, seed, scenarios, params,
-                     append, force, continuous, rate, quiet):
+                     append, force, continuous, rate, columns, quiet):
     """Write simulated AI API calls in the data contract's CSV format.
 
     \b
@@ -90,6 +94,7 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
       finops simulate --continuous --rate 5000      # the live demo's growing file
       finops simulate --append --days 7             # a week more of the same business
       finops simulate --out calls.csv --force       # replace a file simulate did not write
+      finops simulate --columns 1.1 --rows 5000     # with prompt caching and failed calls
 
     An existing --out is replaced only if finops simulate wrote it (it has the
     contract's header and the simulator's CSV.plan.json beside it).
@@ -100,6 +105,8 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
         raise FinopsError("--rate only applies with --continuous; add --continuous or drop --rate")
     if continuous and append:
         raise FinopsError("--continuous always continues an existing file; drop --append")
+    if columns == "1.1" and (append or continuous):
+        raise FinopsError("--columns 1.1 writes a new file; drop --append/--continuous")
     if force and (append or continuous):
         raise FinopsError("--force only applies to a new file; --append and --continuous never "
                           "overwrite, so drop --force")
@@ -111,6 +118,9 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
                                           **options)
     else:
         result = simulator.simulate(out, append=append, force=force, **options)
+        if columns == "1.1":
+            from finops.simulator import columns11
+            columns11.extend_file(Path(out))
     if not quiet:
         verb = "appended" if result.appended else "wrote"
         click.echo(f"{verb} {result.rows:,} rows ({result.bytes / 1e6:.1f} MB) to {out} in "
@@ -159,7 +169,8 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
                   result.analyzer.version, len(result.queries), result.seconds,
                   result.analyzer.path)
     for sample in source.reject_samples:
-        log.debug("rejected: %s: %s", sample["kind"], sample["reason"])
+        where = f"line {sample['line']}: " if sample.get("line") else ""
+        log.debug("rejected: %s%s: %s", where, sample["kind"], sample["reason"])
     if fmt == "table" or verbose:
         log.info("%s", source_summary(source))
     if fmt == "json":
@@ -311,6 +322,46 @@ def sql_command(statement, csv_path, fmt, safe_csv, memory_limit):
         click.echo(_csv(result, safe_csv), nl=False)
     else:
         click.echo(text_table(result, max_rows=200))
+
+
+@main.command("prices")
+@click.argument("model", required=False)
+@click.option("--provider", help="Provider key (openai, anthropic, bedrock, azure, ...).")
+@click.option("--date", "on_date", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Price on this day (default: today, UTC).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="Output format.")
+@user_errors
+def prices_command(model, provider, on_date, fmt):
+    """What MODEL costs at list price on a date, and where the number comes from.
+
+    Prices are USD per million tokens from the genai-prices library (the
+    version is in the `source` column, the provider's pricing page in
+    `pricing_url`), shipped with finops: no network. Without MODEL, every
+    priced model. A model name is matched as the library matches it
+    (`claude-sonnet-4-20250514` is claude-sonnet-4-0).
+
+    \b
+    Examples:
+      finops prices gpt-4o
+      finops prices claude-3-5-sonnet --date 2024-11-01
+      finops prices --provider anthropic --format csv
+    """
+    from . import prices
+    from .console import csv_text, dumps, text_table
+
+    result = prices.lookup(model, provider, on_date.date() if on_date else None)
+    if model and not result.rows:
+        raise FinopsError(f"no list price for {model!r}"
+                          + (f" at provider {provider!r}" if provider else "")
+                          + " in genai-prices on that date; `finops prices` lists every priced model",
+                          exit_code=1)
+    if fmt == "json":
+        click.echo(dumps(result.records()))
+    elif fmt == "csv":
+        click.echo(csv_text(result), nl=False)
+    else:
+        click.echo(text_table(result, max_rows=500))
 
 
 @main.command("analyzers")
@@ -481,13 +532,23 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, wh
                        f"{rows:<34} {r.seconds:6.2f}s  {where}")
     source = result.source
     if source is not None and source.rows_rejected:
-        reasons = "; ".join([s["reason"] for s in source.reject_samples
+        reasons = "; ".join([(f"line {s['line']}: " if s.get("line") else "") + s["reason"]
+                             for s in source.reject_samples
                              if s["kind"] != "duplicate call_id"][:3])
         log.warning("rejected %s malformed rows (first: %s)", f"{source.rows_rejected:,}",
                     reasons)
     if source is not None and source.duplicate_call_ids:
         log.warning("%s duplicate call_ids counted once",
                     f"{source.duplicate_call_ids:,}")
+    if source is not None and source.unpriced_calls:
+        log.info("%s unpriced calls: cost unknown, left out of cost totals",
+                    f"{source.unpriced_calls:,}")
+    if source is not None and source.unknown_price_models:
+        names = ", ".join(f"{m['provider']}/{m['model']}" for m in source.unknown_price_models[:5])
+        more = len(source.unknown_price_models) - 5
+        log.info("%d models have no list price in genai-prices: %s%s",
+                    len(source.unknown_price_models), names,
+                    f" and {more} more" if more > 0 else "")
     if not filters.empty:
         rows = result.manifest.get("filtered_rows")
         if not quiet:

@@ -1,8 +1,10 @@
 """A DuckDB session: the connection, and the calls CSV loaded into it through sql/calls.sql.
 
 This module does file handling only: it finds the end of the last complete
-line, snapshots a file that is being appended to, and hands the path to the
-SQL. Validation, typing and de-duplication live in sql/calls.sql.
+line, snapshots a file that is being appended to, hands the path to the
+SQL, and checks that the SQL saw every byte (else it reads a line-for-line
+readable copy made by linefix.py). Validation, typing and de-duplication
+live in sql/calls.sql.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from pathlib import Path
 
 import duckdb
 
+from . import linefix
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
-from .paths import CALLS_SQL
+from .paths import CALLS_SQL, SQL_DIR
+
+PRICES_DIR = SQL_DIR / "prices"
 
 
 # A file modified this recently may be mid-append: read a snapshot of its
@@ -39,6 +44,12 @@ class SourceInfo:
     last_call: str | None
     reject_samples: list[dict] = field(default_factory=list)
     partial_tail_bytes: int = 0
+    data_lines: int = 0
+    continuation_lines: int = 0
+    unpriced_calls: int = 0
+    error_calls: int = 0
+    columns: list[str] = field(default_factory=list)
+    unknown_price_models: list[dict] = field(default_factory=list)
 
     @property
     def size_mb(self) -> float:
@@ -121,16 +132,87 @@ def _snapshot(path: Path, length: int, temp_dir: Path) -> Path:
     return Path(name)
 
 
-def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path) -> None:
+# Settings of sql/calls.sql that a user may change through the environment.
+_SQL_SETTINGS = {
+    "min_call_date": ("FINOPS_MIN_CALL_DATE", "DATE"),
+    "max_call_date": ("FINOPS_MAX_CALL_DATE", "DATE"),
+    "ignore_extra_columns": ("FINOPS_IGNORE_EXTRA_COLUMNS", "BOOLEAN"),
+}
+
+
+def _apply_settings(con: duckdb.DuckDBPyConnection, settings: dict | None) -> None:
+    """Bind calls.sql's settings: explicit ones, else FINOPS_* environment variables."""
+    settings = dict(settings or {})
+    for name, (env, sql_type) in _SQL_SETTINGS.items():
+        value = settings.get(name)
+        if value is None:
+            value = os.environ.get(env) or None
+        if value is None:
+            con.execute(f"RESET VARIABLE {name}")
+            continue
+        if sql_type == "BOOLEAN" and isinstance(value, str):
+            value = value.strip().lower() in ("1", "true", "yes", "on")
+        try:
+            con.execute(f"SET VARIABLE {name} = CAST(? AS {sql_type})", [value])
+        except duckdb.Error:
+            raise FinopsError(f"{env}={value!r} is not a valid {sql_type.lower()}"
+                              + (" (YYYY-MM-DD)" if sql_type == "DATE" else "")) from None
+
+
+def _read_is_complete(con: duckdb.DuckDBPyConnection, path: Path, length: int) -> bool:
+    """Did the line reader account for every byte? (DuckDB skips, unsaid, an
+    empty line and a line longer than its buffer; lines it rejects have
+    unknown lengths.)"""
+    lines, line_bytes, unreadable = con.execute(
+        "SELECT getvariable('csv_emitted_lines'), getvariable('csv_line_bytes'), "
+        "(SELECT count(*) FROM csv_unreadable)").fetchone()
+    if unreadable:
+        return False
+    # Each line read ends in LF, or CRLF: anything more was skipped.
+    gap = length - (int(line_bytes) + int(lines))
+    return gap == 0 or gap == linefix.count_cr(path, length)
+
+
+def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path,
+                   length: int | None = None) -> None:
+    """Run calls.sql on read_path; a damaged file is read again from a readable copy."""
+    length = read_path.stat().st_size if length is None else length
+    temp_dir = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    if linefix.has_lone_cr(read_path, length):
+        _run_calls_sql_on_copy(con, read_path, shown_path, length, temp_dir)
+        return
+    _execute_calls_sql(con, read_path, shown_path)
+    if not _read_is_complete(con, read_path, length):
+        _run_calls_sql_on_copy(con, read_path, shown_path, length, temp_dir)
+
+
+def _run_calls_sql_on_copy(con, read_path: Path, shown_path: Path, length: int,
+                           temp_dir: Path) -> None:
+    copy = linefix.readable_copy(read_path, length, temp_dir)
+    try:
+        _execute_calls_sql(con, copy, shown_path)
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path) -> None:
     con.execute("SET VARIABLE csv_path = ?", [str(read_path)])
     try:
         con.execute(CALLS_SQL.read_text(encoding="utf-8"))
     except duckdb.Error as exc:
         message = duckdb_message(exc)
-        if "CSV header is not the finops contract" in message:
+        if "does not know" in message:
+            raise FinopsError(f"{shown_path}: {message}; rename or drop them, or set "
+                              "FINOPS_IGNORE_EXTRA_COLUMNS=1 to skip them") from None
+        if "CSV header" in message:
             raise FinopsError(f"{shown_path}: {message}; fix the header or pass --csv "
-                              "with a file in the finops format (see the data contract)") from None
+                              "with a file in the finops format (see docs/data-contract.md)") from None
         raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
+    # List prices (generated from genai-prices by engine/prices.py) and each
+    # call at list price: small tables, read with every load.
+    con.execute("SET VARIABLE list_prices_dir = ?", [str(PRICES_DIR)])
+    con.execute((PRICES_DIR / "list_prices.sql").read_text(encoding="utf-8"))
+    con.execute((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8"))
 
 
 def require_csv(path: Path) -> None:
@@ -141,13 +223,17 @@ def require_csv(path: Path) -> None:
         raise FinopsError(f"{path} is a folder; pass --csv with a CSV file")
 
 
-def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> SourceInfo:
+def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike, *,
+               require_rows: bool = True, settings: dict | None = None) -> SourceInfo:
     """Define `calls` and friends in con from the CSV; return what was read.
 
     A last line without its LF (a writer still appending) is never read: the
     file's complete lines are snapshotted first whenever the file does not
     end in LF or was written to moments ago, and a file that changed while
     it was being read in place is read again from a snapshot.
+    require_rows=False lets an ad-hoc query see calls_rejected and
+    data_quality when no row is valid. settings: calls.sql's settings
+    (min_call_date, max_call_date, ignore_extra_columns).
     """
     path = Path(csv_path)
     require_csv(path)
@@ -162,12 +248,13 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> S
     recent = time.time() - stat.st_mtime < _RECENT_WRITE_SECONDS
 
     snapshot: Path | None = None
+    _apply_settings(con, settings)
     try:
         if complete < stat.st_size or recent:
             snapshot = _snapshot(path, complete, temp_dir)
             _run_calls_sql(con, snapshot, path)
         else:
-            _run_calls_sql(con, path, path)
+            _run_calls_sql(con, path, path, complete)
             after = path.stat()
             if (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
                 complete = _complete_bytes(path, after.st_size)
@@ -180,7 +267,7 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> S
 
     info = source_info(con, path, size_bytes=complete)
     info.partial_tail_bytes = stat.st_size - complete
-    if info.rows == 0:
+    if info.rows == 0 and require_rows:
         detail = f" ({info.rows_rejected} rows rejected)" if info.rows_rejected else ""
         raise NoDataError(f"no data yet: {path} has no valid rows{detail}; "
                           "run `finops simulate` to create data")
@@ -188,9 +275,15 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike) -> S
 
 
 def source_info(con: duckdb.DuckDBPyConnection, path: Path, size_bytes: int) -> SourceInfo:
-    rows, rejected, duplicates, first, last = con.execute(
-        "SELECT rows, rows_rejected, duplicate_call_ids, first_call, last_call FROM data_quality"
-    ).fetchone()
+    (rows, rejected, duplicates, first, last, data_lines, continuation, unpriced,
+     errors) = con.execute(
+        "SELECT rows, rows_rejected, duplicate_call_ids, first_call, last_call, data_lines, "
+        "continuation_lines, unpriced_calls, error_calls FROM data_quality").fetchone()
+    columns = [r[0] for r in con.execute(
+        "SELECT column_name FROM csv_header_fields WHERE known ORDER BY position").fetchall()]
+    unknown = con.execute(
+        "SELECT provider, model, calls FROM price_coverage WHERE unknown_to_price_list "
+        "ORDER BY calls DESC, provider, model").fetchall()
     samples = con.execute(
         f"SELECT line, kind, reason FROM calls_rejected ORDER BY line NULLS LAST, kind, reason "
         f"LIMIT {_REJECT_SAMPLES}"
@@ -205,6 +298,12 @@ def source_info(con: duckdb.DuckDBPyConnection, path: Path, size_bytes: int) -> 
         last_call=_iso(last),
         reject_samples=[{"line": line, "kind": kind, "reason": reason}
                         for line, kind, reason in samples],
+        data_lines=int(data_lines),
+        continuation_lines=int(continuation),
+        unpriced_calls=int(unpriced),
+        error_calls=int(errors),
+        columns=columns,
+        unknown_price_models=[{"provider": p, "model": m, "calls": int(n)} for p, m, n in unknown],
     )
 
 
@@ -224,10 +323,11 @@ class Session:
 
 
 def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
-                 temp_dir: str | None = None, threads: int | None = None) -> Session:
+                 temp_dir: str | None = None, threads: int | None = None, *,
+                 require_rows: bool = True, settings: dict | None = None) -> Session:
     con = connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
     try:
-        source = load_calls(con, csv_path)
+        source = load_calls(con, csv_path, require_rows=require_rows, settings=settings)
     except BaseException:
         con.close()
         raise

@@ -22,7 +22,13 @@ from .session import connect, require_csv
 
 # What a user queries in the shell (README "Ad-hoc questions"); the rest is staging.
 USER_OBJECTS = ("calls", "calls_rejected", "data_quality", "period", "customer_economics",
-                "model_prices", "subscription_tiers", "contract_columns")
+                "model_prices", "subscription_tiers", "contract_columns",
+                "list_prices", "calls_list_cost", "price_coverage")
+# Of those, the ones calls.sql and sql/prices/ define as views.
+_VIEWS = ("calls", "calls_rejected", "data_quality", "calls_list_cost", "price_coverage")
+# Staging tables of sql/prices/ (calls.sql's are found by loaded_objects).
+_PRICE_STAGING = ("list_price_models", "list_price_providers", "call_list_models",
+                  "calls_daily_tokens")
 INSTALL_HINT = "pip install 'finops[shell]'"
 
 
@@ -79,17 +85,26 @@ def init_commands() -> list[str]:
     keep = " ".join(f"CREATE TABLE main.{name} AS SELECT * FROM temp.{name};"
                     for name in USER_OBJECTS)
     drop = " ".join([*(f"DROP VIEW IF EXISTS temp.{v};" for v in staging_views),
-                     *(f"DROP VIEW IF EXISTS temp.{n};" for n in ("calls", "calls_rejected",
-                                                                  "data_quality")),
+                     *(f"DROP VIEW IF EXISTS temp.{n};" for n in _VIEWS),
                      *(f"DROP TABLE IF EXISTS temp.{n};" for n in USER_OBJECTS
-                       if n not in ("calls", "calls_rejected", "data_quality")),
-                     *(f"DROP TABLE IF EXISTS temp.{t};" for t in staging_tables)])
+                       if n not in _VIEWS),
+                     *(f"DROP TABLE IF EXISTS temp.{t};" for t in (*staging_tables,
+                                                                   *_PRICE_STAGING))])
     # Single quotes in a path would end the .read argument; refuse clearly.
     if "'" in str(CALLS_SQL):
         raise FinopsError(f"the finops install path contains a quote: {CALLS_SQL}")
+    prices = CALLS_SQL.parent / "prices"
+    settings = ("SET VARIABLE min_call_date = CAST(nullif(getenv('FINOPS_MIN_CALL_DATE'), '') AS DATE); "
+                "SET VARIABLE max_call_date = CAST(nullif(getenv('FINOPS_MAX_CALL_DATE'), '') AS DATE); "
+                "SET VARIABLE ignore_extra_columns = "
+                "lower(getenv('FINOPS_IGNORE_EXTRA_COLUMNS')) IN ('1', 'true', 'yes', 'on'); "
+                "SET VARIABLE list_prices_dir = getenv('FINOPS_PRICES_DIR');")
+    # List prices (list_prices, calls_list_cost, price_coverage) load after
+    # calls.sql and stay in temp, beside the user objects.
     return [f".output {os.devnull}",  # calls.sql's header check prints a one-row table
-            "SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH');",
-            f".read '{CALLS_SQL}'", keep, drop, ".output",
+            "SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH');", settings,
+            f".read '{CALLS_SQL}'", f".read '{prices / 'list_prices.sql'}'",
+            f".read '{prices / 'calls_list_prices.sql'}'", keep, drop, ".output",
             f".print '{banner()}'"]
 
 
@@ -101,7 +116,8 @@ def shell_invocation(csv_path: str | os.PathLike) -> tuple[list[str], dict[str, 
     """
     path = Path(csv_path)
     require_csv(path)
-    env = dict(os.environ, FINOPS_CSV_PATH=str(path.resolve()))
+    env = dict(os.environ, FINOPS_CSV_PATH=str(path.resolve()),
+               FINOPS_PRICES_DIR=str(CALLS_SQL.parent / "prices"))
     argv = [duckdb_cli()]
     for command in init_commands():
         argv += ["-cmd", command]

@@ -322,6 +322,8 @@ def _manifest(csv_path, source: SourceInfo | None, status, error, reports, gener
         "rows_rejected": source.rows_rejected if source else None,
         "duplicate_call_ids": source.duplicate_call_ids if source else None,
         "reject_samples": source.reject_samples if source else [],
+        "unpriced_calls": source.unpriced_calls if source else None,
+        "unknown_price_models": source.unknown_price_models if source else [],
         "time_range": {"first_call": source.first_call if source else None,
                        "last_call": source.last_call if source else None},
         "categories": dict(catalog.CATEGORIES),

@@ -18,7 +18,8 @@ from test_build_support import Page, probe_dir, sample_rows
 MANIFEST_KEYS = {"generated_at", "build_seconds", "csv_path", "csv_size_mb", "target_size_mb",
                  "progress_pct", "rows", "rows_rejected", "time_range", "categories", "reports",
                  "status", "error", "duplicate_call_ids", "reject_samples", "poll_seconds", "live",
-                 "filters", "filtered_rows", "statements"}  # issue 13: the build's filters, statement pages
+                 "filters", "filtered_rows", "statements",  # issue 13
+                 "unpriced_calls", "unknown_price_models"}
 REPORT_KEYS = {"id", "title", "category", "description", "version", "file", "headlines", "ok",
                "error", "downloads"}
 
@@ -245,7 +246,8 @@ def test_cli_build_reports_rejected_rows(tmp_path, calls_csv):
     csv_path = calls_csv(sample_rows(40) + [{"latency_ms": "0"}])
     result = CliRunner().invoke(main, ["build", "--csv", str(csv_path), "--out",
                                        str(tmp_path / "o")])
-    assert "rejected 1 malformed rows (first: latency_ms is not a whole number" in result.output
+    assert ("rejected 1 malformed rows (first: line 42: latency_ms is not a whole number"
+            in result.output)
 
 
 def test_missing_csv_before_any_report_means_no_data(tmp_path):

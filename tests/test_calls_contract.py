@@ -92,7 +92,7 @@ def test_duplicate_call_id_counts_once_and_is_reported(calls_csv):
 
 @pytest.mark.parametrize("field, value, reason", [
     ("input_tokens", "1.5", "input_tokens"),
-    ("input_tokens", "1e3", "input_tokens"),
+    ("input_tokens", "1e-3", "input_tokens"),
     ("input_tokens", "0", "input_tokens"),
     ("output_tokens", "abc", "output_tokens"),
     ("output_tokens", "-1", "output_tokens"),
@@ -104,7 +104,9 @@ def test_duplicate_call_id_counts_once_and_is_reported(calls_csv):
     ("subscription_tier", "gold", "subscription_tier"),
     ("environment", "prod", "environment"),
     ("timestamp", "yesterday", "timestamp"),
-    ("timestamp", "2025-11-01T10:00:00+02:00", "timestamp"),
+    ("timestamp", "2025-11-01T10:00:00+2", "timestamp"),
+    ("timestamp", "1999-12-31T23:59:59", "timestamp"),
+    ("timestamp", "2101-01-01T00:00:00", "timestamp"),
     ("timestamp", "2025-02-30T10:00:00", "timestamp"),
     ("customer_id", "", "customer_id"),
     ("provider", "OpenAI", "provider"),

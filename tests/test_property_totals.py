@@ -1,4 +1,5 @@
-"""Property: for any valid rows, run-sql's totals equal totals computed in Python."""
+"""Property: for any valid rows, in any spelling common writers produce, run-sql's
+totals equal totals computed in Python."""
 
 from __future__ import annotations
 
@@ -28,7 +29,28 @@ row = st.fixed_dictionaries({
     "latency_ms": st.integers(1, 600_000),
     "customer": st.sampled_from(["c1", "c2", "c,3", 'c"4', "c5 ünï"]),
     "tier": st.sampled_from(list(reference().tier_fees())),
+    "amount_style": st.sampled_from(["plain", "python_float", "exp_upper", "trailing_zero",
+                                     "plus", "leading_dot"]),
+    "count_style": st.sampled_from(["plain", "float", "exp", "plus"]),
 })
+
+
+def spell_amount(micro: int, style: str) -> str:
+    """The same amount as pandas, Excel, a JSON dump ... would write it."""
+    d = Decimal(micro).scaleb(-6)
+    plain = f"{d:.6f}"
+    return {
+        "plain": plain,
+        "python_float": repr(float(d)),          # 3.5e-05, 0.1, 12.0
+        "exp_upper": format(d.normalize(), "E"),  # 3.5E-5
+        "trailing_zero": plain + "0",
+        "plus": "+" + plain,
+        "leading_dot": plain[1:] if plain.startswith("0.") else plain,
+    }[style]
+
+
+def spell_count(n: int, style: str) -> str:
+    return {"plain": str(n), "float": f"{n}.0", "exp": f"{n}e0", "plus": f"+{n}"}[style]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -41,9 +63,11 @@ def test_run_sql_totals_equal_python_totals(tmp_path_factory, rows):
         records.append({
             "timestamp": (START + timedelta(minutes=r["minute"])).isoformat(),
             "provider": provider, "model": model,
-            "input_tokens": str(r["input_tokens"]), "output_tokens": str(r["output_tokens"]),
-            "cost_usd": f"{Decimal(r['micro_usd']) / 1_000_000:.6f}",
-            "latency_ms": str(r["latency_ms"]), "customer_id": r["customer"],
+            "input_tokens": spell_count(r["input_tokens"], r["count_style"]),
+            "output_tokens": spell_count(r["output_tokens"], r["count_style"]),
+            "cost_usd": spell_amount(r["micro_usd"], r["amount_style"]),
+            "latency_ms": spell_count(r["latency_ms"], r["count_style"]),
+            "customer_id": r["customer"],
             "subscription_tier": r["tier"],
         })
     write_calls(path, records)
@@ -54,16 +78,16 @@ def test_run_sql_totals_equal_python_totals(tmp_path_factory, rows):
     out = json.loads(result.output)
     summary = out["queries"]["summary"][0]
 
-    cost = sum(Decimal(r["cost_usd"]) for r in records)
+    cost = sum(Decimal(r["micro_usd"]).scaleb(-6) for r in rows)
     assert Decimal(str(summary["total_cost"])) == cost
     assert summary["total_calls"] == len(records)
-    assert summary["total_input_tokens"] == sum(int(r["input_tokens"]) for r in records)
-    assert summary["total_output_tokens"] == sum(int(r["output_tokens"]) for r in records)
+    assert summary["total_input_tokens"] == sum(r["input_tokens"] for r in rows)
+    assert summary["total_output_tokens"] == sum(r["output_tokens"] for r in rows)
     assert out["source"]["rows"] == len(records) and out["source"]["rows_rejected"] == 0
 
     by_provider = defaultdict(Decimal)
-    for r in records:
-        by_provider[r["provider"]] += Decimal(r["cost_usd"])
+    for r in rows:
+        by_provider[r["pm"][0]] += Decimal(r["micro_usd"]).scaleb(-6)
     got = {p["provider"]: Decimal(str(p["cost"])) for p in out["queries"]["by_provider"]}
     assert got == dict(by_provider)
     assert sum(p["calls"] for p in out["queries"]["by_provider"]) == len(records)

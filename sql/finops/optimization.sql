@@ -1,7 +1,7 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 2
+-- version: 3
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
@@ -9,6 +9,7 @@
 -- param: simple_tasks = qa,chat,summarization,translation | Task types an economy model handles well (comma separated)
 -- param: commitment_percentile = 0.1 min 0 max 1 | Percentile of daily spend to commit to (0-1)
 -- param: commitment_discount_pct = 20.0 min 0 max 100 | Discount on committed spend, in percent
+-- param: target_cache_hit_pct = 50.0 min 0 max 100 | Share of input tokens a well-cached prompt reads from the cache (percent), for the caching opportunity
 
 -- query: _usage
 -- Calls aggregated once by provider, model and task type (a few hundred
@@ -415,3 +416,25 @@ alerts AS (
 SELECT severity, title, detail, amount_usd
 FROM alerts
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;
+
+-- query: caching_opportunity
+-- title: Prompt-caching opportunity
+-- description: Savings over the file's period if each model and feature read target_cache_hit_pct of its input tokens from the prompt cache (today: cache_hit_pct), at list prices (cache read price instead of the input price; the one-off cache-write premium is not counted). Only models whose list price has a cheaper cache read.
+-- chart: hbar
+-- x: model_feature
+-- y: potential_savings
+-- limit: 25
+SELECT provider, model, feature_id, model || ' · ' || feature_id AS model_feature,
+       sum(calls) AS calls,
+       sum(input_tokens) AS input_tokens,
+       pct(sum(cache_read_input_tokens), sum(input_tokens)) AS cache_hit_pct,
+       getvariable('target_cache_hit_pct') AS target_cache_hit_pct,
+       money(sum(greatest(0, input_tokens * getvariable('target_cache_hit_pct') / 100
+                             - cache_read_input_tokens)
+                 * (list_input_per_mtok - list_cache_read_per_mtok)) / 1000000) AS potential_savings
+FROM calls_list_cost
+WHERE list_cache_read_per_mtok < list_input_per_mtok
+GROUP BY provider, model, feature_id
+HAVING potential_savings > 0
+ORDER BY potential_savings DESC, provider, model, feature_id;
+

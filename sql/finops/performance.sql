@@ -1,7 +1,7 @@
 -- name: performance
 -- title: Performance tracking
 -- category: finops
--- version: 2
+-- version: 3
 -- description: Latency percentiles, throughput, cost and SLA compliance per
 --   model; rankings by cost, speed and a composite score; the best model for
 --   each task type and the latency distribution.
@@ -263,3 +263,19 @@ FROM (
     HAVING count(*) > 0
 )
 ORDER BY rank;
+
+-- query: errors_by_model
+-- title: Failed calls by model
+-- description: Over the file's period: calls with status error (contract 1.1), their share of the model's calls and what the failed calls cost (money spent for no answer); the most frequent error_type.
+-- chart: none
+-- limit: 25
+SELECT provider, model,
+       count(*) AS calls,
+       count(*) FILTER (WHERE status = 'error') AS error_calls,
+       pct(count(*) FILTER (WHERE status = 'error'), count(*)) AS error_rate_pct,
+       coalesce(sum(cost_usd) FILTER (WHERE status = 'error'), 0) AS failed_cost,
+       mode(nullif(error_type, '')) FILTER (WHERE status = 'error') AS top_error_type
+FROM calls
+GROUP BY provider, model
+ORDER BY error_rate_pct DESC, failed_cost DESC, provider, model;
+

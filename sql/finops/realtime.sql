@@ -20,8 +20,14 @@
 CREATE OR REPLACE TEMP TABLE realtime_model_stats AS
 WITH sums AS (
     SELECT provider, model, count(*) AS calls,
-           sum(CAST(cost_usd * 1000000 AS HUGEINT)) AS sx,
-           sum(CAST(cost_usd * 1000000 AS HUGEINT) * CAST(cost_usd * 1000000 AS HUGEINT)) AS sxx
+           -- micro-dollars as BIGINT, whole and fraction apart: exact, and no
+           -- overflow for a call up to the contract's limit ($999,999,999,999.999999)
+           sum(CAST(trunc(cost_usd) AS BIGINT) * 1000000
+               + CAST((cost_usd - trunc(cost_usd)) * 1000000 AS BIGINT)) AS sx,
+           sum(CAST(CAST(trunc(cost_usd) AS BIGINT) * 1000000
+                    + CAST((cost_usd - trunc(cost_usd)) * 1000000 AS BIGINT) AS HUGEINT)
+               * CAST(CAST(trunc(cost_usd) AS BIGINT) * 1000000
+                      + CAST((cost_usd - trunc(cost_usd)) * 1000000 AS BIGINT) AS HUGEINT)) AS sxx
     FROM calls
     GROUP BY provider, model
 )

@@ -1,7 +1,7 @@
 -- name: understanding
 -- title: Understanding usage and cost
 -- category: finops
--- version: 2
+-- version: 3
 -- description: Where the AI API money goes: totals, cost by provider, model,
 --   organization, product, feature and environment, daily and hourly patterns,
 --   token efficiency by task type, and a linear forecast of spend.
@@ -396,3 +396,39 @@ items AS (
 SELECT severity, title, detail, amount_usd
 FROM items
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;
+
+-- query: prompt_caching
+-- title: Prompt caching by model and feature
+-- description: Over the file's period: the share of input tokens read from the prompt cache (cache_hit_pct) and the money caching saved at list prices (cache reads at the cache price instead of the input price, less the cache-write premium); NULL savings: no list price for the model.
+-- chart: none
+-- limit: 25
+SELECT provider, model, feature_id, model || ' · ' || feature_id AS model_feature,
+       sum(calls) AS calls,
+       sum(input_tokens) AS input_tokens,
+       sum(cache_read_input_tokens) AS cache_read_tokens,
+       sum(cache_write_input_tokens) AS cache_write_tokens,
+       pct(sum(cache_read_input_tokens), sum(input_tokens)) AS cache_hit_pct,
+       sum(cache_savings) AS cache_savings
+FROM calls_list_cost
+GROUP BY provider, model, feature_id
+ORDER BY cache_savings DESC NULLS LAST, cache_hit_pct DESC NULLS LAST, provider, model, feature_id;
+
+-- query: pricing_check
+-- title: Recorded cost against list price
+-- description: Per model and day, the cost the file records (cost_source recorded) against the same calls at the genai-prices list price of that day; drift above 1% either way is flagged (a stale meter, a missed discount, a negotiated rate). Models without a list price are left out and named in the footer.
+-- chart: none
+-- limit: 50
+SELECT provider, model, call_date,
+       sum(calls) AS calls,
+       sum(cost_usd) AS recorded_cost,
+       sum(list_cost) AS list_cost,
+       sum(cost_usd) - sum(list_cost) AS drift_usd,
+       pct(sum(cost_usd) - sum(list_cost), sum(list_cost)) AS drift_pct,
+       CASE WHEN abs(pct(sum(cost_usd) - sum(list_cost), sum(list_cost))) > 1
+            THEN 'drift over 1%' ELSE 'ok' END AS check_result,
+       any_value(list_price_source) AS price_source
+FROM calls_list_cost
+WHERE cost_source = 'recorded' AND list_cost IS NOT NULL
+GROUP BY provider, model, call_date
+ORDER BY check_result, abs(drift_pct) DESC NULLS LAST, call_date, provider, model;
+

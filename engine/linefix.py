@@ -1,0 +1,99 @@
+"""A damaged CSV made readable line for line: what DuckDB's line reader cannot take.
+
+DuckDB reads a file as lines fast, but a lone CR (not part of CRLF) breaks
+its line count, and an empty line or a line longer than its buffer
+vanishes without a reject. When sql/calls.sql's byte count shows either (session.py checks),
+the file is copied here with exactly one output line per input line:
+CRLF becomes LF, a lone CR inside a quoted field becomes U+E000 (turned
+back into CR by the SQL), and a line that cannot be read becomes a marker
+line the SQL rejects with its reason — so every line keeps its number.
+This module does bytes only; what a valid row is stays in SQL.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import tempfile
+from pathlib import Path
+
+# Lines up to this size are read; longer ones are rejected (DuckDB's own
+# max_line_size default, which the fast path applies too).
+MAX_LINE_BYTES = 2_097_152
+MARKER = b"\x01finops-unreadable:"
+CR_IN_QUOTES = "\ue000".encode()
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def has_lone_cr(path: Path, length: int) -> bool:
+    """True when the first `length` bytes hold a CR that does not end a CRLF."""
+    if length == 0:
+        return False
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        if mm.find(b"\r", 0, length) < 0:  # memchr: the common LF-only file costs ~nothing
+            return False
+        return _LONE_CR.search(mm, 0, length) is not None
+
+
+def count_cr(path: Path, length: int) -> int:
+    """CR bytes in the first `length` bytes (0 at memchr speed when there are none)."""
+    if length == 0:
+        return 0
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        if mm.find(b"\r", 0, length) < 0:
+            return 0
+        count, pos = 0, 0
+        while pos < length:
+            block = mm[pos:min(length, pos + (1 << 24))]
+            count += block.count(b"\r")
+            pos += len(block)
+        return count
+
+
+def _fixed(line: bytes) -> bytes:
+    if not line:
+        return MARKER + b"empty line"  # DuckDB skips an empty line: keep its number
+    if len(line) > MAX_LINE_BYTES:
+        return MARKER + b"line longer than 2 MB"
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return MARKER + f"not valid UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1})".encode()
+    if b"\r" in line:
+        out = bytearray()
+        inside = False
+        for byte in line:
+            if byte == 0x22:
+                inside = not inside
+            if byte == 0x0D:
+                if not inside:
+                    return MARKER + b"a carriage return (CR) outside quotes splits the line"
+                out += CR_IN_QUOTES
+            else:
+                out.append(byte)
+        return bytes(out)
+    return line
+
+
+def readable_copy(path: Path, length: int, temp_dir: Path) -> Path:
+    """The first `length` bytes of path, one output line per input line (see module doc)."""
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="calls-lines-", suffix=".csv", dir=temp_dir)
+    with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+        remaining = length
+        pending = b""
+        while remaining > 0:
+            block = src.read(min(remaining, 1 << 22))
+            if not block:
+                break
+            remaining -= len(block)
+            parts = (pending + block).split(b"\n")
+            pending = parts.pop()
+            if len(pending) > MAX_LINE_BYTES + 2:
+                # keep the too-long line's size, not its bytes
+                pending = pending[:MAX_LINE_BYTES + 2]
+            out.write(b"".join(_fixed(p[:-1] if p.endswith(b"\r") else p) + b"\n" for p in parts))
+        if pending:
+            out.write(_fixed(pending.rstrip(b"\r")) + b"\n")
+    return Path(name)
