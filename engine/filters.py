@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import duckdb
 
 from .errors import FinopsError, duckdb_message
-from .paths import CALLS_SQL, FILTERS_SQL
+from .paths import CALLS_SQL, FILTERS_SQL, SQL_DIR
 from .results import QueryResult, jsonable
 
 # The keys a user may filter on, in the order they are shown, and the
@@ -32,6 +32,8 @@ DATE_KEYS = ("from", "to")
 KEYS = (*DATE_KEYS, *TEXT_KEYS)
 MAX_VALUE_LENGTH = 200
 _SHARED_MARKER = "-- Shared definitions"
+# Tables of per-call list prices, computed from `calls` at load (session.py).
+CALLS_LIST_PRICES_SQL = SQL_DIR / "prices" / "calls_list_prices.sql"
 
 
 @dataclass(frozen=True)
@@ -146,13 +148,17 @@ def parse_where(where: tuple[str, ...] | list[str], date_from: str | None = None
 # --- in DuckDB ---------------------------------------------------------------
 
 def _shared_definitions() -> str:
-    """The part of calls.sql that computes tables from `calls` (period,
-    customer_economics): run again whenever the filters change."""
+    """The SQL that computes tables from `calls` at load time, run again
+    whenever the filters change: calls.sql's shared part (period,
+    customer_economics) and the per-call list prices (sql/prices/)."""
     text = CALLS_SQL.read_text(encoding="utf-8")
     at = text.find(_SHARED_MARKER)
     if at < 0:
         raise FinopsError(f"{CALLS_SQL}: no '{_SHARED_MARKER}' section; filters need it")
-    return text[at:]
+    derived = [text[at:]]
+    if CALLS_LIST_PRICES_SQL.is_file():
+        derived.append(CALLS_LIST_PRICES_SQL.read_text(encoding="utf-8"))
+    return "\n;\n".join(derived)
 
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
