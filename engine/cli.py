@@ -435,7 +435,11 @@ def shell_command(csv_path):
 @csv_option
 @click.option("--out", "out_dir", default="reports", show_default=True,
               type=click.Path(file_okay=False), help="Folder the reports are written to and served from.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any other than loopback needs --allow-host.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="A host name (or address) clients use to reach the server; repeatable. "
+                   "Required with a non-loopback --host.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")
 @click.option("--simulate", is_flag=True,
@@ -453,8 +457,8 @@ def shell_command(csv_path):
 @memory_option
 @click.option("--verbose", "-v", is_flag=True, help="Log every HTTP request.")
 @user_errors
-def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_seconds, rate, seed,
-                  sql_dirs, memory_limit, verbose):
+def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_mb, poll_seconds,
+                  rate, seed, sql_dirs, memory_limit, verbose):
     """Build the reports, serve them, and rebuild whenever the CSV, SQL or templates change.
 
     Open the printed URL: the page refreshes its cards by itself. Ctrl-C stops
@@ -464,6 +468,7 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
     Examples:
       finops serve --simulate              # the live demo: data grows, reports follow
       finops serve --csv my_calls.csv --port 8080
+      finops serve --host 0.0.0.0 --allow-host reports.lan   # share on the LAN
     """
     from .live import serve
 
@@ -471,7 +476,7 @@ def serve_command(csv_path, out_dir, host, port, simulate, target_mb, poll_secon
     logs.configure(verbose=verbose, info_to_stderr=False, timestamps=True)
     serve(csv_path, out_dir, host=host, port=port, simulate=simulate, target_mb=target_mb,
           poll_seconds=poll_seconds, sql_dirs=sql_dirs, memory_limit=memory_limit, rate=rate,
-          seed=seed, verbose=verbose)
+          seed=seed, verbose=verbose, allow_hosts=allow_hosts)
 
 
 # --- build ----------------------------------------------------------------
@@ -502,7 +507,8 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, wh
     viewer's index.html to --out.
 
     The reports open offline (file://) and from `finops serve` alike. Exit
-    code 1 when an analyzer failed or there is no data.
+    code 1 when an analyzer failed or there is no data. Builds into one --out
+    take turns: a second one waits until the first has written everything.
 
     \b
     Examples:
@@ -520,9 +526,12 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, wh
     logs.configure(quiet=quiet, info_to_stderr=False)
     require_csv(Path(csv_path))  # a usage error (exit 2), as in run-sql
     filters = parse_where(where, date_from, date_to)
+    # A second build into the same --out waits for the first (one build's
+    # output at a time), and says so once.
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
                         memory_limit=memory_limit, filters=filters,
-                        statements=not no_statements)
+                        statements=not no_statements,
+                        on_wait=lambda line: click.echo(line, err=True))
     if not quiet:
         for r in result.reports:
             rows = f"{r.main_query} {r.main_rows:,} rows" if r.main_query else ""

@@ -95,10 +95,9 @@ def render_report(env, result: AnalyzerResult, changes: list[dict], *, source: d
 
 
 def _shown_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    """An analyzer file as served pages show it: its folder's name and its own
+    (site.py's rule: nothing served names an absolute local path)."""
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
 def render_filtered_report(session: Session, analyzer: Analyzer, filters: flt.Filters, *,
@@ -110,7 +109,7 @@ def render_filtered_report(session: Session, analyzer: Analyzer, filters: flt.Fi
     result, changes = report(session.con, analyzer, scope)
     query = scope["query"]
     downloads = {name: f"{analyzer.name}-{name}.csv?{query}" for name in result.queries}
-    return render_report(env, result, changes, source=session.source.to_dict(), scope=scope,
+    return render_report(env, result, changes, source=_public(session.source), scope=scope,
                          nav=nav, generated_at=generated_at, live=True,
                          choices=choices if choices is not None else flt.choices(session.con),
                          downloads=downloads, json_download=f"{analyzer.name}.json?{query}")
@@ -166,7 +165,7 @@ class ExploreService:
                          f"{filters.describe()}\n".encode())
         env = render.environment()
         html = statements.page_html(env.get_template("statement.html"), found[0],
-                                    source=session.source.to_dict(), scope=scope,
+                                    source=_public(session.source), scope=scope,
                                     nav=nav_entries(list(self._analyzers.values())),
                                     generated_at=stamp, query=filters.query_string())
         return Reply(200, "text/html; charset=utf-8", html.encode("utf-8"))
@@ -276,7 +275,7 @@ class ExploreService:
                 return Reply(200, "text/csv; charset=utf-8",
                              csv_text(result.queries[query], safe=True).encode("utf-8"))
             result = run_analyzer(session.con, analyzer)
-            source = dict(session.source.to_dict(), filters=dict(filters.items()))
+            source = dict(_public(session.source), filters=dict(filters.items()))
             return Reply(200, "application/json", analyzer_json(result, source).encode("utf-8"))
         except FinopsError as exc:
             return Reply(500, "text/plain; charset=utf-8", f"500 Analyzer failed: {exc}\n".encode())
@@ -284,3 +283,8 @@ class ExploreService:
             return Reply(500, "text/plain; charset=utf-8",
                          f"500 Internal error: {type(exc).__name__}: {exc}\n".encode())
 
+
+def _public(source) -> dict:
+    """The source as served pages show it: no absolute local paths (site.py's rule)."""
+    from .site import _public_source  # site imports this module
+    return _public_source(source)

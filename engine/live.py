@@ -14,13 +14,12 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from .catalog import check_sql_dirs
 from .errors import FinopsError
-from .server import make_server, start_in_thread, url_of
+from .server import filter_route, is_loopback, make_server, start_in_thread, urls_of
 from .paths import SQL_DIR, TEMPLATES_DIR, VIEWER_DIR
 from .watch import RebuildLoop, WatchPlan
 
@@ -34,6 +33,11 @@ def _logger_at(level: int) -> Callable[[str], None]:
     return lambda line: logger.log(level, line)
 
 
+def _http_log(line: str) -> None:
+    """The server's lines: its errors ("http: ...") as warnings, access lines as info."""
+    logger.log(logging.WARNING if line.startswith("http:") else logging.INFO, line)
+
+
 @dataclass
 class ServeSummary:
     builds: int
@@ -42,16 +46,71 @@ class ServeSummary:
     simulated_rows: int | None = None
 
 
+class LiveBuild:
+    """build_site as serve runs it: live mode, waits logged, and two guards.
+
+    - A CSV that shrank in place (same file, fewer bytes than the last good
+      build read: truncated or emptied) is not built from: the last good
+      reports stay listed with a warning until the file grows past that size
+      again (a file *replaced* by a smaller one is a new file and builds).
+    - A build that raises (a bug, a full disk) still updates the manifest, so
+      the viewer shows the error instead of going quiet.
+    """
+
+    def __init__(self, csv_path, out_dir, *, log: Callable[[str], None] | None = None, **options):
+        try:
+            from .site import build_site
+        except ImportError as exc:
+            raise FinopsError(f"the report builder is missing ({exc}); reinstall finops "
+                              "(`make install`)") from None
+        self._build_site = build_site
+        self.csv_path, self.out_dir, self.options = Path(csv_path), Path(out_dir), options
+        self.log = log or _logger_at(logging.WARNING)  # "waiting for another build" lines
+        self.last_good: tuple[int, int, int] | None = None  # (dev, inode, bytes read)
+
+    def _stat(self):
+        try:
+            return os.stat(self.csv_path)
+        except OSError:
+            return None
+
+    def _truncated(self, st) -> tuple[str, str] | None:
+        if st is None or self.last_good is None or st.st_size == 0:
+            return None  # missing and empty files are the build's to report
+        dev, ino, size = self.last_good
+        if (st.st_dev, st.st_ino) == (dev, ino) and st.st_size < size:
+            return ("truncated", f"{self.csv_path.name} was truncated: it holds {st.st_size:,} bytes, "
+                                 f"the last good build read {size:,}; the last good reports stay "
+                                 "until it grows past that again (restart `finops serve` to build "
+                                 "from the smaller file)")
+        return None
+
+    def __call__(self):
+        st = self._stat()
+        hold = self._truncated(st)
+        try:
+            result = self._build_site(self.csv_path, self.out_dir, live=True, on_wait=self.log,
+                                      hold=hold, **self.options)
+        except FinopsError:
+            raise
+        except Exception as exc:
+            message = f"the build failed: {type(exc).__name__}: {exc}"
+            try:
+                self._build_site(self.csv_path, self.out_dir, live=True, on_wait=self.log,
+                                 hold=("ok", message), **self.options)
+            except Exception:
+                pass
+            raise
+        if result.status in ("ok", "partial") and result.source is not None and st is not None:
+            self.last_good = (st.st_dev, st.st_ino, result.source.size_bytes)
+        return result
+
+
 def default_build(csv_path, out_dir, *, sql_dirs=(), target_mb=None, memory_limit=None,
-                  poll_seconds=15) -> Callable[[], object]:
-    """The real build: build.build_site with the serve options, live mode on."""
-    try:
-        from .site import build_site
-    except ImportError as exc:
-        raise FinopsError(f"the report builder is missing ({exc}); reinstall finops "
-                          "(`make install`)") from None
-    return partial(build_site, csv_path, out_dir, sql_dirs=tuple(sql_dirs), target_mb=target_mb,
-                   memory_limit=memory_limit, poll_seconds=poll_seconds, live=True)
+                  poll_seconds=15, log: Callable[[str], None] | None = None) -> Callable[[], object]:
+    """The real build: build_site with the serve options, live mode on, guarded."""
+    return LiveBuild(csv_path, out_dir, log=log, sql_dirs=tuple(sql_dirs), target_mb=target_mb,
+                     memory_limit=memory_limit, poll_seconds=poll_seconds)
 
 
 class _Simulator:
@@ -91,6 +150,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
           target_mb: float | None = None, poll_seconds: float = 15, sql_dirs=(),
           memory_limit: str | None = None, rate: float | None = None, seed: int | None = None,
           verbose: bool = False, log: Callable[[str], None] | None = None,
+          allow_hosts: tuple[str, ...] | list[str] = (), routes=(),
           build: Callable[[], object] | None = None, debounce: float = 0.5,
           min_interval: float | None = None, stop_event: threading.Event | None = None,
           on_ready: Callable[[str], None] | None = None) -> ServeSummary:
@@ -113,12 +173,18 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
     stop_event = stop_event or threading.Event()
     from .explore import ExploreService
 
+    # Filtered reports (issue 13): a report, download or statement page asked
+    # for with a filter query is re-run by the explore service on a cached session.
     explore = ExploreService(csv_path, out_dir, sql_dirs=extra_sql, memory_limit=memory_limit)
-    server = make_server(out_dir, host, port, verbose=verbose,
-                         explore=explore)  # a busy port fails first
+    # A busy port or an unnamed network exposure fails first, before any build.
+    # routes: extra Starlette routes (e.g. an endpoint that re-runs one analyzer),
+    # answered before the folder's files, behind the same Host check and headers.
+    server = make_server(out_dir, host, port, verbose=verbose, allow_hosts=allow_hosts,
+                         log=log or _http_log, routes=[filter_route(explore), *routes])
     if build is None:
         build = default_build(csv_path, out_dir, sql_dirs=extra_sql, target_mb=target_mb,
-                              memory_limit=memory_limit, poll_seconds=poll_seconds)
+                              memory_limit=memory_limit, poll_seconds=poll_seconds,
+                              log=log or _logger_at(logging.WARNING))
     plan = WatchPlan(csv_path, sql_dirs=[SQL_DIR, *extra_sql],
                      template_dirs=[TEMPLATES_DIR, VIEWER_DIR], ignore_dirs=[out_dir])
     if min_interval is None:
@@ -129,6 +195,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
                        stop_event=stop_event)
     previous = _install_sigterm()
     say = log or _logger_at(logging.INFO)
+    warn = log or _logger_at(logging.WARNING)
     sim = None
     loop_thread = None
     http_thread = None
@@ -143,8 +210,13 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         loop.build_now(None)
         explore.start_warmer(stop_event)
         http_thread = start_in_thread(server)
-        url = url_of(server, host)
-        say(f"serving {out_dir} at {url} (Ctrl-C to stop)")
+        urls = urls_of(server, host, allow_hosts)
+        url = urls[0]
+        if not is_loopback(host):
+            warn(f"warning: listening on {host or '0.0.0.0'}: anyone who can reach this machine "
+                 f"on port {server.server_address[1]} can read these reports; answering only "
+                 f"for {', '.join(allow_hosts)} and loopback")
+        say(f"serving {out_dir} at {' and '.join(urls)} (Ctrl-C to stop)")
         loop_thread = threading.Thread(target=loop.run, kwargs={"initial_build": False},
                                        name="finops-rebuild", daemon=True)
         loop_thread.start()

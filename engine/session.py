@@ -21,6 +21,7 @@ import duckdb
 from . import linefix
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
 from .paths import CALLS_SQL, SQL_DIR
+from .tempdir import ensure_private, run_dir
 
 PRICES_DIR = SQL_DIR / "prices"
 
@@ -66,16 +67,12 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
     """An in-memory DuckDB connection with a memory cap and a spill folder.
 
     memory_limit defaults to $FINOPS_MEMORY_LIMIT or 2GB; temp_dir (where
-    DuckDB spills when over the cap) to $FINOPS_TEMP_DIR or the system temp.
+    DuckDB spills when over the cap, and the CSV snapshot goes) to this
+    process's private folder under $FINOPS_TEMP_DIR or the system temp.
     """
     memory_limit = memory_limit or os.environ.get("FINOPS_MEMORY_LIMIT", "2GB")
-    temp_dir = Path(temp_dir or os.environ.get("FINOPS_TEMP_DIR")
-                    or Path(tempfile.gettempdir()) / "finops-duckdb")
-    try:
-        temp_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FinopsError(f"cannot use {temp_dir} as DuckDB's spill folder ({exc.strerror or exc}); "
-                          "set FINOPS_TEMP_DIR to a writable folder") from None
+    # A private folder (tempdir.py): never a shared one another user could own.
+    temp_dir = ensure_private(Path(temp_dir), fix_mode=False) if temp_dir else run_dir()
     config = {"memory_limit": memory_limit, "temp_directory": str(temp_dir)}
     if threads:
         config["threads"] = int(threads)

@@ -1,16 +1,35 @@
 """`finops build`: run every analyzer once on the CSV and write the site.
 
-One DuckDB session reads the CSV once; each analyzer becomes `<id>.html`,
-then `manifest.json`, then the viewer's `index.html`. Every file is written
-atomically (a dot-named temp file in the same folder, then os.replace), so
-the live server and a browser never see half a file. build_site never
-raises for data problems: they become the result's status and the
-manifest's `error`, and the previous reports stay in place.
+One DuckDB session reads the CSV once; each analyzer becomes `<id>.html`
+(with a spreadsheet-safe `<id>-<query>.csv` per table and `<id>.json`), run
+on the filtered `calls` view (filters.py; build --from/--to/--where), then
+one statement page per organization and customer (`org/`, `customer/`,
+`organizations.html`, `customers.html`; statements.py), then the viewer's
+`index.html`, then `manifest.json`. build_site never raises for data
+problems: they become the result's status, the manifest's `error` and
+`source_state`, and the last good reports stay listed and in place.
+
+One build's output, whole: a build holds the output folder's lock
+(sitelock.py) from reading the previous manifest to its last write, so two
+builds never interleave. It renders every file into a hidden staging folder
+inside --out, then publishes by os.replace in link order: statement pages,
+downloads, then reports, then index.html, then manifest.json last (the live
+viewer polls the manifest, so when it sees a new one the index it fetches is
+already new), and deletes files no report lists any more (and statement
+pages of ids that are gone) only after that. Every file is replaced
+atomically (readers see the old or the new file, never half), and the whole
+set is published in a few milliseconds. Nothing written names an absolute
+local path: the CSV is shown by its file name, errors have their folders
+stripped.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,6 +41,7 @@ from .catalog import Analyzer
 from .check import check_analyzers
 from .paths import CALLS_SQL
 from .files import write_atomic
+from .sitelock import build_lock
 from .errors import FinopsError, MissingCSVError, NoDataError
 from . import downloads, explore, statements as stmts
 from . import filters as flt
@@ -32,6 +52,13 @@ from .session import SourceInfo
 MANIFEST = "manifest.json"
 INDEX = "index.html"
 ASSETS = "assets"
+# Names an analyzer may not take: its report (<name>.html) or downloads
+# would shadow, or be confused with, the site's own files.
+RESERVED_NAMES = {"index", "manifest", "assets", "favicon", "404",
+                  "org", "customer", "organizations", "customers"}  # statement pages
+
+# What a build could not read, as manifest.json's `source_state`.
+SOURCE_STATES = ("ok", "missing", "unreadable", "empty", "truncated", "invalid")
 
 
 @dataclass
@@ -97,7 +124,8 @@ def read_manifest(out_dir: Path) -> dict | None:
 # --- analyzers ---------------------------------------------------------------
 
 def _discover(sql_dirs) -> tuple[list[Analyzer], list[ReportOutcome]]:
-    """Analyzers that pass `finops check`, and a failed outcome for each file that does not.
+    """Analyzers that pass `finops check`, and a failed outcome for each file that does
+    not or whose name would collide with a site file.
 
     A file with problems fails alone (its last good report stays); calls.sql
     with problems fails the build.
@@ -110,20 +138,76 @@ def _discover(sql_dirs) -> tuple[list[Analyzer], list[ReportOutcome]]:
         category = path.parent.name if path.parent.name in catalog.CATEGORIES else "finops"
         more = f" (and {len(problems) - 1} more: run `finops check`)" if len(problems) > 1 else ""
         failed.append(ReportOutcome(path.stem, path.stem, category, None, False,
-                                    f"{problems[0]}{more}", 0.0))
-    return list(checked.analyzers.values()), failed
+                                    public_text(f"{problems[0]}{more}"), 0.0))
+    analyzers = []
+    for analyzer in checked.analyzers.values():
+        if analyzer.name.lower() in RESERVED_NAMES:
+            failed.append(ReportOutcome(
+                analyzer.name, analyzer.title, analyzer.category, None, False,
+                f"{_shown_path(analyzer.path)}: the analyzer name {analyzer.name!r} is taken by the "
+                f"site's own files ({', '.join(sorted(RESERVED_NAMES))}); rename the analyzer",
+                0.0, version=analyzer.version, description=analyzer.description))
+        else:
+            analyzers.append(analyzer)
+    return analyzers, failed
+
+
+def _collisions(outcomes: list[ReportOutcome]) -> dict[str, str]:
+    """Report ids whose files another report also writes (e.g. analyzer `a-b` and
+    analyzer `a` with query `b`), each with the error to show."""
+    owner: dict[str, str] = {}
+    clashes: dict[str, str] = {}
+    for r in outcomes:
+        for name in [r.file, *r.downloads] if r.ok else []:
+            if name in owner and owner[name] != r.id:
+                clashes[r.id] = (f"its file {name} is also written by analyzer {owner[name]!r}; "
+                                 "rename one of them")
+            owner.setdefault(name, r.id)
+    return clashes
 
 
 def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _analyzer_info(analyzer: Analyzer) -> dict:
+    return {"name": analyzer.name, "title": analyzer.title, "category": analyzer.category,
+            "version": analyzer.version, "description": analyzer.description,
+            "file": _shown_path(analyzer.path)}
+
+
+def _shown_path(path: Path) -> str:
+    """An analyzer file as served pages show it: its folder's name and its own."""
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
+# An absolute path inside a message (after a space, quote, bracket or at the start).
+_ABSOLUTE_PATH = re.compile(r"""(?<![\w.~/])/(?:[^\s/:;,'"()\[\]]+/)+([^\s/:;,'"()\[\]]*)""")
+
+
+def public_text(text):
+    """A message fit for served files: absolute paths cut to their last name."""
+    if not isinstance(text, str):
+        return text
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "/", text)
+
+
+def _public_source(source: SourceInfo) -> dict:
+    data = source.to_dict()
+    data["csv_path"] = Path(source.csv_path).name
+    data["reject_samples"] = [{**r, "reason": public_text(r.get("reason"))}
+                              for r in data.get("reject_samples", [])]
+    return data
+
+
 def _render_report(env, out: Path, result: AnalyzerResult, changes: list[dict],
                    source: SourceInfo, scope: dict, nav: list[dict], generated_at: str,
                    live: bool, choices: dict | None) -> ReportOutcome:
+    """Render one report and its downloads into `out` (the staging folder)."""
     analyzer = result.analyzer
-    csvs, json_file = write_downloads(out, result, source)
-    html = explore.render_report(env, result, changes, source=source.to_dict(), scope=scope,
+    public = _public_source(source)
+    csvs, json_file = write_downloads(out, result, public)
+    html = explore.render_report(env, result, changes, source=public, scope=scope,
                                  nav=nav, generated_at=generated_at, live=live, choices=choices,
                                  downloads=csvs, json_download=json_file)
     file = f"{analyzer.name}.html"
@@ -139,7 +223,7 @@ def _render_report(env, out: Path, result: AnalyzerResult, changes: list[dict],
 
 
 def write_downloads(out: Path, result: AnalyzerResult,
-                    source: SourceInfo) -> tuple[dict[str, str], str]:
+                    source: dict) -> tuple[dict[str, str], str]:
     """Every table's rows as a spreadsheet-safe CSV and the whole analyzer as
     JSON: ({query: csv file}, json file)."""
     analyzer = result.analyzer
@@ -150,7 +234,7 @@ def write_downloads(out: Path, result: AnalyzerResult,
         csvs[name] = downloads.csv_name(analyzer.name, name)
         write_atomic(out / csvs[name], downloads.csv_text(query, safe=True))
     json_file = downloads.json_name(analyzer.name)
-    write_atomic(out / json_file, downloads.analyzer_json(result, source.to_dict()))
+    write_atomic(out / json_file, downloads.analyzer_json(result, source))
     return csvs, json_file
 
 
@@ -203,39 +287,89 @@ def _remove_stale(out: Path, previous: dict | None, outcomes: list[ReportOutcome
 def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | None = None,
                memory_limit: str | None = None, poll_seconds: int = 15,
                live: bool = False, filters: Filters | None = None,
-               statements: bool = True) -> BuildResult:
+               statements: bool = True, on_wait=None, hold: tuple[str, str] | None = None,
+               lock_timeout: float | None = None) -> BuildResult:
     """Run every analyzer on the CSV and write reports, statement pages,
-    manifest.json and index.html. filters narrows every page (build --where)."""
+    index.html and manifest.json. filters narrows every page (build --where).
+
+    on_wait(message) is called once if another build holds the folder (this
+    one waits for it). hold=(source_state, message): do not read the CSV;
+    keep the last good reports listed and say why (serve's guard against a
+    truncated CSV).
+    """
     filters = filters or Filters()
     started = time.perf_counter()
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        copy_assets(out)
     except OSError as exc:
         raise FinopsError(f"cannot write reports to {out} ({exc.strerror or exc}); "
                           "pass --out with a writable folder") from None
+    options = {} if lock_timeout is None else {"timeout": lock_timeout}
+    with build_lock(out, on_wait=on_wait, **options):
+        _remove_leftovers(out)
+        try:
+            copy_assets(out)
+            staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+        except OSError as exc:
+            raise FinopsError(f"cannot write reports to {out} ({exc.strerror or exc}); "
+                              "pass --out with a writable folder") from None
+        try:
+            return _build_locked(csv_path, out, staging, started, sql_dirs=sql_dirs,
+                                 target_mb=target_mb, memory_limit=memory_limit,
+                                 poll_seconds=poll_seconds, live=live, hold=hold,
+                                 filters=filters, statements=statements)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Staging folders and temp files of a build that was killed: with the lock
+    held, no other build is writing them."""
+    for path in out.glob(".staging-*"):
+        shutil.rmtree(path, ignore_errors=True)
+    for folder in (out, out / ASSETS):
+        for path in folder.glob(".*.tmp"):
+            path.unlink(missing_ok=True)
+
+
+def _read_failure(exc: BaseException, csv_path, has_reports: bool) -> tuple[str, str, str]:
+    """(status, source_state, message) for a CSV that gave no rows."""
+    name = Path(csv_path).name
+    if isinstance(exc, MissingCSVError):
+        return ("error" if has_reports else "no_data"), "missing", str(exc)
+    if isinstance(exc, NoDataError):
+        return ("error" if has_reports else "no_data"), "empty", str(exc)
+    if isinstance(exc, OSError):
+        return "error", "unreadable", (f"cannot read {name} ({exc.strerror or exc}); check that "
+                                       "the file exists and that finops may read it")
+    return "error", "invalid", str(exc)
+
+
+def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dirs, target_mb,
+                  memory_limit, poll_seconds, live, hold, filters: Filters,
+                  statements: bool) -> BuildResult:
     env = render.environment()
     previous = read_manifest(out)
     generated_at = _now_iso()
+    has_reports = bool(previous and previous.get("reports"))
 
-    status, error, source = "ok", None, None
+    status, error, source, state = "ok", None, None, "ok"
     statement_info: dict | None = None
     filtered_rows: int | None = None
     outcomes: list[ReportOutcome] = []
-    try:
-        analyzers, outcomes = _discover(sql_dirs)
-        session = open_session(csv_path, memory_limit=memory_limit)
-    except MissingCSVError as exc:
-        # Before any report exists a missing CSV just means no data yet; once
-        # there are reports, it is an error that keeps the last good ones.
-        has_reports = bool(previous and previous.get("reports"))
-        status, error, outcomes = ("error" if has_reports else "no_data"), str(exc), []
-    except NoDataError as exc:
-        status, error, outcomes = "no_data", str(exc), []
-    except FinopsError as exc:
-        status, error, outcomes = "error", str(exc), []
+    session = None
+    if hold is not None:
+        state, error = hold
+        status = "error"
     else:
+        try:
+            analyzers, outcomes = _discover(sql_dirs)
+            session = open_session(csv_path, memory_limit=memory_limit)
+        except (FinopsError, OSError) as exc:
+            status, state, error = _read_failure(exc, csv_path, has_reports)
+            outcomes = []
+    if session is not None:
         source = session.source
         try:
             scope = explore.prepare(session.con, filters)
@@ -247,27 +381,38 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
                 t0 = time.perf_counter()
                 try:
                     result, changes = explore.report(session.con, analyzer, scope, before)
-                    outcomes.append(_render_report(env, out, result, changes, source, scope, nav,
-                                                   generated_at, live, choices))
+                    outcomes.append(_render_report(env, staging, result, changes, source, scope,
+                                                   nav, generated_at, live, choices))
                 except Exception as exc:  # one broken analyzer must not stop the others
                     message = str(exc) if isinstance(exc, FinopsError) \
-                        else f"{analyzer.path}: {type(exc).__name__}: {exc}"
-                    outcomes.append(_failed(analyzer, out, message, time.perf_counter() - t0))
+                        else f"{_shown_path(analyzer.path)}: {type(exc).__name__}: {exc}"
+                    outcomes.append(_failed(analyzer, out, public_text(message),
+                                            time.perf_counter() - t0))
             if statements:
                 try:
-                    statement_info = stmts.write_pages(env, out, session.con,
-                                                       source=source.to_dict(), scope=scope,
+                    statement_info = stmts.write_pages(env, staging, session.con,
+                                                       source=_public_source(source), scope=scope,
                                                        nav=nav, generated_at=generated_at)
                     statement_info["generated_at"] = generated_at
                 except FinopsError as exc:
-                    statement_info = {"error": str(exc)}
+                    statement_info = {"error": public_text(str(exc))}
+                    for folder in stmts.FOLDERS:  # half-written: publish none, keep the last good
+                        shutil.rmtree(staging / folder, ignore_errors=True)
+                    for name in stmts.INDEX_FILES:
+                        (staging / name).unlink(missing_ok=True)
         finally:
             session.close()
+        for rid, clash in _collisions(outcomes).items():
+            r = next(r for r in outcomes if r.id == rid)
+            r.ok, r.error, r.file, r.downloads = False, clash, None, []
         for r in outcomes:
-            if not r.ok and r.file is None and (out / f"{r.id}.html").exists():
+            if (not r.ok and r.file is None and r.id.lower() not in RESERVED_NAMES
+                    and (out / f"{r.id}.html").exists()):
                 r.file = f"{r.id}.html"  # a file that fails the check keeps its last good report
             if not r.ok:  # its last good downloads stay listed, like its last good report
                 r.downloads = [n for n in _previous_downloads(previous, r.id) if (out / n).exists()]
+                if r.file and not (out / r.file).exists():
+                    r.file = None
         order = {a.name: n for n, a in enumerate(analyzers)}
         outcomes.sort(key=lambda r: (catalog.category_rank(r.category),
                                      order.get(r.id, len(order))))
@@ -282,22 +427,71 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
         report_entries = [r for r in previous.get("reports", []) if isinstance(r, dict)]
     else:
         report_entries = [_report_entry(r) for r in outcomes]
+    warning = None
+    if status == "error" and report_entries:
+        when = (previous or {}).get("last_good_at") or (previous or {}).get("generated_at")
+        try:
+            when = datetime.fromisoformat(when.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+        except (AttributeError, ValueError):
+            pass
+        warning = ("The reports below, and the dataset figures, are from the last good build"
+                   + (f" ({when})" if when else "") + ".")
 
     seconds = time.perf_counter() - started
-    manifest = _manifest(csv_path, source, status, error, report_entries, generated_at,
-                         target_mb, poll_seconds, live, seconds)
+    manifest = _manifest(csv_path, source, status, public_text(error), report_entries,
+                         generated_at, target_mb, poll_seconds, live, seconds)
+    if status == "error" and report_entries and previous:
+        # The page describes the reports it shows: the last good build's data.
+        for key in ("rows", "rows_rejected", "duplicate_call_ids", "reject_samples", "time_range",
+                    "csv_size_mb", "progress_pct"):
+            if key in previous:
+                manifest[key] = previous[key]
     manifest["filters"] = dict(filters.items())
     manifest["filtered_rows"] = filtered_rows
     manifest["statements"] = statement_info
-    write_atomic(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False,
-                                            allow_nan=False) + "\n")
+    manifest["source_state"] = state
+    manifest["warning"] = warning
+    manifest["last_good_at"] = (generated_at if status in ("ok", "partial")
+                                else (previous or {}).get("last_good_at"))
     index = env.get_template("index.html").render(
         manifest=manifest, has_viewer_js=(out / ASSETS / "viewer.js").exists())
-    write_atomic(out / INDEX, index)
+    write_atomic(staging / INDEX, index)
+    write_atomic(staging / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False,
+                                                allow_nan=False) + "\n")
+    _publish(staging, out, outcomes)
     if status in ("ok", "partial"):
         _remove_stale(out, previous, outcomes)  # after the new manifest no longer links them
     return BuildResult(out, status, error, outcomes, manifest, time.perf_counter() - started,
                        source)
+
+
+def _publish(staging: Path, out: Path, outcomes: list[ReportOutcome]) -> None:
+    """Move the staged files into place, each by one atomic rename, in link order:
+    statement pages and their indexes before the reports that link them,
+    downloads before the reports, reports before the index, the manifest last.
+    Statement pages of ids that are gone are deleted after the manifest."""
+    written: dict[str, set[str]] = {}
+    for folder in stmts.FOLDERS:
+        if (staging / folder).is_dir():
+            (out / folder).mkdir(exist_ok=True)
+            written[folder] = set()
+            for page in (staging / folder).glob("*.html"):
+                os.replace(page, out / folder / page.name)
+                written[folder].add(page.name)
+    for name in stmts.INDEX_FILES:
+        if (staging / name).exists():
+            os.replace(staging / name, out / name)
+    for r in outcomes:
+        if r.ok:
+            for name in [*r.downloads, r.file]:
+                if name and (staging / name).exists():
+                    os.replace(staging / name, out / name)
+    os.replace(staging / INDEX, out / INDEX)
+    os.replace(staging / MANIFEST, out / MANIFEST)
+    for folder, names in written.items():  # only when this build wrote the folder's pages
+        for stale in (out / folder).glob("*.html"):
+            if stale.name not in names:
+                stale.unlink(missing_ok=True)
 
 
 def _manifest(csv_path, source: SourceInfo | None, status, error, reports, generated_at,
@@ -314,7 +508,7 @@ def _manifest(csv_path, source: SourceInfo | None, status, error, reports, gener
         "build_seconds": round(seconds, 3),
         "status": status,
         "error": error,
-        "csv_path": str(csv_path),
+        "csv_path": Path(csv_path).name,  # never the absolute path: served to the network
         "csv_size_mb": size_mb,
         "target_size_mb": float(target_mb) if target_mb else None,
         "progress_pct": progress,

@@ -42,6 +42,8 @@ ORGANIZATION = Kind("organization", "organization_id", "org", "organizations.htm
 CUSTOMER = Kind("customer", "customer_id", "customer", "customers.html",
                 "Customer statement", "Customers")
 KINDS = (ORGANIZATION, CUSTOMER)
+FOLDERS = tuple(k.folder for k in KINDS)  # org/, customer/: one page per id
+INDEX_FILES = tuple(k.index for k in KINDS)  # organizations.html, customers.html
 BY_COLUMN = {k.key: k for k in KINDS}
 
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}")
@@ -110,8 +112,10 @@ def run(con: duckdb.DuckDBPyConnection, kind: Kind, only: str | None = None) -> 
 
 def write_pages(env, out: Path, con: duckdb.DuckDBPyConnection, *, source: dict,
                 scope: dict, nav: list[dict], generated_at: str) -> dict:
-    """Run both kinds, write every statement page and each kind's index; remove
-    the pages of ids no longer there. Returns counts and seconds for the manifest."""
+    """Run both kinds, write every statement page and each kind's index into
+    `out` (the build's staging folder; site._publish moves them into place and
+    removes the pages of ids no longer there). Returns counts and seconds for
+    the manifest."""
     started = time.perf_counter()
     counts = {}
     template = env.get_template("statement.html")
@@ -119,15 +123,10 @@ def write_pages(env, out: Path, con: duckdb.DuckDBPyConnection, *, source: dict,
         statements = run(con, kind)
         folder = out / kind.folder
         folder.mkdir(parents=True, exist_ok=True)
-        written = set()
         for st in statements:
             html = page_html(template, st, source=source, scope=scope, nav=nav,
                              generated_at=generated_at)
             write_atomic(out / st.file, html)
-            written.add(Path(st.file).name)
-        for stale in folder.glob("*.html"):
-            if stale.name not in written:
-                stale.unlink(missing_ok=True)
         rows = [{"id": st.id, "file": st.file, **st.summary()} for st in statements]
         write_atomic(out / kind.index, env.get_template("statement_index.html").render(
             kind=kind, rows=rows, source=source, scope=scope, nav=nav, root="",

@@ -1,7 +1,13 @@
 """The rebuild loop of `finops serve`: watch files, call one build function.
 
-Watchers (watchfiles, one thread per group of folders) turn file events
-into a queue of reasons; one loop drains the queue and calls `build()`.
+Watchers turn file changes into a queue of reasons; one loop drains the
+queue and calls `build()`. The CSV is watched by its signature (the stat of
+the path and of what a symlink points to, polled a few times a second), so
+appends to a symlink's target, a folder removed and recreated, a file
+replaced, truncated or made unreadable are all seen, whatever the file
+system. SQL and template folders are watched by watchfiles (recursive
+events), one supervised thread each group: when a watched folder vanishes
+or is replaced, the thread says so, waits for it and watches it again.
 So builds never overlap, events that arrive during a build cause exactly
 one more build afterwards, and the build function is a parameter (the real
 one is build.build_site; tests pass a counter). This module decides only
@@ -65,12 +71,32 @@ class WatchPlan:
         return None
 
     def groups(self) -> list[tuple[list[Path], bool]]:
-        """(folders, recursive) to watch: the CSV's folder alone, then the code folders."""
+        """(folders, recursive) watched by watchfiles: the code folders (the CSV is probed)."""
         code = [d for d in [*self.sql_dirs, *self.template_dirs] if d.is_dir()]
-        groups = [([self.csv_path.parent], False)]
-        if code:
-            groups.append((code, True))
-        return groups
+        return [(code, True)] if code else []
+
+    def kind_of_folder(self, folder: Path) -> str:
+        return SQL if folder in self.sql_dirs else TEMPLATE
+
+
+def csv_signature(path: Path) -> tuple:
+    """What changes when the CSV does: the path itself (a symlink swapped) and
+    the file it leads to (size, times, inode, mode); None parts when missing."""
+    def sig(fn):
+        try:
+            st = fn(path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
+    return sig(os.lstat), sig(os.stat)
+
+
+def _identity(folder: Path) -> tuple | None:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 @dataclass
@@ -124,7 +150,8 @@ class RebuildLoop:
     def __init__(self, build: Callable[[], object], plan: WatchPlan, *,
                  log: Callable[[str], None] | None = None, debounce: float = 0.3, max_wait: float = 2.0,
                  min_interval: float = 0.0, target_bytes: int | None = None,
-                 stop_event: threading.Event | None = None, force_polling: bool | None = None):
+                 stop_event: threading.Event | None = None, force_polling: bool | None = None,
+                 probe_interval: float = 0.25):
         self.build = build
         self.plan = plan
         self.log = log  # None: the `logging` module, at each line's level
@@ -134,6 +161,7 @@ class RebuildLoop:
         self.target_bytes = target_bytes
         self.stop_event = stop_event or threading.Event()
         self.force_polling = force_polling
+        self.probe_interval = probe_interval
         self.events: queue.Queue[str] = queue.Queue()
         self.record = BuildLog()
         self._threads: list[threading.Thread] = []
@@ -143,12 +171,16 @@ class RebuildLoop:
 
     # --- watching -----------------------------------------------------
     def start_watchers(self) -> None:
-        groups = self.plan.groups()
-        self.plan.csv_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.plan.csv_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # the probe reports a missing CSV; the build says why
         started = []
-        for folders, recursive in groups:
+        jobs = [(self._probe_csv, ())] + [(self._watch, (folders, recursive))
+                                           for folders, recursive in self.plan.groups()]
+        for target, args in jobs:
             started_event = threading.Event()
-            thread = threading.Thread(target=self._watch, args=(folders, recursive, started_event),
+            thread = threading.Thread(target=target, args=(*args, started_event),
                                       name="finops-watch", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -157,29 +189,79 @@ class RebuildLoop:
             event.wait(5)
         self.ready.set()
 
+    def _probe_csv(self, started: threading.Event) -> None:
+        """Queue a CSV event whenever the CSV's signature changes."""
+        path = self.plan.csv_path
+        last = csv_signature(path)
+        started.set()
+        while not self.stop_event.wait(self.probe_interval):
+            try:
+                now = csv_signature(path)
+            except Exception as exc:  # never let the probe die quietly
+                self._say(logging.WARNING, f"watch: cannot check {path.name}: {exc}")
+                continue
+            if now != last:
+                if (now[1] is None) != (last[1] is None):
+                    self._say(logging.WARNING if now[1] is None else logging.INFO,
+                              f"watch: {path.name} " + ("is gone; the last good reports stay "
+                                                        "until it is back" if now[1] is None
+                                                        else "is back"))
+                last = now
+                self.events.put(CSV)
+
     def _watch(self, folders: list[Path], recursive: bool, started: threading.Event) -> None:
+        """watchfiles over folders, restarted whenever one of them vanishes or is replaced."""
         def keep(change, path: str) -> bool:
             return self.plan.classify(path) is not None
 
-        try:
-            watcher = watchfiles.watch(*folders, watch_filter=keep, debounce=200, step=30,
-                                       stop_event=self.stop_event, rust_timeout=200,
-                                       yield_on_timeout=True, recursive=recursive,
-                                       force_polling=self.force_polling,
-                                       raise_interrupt=False, ignore_permission_denied=True)
-            first = True
-            for changes in watcher:
-                if first:
+        while not self.stop_event.is_set():
+            identities = {f: _identity(f) for f in folders}
+            present = [f for f in folders if identities[f] is not None]
+            if not present:
+                started.set()
+                self.stop_event.wait(0.5)
+                self._note_folder_changes(folders, identities)
+                continue
+            changed = False
+            try:
+                watcher = watchfiles.watch(*present, watch_filter=keep, debounce=200, step=30,
+                                           stop_event=self.stop_event, rust_timeout=200,
+                                           yield_on_timeout=True, recursive=recursive,
+                                           force_polling=self.force_polling,
+                                           raise_interrupt=False, ignore_permission_denied=True)
+                for changes in watcher:
                     started.set()
-                    first = False
-                for _, path in changes:
-                    kind = self.plan.classify(path)
-                    if kind:
-                        self.events.put(kind)
-        except Exception as exc:  # a vanished folder must not kill the server
-            self._say(logging.WARNING, f"watch stopped for {', '.join(map(str, folders))}: {exc}")
-        finally:
-            started.set()
+                    for _, path in changes:
+                        kind = self.plan.classify(path)
+                        if kind:
+                            self.events.put(kind)
+                    if self._note_folder_changes(folders, identities):
+                        changed = True
+                        break
+            except Exception as exc:  # a vanished folder must not kill the server
+                self._say(logging.WARNING,
+                          f"watch: {', '.join(f.name for f in present)}: {exc}; watching again")
+                self.stop_event.wait(0.5)
+                self._note_folder_changes(folders, identities)
+            finally:
+                started.set()
+            if not changed:
+                self.stop_event.wait(0.1)
+
+    def _note_folder_changes(self, folders: list[Path], identities: dict) -> bool:
+        """Log and queue a build for each folder that vanished, came back or was replaced."""
+        changed = False
+        for folder in folders:
+            now = _identity(folder)
+            if now != identities.get(folder):
+                changed = True
+                state = "is gone" if now is None else (
+                    "is back" if identities.get(folder) is None else "was replaced")
+                self._say(logging.WARNING if now is None else logging.INFO,
+                          f"watch: folder {folder} {state}")
+                identities[folder] = now
+                self.events.put(self.plan.kind_of_folder(folder))
+        return changed
 
     def _say(self, level: int, line: str) -> None:
         if self.log is not None:

@@ -21,7 +21,7 @@ from browser import browser  # noqa: F401  (fixture: Playwright driving Debian's
 from conftest import write_calls
 from finops.engine import analyze, render
 from finops.engine.explore import ExploreService
-from finops.engine.server import make_server, start_in_thread
+from finops.engine.server import filter_route, make_server, start_in_thread
 from finops.engine.site import build_site
 from test_explore import rows_over
 
@@ -94,7 +94,7 @@ def live_site(tmp_path_factory, browser):  # noqa: F811
     result = build_site(calls, out, live=True, poll_seconds=1)
     assert result.status == "ok", result.error
     service = ExploreService(calls, out)
-    server = make_server(out, "127.0.0.1", 0, explore=service)
+    server = make_server(out, "127.0.0.1", 0, routes=[filter_route(service)])
     start_in_thread(server)
     tabs = Tabs(browser)
     yield {"calls": calls, "out": out, "browser": tabs, "tmp": tmp,

@@ -19,7 +19,8 @@ MANIFEST_KEYS = {"generated_at", "build_seconds", "csv_path", "csv_size_mb", "ta
                  "progress_pct", "rows", "rows_rejected", "time_range", "categories", "reports",
                  "status", "error", "duplicate_call_ids", "reject_samples", "poll_seconds", "live",
                  "filters", "filtered_rows", "statements",  # issue 13
-                 "unpriced_calls", "unknown_price_models"}
+                 "unpriced_calls", "unknown_price_models", "source_state", "warning",
+                 "last_good_at"}
 REPORT_KEYS = {"id", "title", "category", "description", "version", "file", "headlines", "ok",
                "error", "downloads"}
 

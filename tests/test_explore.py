@@ -20,7 +20,7 @@ from finops.engine import analyze, catalog, filters as flt, render, statements
 from finops.engine.cli import main
 from finops.engine.errors import FinopsError
 from finops.engine.explore import ExploreService, prepare, report
-from finops.engine.server import make_server, start_in_thread
+from finops.engine.server import filter_route, make_server, start_in_thread
 from finops.engine.session import open_session
 from finops.engine.site import build_site
 from test_build_support import Page, sample_rows
@@ -254,7 +254,7 @@ def test_statement_file_names_are_safe_for_any_id():
 @pytest.fixture
 def served(site, calls):
     service = ExploreService(calls, site.out_dir, max_waiting=1, wait_seconds=0.5)
-    server = make_server(site.out_dir, "127.0.0.1", 0, explore=service)
+    server = make_server(site.out_dir, "127.0.0.1", 0, routes=[filter_route(service)])
     start_in_thread(server)
     yield server, service
     server.shutdown()
@@ -266,7 +266,7 @@ def get(server, target):
     conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=20)
     conn.request("GET", target)
     response = conn.getresponse()
-    return response.status, response.read().decode("utf-8", "replace"), dict(response.getheaders())
+    return response.status, response.read().decode("utf-8", "replace"), response.headers
 
 
 def test_serve_renders_a_filtered_report_whose_figures_match_run_sql(served, calls, tmp_path):
@@ -453,3 +453,48 @@ def test_serve_renders_a_filtered_statement_and_links_keep_the_filters(served, c
     assert get(server, "/org/org_999.html?from=2025-11-05")[0] == 404
     assert get(server, "/org/org_001.html?organization=org_002")[0] == 404
     assert get(server, "/org/sub/x.html?from=2025-11-05")[0] in (400, 404)
+
+
+def test_statement_pages_are_staged_and_only_gone_ids_are_deleted(calls, tmp_path):
+    """The statements go through the staged build (issue 12's publish): nothing
+    is left in a staging folder, and a rebuild on data without an organization
+    deletes that organization's page and keeps the others."""
+    out = tmp_path / "site"
+    build_site(calls, out)
+    with open(calls, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    gone = rows[0]["organization_id"]
+    assert (out / "org" / f"{gone}.html").exists()
+    kept = sorted(p.name for p in (out / "org").glob("*.html") if p.stem != gone)
+    fewer = write_calls(tmp_path / "fewer.csv", [r for r in rows if r["organization_id"] != gone])
+    result = build_site(fewer, out)
+    assert result.status == "ok"
+    assert not (out / "org" / f"{gone}.html").exists()
+    assert sorted(p.name for p in (out / "org").glob("*.html")) == kept
+    assert not list(out.glob(".staging-*"))
+    assert result.manifest["statements"]["pages"]["org"] == len(kept)
+
+
+def test_analyzers_may_not_take_a_statement_page_name():
+    from finops.engine.site import RESERVED_NAMES
+
+    assert {"org", "customer", "organizations", "customers"} <= RESERVED_NAMES
+
+
+def test_the_filter_route_answers_head_and_refuses_other_methods(served):
+    server, _ = served
+    for method, expected in (("HEAD", 200), ("POST", 405)):
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=20)
+        conn.request(method, "/understanding.html?organization=org_001")
+        response = conn.getresponse()
+        body = response.read()
+        assert response.status == expected, method
+        if method == "HEAD":
+            assert body == b"" and response.headers["content-type"].startswith("text/html")
+        conn.close()
+    # Host check of issue 12 covers the route too.
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=20)
+    conn.putrequest("GET", "/understanding.html?organization=org_001", skip_host=True)
+    conn.putheader("Host", "evil.example")
+    conn.endheaders()
+    assert conn.getresponse().status == 421

@@ -18,8 +18,9 @@ from finops.engine.server import CONTENT_SECURITY_POLICY, make_server, resolve_r
 SECRET = "top secret outside the folder"
 
 
-@pytest.fixture
-def site(tmp_path):
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("site")
     root = tmp_path / "reports"
     (root / "assets").mkdir(parents=True)
     (root / "sub").mkdir()
@@ -41,9 +42,9 @@ def site(tmp_path):
     (root / "link_in.html").symlink_to(root / "index.html")
     (root / "link_tmp.html").symlink_to(root / ".manifest.json.tmp")
     server = make_server(root, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    server.tmp_path = tmp_path
     yield server
     server.shutdown()
     server.server_close()
@@ -149,8 +150,8 @@ def test_traversal_refused(site, target):
     assert SECRET.encode() not in body
 
 
-def test_absolute_filesystem_path_is_just_a_missing_file(site, tmp_path):
-    status, _, body = raw(site, str(tmp_path / "secret.txt"))
+def test_absolute_filesystem_path_is_just_a_missing_file(site):
+    status, _, body = raw(site, str(site.tmp_path / "secret.txt"))
     assert status == 404 and SECRET.encode() not in body
 
 
@@ -271,20 +272,25 @@ def test_server_does_not_follow_symlinked_root_escape(tmp_path):
     assert os.path.exists(resolve_request_path(link, "/index.html"))
 
 
-def test_wildcard_bind_accepts_ip_addresses_but_not_names(tmp_path):
+def test_wildcard_bind_needs_named_hosts_and_accepts_only_those(tmp_path):
     root = tmp_path / "reports"
     root.mkdir()
     (root / "index.html").write_text("<!doctype html><title>index</title>")
-    server = make_server(root, "0.0.0.0", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    with pytest.raises(FinopsError) as info:
+        make_server(root, "0.0.0.0", 0)
+    assert "--allow-host" in str(info.value) and "\n" not in str(info.value)
+    server = make_server(root, "0.0.0.0", 0, allow_hosts=["reports.lan", "10.1.2.3"])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         port = server.server_address[1]
-        # A LAN address typed as digits: no DNS, so no rebinding.
-        assert raw(server, "/index.html", host=f"192.168.1.20:{port}")[0] == 200
-        assert raw(server, "/index.html", host=f"[fe80::1]:{port}")[0] == 200
-        assert raw(server, "/index.html", host=f"192.168.1.20:{port + 1}")[0] in (400, 421)
+        assert raw(server, "/index.html", host=f"reports.lan:{port}")[0] == 200
+        assert raw(server, "/index.html", host=f"REPORTS.LAN:{port}")[0] == 200
+        assert raw(server, "/index.html", host=f"10.1.2.3:{port}")[0] == 200
+        assert raw(server, "/index.html", host=f"127.0.0.1:{port}")[0] == 200
+        # An address nobody named, a wrong port, a foreign name: refused.
+        assert raw(server, "/index.html", host=f"192.168.1.20:{port}")[0] in (400, 421)
+        assert raw(server, "/index.html", host=f"reports.lan:{port + 1}")[0] in (400, 421)
         assert raw(server, "/index.html", host=f"evil.example:{port}")[0] in (400, 421)
     finally:
         server.shutdown()
@@ -293,3 +299,28 @@ def test_wildcard_bind_accepts_ip_addresses_but_not_names(tmp_path):
 
 def test_loopback_bind_refuses_other_ip_addresses(site):
     assert raw(site, "/index.html", host=f"192.168.1.20:{site.server_address[1]}")[0] in (400, 421)
+
+
+def test_extra_routes_get_the_same_host_check_and_headers(tmp_path):
+    """How a later endpoint plugs in: a Starlette route passed to make_server."""
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def ping(request):
+        return JSONResponse({"pong": request.query_params.get("x")})
+
+    (tmp_path / "index.html").write_text("index")
+    server = make_server(tmp_path, "127.0.0.1", 0, routes=[Route("/api/ping", ping)])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        status, headers, body = raw(server, "/api/ping?x=1")
+        assert status == 200 and body == b'{"pong":"1"}'
+        assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert headers["cache-control"] == "no-store"
+        assert raw(server, "/api/ping", host="evil.example")[0] == 421
+        assert raw(server, "/api/ping", method="POST")[0] == 405
+        assert raw(server, "/index.html")[2] == b"index"  # the folder still answers the rest
+    finally:
+        server.shutdown()
+        server.server_close()

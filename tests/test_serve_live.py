@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from functools import partial
 from pathlib import Path
@@ -102,3 +103,47 @@ def _get(url):
     except OSError:
         return None
 
+
+
+def test_network_bind_needs_named_hosts(tmp_path):
+    from click.testing import CliRunner
+
+    from finops.engine.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--csv", str(tmp_path / "c.csv"), "--out",
+                                       str(tmp_path / "out"), "--host", "0.0.0.0", "--port", "0"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "--allow-host" in lines[0] and "network" in lines[0]
+
+
+def test_network_bind_warns_and_prints_the_real_urls(tmp_path):
+    csv = tmp_path / "calls.csv"
+    csv.write_text("")
+    logs, urls, stop = [], [], threading.Event()
+    thread = threading.Thread(target=lambda: serve(
+        csv, tmp_path / "out", host="0.0.0.0", port=0, allow_hosts=["reports.lan"],
+        build=lambda: None, stop_event=stop, log=logs.append, on_ready=urls.append))
+    thread.start()
+    try:
+        assert wait_for(lambda: urls)
+        port = urls[0].rsplit(":", 1)[1].strip("/")
+        # Loopback still answers; the named host is accepted, any other name refused.
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": f"reports.lan:{port}"})
+        try:
+            urllib.request.urlopen(req, timeout=5)
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404  # accepted: there is just no index yet
+        evil = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": f"evil.lan:{port}"})
+        try:
+            urllib.request.urlopen(evil, timeout=5)
+            raise AssertionError("a foreign Host was answered")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 421
+    finally:
+        stop.set()
+        thread.join(20)
+    warning = next(l for l in logs if l.startswith("warning:"))
+    assert "0.0.0.0" in warning and "reports.lan" in warning and "anyone" in warning
+    serving = next(l for l in logs if l.startswith("serving"))
+    assert f"http://127.0.0.1:{port}/" in serving and f"http://reports.lan:{port}/" in serving

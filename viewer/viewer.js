@@ -198,7 +198,10 @@
       var mb = Number(m.csv_size_mb);
       var size = isFinite(mb) ? " \u2014 " + mb.toFixed(1) + " MB" : "";
       if (m.status === "error") {
-        showToast("Rebuild failed, showing the last good reports: " + String(m.error || ""), "error");
+        // The banner (from index.html) names the state: missing, unreadable, truncated ...
+        var heading = document.querySelector("#error-banner h2");
+        showToast((heading ? heading.textContent + " \u2014 " : "Rebuild failed \u2014 ") +
+                  "showing the last good reports", "error");
       } else {
         showToast("Reports updated" + size, "ok");
       }
