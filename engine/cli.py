@@ -184,9 +184,10 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _print_results(fmt: str, source, results, query: str | None, quiet: bool = False,
-                   verbose: bool = False) -> None:
+                   verbose: bool = False, safe_csv: bool = False) -> None:
     """Results on stdout; the summary of what was read is logged to stderr (JSON stays pure)."""
-    from .console import csv_text, dumps, source_summary, text_table
+    from .console import dumps, source_summary, text_table
+
 
     for result in results:
         log.debug("%s v%s: %d queries in %.3fs (%s)", result.analyzer.name,
@@ -206,7 +207,7 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
             if fmt == "csv":
                 if not query:
                     click.echo(f"# {result.analyzer.name}.{name}")
-                click.echo(csv_text(qr), nl=not query)
+                click.echo(_csv(qr, safe_csv), nl=not query)
             else:
                 click.echo(click.style(f"== {result.analyzer.name}.{name}: {qr.title} ==",
                                        bold=True))
@@ -214,11 +215,26 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
                 click.echo()
 
 
+def _csv(result, safe: bool) -> str:
+    """Exact CSV for machines, or (--safe-csv) with formula cells neutralized for a spreadsheet."""
+    from .console import csv_text
+    from .downloads import csv_text as safe_csv_text
+
+    return safe_csv_text(result, safe=True) if safe else csv_text(result)
+
+
+SAFE_CSV_HELP = ("With --format csv: neutralize text cells a spreadsheet would run as a formula "
+                 "(starting with = + - @, tab or CR) with a leading ' and quote every field. "
+                 "Without it the CSV is exact, for machines.")
+
+
 @main.command("run-sql")
 @click.argument("name")
 @csv_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True, help="Output format.")
+              show_default=True,
+              help="Output format; csv is exact for machines (see --safe-csv for spreadsheets).")
+@click.option("--safe-csv", is_flag=True, help=SAFE_CSV_HELP)
 @click.option("--query", default=None, help="Print only this query of the analyzer.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
               help="Override an analyzer parameter (repeatable).")
@@ -231,8 +247,8 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
 @subscriptions_option
 @no_cache_option
 @user_errors
-def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose, sql_dirs,
-                    memory_limit, subscriptions, budgets, no_cache):
+def run_sql_command(name, csv_path, fmt, safe_csv, query, params, show_sql, quiet, verbose,
+                    sql_dirs, memory_limit, subscriptions, budgets, no_cache):
     """Run analyzer NAME (or `all`) on the CSV and print its queries.
 
     \b
@@ -244,6 +260,7 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
       finops run-sql profitability --subscriptions subscriptions.csv
       finops run-sql all --csv 'data/daily/*.parquet' --format json
       finops run-sql all --no-cache --format json    # bypass the store
+      finops run-sql profitability --query customers --format csv --safe-csv > for_excel.csv
 
     Every analyzer passes `finops check` first: problems in the one you run
     stop it (exit 1); a broken file you did not select is skipped with a warning.
@@ -251,6 +268,8 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
     from . import analyze
 
     logs.configure(quiet=quiet, verbose=verbose)
+    if safe_csv and fmt != "csv":
+        raise FinopsError("--safe-csv only applies with --format csv")
     parsed = _parse_params(params)
     if show_sql:
         for analyzer in analyze.checked_selection(name, sql_dirs):
@@ -264,7 +283,7 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
                                   subscriptions=subscriptions, budgets=budgets,
                                   cache=not no_cache)
     _echo_notes(source)
-    _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose)
+    _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose, safe_csv=safe_csv)
 
 
 @main.command("check")
@@ -310,7 +329,9 @@ def check_command(sql_dirs, fmt, quiet):
 @click.argument("statement", required=False)
 @csv_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True, help="Output format.")
+              show_default=True,
+              help="Output format; csv is exact for machines (see --safe-csv for spreadsheets).")
+@click.option("--safe-csv", is_flag=True, help=SAFE_CSV_HELP)
 @click.option("--name", "-n", "query_name", default=None,
               help="Run a named query from sql/queries/ instead of STATEMENT (see --list).")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
@@ -319,7 +340,8 @@ def check_command(sql_dirs, fmt, quiet):
 @memory_option
 @no_cache_option
 @user_errors
-def sql_command(statement, csv_path, fmt, query_name, params, list_names, memory_limit, no_cache):
+def sql_command(statement, csv_path, fmt, safe_csv, query_name, params, list_names, memory_limit,
+                no_cache):
     """Run an ad-hoc SQL STATEMENT, or a named query, against the calls views.
 
     The views of `finops shell` are there: calls, calls_rejected,
@@ -337,7 +359,7 @@ def sql_command(statement, csv_path, fmt, query_name, params, list_names, memory
       finops sql --name trace_cost --param trace_id=4bf92f3577b34da6a3ce929d0e0e4736
     """
     from . import analyze
-    from .console import csv_text, dumps, text_table
+    from .console import dumps, text_table
 
     if list_names:
         from .query_patterns import named_queries
@@ -365,7 +387,7 @@ def sql_command(statement, csv_path, fmt, query_name, params, list_names, memory
     if fmt == "json":
         click.echo(dumps({"source": source.to_dict(), "rows": result.records()}))
     elif fmt == "csv":
-        click.echo(csv_text(result), nl=False)
+        click.echo(_csv(result, safe_csv), nl=False)
     else:
         click.echo(text_table(result, max_rows=200))
 
@@ -534,9 +556,10 @@ def import_command(fmt, files, csv_path, customers, settings, memory_limit, quie
               help="Port to listen on (0: any free port).")
 @click.option("--simulate", is_flag=True,
               help="Also grow the CSV with the simulator in continuous mode (the live demo).")
-@click.option("--target-mb", default=50.0, show_default=True, type=float,
+@click.option("--target-mb", default=None, type=float,
               help="CSV size the progress bar aims at; --simulate stops there, and CSV growth "
-                   "past it no longer rebuilds.")
+                   "past it no longer rebuilds. Default: 50 with --simulate, none otherwise "
+                   "(your own file always rebuilds as it grows).")
 @click.option("--poll-seconds", default=15.0, show_default=True, type=float,
               help="How often the open viewer checks for new reports.")
 @click.option("--rate", default=None, type=float,
@@ -579,15 +602,25 @@ def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_m
 @sql_dir_option
 @click.option("--target-mb", default=None, type=float,
               help="CSV size the viewer's progress bar aims at (none: no bar).")
+@click.option("--from", "date_from", metavar="DATE", default=None,
+              help="Only calls on or after this day, YYYY-MM-DD.")
+@click.option("--to", "date_to", metavar="DATE", default=None,
+              help="Only calls on or before this day, YYYY-MM-DD.")
+@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+              help="Only calls whose KEY is VALUE (repeatable; keys: organization, customer, "
+                   "provider, model, environment).")
+@click.option("--no-statements", is_flag=True,
+              help="Skip the statement pages (one per organization and customer).")
 @memory_option
 @subscriptions_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
 @no_cache_option
 @user_errors
-def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, subscriptions, budgets,
-                  quiet, no_cache):
-    """Run every analyzer once on the CSV and write one HTML report each,
-    manifest.json and the viewer's index.html to --out.
+def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, where,
+                  no_statements, memory_limit, subscriptions, budgets, quiet, no_cache):
+    """Run every analyzer once on the CSV and write one HTML report each, a
+    statement page per organization and customer, manifest.json and the
+    viewer's index.html to --out.
 
     The reports open offline (file://) and from `finops serve` alike. Exit
     code 1 when an analyzer failed or there is no data. Builds into one --out
@@ -599,16 +632,24 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, subscrip
       finops build --csv calls.csv --out site --sql-dir my_analyzers/
       finops build --subscriptions subscriptions.csv   # bill from your billing system
       finops build --budgets budgets.csv               # budget vs actual by month
+      finops build --from 2025-10-01 --to 2025-10-31 --where organization=org_003 --out oct_org3
+
+    Every page is narrowed the same way by --from/--to/--where; headline
+    figures are compared with the previous period of the same length.
     """
+    from .filters import parse_where
     from .site import build_site
     from .store import resolve_inputs
 
     logs.configure(quiet=quiet, info_to_stderr=False)
     resolve_inputs(csv_path)  # a missing file is a usage error (exit 2), as in run-sql
+    filters = parse_where(where, date_from, date_to)
     # A second build into the same --out waits for the first (one build's
     # output at a time), and says so once.
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
-                        memory_limit=memory_limit, on_wait=lambda line: click.echo(line, err=True),
+                        memory_limit=memory_limit, filters=filters,
+                        statements=not no_statements,
+                        on_wait=lambda line: click.echo(line, err=True),
                         subscriptions=subscriptions, budgets=budgets, cache=not no_cache)
     _echo_notes(result.source)
     if not quiet:
@@ -637,6 +678,19 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, subscrip
         log.info("%d models have no list price in genai-prices: %s%s",
                     len(source.unknown_price_models), names,
                     f" and {more} more" if more > 0 else "")
+    if not filters.empty:
+        rows = result.manifest.get("filtered_rows")
+        if not quiet:
+            click.echo(f"filtered: {filters.describe()}"
+                       + (f" ({rows:,} calls)" if rows is not None else ""))
+        if rows == 0:
+            log.warning("no calls match the filters; the reports are empty")
+    info = result.manifest.get("statements") or {}
+    if info.get("pages") and not quiet:
+        click.echo(f"statements: {info['pages'].get('org', 0):,} organizations, "
+                   f"{info['pages'].get('customer', 0):,} customers in {info['seconds']:.2f}s")
+    elif info.get("error"):
+        log.warning("statements failed: %s", info["error"])
     for r in result.reports:
         if not r.ok and quiet:
             click.echo(f"FAILED {r.id}: {r.error}", err=True)
