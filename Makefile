@@ -45,4 +45,4 @@ docs: $(STAMP)
 	$(BIN)/python tests/update_docs.py
 
 clean:
-	rm -rf $(VENV) reports data/*.csv .pytest_cache
+	rm -rf $(VENV) reports data/*.csv data/*.finops-store .pytest_cache

@@ -90,7 +90,7 @@ def checked_selection(name: str, sql_dirs=()) -> list[Analyzer]:
 
 def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
             query: str | None = None, memory_limit: str | None = None, subscriptions=None,
-            budgets=None) -> tuple[SourceInfo, list[AnalyzerResult]]:
+            budgets=None, cache: bool = True, log=None) -> tuple[SourceInfo, list[AnalyzerResult]]:
     """Run one analyzer, or `all`, on the CSV (read once), after checking it."""
     analyzers = checked_selection(name, sql_dirs)
     if query and len(analyzers) > 1:
@@ -101,8 +101,8 @@ def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
         unknown = set(params) - {p for a in analyzers for p in a.params}
         if unknown:
             raise FinopsError(f"no analyzer has parameter(s) {', '.join(sorted(unknown))}")
-    session = open_session(csv_path, memory_limit=memory_limit, subscriptions=subscriptions,
-                           budgets=budgets)
+    session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log,
+                           subscriptions=subscriptions, budgets=budgets)
     try:
         results = []
         for analyzer in analyzers:
@@ -114,13 +114,14 @@ def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
         session.close()
 
 
-def adhoc_query(sql: str, csv_path: str | os.PathLike,
-                memory_limit: str | None = None) -> tuple[SourceInfo, QueryResult]:
+def adhoc_query(sql: str, csv_path: str | os.PathLike, memory_limit: str | None = None,
+                cache: bool = True, log=None) -> tuple[SourceInfo, QueryResult]:
     """Run one ad-hoc statement against the calls views."""
     if not sql.strip():
         raise FinopsError('give a query, e.g. finops sql "SELECT count(*) FROM calls"')
     # No valid row is no reason to hide calls_rejected and data_quality.
-    session = open_session(csv_path, memory_limit=memory_limit, require_rows=False)
+    session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log,
+                           require_rows=False)
     try:
         try:
             cursor = session.con.execute(sql)

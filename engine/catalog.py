@@ -18,7 +18,7 @@ from pathlib import Path
 from . import analyzer_format as fmt
 from .analyzer_format import CATEGORIES, HINT_KEY_NAMES
 from .errors import FinopsError
-from .paths import CALLS_SQL, QUERIES_DIR, SHARED_SQL, SQL_DIR
+from .paths import CALLS_SQL, ENGINE_SQL, QUERIES_DIR, SHARED_SQL, SQL_DIR, STATEMENTS_DIR
 
 REQUIRED_KEYS = fmt.REQUIRED_HEADER_KEYS
 HINT_KEYS = set(HINT_KEY_NAMES)
@@ -409,14 +409,16 @@ def check_sql_dirs(sql_dirs) -> list[Path]:
 
 
 def analyzer_files(sql_dirs: list[Path]) -> list[Path]:
-    """Analyzer files: every .sql under the folders but the shared definitions
-    (calls.sql, finance.sql) and the folders of other SQL: the list-price
-    loaders (sql/prices/) and the named ad-hoc queries (sql/queries/, run by
-    `finops sql --name`)."""
+    """Analyzer files: every .sql under the folders but the engine's own SQL
+    (calls.sql, finance.sql, filters.sql, the statements/ folder) and the
+    folders of other SQL: the list-price loaders (sql/prices/) and the named
+    ad-hoc queries (sql/queries/, run by `finops sql --name`)."""
     skipped = {CALLS_SQL.parent / "prices", QUERIES_DIR}
+    own = set(SHARED_SQL) | set(ENGINE_SQL)
     return [p for folder in check_sql_dirs(sql_dirs)
             for p in sorted(folder.rglob("*.sql"))
-            if p.resolve() not in SHARED_SQL and p.resolve().parent not in skipped]
+            if p.resolve() not in own and STATEMENTS_DIR not in p.resolve().parents
+            and p.resolve().parent not in skipped]
 
 
 _BUILTIN_ORDER = ["understanding", "performance", "realtime", "optimization", "alignment",

@@ -16,7 +16,8 @@ import click
 from . import __version__, logs
 from .errors import FinopsError
 
-CSV_OPTION_HELP = "CSV of calls (env FINOPS_CSV)."
+CSV_OPTION_HELP = ("Calls file (env FINOPS_CSV): a CSV, a Parquet file, a folder of them "
+                   "or a quoted glob such as 'data/daily/*.csv'.")
 log = logging.getLogger("finops.cli")
 DEFAULT_CSV = "data/simulated_calls.csv"
 
@@ -133,8 +134,19 @@ def simulate_command(out, rows, target_mb, days, customers, start, seed, scenari
 
 def csv_option(fn):
     return click.option("--csv", "csv_path", envvar="FINOPS_CSV", default=DEFAULT_CSV,
-                        show_default=True, type=click.Path(dir_okay=False),
-                        help=CSV_OPTION_HELP)(fn)
+                        show_default=True, metavar="PATH", help=CSV_OPTION_HELP)(fn)
+
+
+def no_cache_option(fn):
+    return click.option("--no-cache", is_flag=True,
+                        help="Read the CSV directly, not through the store beside it "
+                             "(<file>.finops-store/, which parses only new bytes).")(fn)
+
+
+def _echo_notes(source) -> None:
+    """What the store did (a file re-read from scratch, and why): a warning each."""
+    for note in getattr(source, "notes", None) or []:
+        log.warning("%s", note)
 
 
 def sql_dir_option(fn):
@@ -172,9 +184,10 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _print_results(fmt: str, source, results, query: str | None, quiet: bool = False,
-                   verbose: bool = False) -> None:
+                   verbose: bool = False, safe_csv: bool = False) -> None:
     """Results on stdout; the summary of what was read is logged to stderr (JSON stays pure)."""
-    from .console import csv_text, dumps, source_summary, text_table
+    from .console import dumps, source_summary, text_table
+
 
     for result in results:
         log.debug("%s v%s: %d queries in %.3fs (%s)", result.analyzer.name,
@@ -194,7 +207,7 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
             if fmt == "csv":
                 if not query:
                     click.echo(f"# {result.analyzer.name}.{name}")
-                click.echo(csv_text(qr), nl=not query)
+                click.echo(_csv(qr, safe_csv), nl=not query)
             else:
                 click.echo(click.style(f"== {result.analyzer.name}.{name}: {qr.title} ==",
                                        bold=True))
@@ -202,11 +215,26 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
                 click.echo()
 
 
+def _csv(result, safe: bool) -> str:
+    """Exact CSV for machines, or (--safe-csv) with formula cells neutralized for a spreadsheet."""
+    from .console import csv_text
+    from .downloads import csv_text as safe_csv_text
+
+    return safe_csv_text(result, safe=True) if safe else csv_text(result)
+
+
+SAFE_CSV_HELP = ("With --format csv: neutralize text cells a spreadsheet would run as a formula "
+                 "(starting with = + - @, tab or CR) with a leading ' and quote every field. "
+                 "Without it the CSV is exact, for machines.")
+
+
 @main.command("run-sql")
 @click.argument("name")
 @csv_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True, help="Output format.")
+              show_default=True,
+              help="Output format; csv is exact for machines (see --safe-csv for spreadsheets).")
+@click.option("--safe-csv", is_flag=True, help=SAFE_CSV_HELP)
 @click.option("--query", default=None, help="Print only this query of the analyzer.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
               help="Override an analyzer parameter (repeatable).")
@@ -217,14 +245,15 @@ def _print_results(fmt: str, source, results, query: str | None, quiet: bool = F
 @sql_dir_option
 @memory_option
 @subscriptions_option
+@no_cache_option
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
               help="Where the analyzers run. spark needs `pip install 'finops[spark]'` and Java 17+.")
 @click.option("--spark-master", metavar="URL", envvar="FINOPS_SPARK_MASTER",
               help="With --engine spark: a master URL (local[4], spark://host:7077, yarn) or a "
                    "Spark Connect URL (sc://host:15002). Default local[2]. Env FINOPS_SPARK_MASTER.")
 @user_errors
-def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose, sql_dirs,
-                    memory_limit, subscriptions, budgets, engine, spark_master):
+def run_sql_command(name, csv_path, fmt, safe_csv, query, params, show_sql, quiet, verbose,
+                    sql_dirs, memory_limit, subscriptions, budgets, no_cache, engine, spark_master):
     """Run analyzer NAME (or `all`) on the CSV and print its queries.
 
     \b
@@ -234,6 +263,9 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
       finops run-sql performance --query latency_by_model --param min_calls=50
       finops run-sql profitability --query customers --format csv > customers.csv
       finops run-sql profitability --subscriptions subscriptions.csv
+      finops run-sql all --csv 'data/daily/*.parquet' --format json
+      finops run-sql all --no-cache --format json    # bypass the store
+      finops run-sql profitability --query customers --format csv --safe-csv > for_excel.csv
       finops run-sql all --engine spark --spark-master 'local[4]' --format json
 
     Every analyzer passes `finops check` first: problems in the one you run
@@ -242,6 +274,8 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
     from . import analyze
 
     logs.configure(quiet=quiet, verbose=verbose)
+    if safe_csv and fmt != "csv":
+        raise FinopsError("--safe-csv only applies with --format csv")
     parsed = _parse_params(params)
     if show_sql:
         for analyzer in analyze.checked_selection(name, sql_dirs):
@@ -255,12 +289,14 @@ def run_sql_command(name, csv_path, fmt, query, params, show_sql, quiet, verbose
         source, results = run_sql_on_spark(name, csv_path, sql_dirs=sql_dirs, params=parsed,
                                            query=query, memory_limit=memory_limit,
                                            subscriptions=subscriptions, budgets=budgets,
-                                           master=spark_master)
+                                           cache=not no_cache, master=spark_master)
     else:
         source, results = analyze.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
                                           query=query, memory_limit=memory_limit,
-                                          subscriptions=subscriptions, budgets=budgets)
-    _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose)
+                                          subscriptions=subscriptions, budgets=budgets,
+                                          cache=not no_cache)
+    _echo_notes(source)
+    _print_results(fmt, source, results, query, quiet=quiet, verbose=verbose, safe_csv=safe_csv)
 
 
 @main.command("check")
@@ -312,15 +348,19 @@ def check_command(sql_dirs, fmt, quiet, engine):
 @click.argument("statement", required=False)
 @csv_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True, help="Output format.")
+              show_default=True,
+              help="Output format; csv is exact for machines (see --safe-csv for spreadsheets).")
+@click.option("--safe-csv", is_flag=True, help=SAFE_CSV_HELP)
 @click.option("--name", "-n", "query_name", default=None,
               help="Run a named query from sql/queries/ instead of STATEMENT (see --list).")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
               help="A parameter of the named query (repeatable); bound, never pasted.")
 @click.option("--list", "list_names", is_flag=True, help="List the named queries and their parameters.")
 @memory_option
+@no_cache_option
 @user_errors
-def sql_command(statement, csv_path, fmt, query_name, params, list_names, memory_limit):
+def sql_command(statement, csv_path, fmt, safe_csv, query_name, params, list_names, memory_limit,
+                no_cache):
     """Run an ad-hoc SQL STATEMENT, or a named query, against the calls views.
 
     The views of `finops shell` are there: calls, calls_rejected,
@@ -338,7 +378,7 @@ def sql_command(statement, csv_path, fmt, query_name, params, list_names, memory
       finops sql --name trace_cost --param trace_id=4bf92f3577b34da6a3ce929d0e0e4736
     """
     from . import analyze
-    from .console import csv_text, dumps, text_table
+    from .console import dumps, text_table
 
     if list_names:
         from .query_patterns import named_queries
@@ -355,16 +395,18 @@ def sql_command(statement, csv_path, fmt, query_name, params, list_names, memory
         from .query_patterns import run_named_query
 
         source, result = run_named_query(query_name, csv_path, _parse_params(params),
-                                         memory_limit=memory_limit)
+                                         memory_limit=memory_limit, cache=not no_cache)
     else:
         if params:
             raise FinopsError("--param goes with --name (a named query); "
                               "an ad-hoc STATEMENT takes none")
-        source, result = analyze.adhoc_query(statement or "", csv_path, memory_limit=memory_limit)
+        source, result = analyze.adhoc_query(statement or "", csv_path, memory_limit=memory_limit,
+                                             cache=not no_cache)
+    _echo_notes(source)
     if fmt == "json":
         click.echo(dumps({"source": source.to_dict(), "rows": result.records()}))
     elif fmt == "csv":
-        click.echo(csv_text(result), nl=False)
+        click.echo(_csv(result, safe_csv), nl=False)
     else:
         click.echo(text_table(result, max_rows=200))
 
@@ -457,8 +499,9 @@ def _list_analyzers(found, fmt: str) -> None:
 
 @main.command("shell")
 @csv_option
+@no_cache_option
 @user_errors
-def shell_command(csv_path):
+def shell_command(csv_path, no_cache):
     """Open the DuckDB shell with the calls views, reference tables and macros loaded.
 
     \b
@@ -470,8 +513,9 @@ def shell_command(csv_path):
 
     from . import shell
 
-    argv, env = shell.shell_invocation(csv_path)
-    sys.exit(subprocess.call(argv, env=env))
+    with shell.shell_session(csv_path, cache=not no_cache) as (argv, env):
+        code = subprocess.call(argv, env=env)
+    sys.exit(code)
 
 
 # --- import ---------------------------------------------------------------
@@ -531,9 +575,10 @@ def import_command(fmt, files, csv_path, customers, settings, memory_limit, quie
               help="Port to listen on (0: any free port).")
 @click.option("--simulate", is_flag=True,
               help="Also grow the CSV with the simulator in continuous mode (the live demo).")
-@click.option("--target-mb", default=50.0, show_default=True, type=float,
+@click.option("--target-mb", default=None, type=float,
               help="CSV size the progress bar aims at; --simulate stops there, and CSV growth "
-                   "past it no longer rebuilds.")
+                   "past it no longer rebuilds. Default: 50 with --simulate, none otherwise "
+                   "(your own file always rebuilds as it grows).")
 @click.option("--poll-seconds", default=15.0, show_default=True, type=float,
               help="How often the open viewer checks for new reports.")
 @click.option("--rate", default=None, type=float,
@@ -576,14 +621,25 @@ def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_m
 @sql_dir_option
 @click.option("--target-mb", default=None, type=float,
               help="CSV size the viewer's progress bar aims at (none: no bar).")
+@click.option("--from", "date_from", metavar="DATE", default=None,
+              help="Only calls on or after this day, YYYY-MM-DD.")
+@click.option("--to", "date_to", metavar="DATE", default=None,
+              help="Only calls on or before this day, YYYY-MM-DD.")
+@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+              help="Only calls whose KEY is VALUE (repeatable; keys: organization, customer, "
+                   "provider, model, environment).")
+@click.option("--no-statements", is_flag=True,
+              help="Skip the statement pages (one per organization and customer).")
 @memory_option
 @subscriptions_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
+@no_cache_option
 @user_errors
-def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, subscriptions, budgets,
-                  quiet):
-    """Run every analyzer once on the CSV and write one HTML report each,
-    manifest.json and the viewer's index.html to --out.
+def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, where,
+                  no_statements, memory_limit, subscriptions, budgets, quiet, no_cache):
+    """Run every analyzer once on the CSV and write one HTML report each, a
+    statement page per organization and customer, manifest.json and the
+    viewer's index.html to --out.
 
     The reports open offline (file://) and from `finops serve` alike. Exit
     code 1 when an analyzer failed or there is no data. Builds into one --out
@@ -595,17 +651,26 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, subscrip
       finops build --csv calls.csv --out site --sql-dir my_analyzers/
       finops build --subscriptions subscriptions.csv   # bill from your billing system
       finops build --budgets budgets.csv               # budget vs actual by month
+      finops build --from 2025-10-01 --to 2025-10-31 --where organization=org_003 --out oct_org3
+
+    Every page is narrowed the same way by --from/--to/--where; headline
+    figures are compared with the previous period of the same length.
     """
-    from .session import require_csv
+    from .filters import parse_where
     from .site import build_site
+    from .store import resolve_inputs
 
     logs.configure(quiet=quiet, info_to_stderr=False)
-    require_csv(Path(csv_path))  # a usage error (exit 2), as in run-sql
+    resolve_inputs(csv_path)  # a missing file is a usage error (exit 2), as in run-sql
+    filters = parse_where(where, date_from, date_to)
     # A second build into the same --out waits for the first (one build's
     # output at a time), and says so once.
     result = build_site(csv_path, out_dir, sql_dirs=sql_dirs, target_mb=target_mb,
-                        memory_limit=memory_limit, on_wait=lambda line: click.echo(line, err=True),
-                        subscriptions=subscriptions, budgets=budgets)
+                        memory_limit=memory_limit, filters=filters,
+                        statements=not no_statements,
+                        on_wait=lambda line: click.echo(line, err=True),
+                        subscriptions=subscriptions, budgets=budgets, cache=not no_cache)
+    _echo_notes(result.source)
     if not quiet:
         for r in result.reports:
             rows = f"{r.main_query} {r.main_rows:,} rows" if r.main_query else ""
@@ -632,6 +697,19 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, memory_limit, subscrip
         log.info("%d models have no list price in genai-prices: %s%s",
                     len(source.unknown_price_models), names,
                     f" and {more} more" if more > 0 else "")
+    if not filters.empty:
+        rows = result.manifest.get("filtered_rows")
+        if not quiet:
+            click.echo(f"filtered: {filters.describe()}"
+                       + (f" ({rows:,} calls)" if rows is not None else ""))
+        if rows == 0:
+            log.warning("no calls match the filters; the reports are empty")
+    info = result.manifest.get("statements") or {}
+    if info.get("pages") and not quiet:
+        click.echo(f"statements: {info['pages'].get('org', 0):,} organizations, "
+                   f"{info['pages'].get('customer', 0):,} customers in {info['seconds']:.2f}s")
+    elif info.get("error"):
+        log.warning("statements failed: %s", info["error"])
     for r in result.reports:
         if not r.ok and quiet:
             click.echo(f"FAILED {r.id}: {r.error}", err=True)

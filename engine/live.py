@@ -19,11 +19,13 @@ from typing import Callable
 
 from .catalog import check_sql_dirs
 from .errors import FinopsError
-from .server import is_loopback, make_server, start_in_thread, urls_of
+from .server import filter_route, is_loopback, make_server, start_in_thread, urls_of
 from .paths import SQL_DIR, TEMPLATES_DIR, VIEWER_DIR
 from .watch import RebuildLoop, WatchPlan
 
 MB = 1_000_000
+DEMO_TARGET_MB = 50.0
+
 logger = logging.getLogger(__name__)
 
 
@@ -147,7 +149,7 @@ class _Simulator:
 
 def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *,
           host: str = "127.0.0.1", port: int = 8000, simulate: bool = False,
-          target_mb: float = 50.0, poll_seconds: float = 15, sql_dirs=(),
+          target_mb: float | None = None, poll_seconds: float = 15, sql_dirs=(),
           memory_limit: str | None = None, rate: float | None = None, seed: int | None = None,
           verbose: bool = False, log: Callable[[str], None] | None = None,
           allow_hosts: tuple[str, ...] | list[str] = (), routes=(),
@@ -167,13 +169,22 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         raise FinopsError(f"--rate {rate:g} is negative; give rows per second, or 0 for as fast as possible")
     if target_mb is not None and target_mb <= 0:
         raise FinopsError("--target-mb must be positive, e.g. --target-mb 50")
+    if simulate and target_mb is None:
+        # The demo's size target belongs to the simulator; a user's own file
+        # (serve --csv) has no target unless one is asked for.
+        target_mb = DEMO_TARGET_MB
     extra_sql = check_sql_dirs(sql_dirs)
     stop_event = stop_event or threading.Event()
+    from .explore import ExploreService
+
+    # Filtered reports (issue 13): a report, download or statement page asked
+    # for with a filter query is re-run by the explore service on a cached session.
+    explore = ExploreService(csv_path, out_dir, sql_dirs=extra_sql, memory_limit=memory_limit)
     # A busy port or an unnamed network exposure fails first, before any build.
     # routes: extra Starlette routes (e.g. an endpoint that re-runs one analyzer),
     # answered before the folder's files, behind the same Host check and headers.
     server = make_server(out_dir, host, port, verbose=verbose, allow_hosts=allow_hosts,
-                         log=log or _http_log, routes=routes)
+                         log=log or _http_log, routes=[filter_route(explore), *routes])
     if build is None:
         build = default_build(csv_path, out_dir, sql_dirs=extra_sql, target_mb=target_mb,
                               memory_limit=memory_limit, poll_seconds=poll_seconds,
@@ -202,6 +213,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
             # Let the first rows land so the first page shows data, not "no data".
             _wait_for_rows(csv_path, stop_event, timeout=3.0)
         loop.build_now(None)
+        explore.start_warmer(stop_event)
         http_thread = start_in_thread(server)
         urls = urls_of(server, host, allow_hosts)
         url = urls[0]
@@ -227,6 +239,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
             if http_thread:
                 server.shutdown()
             server.server_close()
+            explore.close()
             if loop_thread:
                 loop_thread.join(15)  # a build in progress finishes its atomic writes
             loop.join(2)

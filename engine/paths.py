@@ -16,3 +16,9 @@ EMPTY_BUDGETS = SQL_DIR / "empty_budgets.csv"
 SHARED_SQL = (CALLS_SQL, FINANCE_SQL)
 TEMPLATES_DIR = PACKAGE_ROOT / "templates"
 VIEWER_DIR = PACKAGE_ROOT / "viewer"
+FILTERS_SQL = SQL_DIR / "filters.sql"
+# Statement pages (one per organization, one per customer): analyzer-like
+# files with a parameter, run by engine/statements.py, not analyzers.
+STATEMENTS_DIR = SQL_DIR / "statements"
+# The engine's own SQL under sql/: never discovered as analyzers.
+ENGINE_SQL = (CALLS_SQL, FILTERS_SQL)

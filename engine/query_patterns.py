@@ -113,7 +113,8 @@ def resolve(query: NamedQuery, overrides: dict[str, str]) -> dict[str, object]:
 
 
 def run_named_query(name: str, csv_path: str | os.PathLike, params: dict[str, str] | None = None,
-                    memory_limit: str | None = None) -> tuple[SourceInfo, QueryResult]:
+                    memory_limit: str | None = None, cache: bool = True
+                    ) -> tuple[SourceInfo, QueryResult]:
     """Run sql/queries/NAME.sql with its parameters bound."""
     queries = named_queries()
     if name not in queries:
@@ -121,7 +122,7 @@ def run_named_query(name: str, csv_path: str | os.PathLike, params: dict[str, st
                           "(finops sql --list)")
     query = queries[name]
     values = resolve(query, params or {})
-    session = open_session(csv_path, memory_limit=memory_limit)
+    session = open_session(csv_path, memory_limit=memory_limit, cache=cache)
     try:
         con = session.con
         for pname, value in values.items():

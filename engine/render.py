@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -238,7 +239,7 @@ class Section:
     title: str
     description: str
     columns: list[Column]
-    rows: list[list[tuple[str, str]]]   # (display text, raw JSON) per cell
+    rows: list[list[tuple[str, str, str | None]]]   # (display text, raw JSON, link) per cell
     total_rows: int
     chart: dict | None
     download: str | None = None
@@ -293,24 +294,67 @@ def chart_spec(result: QueryResult, columns: list[Column], shown: int) -> dict |
     rows = result.rows[:MAX_SERIES_POINTS] if kind in ("line", "scatter") else result.rows[:shown]
     index = {name: names.index(name) for name in wanted}
     kinds = {c.name: c.kind for c in columns}
-    return {
+    spec = {
         "type": kind, "x": x, "y": ys, "band": band if len(band) == 2 else None, "label": label,
         "kinds": {name: kinds[name] for name in wanted},
         "titles": {name: column_label(name) for name in wanted},
         "data": {name: [jsonable(row[index[name]]) for row in rows] for name in wanted},
     }
+    if kind == "scatter":
+        spec["split"] = scatter_split(result, x, ys[0])
+    return spec
+
+
+def scatter_split(result: QueryResult, x: str, y: str) -> dict | None:
+    """Where a quadrant scatter splits, from the query's own columns.
+
+    The SQL returns the split as columns `median_<x>` and `median_<y>` (the
+    same value on every row) and each point's quadrant name in `quadrant`;
+    this only reads them, so the page can draw the lines and name each corner.
+    """
+    names = result.columns
+    mx, my = f"median_{x}", f"median_{y}"
+    if not result.rows or mx not in names or my not in names:
+        return None
+    first = result.rows[0]
+    at_x, at_y = _number(first[names.index(mx)]), _number(first[names.index(my)])
+    if at_x is None or at_y is None:
+        return None
+    corners: dict[str, str] = {}
+    if "quadrant" in names:
+        ix, iy, iq = names.index(x), names.index(y), names.index("quadrant")
+        for row in result.rows:
+            px, py = _number(row[ix]), _number(row[iy])
+            if px is None or py is None or row[iq] is None:
+                continue
+            key = ("top" if py >= at_y else "bottom") + "-" + ("right" if px >= at_x else "left")
+            corners.setdefault(key, str(row[iq]))
+    return {"x": at_x, "y": at_y, "corners": corners}
 
 
 def _records(result: QueryResult) -> list[dict]:
     return [dict(zip(result.columns, row)) for row in result.rows]
 
 
-def section(result: QueryResult) -> Section:
-    all_columns = _columns(result)
-    # A column named with a leading underscore (a chart label, say) feeds the
-    # chart but is not shown in the table.
-    shown_idx = [i for i, c in enumerate(all_columns) if not c.name.startswith("_")]
-    columns = [all_columns[i] for i in shown_idx]
+def hidden_columns(result: QueryResult) -> set[str]:
+    """Columns the page's table leaves out (the download keeps them): names
+    starting with `_` (internal by convention), and a `label` column that only
+    names chart points or bars (it repeats the columns it is made of)."""
+    hidden = {c for c in result.columns if c.startswith("_")}
+    if "label" in result.columns and "label" in {(result.meta.get("x") or "").strip(),
+                                                 (result.meta.get("label") or "").strip()}:
+        hidden.add("label")
+    return hidden
+
+
+def section(result: QueryResult, *, links: bool = False, root: str = "",
+            query: str = "") -> Section:
+    """A query as a page section. links=True makes each organization_id and
+    customer_id cell a link to its statement page (root: the site root from
+    the page, "" or "../")."""
+    from .statements import page_path  # statements renders with this module
+
+    columns = _columns(result)
     # A band (forecast low/high) is in the unit of the series it surrounds.
     band, ys = _split(result.meta.get("band")), _split(result.meta.get("y"))
     if band and ys:
@@ -319,10 +363,18 @@ def section(result: QueryResult) -> Section:
             if c.name in band and ys[0] in kinds and c.name not in result.formats:
                 c.kind = kinds[ys[0]]
     shown = table_limit(result)
-    rows = [[(fmt_value(row[i], c.kind), raw_value(row[i])) for i, c in zip(shown_idx, columns)]
+    hidden = hidden_columns(result)
+    keep = [i for i, c in enumerate(columns) if c.name not in hidden]
+    def href(name, value):
+        path = page_path(name, value) if links and isinstance(value, str) else None
+        return root + path + ("?" + query if query else "") if path else None
+
+    rows = [[(fmt_value(row[i], columns[i].kind), raw_value(row[i]), href(columns[i].name, row[i]))
+             for i in keep]
             for row in result.rows[:shown]]
-    return Section(result.name, result.title, result.meta.get("description", ""), columns, rows,
-                   len(result.rows), chart_spec(result, all_columns, shown))
+    return Section(result.name, result.title, result.meta.get("description", ""),
+                   [columns[i] for i in keep], rows, len(result.rows),
+                   chart_spec(result, columns, shown))
 
 
 def _amount_rows(result: QueryResult | None) -> list[dict]:
@@ -354,13 +406,86 @@ def headline_rows(result: QueryResult | None) -> list[dict]:
     return out
 
 
-def report_view(queries: dict[str, QueryResult]) -> ReportView:
+class IdLinker:
+    """Links the organization and customer ids named in free text (alert and
+    recommendation titles and details) to their statement pages."""
+
+    def __init__(self, organizations, customers, root: str = "", query: str = ""):
+        self.organizations = {str(v) for v in organizations}
+        self.customers = {str(v) for v in customers}
+        self.root, self.tail = root, ("?" + query if query else "")
+
+    def target(self, name: str) -> str | None:
+        from .statements import page_path
+
+        column = ("organization_id" if name in self.organizations
+                  else "customer_id" if name in self.customers else None)
+        return self.root + page_path(column, name) + self.tail if column else None
+
+    # Word-like tokens (cust_0033, org-7, acme.eu); an id with other characters
+    # is still linked in tables, just not inside prose. A dict lookup per token
+    # keeps this fast with thousands of ids.
+    _TOKEN = re.compile(r"(?<![\w.-])[\w-]+(?:\.[\w-]+)*")
+
+    def __call__(self, text) -> Markup:
+        text = "" if text is None else str(text)
+        out, at = [], 0
+        for m in self._TOKEN.finditer(text):
+            target = self.target(m.group(0))
+            if target is None:
+                continue
+            out.append(Markup.escape(text[at:m.start()]))
+            out.append(Markup('<a href="{}">{}</a>').format(target, m.group(0)))
+            at = m.end()
+        out.append(Markup.escape(text[at:]))
+        return Markup("").join(out)
+
+
+def report_view(queries: dict[str, QueryResult], *, links: bool = False,
+                changes: list[dict] | None = None,
+                linker: IdLinker | None = None, query: str = "") -> ReportView:
+    headlines = headline_rows(queries.get("headline"))
+    for h, change in zip(headlines, changes or []):
+        h.update(change_display(change, h["unit"]))
+    alerts = _amount_rows(queries.get("alerts"))
+    recommendations = _amount_rows(queries.get("recommendations"))
+    for item in (*alerts, *recommendations):
+        if linker is not None:
+            item["title"], item["detail"] = linker(item["title"]), linker(item["detail"])
     return ReportView(
-        headlines=headline_rows(queries.get("headline")),
-        alerts=_amount_rows(queries.get("alerts")),
-        recommendations=_amount_rows(queries.get("recommendations")),
-        sections=[section(q) for name, q in queries.items() if name not in STANDARD_QUERIES],
+        headlines=headlines,
+        alerts=alerts,
+        recommendations=recommendations,
+        sections=[section(q, links=links, query=query) for name, q in queries.items()
+                  if name not in STANDARD_QUERIES],
     )
+
+
+def _signed(text: str, number: float) -> str:
+    return ("+" + text) if number > 0 and not text.startswith("-") else text
+
+
+def change_display(change: dict, unit: str) -> dict:
+    """A headline's change against the previous period, as text: "+$251.77
+    (+79.4%)", "-10.3 pts" for a percentage, "no change". The figures come
+    from SQL (filters.headline_changes); this only formats them."""
+    unit = (unit or "").lower()
+    if unit == "text" or not change.get("compared"):
+        return {"change": None, "previous_display": None}
+    delta = _number(change.get("change"))
+    if delta is None:
+        return {"change": None, "previous_display": None}
+    previous = fmt_headline(change.get("previous_value"), unit)
+    if delta == 0:
+        return {"change": "no change", "trend": "flat", "previous_display": previous}
+    if unit == "pct":
+        text = _signed(f"{delta:,.1f} pts", delta)
+    else:
+        text = _signed(fmt_headline(delta, unit), delta)
+    share = _number(change.get("change_pct"))
+    if share is not None:
+        text += f" ({_signed(f'{share:,.1f}%', share)})"
+    return {"change": text, "trend": "up" if delta > 0 else "down", "previous_display": previous}
 
 
 def asset_sources() -> dict[str, Path]:
@@ -369,6 +494,7 @@ def asset_sources() -> dict[str, Path]:
         "chart.umd.min.js": TEMPLATES_DIR / "vendor" / "chart.umd.min.js",
         "report.css": TEMPLATES_DIR / "report.css",
         "report.js": TEMPLATES_DIR / "report.js",
+        "live.js": TEMPLATES_DIR / "live.js",
         "viewer.css": VIEWER_DIR / "viewer.css",
         "viewer.js": VIEWER_DIR / "viewer.js",
     }

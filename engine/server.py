@@ -29,6 +29,7 @@ import errno
 import ipaddress
 import logging
 import os
+import re
 import resource
 import socket
 import stat
@@ -44,7 +45,8 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, Response
-from starlette.routing import BaseRoute, Match
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute, Match, Route
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -71,10 +73,11 @@ CONTENT_TYPES = {
 }
 
 # Reports run inline scripts (Chart.js set-up, the embedded manifest) and
-# inline styles; nothing may come from another origin.
+# inline styles; nothing may come from another origin. The filter bar is a
+# GET form to the same report: form-action 'self'.
 CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; "
                            "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
-                           "object-src 'none'; base-uri 'none'; form-action 'none'; "
+                           "object-src 'none'; base-uri 'none'; form-action 'self'; "
                            "frame-ancestors 'none'")
 
 SECURITY_HEADERS = [
@@ -390,6 +393,52 @@ def create_app(root: str | os.PathLike, allowed: set[str], routes: Sequence[Base
     target and body checks and the security headers like every file.
     """
     return RequestGuard(_Dispatch(routes, ReportFiles(Path(root))), allowed=allowed)
+
+
+# --- filtered reports (issue 13) ------------------------------------------------
+
+# A filtered report request: a plain file name (or a statement page), a bounded query.
+_EXPLORE_NAME = re.compile(r"((org|customer)/)?[A-Za-z0-9_][A-Za-z0-9_-]{0,120}\.(html|csv|json)")
+MAX_QUERY_LENGTH = 2048
+MAX_QUERY_FIELDS = 20
+
+
+class _FilterRoute(Route):
+    """GET/HEAD /{name} or /{org|customer}/{name} WITH a query string: a report,
+    CSV, JSON or statement page rendered by the explore service for the
+    typed filters in the query. Without a query the request is not this
+    route's: the reports folder serves the file with all its checks."""
+
+    def __init__(self, service):
+        self.service = service
+        super().__init__("/{name:path}", self._endpoint, methods=["GET"])
+
+    def matches(self, scope):
+        if scope["type"] != "http" or not scope.get("query_string"):
+            return Match.NONE, {}
+        name = scope["path"][1:]
+        if not _EXPLORE_NAME.fullmatch(name) or not self.service.handles(name):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+    async def _endpoint(self, request):
+        if len(request.scope["query_string"]) > MAX_QUERY_LENGTH:
+            return _plain(414)
+        try:
+            request.scope["query_string"].decode("ascii")
+            pairs = list(request.query_params.multi_items())
+        except (UnicodeDecodeError, ValueError):
+            return _plain(400)
+        if len(pairs) > MAX_QUERY_FIELDS:
+            return _plain(400)
+        reply = await run_in_threadpool(self.service.handle, request.path_params["name"], pairs)
+        return Response(reply.body, status_code=reply.status, media_type=reply.content_type,
+                        headers={"cache-control": "no-store"})
+
+
+def filter_route(service) -> BaseRoute:
+    """The route serve adds for engine.explore.ExploreService (make_server(routes=...))."""
+    return _FilterRoute(service)
 
 
 # --- connections -----------------------------------------------------------------

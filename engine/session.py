@@ -4,7 +4,9 @@ This module does file handling only: it finds the end of the last complete
 line, snapshots a file that is being appended to, hands the path to the
 SQL, and checks that the SQL saw every byte (else it reads a line-for-line
 readable copy made by linefix.py). Validation, typing and de-duplication
-live in sql/calls.sql.
+live in sql/calls.sql. By default the calls come through the store
+(engine/store.py), which runs calls.sql on new bytes only; `cache=False`
+reads the file directly, as the store's check.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class SourceInfo:
     error_calls: int = 0
     columns: list[str] = field(default_factory=list)
     unknown_price_models: list[dict] = field(default_factory=list)
+    # What the store did (re-read from scratch and why, ...): build output
+    # only, never part of the JSON contract, which must not depend on caching.
+    notes: list[str] = field(default_factory=list, compare=False)
 
     @property
     def size_mb(self) -> float:
@@ -58,6 +63,7 @@ class SourceInfo:
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        data.pop("notes")
         data["size_mb"] = self.size_mb
         return data
 
@@ -171,31 +177,33 @@ def _read_is_complete(con: duckdb.DuckDBPyConnection, path: Path, length: int) -
 
 
 def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path,
-                   length: int | None = None) -> None:
-    """Run calls.sql on read_path; a damaged file is read again from a readable copy."""
+                   length: int | None = None, sql: str | None = None) -> None:
+    """Run calls.sql (or the part of it in sql) on read_path; a damaged file is
+    read again from a readable copy."""
     length = read_path.stat().st_size if length is None else length
     temp_dir = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
     if linefix.has_lone_cr(read_path, length):
-        _run_calls_sql_on_copy(con, read_path, shown_path, length, temp_dir)
+        _run_calls_sql_on_copy(con, read_path, shown_path, length, temp_dir, sql)
         return
-    _execute_calls_sql(con, read_path, shown_path)
+    _execute_calls_sql(con, read_path, shown_path, sql)
     if not _read_is_complete(con, read_path, length):
-        _run_calls_sql_on_copy(con, read_path, shown_path, length, temp_dir)
+        _run_calls_sql_on_copy(con, read_path, shown_path, length, temp_dir, sql)
 
 
 def _run_calls_sql_on_copy(con, read_path: Path, shown_path: Path, length: int,
-                           temp_dir: Path) -> None:
+                           temp_dir: Path, sql: str | None = None) -> None:
     copy = linefix.readable_copy(read_path, length, temp_dir)
     try:
-        _execute_calls_sql(con, copy, shown_path)
+        _execute_calls_sql(con, copy, shown_path, sql)
     finally:
         copy.unlink(missing_ok=True)
 
 
-def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path) -> None:
+def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path,
+                       sql: str | None = None) -> None:
     con.execute("SET VARIABLE csv_path = ?", [str(read_path)])
     try:
-        con.execute(CALLS_SQL.read_text(encoding="utf-8"))
+        con.execute(sql if sql is not None else CALLS_SQL.read_text(encoding="utf-8"))
     except duckdb.Error as exc:
         message = duckdb_message(exc)
         if "does not know" in message:
@@ -205,8 +213,11 @@ def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_pa
             raise FinopsError(f"{shown_path}: {message}; fix the header or pass --csv "
                               "with a file in the finops format (see docs/data-contract.md)") from None
         raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
-    # List prices (generated from genai-prices by engine/prices.py) and each
-    # call at list price: small tables, read with every load.
+
+
+def _load_list_prices(con: duckdb.DuckDBPyConnection) -> None:
+    """List prices (generated from genai-prices by engine/prices.py) and each
+    call at list price: small tables, read with every load, after `calls`."""
     con.execute("SET VARIABLE list_prices_dir = ?", [str(PRICES_DIR)])
     con.execute((PRICES_DIR / "list_prices.sql").read_text(encoding="utf-8"))
     con.execute((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8"))
@@ -242,6 +253,86 @@ def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.Pat
         message = duckdb_message(exc)
         where = next((paths[k] for k in paths if message.startswith(f"{k} file")), FINANCE_SQL)
         raise FinopsError(f"{where}: {message}") from None
+
+
+def store_settings(settings: dict | None) -> dict:
+    """calls.sql's settings in effect (explicit, else FINOPS_*): part of the store's key,
+    since the rows it keeps depend on them."""
+    settings = dict(settings or {})
+    return {name: str(settings.get(name) if settings.get(name) is not None
+                      else (os.environ.get(env) or None))
+            for name, (env, _) in _SQL_SETTINGS.items()}
+
+
+def read_calls_range(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path,
+                     line_offset: int = 0, settings: dict | None = None) -> None:
+    """Run calls.sql's prelude and `read` stage on read_path, a part of shown_path.
+
+    read_path holds the file's header and some of its complete lines; the
+    lines before those, beyond the header, number line_offset. A damaged
+    range is read from a readable copy, as load_calls does. This is all the
+    store asks of the contract SQL for each new byte range.
+    """
+    from .store import calls_sql_stages
+
+    stages = calls_sql_stages()
+    _apply_settings(con, settings)
+    con.execute("SET VARIABLE line_offset = ?", [line_offset])
+    _run_calls_sql(con, read_path, shown_path, sql=stages["prelude"] + stages["read"])
+
+
+def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike,
+                      connect_fn, *, persistent: bool = True, log=None,
+                      require_rows: bool = True, settings: dict | None = None,
+                      subscriptions=None, budgets=None):
+    """Define `calls` and friends in con from the store; return (SourceInfo, store).
+
+    The store is brought up to date (only new bytes are parsed), then
+    calls.sql's `views` stage runs over its segments. The caller closes the
+    store (it holds a shared lock while the segments are read).
+    """
+    from . import store as store_mod
+
+    inputs = store_mod.resolve_inputs(csv_arg)
+    if len(inputs) == 1 and inputs[0].suffix.lower() not in store_mod.PARQUET_SUFFIXES:
+        size = inputs[0].stat().st_size
+        if size == 0 or store_mod.complete_bytes(inputs[0], size) == 0:
+            detail = "is empty" if size == 0 else "has no complete line"
+            raise NoDataError(f"no data yet: {inputs[0]} {detail}; run `finops simulate` "
+                              "to create data")
+    temp_dir = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    if persistent:
+        store = store_mod.open_store(csv_arg, connect_fn, temp_dir, log=log, settings=settings)
+    else:
+        store = store_mod.temporary_store(csv_arg, connect_fn, temp_dir, log=log,
+                                          settings=settings)
+    try:
+        if not store.files("calls"):
+            raise NoDataError(f"no data yet: no file of {csv_arg} has a complete line; "
+                              "run `finops simulate` to create data")
+        stages = store_mod.calls_sql_stages()
+        con.execute(stages["prelude"])
+        store.define(con)
+        con.execute(stages["views"])
+        _load_list_prices(con)
+        info = source_info(con, Path(csv_arg), size_bytes=store.report.size_bytes)
+        _run_finance_sql(con, subscriptions, budgets)  # as load_calls does
+    except duckdb.Error as exc:
+        store.close()
+        raise FinopsError(f"{csv_arg}: cannot read the store: {duckdb_message(exc)}; "
+                          "pass --no-cache to read the file directly") from None
+    except BaseException:
+        store.close()
+        raise
+    info.csv_path = str(csv_arg)
+    info.partial_tail_bytes = store.report.partial_tail_bytes
+    info.notes = list(store.report.notes)
+    if info.rows == 0 and require_rows:
+        store.close()
+        detail = f" ({info.rows_rejected} rows rejected)" if info.rows_rejected else ""
+        raise NoDataError(f"no data yet: {csv_arg} has no valid rows{detail}; "
+                          "run `finops simulate` to create data")
+    return info, store
 
 
 def require_csv(path: Path) -> None:
@@ -296,6 +387,7 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike,
         if snapshot is not None:
             snapshot.unlink(missing_ok=True)
 
+    _load_list_prices(con)
     info = source_info(con, path, size_bytes=complete)
     _run_finance_sql(con, subscriptions, budgets)  # defined over no rows too (finops check)
     info.partial_tail_bytes = stat.st_size - complete
@@ -345,25 +437,54 @@ def _iso(value: datetime | None) -> str | None:
 
 @dataclass
 class Session:
-    """A DuckDB connection with the calls table loaded from one CSV."""
+    """A DuckDB connection with the calls table loaded from one CSV (or the store of one)."""
 
     con: duckdb.DuckDBPyConnection
     source: SourceInfo
+    store: object | None = None
 
     def close(self) -> None:
         self.con.close()
+        if self.store is not None:
+            self.store.close()
 
 
 def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
-                 temp_dir: str | None = None, threads: int | None = None, *,
+                 temp_dir: str | None = None, threads: int | None = None,
+                 cache: bool = True, log=None, *,
                  require_rows: bool = True, settings: dict | None = None,
                  subscriptions: str | os.PathLike | None = None,
                  budgets: str | os.PathLike | None = None) -> Session:
+    """A session over the calls of csv_path: a CSV, a Parquet file, a folder or a glob.
+
+    cache=True (the default) reads through the store beside the file, parsing
+    only new bytes; cache=False reads a single CSV directly with calls.sql
+    (other inputs go through a throwaway store). require_rows=False lets an
+    ad-hoc query see calls_rejected and data_quality when no row is valid;
+    settings: calls.sql's settings (see load_calls); subscriptions and budgets:
+    the optional files sql/finance.sql reads.
+    """
+    from .store import PARQUET_SUFFIXES, is_pattern
+    from .store import has_stages as store_has_stages
+
     con = connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
+    text = str(csv_path)
+    single_csv = (not is_pattern(text) and not Path(text).is_dir()
+                  and Path(text).suffix.lower() not in PARQUET_SUFFIXES)
     try:
-        source = load_calls(con, csv_path, subscriptions, budgets, require_rows=require_rows,
-                            settings=settings)
+        if single_csv and (not cache or not store_has_stages()):
+            # Without its stage lines calls.sql can only read a whole file.
+            return Session(con, load_calls(con, csv_path, subscriptions, budgets,
+                                           require_rows=require_rows, settings=settings))
+
+        def scratch_connection() -> duckdb.DuckDBPyConnection:
+            return connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
+
+        source, store = load_calls_cached(con, csv_path, scratch_connection,
+                                          persistent=cache, log=log,
+                                          require_rows=require_rows, settings=settings,
+                                          subscriptions=subscriptions, budgets=budgets)
     except BaseException:
         con.close()
         raise
-    return Session(con, source)
+    return Session(con, source, store)

@@ -4,7 +4,8 @@ sql/calls.sql builds `calls` from staging tables (the raw rows, reject
 lists, the header check). The shell loads it quietly, keeps the objects a
 user queries (USER_OBJECTS) as plain tables in `main`, drops the staging
 ones, and prints a banner that lists the tables and the macros. The DuckDB
-CLI comes with the `shell` extra: `pip install 'finops[shell]'`.
+CLI comes with the `shell` extra: `pip install 'finops[shell]'`. By default
+the rows come from the calls store (engine/store.py): shell_session().
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import FinopsError
@@ -86,9 +88,15 @@ def banner() -> str:
             "Try: SELECT * FROM data_quality;")
 
 
-def init_commands() -> list[str]:
-    """The shell's start-up commands: load quietly, keep user objects, drop staging."""
-    staging_tables, staging_views, _ = loaded_objects()
+def init_commands(load: list[str] | None = None,
+                  staging_views: tuple[str, ...] = ()) -> list[str]:
+    """The shell's start-up commands: load quietly, keep user objects, drop staging.
+
+    load: the commands that define the objects (default: calls.sql on
+    $FINOPS_CSV_PATH); staging_views: views of theirs to drop besides.
+    """
+    staging_tables, calls_sql_views, _ = loaded_objects()
+    staging_views = tuple(staging_views) + calls_sql_views
     keep = " ".join(f"CREATE TABLE main.{name} AS SELECT * FROM temp.{name};"
                     for name in USER_OBJECTS)
     drop = " ".join([*(f"DROP VIEW IF EXISTS temp.{v};" for v in staging_views),
@@ -104,15 +112,18 @@ def init_commands() -> list[str]:
     settings = ("SET VARIABLE min_call_date = CAST(nullif(getenv('FINOPS_MIN_CALL_DATE'), '') AS DATE); "
                 "SET VARIABLE max_call_date = CAST(nullif(getenv('FINOPS_MAX_CALL_DATE'), '') AS DATE); "
                 "SET VARIABLE ignore_extra_columns = "
-                "lower(getenv('FINOPS_IGNORE_EXTRA_COLUMNS')) IN ('1', 'true', 'yes', 'on'); "
-                "SET VARIABLE list_prices_dir = getenv('FINOPS_PRICES_DIR');")
+                "lower(getenv('FINOPS_IGNORE_EXTRA_COLUMNS')) IN ('1', 'true', 'yes', 'on');")
+    if load is None:
+        load = ["SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH');", settings,
+                f".read '{CALLS_SQL}'"]
     # List prices (list_prices, calls_list_cost, price_coverage) load after
-    # calls.sql and stay in temp, beside the user objects.
+    # the calls (from calls.sql or the store) and stay in temp, beside the
+    # user objects.
     return [f".output {os.devnull}",  # calls.sql's header check prints a one-row table
-            "SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH');", settings,
+            *load, "SET VARIABLE list_prices_dir = getenv('FINOPS_PRICES_DIR');",
             "SET VARIABLE subscriptions_path = getenv('FINOPS_SUBSCRIPTIONS_PATH');",
             "SET VARIABLE budgets_path = getenv('FINOPS_BUDGETS_PATH');",
-            f".read '{CALLS_SQL}'", f".read '{prices / 'list_prices.sql'}'",
+            f".read '{prices / 'list_prices.sql'}'",
             f".read '{prices / 'calls_list_prices.sql'}'", f".read '{FINANCE_SQL}'",
             keep, drop, ".output",
             f".print '{banner()}'"]
@@ -134,3 +145,46 @@ def shell_invocation(csv_path: str | os.PathLike) -> tuple[list[str], dict[str, 
     for command in init_commands():
         argv += ["-cmd", command]
     return argv, env
+
+
+@contextmanager
+def shell_session(csv_path: str | os.PathLike, cache: bool = True):
+    """(argv, env) of a DuckDB shell over the store of csv_path, held open while in the block.
+
+    The store is brought up to date first and share-locked until the block
+    ends, so no build deletes a segment the shell is reading. cache=False
+    with one CSV: the plain shell_invocation (calls.sql on the file).
+    """
+    from . import store as store_mod
+
+    text = str(csv_path)
+    single_csv = (not store_mod.is_pattern(text) and not Path(text).is_dir()
+                  and Path(text).suffix.lower() not in store_mod.PARQUET_SUFFIXES)
+    if single_csv and (not cache or not store_mod.has_stages()):
+        yield shell_invocation(csv_path)
+        return
+    con = connect()
+    temp_dir = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    con.close()
+    if cache:
+        store = store_mod.open_store(csv_path, connect, temp_dir)
+    else:
+        store = store_mod.temporary_store(csv_path, connect, temp_dir)
+    fd, init = tempfile.mkstemp(prefix="finops-shell-", suffix=".sql", dir=temp_dir)
+    try:
+        stages = store_mod.calls_sql_stages()
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(stages["prelude"] + store.define_sql() + stages["views"])
+        if "'" in init:
+            raise FinopsError(f"the temp folder's path contains a quote: {init}; set FINOPS_TEMP_DIR")
+        argv = [duckdb_cli()]
+        # calls_loaded is a view over the store's Parquet here (a table when
+        # calls.sql reads the file itself).
+        for command in init_commands(load=[f".read '{init}'"], staging_views=("calls_loaded",)):
+            argv += ["-cmd", command]
+        yield argv, dict(os.environ, FINOPS_PRICES_DIR=str(CALLS_SQL.parent / "prices"),
+                         FINOPS_SUBSCRIPTIONS_PATH=str(EMPTY_SUBSCRIPTIONS),
+                         FINOPS_BUDGETS_PATH=str(EMPTY_BUDGETS))
+    finally:
+        store.close()
+        Path(init).unlink(missing_ok=True)

@@ -1,22 +1,26 @@
 """`finops build`: run every analyzer once on the CSV and write the site.
 
 One DuckDB session reads the CSV once; each analyzer becomes `<id>.html`
-(and `<id>-<query>.csv` downloads), then the viewer's `index.html`, then
-`manifest.json`. build_site never raises for data problems: they become the
-result's status, the manifest's `error` and `source_state`, and the last
-good reports stay listed and in place.
+(with a spreadsheet-safe `<id>-<query>.csv` per table and `<id>.json`), run
+on the filtered `calls` view (filters.py; build --from/--to/--where), then
+one statement page per organization and customer (`org/`, `customer/`,
+`organizations.html`, `customers.html`; statements.py), then the viewer's
+`index.html`, then `manifest.json`. build_site never raises for data
+problems: they become the result's status, the manifest's `error` and
+`source_state`, and the last good reports stay listed and in place.
 
 One build's output, whole: a build holds the output folder's lock
 (sitelock.py) from reading the previous manifest to its last write, so two
 builds never interleave. It renders every file into a hidden staging folder
-inside --out, then publishes by os.replace in link order: downloads, then
-reports, then index.html, then manifest.json last (the live viewer polls the
-manifest, so when it sees a new one the index it fetches is already new),
-and deletes files no report lists any more only after that. Every file is
-replaced atomically (readers see the old or the new file, never half), and
-the whole set is published in a few milliseconds. Nothing written names an
-absolute local path: the CSV is shown by its file name, errors have their
-folders stripped.
+inside --out, then publishes by os.replace in link order: statement pages,
+downloads, then reports, then index.html, then manifest.json last (the live
+viewer polls the manifest, so when it sees a new one the index it fetches is
+already new), and deletes files no report lists any more (and statement
+pages of ids that are gone) only after that. Every file is replaced
+atomically (readers see the old or the new file, never half), and the whole
+set is published in a few milliseconds. Nothing written names an absolute
+local path: the CSV is shown by its file name, errors have their folders
+stripped.
 """
 
 from __future__ import annotations
@@ -39,8 +43,9 @@ from .paths import CALLS_SQL
 from .files import write_atomic
 from .sitelock import build_lock
 from .errors import FinopsError, MissingCSVError, NoDataError
-from .console import csv_text
-from .analyze import run_analyzer
+from . import downloads, explore, statements as stmts
+from . import filters as flt
+from .filters import Filters
 from .results import AnalyzerResult, jsonable
 from .session import SourceInfo
 
@@ -49,7 +54,8 @@ INDEX = "index.html"
 ASSETS = "assets"
 # Names an analyzer may not take: its report (<name>.html) or downloads
 # would shadow, or be confused with, the site's own files.
-RESERVED_NAMES = {"index", "manifest", "assets", "favicon", "404"}
+RESERVED_NAMES = {"index", "manifest", "assets", "favicon", "404",
+                  "org", "customer", "organizations", "customers"}  # statement pages
 
 # What a build could not read, as manifest.json's `source_state`.
 SOURCE_STATES = ("ok", "missing", "unreadable", "empty", "truncated", "invalid")
@@ -194,36 +200,48 @@ def _public_source(source: SourceInfo) -> dict:
     return data
 
 
-def _render_report(env, out: Path, result: AnalyzerResult, source: SourceInfo,
-                   generated_at: str) -> ReportOutcome:
+def _render_report(env, out: Path, result: AnalyzerResult, changes: list[dict],
+                   source: SourceInfo, scope: dict, nav: list[dict], generated_at: str,
+                   live: bool, choices: dict | None) -> ReportOutcome:
     """Render one report and its downloads into `out` (the staging folder)."""
     analyzer = result.analyzer
-    view = render.report_view(result.queries)
-    downloads = []
-    for sec in view.sections:
-        if sec.capped:
-            name = f"{analyzer.name}-{sec.name}.csv"
-            write_atomic(out / name, csv_text(result.queries[sec.name]))
-            sec.download = name
-            downloads.append(name)
-    html = env.get_template("report.html").render(
-        analyzer=_analyzer_info(analyzer), view=view, source=_public_source(source),
-        category_title=catalog.CATEGORIES.get(analyzer.category, analyzer.category),
-        generated_at=generated_at, seconds=round(result.seconds, 3))
+    public = _public_source(source)
+    csvs, json_file = write_downloads(out, result, public)
+    html = explore.render_report(env, result, changes, source=public, scope=scope,
+                                 nav=nav, generated_at=generated_at, live=live, choices=choices,
+                                 downloads=csvs, json_download=json_file)
     file = f"{analyzer.name}.html"
     write_atomic(out / file, html)
-    main = view.sections[0] if view.sections else None
+    headlines = render.headline_rows(result.queries.get("headline"))
+    sections = [q for q in result.queries.values() if q.name not in render.STANDARD_QUERIES]
+    main = sections[0] if sections else None
     return ReportOutcome(
         analyzer.name, analyzer.title, analyzer.category, file, True, None, result.seconds,
         version=analyzer.version, description=analyzer.description,
-        headlines=view.headlines[:3], main_query=main.name if main else None,
-        main_rows=main.total_rows if main else None, downloads=downloads)
+        headlines=headlines[:3], main_query=main.name if main else None,
+        main_rows=len(main.rows) if main else None, downloads=[*csvs.values(), json_file])
+
+
+def write_downloads(out: Path, result: AnalyzerResult,
+                    source: dict) -> tuple[dict[str, str], str]:
+    """Every table's rows as a spreadsheet-safe CSV and the whole analyzer as
+    JSON: ({query: csv file}, json file)."""
+    analyzer = result.analyzer
+    csvs = {}
+    for name, query in result.queries.items():
+        if name in render.STANDARD_QUERIES:
+            continue
+        csvs[name] = downloads.csv_name(analyzer.name, name)
+        write_atomic(out / csvs[name], downloads.csv_text(query, safe=True))
+    json_file = downloads.json_name(analyzer.name)
+    write_atomic(out / json_file, downloads.analyzer_json(result, source))
+    return csvs, json_file
 
 
 def _previous_downloads(previous: dict | None, report_id: str) -> list[str]:
     for entry in (previous or {}).get("reports", []):
         if isinstance(entry, dict) and entry.get("id") == report_id:
-            return sorted(n for n in _files_of(entry) if n.endswith(".csv"))
+            return sorted(n for n in _files_of(entry) if n.endswith((".csv", ".json")))
     return []
 
 
@@ -245,7 +263,8 @@ def _files_of(entry: dict) -> set[str]:
     """The report and download files a manifest entry lists (plain names only)."""
     names = [entry.get("file"), *(entry.get("downloads") or [])]
     return {n for n in names if isinstance(n, str) and n == Path(n).name
-            and not n.startswith(".") and n.endswith((".html", ".csv")) and n != INDEX}
+            and not n.startswith(".") and n.endswith((".html", ".csv", ".json"))
+            and n not in (INDEX, MANIFEST)}
 
 
 def _remove_stale(out: Path, previous: dict | None, outcomes: list[ReportOutcome]) -> None:
@@ -267,16 +286,20 @@ def _remove_stale(out: Path, previous: dict | None, outcomes: list[ReportOutcome
 
 def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | None = None,
                memory_limit: str | None = None, poll_seconds: int = 15,
-               live: bool = False, on_wait=None, hold: tuple[str, str] | None = None,
+               live: bool = False, filters: Filters | None = None,
+               statements: bool = True, on_wait=None, hold: tuple[str, str] | None = None,
                lock_timeout: float | None = None, subscriptions=None,
-               budgets=None) -> BuildResult:
-    """Run every analyzer on the CSV and write reports, index.html and manifest.json.
+               budgets=None, cache: bool = True, log=None) -> BuildResult:
+    """Run every analyzer on the CSV and write reports, statement pages,
+    index.html and manifest.json. filters narrows every page (build --where).
 
     on_wait(message) is called once if another build holds the folder (this
     one waits for it). hold=(source_state, message): do not read the CSV;
     keep the last good reports listed and say why (serve's guard against a
-    truncated CSV).
+    truncated CSV). cache=False reads the CSV directly, not through the store;
+    log(message) receives the store's notes and progress.
     """
+    filters = filters or Filters()
     started = time.perf_counter()
     out = Path(out_dir)
     try:
@@ -297,7 +320,8 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
             return _build_locked(csv_path, out, staging, started, sql_dirs=sql_dirs,
                                  target_mb=target_mb, memory_limit=memory_limit,
                                  poll_seconds=poll_seconds, live=live, hold=hold,
-                                 subscriptions=subscriptions, budgets=budgets)
+                                 subscriptions=subscriptions, budgets=budgets,
+                                 cache=cache, log=log, filters=filters, statements=statements)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -326,8 +350,9 @@ def _read_failure(exc: BaseException, csv_path, has_reports: bool) -> tuple[str,
 
 
 def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dirs, target_mb,
-                  memory_limit, poll_seconds, live, hold, subscriptions=None,
-                  budgets=None) -> BuildResult:
+                  memory_limit, poll_seconds, live, hold, filters: Filters,
+                  statements: bool, subscriptions=None, budgets=None, cache: bool = True,
+                  log=None) -> BuildResult:
     env = render.environment()
     previous = read_manifest(out)
     generated_at = _now_iso()
@@ -335,6 +360,8 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
 
     status, error, source, state = "ok", None, None, "ok"
     actions: dict | None = None
+    statement_info: dict | None = None
+    filtered_rows: int | None = None
     outcomes: list[ReportOutcome] = []
     session = None
     if hold is not None:
@@ -343,7 +370,7 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
     else:
         try:
             analyzers, outcomes = _discover(sql_dirs)
-            session = open_session(csv_path, memory_limit=memory_limit,
+            session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log,
                                    subscriptions=subscriptions, budgets=budgets)
         except (FinopsError, OSError) as exc:
             status, state, error = _read_failure(exc, csv_path, has_reports)
@@ -351,6 +378,11 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
     if session is not None:
         source = session.source
         try:
+            scope = explore.prepare(session.con, filters)
+            filtered_rows = scope["calls"] if not filters.empty else None
+            nav = explore.nav_entries(analyzers)
+            choices = flt.choices(session.con) if live else None
+            before = flt.previous_headlines(session.con, analyzers, filters, scope["window"])
             try:
                 actions = ledger(session.con)
             except Exception as exc:  # the reports still build without the ledger
@@ -358,13 +390,26 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
             for analyzer in analyzers:
                 t0 = time.perf_counter()
                 try:
-                    result = run_analyzer(session.con, analyzer)
-                    outcomes.append(_render_report(env, staging, result, source, generated_at))
+                    result, changes = explore.report(session.con, analyzer, scope, before)
+                    outcomes.append(_render_report(env, staging, result, changes, source, scope,
+                                                   nav, generated_at, live, choices))
                 except Exception as exc:  # one broken analyzer must not stop the others
                     message = str(exc) if isinstance(exc, FinopsError) \
                         else f"{_shown_path(analyzer.path)}: {type(exc).__name__}: {exc}"
                     outcomes.append(_failed(analyzer, out, public_text(message),
                                             time.perf_counter() - t0))
+            if statements:
+                try:
+                    statement_info = stmts.write_pages(env, staging, session.con,
+                                                       source=_public_source(source), scope=scope,
+                                                       nav=nav, generated_at=generated_at)
+                    statement_info["generated_at"] = generated_at
+                except FinopsError as exc:
+                    statement_info = {"error": public_text(str(exc))}
+                    for folder in stmts.FOLDERS:  # half-written: publish none, keep the last good
+                        shutil.rmtree(staging / folder, ignore_errors=True)
+                    for name in stmts.INDEX_FILES:
+                        (staging / name).unlink(missing_ok=True)
         finally:
             session.close()
         for rid, clash in _collisions(outcomes).items():
@@ -411,6 +456,9 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
                     "csv_size_mb", "progress_pct"):
             if key in previous:
                 manifest[key] = previous[key]
+    manifest["filters"] = dict(filters.items())
+    manifest["filtered_rows"] = filtered_rows
+    manifest["statements"] = statement_info
     manifest["source_state"] = state
     manifest["warning"] = warning
     manifest["last_good_at"] = (generated_at if status in ("ok", "partial")
@@ -458,8 +506,20 @@ def ledger(con) -> dict:
 
 def _publish(staging: Path, out: Path, outcomes: list[ReportOutcome]) -> None:
     """Move the staged files into place, each by one atomic rename, in link order:
-    downloads before the reports that link them, reports before the index, the
-    manifest last."""
+    statement pages and their indexes before the reports that link them,
+    downloads before the reports, reports before the index, the manifest last.
+    Statement pages of ids that are gone are deleted after the manifest."""
+    written: dict[str, set[str]] = {}
+    for folder in stmts.FOLDERS:
+        if (staging / folder).is_dir():
+            (out / folder).mkdir(exist_ok=True)
+            written[folder] = set()
+            for page in (staging / folder).glob("*.html"):
+                os.replace(page, out / folder / page.name)
+                written[folder].add(page.name)
+    for name in stmts.INDEX_FILES:
+        if (staging / name).exists():
+            os.replace(staging / name, out / name)
     for r in outcomes:
         if r.ok:
             for name in [*r.downloads, r.file]:
@@ -467,6 +527,10 @@ def _publish(staging: Path, out: Path, outcomes: list[ReportOutcome]) -> None:
                     os.replace(staging / name, out / name)
     os.replace(staging / INDEX, out / INDEX)
     os.replace(staging / MANIFEST, out / MANIFEST)
+    for folder, names in written.items():  # only when this build wrote the folder's pages
+        for stale in (out / folder).glob("*.html"):
+            if stale.name not in names:
+                stale.unlink(missing_ok=True)
 
 
 def _manifest(csv_path, source: SourceInfo | None, status, error, reports, generated_at,

@@ -341,7 +341,7 @@ def _sql_path(path: Path) -> str:
 
 
 def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=None,
-                     memory_limit=None, subscriptions=None, budgets=None,
+                     memory_limit=None, subscriptions=None, budgets=None, cache: bool = True,
                      master: str | None = None):
     """`finops run-sql --engine spark`: the same analyzers and JSON as DuckDB, run by Spark."""
     import tempfile
@@ -357,7 +357,7 @@ def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=Non
         for q in analyzer.queries:
             runner.translate(q.sql)
     session = open_session(csv_path, memory_limit=memory_limit, subscriptions=subscriptions,
-                           budgets=budgets)
+                           budgets=budgets, cache=cache)
     try:
         with tempfile.TemporaryDirectory(prefix="finops-spark-") as tmp:
             publish_calls(runner.spark, session.con, Path(tmp),

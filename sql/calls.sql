@@ -166,6 +166,14 @@ CREATE OR REPLACE TEMP MACRO csv_fields(line) AS
                               THEN replace(replace(x[2:-2], '""', '"'), chr(57344), chr(13)) ELSE x END)
     END;
 
+-- stage: read
+-- (The stages let finops's store run this file in parts: `read` on each new
+-- byte range of the file, `views` once over the stored rows. Between them
+-- pass: calls_loaded (typed valid rows, each call_id once), csv_unreadable,
+-- calls_rule_rejects, calls_duplicate_rows, csv_multiline, csv_header_fields
+-- and the variable csv_emitted_lines. `line_offset` (default 0) is how many
+-- lines of the file precede the range read, beyond its header.)
+
 -- Header check --------------------------------------------------------------
 -- The first line, read raw. The 19 contract columns must open it, in order
 -- (a renamed or swapped column is an error, never misread values further
@@ -502,6 +510,8 @@ WHERE c.reject_reason IS NULL;
 DELETE FROM calls_loaded
 WHERE reject_reason IS NOT NULL
    OR rowid IN (SELECT row_index FROM calls_duplicate_rows);
+
+-- stage: views
 
 -- The calls every analyzer reads: the contract's columns, typed, in file
 -- order (contract 1.1's optional columns with their defaults when the file

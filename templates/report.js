@@ -14,9 +14,42 @@
     chart.data.datasets.forEach(function (set, di) {
       chart.getDatasetMeta(di).data.forEach(function (point, i) {
         var text = set.data[i] && set.data[i].label;
-        if (text != null) { ctx.fillText(String(text), point.x + 9, point.y + 4); }
+        if (text == null) { return; }
+        text = String(text);
+        // A name that would run past the plot's right edge goes left of its point.
+        var width = ctx.measureText(text).width;
+        var left = point.x + 9 + width > chart.chartArea.right;
+        ctx.fillText(text, left ? point.x - 9 - width : point.x + 9, point.y + 4);
       });
     });
+    ctx.restore();
+  }};
+
+  // A quadrant scatter: dashed lines where the SQL splits (its medians) and
+  // each corner's name, so the chart reads without the table.
+  var quadrants = {id: "quadrants", beforeDatasetsDraw: function (chart, args, opts) {
+    var split = opts && opts.split;
+    if (!split) { return; }
+    var area = chart.chartArea, sx = chart.scales.x.getPixelForValue(split.x),
+        sy = chart.scales.y.getPixelForValue(split.y), ctx = chart.ctx;
+    ctx.save();
+    ctx.strokeStyle = "#94a3b8";
+    ctx.setLineDash([5, 4]);
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    if (sx >= area.left && sx <= area.right) { ctx.moveTo(sx, area.top); ctx.lineTo(sx, area.bottom); }
+    if (sy >= area.top && sy <= area.bottom) { ctx.moveTo(area.left, sy); ctx.lineTo(area.right, sy); }
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.font = "600 12px system-ui, sans-serif";
+    ctx.fillStyle = "#64748b";
+    var c = split.corners || {};
+    ctx.textBaseline = "top";
+    if (c["top-left"]) { ctx.textAlign = "left"; ctx.fillText(String(c["top-left"]).toUpperCase(), area.left + 6, area.top + 4); }
+    if (c["top-right"]) { ctx.textAlign = "right"; ctx.fillText(String(c["top-right"]).toUpperCase(), area.right - 6, area.top + 4); }
+    ctx.textBaseline = "bottom";
+    if (c["bottom-left"]) { ctx.textAlign = "left"; ctx.fillText(String(c["bottom-left"]).toUpperCase(), area.left + 6, area.bottom - 4); }
+    if (c["bottom-right"]) { ctx.textAlign = "right"; ctx.fillText(String(c["bottom-right"]).toUpperCase(), area.right - 6, area.bottom - 4); }
     ctx.restore();
   }};
 
@@ -93,7 +126,7 @@
             title: {display: !!title, text: title}, grid: {color: "#eef1f6"}};
   }
 
-  function config(spec) {
+  function config(spec, narrow) {
     var d = spec.data, x = spec.x, kinds = spec.kinds, titles = spec.titles;
     var yKind = kinds[spec.y[0]];
     var tooltip = {callbacks: {label: function (ctx) {
@@ -128,13 +161,26 @@
         }
       }
       base.plugins.legend.display = false;
+      base.plugins.quadrants = {split: spec.split || null};
+      // Room above and beside the points for the corner names and point labels.
+      base.layout = {padding: {top: spec.split ? 18 : 4, right: 12}};
+      var xs = points.map(function (p) { return p.x; }), ys = points.map(function (p) { return p.y; });
+      if (spec.split) { xs.push(spec.split.x); ys.push(spec.split.y); }
+      function padded(values) {
+        var lo = Math.min.apply(null, values), hi = Math.max.apply(null, values), pad = (hi - lo) * 0.12 || 1;
+        return {min: lo - pad, max: hi + pad};
+      }
+      var xAxis = Object.assign(axis(kinds[x], titles[x]), points.length ? padded(xs) : {});
+      var yAxis = Object.assign(axis(kinds[ycol], titles[ycol]), points.length ? padded(ys) : {});
       return {type: "scatter", data: {datasets: [{label: titles[ycol], _column: ycol, data: points,
         backgroundColor: seriesColor(0, 0.75), pointRadius: 6, pointHoverRadius: 8}]},
-        plugins: spec.label ? [pointLabels] : [],
-        options: Object.assign(base, {scales: {x: axis(kinds[x], titles[x]), y: axis(kinds[ycol], titles[ycol])}})};
+        plugins: (spec.label ? [pointLabels] : []).concat(spec.split ? [quadrants] : []),
+        options: Object.assign(base, {scales: {x: xAxis, y: yAxis}})};
     }
     var labels = d[x].map(function (v) { return v === null ? "—" : String(v); });
-    var horizontal = spec.type === "hbar";
+    // Many bars on a phone: a row each, names readable, instead of a blob of tilted names.
+    var horizontal = spec.type === "hbar" || (narrow && labels.length > 12 &&
+                                              (spec.type === "bar" || spec.type === "stacked"));
     var stacked = spec.type === "stacked";
     var datasets = [];
     if (spec.type === "line" && spec.band) {
@@ -182,16 +228,14 @@
   // vertical bar chart with many names gets taller for its tilted labels.
   function sizeBox(canvas, spec) {
     var box = canvas.parentNode, rows = (spec.data[spec.x] || []).length;
-    // Vertical bars with many tilted names on a phone: room for the bars too.
-    if ((spec.type === "bar" || spec.type === "stacked") && box && rows > 12 && box.clientWidth < 600) {
-      box.style.height = "460px";
-      return;
-    }
-    if (spec.type !== "hbar") { return; }
+    var turned = isNarrow(canvas) && rows > 12 && (spec.type === "bar" || spec.type === "stacked");
+    if (spec.type !== "hbar" && !turned) { return; }
     var perRow = spec.y.length > 1 ? 30 : 22;
     var wanted = rows * perRow + 70;
     if (box && wanted > box.clientHeight) { box.style.height = wanted + "px"; }
   }
+
+  function isNarrow(canvas) { return !!canvas.parentNode && canvas.parentNode.clientWidth < 600; }
 
   function drawCharts() {
     var drawn = 0;
@@ -207,7 +251,7 @@
           var canvas = document.getElementById(block.getAttribute("data-canvas"));
           if (!canvas) { throw new Error("no canvas for " + block.getAttribute("data-canvas")); }
           sizeBox(canvas, spec);
-          canvas._chart = new Chart(canvas, config(spec));
+          canvas._chart = new Chart(canvas, config(spec, isNarrow(canvas)));
           drawn += 1;
         } catch (err) { recordError(err && err.message ? err.message : err); }
       });
@@ -249,10 +293,45 @@
     document.querySelectorAll("canvas").forEach(function (c) { if (c._chart) { c._chart.resize(); } });
   });
 
+  // The filter bar sends only the filters that are set: a short URL to share.
+  function tidyFilterBar() {
+    var form = document.getElementById("filter-bar");
+    if (!form || form._tidy) { return; }
+    form._tidy = true;
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("input[name]").forEach(function (input) {
+        if (!input.value.trim()) { input.disabled = true; }
+      });
+      setTimeout(function () {
+        form.querySelectorAll("input[name]").forEach(function (input) { input.disabled = false; });
+      }, 0);
+    });
+  }
+
+  function markScrollingTables() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      wrap.classList.toggle("scrolls", scrolls);
+      var hint = wrap.nextElementSibling && wrap.nextElementSibling.classList.contains("scroll-hint")
+        ? wrap.nextElementSibling : null;
+      if (scrolls && !hint) {
+        hint = document.createElement("p");
+        hint.className = "scroll-hint";
+        hint.textContent = "More columns: scroll the table sideways →";
+        wrap.after(hint);
+      } else if (!scrolls && hint) { hint.remove(); }
+    });
+  }
+  window.addEventListener("resize", function () { markScrollingTables(); });
+
   function start() {
+    tidyFilterBar();
+    markScrollingTables();
     document.querySelectorAll("table.sortable").forEach(makeSortable);
     drawCharts();
     if (errors.length) { document.body.setAttribute("data-js-errors", JSON.stringify(errors)); }
   }
+  // live.js swaps <main> for a newer build and calls this again.
+  window.finopsReport = {start: start};
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();

@@ -18,6 +18,7 @@ from test_build_support import Page, probe_dir, sample_rows
 MANIFEST_KEYS = {"generated_at", "build_seconds", "csv_path", "csv_size_mb", "target_size_mb",
                  "progress_pct", "rows", "rows_rejected", "time_range", "categories", "reports",
                  "status", "error", "duplicate_call_ids", "reject_samples", "poll_seconds", "live",
+                 "filters", "filtered_rows", "statements",  # issue 13
                  "unpriced_calls", "unknown_price_models", "source_state", "warning",
                  "last_good_at", "actions"}
 REPORT_KEYS = {"id", "title", "category", "description", "version", "file", "headlines", "ok",
@@ -57,9 +58,9 @@ def test_ok_build_writes_reports_manifest_index_and_assets(tmp_path, data):
     assert [h["label"] for h in probe["headlines"]] == ["Total cost", "Calls", "Production share"]
     assert probe["headlines"][1]["value"] == 240
     assert sorted(p.name for p in (out / "assets").iterdir()) == sorted(
-        ["chart.umd.min.js", "report.css", "report.js", "viewer.css", "viewer.js"]
+        ["chart.umd.min.js", "live.js", "report.css", "report.js", "viewer.css", "viewer.js"]
         if (out / "assets/viewer.js").exists() else
-        ["chart.umd.min.js", "report.css", "report.js", "viewer.css"])
+        ["chart.umd.min.js", "live.js", "report.css", "report.js", "viewer.css"])
     assert not list(out.glob(".*.tmp")) and not list(out.glob("assets/.*.tmp"))
 
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from finops.engine import analyze, catalog
+from finops.engine import analyze, catalog, render
 from finops.engine.site import build_site
 from finops.engine.render import fmt_count, fmt_money, fmt_ms, fmt_pct, fmt_value
 from test_build_support import (HOSTILE_CUSTOMER, HOSTILE_FEATURE, HOSTILE_MODEL, Page,
@@ -73,8 +73,9 @@ def test_all_reports_sections_match_run_sql(site):
         assert sections == visible, doc["analyzer"]
         for name in visible:
             _, cells = page.table(f"table-{doc['analyzer']}-{name}")
-            # a column named with a leading underscore feeds a chart, not the table
-            rows = [[v for k, v in r.items() if not k.startswith("_")] for r in doc["queries"][name]]
+            # The page leaves out internal columns (render.hidden_columns); the rest match.
+            hidden = render.hidden_columns(analyzer_result.queries[name])
+            rows = [[v for k, v in r.items() if k not in hidden] for r in doc["queries"][name]]
             # the page shows the query's `-- limit:` rows (at most 100), the rest is in the download
             limit = min(int(analyzer_result.queries[name].meta.get("limit", PAGE_ROWS)), PAGE_ROWS)
             assert cells == rows[:limit], (doc["analyzer"], name, len(cells), len(rows), limit)
@@ -123,7 +124,8 @@ def test_no_external_urls_anywhere(site):
                 assert not value.startswith(("http:", "https:", "//")), (path.name, value)
     scripts = {el["attrs"]["src"] for p in result.out_dir.glob("*.html")
                for el in Page(p.read_text()).find("script") if "src" in el["attrs"]}
-    assert scripts <= {"assets/chart.umd.min.js", "assets/report.js", "assets/viewer.js"}
+    assert scripts <= {"assets/chart.umd.min.js", "assets/report.js", "assets/viewer.js",
+                       "assets/live.js"}
     assert "sourceMappingURL" not in (result.out_dir / "assets/chart.umd.min.js").read_text()
 
 

@@ -1,0 +1,88 @@
+"""Statements and filters: build time and site size as customers grow, and one
+filtered report on request at 50 MB.
+
+1. For 200 and 5,000 customers (seed 7, 150,000 calls each, so only the
+   number of statement pages changes): `finops build` in a child process,
+   wall time, pages written and bytes on disk (reports, downloads,
+   statements), then the same with --no-statements for the difference.
+2. At 50 MB (bench/out/build_50mb.csv): ExploreService answering a filtered
+   report (organization + date range) five times after one warm-up, as the
+   serve filter bar does; the first request after a build pays the load.
+Usage: python bench/bench_explore.py [CUSTOMERS ...]   (default: 200 5000)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import FINOPS, OUT, machine, simulate, timed_finops
+
+ROWS = 150_000
+
+
+def population(customers: int) -> Path:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"explore_{customers}c.csv"
+    if not path.exists():
+        subprocess.run([str(FINOPS), "simulate", "--seed", "7", "--customers", str(customers),
+                        "--rows", str(ROWS), "--out", str(path)], check=True, capture_output=True)
+    return path
+
+
+def site_size(out: Path) -> tuple[int, int]:
+    files = [p for p in out.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def statements_scale(customers: list[int]) -> None:
+    for n in customers:
+        csv_path = population(n)
+        for extra in ([], ["--no-statements"]):
+            out = OUT / f"explore_site_{n}c{'_nostmt' if extra else ''}"
+            seconds, peak = timed_finops("build", "--csv", str(csv_path), "--out", str(out),
+                                         "--quiet", *extra)
+            files, size = site_size(out)
+            pages = (len(list((out / "customer").glob("*.html"))) if not extra else 0)
+            label = "without statements" if extra else "with statements   "
+            print(f"{n:>5} customers, {csv_path.stat().st_size / 1e6:.0f} MB CSV, {label}: "
+                  f"build {seconds:5.2f} s, {files:5d} files, {size / 1e6:6.1f} MB on disk, "
+                  f"{pages} customer pages, peak RSS {peak:.0f} MB")
+
+
+def filtered_requests() -> None:
+    from finops.engine.explore import ExploreService
+    from finops.engine.site import build_site
+
+    csv_path = simulate(50)
+    with tempfile.TemporaryDirectory() as tmp:
+        build_site(csv_path, Path(tmp) / "site", statements=False)
+        service = ExploreService(csv_path, Path(tmp) / "site")
+        pairs = [("from", "2025-10-20"), ("to", "2025-10-31"), ("organization", "org_003")]
+        for name in ("understanding.html", "optimization.html", "profitability.html"):
+            t0 = time.perf_counter()
+            reply = service.handle(name, pairs)
+            first = time.perf_counter() - t0
+            times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                reply = service.handle(name, pairs)
+                times.append(time.perf_counter() - t0)
+            assert reply.status == 200, reply.body[:200]
+            print(f"50 MB filtered {name:<20} first {first:.2f} s (loads the session), then "
+                  f"min {min(times):.2f} s / max {max(times):.2f} s over 5 requests")
+        service.close()
+
+
+def main(argv: list[str]) -> int:
+    print(machine())
+    statements_scale([int(a) for a in argv] or [200, 5000])
+    filtered_requests()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,176 @@
+-- name: organization
+-- title: Organization statement
+-- category: finops
+-- version: 2
+-- description: A showback/chargeback statement per organization for the
+--   period: its cost by product, feature, model and environment, its share
+--   of the shared (untagged) cost, and the same month by month. One run
+--   covers every organization (grouped by organization_id), or one when the
+--   parameter is set; finops build writes one page per organization from it.
+-- param: organization_id = | One organization (empty: all, one page each)
+-- param: shared_organizations = shared,unallocated,untagged,unknown | organization_id values that mean the cost is not tagged to an owner (comma separated), as in alignment
+
+-- query: _scope
+-- The organizations this run covers.
+CREATE OR REPLACE TEMP VIEW statement_org_calls AS
+SELECT * FROM calls
+WHERE coalesce(getvariable('organization_id'), '') = ''
+   OR organization_id = getvariable('organization_id');
+
+-- query: _chargeback
+-- The chargeback rule of alignment.sql: tagged cost stays with its owner
+-- (each organization pays all its own cost, production and
+-- non-production); only untagged cost (organization_id in
+-- shared_organizations) is a shared pool, spread over the tagged
+-- organizations in proportion to their own cost. The pool and the
+-- proportions are over all organizations in the period, whatever the
+-- organization_id parameter. Shares are rounded to 6 decimals (money); the
+-- rounding remainder goes to the organization with the largest own cost.
+CREATE OR REPLACE TEMP TABLE statement_org_chargeback AS
+WITH tagged AS (
+    SELECT *, NOT list_contains(string_split(replace(getvariable('shared_organizations'), ' ', ''), ','),
+                                organization_id) AS is_tagged
+    FROM calls
+), org AS (
+    SELECT organization_id, count(*) AS calls,
+           count(DISTINCT customer_id) AS customers,
+           sum(cost_usd) AS direct_cost,
+           coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0) AS production_cost,
+           coalesce(sum(cost_usd) FILTER (WHERE environment <> 'production'), 0) AS own_non_production_cost
+    FROM tagged
+    WHERE is_tagged
+    GROUP BY organization_id
+), pool AS (
+    SELECT coalesce(sum(cost_usd) FILTER (WHERE NOT is_tagged), 0) AS pool_cost,
+           coalesce(sum(cost_usd) FILTER (WHERE is_tagged), 0) AS tagged_cost
+    FROM tagged
+), allocated AS (
+    SELECT org.*, pool.pool_cost, pool.tagged_cost,
+           money(coalesce(safe_div(pool.pool_cost * org.direct_cost, pool.tagged_cost), 0)) AS shared_rounded,
+           row_number() OVER (ORDER BY org.direct_cost DESC, org.organization_id) AS rank_by_direct
+    FROM org CROSS JOIN pool
+)
+SELECT organization_id, calls, customers, direct_cost, production_cost, own_non_production_cost,
+       shared_rounded + CASE WHEN rank_by_direct = 1
+           THEN pool_cost - sum(shared_rounded) OVER () ELSE 0 END AS shared_cost,
+       pool_cost,
+       pct(direct_cost, tagged_cost) AS allocation_pct
+FROM allocated;
+
+-- query: summary
+-- title: Statement
+-- description: The organization's cost for the period: its own (tagged) cost, production and non-production, its allocated share of untagged shared cost, and the total charged.
+SELECT c.organization_id, p.first_date AS period_start, p.last_date AS period_end,
+       c.calls, c.customers,
+       c.production_cost,
+       c.own_non_production_cost,
+       c.allocation_pct AS shared_share_pct,
+       c.shared_cost AS allocated_shared_cost,
+       c.direct_cost + c.shared_cost AS chargeback_cost,
+       c.direct_cost AS showback_cost,
+       c.pool_cost AS shared_pool_cost
+FROM statement_org_chargeback AS c CROSS JOIN period AS p
+WHERE coalesce(getvariable('organization_id'), '') = ''
+   OR c.organization_id = getvariable('organization_id')
+ORDER BY c.organization_id;
+
+-- query: by_product
+-- title: Cost by product
+-- description: Every call of the organization, by product.
+-- chart: hbar
+-- x: product_id
+-- y: cost
+SELECT organization_id, product_id, count(*) AS calls, sum(cost_usd) AS cost,
+       pct(sum(cost_usd), sum(sum(cost_usd)) OVER (PARTITION BY organization_id)) AS share_pct
+FROM statement_org_calls
+GROUP BY organization_id, product_id
+ORDER BY organization_id, cost DESC, product_id;
+
+-- query: by_feature
+-- title: Cost by feature
+-- description: Every call of the organization, by feature.
+-- chart: hbar
+-- x: feature_id
+-- y: cost
+SELECT organization_id, feature_id, count(*) AS calls, sum(cost_usd) AS cost,
+       pct(sum(cost_usd), sum(sum(cost_usd)) OVER (PARTITION BY organization_id)) AS share_pct
+FROM statement_org_calls
+GROUP BY organization_id, feature_id
+ORDER BY organization_id, cost DESC, feature_id;
+
+-- query: by_model
+-- title: Cost by model
+-- description: Every call of the organization, by provider and model.
+-- chart: hbar
+-- x: model
+-- y: cost
+SELECT organization_id, provider, model, count(*) AS calls, sum(cost_usd) AS cost,
+       pct(sum(cost_usd), sum(sum(cost_usd)) OVER (PARTITION BY organization_id)) AS share_pct
+FROM statement_org_calls
+GROUP BY organization_id, provider, model
+ORDER BY organization_id, cost DESC, provider, model;
+
+-- query: by_environment
+-- title: Cost by environment
+-- description: Production is charged directly; staging and development are the organization's own non-production cost (showback).
+-- chart: doughnut
+-- x: environment
+-- y: cost
+SELECT organization_id, environment, count(*) AS calls, sum(cost_usd) AS cost,
+       pct(sum(cost_usd), sum(sum(cost_usd)) OVER (PARTITION BY organization_id)) AS share_pct
+FROM statement_org_calls
+GROUP BY organization_id, environment
+ORDER BY organization_id, cost DESC, environment;
+
+-- query: monthly
+-- title: Month by month
+-- description: Each calendar month of the period (the first and last may be partial): the organization's own cost, and its allocated share of untagged shared cost spread over the months in proportion to each month's pool, so the months add up to the statement.
+-- chart: stacked
+-- x: month
+-- y: production_cost, own_non_production_cost, allocated_shared_cost
+WITH tagged AS (
+    SELECT *, NOT list_contains(string_split(replace(getvariable('shared_organizations'), ' ', ''), ','),
+                                organization_id) AS is_tagged
+    FROM calls
+), org_month AS (
+    SELECT organization_id, strftime(call_date, '%Y-%m') AS month, count(*) AS calls,
+           coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0) AS production_cost,
+           coalesce(sum(cost_usd) FILTER (WHERE environment <> 'production'), 0) AS own_non_production_cost
+    FROM tagged
+    WHERE is_tagged
+    GROUP BY organization_id, month
+), month_pool AS (
+    SELECT strftime(call_date, '%Y-%m') AS month, sum(cost_usd) AS pool_cost
+    FROM tagged WHERE NOT is_tagged GROUP BY month
+), spread AS (
+    -- The period's allocation (statement_org_chargeback.shared_cost) split by
+    -- each month's share of the pool; the last month takes the rounding
+    -- remainder, so the months sum to the statement exactly.
+    SELECT o.*, c.shared_cost,
+           CASE WHEN c.pool_cost > 0 THEN money(c.shared_cost * coalesce(m.pool_cost, 0) / c.pool_cost)
+                ELSE CAST(0 AS DECIMAL(38, 6)) END AS allocated_rounded,
+           row_number() OVER (PARTITION BY o.organization_id ORDER BY o.month DESC) AS from_last
+    FROM org_month AS o
+    LEFT JOIN month_pool AS m USING (month)
+    JOIN statement_org_chargeback AS c USING (organization_id)
+), allocated AS (
+    SELECT *, allocated_rounded + CASE WHEN from_last = 1
+               THEN shared_cost - sum(allocated_rounded) OVER (PARTITION BY organization_id)
+               ELSE 0 END AS allocated_shared_cost
+    FROM spread
+)
+SELECT organization_id, month, calls, production_cost, own_non_production_cost,
+       allocated_shared_cost,
+       production_cost + own_non_production_cost + allocated_shared_cost AS chargeback_cost
+FROM allocated
+WHERE coalesce(getvariable('organization_id'), '') = ''
+   OR organization_id = getvariable('organization_id')
+ORDER BY organization_id, month;
+
+-- query: customers
+-- title: Customers of the organization
+-- description: The organization's customers by cost in the period; each links to its own statement.
+SELECT organization_id, customer_id, count(*) AS calls, sum(cost_usd) AS cost
+FROM statement_org_calls
+GROUP BY organization_id, customer_id
+ORDER BY organization_id, cost DESC, customer_id;
