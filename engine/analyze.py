@@ -7,7 +7,6 @@ never pasted into SQL text. No business arithmetic happens here.
 from __future__ import annotations
 
 import os
-import re
 import time
 
 import duckdb
@@ -15,7 +14,7 @@ import duckdb
 from . import catalog
 from .catalog import Analyzer, Query
 from .check import check_analyzers, require_sound
-from .errors import FinopsError, duckdb_message
+from .errors import FinopsError, duckdb_message, sql_error_line
 from .results import AnalyzerResult, QueryResult
 from .session import SourceInfo, open_session
 
@@ -34,12 +33,7 @@ def resolve_params(analyzer: Analyzer, overrides: dict[str, str] | None) -> dict
 
 def _locate(analyzer: Analyzer, query: Query, exc: duckdb.Error) -> FinopsError:
     """A SQL error as `file:line: query NAME: message`."""
-    message = duckdb_message(exc)
-    line = query.line
-    m = re.search(r"LINE (\d+):", str(exc))
-    if m:
-        line = query.line + int(m.group(1)) - 1
-        message = message.split(" LINE ")[0]
+    line, message = sql_error_line(query.line, exc)
     return FinopsError(f"{analyzer.path}:{line}: query {query.name}: {message}", exit_code=1)
 
 

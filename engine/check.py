@@ -29,7 +29,7 @@ import duckdb
 from . import analyzer_format as fmt
 from . import catalog
 from .catalog import Analyzer, AnalyzerFileError, Problem, Query
-from .errors import FinopsError, NoDataError, duckdb_message
+from .errors import FinopsError, NoDataError, duckdb_message, sql_error_line
 from .paths import CALLS_SQL, SQL_DIR
 from .results import is_numeric_type
 from .session import connect, load_calls
@@ -143,12 +143,7 @@ def header_only_csv(con: duckdb.DuckDBPyConnection, folder: Path) -> Path:
 
 
 def _locate(analyzer: Analyzer, query: Query, exc: duckdb.Error, what: str) -> Problem:
-    message = duckdb_message(exc)
-    line = query.line
-    m = re.search(r"LINE (\d+):", str(exc))
-    if m:
-        line = query.line + int(m.group(1)) - 1
-        message = message.split(" LINE ")[0]
+    line, message = sql_error_line(query.line, exc)
     return Problem(analyzer.path, line, f"query {query.name}: {message}",
                    f"fix the SQL ({what} fails on an empty calls table)")
 

@@ -37,3 +37,15 @@ def duckdb_message(exc: BaseException) -> str:
     if first.endswith("Error") and rest:
         text = rest
     return " ".join(text.split())
+
+
+def sql_error_line(first_line: int, exc: BaseException) -> tuple[int, str]:
+    """The file line a DuckDB error points at in a statement starting at
+    first_line, and its message without the LINE part."""
+    import re
+
+    message = duckdb_message(exc)
+    m = re.search(r"LINE (\d+):", str(exc))
+    if not m:
+        return first_line, message
+    return first_line + int(m.group(1)) - 1, message.split(" LINE ")[0]

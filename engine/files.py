@@ -35,3 +35,19 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def complete_bytes(path: Path, size: int) -> int:
+    """Offset just past the last LF: what a reader may trust of a live file."""
+    chunk = 1 << 16
+    with open(path, "rb") as fh:
+        end = size
+        while end > 0:
+            start = max(0, end - chunk)
+            fh.seek(start)
+            block = fh.read(end - start)
+            pos = block.rfind(b"\n")
+            if pos >= 0:
+                return start + pos + 1
+            end = start
+    return 0

@@ -22,6 +22,7 @@ import duckdb
 
 from . import linefix
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
+from .files import complete_bytes
 from .paths import CALLS_SQL, EMPTY_BUDGETS, EMPTY_SUBSCRIPTIONS, FINANCE_SQL, SQL_DIR
 from .tempdir import ensure_private, run_dir
 
@@ -102,22 +103,6 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
     return con
 
 
-
-
-def _complete_bytes(path: Path, size: int) -> int:
-    """Offset just past the last LF: what a reader may trust of a live file."""
-    chunk = 1 << 16
-    with open(path, "rb") as fh:
-        end = size
-        while end > 0:
-            start = max(0, end - chunk)
-            fh.seek(start)
-            block = fh.read(end - start)
-            pos = block.rfind(b"\n")
-            if pos >= 0:
-                return start + pos + 1
-            end = start
-    return 0
 
 
 def _snapshot(path: Path, length: int, temp_dir: Path) -> Path:
@@ -363,7 +348,7 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike,
     if stat.st_size == 0:
         raise NoDataError(f"no data yet: {path} is empty; run `finops simulate` to create data")
 
-    complete = _complete_bytes(path, stat.st_size)
+    complete = complete_bytes(path, stat.st_size)
     if complete == 0:
         raise NoDataError(f"no data yet: {path} has no complete line; run `finops simulate` to create data")
     temp_dir = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
@@ -379,7 +364,7 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike,
             _run_calls_sql(con, path, path, complete)
             after = path.stat()
             if (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
-                complete = _complete_bytes(path, after.st_size)
+                complete = complete_bytes(path, after.st_size)
                 stat = after
                 snapshot = _snapshot(path, complete, temp_dir)
                 _run_calls_sql(con, snapshot, path)

@@ -49,7 +49,7 @@ import duckdb
 import xxhash
 
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
-from .files import write_atomic
+from .files import complete_bytes, write_atomic
 from .paths import CALLS_SQL
 
 logger = logging.getLogger(__name__)
@@ -236,22 +236,6 @@ def _input_state(path: Path) -> InputState:
     kind = "parquet" if path.suffix.lower() in PARQUET_SUFFIXES else "csv"
     complete = st.st_size if kind == "parquet" else complete_bytes(path, st.st_size)
     return InputState(path, kind, st.st_size, st.st_dev, st.st_ino, complete, st.st_ctime_ns)
-
-
-def complete_bytes(path: Path, size: int) -> int:
-    """Offset just past the last LF: what a reader may trust of a live file."""
-    chunk = 1 << 16
-    with open(path, "rb") as fh:
-        end = size
-        while end > 0:
-            start = max(0, end - chunk)
-            fh.seek(start)
-            block = fh.read(end - start)
-            pos = block.rfind(b"\n")
-            if pos >= 0:
-                return start + pos + 1
-            end = start
-    return 0
 
 
 # --- the store ---------------------------------------------------------------
