@@ -208,7 +208,11 @@ class ExploreService:
                 self._session.close()
                 self._session = None
             self._analyzers = catalog.parse_all(list(self.sql_dirs))[0]
-            self._session = open_session(self.csv_path, memory_limit=self.memory_limit)
+            # Read the file directly, not through the store: this session stays
+            # open between requests, and a store reader holds a shared lock that
+            # would keep the next build (a store writer) waiting.
+            self._session = open_session(self.csv_path, memory_limit=self.memory_limit,
+                                         cache=False)
             flt.install(self._session.con)
             self._choices = flt.choices(self._session.con)
             self._built = stamp
