@@ -204,14 +204,17 @@ def test_unreadable(live, monkeypatch):
     if os.geteuid() != 0:
         live.csv.chmod(0)  # a real permission error
     else:  # root reads anything: inject the error the kernel would give
-        real = session_module._complete_bytes
+        real = session_module.complete_bytes
 
         def denied(path, size):
             if os.path.samefile(path, live.csv):
                 raise PermissionError(errno.EACCES, "Permission denied", str(path))
             return real(path, size)
 
-        monkeypatch.setattr(session_module, "_complete_bytes", denied)
+        # both readers of the file: the direct load and the store
+        from finops.engine import store as store_module
+        monkeypatch.setattr(session_module, "complete_bytes", denied)
+        monkeypatch.setattr(store_module, "complete_bytes", denied)
         os.utime(live.csv)  # what chmod would change: the file's times
     assert wait_for(lambda: live.builds == 2)
     assert_last_good_kept(live, "unreadable", "cannot read calls.csv (Permission denied)")
