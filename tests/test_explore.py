@@ -295,6 +295,36 @@ def test_serve_renders_a_filtered_report_whose_figures_match_run_sql(served, cal
     assert status == 200 and json.loads(text)["source"]["filters"] == {"organization": "org_001"}
 
 
+def test_serve_filters_with_the_subscriptions_and_budgets_serve_was_given(site, calls, tmp_path):
+    """A filtered page bills from --subscriptions and compares with --budgets, as the
+    unfiltered build does: equal to run-sql on a filtered file with the same files."""
+    subs = tmp_path / "subs.csv"
+    subs.write_text("customer_id,organization_id,subscription_tier,start_date,end_date,"
+                    "monthly_price,discount_pct\n"
+                    "cust_0001,org_001,enterprise,2025-11-01,,450,10\n", encoding="utf-8")
+    budgets = tmp_path / "budgets.csv"
+    budgets.write_text("month,scope,scope_id,budget_usd\n2025-11,organization,org_001,0.5\n",
+                       encoding="utf-8")
+    service = ExploreService(calls, site.out_dir, subscriptions=subs, budgets=budgets)
+    try:
+        got = {name: json.loads(service.handle(f"{name}.json", [("organization", "org_001")]).body)
+               for name in ("profitability", "alignment")}
+    finally:
+        service.close()
+    with open(calls, encoding="utf-8", newline="") as fh:
+        keep = [r for r in csv.DictReader(fh) if r["organization_id"] == "org_001"]
+    filtered = write_calls(tmp_path / "org_001.csv", keep)
+    for name, query in (("profitability", "customers"), ("alignment", "budget_vs_actual")):
+        _, expected = analyze.run_sql(name, filtered, query=query, subscriptions=subs,
+                                      budgets=budgets)
+        assert got[name]["queries"][query] == expected[0].to_json()["queries"][query]
+    customers = {r["customer_id"]: r for r in got["profitability"]["queries"]["customers"]}
+    assert customers["cust_0001"]["revenue_source"] == "subscriptions"
+    assert customers["cust_0001"]["subscription_tier"] == "enterprise"
+    [budget] = got["alignment"]["queries"]["budget_vs_actual"]
+    assert budget["scope_id"] == "org_001" and budget["budget_usd"] == 0.5
+
+
 @pytest.mark.parametrize("target, status", [
     ("/understanding.html?sql=SELECT%201", 400),
     ("/understanding.html?from=2025-02-30", 400),
