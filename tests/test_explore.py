@@ -450,16 +450,60 @@ def test_underscore_columns_never_reach_the_page_table():
     assert sec.chart["data"]["label"] == ["c1 / x"]  # the chart still names its bars
 
 
-def test_every_build_rewrites_the_statement_pages(calls, tmp_path):
-    """Reusing the last build's statements (to save time while serve rebuilds)
-    would leave them stale after the final rebuild: every build writes them."""
-    first = build_site(calls, tmp_path / "live", live=True)
-    page = tmp_path / "live" / "org" / "org_000.html"
-    stamp = page.stat().st_mtime_ns
-    again = build_site(calls, tmp_path / "live", live=True)
-    assert page.stat().st_mtime_ns != stamp
-    assert again.manifest["statements"]["generated_at"] == again.manifest["generated_at"]
-    assert first.manifest["statements"]["pages"] == again.manifest["statements"]["pages"]
+def _statement_pages(out):
+    """Every statement page's text, without the build stamp the live script reads."""
+    return {str(p.relative_to(out)): re.sub(r'data-generated-at="[^"]*"', "", p.read_text("utf-8"))
+            for folder in ("org", "customer") for p in (out / folder).glob("*.html")}
+
+
+def test_a_rebuild_writes_only_the_statement_pages_whose_inputs_changed(calls, tmp_path):
+    """A serve rebuild at thousands of customers must not rewrite every page, yet
+    never leave one stale: after any sequence of rebuilds the pages equal those
+    of a fresh build, and only the pages whose figures changed were written."""
+    out = tmp_path / "live"
+    with open(calls, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    calls = write_calls(tmp_path / "calls.csv", rows)  # grown in place below
+    first = build_site(calls, out, live=True)
+    pages = sorted((out / "org").glob("*.html")) + sorted((out / "customer").glob("*.html"))
+    assert first.manifest["statements"]["rewritten"] == len(pages) == 16
+    stamps = {p: p.stat().st_mtime_ns for p in pages}
+    again = build_site(calls, out, live=True)
+    assert again.manifest["statements"]["rewritten"] == 0
+    assert again.manifest["statements"]["pages"] == first.manifest["statements"]["pages"]
+    assert all(p.stat().st_mtime_ns == stamps[p] for p in pages)
+    # One more call, inside the period, for one customer of org_001: its page and its
+    # organization's change (and the organizations whose share of the shared pool
+    # moves); the other customers' pages stay as they are.
+    extra = dict(rows[1], call_id="extra_1", timestamp="2025-11-10T12:00:00",
+                 cost_usd="1.500000")
+    grown = write_calls(calls, [*rows, extra])
+    (out / "customer" / "cust_0005.html").unlink()  # a page removed by hand comes back
+    third = build_site(grown, out, live=True)
+    written = {p for p in pages if not p.exists() or p.stat().st_mtime_ns != stamps[p]}
+    names = {f"{p.parent.name}/{p.name}" for p in written}
+    assert {f"customer/{extra['customer_id']}.html", f"org/{extra['organization_id']}.html",
+            "customer/cust_0005.html"} <= names
+    assert len([n for n in names if n.startswith("customer/")]) == 2
+    assert third.manifest["statements"]["rewritten"] == len(names)
+    fresh = build_site(grown, tmp_path / "fresh" / "live", live=True)
+    assert fresh.manifest["statements"]["rewritten"] == 16
+    assert _statement_pages(out) == _statement_pages(tmp_path / "fresh" / "live")
+
+
+def test_statement_pages_follow_the_filters_and_the_page_code(calls, tmp_path):
+    """The same rows under another scope, or another template, are other inputs."""
+    from finops.engine import statements as st_mod
+
+    out = tmp_path / "site"
+    build_site(calls, out)
+    narrowed = build_site(calls, out, filters=flt.parse([("from", "2025-11-02")]))
+    assert narrowed.manifest["statements"]["rewritten"] == 16
+    scope = {"start": date(2025, 11, 1), "end": date(2025, 11, 24), "days": 24}
+    base = st_mod.context_digest(source={"csv_path": "calls.csv"}, scope=scope, nav=[])
+    assert base != st_mod.context_digest(source={"csv_path": "calls.csv"},
+                                         scope=dict(scope, end=date(2025, 11, 25)), nav=[])
+    assert st_mod.TEMPLATES_DIR / "statement.html" in st_mod._PAGE_CODE
 
 
 def test_ids_named_in_alerts_and_recommendations_link_to_their_statements(site):
