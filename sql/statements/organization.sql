@@ -18,44 +18,15 @@ WHERE coalesce(getvariable('organization_id'), '') = ''
    OR organization_id = getvariable('organization_id');
 
 -- query: _chargeback
--- The chargeback rule of alignment.sql: tagged cost stays with its owner
--- (each organization pays all its own cost, production and
--- non-production); only untagged cost (organization_id in
--- shared_organizations) is a shared pool, spread over the tagged
--- organizations in proportion to their own cost. The pool and the
+-- The chargeback rule of alignment, defined once in sql/finance.sql
+-- (chargeback_allocation): tagged cost stays with its owner; only untagged
+-- cost is a shared pool, spread in proportion to own cost. The pool and the
 -- proportions are over all organizations in the period, whatever the
--- organization_id parameter. Shares are rounded to 6 decimals (money); the
--- rounding remainder goes to the organization with the largest own cost.
+-- organization_id parameter.
 CREATE OR REPLACE TEMP TABLE statement_org_chargeback AS
-WITH tagged AS (
-    SELECT *, NOT list_contains(string_split(replace(getvariable('shared_organizations'), ' ', ''), ','),
-                                organization_id) AS is_tagged
-    FROM calls
-), org AS (
-    SELECT organization_id, count(*) AS calls,
-           count(DISTINCT customer_id) AS customers,
-           sum(cost_usd) AS direct_cost,
-           coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0) AS production_cost,
-           coalesce(sum(cost_usd) FILTER (WHERE environment <> 'production'), 0) AS own_non_production_cost
-    FROM tagged
-    WHERE is_tagged
-    GROUP BY organization_id
-), pool AS (
-    SELECT coalesce(sum(cost_usd) FILTER (WHERE NOT is_tagged), 0) AS pool_cost,
-           coalesce(sum(cost_usd) FILTER (WHERE is_tagged), 0) AS tagged_cost
-    FROM tagged
-), allocated AS (
-    SELECT org.*, pool.pool_cost, pool.tagged_cost,
-           money(coalesce(safe_div(pool.pool_cost * org.direct_cost, pool.tagged_cost), 0)) AS shared_rounded,
-           row_number() OVER (ORDER BY org.direct_cost DESC, org.organization_id) AS rank_by_direct
-    FROM org CROSS JOIN pool
-)
 SELECT organization_id, calls, customers, direct_cost, production_cost, own_non_production_cost,
-       shared_rounded + CASE WHEN rank_by_direct = 1
-           THEN pool_cost - sum(shared_rounded) OVER () ELSE 0 END AS shared_cost,
-       pool_cost,
-       pct(direct_cost, tagged_cost) AS allocation_pct
-FROM allocated;
+       shared_cost, pool_cost, allocation_pct
+FROM chargeback_allocation(getvariable('shared_organizations'));
 
 -- query: summary
 -- title: Statement
