@@ -224,9 +224,9 @@ def test_customer_statements_match_profitability(site, calls):
                    for el in page.find("dd") if "data-column" in el["attrs"]}
         for column, theirs in (("subscription_revenue", "revenue"), ("ai_cost", "cost"),
                                ("margin", "margin"), ("calls", "calls"),
-                               ("tenure_days", "tenure_days")):
+                               ("billed_days", "tenure_days")):
             assert figures[column] == pytest.approx(row[theirs], abs=1e-6), column
-        assert figures["budget_risk"] in ("low", "medium", "high")
+        assert figures["fee_allocation_risk"] in ("low", "medium", "high")
         _, sessions = page.table("table-customer-top_sessions")
         assert 1 <= len(sessions) <= 5
 

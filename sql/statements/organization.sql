@@ -1,7 +1,7 @@
 -- name: organization
 -- title: Organization statement
 -- category: finops
--- version: 2
+-- version: 3
 -- description: A showback/chargeback statement per organization for the
 --   period: its cost by product, feature, model and environment, its share
 --   of the shared (untagged) cost, and the same month by month. One run
@@ -30,16 +30,16 @@ FROM chargeback_allocation(getvariable('shared_organizations'));
 
 -- query: summary
 -- title: Statement
--- description: The organization's cost for the period: its own (tagged) cost, production and non-production, its allocated share of untagged shared cost, and the total charged.
+-- description: The organization's cost for the period: its own (tagged) cost, production and non-production (showback), plus its allocated share of untagged shared cost, is the total charged (chargeback). The allocation share is its part of all tagged cost, the key the shared pool is spread by.
 SELECT c.organization_id, p.first_date AS period_start, p.last_date AS period_end,
        c.calls, c.customers,
        c.production_cost,
        c.own_non_production_cost,
-       c.allocation_pct AS shared_share_pct,
+       c.direct_cost AS showback_cost,
        c.shared_cost AS allocated_shared_cost,
        c.direct_cost + c.shared_cost AS chargeback_cost,
-       c.direct_cost AS showback_cost,
-       c.pool_cost AS shared_pool_cost
+       c.pool_cost AS shared_pool_cost,
+       c.allocation_pct AS allocation_share_pct
 FROM statement_org_chargeback AS c CROSS JOIN period AS p
 WHERE coalesce(getvariable('organization_id'), '') = ''
    OR c.organization_id = getvariable('organization_id')
