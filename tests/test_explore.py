@@ -579,3 +579,48 @@ def test_the_filter_route_answers_head_and_refuses_other_methods(served):
     conn.putheader("Host", "evil.example")
     conn.endheaders()
     assert conn.getresponse().status == 421
+
+
+def test_money_is_labelled_and_a_fee_is_never_called_a_budget(site):
+    """What a finance reader rejected in the screenshots (issue 13 point 5)."""
+    out = site.out_dir
+    for report in ("understanding", "pricing"):
+        page = Page((out / f"{report}.html").read_text(encoding="utf-8"))
+        kinds = {(el["attrs"].get("data-column")): el["attrs"].get("data-kind")
+                 for el in page.find("th") if el["attrs"].get("data-column")}
+        for column in {"understanding": ("low", "high"),
+                       "pricing": ("gain_now", "gain_full", "revenue_while_grandfathered")}[report]:
+            assert kinds.get(column) == "money", (report, column)
+    # Every cell of a money column says dollars; every alert amount says what it is.
+    for path in out.glob("*.html"):
+        page = Page(path.read_text(encoding="utf-8"))
+        for table in page.find("table"):
+            inside = list(_descendants(table))
+            kinds = [el["attrs"].get("data-kind") for el in inside if el["tag"] == "th"]
+            for row in (el for el in inside if el["tag"] == "tr"):
+                cells = [c for c in row["children"] if c["tag"] == "td"]
+                for kind, td in zip(kinds, cells):
+                    text = td["text"].strip()
+                    if kind == "money" and text not in ("", "—"):
+                        assert "$" in text, (path.name, table["attrs"].get("id"), text)
+        for alert in page.find("li"):
+            if "alert" in alert["attrs"].get("class", "").split():
+                amounts = [c for c in alert["children"] if c["tag"] == "span"
+                           and c["attrs"].get("class") == "amount"]
+                assert all("at stake" in a["text"] for a in amounts), path.name
+    customer = (out / "customer" / "cust_0001.html").read_text(encoding="utf-8")
+    labels = [el["text"].strip() for el in Page(customer).find("dt")]
+    assert "Monthly fee" in labels and not [t for t in labels if "budget" in t.lower()]
+    org = Page((out / "org" / "org_001.html").read_text(encoding="utf-8"))
+    labels = [el["text"].strip() for el in org.find("dt")]
+    assert "Shared share\u00a0%" not in labels and "Allocation share\u00a0%" in labels
+    assert labels.index("Showback cost") < labels.index("Allocated shared cost") \
+        < labels.index("Chargeback cost")
+    assert render.column_label("backtest_mape_pct") == "Backtest MAPE\u00a0%"
+    assert render.column_label("own_non_production_cost") == "Own non-production cost"
+
+
+def _descendants(el):
+    for child in el["children"]:
+        yield child
+        yield from _descendants(child)
