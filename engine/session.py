@@ -240,6 +240,29 @@ def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.Pat
         raise FinopsError(f"{where}: {message}") from None
 
 
+# sql/finance.sql stores the ledger of actions once per load with this
+# statement (its last line on `actions`); it is run again around an analyzer
+# whose parameters change an assumption the stored rows were computed under.
+_STORE_LEDGER = "CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live"
+
+
+def refresh_ledger_for_params(con: duckdb.DuckDBPyConnection) -> bool:
+    """Store the ledger again under the parameters bound now, when they change
+    a finance assumption (finance.sql's assumptions_changed()); True when it did,
+    and the caller calls store_ledger() again once the parameters are reset."""
+    try:
+        changed = con.execute("SELECT assumptions_changed()").fetchone()[0]
+    except duckdb.CatalogException:
+        return False  # a connection without sql/finance.sql: no ledger to follow
+    if changed:
+        store_ledger(con)
+    return bool(changed)
+
+
+def store_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_STORE_LEDGER)
+
+
 def store_settings(settings: dict | None) -> dict:
     """calls.sql's settings in effect (explicit, else FINOPS_*): part of the store's key,
     since the rows it keeps depend on them."""

@@ -43,6 +43,26 @@ CREATE OR REPLACE TEMP MACRO assumption(key) AS
              (SELECT value FROM finance_assumptions WHERE name = key));
 CREATE OR REPLACE TEMP MACRO assumption_num(key) AS CAST(assumption(key) AS DOUBLE);
 
+-- Does the running analyzer change an assumption (a --param value other
+-- than the table's)? Then the stored ledger (`actions`, below) is stale.
+CREATE OR REPLACE TEMP MACRO assumption_changed(key) AS
+    getvariable(key) IS NOT NULL
+    AND CASE WHEN try_cast(CAST(getvariable(key) AS VARCHAR) AS DOUBLE) IS NOT NULL
+               AND try_cast((SELECT value FROM finance_assumptions WHERE name = key) AS DOUBLE) IS NOT NULL
+             THEN try_cast(CAST(getvariable(key) AS VARCHAR) AS DOUBLE)
+                  <> try_cast((SELECT value FROM finance_assumptions WHERE name = key) AS DOUBLE)
+             ELSE replace(CAST(getvariable(key) AS VARCHAR), ' ', '')
+                  IS DISTINCT FROM replace((SELECT value FROM finance_assumptions WHERE name = key), ' ', '') END;
+CREATE OR REPLACE TEMP MACRO assumptions_changed() AS
+    assumption_changed('simple_tasks') OR assumption_changed('commitment_percentile')
+    OR assumption_changed('commitment_discount_pct') OR assumption_changed('cost_cap_pct')
+    OR assumption_changed('churn_increase_pct') OR assumption_changed('grandfather_days')
+    OR assumption_changed('quiet_days') OR assumption_changed('decline_pct')
+    OR assumption_changed('tiered_allowance_pct') OR assumption_changed('tiered_overage_markup')
+    OR assumption_changed('usage_markup') OR assumption_changed('hybrid_base_pct')
+    OR assumption_changed('hybrid_markup') OR assumption_changed('non_production_target_pct');
+-- (tests/test_finance_ledger_stored.py checks that it names every assumption.)
+
 -- Alert policy --------------------------------------------------------------
 -- Every alert and action is measured per 30-day month. An alert fires only
 -- at or above both floors; its severity is a function of the money at stake
@@ -867,7 +887,9 @@ UNION ALL SELECT * FROM non_production;
 -- The ledger as every report shows it: amounts per 30-day month, revenue
 -- levers reconciled (the larger of upgrades and the pricing plan counts),
 -- severity from the alert policy (against monthly spend or revenue).
-CREATE OR REPLACE TEMP VIEW actions AS
+-- actions_live computes it under the assumptions in effect; `actions`
+-- (below) reads it stored when no analyzer parameter changes them.
+CREATE OR REPLACE TEMP VIEW actions_live AS
 WITH fp AS (SELECT * FROM finance_period),
 raw AS MATERIALIZED (SELECT * FROM actions_raw),
 revenue_levers AS (
@@ -936,6 +958,14 @@ SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
                                CASE l.base WHEN 'revenue' THEN fp.monthly_revenue ELSE fp.monthly_spend END),
                 'low') AS severity
 FROM grouped AS l CROSS JOIN fp;
+
+-- The ledger, stored once per load: every report's recommendations and the
+-- index read it, and recomputing it for each reader (levers, bills and the
+-- commitment over all the usage) was most of a run's time. While an
+-- analyzer runs with a parameter that changes an assumption (run-sql
+-- --param; assumptions_changed() is then true), finops stores it again
+-- from actions_live under those values, and once more after the analyzer.
+CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live;
 
 -- The reconciled total: counted savings never exceed the monthly spend
 -- (each lever acts on what the ones before it leave), gains are the
