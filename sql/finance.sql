@@ -350,6 +350,45 @@ FROM usage AS u
 FULL JOIN billed AS b USING (customer_id)
 LEFT JOIN listed AS l USING (customer_id);
 
+-- Fee-based allocation -------------------------------------------------------
+-- Each customer's AI cost against the fee it pays, on one basis for every
+-- report that shows it (realtime, the customer statements): a 30-day month
+-- of the days it was billed in the period (billed_days = tenure_days).
+--   monthly_cost = cost x 30 / billed days;
+--   allocation   = its monthly fee averaged over its billed days (its
+--                  current fee unless its tier changed);
+--   used_pct     = pct(monthly_cost, allocation), computed exactly as
+--                  pct(cost, revenue) (the same ratio on the period's
+--                  figures, free of the per-month rounding);
+--   risk         = high above 100%, medium at 80% or more, else low.
+-- used_pct above 100 is exactly a customer whose cost
+-- exceeds its revenue: profitability's unprofitable customers. A customer
+-- with cost but no billed day has its cost per 30-day month of the period
+-- and no allocation: high. A margin finding, never a budget (budgets come
+-- from the budgets file: budget_vs_actual).
+CREATE OR REPLACE TEMP MACRO allocation_risk(monthly_cost, used_pct) AS
+    CASE WHEN used_pct IS NULL THEN CASE WHEN monthly_cost > 0 THEN 'high' ELSE 'low' END
+         WHEN used_pct > 100 THEN 'high'
+         WHEN used_pct >= 80 THEN 'medium'
+         ELSE 'low' END;
+CREATE OR REPLACE TEMP VIEW customer_allocation AS
+WITH fees AS (
+    SELECT customer_id, avg(monthly_fee) AS average_fee FROM revenue_days GROUP BY customer_id
+),
+shaped AS (
+    SELECT e.customer_id, e.tenure_days AS billed_days,
+           CASE WHEN e.tenure_days > 0 THEN money(e.cost * 30 / e.tenure_days)
+                ELSE per_month(e.cost, p.period_days) END AS monthly_cost,
+           money(coalesce(f.average_fee, 0)) AS allocation,
+           pct(e.cost, e.revenue) AS used_pct
+    FROM customer_economics AS e
+    LEFT JOIN fees AS f USING (customer_id)
+    CROSS JOIN period AS p
+)
+SELECT customer_id, billed_days, monthly_cost, allocation, used_pct,
+       allocation_risk(monthly_cost, used_pct) AS risk
+FROM shaped;
+
 -- Period facts ----------------------------------------------------------------
 -- Spend and revenue over the file's period, and as a 30-day month: every
 -- action and alert is sized against these.

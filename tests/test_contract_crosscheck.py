@@ -488,16 +488,16 @@ def ref_realtime(calls):
                 spikes.append({"customer_id": cid, "call_date": d, "cost": cost,
                                "baseline": money(baseline), "ratio": float(ratio)})
     at_risk = churn_revenue_at_risk(calls)
-    # budget_status: cost in the 30 days ending at the file's last call date.
-    _, last, _ = period(calls)
-    window_start = last - dt.timedelta(days=29)
+    # budget_status: cost and fee both per 30-day month of the customer's billed days;
+    # used = cost / revenue, high above 100% (a loss), medium from 80%.
     budget = []
     for cid, cu in customers(calls).items():
-        monthly = total_cost([c for c in cu.calls if c.date >= window_start])
-        used = pct(monthly, cu.fee)
-        risk = "high" if used >= 100 else "medium" if used >= 80 else "low"
+        monthly = money(frac(cu.cost) * 30 / cu.tenure_days)
+        allocation = money(sum(Fraction(TIER_FEES[t]) for t in cu.day_tiers.values()) / cu.tenure_days)
+        used = pct(cu.cost, cu.revenue)
+        risk = "high" if used > 100 else "medium" if used >= 80 else "low"
         budget.append({"customer_id": cid, "subscription_tier": cu.tier, "monthly_cost": monthly,
-                       "allocation": cu.fee, "used_pct": used, "risk": risk,
+                       "allocation": allocation, "used_pct": used, "risk": risk,
                        "revenue_at_risk": at_risk.get(cid, Decimal(0))})
     return {"anomalous_calls": anomalous, "daily_spikes": spikes, "budget_status": budget}
 
