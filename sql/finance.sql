@@ -525,7 +525,12 @@ SELECT e.customer_id, e.subscription_tier, e.organization_id, e.tenure_days, e.r
        money((nt.monthly_fee - e.monthly_fee) * e.tenure_days / 30) AS upgrade_revenue,
        money(greatest(0, e.cost - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings,
        money(greatest(0, e.cost - coalesce(a.model_savings, 0)
-                         - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings_after_models
+                         - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings_after_models,
+       -- the ledger proposes the cap unless the upgrade alone breaks even
+       e.cost > e.revenue * assumption_num('cost_cap_pct') / 100
+       AND NOT (nt.subscription_tier IS NOT NULL
+                AND e.revenue - e.cost + money((nt.monthly_fee - e.monthly_fee) * e.tenure_days / 30) >= 0)
+           AS proposed
 FROM customer_economics AS e
 JOIN subscription_tiers AS t USING (subscription_tier)
 LEFT JOIN subscription_tiers AS nt ON nt.tier_rank = t.tier_rank + 1
@@ -536,9 +541,13 @@ WHERE e.revenue - e.cost < 0;
 -- (1 - discount) whether used or not; spend above C on a day is paid on
 -- demand at list price. C is a continuous percentile (quantile_cont) of the
 -- zero-filled daily cost series. savings = cost - (committed + on demand).
--- 'current' sizes it on today's spend; 'after_levers' on what remains of
--- each day after the model levers and the caps (a cap's saving spread over
--- the days in proportion to their cost): commit after switching.
+-- 'current' sizes it on today's spend; 'after_caps' on what remains of each
+-- day after the caps alone (the levers that do not depend on output
+-- quality: the commitment the ledger counts as a sure saving and the one
+-- optimization's table shows); 'after_levers' on what remains after the
+-- model levers and the caps (a cap's saving spread over the days in
+-- proportion to their cost): the commitment to make if the switches are.
+-- Caps here are those the ledger proposes (ledger_caps.proposed).
 CREATE OR REPLACE TEMP VIEW ledger_daily AS
 WITH days AS (
     SELECT CAST(unnest(generate_series(first_date, last_date, INTERVAL 1 DAY)) AS DATE) AS call_date
@@ -546,9 +555,15 @@ WITH days AS (
 ),
 spend AS (SELECT call_date, sum(cost) AS cost FROM finance_usage GROUP BY call_date),
 levers AS (SELECT call_date, sum(savings) AS savings FROM ledger_model_savings GROUP BY call_date),
-caps AS (SELECT coalesce(sum(cap_savings_after_models), 0) AS savings FROM ledger_caps)
+caps AS (
+    SELECT coalesce(sum(cap_savings_after_models), 0) AS savings,
+           coalesce(sum(cap_savings), 0) AS standalone
+    FROM ledger_caps WHERE proposed
+)
 SELECT d.call_date,
        coalesce(s.cost, 0) AS cost,
+       coalesce(s.cost, 0)
+         - caps.standalone * safe_div(coalesce(s.cost, 0), (SELECT total_cost FROM finance_period)) AS after_caps_cost,
        coalesce(s.cost, 0) - coalesce(l.savings, 0)
          - caps.savings * safe_div(coalesce(s.cost, 0), (SELECT total_cost FROM finance_period)) AS remaining_cost
 FROM days AS d
@@ -564,6 +579,8 @@ WITH prm AS MATERIALIZED (
 daily AS MATERIALIZED (SELECT * FROM ledger_daily),
 series AS MATERIALIZED (
     SELECT 'current' AS basis, call_date, CAST(cost AS DOUBLE) AS cost FROM daily
+    UNION ALL
+    SELECT 'after_caps', call_date, CAST(greatest(after_caps_cost, 0) AS DOUBLE) FROM daily
     UNION ALL
     SELECT 'after_levers', call_date, CAST(greatest(remaining_cost, 0) AS DOUBLE) FROM daily
 ),
@@ -766,8 +783,14 @@ LIMIT 1;
 -- low: depends on quality or demand), the quality risk of a model change,
 -- and how it enters the reconciled total:
 --   1 model switching and 2 provider arbitrage act on disjoint calls;
---   3 cost caps act on what a customer's cost is after 1-2;
---   4 the commitment is sized on each day's spend after 1-3;
+--   3 cost caps and 4 the commitment (sized on each day's spend after the
+--     caps) are the sure levers (medium confidence): counted standalone, so
+--     the "high or medium confidence" subtotal never rests on a
+--     low-confidence lever;
+--   the overlap line (low confidence) is what 3-4 lose if 1-2 are made (the
+--     caps act on a lower cost, the commitment is resized on what remains),
+--     so the total of all savings is the levers in sequence;
+--   an action whose counted amount is 0 is not counted (nor shown green);
 --   revenue levers (upgrades, a pricing plan) overlap on the same customers:
 --     the larger total counts, the other is its alternative;
 --   revenue at risk and targets are listed, never added to savings or gains.
@@ -813,35 +836,62 @@ caps AS (
     SELECT 'cap:' || customer_id, 'profitability', ['profitability', 'realtime'],
            'cost cap', 3, 'avoided cost',
            format('Cap {}''s AI cost at {}% of its revenue', customer_id, assumption('cost_cap_pct')),
-           format('{} ({}) cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days{}.',
+           format('{} ({}) cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days{}.{}',
                   customer_id, subscription_tier, cost, revenue, tenure_days,
-                  CASE WHEN upgrade_tier IS NULL THEN '; it is on the top tier, so no upgrade exists' ELSE '' END),
+                  CASE WHEN upgrade_tier IS NULL THEN '; it is on the top tier, so no upgrade exists' ELSE '' END,
+                  CASE WHEN cap_savings_after_models < cap_savings
+                       THEN format(' If the model switches are made its cost falls and the cap saves ${:,.2f} over those days (see the overlap line).',
+                                   cap_savings_after_models) ELSE '' END),
            format('A usage cap (or overage billing) holds cost to {}% of revenue; usage above it is not served or is billed.',
                   assumption('cost_cap_pct')),
            'medium', NULL,
-           cap_savings, cost, 'cost', cap_savings_after_models,
-           CASE WHEN cap_savings_after_models < cap_savings
-                THEN format('after the model switches its cost is lower, so ${:,.2f} of it over its billed days counts in the total',
-                            cap_savings_after_models) END,
-           tenure_days
+           cap_savings, cost, 'cost', cap_savings, NULL, tenure_days
     FROM ledger_caps, fp
-    WHERE cap_savings > 0
-      AND NOT (upgrade_tier IS NOT NULL AND revenue - cost + upgrade_revenue >= 0)
+    WHERE proposed
 ),
 commitment AS (
     SELECT 'commitment', 'optimization', ['optimization'], 'reserved commitment', 4, 'saving',
            format('Commit to ${:,.2f} a day of reserved capacity', a.commit_daily_cost),
-           format('Sized on the spend left after the model levers and caps: the {}th percentile of daily spend at a {}% discount; '
-                  || '{:.1f}% utilization, break-even at {:.0f}%. On today''s spend it would be ${:,.2f} a day.',
+           format('Sized on daily spend after the cost caps (the levers that do not depend on output quality): the {}th percentile of daily spend at a {}% discount; '
+                  || '{:.1f}% utilization, break-even at {:.0f}%. If the model switches and arbitrage are made, commit ${:,.2f} a day instead (see the overlap line).',
                   CAST(round(a.percentile * 100) AS INTEGER), a.discount_pct,
-                  pct(a.covered_cost, a.commit_daily_cost * a.days), 100 - a.discount_pct, c.commit_daily_cost),
+                  pct(a.covered_cost, a.commit_daily_cost * a.days), 100 - a.discount_pct, l.commit_daily_cost),
            format('Daily spend stays at its level; committed spend is billed at {}% off whether used or not.', a.discount_pct),
            'medium', NULL,
-           a.savings, a.current_cost, 'cost', a.savings,
-           format('standalone, on today''s spend: ${:,.2f} over the period', c.savings), a.days
+           a.savings, a.current_cost, 'cost', a.savings, NULL, a.days
     FROM ledger_commitment AS a
-    JOIN ledger_commitment AS c ON c.basis = 'current'
-    WHERE a.basis = 'after_levers' AND a.savings > 0
+    JOIN ledger_commitment AS l ON l.basis = 'after_levers'
+    WHERE a.basis = 'after_caps' AND a.savings > 0
+),
+-- The sure levers (caps, commitment) are counted standalone, so their
+-- subtotal holds whether or not the quality-dependent switches are made.
+-- If they are, the caps act on a lower cost and the commitment is sized on
+-- what remains: this line is that difference (usually negative), counted
+-- with the low-confidence savings, so the total is the levers in sequence
+-- (switch, arbitrage, caps on what remains, commitment on what remains).
+-- Each cap's difference is put on the period basis (x period days / its
+-- billed days) so its monthly amount is the caps' own monthly difference.
+overlap AS (
+    SELECT 'overlap:quality-levers', 'optimization', ['optimization'], 'overlap with the sure levers', 4, 'overlap',
+           'If the model switches are made: resize the commitment; the caps save less',
+           format('After the model switches and arbitrage the caps save ${:,.2f} instead of ${:,.2f} over their billed days, '
+                  || 'and the commitment is ${:,.2f} a day instead of ${:,.2f}, saving ${:,.2f} instead of ${:,.2f} over the {} days.',
+                  c.after_models, c.standalone, l.commit_daily_cost, a.commit_daily_cost,
+                  greatest(l.savings, 0), greatest(a.savings, 0), fp.period_days),
+           'Applies only with the quality-dependent levers; counted with them.',
+           'low', NULL,
+           money(c.difference + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, 'cost',
+           money(c.difference + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, fp.period_days
+    FROM (SELECT coalesce(sum(cap_savings_after_models), 0) AS after_models,
+                 coalesce(sum(cap_savings), 0) AS standalone,
+                 coalesce(sum((cap_savings_after_models - cap_savings)
+                              * (SELECT period_days FROM period) / nullif(tenure_days, 0)), 0) AS difference
+          FROM ledger_caps WHERE proposed) AS c
+    CROSS JOIN ledger_commitment AS a
+    JOIN ledger_commitment AS l ON l.basis = 'after_levers'
+    CROSS JOIN fp
+    WHERE a.basis = 'after_caps'
+      AND c.difference + greatest(l.savings, 0) - greatest(a.savings, 0) <> 0
 ),
 upgrades AS (
     SELECT 'upgrade:' || customer_id, 'profitability', ['profitability', 'realtime'],
@@ -917,6 +967,7 @@ UNION ALL SELECT * FROM features
 UNION ALL SELECT * FROM arbitrage
 UNION ALL SELECT * FROM caps
 UNION ALL SELECT * FROM commitment
+UNION ALL SELECT * FROM overlap
 UNION ALL SELECT * FROM upgrades
 UNION ALL SELECT * FROM plan
 UNION ALL SELECT * FROM churn
@@ -991,7 +1042,7 @@ SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
        per_month(l.period_usd, l.days) AS monthly_usd,
        per_month(l.acts_on_period_usd, l.days) AS acts_on_monthly_usd,
        per_month(l.reconciled_period_usd, l.days) AS counted_monthly_usd,
-       l.reconciled_period_usd > 0 AS counted,
+       l.reconciled_period_usd <> 0 AS counted,
        l.reconciliation,
        coalesce(alert_severity(per_month(l.period_usd, l.days),
                                CASE l.base WHEN 'revenue' THEN fp.monthly_revenue ELSE fp.monthly_spend END),
@@ -1008,14 +1059,18 @@ CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live;
 
 -- The reconciled total: counted savings never exceed the monthly spend
 -- (each lever acts on what the ones before it leave), gains are the
--- counted revenue levers, revenue at risk and targets stand apart.
+-- counted revenue levers, revenue at risk and targets stand apart. The
+-- high-or-medium line sums only high- and medium-confidence levers, each
+-- standalone; the low-confidence line adds the quality-dependent levers and
+-- the overlap line. Action counts count only actions with a counted amount
+-- (the overlap line is an adjustment, not an action).
 CREATE OR REPLACE TEMP VIEW actions_total AS
 WITH fp AS (SELECT * FROM finance_period), a AS MATERIALIZED (SELECT * FROM actions),
 sums AS (
     SELECT coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low'), 0) AS sure,
-           coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence = 'low'), 0) AS quality,
-           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low') AS sure_n,
-           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence = 'low') AS quality_n,
+           coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost', 'overlap') AND confidence = 'low'), 0) AS quality,
+           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low' AND counted) AS sure_n,
+           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence = 'low' AND counted) AS quality_n,
            coalesce(sum(counted_monthly_usd) FILTER (WHERE kind = 'revenue gain'), 0) AS gains,
            count(*) FILTER (WHERE kind = 'revenue gain' AND counted) AS gains_n,
            coalesce(sum(monthly_usd) FILTER (WHERE kind = 'revenue at risk'), 0) AS at_risk,

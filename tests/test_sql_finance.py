@@ -131,20 +131,65 @@ def test_levers_apply_in_sequence_and_count_once(ledger_session):
     assert (switch["kind"], switch["confidence"], switch["counted"]) == ("saving", "low", True)
     assert float(switch["monthly_usd"]) == pytest.approx(89.55)
     assert "check a sample" in switch["quality_risk"]
-    # commitment on what remains after the switch: days 1-5 cost 12.515, days 6-10
-    # 25.015; the 10th percentile is 12.515; committed 12.515 x 10 x 0.8 = 100.12,
-    # on demand 5 x 12.5 = 62.5, against 187.65: saves 25.03, 75.09 a month.
-    # Standalone, on today's spend (15.5 / 28.0): 217.5 - 124 - 62.5 = 31.00.
+    # The commitment (a sure lever) is sized on today's spend (no caps here): days 1-5
+    # cost 15.5, days 6-10 28.0; the 10th percentile is 15.5; committed 15.5 x 10 x 0.8
+    # = 124, on demand 5 x 12.5 = 62.5, against 217.5: saves 31.00, 93.00 a month.
     commit = actions["commitment"]
-    assert commit["confidence"] == "medium"
-    assert float(commit["monthly_usd"]) == pytest.approx(75.09)
-    assert "$31.00" in commit["reconciliation"]
+    assert commit["confidence"] == "medium" and commit["counted"]
+    assert float(commit["monthly_usd"]) == pytest.approx(93.0)
+    # If the switch is made the commitment is sized on what remains: days 1-5 12.515,
+    # days 6-10 25.015; committed 12.515 x 10 x 0.8 = 100.12, on demand 62.5, against
+    # 187.65: saves 25.03, 75.09 a month. The overlap line (low confidence) is the
+    # difference, 75.09 - 93.00 = -17.91.
+    assert "$12.52 a day instead" in commit["detail"]
+    overlap = actions["overlap:quality-levers"]
+    assert (overlap["kind"], overlap["confidence"]) == ("overlap", "low")
+    assert float(overlap["counted_monthly_usd"]) == pytest.approx(-17.91)
     total = {r["position"]: float(r["monthly_usd"]) for r in rows_of(con, "SELECT * FROM actions_total")}
     assert total[1] == pytest.approx(652.5)            # (5 x 15.5 + 5 x 28) x 30 / 10
-    assert total[2] == pytest.approx(75.09)            # high or medium confidence
-    assert total[3] == pytest.approx(89.55)            # depends on quality
-    assert total[4] == pytest.approx(164.64) and total[4] <= total[1]
+    assert total[2] == pytest.approx(93.0)             # high or medium: standalone
+    assert total[3] == pytest.approx(89.55 - 17.91)    # depends on quality, with the overlap
+    # all savings: the levers in sequence, switch then commitment on what remains
+    assert total[4] == pytest.approx(89.55 + 75.09) and total[4] <= total[1]
     assert total[5] == pytest.approx(652.5 - 164.64)
+
+
+def test_sure_savings_do_not_depend_on_the_quality_levers(tmp_path):
+    """Caps and the commitment are counted as if no model switch were made; the
+    overlap line takes back what they lose when the switches are made."""
+    # cust_0001, enterprise (299, the top tier): 10 days, 4 gpt-4 qa calls a day at
+    # 3.00 (100,000 input tokens; 0.015 each at gpt-4o-mini). Revenue 299 x 10 / 30 =
+    # 99.666667, cost 120: it loses money, and no upgrade exists, so a cap.
+    rows = [{"timestamp": f"2025-11-{day:02d}T{k:02d}:00:00", "provider": "openai", "model": "gpt-4",
+             "task_type": "qa", "feature_id": "qa", "subscription_tier": "enterprise",
+             "input_tokens": "100000", "output_tokens": "0", "cost_usd": "3.000000"}
+            for day in range(1, 11) for k in range(1, 5)]
+    session = open_session(write_calls(tmp_path / "calls.csv", rows))
+    try:
+        actions = {r["action_id"]: r for r in rows_of(session.con, "SELECT * FROM actions")}
+        total = {r["position"]: r for r in rows_of(session.con, "SELECT * FROM actions_total")}
+    finally:
+        session.close()
+    # cap, standalone: 120 - 80% x 99.666667 = 40.266667 over 10 days: 120.80 a month
+    cap = actions["cap:cust_0001"]
+    assert (cap["confidence"], cap["counted"]) == ("medium", True)
+    assert float(cap["counted_monthly_usd"]) == pytest.approx(120.8, abs=1e-4)
+    # commitment on the spend after the cap: each day 12 - 40.266667 x 12 / 120 =
+    # 7.973333, committed at 80%: saves 79.733333 x 20% = 15.946667, 47.84 a month
+    commit = actions["commitment"]
+    assert float(commit["counted_monthly_usd"]) == pytest.approx(47.84, abs=1e-4)
+    # high or medium: 120.80 + 47.84 = 168.64, 2 actions, whatever the switches do
+    assert float(total[2]["monthly_usd"]) == pytest.approx(168.64, abs=1e-4)
+    assert total[2]["actions"] == 2
+    # If the switch is made (40 x 2.985 = 119.40 over 10 days, 358.20 a month) the cost
+    # left is 0.60, under the cap (no cap saving), and the commitment on 0.06 a day
+    # saves 0.12, 0.36 a month: overlap = (0 - 120.80) + (0.36 - 47.84) = -168.28.
+    overlap = actions["overlap:quality-levers"]
+    assert float(overlap["counted_monthly_usd"]) == pytest.approx(-168.28, abs=1e-4)
+    assert float(total[3]["monthly_usd"]) == pytest.approx(358.2 - 168.28, abs=1e-4)
+    assert total[3]["actions"] == 1                      # the switch; the overlap is no action
+    # all: 358.20 + 0 + 0.36, the levers in sequence, under the 360 of monthly spend
+    assert float(total[4]["monthly_usd"]) == pytest.approx(358.56, abs=1e-4)
 
 
 def test_small_actions_are_listed_together_under_the_dollar_floor(tmp_path):
