@@ -43,7 +43,7 @@ CREATE OR REPLACE TEMP MACRO assumption(key) AS
              (SELECT value FROM finance_assumptions WHERE name = key));
 CREATE OR REPLACE TEMP MACRO assumption_num(key) AS CAST(assumption(key) AS DOUBLE);
 
--- Does the running analyzer change an assumption (a --param value other
+-- Does the running analyzer change this assumption (a --param value other
 -- than the table's)? Then the stored ledger (`actions`, below) is stale.
 CREATE OR REPLACE TEMP MACRO assumption_changed(key) AS
     getvariable(key) IS NOT NULL
@@ -53,15 +53,6 @@ CREATE OR REPLACE TEMP MACRO assumption_changed(key) AS
                   <> try_cast((SELECT value FROM finance_assumptions WHERE name = key) AS DOUBLE)
              ELSE replace(CAST(getvariable(key) AS VARCHAR), ' ', '')
                   IS DISTINCT FROM replace((SELECT value FROM finance_assumptions WHERE name = key), ' ', '') END;
-CREATE OR REPLACE TEMP MACRO assumptions_changed() AS
-    assumption_changed('simple_tasks') OR assumption_changed('commitment_percentile')
-    OR assumption_changed('commitment_discount_pct') OR assumption_changed('cost_cap_pct')
-    OR assumption_changed('churn_increase_pct') OR assumption_changed('grandfather_days')
-    OR assumption_changed('quiet_days') OR assumption_changed('decline_pct')
-    OR assumption_changed('tiered_allowance_pct') OR assumption_changed('tiered_overage_markup')
-    OR assumption_changed('usage_markup') OR assumption_changed('hybrid_base_pct')
-    OR assumption_changed('hybrid_markup') OR assumption_changed('non_production_target_pct');
--- (tests/test_finance_ledger_stored.py checks that it names every assumption.)
 
 -- Alert policy --------------------------------------------------------------
 -- Every alert and action is measured per 30-day month. An alert fires only
@@ -963,7 +954,7 @@ FROM grouped AS l CROSS JOIN fp;
 -- index read it, and recomputing it for each reader (levers, bills and the
 -- commitment over all the usage) was most of a run's time. While an
 -- analyzer runs with a parameter that changes an assumption (run-sql
--- --param; assumptions_changed() is then true), finops stores it again
+-- --param; assumption_changed(name) is then true), finops stores it again
 -- from actions_live under those values, and once more after the analyzer.
 CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live;
 
