@@ -37,10 +37,15 @@ SELECT * FROM (VALUES
     ('non_production_target_pct', '10.0', 'Target share of all spend for staging and development, percent')
 ) AS t(name, value, description);
 
+-- The table's values as one constant: an assumption read from it is folded
+-- when a query is planned, where a lookup in the table (a subquery) made
+-- every filter on it a nested-loop join over the usage.
+SET VARIABLE finance_assumption_values = (SELECT map(list(name ORDER BY name), list(value ORDER BY name))
+                                          FROM finance_assumptions);
+
 -- An assumption: the running analyzer's --param value, else the table's.
 CREATE OR REPLACE TEMP MACRO assumption(key) AS
-    coalesce(CAST(getvariable(key) AS VARCHAR),
-             (SELECT value FROM finance_assumptions WHERE name = key));
+    coalesce(CAST(getvariable(key) AS VARCHAR), getvariable('finance_assumption_values')[key]);
 CREATE OR REPLACE TEMP MACRO assumption_num(key) AS CAST(assumption(key) AS DOUBLE);
 
 -- Does the running analyzer change this assumption (a --param value other
@@ -48,11 +53,11 @@ CREATE OR REPLACE TEMP MACRO assumption_num(key) AS CAST(assumption(key) AS DOUB
 CREATE OR REPLACE TEMP MACRO assumption_changed(key) AS
     getvariable(key) IS NOT NULL
     AND CASE WHEN try_cast(CAST(getvariable(key) AS VARCHAR) AS DOUBLE) IS NOT NULL
-               AND try_cast((SELECT value FROM finance_assumptions WHERE name = key) AS DOUBLE) IS NOT NULL
+               AND try_cast(getvariable('finance_assumption_values')[key] AS DOUBLE) IS NOT NULL
              THEN try_cast(CAST(getvariable(key) AS VARCHAR) AS DOUBLE)
-                  <> try_cast((SELECT value FROM finance_assumptions WHERE name = key) AS DOUBLE)
+                  <> try_cast(getvariable('finance_assumption_values')[key] AS DOUBLE)
              ELSE replace(CAST(getvariable(key) AS VARCHAR), ' ', '')
-                  IS DISTINCT FROM replace((SELECT value FROM finance_assumptions WHERE name = key), ' ', '') END;
+                  IS DISTINCT FROM replace(getvariable('finance_assumption_values')[key], ' ', '') END;
 
 -- Alert policy --------------------------------------------------------------
 -- Every alert and action is measured per 30-day month. An alert fires only
