@@ -50,7 +50,7 @@ def run_analyzer(con: duckdb.DuckDBPyConnection, analyzer: Analyzer,
         for name, value in params.items():
             con.execute(f"SET VARIABLE {name} = ?", [value])
         # The stored ledger follows a --param that changes a finance assumption.
-        restore = bool(params) and refresh_ledger_for_params(con)
+        restore = bool(params) and refresh_ledger_for_params(con, params)
         for query in analyzer.queries:
             if not query.hidden and query not in wanted:
                 continue

@@ -246,17 +246,21 @@ def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.Pat
 _STORE_LEDGER = "CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live"
 
 
-def refresh_ledger_for_params(con: duckdb.DuckDBPyConnection) -> bool:
-    """Store the ledger again under the parameters bound now, when they change
-    a finance assumption (finance.sql's assumptions_changed()); True when it did,
-    and the caller calls store_ledger() again once the parameters are reset."""
+def refresh_ledger_for_params(con: duckdb.DuckDBPyConnection, params) -> bool:
+    """Store the ledger again under the analyzer parameters bound now when one
+    changes a finance assumption (finance.sql's assumption_changed()); True when
+    it did, and the caller calls store_ledger() again once they are reset."""
     try:
-        changed = con.execute("SELECT assumptions_changed()").fetchone()[0]
+        names = {r[0] for r in con.execute("SELECT name FROM finance_assumptions").fetchall()}
     except duckdb.CatalogException:
         return False  # a connection without sql/finance.sql: no ledger to follow
-    if changed:
-        store_ledger(con)
-    return bool(changed)
+    # Parameter names are identifiers (catalog.py), as in SET VARIABLE.
+    shared = [name for name in params if name in names]
+    if not shared or not con.execute(
+            "SELECT " + " OR ".join(f"assumption_changed('{name}')" for name in shared)).fetchone()[0]:
+        return False
+    store_ledger(con)
+    return True
 
 
 def store_ledger(con: duckdb.DuckDBPyConnection) -> None:

@@ -37,31 +37,27 @@ SELECT * FROM (VALUES
     ('non_production_target_pct', '10.0', 'Target share of all spend for staging and development, percent')
 ) AS t(name, value, description);
 
+-- The table's values as one constant: an assumption read from it is folded
+-- when a query is planned, where a lookup in the table (a subquery) made
+-- every filter on it a nested-loop join over the usage.
+SET VARIABLE finance_assumption_values = (SELECT map(list(name ORDER BY name), list(value ORDER BY name))
+                                          FROM finance_assumptions);
+
 -- An assumption: the running analyzer's --param value, else the table's.
 CREATE OR REPLACE TEMP MACRO assumption(key) AS
-    coalesce(CAST(getvariable(key) AS VARCHAR),
-             (SELECT value FROM finance_assumptions WHERE name = key));
+    coalesce(CAST(getvariable(key) AS VARCHAR), getvariable('finance_assumption_values')[key]);
 CREATE OR REPLACE TEMP MACRO assumption_num(key) AS CAST(assumption(key) AS DOUBLE);
 
--- Does the running analyzer change an assumption (a --param value other
+-- Does the running analyzer change this assumption (a --param value other
 -- than the table's)? Then the stored ledger (`actions`, below) is stale.
 CREATE OR REPLACE TEMP MACRO assumption_changed(key) AS
     getvariable(key) IS NOT NULL
     AND CASE WHEN try_cast(CAST(getvariable(key) AS VARCHAR) AS DOUBLE) IS NOT NULL
-               AND try_cast((SELECT value FROM finance_assumptions WHERE name = key) AS DOUBLE) IS NOT NULL
+               AND try_cast(getvariable('finance_assumption_values')[key] AS DOUBLE) IS NOT NULL
              THEN try_cast(CAST(getvariable(key) AS VARCHAR) AS DOUBLE)
-                  <> try_cast((SELECT value FROM finance_assumptions WHERE name = key) AS DOUBLE)
+                  <> try_cast(getvariable('finance_assumption_values')[key] AS DOUBLE)
              ELSE replace(CAST(getvariable(key) AS VARCHAR), ' ', '')
-                  IS DISTINCT FROM replace((SELECT value FROM finance_assumptions WHERE name = key), ' ', '') END;
-CREATE OR REPLACE TEMP MACRO assumptions_changed() AS
-    assumption_changed('simple_tasks') OR assumption_changed('commitment_percentile')
-    OR assumption_changed('commitment_discount_pct') OR assumption_changed('cost_cap_pct')
-    OR assumption_changed('churn_increase_pct') OR assumption_changed('grandfather_days')
-    OR assumption_changed('quiet_days') OR assumption_changed('decline_pct')
-    OR assumption_changed('tiered_allowance_pct') OR assumption_changed('tiered_overage_markup')
-    OR assumption_changed('usage_markup') OR assumption_changed('hybrid_base_pct')
-    OR assumption_changed('hybrid_markup') OR assumption_changed('non_production_target_pct');
--- (tests/test_finance_ledger_stored.py checks that it names every assumption.)
+                  IS DISTINCT FROM replace(getvariable('finance_assumption_values')[key], ' ', '') END;
 
 -- Alert policy --------------------------------------------------------------
 -- Every alert and action is measured per 30-day month. An alert fires only
@@ -1053,7 +1049,7 @@ FROM grouped AS l CROSS JOIN fp;
 -- index read it, and recomputing it for each reader (levers, bills and the
 -- commitment over all the usage) was most of a run's time. While an
 -- analyzer runs with a parameter that changes an assumption (run-sql
--- --param; assumptions_changed() is then true), finops stores it again
+-- --param; assumption_changed(name) is then true), finops stores it again
 -- from actions_live under those values, and once more after the analyzer.
 CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live;
 
