@@ -60,23 +60,28 @@ CREATE OR REPLACE TEMP MACRO assumption_changed(key) AS
                   IS DISTINCT FROM replace(getvariable('finance_assumption_values')[key], ' ', '') END;
 
 -- Alert policy --------------------------------------------------------------
--- Every alert and action is measured per 30-day month. An alert fires only
--- at or above both floors; its severity is a function of the money at stake
--- as a share of the monthly spend (or monthly revenue) it concerns:
---   below $10 a month or below 1% of the base: no alert;
---   high at 10% of the base or more, medium at 3%, low below.
+-- Every alert and action is measured per 30-day month. One severity
+-- function for every alert and action, on one basis: the money at stake a
+-- 30-day month (money lost, spent or at risk, never a gap to a target or a
+-- variance that nets to zero) as a share of the monthly AI spend
+-- (finance_period.monthly_spend), whether the money is cost or revenue:
+--   below $10 a month or below 1% of monthly spend: no alert;
+--   high at 10% of monthly spend or more, medium at 3%, low below.
 -- A rate-based alert also needs at least min_observations observations.
 CREATE OR REPLACE TEMP TABLE alert_policy AS
 SELECT CAST(10 AS DECIMAL(18, 2)) AS dollar_floor_usd, 1.0 AS share_floor_pct,
        3.0 AS medium_share_pct, 10.0 AS high_share_pct, 20 AS min_observations;
 
-CREATE OR REPLACE TEMP MACRO alert_severity(monthly_usd, monthly_base) AS
+CREATE OR REPLACE TEMP MACRO alert_severity_of(monthly_usd, monthly_base) AS
     CASE WHEN monthly_usd IS NULL OR monthly_base IS NULL OR monthly_base <= 0 THEN NULL
          WHEN abs(monthly_usd) < (SELECT dollar_floor_usd FROM alert_policy)
            OR pct(abs(monthly_usd), monthly_base) < (SELECT share_floor_pct FROM alert_policy) THEN NULL
          WHEN pct(abs(monthly_usd), monthly_base) >= (SELECT high_share_pct FROM alert_policy) THEN 'high'
          WHEN pct(abs(monthly_usd), monthly_base) >= (SELECT medium_share_pct FROM alert_policy) THEN 'medium'
          ELSE 'low' END;
+-- (finance_period is defined further down; the macro reads it when called.)
+CREATE OR REPLACE TEMP MACRO alert_severity(monthly_usd) AS
+    alert_severity_of(monthly_usd, (SELECT monthly_spend FROM finance_period));
 
 -- The standard normal distribution function, Abramowitz & Stegun 7.1.26
 -- (absolute error under 1.5e-7): p-values of the tests below.
@@ -199,7 +204,9 @@ FROM budgets_raw;
 -- month to date runs to that date and the forecast to the end of the
 -- month adds the month-to-date daily run rate over the days left:
 -- forecast = actual + actual / days covered x days left. A month the file
--- has passed is final (forecast = actual); a month after it has no data.
+-- has passed is final (forecast = actual); a month after it, or one that
+-- ends before the file's first call date, has no data (actual and used_pct
+-- NULL: not "on track").
 -- status: over budget (actual above it), forecast over, on track, no data.
 CREATE OR REPLACE TEMP VIEW budget_vs_actual AS
 WITH spend AS (
@@ -217,19 +224,21 @@ shaped AS (
            greatest(0, date_diff('day', greatest(b.month, p.first_date),
                                  least(CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1, p.last_date)) + 1) AS days_covered,
            CASE WHEN b.month > p.last_date THEN 'future'
+                WHEN CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1 < p.first_date THEN 'before'
                 WHEN CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1 <= p.last_date THEN 'closed'
                 ELSE 'open' END AS month_state
     FROM budgets AS b
     LEFT JOIN spend AS s USING (line)
     CROSS JOIN period AS p
 )
-SELECT strftime(month, '%Y-%m') AS month, scope, scope_id, budget_usd, actual,
-       pct(actual, budget_usd) AS used_pct,
+SELECT strftime(month, '%Y-%m') AS month, scope, scope_id, budget_usd,
+       CASE WHEN month_state IN ('future', 'before') THEN NULL ELSE actual END AS actual,
+       CASE WHEN month_state IN ('future', 'before') THEN NULL ELSE pct(actual, budget_usd) END AS used_pct,
        days_covered, days_in_month,
-       CASE month_state WHEN 'future' THEN NULL WHEN 'closed' THEN actual
+       CASE month_state WHEN 'future' THEN NULL WHEN 'before' THEN NULL WHEN 'closed' THEN actual
             ELSE money(actual + safe_div(actual, days_covered) * (days_in_month - days_covered)) END
            AS forecast_month_end,
-       CASE WHEN month_state = 'future' THEN 'no data'
+       CASE WHEN month_state IN ('future', 'before') THEN 'no data'
             WHEN actual > budget_usd THEN 'over budget'
             WHEN month_state = 'open'
                  AND actual + safe_div(actual, days_covered) * (days_in_month - days_covered) > budget_usd
@@ -384,6 +393,28 @@ shaped AS (
 SELECT customer_id, billed_days, monthly_cost, allocation, used_pct,
        allocation_risk(monthly_cost, used_pct) AS risk
 FROM shaped;
+
+-- Usage outside a subscription: calls of a customer listed in the
+-- subscriptions file on days none of its rows covers (before its start or
+-- after its end): AI cost that no fee pays for, a billing item to check.
+-- side: before its first start, after its last end, or between rows.
+CREATE OR REPLACE TEMP VIEW unbilled_usage AS
+WITH spans AS (
+    SELECT customer_id, min(start_date) AS start_date,
+           max(coalesce(end_date, DATE '9999-12-31')) AS end_date
+    FROM subscriptions GROUP BY customer_id
+)
+SELECT c.customer_id,
+       CASE WHEN c.call_date < s.start_date THEN 'before its start ' || strftime(s.start_date, '%Y-%m-%d')
+            WHEN c.call_date > s.end_date THEN 'after its end ' || strftime(s.end_date, '%Y-%m-%d')
+            ELSE 'between its subscriptions' END AS side,
+       min(c.call_date) AS first_date, max(c.call_date) AS last_date,
+       count(*) AS calls, sum(c.cost_usd) AS cost
+FROM calls AS c
+JOIN spans AS s USING (customer_id)
+WHERE NOT EXISTS (SELECT 1 FROM revenue_days AS d
+                  WHERE d.customer_id = c.customer_id AND d.bill_date = c.call_date)
+GROUP BY c.customer_id, side;
 
 -- Period facts ----------------------------------------------------------------
 -- Spend and revenue over the file's period, and as a 30-day month: every
@@ -625,7 +656,7 @@ FROM per_basis AS b CROSS JOIN prm;
 -- churn_increase_pct is grandfathered (keeps its current bill) for
 -- grandfather_days; the others move at once. gain_now is the change while
 -- the grandfathering lasts; gain_full the change once it ends if every
--- grandfathered customer stayed; revenue_at_risk the current revenue of the
+-- grandfathered customer stayed; revenue_exposed the current revenue of the
 -- grandfathered customers, likely to leave when it ends.
 CREATE OR REPLACE TEMP VIEW pricing_plan_bills AS
 WITH bills AS (
@@ -661,19 +692,22 @@ SELECT b.position, b.plan,
        sum(b.revenue_while_grandfathered) AS revenue_while_grandfathered,
        sum(b.revenue_while_grandfathered) - sum(b.current_revenue) AS gain_now,
        sum(b.new_revenue) - sum(b.current_revenue) AS gain_full,
-       coalesce(sum(b.current_revenue) FILTER (WHERE b.grandfathered), 0) AS revenue_at_risk,
+       coalesce(sum(b.current_revenue) FILTER (WHERE b.grandfathered), 0) AS revenue_exposed,
        coalesce(sum(b.new_revenue) FILTER (WHERE b.grandfathered), 0) AS grandfathered_new_revenue,
        any_value(p.last_date) + CAST(assumption_num('grandfather_days') AS INTEGER) AS grandfathered_until
 FROM pricing_plan_bills AS b CROSS JOIN period AS p
 GROUP BY b.position, b.plan;
 
 -- Churn evidence ---------------------------------------------------------------
--- A customer is likely to leave when the calls show it: silent for
--- quiet_days or more (but under 30: by then it has left) before the file's
--- last call date, its calls in the
--- last 14 days down by decline_pct or more against the 14 days before (with
--- at least min_observations calls then), or a downgrade in the period.
--- Revenue at risk = its current monthly fee (one 30-day month of revenue).
+-- "Revenue at risk" has one meaning everywhere: the current monthly fee of
+-- a customer still being billed whose calls show it is likely to leave:
+-- its calls in the last 14 days down by decline_pct or more against the 14
+-- days before (with at least min_observations calls then), or a downgrade
+-- in the period. Revenue bills a customer (without a subscriptions row) to
+-- its last call date, so a customer silent for quiet_days or more (under
+-- 30) before the file's last call date is already not billed: it is listed
+-- as lapsed, with the evidence, and its fee is not revenue at risk (it is
+-- not in the revenue to lose). Silent 30 days or more: gone, not listed.
 CREATE OR REPLACE TEMP VIEW churn_signals AS
 WITH activity AS (
     SELECT u.customer_id,
@@ -701,7 +735,9 @@ evidence AS (
                                 100 - pct(coalesce(a.calls_last_14, 0), a.calls_prior_14),
                                 coalesce(a.calls_last_14, 0), a.calls_prior_14) END,
                CASE WHEN g.current_rank < g.top_rank THEN 'downgraded to ' || e.subscription_tier END
-           ], lambda x: x IS NOT NULL) AS signals
+           ], lambda x: x IS NOT NULL) AS signals,
+           a.file_last_date - a.last_call_date >= assumption_num('quiet_days')
+               AND e.revenue_source = 'calls' AS lapsed
     FROM customer_economics AS e
     JOIN activity AS a USING (customer_id)
     LEFT JOIN downgrades AS g USING (customer_id)
@@ -709,8 +745,10 @@ evidence AS (
     WHERE a.file_last_date - a.last_call_date < 30
 )
 SELECT customer_id, subscription_tier, organization_id,
-       monthly_fee AS revenue_at_risk,
-       array_to_string(signals, '; ') AS evidence
+       CASE WHEN lapsed THEN CAST(0 AS DECIMAL(18, 6)) ELSE monthly_fee END AS revenue_at_risk,
+       array_to_string(signals, '; ')
+           || CASE WHEN lapsed THEN ': lapsed, not billed after its last call, so no revenue at risk' ELSE '' END AS evidence,
+       lapsed
 FROM evidence
 WHERE len(signals) > 0;
 
@@ -763,11 +801,16 @@ SELECT p.*,
 FROM per_feature AS p, medians AS m;
 
 -- The plan worth recommending: the largest gain while grandfathering lasts,
--- when it reaches the alert policy's dollar floor a month.
+-- when it still reaches the alert policy's dollar floor a month after
+-- subtracting the revenue it exposes (gain_now - revenue_exposed: what is
+-- left if every grandfathered customer leaves when the grandfathering ends).
+-- A plan whose gain would not cover the revenue it puts in play is not
+-- recommended.
 CREATE OR REPLACE TEMP VIEW pricing_plan_choice AS
 SELECT p.plan
 FROM pricing_plans AS p CROSS JOIN finance_period AS fp
-WHERE p.plan <> 'flat' AND per_month(p.gain_now, fp.period_days) >= (SELECT dollar_floor_usd FROM alert_policy)
+WHERE p.plan <> 'flat'
+  AND per_month(p.gain_now - p.revenue_exposed, fp.period_days) >= (SELECT dollar_floor_usd FROM alert_policy)
 ORDER BY p.gain_now DESC, p.position
 LIMIT 1;
 
@@ -904,9 +947,10 @@ upgrades AS (
 plan AS (
     SELECT 'pricing:' || plan, 'pricing', ['pricing'], 'pricing plan', 6, 'revenue gain',
            format('Move to {} pricing, grandfathering {} customer(s)', plan, grandfathered_customers),
-           format('Re-billing the same usage under {}: ${:,.2f} instead of ${:,.2f} over the period while {} customer(s) whose bill would rise over {}% keep theirs until {}; ${:,.2f} if all then moved and stayed.',
+           format('Re-billing the same usage under {}: ${:,.2f} instead of ${:,.2f} over the period while {} customer(s) whose bill would rise over {}% keep theirs until {}; ${:,.2f} if all then moved and stayed. '
+                  || 'If adopted, those customers'' ${:,.2f} of current revenue over the period is exposed when the grandfathering ends (they are likely to leave); the gain exceeds it.',
                   plan, revenue_while_grandfathered, current_revenue, grandfathered_customers,
-                  assumption('churn_increase_pct'), grandfathered_until, revenue),
+                  assumption('churn_increase_pct'), grandfathered_until, revenue, revenue_exposed),
            'Usage stays the same under the new prices; customers paying more stay.',
            'low', NULL,
            gain_now, current_revenue, 'revenue', gain_now, NULL, fp.period_days
@@ -921,18 +965,7 @@ churn AS (
            'medium', NULL,
            revenue_at_risk, NULL, 'revenue', 0, 'revenue at risk is listed, not added', 30
     FROM churn_signals, fp
-),
-plan_risk AS (
-    SELECT 'pricing-risk:' || plan, 'pricing', ['pricing'], 'pricing plan', 6, 'revenue at risk',
-           format('{} customer(s) grandfathered under {} pricing', grandfathered_customers, plan),
-           format('Their bill would rise over {}% (to ${:,.2f} from ${:,.2f} over the period); when the grandfathering ends on {} they are likely to leave.',
-                  assumption('churn_increase_pct'), grandfathered_new_revenue, revenue_at_risk, grandfathered_until),
-           'A bill rising by more than the churn threshold makes its customer likely to leave.',
-           'low', NULL,
-           revenue_at_risk, revenue_at_risk, 'revenue', 0, 'revenue at risk is listed, not added',
-           (SELECT period_days FROM period)
-    FROM pricing_plans
-    WHERE plan = (SELECT plan FROM pricing_plan_choice) AND grandfathered_customers > 0
+    WHERE revenue_at_risk > 0
 ),
 non_production AS (
     SELECT 'target:non-production', 'alignment', ['alignment'], 'non-production spend', 8, 'target',
@@ -967,7 +1000,6 @@ UNION ALL SELECT * FROM overlap
 UNION ALL SELECT * FROM upgrades
 UNION ALL SELECT * FROM plan
 UNION ALL SELECT * FROM churn
-UNION ALL SELECT * FROM plan_risk
 UNION ALL SELECT * FROM non_production;
 
 -- The ledger as every report shows it: amounts per 30-day month, revenue
@@ -1040,9 +1072,7 @@ SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
        per_month(l.reconciled_period_usd, l.days) AS counted_monthly_usd,
        l.reconciled_period_usd <> 0 AS counted,
        l.reconciliation,
-       coalesce(alert_severity(per_month(l.period_usd, l.days),
-                               CASE l.base WHEN 'revenue' THEN fp.monthly_revenue ELSE fp.monthly_spend END),
-                'low') AS severity
+       coalesce(alert_severity_of(per_month(l.period_usd, l.days), fp.monthly_spend), 'low') AS severity
 FROM grouped AS l CROSS JOIN fp;
 
 -- The ledger, stored once per load: every report's recommendations and the

@@ -354,10 +354,23 @@ def test_budget_against_actual_month_to_date_and_forecast(calls_csv, tmp_path):
         ("2025-10", "organization", 4, 4, "over budget"),
         ("2025-11", "organization", 20, 60, "forecast over"),
         ("2025-11", "product", 20, 60, "on track"),
-        ("2025-12", "organization", 0, None, "no data"),
+        ("2025-12", "organization", None, None, "no data"),
     ]
     titles = [a["title"] for a in queries["alerts"]]
     assert "organization org_001: forecast over for 2025-11" in titles
+    # the alert's amount is the one its text states: the month ends $10 over the budget
+    [alert] = [a for a in queries["alerts"] if a["title"] == "organization org_001: forecast over for 2025-11"]
+    assert alert["amount_usd"] == pytest.approx(10) and "$60.00: $10.00 over the budget" in alert["detail"]
+
+
+def test_a_budget_month_before_the_data_has_no_data(calls_csv, tmp_path):
+    # The file covers Nov 1 - 10; an October budget is not "on track" with $0 spent.
+    rows = [{"timestamp": f"2025-11-{d:02d}T10:00:00", "cost_usd": "2.000000"} for d in range(1, 11)]
+    budgets = tmp_path / "budgets.csv"
+    budgets.write_text("month,scope,scope_id,budget_usd\n2025-10,organization,org_001,30\n", encoding="utf-8")
+    _, results = analyze.run_sql("alignment", calls_csv(rows), budgets=budgets, query="budget_vs_actual")
+    [row] = results[0].to_json()["queries"]["budget_vs_actual"]
+    assert (row["actual"], row["used_pct"], row["status"]) == (None, None, "no data")
 
 
 def test_without_budgets_the_report_says_so(calls_csv):

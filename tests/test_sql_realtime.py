@@ -129,11 +129,13 @@ def test_budget_status_is_per_30_day_month_of_billed_days(calls_csv):
     assert (e["subscription_tier"], e["allocation"], e["monthly_cost"]) == ("enterprise", 56, 300)
     assert e["used_pct"] == pytest.approx(100 * 100 / 18.666667, abs=1e-3) and e["risk"] == "high"
     # Revenue at risk is churn evidence, not heavy use: cust_e (over its fee, active on
-    # the last day) has none; cust_s (silent 20 days) and cust_h (15 days) put their
-    # current fee at risk.
+    # the last day) has none. cust_s (silent 20 days) and cust_h (15 days) are billed
+    # only to their last call: lapsed, so their fee is not revenue at risk (it is not
+    # in the revenue) and the evidence says so.
     assert e["revenue_at_risk"] == 0
-    assert (s["revenue_at_risk"], h["revenue_at_risk"]) == (29, 99)
-    assert h["churn_evidence"] == "no calls in the last 15 days"
+    assert (s["revenue_at_risk"], h["revenue_at_risk"]) == (0, 0)
+    assert h["churn_evidence"] == ("no calls in the last 15 days: lapsed, not billed after its"
+                                   " last call, so no revenue at risk")
     # Highest use first.
     assert [r["customer_id"] for r in run_query("realtime", calls_csv(rows, name="b.csv"),
                                                 "budget_status")] == ["cust_e", "cust_h", "cust_b", "cust_p", "cust_s"]
@@ -144,10 +146,12 @@ def test_budget_status_is_per_30_day_month_of_billed_days(calls_csv):
     losing = {r["customer_id"] for r in run_query("profitability", path, "customers")
               if r["status"] == "unprofitable"}
     assert losing == {"cust_h", "cust_e"}
-    # The 80% alert: (99.30 - 79.20) + (300 - 44.80) + (99 - 79.20) + (79.20 - 79.20)
-    # = 295.10 a 30-day month, not scaled again.
+    # The 80% alert fires for cust_p, cust_b, cust_h, cust_e; the money at stake is what
+    # they lose (cost above revenue), not the gap to 80%: cust_h 3.31 - 3.30 = 0.01,
+    # cust_e 100 - 18.666667 = 81.333333: 81.343333 over the 30 days, a 30-day month.
     rules = {r["rule"]: r for r in run_query("realtime", path, "alert_rules")}
-    assert rules["AI cost over 80% of the fee-based allocation"]["amount_usd"] == pytest.approx(295.1)
+    over = rules["AI cost over 80% of the fee-based allocation"]
+    assert over["customers"] == 4 and over["amount_usd"] == pytest.approx(81.343333)
 
 
 def test_allocation_parameter_scales_the_fee(calls_csv):
@@ -173,30 +177,37 @@ def test_heavy_users_get_caps_not_upgrade_advice_above_the_top_tier(calls_csv):
     assert actions[0]["amount_usd"] == pytest.approx(11760.8)
     assert not any(a["title"].startswith("Upgrade") for a in actions)
     rules = {r["rule"]: r for r in run_query("realtime", path, "alert_rules")}
-    # over 80% of the fee-based allocation, per 30-day month of the one billed day:
-    # (12,000 - 239.20) + (2,400 - 79.20) = 14,081.60 against 480 x 30 = 14,400 of
-    # monthly spend: 97.8%, high
+    # over 80% of the fee-based allocation; at stake is what they lose over the one
+    # billed day, (400 - 9.966667) + (80 - 3.30) = 466.733333, x 30 = 14,002.00 against
+    # 480 x 30 = 14,400 of monthly spend: 97.2%, high
     over = rules["AI cost over 80% of the fee-based allocation"]
-    assert over["amount_usd"] == pytest.approx(14081.6) and over["severity"] == "high"
+    assert over["amount_usd"] == pytest.approx(14002.0, abs=1e-4) and over["severity"] == "high"
 
 
 def test_alert_rule_for_cost_over_30_pct_of_revenue(calls_csv):
-    # cust_s: starter, one day of tenure -> revenue 29 / 30 = 0.966667;
-    # 30% of it is 0.29; cost 1.29 is 1.00 over in one day: 30 a 30-day month,
-    # against a monthly spend of 38.7: 77.5%, high.
-    rows = [{"customer_id": "cust_s", "subscription_tier": "starter", "cost_usd": "1.290000"}]
+    # One day. cust_s: starter, revenue 29 / 30 = 0.966667, cost 2.00: over 30% and
+    # losing 1.033333. cust_p: pro, revenue 3.30, cost 1.50: 45% of revenue, over 30%,
+    # but profitable: a target gap is no money at stake. At stake: 1.033333 x 30 =
+    # 31.00 a month against a monthly spend of 3.50 x 30 = 105: 29.5%, high.
+    rows = [{"customer_id": "cust_s", "subscription_tier": "starter", "cost_usd": "2.000000"},
+            {"customer_id": "cust_p", "subscription_tier": "pro", "cost_usd": "1.500000"}]
     rules = run_query("realtime", calls_csv(rows), "alert_rules")
     first = rules[0]
     assert first["rule"] == "AI cost over 30% of revenue"
-    assert first["status"] == "triggered" and first["customers"] == 1
-    assert first["amount_usd"] == pytest.approx(30)
+    assert first["status"] == "triggered" and first["customers"] == 2
+    assert first["amount_usd"] == pytest.approx(31)
     assert first["severity"] == "high"
-    # the same customer is over its fee-based allocation: 1.29 x 30 = 38.70 a month
-    # against 29, 15.50 above 80% of it
-    assert rules[2]["status"] == "triggered" and rules[2]["amount_usd"] == pytest.approx(15.5)
+    # cust_s is also over its fee-based allocation (2.00 x 30 = 60 a month against 29):
+    # the same loss, the same severity (one finding, one severity)
+    assert (rules[2]["status"], rules[2]["customers"]) == ("triggered", 1)
+    assert rules[2]["amount_usd"] == pytest.approx(31) and rules[2]["severity"] == "high"
     assert {rules[1]["status"], rules[3]["status"]} == {"ok"}
-    alerts = run_query("realtime", calls_csv(rows, name="b.csv"), "alerts")
-    assert (alerts[0]["severity"], alerts[0]["amount_usd"]) == ("high", pytest.approx(30))
+    # profitability's loss alert carries the same amount and severity
+    path = calls_csv(rows, name="b.csv")
+    [loss] = [a for a in run_query("profitability", path, "alerts") if "unprofitable" in a["title"]]
+    assert (loss["severity"], loss["amount_usd"]) == ("high", pytest.approx(31))
+    alerts = run_query("realtime", path, "alerts")
+    assert (alerts[0]["severity"], alerts[0]["amount_usd"]) == ("high", pytest.approx(31))
 
 
 def test_an_alert_below_the_dollar_floor_is_not_raised(calls_csv):
@@ -205,3 +216,22 @@ def test_an_alert_below_the_dollar_floor_is_not_raised(calls_csv):
     rules = run_query("realtime", calls_csv(rows), "alert_rules")
     assert rules[0]["status"] == "below materiality"
     assert run_query("realtime", calls_csv(rows, name="b.csv"), "alerts") == []
+
+
+def test_revenue_at_risk_is_the_fee_of_a_customer_still_billed(calls_csv):
+    # File Nov 1 .. 30. cust_d: enterprise Nov 1, downgraded to pro Nov 30 and active
+    # on the last day: still billed, likely to leave: its current fee, 99, is at risk.
+    # cust_q: pro, last call Nov 20: silent 10 days, billed Nov 1 .. 20 only (lapsed):
+    # its fee is not in the revenue, so it is not revenue at risk either.
+    rows = [{"customer_id": "cust_d", "subscription_tier": "enterprise", "timestamp": "2025-11-01T10:00:00"},
+            {"customer_id": "cust_d", "subscription_tier": "pro", "timestamp": "2025-11-30T10:00:00"},
+            {"customer_id": "cust_q", "subscription_tier": "pro", "timestamp": "2025-11-01T10:00:00"},
+            {"customer_id": "cust_q", "subscription_tier": "pro", "timestamp": "2025-11-20T10:00:00"}]
+    path = calls_csv(rows)
+    at_risk = run_query("realtime", path, "revenue_at_risk")
+    assert [(r["customer_id"], r["revenue_at_risk"], r["churn_evidence"]) for r in at_risk] == [
+        ("cust_d", 99, "downgraded to pro")]
+    revenue = {r["customer_id"]: r for r in run_query("profitability", path, "customers")}
+    assert revenue["cust_q"]["tenure_days"] == 20            # billed to its last call
+    headline = {r["label"]: r["value"] for r in run_query("realtime", path, "headline")}
+    assert headline["Revenue at risk, a month"] == 99

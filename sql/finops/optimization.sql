@@ -293,8 +293,7 @@ unpriced AS (
     ANTI JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
 ),
 alerts AS (
-    SELECT alert_severity(per_month(w.savings, (SELECT period_days FROM period)),
-                          (SELECT monthly_spend FROM finance_period)) AS severity,
+    SELECT alert_severity(per_month(w.savings, (SELECT period_days FROM period))) AS severity,
            'Premium models on simple tasks' AS title,
            format('{:,} calls ({:.1f}% of calls) ran premium models on simple tasks for ${:,.2f} over the {} days; '
                   || '${:,.2f} of it ({:.1f}% of all spend), ${:,.2f} a 30-day month, would not be spent on the economy models '
@@ -303,8 +302,7 @@ alerts AS (
                   w.savings, pct(w.savings, t.cost), per_month(w.savings, (SELECT period_days FROM period))) AS detail,
            per_month(w.savings, (SELECT period_days FROM period)) AS amount_usd
     FROM waste AS w, total AS t
-    WHERE alert_severity(per_month(w.savings, (SELECT period_days FROM period)),
-                         (SELECT monthly_spend FROM finance_period)) IS NOT NULL
+    WHERE alert_severity(per_month(w.savings, (SELECT period_days FROM period))) IS NOT NULL
     UNION ALL
     SELECT 'low', 'Calls of models without a list price',
            format('{:,} calls of {} model(s) missing from the price table (${:,.2f}) cannot be '

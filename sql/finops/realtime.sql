@@ -209,20 +209,23 @@ ORDER BY r.position;
 
 -- query: _rules
 -- The alert rules, evaluated. amount_usd is the money each rule puts at
--- stake: AI cost above usage_revenue_pct of revenue (the excess), spike
--- cost above baseline (the excess), AI cost above 80% of the fee-based
--- allocation (the excess, per 30-day month), anomalous cost above the expected
--- cost. Severity follows the alert policy (sql/finance.sql) on the amount
--- per 30-day month against monthly spend.
+-- stake, money actually lost or overspent (never the gap to a target):
+-- for the margin rules (AI cost over usage_revenue_pct of revenue, over 80%
+-- of the fee-based allocation) the cost its customers run above the
+-- revenue they pay (their loss, as profitability's alert); spike cost above
+-- baseline (the excess); anomalous cost above the expected cost. All over
+-- the period, then per 30-day month. Severity is the one alert policy
+-- (alert_severity in sql/finance.sql): the monthly amount against monthly
+-- spend.
 CREATE OR REPLACE TEMP TABLE realtime_rules AS
 WITH fp AS (SELECT * FROM finance_period),
 rules AS (
     SELECT 1 AS position, 'AI cost over ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% of revenue' AS rule,
            'customer cost > ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% x revenue' AS condition,
            count(*) AS triggered, count(*) AS customers,
-           coalesce(sum(total_cost - money(revenue * getvariable('usage_revenue_pct') / 100)), 0) AS amount_usd,
+           coalesce(sum(greatest(total_cost - revenue, 0)), 0) AS amount_usd,
            string_agg(customer_id, ', ' ORDER BY total_cost - revenue * getvariable('usage_revenue_pct') / 100 DESC, customer_id) AS top_customers,
-           true AS over_period
+           count(*) FILTER (WHERE total_cost > revenue) AS losing
     FROM realtime_budget
     WHERE total_cost > revenue * getvariable('usage_revenue_pct') / 100
     UNION ALL
@@ -230,27 +233,27 @@ rules AS (
            'customer-day cost > ' || format('{:.0f}', getvariable('spike_ratio')) || ' x baseline and >= $'
                || format('{:.2f}', getvariable('spike_min_usd')) || ' above it',
            coalesce(sum(days), 0), count(*), coalesce(sum(excess), 0),
-           string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id), true
+           string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id), NULL
     FROM (SELECT customer_id, count(*) AS days, sum(excess_cost) AS excess
           FROM realtime_spikes GROUP BY customer_id)
     UNION ALL
     SELECT 3, 'AI cost over 80% of the fee-based allocation', 'cost a 30-day month >= 80% x allocation',
            count(*), count(*),
-           coalesce(sum(monthly_cost - money(allocation * 0.8)), 0),
-           string_agg(customer_id, ', ' ORDER BY used_pct DESC, customer_id), false
+           coalesce(sum(greatest(total_cost - revenue * getvariable('allocation_pct') / 100, 0)), 0),
+           string_agg(customer_id, ', ' ORDER BY used_pct DESC, customer_id),
+           count(*) FILTER (WHERE risk = 'high')
     FROM realtime_budget
     WHERE used_pct >= 80
     UNION ALL
     SELECT 4, 'Anomalous cost per token', 'log cost per token > median + ' || format('{:.1f}', getvariable('robust_z')) || ' robust sd',
            coalesce(sum(anomalies), 0), count(*), coalesce(sum(excess), 0),
-           string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id), true
+           string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id), NULL
     FROM (SELECT customer_id, count(*) AS anomalies, sum(excess_cost) AS excess
           FROM realtime_anomalies GROUP BY customer_id)
 )
 SELECT r.*,
-       CASE WHEN r.over_period THEN per_month(r.amount_usd, fp.period_days) ELSE r.amount_usd END AS monthly_usd,
-       alert_severity(CASE WHEN r.over_period THEN per_month(r.amount_usd, fp.period_days) ELSE r.amount_usd END,
-                      fp.monthly_spend) AS severity
+       per_month(r.amount_usd, fp.period_days) AS monthly_usd,
+       alert_severity(per_month(r.amount_usd, fp.period_days)) AS severity
 FROM rules AS r CROSS JOIN fp;
 
 -- query: alert_rules
@@ -268,8 +271,10 @@ ORDER BY position;
 -- description: Rules that fired above materiality; severity from the alert policy on the monthly dollars at stake.
 -- chart: none
 SELECT severity, rule AS title,
-       format('{:,} triggered for {:,} customer(s); ${:,.2f} at stake a 30-day month (customers: {}{}).',
-              triggered, customers, monthly_usd,
+       format('{:,} triggered for {:,} customer(s){}; ${:,.2f} at stake a 30-day month (customers: {}{}).',
+              triggered, customers,
+              CASE WHEN losing IS NOT NULL THEN format(', {:,} of them costing more than they pay (the money at stake)', losing) ELSE '' END,
+              monthly_usd,
               array_to_string(string_split(top_customers, ', ')[1:5], ', '),
               CASE WHEN customers > 5 THEN format(' and {:,} more', customers - 5) ELSE '' END) AS detail,
        monthly_usd AS amount_usd

@@ -457,7 +457,7 @@ WITH o AS (SELECT * FROM understanding_outlook),
 fp AS (SELECT * FROM finance_period)
 SELECT severity, title, detail, amount_usd
 FROM (
-    SELECT alert_severity(per_month(o.next_cost - o.last_cost, o.days), fp.monthly_spend) AS severity,
+    SELECT alert_severity(per_month(o.next_cost - o.last_cost, o.days)) AS severity,
            'AI spend is projected to grow' AS title,
            format('The next {} days are projected at ${:,.2f} (95% range ${:,.2f} to ${:,.2f}), {:.1f}% above the actual ${:,.2f} of the last {} complete days: ${:,.2f} more a 30-day month.',
                   o.days, o.next_cost, o.next_low, o.next_high, o.growth_pct, o.last_cost, o.days,

@@ -176,7 +176,7 @@ SELECT * FROM report_actions('profitability') ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- description: Losses under the alert policy: severity by the loss per 30-day month against monthly revenue; nothing below $10 a month or 1% of revenue.
+-- description: Losses, and AI cost outside a subscription, under the alert policy: severity by the money at stake per 30-day month against monthly spend; nothing below $10 a month or 1% of spend.
 -- A tier or the whole book at a loss, unprofitable customers, thin margins
 -- (0-20%, margin at stake). Amounts are per 30-day month (x 30 / period days).
 WITH fp AS (SELECT * FROM finance_period),
@@ -210,9 +210,20 @@ totals AS (
     FROM profitability_customers, fp
     WHERE margin_pct >= 0 AND margin_pct < 20
     HAVING count(*) > 0
+    UNION ALL
+    SELECT 5, format('Usage outside the subscription: {} customer{}', count(DISTINCT u.customer_id),
+                     CASE WHEN count(DISTINCT u.customer_id) = 1 THEN '' ELSE 's' END),
+           format('Calls on days no subscription covers (subscriptions file): {}; ${:,.2f} of AI cost no fee pays for over the {} days. Bill it or end the access.',
+                  string_agg(format('{} {} ({:,} calls, {} to {}, ${:,.2f})', u.customer_id, u.side, u.calls,
+                                    u.first_date, u.last_date, u.cost), '; '
+                             ORDER BY u.cost DESC, u.customer_id, u.side),
+                  sum(u.cost), any_value(fp.period_days)),
+           per_month(sum(u.cost), any_value(fp.period_days))
+    FROM unbilled_usage AS u, fp
+    HAVING count(*) > 0
 )
 SELECT severity, title, detail || format(' That is ${:,.2f} a 30-day month.', amount_usd) AS detail, amount_usd
-FROM (SELECT alert_severity(i.amount_usd, fp.monthly_revenue) AS severity, i.*
+FROM (SELECT alert_severity(i.amount_usd) AS severity, i.*
       FROM items AS i CROSS JOIN fp)
 WHERE severity IS NOT NULL
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, position, amount_usd DESC, title;
