@@ -1,7 +1,7 @@
 -- name: understanding
 -- title: Understanding usage and cost
 -- category: finops
--- version: 4
+-- version: 5
 -- description: Where the AI API money goes: totals, cost by provider, model,
 --   organization, product, feature and environment, daily and hourly patterns,
 --   token efficiency by task type, and a forecast of spend from complete
@@ -105,7 +105,9 @@ FROM f GROUP BY scenario, grp;
 -- query: _path
 -- Day by day past the fit: h = 1, 2, ... (365 for 'full', the 14 held-out
 -- days for 'backtest'). pred = level of the day's weekday + b x t; the
--- projection counts max(0, pred) (a day never costs less than nothing).
+-- projection counts max(floor, pred), floor = the lowest complete day's
+-- cost in the fitted history: a falling trend is not extrapolated below
+-- what the business has actually spent in a day (never to $0 a day).
 -- The variance of the sum of the next h days (unclipped) is
 -- sigma2 x (h + sum_d k_d^2 / n_d + A^2 / Stt): the noise of each day, the
 -- error of each weekday level (k_d days of weekday d ahead, n_d fitted),
@@ -131,16 +133,25 @@ days AS (
     CROSS JOIN range(365) AS k(i)
     WHERE m.scenario = 'full' OR k.i < 14
 ),
+floors AS (
+    SELECT m.scenario, greatest(0, min(c.y)) AS floor_cost
+    FROM understanding_fit AS m
+    CROSS JOIN (SELECT CAST(cost AS DOUBLE) AS y, row_number() OVER (ORDER BY call_date) - 1 AS t
+                FROM understanding_daily WHERE complete) AS c
+    WHERE m.scenario = 'full' OR c.t < m.n
+    GROUP BY m.scenario
+),
 pred AS (
-    SELECT d.*, l.n_g, l.ybar + d.b * (d.t - l.tbar) AS pred, d.t - l.tbar AS tdev,
+    SELECT d.*, fl.floor_cost, l.n_g, l.ybar + d.b * (d.t - l.tbar) AS pred, d.t - l.tbar AS tdev,
            (2 * row_number() OVER (PARTITION BY d.scenario, l.grp ORDER BY d.h) - 1) / l.n_g AS k_inc
     FROM days AS d
+    JOIN floors AS fl USING (scenario)
     JOIN understanding_levels AS l
       ON l.scenario = d.scenario AND l.grp = CASE WHEN d.levels > 1 THEN isodow(d.call_date) ELSE 0 END
 ),
 cum AS (
     SELECT *,
-           sum(greatest(0, pred)) OVER w AS cum_projected,
+           sum(greatest(floor_cost, pred)) OVER w AS cum_projected,
            sqrt(sigma2 * (h + sum(k_inc) OVER w + CASE WHEN stt > 0 THEN power(sum(tdev) OVER w, 2) / stt ELSE 0 END))
                AS cum_se,
            sqrt(sigma2 * (1 + 1.0 / n_g + CASE WHEN stt > 0 THEN tdev * tdev / stt ELSE 0 END)) AS day_se,
@@ -148,7 +159,7 @@ cum AS (
     FROM pred
     WINDOW w AS (PARTITION BY scenario ORDER BY h ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 )
-SELECT scenario, h, call_date, pred, greatest(0, pred) AS projected_daily, day_se, t975,
+SELECT scenario, h, call_date, pred, greatest(floor_cost, pred) AS projected_daily, day_se, t975,
        cum_projected, cum_se,
        max(greatest(0, cum_projected - t975 * coalesce(cum_se, 0))) OVER w AS cum_low,
        cum_projected + t975 * coalesce(cum_se, 0) AS cum_high
@@ -297,6 +308,7 @@ ORDER BY call_date;
 -- chart: bar
 -- x: horizon_days
 -- y: low, projected_cost, high
+-- format: low=money, high=money
 SELECT horizon_days, projected_cost, low, high, status, history_days,
        cost_growth_per_day, backtest_mape_pct
 FROM understanding_forecast
@@ -314,7 +326,7 @@ ORDER BY days;
 
 -- query: forecast_daily
 -- title: Daily cost and forecast
--- description: Actual daily cost (complete days), and the next 30 days projected by the trend and day-of-week model, with a 95% band for each day.
+-- description: Actual daily cost (complete days), and the next 30 days projected by the trend and day-of-week model, with a 95% band for each day; as the forecast table, no projection when 30 days is more than twice the complete days of history.
 -- chart: line
 -- x: call_date
 -- y: cost, projected_cost
@@ -328,6 +340,8 @@ SELECT p.call_date, NULL, money(p.projected_daily),
        money(greatest(0, p.pred + p.t975 * coalesce(p.day_se, 0)))
 FROM understanding_path AS p
 WHERE p.scenario = 'full' AND p.h <= 30
+  -- as the forecast table: no 30-day projection from under 15 complete days
+  AND 30 <= 2 * (SELECT count(*) FROM understanding_daily WHERE complete)
 ORDER BY call_date;
 
 -- query: cumulative
@@ -451,7 +465,7 @@ SELECT * FROM report_actions('understanding') WHERE priority <= 5 ORDER BY prior
 
 -- query: alerts
 -- title: Alerts
--- description: Spend projected to grow faster than the threshold: the next 30 days (or as many as there are complete days) against the actual spend of the last as many complete days; severity by the alert policy on the growth against monthly spend.
+-- description: Spend projected to grow faster than the threshold, when even the low end of the 95% range is above the actual: the next 30 days (or as many as there are complete days) against the actual spend of the last as many complete days; severity by the alert policy on the growth against monthly spend.
 -- chart: none
 WITH o AS (SELECT * FROM understanding_outlook),
 fp AS (SELECT * FROM finance_period)
@@ -465,6 +479,8 @@ FROM (
            per_month(o.next_cost - o.last_cost, o.days) AS amount_usd
     FROM o, fp
     WHERE o.growth_pct >= getvariable('forecast_growth_alert_pct')
+      -- only when the 95% range excludes the actual: otherwise no evidence of growth
+      AND o.next_low > o.last_cost
 )
 WHERE severity IS NOT NULL
 ORDER BY amount_usd DESC, title;
