@@ -148,18 +148,32 @@ ORDER BY excess_cost DESC, trace_id;
 -- description: Sessions (a conversation: session_id) by cost, with their runs and calls.
 -- chart: none
 -- limit: 20
-SELECT session_id,
-       arg_min(customer_id, ("timestamp", call_id)) AS customer_id,
-       count(DISTINCT nullif(trace_id, '')) AS runs,
-       count(*) AS calls,
-       coalesce(sum(cost_usd), CAST(0 AS DECIMAL(38, 6))) AS cost,
-       min("timestamp") AS first_call,
-       max("timestamp") AS last_call
-FROM calls
-WHERE session_id <> ''
-GROUP BY session_id
-ORDER BY cost DESC, session_id
-LIMIT getvariable('top');
+-- The top sessions are chosen on the cheap sums first; the first call's
+-- customer and the distinct runs are counted for those sessions only.
+WITH top_sessions AS (
+    SELECT session_id,
+           count(*) AS calls,
+           coalesce(sum(cost_usd), CAST(0 AS DECIMAL(38, 6))) AS cost,
+           min("timestamp") AS first_call,
+           max("timestamp") AS last_call
+    FROM calls
+    WHERE session_id <> ''
+    GROUP BY session_id
+    ORDER BY cost DESC, session_id
+    LIMIT getvariable('top')
+),
+details AS (
+    SELECT session_id,
+           arg_min(customer_id, ("timestamp", call_id)) AS customer_id,
+           count(DISTINCT nullif(trace_id, '')) AS runs
+    FROM calls
+    WHERE session_id IN (SELECT session_id FROM top_sessions)
+    GROUP BY session_id
+)
+SELECT t.session_id, d.customer_id, d.runs, t.calls, t.cost, t.first_call, t.last_call
+FROM top_sessions AS t
+JOIN details AS d USING (session_id)
+ORDER BY t.cost DESC, t.session_id;
 
 -- query: attribution
 -- title: Attributed and unattributed spend
