@@ -259,6 +259,25 @@ FROM (
     GROUP BY customer_id, call_date
 ) AS days;
 
+-- Calls made outside any attribution block (finops.otel writes customer_id
+-- 'unattributed' for them, issue 10) are spend without a customer: no
+-- subscription pays for them, so they are never billed as a customer
+-- (no revenue days, not in customer_economics, no plan, cap or churn) and
+-- are shown apart, in this one row. A customer of that name listed in
+-- the subscriptions file is a real subscription and is billed as such.
+CREATE OR REPLACE TEMP MACRO unattributed_customer() AS 'unattributed';
+
+CREATE OR REPLACE TEMP TABLE unattributed_usage AS
+SELECT coalesce(sum(calls), 0) AS calls,
+       coalesce(sum(cost), CAST(0 AS DECIMAL(38, 6))) AS cost,
+       coalesce(sum(input_tokens), 0) AS input_tokens,
+       coalesce(sum(output_tokens), 0) AS output_tokens,
+       count(*) AS active_days,
+       min(call_date) AS first_date, max(call_date) AS last_date
+FROM customer_call_days
+WHERE customer_id = unattributed_customer()
+  AND customer_id NOT IN (SELECT customer_id FROM subscriptions);
+
 -- One row per customer and billed day, with that day's monthly fee.
 -- From the calls: every day from the customer's first to its last call date,
 -- at the tier of its latest call day on or before it (days without calls
@@ -270,6 +289,7 @@ WITH spans AS (
     SELECT customer_id, min(call_date) AS first_date, max(call_date) AS last_date
     FROM customer_call_days
     WHERE customer_id NOT IN (SELECT customer_id FROM subscriptions)
+      AND customer_id <> unattributed_customer()  -- no subscription: never billed
     GROUP BY customer_id
 ),
 days AS (
@@ -356,7 +376,10 @@ SELECT coalesce(u.customer_id, b.customer_id) AS customer_id,
        coalesce(b.revenue_source, 'calls') AS revenue_source
 FROM usage AS u
 FULL JOIN billed AS b USING (customer_id)
-LEFT JOIN listed AS l USING (customer_id);
+LEFT JOIN listed AS l USING (customer_id)
+-- spend without a customer is shown apart (unattributed_usage above)
+WHERE coalesce(u.customer_id, b.customer_id) <> unattributed_customer()
+   OR b.revenue_source = 'subscriptions';
 
 -- Period facts ----------------------------------------------------------------
 -- Spend and revenue over the file's period, and as a 30-day month: every
