@@ -249,13 +249,43 @@ FROM shaped;
 
 -- Revenue by day ------------------------------------------------------------
 -- Each customer's tier on each day it made calls: the tier of its last call
--- that day (a mid-day upgrade bills that day at the new tier).
+-- that day (a mid-day upgrade bills that day at the new tier); with the
+-- day's usage, so customer_economics below does not scan the calls again.
 CREATE OR REPLACE TEMP TABLE customer_call_days AS
 SELECT customer_id, call_date,
-       arg_max(subscription_tier, ("timestamp", call_id)) AS subscription_tier,
-       arg_max(organization_id, ("timestamp", call_id)) AS organization_id
-FROM calls
-GROUP BY customer_id, call_date;
+       last_call.subscription_tier, last_call.organization_id, last_call.product_id,
+       calls, cost, input_tokens, output_tokens
+FROM (
+    SELECT customer_id, call_date,
+           -- one arg_max for the three (each one is a pass over the key)
+           arg_max({'subscription_tier': subscription_tier, 'organization_id': organization_id,
+                    'product_id': product_id}, ("timestamp", call_id)) AS last_call,
+           count(*) AS calls,
+           sum(cost_usd) AS cost,
+           sum(input_tokens) AS input_tokens,
+           sum(output_tokens) AS output_tokens
+    FROM calls
+    GROUP BY customer_id, call_date
+) AS days;
+
+-- Calls made outside any attribution block (finops.otel writes customer_id
+-- 'unattributed' for them, issue 10) are spend without a customer: no
+-- subscription pays for them, so they are never billed as a customer
+-- (no revenue days, not in customer_economics, no plan, cap or churn) and
+-- are shown apart, in this one row. A customer of that name listed in
+-- the subscriptions file is a real subscription and is billed as such.
+CREATE OR REPLACE TEMP MACRO unattributed_customer() AS 'unattributed';
+
+CREATE OR REPLACE TEMP TABLE unattributed_usage AS
+SELECT coalesce(sum(calls), 0) AS calls,
+       coalesce(sum(cost), CAST(0 AS DECIMAL(38, 6))) AS cost,
+       coalesce(sum(input_tokens), 0) AS input_tokens,
+       coalesce(sum(output_tokens), 0) AS output_tokens,
+       count(*) AS active_days,
+       min(call_date) AS first_date, max(call_date) AS last_date
+FROM customer_call_days
+WHERE customer_id = unattributed_customer()
+  AND customer_id NOT IN (SELECT customer_id FROM subscriptions);
 
 -- One row per customer and billed day, with that day's monthly fee.
 -- From the calls: every day from the customer's first to its last call date,
@@ -268,6 +298,7 @@ WITH spans AS (
     SELECT customer_id, min(call_date) AS first_date, max(call_date) AS last_date
     FROM customer_call_days
     WHERE customer_id NOT IN (SELECT customer_id FROM subscriptions)
+      AND customer_id <> unattributed_customer()  -- no subscription: never billed
     GROUP BY customer_id
 ),
 days AS (
@@ -308,17 +339,18 @@ GROUP BY customer_id, bill_date;
 -- A customer listed in the subscriptions file without calls has cost 0.
 CREATE OR REPLACE TEMP TABLE customer_economics AS
 WITH usage AS (
+    -- the latest call is the last call of the latest day
     SELECT customer_id,
-           arg_max(subscription_tier, ("timestamp", call_id)) AS subscription_tier,
-           arg_max(organization_id, ("timestamp", call_id)) AS organization_id,
-           arg_max(product_id, ("timestamp", call_id)) AS product_id,
-           count(*) AS calls,
-           sum(cost_usd) AS cost,
+           arg_max(subscription_tier, call_date) AS subscription_tier,
+           arg_max(organization_id, call_date) AS organization_id,
+           arg_max(product_id, call_date) AS product_id,
+           CAST(sum(calls) AS BIGINT) AS calls,
+           sum(cost) AS cost,
            sum(input_tokens) AS input_tokens,
            sum(output_tokens) AS output_tokens,
            min(call_date) AS first_date,
            max(call_date) AS last_date
-    FROM calls
+    FROM customer_call_days
     GROUP BY customer_id
 ),
 billed AS (
@@ -353,7 +385,10 @@ SELECT coalesce(u.customer_id, b.customer_id) AS customer_id,
        coalesce(b.revenue_source, 'calls') AS revenue_source
 FROM usage AS u
 FULL JOIN billed AS b USING (customer_id)
-LEFT JOIN listed AS l USING (customer_id);
+LEFT JOIN listed AS l USING (customer_id)
+-- spend without a customer is shown apart (unattributed_usage above)
+WHERE coalesce(u.customer_id, b.customer_id) <> unattributed_customer()
+   OR b.revenue_source = 'subscriptions';
 
 -- Fee-based allocation -------------------------------------------------------
 -- Each customer's AI cost against the fee it pays, on one basis for every

@@ -93,3 +93,20 @@ def test_headline_counts_are_integers():
 def test_dumps_refuses_nan():
     with pytest.raises(ValueError):
         dumps({"rows": [{"x": float("nan")}]})
+
+
+def test_download_json_is_jsons_own_indented_text():
+    from finops.engine.downloads import indented_json
+
+    result = _query(MIXED)
+    nested = _query("SELECT i AS n, [i, i + 1] AS pair, {'a': CAST(i AS DECIMAL(9, 2))} AS s "
+                    "FROM range(3) AS t(i) ORDER BY i")
+    doc = {"analyzer": "x", "version": 2, "params": {"top": 20, "ratio": 1.5, "on": True,
+                                                      "off": None, "names": "é \"q\"\n"},
+           "queries": {"rows": result.records(), "nested": nested.records(), "empty": [],
+                       "none": {}}}
+    for indent in (1, 2, 4):
+        assert indented_json(doc, indent) == json.dumps(doc, ensure_ascii=False,
+                                                        allow_nan=False, indent=indent)
+    with pytest.raises(ValueError):
+        indented_json({"x": [float("inf")]})

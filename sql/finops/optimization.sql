@@ -21,11 +21,11 @@ SELECT *,
            AS simple_task
 FROM (
     SELECT provider, model, task_type,
-           count(*) AS calls,
-           sum(cost_usd) AS cost,
+           CAST(sum(calls) AS BIGINT) AS calls,
+           sum(cost) AS cost,
            sum(input_tokens) AS input_tokens,
            sum(output_tokens) AS output_tokens
-    FROM calls
+    FROM finance_usage  -- the shared usage aggregate (sql/finance.sql), not every call
     GROUP BY provider, model, task_type
 );
 

@@ -57,11 +57,11 @@ FROM med AS m JOIN x USING (provider, model, task_type)
 GROUP BY m.provider, m.model, m.task_type, m.calls, m.median_log_cpt;
 
 -- query: _customer_days
--- Cost per customer and active day (a day with at least one call).
+-- Cost per customer and active day (a day with at least one call): the
+-- shared per-customer-day aggregate of sql/finance.sql.
 CREATE OR REPLACE TEMP TABLE realtime_customer_days AS
-SELECT customer_id, call_date, count(*) AS calls, sum(cost_usd) AS cost
-FROM calls
-GROUP BY customer_id, call_date;
+SELECT customer_id, call_date, calls, cost
+FROM customer_call_days;
 
 -- query: _budget
 -- Each customer's AI cost against its fee-based allocation, from the one
