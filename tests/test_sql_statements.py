@@ -66,3 +66,22 @@ def test_a_customer_budget_from_the_file_is_shown(tmp_path):
     # the month's forecast: 40 + 40 / 12 x 18 days left = 100
     assert float(a["forecast_month_end_cost"]) == pytest.approx(100)
     assert (b["budget_usd"], b["budget_risk"]) == (None, "no budget")
+
+
+def test_an_organization_statement_shows_its_budget(tmp_path):
+    calls = write_calls(tmp_path / "calls.csv", ROWS)   # all org_001: 41.20 by Nov 12
+    budget_path = tmp_path / "budgets.csv"
+    budget_path.write_text("month,scope,scope_id,budget_usd\n2025-11,organization,org_001,100\n",
+                           encoding="utf-8")
+    session = open_session(calls, budgets=budget_path)
+    try:
+        prepare(session.con, flt.Filters())
+        [page] = [st.summary() for st in statements.run(session.con, statements.ORGANIZATION)]
+    finally:
+        session.close()
+    # 41.20 of a 100 budget; at 41.20 / 12 a day the month ends at 41.20 + 3.433333 x 18
+    # = 103.00: forecast over. No shared pool, so no shared share.
+    assert (page["budget_usd"], float(page["budget_month_cost"])) == (100, pytest.approx(41.2))
+    assert float(page["forecast_month_end_cost"]) == pytest.approx(103.0)
+    assert page["budget_status"] == "forecast over"
+    assert page["shared_share_pct"] is None and page["shared_pool_cost"] == 0

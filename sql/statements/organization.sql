@@ -1,7 +1,7 @@
 -- name: organization
 -- title: Organization statement
 -- category: finops
--- version: 2
+-- version: 3
 -- description: A showback/chargeback statement per organization for the
 --   period: its cost by product, feature, model and environment, its share
 --   of the shared (untagged) cost, and the same month by month. One run
@@ -59,17 +59,27 @@ FROM allocated;
 
 -- query: summary
 -- title: Statement
--- description: The organization's cost for the period: its own (tagged) cost, production and non-production, its allocated share of untagged shared cost, and the total charged.
+-- description: The organization's cost for the period: its own (tagged) cost, production and non-production, its allocated share of untagged shared cost (no share when there is no shared pool), the total charged, and its budget for the calendar month of the period's last call date from the budgets file ("no budget" without one).
+WITH budget AS (
+    SELECT b.scope_id AS organization_id, b.budget_usd, b.actual AS budget_month_cost,
+           b.forecast_month_end AS forecast_month_end_cost, b.used_pct AS budget_used_pct, b.status
+    FROM budget_vs_actual AS b CROSS JOIN period AS p
+    WHERE b.scope = 'organization' AND b.month = strftime(p.last_date, '%Y-%m')
+)
 SELECT c.organization_id, p.first_date AS period_start, p.last_date AS period_end,
        c.calls, c.customers,
        c.production_cost,
        c.own_non_production_cost,
-       c.allocation_pct AS shared_share_pct,
+       CASE WHEN c.pool_cost > 0 THEN c.allocation_pct END AS shared_share_pct,
        c.shared_cost AS allocated_shared_cost,
        c.direct_cost + c.shared_cost AS chargeback_cost,
        c.direct_cost AS showback_cost,
-       c.pool_cost AS shared_pool_cost
+       c.pool_cost AS shared_pool_cost,
+       strftime(p.last_date, '%Y-%m') AS budget_month,
+       bu.budget_usd, bu.budget_month_cost, bu.forecast_month_end_cost, bu.budget_used_pct,
+       coalesce(bu.status, 'no budget') AS budget_status
 FROM statement_org_chargeback AS c CROSS JOIN period AS p
+LEFT JOIN budget AS bu USING (organization_id)
 WHERE coalesce(getvariable('organization_id'), '') = ''
    OR c.organization_id = getvariable('organization_id')
 ORDER BY c.organization_id;
