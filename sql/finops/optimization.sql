@@ -318,7 +318,7 @@ ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amoun
 
 -- query: caching_opportunity
 -- title: Prompt-caching opportunity
--- description: Savings over the file's period if each model and feature read target_cache_hit_pct of its input tokens from the prompt cache (today: cache_hit_pct), at list prices (cache read price instead of the input price; the one-off cache-write premium is not counted). Only models whose list price has a cheaper cache read.
+-- description: Savings over the file's period and per 30-day month if each model and feature read target_cache_hit_pct of its input tokens from the prompt cache (today: cache_hit_pct), at list prices (cache read price instead of the input price; the one-off cache-write premium is not counted). Only models whose list price has a cheaper cache read. An estimate, not in the Actions total: on calls a model switch moves, the switch's saving already counts.
 -- chart: hbar
 -- x: model_feature
 -- y: potential_savings
@@ -330,7 +330,11 @@ SELECT provider, model, feature_id, model || ' · ' || feature_id AS model_featu
        getvariable('target_cache_hit_pct') AS target_cache_hit_pct,
        money(sum(greatest(0, input_tokens * getvariable('target_cache_hit_pct') / 100
                              - cache_read_input_tokens)
-                 * (list_input_per_mtok - list_cache_read_per_mtok)) / 1000000) AS potential_savings
+                 * (list_input_per_mtok - list_cache_read_per_mtok)) / 1000000) AS potential_savings,
+       per_month(money(sum(greatest(0, input_tokens * getvariable('target_cache_hit_pct') / 100
+                                       - cache_read_input_tokens)
+                           * (list_input_per_mtok - list_cache_read_per_mtok)) / 1000000),
+                 (SELECT period_days FROM period)) AS monthly_potential_savings
 FROM calls_list_cost
 WHERE list_cache_read_per_mtok < list_input_per_mtok
 GROUP BY provider, model, feature_id

@@ -316,7 +316,7 @@ ORDER BY horizon_days;
 
 -- query: forecast_backtest
 -- title: Forecast backtest
--- description: The model fitted without the last 14 complete days, against what those days actually cost: mean absolute percentage error per day (MAPE) and the error of their sum.
+-- description: The model fitted without the last 14 complete days, against what those days actually cost: mean absolute percentage error per day (MAPE) and the error of their sum. Needs at least 28 complete days (14 to fit, 14 to test); with fewer the table is empty.
 -- chart: none
 SELECT days, money(actual_cost) AS actual_cost, money(predicted_cost) AS predicted_cost,
        mape_pct, sum_error_pct, sum_within_interval
