@@ -404,7 +404,10 @@ def headline_rows(result: QueryResult | None) -> list[dict]:
     for record in _records(result):
         unit = str(record.get("unit") or "text")
         value = record.get("value")
-        out.append({"label": str(record.get("label") or ""), "value": jsonable(value),
+        shown = jsonable(value)
+        if unit == "count" and isinstance(shown, float) and shown.is_integer():
+            shown = int(shown)  # a count is a whole number in the manifest and the cards
+        out.append({"label": str(record.get("label") or ""), "value": shown,
                     "unit": unit, "display": fmt_headline(value, unit)})
     return out
 

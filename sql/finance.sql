@@ -37,30 +37,51 @@ SELECT * FROM (VALUES
     ('non_production_target_pct', '10.0', 'Target share of all spend for staging and development, percent')
 ) AS t(name, value, description);
 
+-- The table's values as one constant: an assumption read from it is folded
+-- when a query is planned, where a lookup in the table (a subquery) made
+-- every filter on it a nested-loop join over the usage.
+SET VARIABLE finance_assumption_values = (SELECT map(list(name ORDER BY name), list(value ORDER BY name))
+                                          FROM finance_assumptions);
+
 -- An assumption: the running analyzer's --param value, else the table's.
 CREATE OR REPLACE TEMP MACRO assumption(key) AS
-    coalesce(CAST(getvariable(key) AS VARCHAR),
-             (SELECT value FROM finance_assumptions WHERE name = key));
+    coalesce(CAST(getvariable(key) AS VARCHAR), getvariable('finance_assumption_values')[key]);
 CREATE OR REPLACE TEMP MACRO assumption_num(key) AS CAST(assumption(key) AS DOUBLE);
 
+-- Does the running analyzer change this assumption (a --param value other
+-- than the table's)? Then the stored ledger (`actions`, below) is stale.
+CREATE OR REPLACE TEMP MACRO assumption_changed(key) AS
+    getvariable(key) IS NOT NULL
+    AND CASE WHEN try_cast(CAST(getvariable(key) AS VARCHAR) AS DOUBLE) IS NOT NULL
+               AND try_cast(getvariable('finance_assumption_values')[key] AS DOUBLE) IS NOT NULL
+             THEN try_cast(CAST(getvariable(key) AS VARCHAR) AS DOUBLE)
+                  <> try_cast(getvariable('finance_assumption_values')[key] AS DOUBLE)
+             ELSE replace(CAST(getvariable(key) AS VARCHAR), ' ', '')
+                  IS DISTINCT FROM replace(getvariable('finance_assumption_values')[key], ' ', '') END;
+
 -- Alert policy --------------------------------------------------------------
--- Every alert and action is measured per 30-day month. An alert fires only
--- at or above both floors; its severity is a function of the money at stake
--- as a share of the monthly spend (or monthly revenue) it concerns:
---   below $10 a month or below 1% of the base: no alert;
---   high at 10% of the base or more, medium at 3%, low below.
+-- Every alert and action is measured per 30-day month. One severity
+-- function for every alert and action, on one basis: the money at stake a
+-- 30-day month (money lost, spent or at risk, never a gap to a target or a
+-- variance that nets to zero) as a share of the monthly AI spend
+-- (finance_period.monthly_spend), whether the money is cost or revenue:
+--   below $10 a month or below 1% of monthly spend: no alert;
+--   high at 10% of monthly spend or more, medium at 3%, low below.
 -- A rate-based alert also needs at least min_observations observations.
 CREATE OR REPLACE TEMP TABLE alert_policy AS
 SELECT CAST(10 AS DECIMAL(18, 2)) AS dollar_floor_usd, 1.0 AS share_floor_pct,
        3.0 AS medium_share_pct, 10.0 AS high_share_pct, 20 AS min_observations;
 
-CREATE OR REPLACE TEMP MACRO alert_severity(monthly_usd, monthly_base) AS
+CREATE OR REPLACE TEMP MACRO alert_severity_of(monthly_usd, monthly_base) AS
     CASE WHEN monthly_usd IS NULL OR monthly_base IS NULL OR monthly_base <= 0 THEN NULL
          WHEN abs(monthly_usd) < (SELECT dollar_floor_usd FROM alert_policy)
            OR pct(abs(monthly_usd), monthly_base) < (SELECT share_floor_pct FROM alert_policy) THEN NULL
          WHEN pct(abs(monthly_usd), monthly_base) >= (SELECT high_share_pct FROM alert_policy) THEN 'high'
          WHEN pct(abs(monthly_usd), monthly_base) >= (SELECT medium_share_pct FROM alert_policy) THEN 'medium'
          ELSE 'low' END;
+-- (finance_period is defined further down; the macro reads it when called.)
+CREATE OR REPLACE TEMP MACRO alert_severity(monthly_usd) AS
+    alert_severity_of(monthly_usd, (SELECT monthly_spend FROM finance_period));
 
 -- The standard normal distribution function, Abramowitz & Stegun 7.1.26
 -- (absolute error under 1.5e-7): p-values of the tests below.
@@ -183,7 +204,9 @@ FROM budgets_raw;
 -- month to date runs to that date and the forecast to the end of the
 -- month adds the month-to-date daily run rate over the days left:
 -- forecast = actual + actual / days covered x days left. A month the file
--- has passed is final (forecast = actual); a month after it has no data.
+-- has passed is final (forecast = actual); a month after it, or one that
+-- ends before the file's first call date, has no data (actual and used_pct
+-- NULL: not "on track").
 -- status: over budget (actual above it), forecast over, on track, no data.
 CREATE OR REPLACE TEMP VIEW budget_vs_actual AS
 WITH spend AS (
@@ -201,19 +224,21 @@ shaped AS (
            greatest(0, date_diff('day', greatest(b.month, p.first_date),
                                  least(CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1, p.last_date)) + 1) AS days_covered,
            CASE WHEN b.month > p.last_date THEN 'future'
+                WHEN CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1 < p.first_date THEN 'before'
                 WHEN CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1 <= p.last_date THEN 'closed'
                 ELSE 'open' END AS month_state
     FROM budgets AS b
     LEFT JOIN spend AS s USING (line)
     CROSS JOIN period AS p
 )
-SELECT strftime(month, '%Y-%m') AS month, scope, scope_id, budget_usd, actual,
-       pct(actual, budget_usd) AS used_pct,
+SELECT strftime(month, '%Y-%m') AS month, scope, scope_id, budget_usd,
+       CASE WHEN month_state IN ('future', 'before') THEN NULL ELSE actual END AS actual,
+       CASE WHEN month_state IN ('future', 'before') THEN NULL ELSE pct(actual, budget_usd) END AS used_pct,
        days_covered, days_in_month,
-       CASE month_state WHEN 'future' THEN NULL WHEN 'closed' THEN actual
+       CASE month_state WHEN 'future' THEN NULL WHEN 'before' THEN NULL WHEN 'closed' THEN actual
             ELSE money(actual + safe_div(actual, days_covered) * (days_in_month - days_covered)) END
            AS forecast_month_end,
-       CASE WHEN month_state = 'future' THEN 'no data'
+       CASE WHEN month_state IN ('future', 'before') THEN 'no data'
             WHEN actual > budget_usd THEN 'over budget'
             WHEN month_state = 'open'
                  AND actual + safe_div(actual, days_covered) * (days_in_month - days_covered) > budget_usd
@@ -224,13 +249,43 @@ FROM shaped;
 
 -- Revenue by day ------------------------------------------------------------
 -- Each customer's tier on each day it made calls: the tier of its last call
--- that day (a mid-day upgrade bills that day at the new tier).
+-- that day (a mid-day upgrade bills that day at the new tier); with the
+-- day's usage, so customer_economics below does not scan the calls again.
 CREATE OR REPLACE TEMP TABLE customer_call_days AS
 SELECT customer_id, call_date,
-       arg_max(subscription_tier, ("timestamp", call_id)) AS subscription_tier,
-       arg_max(organization_id, ("timestamp", call_id)) AS organization_id
-FROM calls
-GROUP BY customer_id, call_date;
+       last_call.subscription_tier, last_call.organization_id, last_call.product_id,
+       calls, cost, input_tokens, output_tokens
+FROM (
+    SELECT customer_id, call_date,
+           -- one arg_max for the three (each one is a pass over the key)
+           arg_max({'subscription_tier': subscription_tier, 'organization_id': organization_id,
+                    'product_id': product_id}, ("timestamp", call_id)) AS last_call,
+           count(*) AS calls,
+           sum(cost_usd) AS cost,
+           sum(input_tokens) AS input_tokens,
+           sum(output_tokens) AS output_tokens
+    FROM calls
+    GROUP BY customer_id, call_date
+) AS days;
+
+-- Calls made outside any attribution block (finops.otel writes customer_id
+-- 'unattributed' for them, issue 10) are spend without a customer: no
+-- subscription pays for them, so they are never billed as a customer
+-- (no revenue days, not in customer_economics, no plan, cap or churn) and
+-- are shown apart, in this one row. A customer of that name listed in
+-- the subscriptions file is a real subscription and is billed as such.
+CREATE OR REPLACE TEMP MACRO unattributed_customer() AS 'unattributed';
+
+CREATE OR REPLACE TEMP TABLE unattributed_usage AS
+SELECT coalesce(sum(calls), 0) AS calls,
+       coalesce(sum(cost), CAST(0 AS DECIMAL(38, 6))) AS cost,
+       coalesce(sum(input_tokens), 0) AS input_tokens,
+       coalesce(sum(output_tokens), 0) AS output_tokens,
+       count(*) AS active_days,
+       min(call_date) AS first_date, max(call_date) AS last_date
+FROM customer_call_days
+WHERE customer_id = unattributed_customer()
+  AND customer_id NOT IN (SELECT customer_id FROM subscriptions);
 
 -- One row per customer and billed day, with that day's monthly fee.
 -- From the calls: every day from the customer's first to its last call date,
@@ -243,6 +298,7 @@ WITH spans AS (
     SELECT customer_id, min(call_date) AS first_date, max(call_date) AS last_date
     FROM customer_call_days
     WHERE customer_id NOT IN (SELECT customer_id FROM subscriptions)
+      AND customer_id <> unattributed_customer()  -- no subscription: never billed
     GROUP BY customer_id
 ),
 days AS (
@@ -283,17 +339,18 @@ GROUP BY customer_id, bill_date;
 -- A customer listed in the subscriptions file without calls has cost 0.
 CREATE OR REPLACE TEMP TABLE customer_economics AS
 WITH usage AS (
+    -- the latest call is the last call of the latest day
     SELECT customer_id,
-           arg_max(subscription_tier, ("timestamp", call_id)) AS subscription_tier,
-           arg_max(organization_id, ("timestamp", call_id)) AS organization_id,
-           arg_max(product_id, ("timestamp", call_id)) AS product_id,
-           count(*) AS calls,
-           sum(cost_usd) AS cost,
+           arg_max(subscription_tier, call_date) AS subscription_tier,
+           arg_max(organization_id, call_date) AS organization_id,
+           arg_max(product_id, call_date) AS product_id,
+           CAST(sum(calls) AS BIGINT) AS calls,
+           sum(cost) AS cost,
            sum(input_tokens) AS input_tokens,
            sum(output_tokens) AS output_tokens,
            min(call_date) AS first_date,
            max(call_date) AS last_date
-    FROM calls
+    FROM customer_call_days
     GROUP BY customer_id
 ),
 billed AS (
@@ -328,7 +385,71 @@ SELECT coalesce(u.customer_id, b.customer_id) AS customer_id,
        coalesce(b.revenue_source, 'calls') AS revenue_source
 FROM usage AS u
 FULL JOIN billed AS b USING (customer_id)
-LEFT JOIN listed AS l USING (customer_id);
+LEFT JOIN listed AS l USING (customer_id)
+-- spend without a customer is shown apart (unattributed_usage above)
+WHERE coalesce(u.customer_id, b.customer_id) <> unattributed_customer()
+   OR b.revenue_source = 'subscriptions';
+
+-- Fee-based allocation -------------------------------------------------------
+-- Each customer's AI cost against the fee it pays, on one basis for every
+-- report that shows it (realtime, the customer statements): a 30-day month
+-- of the days it was billed in the period (billed_days = tenure_days).
+--   monthly_cost = cost x 30 / billed days;
+--   allocation   = its monthly fee averaged over its billed days (its
+--                  current fee unless its tier changed);
+--   used_pct     = pct(monthly_cost, allocation), computed exactly as
+--                  pct(cost, revenue) (the same ratio on the period's
+--                  figures, free of the per-month rounding);
+--   risk         = high above 100%, medium at 80% or more, else low.
+-- used_pct above 100 is exactly a customer whose cost
+-- exceeds its revenue: profitability's unprofitable customers. A customer
+-- with cost but no billed day has its cost per 30-day month of the period
+-- and no allocation: high. A margin finding, never a budget (budgets come
+-- from the budgets file: budget_vs_actual).
+CREATE OR REPLACE TEMP MACRO allocation_risk(monthly_cost, used_pct) AS
+    CASE WHEN used_pct IS NULL THEN CASE WHEN monthly_cost > 0 THEN 'high' ELSE 'low' END
+         WHEN used_pct > 100 THEN 'high'
+         WHEN used_pct >= 80 THEN 'medium'
+         ELSE 'low' END;
+CREATE OR REPLACE TEMP VIEW customer_allocation AS
+WITH fees AS (
+    SELECT customer_id, avg(monthly_fee) AS average_fee FROM revenue_days GROUP BY customer_id
+),
+shaped AS (
+    SELECT e.customer_id, e.tenure_days AS billed_days,
+           CASE WHEN e.tenure_days > 0 THEN money(e.cost * 30 / e.tenure_days)
+                ELSE per_month(e.cost, p.period_days) END AS monthly_cost,
+           money(coalesce(f.average_fee, 0)) AS allocation,
+           pct(e.cost, e.revenue) AS used_pct
+    FROM customer_economics AS e
+    LEFT JOIN fees AS f USING (customer_id)
+    CROSS JOIN period AS p
+)
+SELECT customer_id, billed_days, monthly_cost, allocation, used_pct,
+       allocation_risk(monthly_cost, used_pct) AS risk
+FROM shaped;
+
+-- Usage outside a subscription: calls of a customer listed in the
+-- subscriptions file on days none of its rows covers (before its start or
+-- after its end): AI cost that no fee pays for, a billing item to check.
+-- side: before its first start, after its last end, or between rows.
+CREATE OR REPLACE TEMP VIEW unbilled_usage AS
+WITH spans AS (
+    SELECT customer_id, min(start_date) AS start_date,
+           max(coalesce(end_date, DATE '9999-12-31')) AS end_date
+    FROM subscriptions GROUP BY customer_id
+)
+SELECT c.customer_id,
+       CASE WHEN c.call_date < s.start_date THEN 'before its start ' || strftime(s.start_date, '%Y-%m-%d')
+            WHEN c.call_date > s.end_date THEN 'after its end ' || strftime(s.end_date, '%Y-%m-%d')
+            ELSE 'between its subscriptions' END AS side,
+       min(c.call_date) AS first_date, max(c.call_date) AS last_date,
+       count(*) AS calls, sum(c.cost_usd) AS cost
+FROM calls AS c
+JOIN spans AS s USING (customer_id)
+WHERE NOT EXISTS (SELECT 1 FROM revenue_days AS d
+                  WHERE d.customer_id = c.customer_id AND d.bill_date = c.call_date)
+GROUP BY c.customer_id, side;
 
 -- Period facts ----------------------------------------------------------------
 -- Spend and revenue over the file's period, and as a 30-day month: every
@@ -466,7 +587,12 @@ SELECT e.customer_id, e.subscription_tier, e.organization_id, e.tenure_days, e.r
        money((nt.monthly_fee - e.monthly_fee) * e.tenure_days / 30) AS upgrade_revenue,
        money(greatest(0, e.cost - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings,
        money(greatest(0, e.cost - coalesce(a.model_savings, 0)
-                         - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings_after_models
+                         - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings_after_models,
+       -- the ledger proposes the cap unless the upgrade alone breaks even
+       e.cost > e.revenue * assumption_num('cost_cap_pct') / 100
+       AND NOT (nt.subscription_tier IS NOT NULL
+                AND e.revenue - e.cost + money((nt.monthly_fee - e.monthly_fee) * e.tenure_days / 30) >= 0)
+           AS proposed
 FROM customer_economics AS e
 JOIN subscription_tiers AS t USING (subscription_tier)
 LEFT JOIN subscription_tiers AS nt ON nt.tier_rank = t.tier_rank + 1
@@ -477,9 +603,13 @@ WHERE e.revenue - e.cost < 0;
 -- (1 - discount) whether used or not; spend above C on a day is paid on
 -- demand at list price. C is a continuous percentile (quantile_cont) of the
 -- zero-filled daily cost series. savings = cost - (committed + on demand).
--- 'current' sizes it on today's spend; 'after_levers' on what remains of
--- each day after the model levers and the caps (a cap's saving spread over
--- the days in proportion to their cost): commit after switching.
+-- 'current' sizes it on today's spend; 'after_caps' on what remains of each
+-- day after the caps alone (the levers that do not depend on output
+-- quality: the commitment the ledger counts as a sure saving and the one
+-- optimization's table shows); 'after_levers' on what remains after the
+-- model levers and the caps (a cap's saving spread over the days in
+-- proportion to their cost): the commitment to make if the switches are.
+-- Caps here are those the ledger proposes (ledger_caps.proposed).
 CREATE OR REPLACE TEMP VIEW ledger_daily AS
 WITH days AS (
     SELECT CAST(unnest(generate_series(first_date, last_date, INTERVAL 1 DAY)) AS DATE) AS call_date
@@ -487,9 +617,15 @@ WITH days AS (
 ),
 spend AS (SELECT call_date, sum(cost) AS cost FROM finance_usage GROUP BY call_date),
 levers AS (SELECT call_date, sum(savings) AS savings FROM ledger_model_savings GROUP BY call_date),
-caps AS (SELECT coalesce(sum(cap_savings_after_models), 0) AS savings FROM ledger_caps)
+caps AS (
+    SELECT coalesce(sum(cap_savings_after_models), 0) AS savings,
+           coalesce(sum(cap_savings), 0) AS standalone
+    FROM ledger_caps WHERE proposed
+)
 SELECT d.call_date,
        coalesce(s.cost, 0) AS cost,
+       coalesce(s.cost, 0)
+         - caps.standalone * safe_div(coalesce(s.cost, 0), (SELECT total_cost FROM finance_period)) AS after_caps_cost,
        coalesce(s.cost, 0) - coalesce(l.savings, 0)
          - caps.savings * safe_div(coalesce(s.cost, 0), (SELECT total_cost FROM finance_period)) AS remaining_cost
 FROM days AS d
@@ -505,6 +641,8 @@ WITH prm AS MATERIALIZED (
 daily AS MATERIALIZED (SELECT * FROM ledger_daily),
 series AS MATERIALIZED (
     SELECT 'current' AS basis, call_date, CAST(cost AS DOUBLE) AS cost FROM daily
+    UNION ALL
+    SELECT 'after_caps', call_date, CAST(greatest(after_caps_cost, 0) AS DOUBLE) FROM daily
     UNION ALL
     SELECT 'after_levers', call_date, CAST(greatest(remaining_cost, 0) AS DOUBLE) FROM daily
 ),
@@ -553,7 +691,7 @@ FROM per_basis AS b CROSS JOIN prm;
 -- churn_increase_pct is grandfathered (keeps its current bill) for
 -- grandfather_days; the others move at once. gain_now is the change while
 -- the grandfathering lasts; gain_full the change once it ends if every
--- grandfathered customer stayed; revenue_at_risk the current revenue of the
+-- grandfathered customer stayed; revenue_exposed the current revenue of the
 -- grandfathered customers, likely to leave when it ends.
 CREATE OR REPLACE TEMP VIEW pricing_plan_bills AS
 WITH bills AS (
@@ -589,19 +727,22 @@ SELECT b.position, b.plan,
        sum(b.revenue_while_grandfathered) AS revenue_while_grandfathered,
        sum(b.revenue_while_grandfathered) - sum(b.current_revenue) AS gain_now,
        sum(b.new_revenue) - sum(b.current_revenue) AS gain_full,
-       coalesce(sum(b.current_revenue) FILTER (WHERE b.grandfathered), 0) AS revenue_at_risk,
+       coalesce(sum(b.current_revenue) FILTER (WHERE b.grandfathered), 0) AS revenue_exposed,
        coalesce(sum(b.new_revenue) FILTER (WHERE b.grandfathered), 0) AS grandfathered_new_revenue,
        any_value(p.last_date) + CAST(assumption_num('grandfather_days') AS INTEGER) AS grandfathered_until
 FROM pricing_plan_bills AS b CROSS JOIN period AS p
 GROUP BY b.position, b.plan;
 
 -- Churn evidence ---------------------------------------------------------------
--- A customer is likely to leave when the calls show it: silent for
--- quiet_days or more (but under 30: by then it has left) before the file's
--- last call date, its calls in the
--- last 14 days down by decline_pct or more against the 14 days before (with
--- at least min_observations calls then), or a downgrade in the period.
--- Revenue at risk = its current monthly fee (one 30-day month of revenue).
+-- "Revenue at risk" has one meaning everywhere: the current monthly fee of
+-- a customer still being billed whose calls show it is likely to leave:
+-- its calls in the last 14 days down by decline_pct or more against the 14
+-- days before (with at least min_observations calls then), or a downgrade
+-- in the period. Revenue bills a customer (without a subscriptions row) to
+-- its last call date, so a customer silent for quiet_days or more (under
+-- 30) before the file's last call date is already not billed: it is listed
+-- as lapsed, with the evidence, and its fee is not revenue at risk (it is
+-- not in the revenue to lose). Silent 30 days or more: gone, not listed.
 CREATE OR REPLACE TEMP VIEW churn_signals AS
 WITH activity AS (
     SELECT u.customer_id,
@@ -629,7 +770,9 @@ evidence AS (
                                 100 - pct(coalesce(a.calls_last_14, 0), a.calls_prior_14),
                                 coalesce(a.calls_last_14, 0), a.calls_prior_14) END,
                CASE WHEN g.current_rank < g.top_rank THEN 'downgraded to ' || e.subscription_tier END
-           ], lambda x: x IS NOT NULL) AS signals
+           ], lambda x: x IS NOT NULL) AS signals,
+           a.file_last_date - a.last_call_date >= assumption_num('quiet_days')
+               AND e.revenue_source = 'calls' AS lapsed
     FROM customer_economics AS e
     JOIN activity AS a USING (customer_id)
     LEFT JOIN downgrades AS g USING (customer_id)
@@ -637,8 +780,10 @@ evidence AS (
     WHERE a.file_last_date - a.last_call_date < 30
 )
 SELECT customer_id, subscription_tier, organization_id,
-       monthly_fee AS revenue_at_risk,
-       array_to_string(signals, '; ') AS evidence
+       CASE WHEN lapsed THEN CAST(0 AS DECIMAL(18, 6)) ELSE monthly_fee END AS revenue_at_risk,
+       array_to_string(signals, '; ')
+           || CASE WHEN lapsed THEN ': lapsed, not billed after its last call, so no revenue at risk' ELSE '' END AS evidence,
+       lapsed
 FROM evidence
 WHERE len(signals) > 0;
 
@@ -691,11 +836,16 @@ SELECT p.*,
 FROM per_feature AS p, medians AS m;
 
 -- The plan worth recommending: the largest gain while grandfathering lasts,
--- when it reaches the alert policy's dollar floor a month.
+-- when it still reaches the alert policy's dollar floor a month after
+-- subtracting the revenue it exposes (gain_now - revenue_exposed: what is
+-- left if every grandfathered customer leaves when the grandfathering ends).
+-- A plan whose gain would not cover the revenue it puts in play is not
+-- recommended.
 CREATE OR REPLACE TEMP VIEW pricing_plan_choice AS
 SELECT p.plan
 FROM pricing_plans AS p CROSS JOIN finance_period AS fp
-WHERE p.plan <> 'flat' AND per_month(p.gain_now, fp.period_days) >= (SELECT dollar_floor_usd FROM alert_policy)
+WHERE p.plan <> 'flat'
+  AND per_month(p.gain_now - p.revenue_exposed, fp.period_days) >= (SELECT dollar_floor_usd FROM alert_policy)
 ORDER BY p.gain_now DESC, p.position
 LIMIT 1;
 
@@ -707,8 +857,14 @@ LIMIT 1;
 -- low: depends on quality or demand), the quality risk of a model change,
 -- and how it enters the reconciled total:
 --   1 model switching and 2 provider arbitrage act on disjoint calls;
---   3 cost caps act on what a customer's cost is after 1-2;
---   4 the commitment is sized on each day's spend after 1-3;
+--   3 cost caps and 4 the commitment (sized on each day's spend after the
+--     caps) are the sure levers (medium confidence): counted standalone, so
+--     the "high or medium confidence" subtotal never rests on a
+--     low-confidence lever;
+--   the overlap line (low confidence) is what 3-4 lose if 1-2 are made (the
+--     caps act on a lower cost, the commitment is resized on what remains),
+--     so the total of all savings is the levers in sequence;
+--   an action whose counted amount is 0 is not counted (nor shown green);
 --   revenue levers (upgrades, a pricing plan) overlap on the same customers:
 --     the larger total counts, the other is its alternative;
 --   revenue at risk and targets are listed, never added to savings or gains.
@@ -754,35 +910,62 @@ caps AS (
     SELECT 'cap:' || customer_id, 'profitability', ['profitability', 'realtime'],
            'cost cap', 3, 'avoided cost',
            format('Cap {}''s AI cost at {}% of its revenue', customer_id, assumption('cost_cap_pct')),
-           format('{} ({}) cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days{}.',
+           format('{} ({}) cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days{}.{}',
                   customer_id, subscription_tier, cost, revenue, tenure_days,
-                  CASE WHEN upgrade_tier IS NULL THEN '; it is on the top tier, so no upgrade exists' ELSE '' END),
+                  CASE WHEN upgrade_tier IS NULL THEN '; it is on the top tier, so no upgrade exists' ELSE '' END,
+                  CASE WHEN cap_savings_after_models < cap_savings
+                       THEN format(' If the model switches are made its cost falls and the cap saves ${:,.2f} over those days (see the overlap line).',
+                                   cap_savings_after_models) ELSE '' END),
            format('A usage cap (or overage billing) holds cost to {}% of revenue; usage above it is not served or is billed.',
                   assumption('cost_cap_pct')),
            'medium', NULL,
-           cap_savings, cost, 'cost', cap_savings_after_models,
-           CASE WHEN cap_savings_after_models < cap_savings
-                THEN format('after the model switches its cost is lower, so ${:,.2f} of it over its billed days counts in the total',
-                            cap_savings_after_models) END,
-           tenure_days
+           cap_savings, cost, 'cost', cap_savings, NULL, tenure_days
     FROM ledger_caps, fp
-    WHERE cap_savings > 0
-      AND NOT (upgrade_tier IS NOT NULL AND revenue - cost + upgrade_revenue >= 0)
+    WHERE proposed
 ),
 commitment AS (
     SELECT 'commitment', 'optimization', ['optimization'], 'reserved commitment', 4, 'saving',
            format('Commit to ${:,.2f} a day of reserved capacity', a.commit_daily_cost),
-           format('Sized on the spend left after the model levers and caps: the {}th percentile of daily spend at a {}% discount; '
-                  || '{:.1f}% utilization, break-even at {:.0f}%. On today''s spend it would be ${:,.2f} a day.',
+           format('Sized on daily spend after the cost caps (the levers that do not depend on output quality): the {}th percentile of daily spend at a {}% discount; '
+                  || '{:.1f}% utilization, break-even at {:.0f}%. If the model switches and arbitrage are made, commit ${:,.2f} a day instead (see the overlap line).',
                   CAST(round(a.percentile * 100) AS INTEGER), a.discount_pct,
-                  pct(a.covered_cost, a.commit_daily_cost * a.days), 100 - a.discount_pct, c.commit_daily_cost),
+                  pct(a.covered_cost, a.commit_daily_cost * a.days), 100 - a.discount_pct, l.commit_daily_cost),
            format('Daily spend stays at its level; committed spend is billed at {}% off whether used or not.', a.discount_pct),
            'medium', NULL,
-           a.savings, a.current_cost, 'cost', a.savings,
-           format('standalone, on today''s spend: ${:,.2f} over the period', c.savings), a.days
+           a.savings, a.current_cost, 'cost', a.savings, NULL, a.days
     FROM ledger_commitment AS a
-    JOIN ledger_commitment AS c ON c.basis = 'current'
-    WHERE a.basis = 'after_levers' AND a.savings > 0
+    JOIN ledger_commitment AS l ON l.basis = 'after_levers'
+    WHERE a.basis = 'after_caps' AND a.savings > 0
+),
+-- The sure levers (caps, commitment) are counted standalone, so their
+-- subtotal holds whether or not the quality-dependent switches are made.
+-- If they are, the caps act on a lower cost and the commitment is sized on
+-- what remains: this line is that difference (usually negative), counted
+-- with the low-confidence savings, so the total is the levers in sequence
+-- (switch, arbitrage, caps on what remains, commitment on what remains).
+-- Each cap's difference is put on the period basis (x period days / its
+-- billed days) so its monthly amount is the caps' own monthly difference.
+overlap AS (
+    SELECT 'overlap:quality-levers', 'optimization', ['optimization'], 'overlap with the sure levers', 4, 'overlap',
+           'If the model switches are made: resize the commitment; the caps save less',
+           format('After the model switches and arbitrage the caps save ${:,.2f} instead of ${:,.2f} over their billed days, '
+                  || 'and the commitment is ${:,.2f} a day instead of ${:,.2f}, saving ${:,.2f} instead of ${:,.2f} over the {} days.',
+                  c.after_models, c.standalone, l.commit_daily_cost, a.commit_daily_cost,
+                  greatest(l.savings, 0), greatest(a.savings, 0), fp.period_days),
+           'Applies only with the quality-dependent levers; counted with them.',
+           'low', NULL,
+           money(c.difference + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, 'cost',
+           money(c.difference + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, fp.period_days
+    FROM (SELECT coalesce(sum(cap_savings_after_models), 0) AS after_models,
+                 coalesce(sum(cap_savings), 0) AS standalone,
+                 coalesce(sum((cap_savings_after_models - cap_savings)
+                              * (SELECT period_days FROM period) / nullif(tenure_days, 0)), 0) AS difference
+          FROM ledger_caps WHERE proposed) AS c
+    CROSS JOIN ledger_commitment AS a
+    JOIN ledger_commitment AS l ON l.basis = 'after_levers'
+    CROSS JOIN fp
+    WHERE a.basis = 'after_caps'
+      AND c.difference + greatest(l.savings, 0) - greatest(a.savings, 0) <> 0
 ),
 upgrades AS (
     SELECT 'upgrade:' || customer_id, 'profitability', ['profitability', 'realtime'],
@@ -799,9 +982,10 @@ upgrades AS (
 plan AS (
     SELECT 'pricing:' || plan, 'pricing', ['pricing'], 'pricing plan', 6, 'revenue gain',
            format('Move to {} pricing, grandfathering {} customer(s)', plan, grandfathered_customers),
-           format('Re-billing the same usage under {}: ${:,.2f} instead of ${:,.2f} over the period while {} customer(s) whose bill would rise over {}% keep theirs until {}; ${:,.2f} if all then moved and stayed.',
+           format('Re-billing the same usage under {}: ${:,.2f} instead of ${:,.2f} over the period while {} customer(s) whose bill would rise over {}% keep theirs until {}; ${:,.2f} if all then moved and stayed. '
+                  || 'If adopted, those customers'' ${:,.2f} of current revenue over the period is exposed when the grandfathering ends (they are likely to leave); the gain exceeds it.',
                   plan, revenue_while_grandfathered, current_revenue, grandfathered_customers,
-                  assumption('churn_increase_pct'), grandfathered_until, revenue),
+                  assumption('churn_increase_pct'), grandfathered_until, revenue, revenue_exposed),
            'Usage stays the same under the new prices; customers paying more stay.',
            'low', NULL,
            gain_now, current_revenue, 'revenue', gain_now, NULL, fp.period_days
@@ -816,18 +1000,7 @@ churn AS (
            'medium', NULL,
            revenue_at_risk, NULL, 'revenue', 0, 'revenue at risk is listed, not added', 30
     FROM churn_signals, fp
-),
-plan_risk AS (
-    SELECT 'pricing-risk:' || plan, 'pricing', ['pricing'], 'pricing plan', 6, 'revenue at risk',
-           format('{} customer(s) grandfathered under {} pricing', grandfathered_customers, plan),
-           format('Their bill would rise over {}% (to ${:,.2f} from ${:,.2f} over the period); when the grandfathering ends on {} they are likely to leave.',
-                  assumption('churn_increase_pct'), grandfathered_new_revenue, revenue_at_risk, grandfathered_until),
-           'A bill rising by more than the churn threshold makes its customer likely to leave.',
-           'low', NULL,
-           revenue_at_risk, revenue_at_risk, 'revenue', 0, 'revenue at risk is listed, not added',
-           (SELECT period_days FROM period)
-    FROM pricing_plans
-    WHERE plan = (SELECT plan FROM pricing_plan_choice) AND grandfathered_customers > 0
+    WHERE revenue_at_risk > 0
 ),
 non_production AS (
     SELECT 'target:non-production', 'alignment', ['alignment'], 'non-production spend', 8, 'target',
@@ -858,16 +1031,18 @@ UNION ALL SELECT * FROM features
 UNION ALL SELECT * FROM arbitrage
 UNION ALL SELECT * FROM caps
 UNION ALL SELECT * FROM commitment
+UNION ALL SELECT * FROM overlap
 UNION ALL SELECT * FROM upgrades
 UNION ALL SELECT * FROM plan
 UNION ALL SELECT * FROM churn
-UNION ALL SELECT * FROM plan_risk
 UNION ALL SELECT * FROM non_production;
 
 -- The ledger as every report shows it: amounts per 30-day month, revenue
 -- levers reconciled (the larger of upgrades and the pricing plan counts),
 -- severity from the alert policy (against monthly spend or revenue).
-CREATE OR REPLACE TEMP VIEW actions AS
+-- actions_live computes it under the assumptions in effect; `actions`
+-- (below) reads it stored when no analyzer parameter changes them.
+CREATE OR REPLACE TEMP VIEW actions_live AS
 WITH fp AS (SELECT * FROM finance_period),
 raw AS MATERIALIZED (SELECT * FROM actions_raw),
 revenue_levers AS (
@@ -930,23 +1105,33 @@ SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
        per_month(l.period_usd, l.days) AS monthly_usd,
        per_month(l.acts_on_period_usd, l.days) AS acts_on_monthly_usd,
        per_month(l.reconciled_period_usd, l.days) AS counted_monthly_usd,
-       l.reconciled_period_usd > 0 AS counted,
+       l.reconciled_period_usd <> 0 AS counted,
        l.reconciliation,
-       coalesce(alert_severity(per_month(l.period_usd, l.days),
-                               CASE l.base WHEN 'revenue' THEN fp.monthly_revenue ELSE fp.monthly_spend END),
-                'low') AS severity
+       coalesce(alert_severity_of(per_month(l.period_usd, l.days), fp.monthly_spend), 'low') AS severity
 FROM grouped AS l CROSS JOIN fp;
+
+-- The ledger, stored once per load: every report's recommendations and the
+-- index read it, and recomputing it for each reader (levers, bills and the
+-- commitment over all the usage) was most of a run's time. While an
+-- analyzer runs with a parameter that changes an assumption (run-sql
+-- --param; assumption_changed(name) is then true), finops stores it again
+-- from actions_live under those values, and once more after the analyzer.
+CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live;
 
 -- The reconciled total: counted savings never exceed the monthly spend
 -- (each lever acts on what the ones before it leave), gains are the
--- counted revenue levers, revenue at risk and targets stand apart.
+-- counted revenue levers, revenue at risk and targets stand apart. The
+-- high-or-medium line sums only high- and medium-confidence levers, each
+-- standalone; the low-confidence line adds the quality-dependent levers and
+-- the overlap line. Action counts count only actions with a counted amount
+-- (the overlap line is an adjustment, not an action).
 CREATE OR REPLACE TEMP VIEW actions_total AS
 WITH fp AS (SELECT * FROM finance_period), a AS MATERIALIZED (SELECT * FROM actions),
 sums AS (
     SELECT coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low'), 0) AS sure,
-           coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence = 'low'), 0) AS quality,
-           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low') AS sure_n,
-           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence = 'low') AS quality_n,
+           coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost', 'overlap') AND confidence = 'low'), 0) AS quality,
+           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low' AND counted) AS sure_n,
+           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence = 'low' AND counted) AS quality_n,
            coalesce(sum(counted_monthly_usd) FILTER (WHERE kind = 'revenue gain'), 0) AS gains,
            count(*) FILTER (WHERE kind = 'revenue gain' AND counted) AS gains_n,
            coalesce(sum(monthly_usd) FILTER (WHERE kind = 'revenue at risk'), 0) AS at_risk,

@@ -57,6 +57,9 @@ def test_ok_build_writes_reports_manifest_index_and_assets(tmp_path, data):
     assert probe["version"] == 2 and probe["category"] == "ubr"
     assert [h["label"] for h in probe["headlines"]] == ["Total cost", "Calls", "Production share"]
     assert probe["headlines"][1]["value"] == 240
+    # counts are whole numbers in the manifest, never 240.0
+    assert all(isinstance(h["value"], int) for e in manifest["reports"] for h in e["headlines"]
+               if h["unit"] == "count" and h["value"] is not None)
     assert sorted(p.name for p in (out / "assets").iterdir()) == sorted(
         ["chart.umd.min.js", "live.js", "report.css", "report.js", "viewer.css", "viewer.js"]
         if (out / "assets/viewer.js").exists() else
@@ -295,7 +298,7 @@ def test_index_lists_every_action_with_a_reconciled_total(tmp_path, data):
     result = build_site(data, out)
     actions = result.manifest["actions"]
     total = {row["line"]: row["monthly_usd"] for row in actions["total"]}
-    savings = [a for a in actions["items"] if a["kind"] in ("saving", "avoided cost")]
+    savings = [a for a in actions["items"] if a["kind"] in ("saving", "avoided cost", "overlap")]
     counted = sum(a["counted_monthly_usd"] for a in savings if a["counted"])
     assert total["All savings, each counted once"] == pytest.approx(counted, abs=1e-5)
     assert total["All savings, each counted once"] <= total["Monthly AI spend"]

@@ -300,9 +300,9 @@ def customers(calls) -> dict[str, Customer]:
 
 
 def churn_revenue_at_risk(calls) -> dict[str, Decimal]:
-    """Customers the calls show likely to leave (silent 7-29 days before the last call
-    date, calls down 50% or more in the last 14 days against the 14 before with at
-    least 20 then, or a downgrade): their current monthly fee."""
+    """Customers still billed that the calls show likely to leave (calls down 50% or
+    more in the last 14 days against the 14 before with at least 20 then, or a
+    downgrade; not silent 7 days or more, which is lapsed): their current monthly fee."""
     _, last, _ = period(calls)
     rank = {"starter": 1, "pro": 2, "enterprise": 3}
     out = {}
@@ -316,7 +316,8 @@ def churn_revenue_at_risk(calls) -> dict[str, Decimal]:
                     if last - dt.timedelta(days=28) < c.date <= last - dt.timedelta(days=14))
         declined = prior >= 20 and recent <= prior * 0.5
         downgraded = rank[cu.day_tiers[max(cu.day_tiers)]] < max(rank[t] for t in cu.day_tiers.values())
-        if quiet >= 7 or declined or downgraded:
+        # silent 7+ days: billed only to its last call (lapsed), so nothing at risk
+        if quiet < 7 and (declined or downgraded):
             out[cid] = cu.fee
     return out
 
@@ -488,16 +489,16 @@ def ref_realtime(calls):
                 spikes.append({"customer_id": cid, "call_date": d, "cost": cost,
                                "baseline": money(baseline), "ratio": float(ratio)})
     at_risk = churn_revenue_at_risk(calls)
-    # budget_status: cost in the 30 days ending at the file's last call date.
-    _, last, _ = period(calls)
-    window_start = last - dt.timedelta(days=29)
+    # budget_status: cost and fee both per 30-day month of the customer's billed days;
+    # used = cost / revenue, high above 100% (a loss), medium from 80%.
     budget = []
     for cid, cu in customers(calls).items():
-        monthly = total_cost([c for c in cu.calls if c.date >= window_start])
-        used = pct(monthly, cu.fee)
-        risk = "high" if used >= 100 else "medium" if used >= 80 else "low"
+        monthly = money(frac(cu.cost) * 30 / cu.tenure_days)
+        allocation = money(sum(Fraction(TIER_FEES[t]) for t in cu.day_tiers.values()) / cu.tenure_days)
+        used = pct(cu.cost, cu.revenue)
+        risk = "high" if used > 100 else "medium" if used >= 80 else "low"
         budget.append({"customer_id": cid, "subscription_tier": cu.tier, "monthly_cost": monthly,
-                       "allocation": cu.fee, "used_pct": used, "risk": risk,
+                       "allocation": allocation, "used_pct": used, "risk": risk,
                        "revenue_at_risk": at_risk.get(cid, Decimal(0))})
     return {"anomalous_calls": anomalous, "daily_spikes": spikes, "budget_status": budget}
 
@@ -808,13 +809,14 @@ def edge_case_rows() -> list[list[str]]:
         task="analysis", feature="analysis", env="development", product="product_b")
     add("2025-02-22T11:00:00", "c_stage", "enterprise", "org_stage", "mistral-medium", "0.004000",
         env="staging", product="product_b")
-    # budget: exactly 80% of a starter fee in the 30-day window (medium), older cost outside
+    # allocation: 30 billed days (Feb 5 - Mar 6), cost 23.20 against 29 of revenue:
+    # exactly 80% (medium)
     add("2025-02-05T10:00:00", "c_med", "starter", "org_c", "claude-sonnet-4", "10.000000",
         task="code_generation", feature="code_generation")
-    add("2025-03-05T10:00:00", "c_med", "starter", "org_c", "claude-sonnet-4", "23.200000",
+    add("2025-03-06T10:00:00", "c_med", "starter", "org_c", "claude-sonnet-4", "13.200000",
         task="code_generation", feature="code_generation")
-    # exactly 100% (high: revenue at risk = the fee)
-    add("2025-03-09T10:00:00", "c_high", "starter", "org_c", "claude-3.5-sonnet", "29.000000",
+    # one billed day, revenue 0.966667: a cost one millionth above it is over (high)
+    add("2025-03-09T10:00:00", "c_high", "starter", "org_c", "claude-3.5-sonnet", "0.966668",
         task="analysis", feature="analysis")
     # the window's edges: 2025-02-08 is out, 2025-02-09 (last date - 29) is in
     add("2025-02-01T00:00:00", "c_old", "pro", "org_c", "gpt-4-turbo", "5.000000")
@@ -967,7 +969,8 @@ def test_edge_case_file_holds_its_edge_cases(tmp_path):
     risk = {r["customer_id"]: r["risk"] for r in ref["budget_status"]}
     assert (risk["c_med"], risk["c_high"]) == ("medium", "high")
     at_risk = {r["customer_id"] for r in ref["budget_status"] if r["revenue_at_risk"]}
-    assert "c_one" in at_risk and "c_early" not in at_risk   # silent 18 days; gone 36 days
+    # silent 18 days: lapsed (billed to its last call), no revenue at risk; gone 36 days
+    assert "c_one" not in at_risk and "c_early" not in at_risk
     # c_up was starter for 28 days and pro for 10: (28 * 29 + 10 * 99) / 30
     assert cus["c_up"].revenue == money(Fraction(28 * 29 + 10 * 99, 30))
     buckets = {r["customer_id"]: margin_bucket(r["margin_pct"])

@@ -152,11 +152,12 @@ def test_headline_recommendations_alerts(orgs_csv):
 
     alerts = run_query("alignment", orgs_csv, "alerts")
     # monthly spend 7.5 x 30 = 225. Non-production over target: 82.5 a month, 36.7%
-    # of spend: high. org_001 holds 53.3% of spend: concentration, medium, its 120 a
-    # month. Unit cost: nobody at 150% of the average.
+    # of spend: high. org_001 holds 53.3% of spend: concentration, under the same
+    # policy as every alert, its 120 a month is 53.3% of spend: high. (No unit-cost
+    # alert: a variance between organizations nets to zero.)
     assert [(r["severity"], r["title"], r["amount_usd"]) for r in alerts] == [
+        ("high", "Spend concentrated in org_001", pytest.approx(120)),
         ("high", "Non-production spend over target", pytest.approx(82.5)),
-        ("medium", "Spend concentrated in org_001", pytest.approx(120)),
     ]
 
 

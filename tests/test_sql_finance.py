@@ -131,20 +131,65 @@ def test_levers_apply_in_sequence_and_count_once(ledger_session):
     assert (switch["kind"], switch["confidence"], switch["counted"]) == ("saving", "low", True)
     assert float(switch["monthly_usd"]) == pytest.approx(89.55)
     assert "check a sample" in switch["quality_risk"]
-    # commitment on what remains after the switch: days 1-5 cost 12.515, days 6-10
-    # 25.015; the 10th percentile is 12.515; committed 12.515 x 10 x 0.8 = 100.12,
-    # on demand 5 x 12.5 = 62.5, against 187.65: saves 25.03, 75.09 a month.
-    # Standalone, on today's spend (15.5 / 28.0): 217.5 - 124 - 62.5 = 31.00.
+    # The commitment (a sure lever) is sized on today's spend (no caps here): days 1-5
+    # cost 15.5, days 6-10 28.0; the 10th percentile is 15.5; committed 15.5 x 10 x 0.8
+    # = 124, on demand 5 x 12.5 = 62.5, against 217.5: saves 31.00, 93.00 a month.
     commit = actions["commitment"]
-    assert commit["confidence"] == "medium"
-    assert float(commit["monthly_usd"]) == pytest.approx(75.09)
-    assert "$31.00" in commit["reconciliation"]
+    assert commit["confidence"] == "medium" and commit["counted"]
+    assert float(commit["monthly_usd"]) == pytest.approx(93.0)
+    # If the switch is made the commitment is sized on what remains: days 1-5 12.515,
+    # days 6-10 25.015; committed 12.515 x 10 x 0.8 = 100.12, on demand 62.5, against
+    # 187.65: saves 25.03, 75.09 a month. The overlap line (low confidence) is the
+    # difference, 75.09 - 93.00 = -17.91.
+    assert "$12.52 a day instead" in commit["detail"]
+    overlap = actions["overlap:quality-levers"]
+    assert (overlap["kind"], overlap["confidence"]) == ("overlap", "low")
+    assert float(overlap["counted_monthly_usd"]) == pytest.approx(-17.91)
     total = {r["position"]: float(r["monthly_usd"]) for r in rows_of(con, "SELECT * FROM actions_total")}
     assert total[1] == pytest.approx(652.5)            # (5 x 15.5 + 5 x 28) x 30 / 10
-    assert total[2] == pytest.approx(75.09)            # high or medium confidence
-    assert total[3] == pytest.approx(89.55)            # depends on quality
-    assert total[4] == pytest.approx(164.64) and total[4] <= total[1]
+    assert total[2] == pytest.approx(93.0)             # high or medium: standalone
+    assert total[3] == pytest.approx(89.55 - 17.91)    # depends on quality, with the overlap
+    # all savings: the levers in sequence, switch then commitment on what remains
+    assert total[4] == pytest.approx(89.55 + 75.09) and total[4] <= total[1]
     assert total[5] == pytest.approx(652.5 - 164.64)
+
+
+def test_sure_savings_do_not_depend_on_the_quality_levers(tmp_path):
+    """Caps and the commitment are counted as if no model switch were made; the
+    overlap line takes back what they lose when the switches are made."""
+    # cust_0001, enterprise (299, the top tier): 10 days, 4 gpt-4 qa calls a day at
+    # 3.00 (100,000 input tokens; 0.015 each at gpt-4o-mini). Revenue 299 x 10 / 30 =
+    # 99.666667, cost 120: it loses money, and no upgrade exists, so a cap.
+    rows = [{"timestamp": f"2025-11-{day:02d}T{k:02d}:00:00", "provider": "openai", "model": "gpt-4",
+             "task_type": "qa", "feature_id": "qa", "subscription_tier": "enterprise",
+             "input_tokens": "100000", "output_tokens": "0", "cost_usd": "3.000000"}
+            for day in range(1, 11) for k in range(1, 5)]
+    session = open_session(write_calls(tmp_path / "calls.csv", rows))
+    try:
+        actions = {r["action_id"]: r for r in rows_of(session.con, "SELECT * FROM actions")}
+        total = {r["position"]: r for r in rows_of(session.con, "SELECT * FROM actions_total")}
+    finally:
+        session.close()
+    # cap, standalone: 120 - 80% x 99.666667 = 40.266667 over 10 days: 120.80 a month
+    cap = actions["cap:cust_0001"]
+    assert (cap["confidence"], cap["counted"]) == ("medium", True)
+    assert float(cap["counted_monthly_usd"]) == pytest.approx(120.8, abs=1e-4)
+    # commitment on the spend after the cap: each day 12 - 40.266667 x 12 / 120 =
+    # 7.973333, committed at 80%: saves 79.733333 x 20% = 15.946667, 47.84 a month
+    commit = actions["commitment"]
+    assert float(commit["counted_monthly_usd"]) == pytest.approx(47.84, abs=1e-4)
+    # high or medium: 120.80 + 47.84 = 168.64, 2 actions, whatever the switches do
+    assert float(total[2]["monthly_usd"]) == pytest.approx(168.64, abs=1e-4)
+    assert total[2]["actions"] == 2
+    # If the switch is made (40 x 2.985 = 119.40 over 10 days, 358.20 a month) the cost
+    # left is 0.60, under the cap (no cap saving), and the commitment on 0.06 a day
+    # saves 0.12, 0.36 a month: overlap = (0 - 120.80) + (0.36 - 47.84) = -168.28.
+    overlap = actions["overlap:quality-levers"]
+    assert float(overlap["counted_monthly_usd"]) == pytest.approx(-168.28, abs=1e-4)
+    assert float(total[3]["monthly_usd"]) == pytest.approx(358.2 - 168.28, abs=1e-4)
+    assert total[3]["actions"] == 1                      # the switch; the overlap is no action
+    # all: 358.20 + 0 + 0.36, the levers in sequence, under the 360 of monthly spend
+    assert float(total[4]["monthly_usd"]) == pytest.approx(358.56, abs=1e-4)
 
 
 def test_small_actions_are_listed_together_under_the_dollar_floor(tmp_path):
@@ -309,10 +354,23 @@ def test_budget_against_actual_month_to_date_and_forecast(calls_csv, tmp_path):
         ("2025-10", "organization", 4, 4, "over budget"),
         ("2025-11", "organization", 20, 60, "forecast over"),
         ("2025-11", "product", 20, 60, "on track"),
-        ("2025-12", "organization", 0, None, "no data"),
+        ("2025-12", "organization", None, None, "no data"),
     ]
     titles = [a["title"] for a in queries["alerts"]]
     assert "organization org_001: forecast over for 2025-11" in titles
+    # the alert's amount is the one its text states: the month ends $10 over the budget
+    [alert] = [a for a in queries["alerts"] if a["title"] == "organization org_001: forecast over for 2025-11"]
+    assert alert["amount_usd"] == pytest.approx(10) and "$60.00: $10.00 over the budget" in alert["detail"]
+
+
+def test_a_budget_month_before_the_data_has_no_data(calls_csv, tmp_path):
+    # The file covers Nov 1 - 10; an October budget is not "on track" with $0 spent.
+    rows = [{"timestamp": f"2025-11-{d:02d}T10:00:00", "cost_usd": "2.000000"} for d in range(1, 11)]
+    budgets = tmp_path / "budgets.csv"
+    budgets.write_text("month,scope,scope_id,budget_usd\n2025-10,organization,org_001,30\n", encoding="utf-8")
+    _, results = analyze.run_sql("alignment", calls_csv(rows), budgets=budgets, query="budget_vs_actual")
+    [row] = results[0].to_json()["queries"]["budget_vs_actual"]
+    assert (row["actual"], row["used_pct"], row["status"]) == (None, None, "no data")
 
 
 def test_without_budgets_the_report_says_so(calls_csv):
@@ -343,3 +401,58 @@ def test_analyzer_parameters_default_to_the_ledgers_assumptions(calls_csv):
                 assert str(param.default).replace(" ", "") == assumed[name] or \
                     float(param.default) == float(assumed[name]), (analyzer.name, name)
     assert checked >= 8
+
+
+# -- spend without a customer (issue 10's 'unattributed') ---------------------------
+
+def test_unattributed_calls_are_no_customer_and_are_shown_apart(calls_csv):
+    # A: pro from Nov 1 to Nov 10 = 10 days x 99 / 30 = 33.0 of revenue, $0.50 of cost.
+    # unattributed: $2.25 over 3 calls on Nov 2 and Nov 5, recorded at the starter
+    # tier (what finops.otel writes): no subscription, so no revenue at all (it was
+    # billed 4 days x 29 / 30 = 3.866667 as a starter customer).
+    path = calls_csv([
+        {"customer_id": "A", "timestamp": "2025-11-01T10:00:00", "cost_usd": "0.250000"},
+        {"customer_id": "A", "timestamp": "2025-11-10T10:00:00", "cost_usd": "0.250000"},
+        {"customer_id": "unattributed", "organization_id": "unattributed",
+         "subscription_tier": "starter", "timestamp": "2025-11-02T10:00:00", "cost_usd": "1.000000"},
+        {"customer_id": "unattributed", "organization_id": "unattributed",
+         "subscription_tier": "starter", "timestamp": "2025-11-05T10:00:00", "cost_usd": "1.000000"},
+        {"customer_id": "unattributed", "organization_id": "unattributed",
+         "subscription_tier": "starter", "timestamp": "2025-11-05T11:00:00", "cost_usd": "0.250000"},
+    ])
+    customers = run_query("profitability", path, "customers")
+    assert [r["customer_id"] for r in customers] == ["A"]
+    assert customers[0]["revenue"] == pytest.approx(33.0)
+    (apart,) = run_query("profitability", path, "unattributed")
+    assert apart["calls"] == 3 and apart["cost"] == pytest.approx(2.25)
+    assert apart["active_days"] == 2
+    assert (apart["first_date"], apart["last_date"]) == ("2025-11-02", "2025-11-05")
+    # pricing re-bills customers only: no plan bills the unattributed calls
+    plans = {r["model"]: r for r in run_query("pricing", path, "models")}
+    assert plans["flat"]["revenue"] == pytest.approx(33.0)
+    assert plans["usage_based"]["revenue"] == pytest.approx(1.0)  # 2 x A's $0.50
+    assert plans["flat"]["cost"] == pytest.approx(0.5)
+    # no action treats it as a customer (cap, upgrade, churn)
+    actions = [r["action_id"] for r in run_query("profitability", path, "recommendations")]
+    assert not [a for a in actions if "unattributed" in a]
+    # the period's revenue is A's alone; its spend still counts every call
+    s = open_session(path, cache=False)
+    try:
+        revenue, cost = s.con.execute(
+            "SELECT total_revenue, total_cost FROM finance_period").fetchone()
+    finally:
+        s.close()
+    assert float(revenue) == pytest.approx(33.0) and float(cost) == pytest.approx(2.75)
+
+
+def test_an_unattributed_customer_listed_in_subscriptions_is_billed(calls_csv, tmp_path):
+    path = calls_csv([
+        {"customer_id": "unattributed", "timestamp": "2025-11-01T10:00:00"},
+        {"customer_id": "unattributed", "timestamp": "2025-11-30T10:00:00"},
+    ])
+    subs = write_subscriptions(tmp_path / "subs.csv",
+                               [["unattributed", "org_001", "pro", "2025-11-01", "", "", ""]])
+    _, results = analyze.run_sql("profitability", path, query="customers", subscriptions=subs)
+    rows = results[0].to_json()["queries"]["customers"]
+    assert [r["customer_id"] for r in rows] == ["unattributed"]
+    assert rows[0]["revenue"] == pytest.approx(99.0)  # 30 days x 99 / 30

@@ -62,7 +62,7 @@ def test_optimization(reports):
                  sum(r["monthly_savings"] for r in levers if r["confidence"] != "low"))
     assert close(cards["Monthly savings that depend on quality"],
                  sum(r["monthly_savings"] for r in levers if r["confidence"] == "low"))
-    counted = [r for r in q["recommendations"] if r["counted"] and r["kind"] in ("saving", "avoided cost")]
+    counted = [r for r in q["recommendations"] if r["counted"] and r["kind"] in ("saving", "avoided cost", "overlap")]
     assert close(sum(r["amount_usd"] for r in counted),
                  cards["Monthly savings, high or medium confidence"] + cards["Monthly savings that depend on quality"])
 

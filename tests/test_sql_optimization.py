@@ -98,50 +98,74 @@ def daily(costs_by_day: dict[str, float]) -> list[dict]:
 
 
 def test_commitment_worked_example(calls_csv):
-    path = calls_csv(daily({"2025-11-01": 10, "2025-11-02": 20, "2025-11-03": 30,
-                            "2025-11-04": 40, "2025-11-05": 50}))
+    # cents a day, so the customer (pro, 99 x 5 / 30 = 16.50 of revenue) is
+    # profitable: no cap, and the spend after the caps is the spend
+    path = calls_csv(daily({"2025-11-01": 0.10, "2025-11-02": 0.20, "2025-11-03": 0.30,
+                            "2025-11-04": 0.40, "2025-11-05": 0.50}))
     (row,) = run_query("optimization", path, "commitment")
-    # p10 of [10, 20, 30, 40, 50]: position 0.1 * (5 - 1) = 0.4 -> 10 + 0.4 * 10 = 14
+    # p10 of [0.1 .. 0.5]: position 0.1 * (5 - 1) = 0.4 -> 0.1 + 0.4 * 0.1 = 0.14
     assert row["percentile"] == pytest.approx(0.1)
-    assert row["commit_daily_cost"] == pytest.approx(14)
+    assert row["commit_daily_cost"] == pytest.approx(0.14)
     assert row["days"] == 5
-    # committed: 14 a day * 5 days * (1 - 20%) = 56
-    assert row["committed_cost"] == pytest.approx(56)
-    # on demand: above 14 each day = 0 + 6 + 16 + 26 + 36 = 84
-    assert row["on_demand_cost"] == pytest.approx(84)
-    assert row["cost_with_commitment"] == pytest.approx(140)
-    assert row["current_cost"] == pytest.approx(150)
-    assert row["savings"] == pytest.approx(10)                 # 150 - 140
-    assert row["savings_pct"] == pytest.approx(100 * 10 / 150)
-    assert row["monthly_savings"] == pytest.approx(60)         # 10 / 5 days * 30
-    # used of the commitment: 10 + 14 * 4 = 66 of 70
-    assert row["utilization_pct"] == pytest.approx(100 * 66 / 70)
+    # committed: 0.14 a day * 5 days * (1 - 20%) = 0.56
+    assert row["committed_cost"] == pytest.approx(0.56)
+    # on demand: above 0.14 each day = 0 + 0.06 + 0.16 + 0.26 + 0.36 = 0.84
+    assert row["on_demand_cost"] == pytest.approx(0.84)
+    assert row["cost_with_commitment"] == pytest.approx(1.40)
+    assert row["current_cost"] == pytest.approx(1.50)
+    assert row["savings"] == pytest.approx(0.10)               # 1.50 - 1.40
+    assert row["savings_pct"] == pytest.approx(100 * 0.1 / 1.5)
+    assert row["monthly_savings"] == pytest.approx(0.60)       # 0.10 / 5 days * 30
+    # used of the commitment: 0.10 + 0.14 * 4 = 0.66 of 0.70
+    assert row["utilization_pct"] == pytest.approx(100 * 0.66 / 0.70)
     assert row["breakeven_utilization_pct"] == pytest.approx(80)
-    assert row["breakeven_daily_cost"] == pytest.approx(11.2)  # 14 * 0.8
+    assert row["breakeven_daily_cost"] == pytest.approx(0.112)  # 0.14 * 0.8
+    # The table's chosen row, the chart's line and the ledger's action are one figure.
+    [chosen] = [r for r in run_query("optimization", path, "commitment_scenarios") if r["chosen"]]
+    assert chosen["commit_daily_cost"] == row["commit_daily_cost"]
+    assert {r["commit_daily_cost"] for r in run_query("optimization", path, "daily_commitment")} == {0.14}
+    [action] = [r for r in run_query("optimization", path, "recommendations") if r["action_id"] == "commitment"]
+    assert action["amount_usd"] == row["monthly_savings"]
+    assert action["title"] == "Commit to $0.14 a day of reserved capacity"
+
+
+def test_commitment_is_sized_after_the_caps(calls_csv):
+    # One enterprise customer (299 x 5 / 30 = 49.833333 of revenue) costing 100 over 5
+    # days (10, 15, 20, 25, 30), on a model with no cheaper model of its class: no
+    # switch, no arbitrage. Cap: 100 - 80% x 49.833333 = 60.133333, spread over the
+    # days by cost: each day keeps 39.866667% of its cost: 3.986667 .. 11.96.
+    costs = {"2025-11-01": 10, "2025-11-02": 15, "2025-11-03": 20, "2025-11-04": 25, "2025-11-05": 30}
+    path = calls_csv([{**c, "subscription_tier": "enterprise"} for c in daily(costs)])
+    (row,) = run_query("optimization", path, "commitment")
+    # p10: 3.986667 + 0.4 x (5.98 - 3.986667) = 4.784
+    assert row["commit_daily_cost"] == pytest.approx(4.784, abs=1e-6)
+    assert row["current_cost"] == pytest.approx(39.866667, abs=1e-6)
+    headline = run_query("optimization", path, "headline")
+    assert headline[0]["value"] == pytest.approx(row["monthly_savings"], abs=1e-9)
 
 
 def test_commitment_percentile_and_discount_parameters(calls_csv):
-    path = calls_csv(daily({"2025-11-01": 10, "2025-11-02": 20, "2025-11-03": 30,
-                            "2025-11-04": 40, "2025-11-05": 50}))
+    path = calls_csv(daily({"2025-11-01": 0.10, "2025-11-02": 0.20, "2025-11-03": 0.30,
+                            "2025-11-04": 0.40, "2025-11-05": 0.50}))
     (row,) = run_query("optimization", path, "commitment",
                        commitment_percentile=0.5, commitment_discount_pct=10)
-    # median 30; committed 30 * 5 * 0.9 = 135; on demand 10 + 20 = 30
-    assert row["commit_daily_cost"] == pytest.approx(30)
-    assert row["committed_cost"] == pytest.approx(135)
-    assert row["on_demand_cost"] == pytest.approx(30)
-    assert row["savings"] == pytest.approx(-15)                # 150 - 165: loses money
+    # median 0.30; committed 0.30 * 5 * 0.9 = 1.35; on demand 0.10 + 0.20 = 0.30
+    assert row["commit_daily_cost"] == pytest.approx(0.30)
+    assert row["committed_cost"] == pytest.approx(1.35)
+    assert row["on_demand_cost"] == pytest.approx(0.30)
+    assert row["savings"] == pytest.approx(-0.15)              # 1.50 - 1.65: loses money
 
 
 def test_commitment_zero_fills_days_without_calls(calls_csv):
-    # 2025-11-03 has no call: the series is [10, 20, 0, 30]
-    path = calls_csv(daily({"2025-11-01": 10, "2025-11-02": 20, "2025-11-04": 30}))
+    # 2025-11-03 has no call: the series is [0.10, 0.20, 0, 0.30]
+    path = calls_csv(daily({"2025-11-01": 0.10, "2025-11-02": 0.20, "2025-11-04": 0.30}))
     (row,) = run_query("optimization", path, "commitment")
-    # sorted [0, 10, 20, 30], p10 position 0.3 -> 0 + 0.3 * 10 = 3
+    # sorted [0, 0.1, 0.2, 0.3], p10 position 0.3 -> 0 + 0.3 * 0.1 = 0.03
     assert row["days"] == 4
-    assert row["commit_daily_cost"] == pytest.approx(3)
-    assert row["committed_cost"] == pytest.approx(9.6)         # 3 * 4 * 0.8
-    assert row["on_demand_cost"] == pytest.approx(51)          # 7 + 17 + 0 + 27
-    assert row["savings"] == pytest.approx(-0.6)               # 60 - 60.6
+    assert row["commit_daily_cost"] == pytest.approx(0.03)
+    assert row["committed_cost"] == pytest.approx(0.096)       # 0.03 * 4 * 0.8
+    assert row["on_demand_cost"] == pytest.approx(0.51)        # 0.07 + 0.17 + 0 + 0.27
+    assert row["savings"] == pytest.approx(-0.006)             # 0.60 - 0.606
     recs = run_query("optimization", path, "recommendations")
     assert not any(r["title"].startswith("Commit") for r in recs)
 
@@ -187,22 +211,26 @@ def test_total_potential_stacks_levers_without_double_counting(levers_csv):
     rows = run_query("optimization", levers_csv, "total_potential")
     by_lever = {r["lever"]: r for r in rows}
     # one-day file, per 30-day month: switching 0.05955 x 30 = 1.7865; arbitrage
-    # 0.0004 x 30 = 0.012; the commitment sized on what remains of the day after both,
-    # 0.06075 - 0.05955 - 0.0004 = 0.0008, paid at 80%: 0.00016 x 30 = 0.0048
+    # 0.0004 x 30 = 0.012; the commitment (a sure lever) on the day's spend, 0.06075 at
+    # 80%: 0.01215 x 30 = 0.3645; sized on what remains after both, 0.0008 at 80%,
+    # 0.0048 a month: the overlap line is 0.0048 - 0.3645 = -0.3597.
     assert by_lever["model switching"]["monthly_savings"] == pytest.approx(1.7865)
     assert by_lever["provider arbitrage"]["monthly_savings"] == pytest.approx(0.012)
-    assert by_lever["reserved commitment"]["monthly_savings"] == pytest.approx(0.0048)
+    assert by_lever["reserved commitment"]["monthly_savings"] == pytest.approx(0.3645)
+    assert by_lever["overlap with the sure levers"]["monthly_savings"] == pytest.approx(-0.3597)
+    assert sum(r["monthly_savings"] for r in rows) == pytest.approx(1.7865 + 0.012 + 0.0048)
     assert sum(r["monthly_savings"] for r in rows) <= 0.06075 * 30
 
 
 def test_headline_and_alerts(levers_csv):
     headline = run_query("optimization", levers_csv, "headline")
     assert 2 <= len(headline) <= 4
-    # the sure part (medium confidence: the commitment) leads, then what depends on quality
+    # the sure part (medium confidence: the commitment, standalone) leads, then what
+    # depends on quality (with the overlap line)
     assert headline[0]["label"] == "Monthly savings, high or medium confidence"
-    assert headline[0]["value"] == pytest.approx(0.0048, abs=1e-6)
+    assert headline[0]["value"] == pytest.approx(0.3645, abs=1e-6)
     assert headline[1]["label"] == "Monthly savings that depend on quality"
-    assert headline[1]["value"] == pytest.approx(1.7985, abs=1e-6)
+    assert headline[1]["value"] == pytest.approx(1.7985 - 0.3597, abs=1e-6)
     assert headline[2]["value"] == pytest.approx(1.8225, abs=1e-6)      # 0.06075 x 30
     # 1.7865 a month of avoidable spend is under the $10 floor: no alert
     assert run_query("optimization", levers_csv, "alerts") == []

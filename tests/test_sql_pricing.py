@@ -70,8 +70,8 @@ def test_each_plan_is_evaluated_with_its_migration_policy(csv_path):
     assert hybrid["revenue_while_grandfathered"] == pytest.approx(99 + 9.85)
     assert hybrid["gain_now"] == pytest.approx(108.85 - 113.5)        # -4.65 while it lasts
     assert hybrid["gain_full"] == pytest.approx(137.35 - 113.5)       # +23.85 if P then stays
-    assert hybrid["revenue_at_risk"] == pytest.approx(99)             # P's current revenue
-    assert hybrid["churn_severity"] == "high"                         # 87% of revenue
+    assert hybrid["revenue_exposed"] == pytest.approx(99)             # P's current revenue
+    assert hybrid["churn_severity"] == "high"                         # 99 a month against 62 of spend
     # tiered moves both at once: P 114.75 (+15.9%), S 14.50: +15.75
     assert models["tiered"]["grandfathered_customers"] == 0
     assert models["tiered"]["gain_now"] == pytest.approx(15.75)
@@ -94,21 +94,48 @@ def test_the_recommended_plan_is_the_one_that_gains_under_its_policy(csv_path):
         (1, "tiered", 1), (2, "tiered", 1), (3, "tiered", 0)]
     risk = {r["model"]: r for r in run_query("pricing", csv_path, "churn_risk")}
     assert risk["hybrid"]["churn_risk_customers"] == 1
-    assert risk["hybrid"]["revenue_at_risk"] == pytest.approx(99)
+    assert risk["hybrid"]["revenue_exposed"] == pytest.approx(99)
+    # hybrid is not adopted, so it raises no alert ("grandfathering ends on ..." would
+    # describe a consequence of a plan nobody moves to)
+    assert not any("hybrid" in a["title"] for a in run_query("pricing", csv_path, "alerts"))
     assert risk["hybrid"]["churn_risk_pct"] == pytest.approx(50)
 
 
-def test_churn_severity_scales_with_revenue_and_customers(calls_csv):
+def test_churn_severity_follows_the_one_alert_policy(calls_csv):
     # 40 starter customers for 30 days; one (B) costs 20, so usage-based (2 x cost)
-    # bills it 40 against 29: +38%, grandfathered. Its 29 of 1,160 revenue is 2.5% and
-    # 1 of 40 customers 2.5%: under 3% on both, so the alert policy on $29 a month
-    # against $1,160 of monthly revenue decides: 2.5% -> low.
+    # bills it 40 against 29: +38%, grandfathered. The revenue it exposes, 29 a month,
+    # is measured like every alert: against the monthly spend, 39 x 0.02 + 20 = 20.78:
+    # 140% -> high. No plan gains enough to be recommended (usage-based loses 39 x
+    # 28.96), so nothing is alerted.
     rows = [call(f"c{n}", d, 0.01, "starter") for n in range(39) for d in (1, 30)]
     rows += [call("B", 1, 10, "starter"), call("B", 30, 10, "starter")]
     risk = {r["model"]: r for r in run_query("pricing", calls_csv(rows), "churn_risk")}
     assert risk["usage_based"]["churn_risk_customers"] == 1
-    assert risk["usage_based"]["revenue_at_risk"] == pytest.approx(29)
-    assert risk["usage_based"]["churn_severity"] == "low"
+    assert risk["usage_based"]["revenue_exposed"] == pytest.approx(29)
+    assert risk["usage_based"]["churn_severity"] == "high"
+    assert run_query("pricing", calls_csv(rows, name="b.csv"), "alerts") == []
+    plan = run_query("pricing", calls_csv(rows, name="c.csv"), "migration_plan")
+    assert {p["to_model"] for p in plan} == {"no plan recommended"}
+    assert sum(p["customers"] for p in plan) == 0
+
+
+def test_a_plan_whose_gain_does_not_cover_the_revenue_it_exposes_is_not_recommended(calls_csv):
+    # 30 days. P (pro, 99 of revenue) costs 100: every other plan raises its bill over
+    # 25% (tiered 99 + 1.5 x 50.5 = 174.75, usage 200, hybrid 49.5 + 130 = 179.5), so
+    # it is grandfathered, exposing 99. Ten starter customers (29 each) cost 15.50 and
+    # move: tiered 30.50 (+1.50 each, 15 in all), usage 31 (+2, 20), hybrid 14.50 +
+    # 20.15 = 34.65 (+5.65, 56.50). The largest gain, hybrid's 56.50 a month, is above
+    # the $10 floor, but 56.50 - 99 is a loss if P leaves when its grandfathering ends:
+    # no plan is recommended.
+    rows = [call("P", 1, 50, "pro"), call("P", 30, 50, "pro")]
+    rows += [call(f"s{n}", d, 7.75, "starter") for n in range(10) for d in (1, 30)]
+    models = {r["model"]: r for r in run_query("pricing", calls_csv(rows), "models")}
+    assert models["hybrid"]["gain_now"] == pytest.approx(56.5)
+    assert models["tiered"]["gain_now"] == pytest.approx(15)
+    assert models["hybrid"]["revenue_exposed"] == pytest.approx(99)
+    assert run_query("pricing", calls_csv(rows, name="b.csv"), "recommendations") == []
+    headline = run_query("pricing", calls_csv(rows, name="c.csv"), "headline")
+    assert headline[1]["label"] == "Monthly gain while grandfathering, no plan worth it"
 
 
 def test_segments_split_customers_by_daily_cost(csv_path):

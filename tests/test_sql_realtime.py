@@ -88,52 +88,78 @@ def test_daily_spikes_need_a_baseline_and_money(calls_csv):
             for r in spikes] == [("cust_a", "2025-11-08", 10, 1, pytest.approx(10), 9)]
 
 
-def test_budget_status_window_and_risk_thresholds(calls_csv):
+def test_budget_status_is_per_30_day_month_of_billed_days(calls_csv):
     rows = [
-        # The file's last call date is 2025-11-30; the window is Nov 1 .. Nov 30.
-        # cust_s (starter, 29): 100 on Oct 31 (30 days before: out), 10 on Nov 1 (29 days: in).
+        # The file runs Nov 1 .. Nov 30 (30 days). Each customer's cost and its fee are
+        # both put on a 30-day month of its billed days (first to last call date).
+        # cust_s (starter, 29): 1 on Nov 1, 2 on Nov 10: 10 billed days, cost 3 ->
+        # 9 a month against 29: 31.0%, low (revenue 29 x 10 / 30 = 9.666667).
         {"customer_id": "cust_s", "subscription_tier": "starter",
-         "timestamp": "2025-10-31T23:59:59", "cost_usd": "100.000000"},
+         "timestamp": "2025-11-01T10:00:00", "cost_usd": "1.000000"},
         {"customer_id": "cust_s", "subscription_tier": "starter",
-         "timestamp": "2025-11-01T00:00:00", "cost_usd": "10.000000"},
-        # cust_p (pro, 99): 79.20 = exactly 80% -> medium.
+         "timestamp": "2025-11-10T10:00:00", "cost_usd": "2.000000"},
+        # cust_p (pro, 99): 39.60 on Nov 1 and on Nov 30: 79.20 a month, 80% -> medium.
         {"customer_id": "cust_p", "subscription_tier": "pro",
-         "timestamp": "2025-11-15T10:00:00", "cost_usd": "79.200000"},
-        # cust_q (pro, 99): 79.19 = 79.99% -> low.
-        {"customer_id": "cust_q", "subscription_tier": "pro",
-         "timestamp": "2025-11-15T10:00:00", "cost_usd": "79.190000"},
-        # cust_e: starter earlier, enterprise (299) now; 299 = exactly 100% -> high.
+         "timestamp": "2025-11-01T10:00:00", "cost_usd": "39.600000"},
+        {"customer_id": "cust_p", "subscription_tier": "pro",
+         "timestamp": "2025-11-30T10:00:00", "cost_usd": "39.600000"},
+        # cust_b (pro): one day, 3.30 = its revenue 99 / 30: 99 a month, exactly 100%,
+        # break-even: medium, not over.
+        {"customer_id": "cust_b", "subscription_tier": "pro",
+         "timestamp": "2025-11-30T09:00:00", "cost_usd": "3.300000"},
+        # cust_h (pro): one day, 3.31: 99.30 a month, 100.3% -> high (a loss of 0.01).
+        {"customer_id": "cust_h", "subscription_tier": "pro",
+         "timestamp": "2025-11-15T10:00:00", "cost_usd": "3.310000"},
+        # cust_e: starter Nov 21 .. 29 (9 days), enterprise on Nov 30: fees
+        # 9 x 29 + 299 = 560 over 10 days, 56 a month on average (revenue 18.666667);
+        # cost 100 -> 300 a month: 535.7% -> high.
         {"customer_id": "cust_e", "subscription_tier": "starter",
-         "timestamp": "2025-11-20T10:00:00", "cost_usd": "200.000000"},
+         "timestamp": "2025-11-21T10:00:00", "cost_usd": "10.000000"},
         {"customer_id": "cust_e", "subscription_tier": "enterprise",
-         "timestamp": "2025-11-30T10:00:00", "cost_usd": "99.000000"},
+         "timestamp": "2025-11-30T10:00:00", "cost_usd": "90.000000"},
     ]
     status = {r["customer_id"]: r for r in run_query("realtime", calls_csv(rows), "budget_status")}
-    s, p, q, e = status["cust_s"], status["cust_p"], status["cust_q"], status["cust_e"]
-    assert (s["subscription_tier"], s["monthly_cost"], s["allocation"]) == ("starter", 10, 29)
-    assert s["used_pct"] == pytest.approx(100 * 10 / 29) and s["risk"] == "low"
+    s, p, b, h, e = (status[c] for c in ("cust_s", "cust_p", "cust_b", "cust_h", "cust_e"))
+    assert (s["monthly_cost"], s["allocation"], s["billed_days"]) == (9, 29, 10)
+    assert s["used_pct"] == pytest.approx(100 * 3 / (29 * 10 / 30), abs=1e-4) and s["risk"] == "low"
+    assert (p["monthly_cost"], p["allocation"]) == (79.2, 99)
     assert p["used_pct"] == pytest.approx(80) and p["risk"] == "medium"
-    assert q["used_pct"] == pytest.approx(100 * 79.19 / 99) and q["risk"] == "low"
-    assert (e["subscription_tier"], e["allocation"], e["monthly_cost"]) == ("enterprise", 299, 299)
-    assert e["used_pct"] == pytest.approx(100) and e["risk"] == "high"
+    assert (b["monthly_cost"], b["used_pct"], b["risk"]) == (99, pytest.approx(100), "medium")
+    assert h["monthly_cost"] == pytest.approx(99.3) and h["risk"] == "high"
+    assert (e["subscription_tier"], e["allocation"], e["monthly_cost"]) == ("enterprise", 56, 300)
+    assert e["used_pct"] == pytest.approx(100 * 100 / 18.666667, abs=1e-3) and e["risk"] == "high"
     # Revenue at risk is churn evidence, not heavy use: cust_e (over its fee, active on
-    # the last day) has none; cust_s (silent 29 days) and cust_p, cust_q (silent 15
-    # days) put their current fee at risk.
+    # the last day) has none. cust_s (silent 20 days) and cust_h (15 days) are billed
+    # only to their last call: lapsed, so their fee is not revenue at risk (it is not
+    # in the revenue) and the evidence says so.
     assert e["revenue_at_risk"] == 0
-    assert (s["revenue_at_risk"], p["revenue_at_risk"], q["revenue_at_risk"]) == (29, 99, 99)
-    assert p["churn_evidence"] == "no calls in the last 15 days"
+    assert (s["revenue_at_risk"], h["revenue_at_risk"]) == (0, 0)
+    assert h["churn_evidence"] == ("no calls in the last 15 days: lapsed, not billed after its"
+                                   " last call, so no revenue at risk")
     # Highest use first.
     assert [r["customer_id"] for r in run_query("realtime", calls_csv(rows, name="b.csv"),
-                                                "budget_status")] == ["cust_e", "cust_p", "cust_q", "cust_s"]
-    headline = {r["label"]: r["value"] for r in run_query("realtime", calls_csv(rows, name="c.csv"), "headline")}
-    assert headline["Revenue at risk, a month"] == 29 + 99 + 99
-    assert headline["Customers likely to leave"] == 3
+                                                "budget_status")] == ["cust_e", "cust_h", "cust_b", "cust_p", "cust_s"]
+    # "Over their allocation" are exactly the customers profitability finds losing money.
+    path = calls_csv(rows, name="c.csv")
+    headline = {r["label"]: r["value"] for r in run_query("realtime", path, "headline")}
+    assert headline["Customers over their fee-based allocation"] == 2
+    losing = {r["customer_id"] for r in run_query("profitability", path, "customers")
+              if r["status"] == "unprofitable"}
+    assert losing == {"cust_h", "cust_e"}
+    # The 80% alert fires for cust_p, cust_b, cust_h, cust_e; the money at stake is what
+    # they lose (cost above revenue), not the gap to 80%: cust_h 3.31 - 3.30 = 0.01,
+    # cust_e 100 - 18.666667 = 81.333333: 81.343333 over the 30 days, a 30-day month.
+    rules = {r["rule"]: r for r in run_query("realtime", path, "alert_rules")}
+    over = rules["AI cost over 80% of the fee-based allocation"]
+    assert over["customers"] == 4 and over["amount_usd"] == pytest.approx(81.343333)
 
 
 def test_allocation_parameter_scales_the_fee(calls_csv):
-    rows = [{"customer_id": "cust_p", "subscription_tier": "pro", "cost_usd": "49.500000"}]
+    # one billed day: 1.66 -> 49.80 a month against 99 x 50% = 49.50: 100.6%, high
+    rows = [{"customer_id": "cust_p", "subscription_tier": "pro", "cost_usd": "1.660000"}]
     [row] = run_query("realtime", calls_csv(rows), "budget_status", allocation_pct=50)
-    assert row["allocation"] == 49.5 and row["risk"] == "high"  # 99 x 50%, used 100%
+    assert row["allocation"] == 49.5 and row["monthly_cost"] == pytest.approx(49.8)
+    assert row["used_pct"] == pytest.approx(100 * 49.8 / 49.5) and row["risk"] == "high"
     assert row["revenue_at_risk"] == 0  # heavy use is a margin finding, not churn
 
 
@@ -151,26 +177,37 @@ def test_heavy_users_get_caps_not_upgrade_advice_above_the_top_tier(calls_csv):
     assert actions[0]["amount_usd"] == pytest.approx(11760.8)
     assert not any(a["title"].startswith("Upgrade") for a in actions)
     rules = {r["rule"]: r for r in run_query("realtime", path, "alert_rules")}
-    # over 80% of the fee-based allocation: 400 - 239.2 + 80 - 79.2 = 161.6 in the last
-    # 30 days, against 480 x 30 = 14,400 of monthly spend: 1.1%, low
+    # over 80% of the fee-based allocation; at stake is what they lose over the one
+    # billed day, (400 - 9.966667) + (80 - 3.30) = 466.733333, x 30 = 14,002.00 against
+    # 480 x 30 = 14,400 of monthly spend: 97.2%, high
     over = rules["AI cost over 80% of the fee-based allocation"]
-    assert over["amount_usd"] == pytest.approx(161.6) and over["severity"] == "low"
+    assert over["amount_usd"] == pytest.approx(14002.0, abs=1e-4) and over["severity"] == "high"
 
 
 def test_alert_rule_for_cost_over_30_pct_of_revenue(calls_csv):
-    # cust_s: starter, one day of tenure -> revenue 29 / 30 = 0.966667;
-    # 30% of it is 0.29; cost 1.29 is 1.00 over in one day: 30 a 30-day month,
-    # against a monthly spend of 38.7: 77.5%, high.
-    rows = [{"customer_id": "cust_s", "subscription_tier": "starter", "cost_usd": "1.290000"}]
+    # One day. cust_s: starter, revenue 29 / 30 = 0.966667, cost 2.00: over 30% and
+    # losing 1.033333. cust_p: pro, revenue 3.30, cost 1.50: 45% of revenue, over 30%,
+    # but profitable: a target gap is no money at stake. At stake: 1.033333 x 30 =
+    # 31.00 a month against a monthly spend of 3.50 x 30 = 105: 29.5%, high.
+    rows = [{"customer_id": "cust_s", "subscription_tier": "starter", "cost_usd": "2.000000"},
+            {"customer_id": "cust_p", "subscription_tier": "pro", "cost_usd": "1.500000"}]
     rules = run_query("realtime", calls_csv(rows), "alert_rules")
     first = rules[0]
     assert first["rule"] == "AI cost over 30% of revenue"
-    assert first["status"] == "triggered" and first["customers"] == 1
-    assert first["amount_usd"] == pytest.approx(30)
+    assert first["status"] == "triggered" and first["customers"] == 2
+    assert first["amount_usd"] == pytest.approx(31)
     assert first["severity"] == "high"
-    assert {r["status"] for r in rules[1:]} == {"ok"}
-    [alert] = run_query("realtime", calls_csv(rows, name="b.csv"), "alerts")
-    assert (alert["severity"], alert["amount_usd"]) == ("high", pytest.approx(30))
+    # cust_s is also over its fee-based allocation (2.00 x 30 = 60 a month against 29):
+    # the same loss, the same severity (one finding, one severity)
+    assert (rules[2]["status"], rules[2]["customers"]) == ("triggered", 1)
+    assert rules[2]["amount_usd"] == pytest.approx(31) and rules[2]["severity"] == "high"
+    assert {rules[1]["status"], rules[3]["status"]} == {"ok"}
+    # profitability's loss alert carries the same amount and severity
+    path = calls_csv(rows, name="b.csv")
+    [loss] = [a for a in run_query("profitability", path, "alerts") if "unprofitable" in a["title"]]
+    assert (loss["severity"], loss["amount_usd"]) == ("high", pytest.approx(31))
+    alerts = run_query("realtime", path, "alerts")
+    assert (alerts[0]["severity"], alerts[0]["amount_usd"]) == ("high", pytest.approx(31))
 
 
 def test_an_alert_below_the_dollar_floor_is_not_raised(calls_csv):
@@ -179,3 +216,22 @@ def test_an_alert_below_the_dollar_floor_is_not_raised(calls_csv):
     rules = run_query("realtime", calls_csv(rows), "alert_rules")
     assert rules[0]["status"] == "below materiality"
     assert run_query("realtime", calls_csv(rows, name="b.csv"), "alerts") == []
+
+
+def test_revenue_at_risk_is_the_fee_of_a_customer_still_billed(calls_csv):
+    # File Nov 1 .. 30. cust_d: enterprise Nov 1, downgraded to pro Nov 30 and active
+    # on the last day: still billed, likely to leave: its current fee, 99, is at risk.
+    # cust_q: pro, last call Nov 20: silent 10 days, billed Nov 1 .. 20 only (lapsed):
+    # its fee is not in the revenue, so it is not revenue at risk either.
+    rows = [{"customer_id": "cust_d", "subscription_tier": "enterprise", "timestamp": "2025-11-01T10:00:00"},
+            {"customer_id": "cust_d", "subscription_tier": "pro", "timestamp": "2025-11-30T10:00:00"},
+            {"customer_id": "cust_q", "subscription_tier": "pro", "timestamp": "2025-11-01T10:00:00"},
+            {"customer_id": "cust_q", "subscription_tier": "pro", "timestamp": "2025-11-20T10:00:00"}]
+    path = calls_csv(rows)
+    at_risk = run_query("realtime", path, "revenue_at_risk")
+    assert [(r["customer_id"], r["revenue_at_risk"], r["churn_evidence"]) for r in at_risk] == [
+        ("cust_d", 99, "downgraded to pro")]
+    revenue = {r["customer_id"]: r for r in run_query("profitability", path, "customers")}
+    assert revenue["cust_q"]["tenure_days"] == 20            # billed to its last call
+    headline = {r["label"]: r["value"] for r in run_query("realtime", path, "headline")}
+    assert headline["Revenue at risk, a month"] == 99

@@ -120,11 +120,13 @@ def test_forecast_on_a_linear_series_is_exact_with_no_band(calls_csv):
     assert rows[1]["projected_cost"] is None
 
 
-def test_forecast_never_negative(calls_csv):
-    # y = 15, 14, ..., 1: the line reaches 0 the next day and stays below after.
+def test_a_falling_trend_stops_at_the_lowest_day_seen(calls_csv):
+    # y = 15, 14, ..., 1: the line reaches 0 the next day and stays below after; the
+    # projection holds each day at the lowest complete day's cost, 1: 30 x 1 = 30 for
+    # the next 30 days, never $0 a day.
     rows = run_query("understanding", calls_csv(daily_series([str(15 - d) for d in range(15)])), "forecast")
-    assert rows[0]["projected_cost"] == pytest.approx(0, abs=1e-6)
-    assert rows[0]["low"] == pytest.approx(0, abs=1e-6)
+    assert rows[0]["projected_cost"] == pytest.approx(30, abs=1e-6)
+    assert 0 <= rows[0]["low"] <= 30
 
 
 def test_recommendation_prices_a_model_switch(calls_csv):
@@ -175,3 +177,15 @@ def test_forecast_on_a_single_day_has_not_enough_history(calls_csv):
     rows = run_query("understanding", calls_csv(daily_series(["5"])), "forecast")
     assert [(r["projected_cost"], r["status"]) for r in rows] == [
         (None, "not enough history")] * 3
+
+
+def test_the_chart_does_not_project_what_the_table_refuses(calls_csv):
+    # 11 complete days: the 30-day horizon is "not enough history" (over 2 x 11), so
+    # the daily chart projects nothing either; with 15 days both project.
+    short = calls_csv(daily_series(["10"] * 11))
+    assert run_query("understanding", short, "forecast")[0]["status"] == "not enough history"
+    assert all(r["projected_cost"] is None for r in run_query("understanding", short, "forecast_daily"))
+    longer = calls_csv(daily_series(["10"] * 15), name="b.csv")
+    assert run_query("understanding", longer, "forecast")[0]["status"] == "ok"
+    projected = [r for r in run_query("understanding", longer, "forecast_daily") if r["projected_cost"] is not None]
+    assert len(projected) == 30

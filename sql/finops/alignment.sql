@@ -1,7 +1,7 @@
 -- name: alignment
 -- title: Organizational alignment
 -- category: finops
--- version: 3
+-- version: 4
 -- description: Who spends what: cost by organization, product, feature and
 --   environment, a chargeback that keeps tagged cost with its owner and
 --   spreads only untagged (shared) cost over the organizations in proportion
@@ -214,6 +214,7 @@ ORDER BY variance_cost DESC, organization_id;
 -- chart: bar
 -- x: _label
 -- y: budget_usd, actual, forecast_month_end
+-- format: actual=money, forecast_month_end=money
 SELECT month, scope, scope_id, budget_usd, actual, used_pct, forecast_month_end, status,
        days_covered, days_in_month, month || ' ' || scope_id AS _label
 FROM budget_vs_actual
@@ -240,12 +241,13 @@ SELECT * FROM report_actions('alignment') ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- description: Non-production spend over target, unit cost far above average, budgets over or forecast over, under the alert policy (per 30-day month against monthly spend); concentration in one organization.
+-- description: Non-production spend over target, budgets over or forecast over, and spend concentrated in one organization, each under the one alert policy (money per 30-day month against monthly spend). A unit-cost variance between organizations nets to zero across them and raises no alert (see the showback table).
 -- chart: none
--- Non-production over target: the spend above the target share. Unit
--- cost: an organization at 150% of the average cost per token or more (its
--- variance). Concentration (50% of spend or more in one organization) is a
--- dependency, not money at stake: medium, with its monthly spend.
+-- Non-production over target: the spend above the target share. Budgets:
+-- the forecast month-end cost above the budget (the budget is monthly).
+-- Concentration (50% of spend or more in one organization): the amount is
+-- the spend that depends on that organization a 30-day month, under the
+-- same policy as every alert.
 WITH fp AS (SELECT * FROM finance_period),
 alerts AS (
     SELECT 'Non-production spend over target' AS title,
@@ -256,33 +258,27 @@ alerts AS (
                   per_month(non_production_cost - cost * CAST(getvariable('non_production_target_pct') AS DOUBLE) / 100,
                             fp.period_days)) AS detail,
            per_month(non_production_cost - cost * CAST(getvariable('non_production_target_pct') AS DOUBLE) / 100,
-                     fp.period_days) AS amount_usd,
-           NULL AS fixed_severity
+                     fp.period_days) AS amount_usd
     FROM alignment_totals, fp
     WHERE pct(non_production_cost, cost) > CAST(getvariable('non_production_target_pct') AS DOUBLE)
     UNION ALL
     SELECT format('Spend concentrated in {}', organization_id),
-           format('{} accounts for {:.1f}% of all spend (${:,.2f} a 30-day month).', organization_id, share_pct,
+           format('{} accounts for {:.1f}% of all spend: ${:,.2f} a 30-day month depends on one organization.', organization_id, share_pct,
                   per_month(cost, fp.period_days)),
-           per_month(cost, fp.period_days), 'medium'
+           per_month(cost, fp.period_days)
     FROM alignment_showback, fp WHERE share_pct >= 50
     UNION ALL
-    SELECT format('{} pays {:.0f}% of the average unit cost', organization_id, unit_cost_vs_avg_pct),
-           format('{} spends ${:,.2f} on {:,} tokens over the {} days, ${:,.2f} a 30-day month above the average cost per token (model mix).',
-                  organization_id, cost, CAST(tokens AS BIGINT), fp.period_days, per_month(variance_cost, fp.period_days)),
-           per_month(variance_cost, fp.period_days), NULL
-    FROM alignment_showback, fp WHERE unit_cost_vs_avg_pct >= 150
-    UNION ALL
     SELECT format('{} {}: {} for {}', scope, scope_id, status, month),
-           format('Actual ${:,.2f} against a ${:,.2f} budget ({:.1f}%){}.', actual, budget_usd, used_pct,
-                  CASE WHEN status = 'forecast over'
-                       THEN format('; at the month-to-date rate the month ends at ${:,.2f}', forecast_month_end)
-                       ELSE '' END),
-           greatest(actual, forecast_month_end) - budget_usd, NULL
+           format('Actual ${:,.2f} against a ${:,.2f} budget ({:.1f}%); {} ${:,.2f}: ${:,.2f} over the budget for the month.',
+                  actual, budget_usd, used_pct,
+                  CASE WHEN month_state = 'open' THEN 'at the month-to-date rate the month ends at'
+                       ELSE 'the month closed at' END,
+                  forecast_month_end, forecast_month_end - budget_usd),
+           forecast_month_end - budget_usd
     FROM budget_vs_actual WHERE status IN ('over budget', 'forecast over')
 )
 SELECT severity, title, detail, amount_usd
-FROM (SELECT coalesce(fixed_severity, alert_severity(amount_usd, (SELECT monthly_spend FROM fp))) AS severity, *
+FROM (SELECT alert_severity(amount_usd) AS severity, *
       FROM alerts)
 WHERE severity IS NOT NULL
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;

@@ -1,7 +1,7 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 4
+-- version: 5
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
@@ -21,11 +21,11 @@ SELECT *,
            AS simple_task
 FROM (
     SELECT provider, model, task_type,
-           count(*) AS calls,
-           sum(cost_usd) AS cost,
+           CAST(sum(calls) AS BIGINT) AS calls,
+           sum(cost) AS cost,
            sum(input_tokens) AS input_tokens,
            sum(output_tokens) AS output_tokens
-    FROM calls
+    FROM finance_usage  -- the shared usage aggregate (sql/finance.sql), not every call
     GROUP BY provider, model, task_type
 );
 
@@ -37,55 +37,62 @@ CREATE OR REPLACE TEMP TABLE optimization_switching AS
 SELECT * FROM ledger_switches;
 
 -- query: _daily
--- The daily cost series over the whole period, zero-filled.
+-- The daily cost series over the whole period, zero-filled (ledger_daily in
+-- sql/finance.sql): cost as spent, and cost_after_caps, what remains of
+-- each day after the proposed cost caps (their saving spread over the days
+-- in proportion to cost). The commitment is sized on cost_after_caps: the
+-- spend that stays without any quality-dependent change.
 CREATE OR REPLACE TEMP TABLE optimization_daily AS
-SELECT d.call_date, coalesce(c.cost, CAST(0 AS DECIMAL(38, 6))) AS cost
-FROM (SELECT CAST(unnest(generate_series(first_date, last_date, INTERVAL 1 DAY)) AS DATE) AS call_date
-      FROM period) AS d
-LEFT JOIN (SELECT call_date, sum(cost_usd) AS cost FROM calls GROUP BY call_date) AS c
-    USING (call_date);
+SELECT call_date, money(cost) AS cost, money(greatest(after_caps_cost, 0)) AS cost_after_caps,
+       CAST(greatest(after_caps_cost, 0) AS DOUBLE) AS sized_cost
+FROM ledger_daily;
 
 -- query: _commitment
 -- Reserved capacity: commit to a fixed daily amount C, paid every day at
 -- (1 - discount) whether used or not; spend above C on a day is paid on
 -- demand at list price. C is a continuous percentile (quantile_cont) of the
--- zero-filled daily cost series: a low percentile is used nearly every day.
--- savings = current cost - (committed cost + on-demand cost). The
+-- zero-filled daily cost after the caps: a low percentile is used nearly
+-- every day. savings = cost - (committed cost + on-demand cost). The
 -- commitment breaks even when utilization (used share of the committed
--- amount) reaches 100 - discount percent. Scenarios at several percentiles,
--- plus the parameter's, show why a low one is chosen.
+-- amount) reaches 100 - discount percent. The chosen percentile's row is
+-- the ledger's commitment action itself (ledger_commitment, basis
+-- after_caps), so the table, the chart and the action are one figure;
+-- other percentiles are scenarios on the same series.
 CREATE OR REPLACE TEMP TABLE optimization_commitment AS
 WITH levels AS (
     SELECT unnest(ps) AS percentile, unnest(qs) AS commit_daily_cost
-    FROM (SELECT [0.05, 0.1, 0.25, 0.5, 0.75, CAST(getvariable('commitment_percentile') AS DOUBLE)] AS ps,
-                 quantile_cont(cost, [0.05, 0.1, 0.25, 0.5, 0.75,
-                                      CAST(getvariable('commitment_percentile') AS DOUBLE)]) AS qs
+    FROM (SELECT [0.05, 0.1, 0.25, 0.5, 0.75] AS ps,
+                 quantile_cont(sized_cost, [0.05, 0.1, 0.25, 0.5, 0.75]) AS qs
           FROM optimization_daily
           HAVING count(*) > 0)
 ),
 scenarios AS (
     SELECT DISTINCT percentile, money(commit_daily_cost) AS commit_daily_cost FROM levels
+    WHERE percentile <> CAST(getvariable('commitment_percentile') AS DOUBLE)
 ),
 per_day AS (
     SELECT s.percentile, s.commit_daily_cost,
            count(*) AS days,
-           sum(d.cost) AS current_cost,
-           sum(least(d.cost, s.commit_daily_cost)) AS covered_cost,
-           sum(greatest(d.cost - s.commit_daily_cost, 0)) AS on_demand_cost
+           money(sum(d.sized_cost)) AS current_cost,
+           money(sum(least(d.sized_cost, s.commit_daily_cost))) AS covered_cost,
+           money(sum(greatest(d.sized_cost - s.commit_daily_cost, 0))) AS on_demand_cost
     FROM scenarios AS s CROSS JOIN optimization_daily AS d
     GROUP BY s.percentile, s.commit_daily_cost
 )
-SELECT percentile,
-       percentile = CAST(getvariable('commitment_percentile') AS DOUBLE) AS chosen,
-       commit_daily_cost,
+SELECT percentile, false AS chosen, commit_daily_cost,
        CAST(getvariable('commitment_discount_pct') AS DOUBLE) AS discount_pct,
-       days,
-       current_cost,
+       days, current_cost,
        money(commit_daily_cost * days * (1 - CAST(getvariable('commitment_discount_pct') AS DOUBLE) / 100))
            AS committed_cost,
-       money(on_demand_cost) AS on_demand_cost,
-       covered_cost
-FROM per_day;
+       on_demand_cost, covered_cost,
+       current_cost - money(commit_daily_cost * days * (1 - CAST(getvariable('commitment_discount_pct') AS DOUBLE) / 100))
+           - on_demand_cost AS savings
+FROM per_day
+UNION ALL
+SELECT percentile, true, commit_daily_cost, discount_pct, days, current_cost, committed_cost,
+       on_demand_cost, covered_cost, savings
+FROM ledger_commitment
+WHERE basis = 'after_caps';
 
 -- query: _arbitrage
 -- Provider arbitrage: the ledger's definition (ledger_arbitrage in
@@ -111,33 +118,34 @@ ORDER BY savings DESC, provider, from_model, task_type;
 
 -- query: commitment
 -- title: Reserved capacity commitment
--- description: Commit to a low percentile of daily spend at a discount; spend above it stays on demand.
+-- description: The ledger's commitment action: commit to a low percentile of daily spend after the cost caps (the spend that stays without any quality-dependent change) at a discount; spend above it stays on demand. current_cost is that spend over the period. If the model switches are made, commit_if_switched_daily_cost instead (the ledger's overlap line).
 -- chart: none
 SELECT percentile, commit_daily_cost, discount_pct, days,
        money(commit_daily_cost * days) AS commitment_value_usd,
        committed_cost, on_demand_cost,
        committed_cost + on_demand_cost AS cost_with_commitment,
        current_cost,
-       current_cost - committed_cost - on_demand_cost AS savings,
-       pct(current_cost - committed_cost - on_demand_cost, current_cost) AS savings_pct,
-       money(safe_div((current_cost - committed_cost - on_demand_cost) * 30, days)) AS monthly_savings,
+       savings,
+       pct(savings, current_cost) AS savings_pct,
+       per_month(savings, days) AS monthly_savings,
        pct(covered_cost, commit_daily_cost * days) AS utilization_pct,
        100 - discount_pct AS breakeven_utilization_pct,
        -- A day spending less than this loses money on the commitment.
-       money(commit_daily_cost * (1 - discount_pct / 100)) AS breakeven_daily_cost
+       money(commit_daily_cost * (1 - discount_pct / 100)) AS breakeven_daily_cost,
+       (SELECT commit_daily_cost FROM ledger_commitment WHERE basis = 'after_levers') AS commit_if_switched_daily_cost
 FROM optimization_commitment
 WHERE chosen
 ORDER BY percentile;
 
 -- query: commitment_scenarios
 -- title: Commitment level scenarios
--- description: Savings when committing at different percentiles of daily spend; higher levels risk paying for unused capacity.
+-- description: Savings over the period when committing at different percentiles of daily spend after the cost caps; the chosen row is the ledger's commitment; higher levels risk paying for unused capacity.
 -- chart: bar
 -- x: percentile
 -- y: savings
 SELECT percentile, commit_daily_cost, committed_cost, on_demand_cost,
-       current_cost - committed_cost - on_demand_cost AS savings,
-       pct(current_cost - committed_cost - on_demand_cost, current_cost) AS savings_pct,
+       savings,
+       pct(savings, current_cost) AS savings_pct,
        pct(covered_cost, commit_daily_cost * days) AS utilization_pct,
        chosen
 FROM optimization_commitment
@@ -145,11 +153,11 @@ ORDER BY percentile;
 
 -- query: daily_commitment
 -- title: Daily spend against the commitment level
--- description: Each day's cost and the committed daily amount; the gap above the line is paid on demand.
+-- description: Each day's cost, what remains of it after the cost caps (the spend the commitment is sized on) and the committed daily amount; the gap above the line is paid on demand.
 -- chart: line
 -- x: call_date
--- y: cost, commit_daily_cost
-SELECT d.call_date, d.cost, c.commit_daily_cost
+-- y: cost, cost_after_caps, commit_daily_cost
+SELECT d.call_date, d.cost, d.cost_after_caps, c.commit_daily_cost
 FROM optimization_daily AS d
 CROSS JOIN (SELECT commit_daily_cost FROM optimization_commitment WHERE chosen) AS c
 ORDER BY d.call_date;
@@ -209,7 +217,7 @@ ORDER BY savings DESC, from_provider, from_model;
 
 -- query: total_potential
 -- title: What the ledger counts, lever by lever
--- description: Each lever once, in sequence (switch, then arbitrage on other calls, then caps, then commit on the spend that remains), per 30-day month, from the ledger of actions.
+-- description: Each lever once, per 30-day month, from the ledger of actions: the commitment (sized after the caps) standalone, the quality-dependent switches and arbitrage on other calls, and the overlap line, what the commitment and caps lose if the switches are made.
 -- chart: bar
 -- x: lever
 -- y: monthly_savings
@@ -219,7 +227,7 @@ SELECT min(a.step) AS step, a.lever, any_value(a.confidence) AS confidence,
        sum(a.counted_monthly_usd) AS monthly_savings,
        pct(sum(a.counted_monthly_usd), any_value(fp.monthly_spend)) AS share_pct
 FROM actions AS a CROSS JOIN fp
-WHERE a.domain = 'optimization' AND a.kind IN ('saving', 'avoided cost')
+WHERE a.domain = 'optimization' AND a.kind IN ('saving', 'avoided cost', 'overlap')
 GROUP BY a.lever
 ORDER BY step, a.lever;
 
@@ -246,7 +254,7 @@ WITH fp AS (SELECT * FROM finance_period),
 t AS (
     SELECT coalesce(sum(counted_monthly_usd) FILTER (WHERE confidence <> 'low'), 0) AS sure,
            coalesce(sum(counted_monthly_usd) FILTER (WHERE confidence = 'low'), 0) AS quality
-    FROM actions WHERE domain = 'optimization' AND kind IN ('saving', 'avoided cost')
+    FROM actions WHERE domain = 'optimization' AND kind IN ('saving', 'avoided cost', 'overlap')
 )
 SELECT label, value, unit FROM (
     SELECT 1 AS n, 'Monthly savings, high or medium confidence' AS label, CAST(t.sure AS DECIMAL(38, 6)) AS value, 'usd' AS unit FROM t
@@ -285,8 +293,7 @@ unpriced AS (
     ANTI JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
 ),
 alerts AS (
-    SELECT alert_severity(per_month(w.savings, (SELECT period_days FROM period)),
-                          (SELECT monthly_spend FROM finance_period)) AS severity,
+    SELECT alert_severity(per_month(w.savings, (SELECT period_days FROM period))) AS severity,
            'Premium models on simple tasks' AS title,
            format('{:,} calls ({:.1f}% of calls) ran premium models on simple tasks for ${:,.2f} over the {} days; '
                   || '${:,.2f} of it ({:.1f}% of all spend), ${:,.2f} a 30-day month, would not be spent on the economy models '
@@ -295,8 +302,7 @@ alerts AS (
                   w.savings, pct(w.savings, t.cost), per_month(w.savings, (SELECT period_days FROM period))) AS detail,
            per_month(w.savings, (SELECT period_days FROM period)) AS amount_usd
     FROM waste AS w, total AS t
-    WHERE alert_severity(per_month(w.savings, (SELECT period_days FROM period)),
-                         (SELECT monthly_spend FROM finance_period)) IS NOT NULL
+    WHERE alert_severity(per_month(w.savings, (SELECT period_days FROM period))) IS NOT NULL
     UNION ALL
     SELECT 'low', 'Calls of models without a list price',
            format('{:,} calls of {} model(s) missing from the price table (${:,.2f}) cannot be '
@@ -312,7 +318,7 @@ ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amoun
 
 -- query: caching_opportunity
 -- title: Prompt-caching opportunity
--- description: Savings over the file's period if each model and feature read target_cache_hit_pct of its input tokens from the prompt cache (today: cache_hit_pct), at list prices (cache read price instead of the input price; the one-off cache-write premium is not counted). Only models whose list price has a cheaper cache read.
+-- description: Savings over the file's period and per 30-day month if each model and feature read target_cache_hit_pct of its input tokens from the prompt cache (today: cache_hit_pct), at list prices (cache read price instead of the input price; the one-off cache-write premium is not counted). Only models whose list price has a cheaper cache read. An estimate, not in the Actions total: on calls a model switch moves, the switch's saving already counts.
 -- chart: hbar
 -- x: model_feature
 -- y: potential_savings
@@ -324,7 +330,11 @@ SELECT provider, model, feature_id, model || ' · ' || feature_id AS model_featu
        getvariable('target_cache_hit_pct') AS target_cache_hit_pct,
        money(sum(greatest(0, input_tokens * getvariable('target_cache_hit_pct') / 100
                              - cache_read_input_tokens)
-                 * (list_input_per_mtok - list_cache_read_per_mtok)) / 1000000) AS potential_savings
+                 * (list_input_per_mtok - list_cache_read_per_mtok)) / 1000000) AS potential_savings,
+       per_month(money(sum(greatest(0, input_tokens * getvariable('target_cache_hit_pct') / 100
+                                       - cache_read_input_tokens)
+                           * (list_input_per_mtok - list_cache_read_per_mtok)) / 1000000),
+                 (SELECT period_days FROM period)) AS monthly_potential_savings
 FROM calls_list_cost
 WHERE list_cache_read_per_mtok < list_input_per_mtok
 GROUP BY provider, model, feature_id

@@ -213,7 +213,7 @@ missing AS (
 )
 SELECT severity, title, detail, amount_usd
 FROM (
-    SELECT alert_severity(monthly_over_sla_cost, monthly_spend) AS severity,
+    SELECT alert_severity(monthly_over_sla_cost) AS severity,
            model || ' misses its latency SLA' AS title,
            format('{:.1f}% of {:,} calls within {:,} ms + {:.0f} ms per output token (target {:.0f}%); p95 {:,.0f} ms; '
                   || 'about ${:,.2f} a 30-day month is spent on its calls over the SLA. No action routes work to it.',

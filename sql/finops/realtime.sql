@@ -1,7 +1,7 @@
 -- name: realtime
 -- title: Real-time decision making
 -- category: finops
--- version: 3
+-- version: 4
 -- description: What needs action now: calls whose cost per token is far off
 --   their model and task, customers whose daily spend spikes, customers whose
 --   AI cost runs past their fee (a margin finding), customers the calls show
@@ -57,45 +57,38 @@ FROM med AS m JOIN x USING (provider, model, task_type)
 GROUP BY m.provider, m.model, m.task_type, m.calls, m.median_log_cpt;
 
 -- query: _customer_days
--- Cost per customer and active day (a day with at least one call).
+-- Cost per customer and active day (a day with at least one call): the
+-- shared per-customer-day aggregate of sql/finance.sql.
 CREATE OR REPLACE TEMP TABLE realtime_customer_days AS
-SELECT customer_id, call_date, count(*) AS calls, sum(cost_usd) AS cost
-FROM calls
-GROUP BY customer_id, call_date;
+SELECT customer_id, call_date, calls, cost
+FROM customer_call_days;
 
 -- query: _budget
--- monthly_cost = the customer's cost on the 30 days ending at the file's
--- last call date, both ends included (call_date >= last_date - 29);
--- allocation = a fee-based allocation, the current monthly fee x
--- allocation_pct / 100 (not a budget: budgets are set by finance);
--- used_pct = pct(monthly_cost, allocation); risk high at >= 100%, medium at
+-- Each customer's AI cost against its fee-based allocation, from the one
+-- definition (customer_allocation in sql/finance.sql): both per 30-day
+-- month of the customer's billed days (monthly_cost = cost x 30 / billed
+-- days; allocation = its average monthly fee x allocation_pct / 100, not a
+-- budget: budgets are set by finance); risk high above 100% (at the default
+-- allocation_pct, exactly profitability's unprofitable customers), medium at
 -- >= 80%, else low: a margin finding. revenue_at_risk is the current
--- monthly fee of a customer the calls show likely to leave
--- (churn_signals in sql/finance.sql), with its evidence; 0 otherwise.
+-- monthly fee of a customer the calls show likely to leave (churn_signals
+-- in sql/finance.sql), with its evidence; 0 otherwise.
 CREATE OR REPLACE TEMP TABLE realtime_budget AS
-WITH recent AS (
-    SELECT d.customer_id, sum(d.cost) AS cost, sum(d.calls) AS calls
-    FROM realtime_customer_days AS d CROSS JOIN period AS p
-    WHERE d.call_date >= p.last_date - 29
-    GROUP BY d.customer_id
-),
-budget AS (
-    SELECT e.customer_id, e.subscription_tier, e.organization_id,
-           coalesce(r.cost, CAST(0 AS DECIMAL(38, 6))) AS monthly_cost,
-           money(e.monthly_fee * getvariable('allocation_pct') / 100) AS allocation,
-           e.monthly_fee, e.revenue, e.cost AS total_cost, e.tenure_days,
-           coalesce(r.calls, 0) AS monthly_calls,
-           coalesce(c.revenue_at_risk, CAST(0 AS DECIMAL(18, 6))) AS revenue_at_risk,
-           c.evidence AS churn_evidence
-    FROM customer_economics AS e
-    LEFT JOIN recent AS r USING (customer_id)
-    LEFT JOIN churn_signals AS c USING (customer_id)
+WITH scaled AS (
+    SELECT customer_id, billed_days, monthly_cost,
+           money(allocation * getvariable('allocation_pct') / 100) AS allocation,
+           used_pct * 100 / getvariable('allocation_pct') AS used_pct
+    FROM customer_allocation
 )
-SELECT *, pct(monthly_cost, allocation) AS used_pct,
-       CASE WHEN pct(monthly_cost, allocation) >= 100 THEN 'high'
-            WHEN pct(monthly_cost, allocation) >= 80 THEN 'medium'
-            ELSE 'low' END AS risk
-FROM budget;
+SELECT e.customer_id, e.subscription_tier, e.organization_id,
+       a.monthly_cost, a.allocation, a.used_pct, allocation_risk(a.monthly_cost, a.used_pct) AS risk,
+       a.billed_days,
+       e.monthly_fee, e.revenue, e.cost AS total_cost, e.tenure_days, e.calls,
+       coalesce(c.revenue_at_risk, CAST(0 AS DECIMAL(18, 6))) AS revenue_at_risk,
+       c.evidence AS churn_evidence
+FROM customer_economics AS e
+JOIN scaled AS a USING (customer_id)
+LEFT JOIN churn_signals AS c USING (customer_id);
 
 -- query: _spikes
 -- baseline = the customer's average daily cost over its other active days
@@ -190,25 +183,25 @@ ORDER BY ratio DESC, customer_id, call_date;
 
 -- query: budget_status
 -- title: AI cost against the fee-based allocation
--- description: Each customer's AI cost in the 30 days ending at the last call date against a fee-based allocation (its monthly fee; not a budget): high at 100%, medium at 80%. A margin finding; revenue at risk comes from churn evidence only.
+-- description: Each customer's AI cost against a fee-based allocation (its monthly fee; not a budget), both per 30-day month of its billed days: high over 100% (the customers that lose money), medium at 80%. A margin finding; revenue at risk comes from churn evidence only.
 -- chart: hbar
 -- x: customer_id
 -- y: used_pct
 -- limit: 15
 SELECT customer_id, subscription_tier, monthly_cost, allocation, used_pct, risk,
-       revenue_at_risk, organization_id, monthly_calls, churn_evidence
+       revenue_at_risk, organization_id, billed_days, calls, churn_evidence
 FROM realtime_budget
 ORDER BY used_pct DESC NULLS LAST, customer_id;
 
 -- query: budget_by_risk
 -- title: Customers by allocation use
--- description: How many customers are at each level of AI cost against their fee, and the monthly fees they pay.
+-- description: How many customers are at each level of AI cost against their fee, their AI cost and their fee-based allocation, per 30-day month.
 -- chart: doughnut
 -- x: risk
 -- y: customers
 SELECT r.risk, count(b.customer_id) AS customers,
        coalesce(sum(b.monthly_cost), 0) AS monthly_cost,
-       coalesce(sum(b.monthly_fee), 0) AS monthly_fee
+       coalesce(sum(b.allocation), 0) AS allocation
 FROM (VALUES ('high', 1), ('medium', 2), ('low', 3)) AS r(risk, position)
 LEFT JOIN realtime_budget AS b USING (risk)
 GROUP BY r.risk, r.position
@@ -216,20 +209,23 @@ ORDER BY r.position;
 
 -- query: _rules
 -- The alert rules, evaluated. amount_usd is the money each rule puts at
--- stake: AI cost above usage_revenue_pct of revenue (the excess), spike
--- cost above baseline (the excess), AI cost above 80% of the fee-based
--- allocation (the excess, last 30 days), anomalous cost above the expected
--- cost. Severity follows the alert policy (sql/finance.sql) on the amount
--- per 30-day month against monthly spend.
+-- stake, money actually lost or overspent (never the gap to a target):
+-- for the margin rules (AI cost over usage_revenue_pct of revenue, over 80%
+-- of the fee-based allocation) the cost its customers run above the
+-- revenue they pay (their loss, as profitability's alert); spike cost above
+-- baseline (the excess); anomalous cost above the expected cost. All over
+-- the period, then per 30-day month. Severity is the one alert policy
+-- (alert_severity in sql/finance.sql): the monthly amount against monthly
+-- spend.
 CREATE OR REPLACE TEMP TABLE realtime_rules AS
 WITH fp AS (SELECT * FROM finance_period),
 rules AS (
     SELECT 1 AS position, 'AI cost over ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% of revenue' AS rule,
            'customer cost > ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% x revenue' AS condition,
            count(*) AS triggered, count(*) AS customers,
-           coalesce(sum(total_cost - money(revenue * getvariable('usage_revenue_pct') / 100)), 0) AS amount_usd,
+           coalesce(sum(greatest(total_cost - revenue, 0)), 0) AS amount_usd,
            string_agg(customer_id, ', ' ORDER BY total_cost - revenue * getvariable('usage_revenue_pct') / 100 DESC, customer_id) AS top_customers,
-           true AS over_period
+           count(*) FILTER (WHERE total_cost > revenue) AS losing
     FROM realtime_budget
     WHERE total_cost > revenue * getvariable('usage_revenue_pct') / 100
     UNION ALL
@@ -237,27 +233,27 @@ rules AS (
            'customer-day cost > ' || format('{:.0f}', getvariable('spike_ratio')) || ' x baseline and >= $'
                || format('{:.2f}', getvariable('spike_min_usd')) || ' above it',
            coalesce(sum(days), 0), count(*), coalesce(sum(excess), 0),
-           string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id), true
+           string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id), NULL
     FROM (SELECT customer_id, count(*) AS days, sum(excess_cost) AS excess
           FROM realtime_spikes GROUP BY customer_id)
     UNION ALL
-    SELECT 3, 'AI cost over 80% of the fee-based allocation', 'last 30 days cost >= 80% x allocation',
+    SELECT 3, 'AI cost over 80% of the fee-based allocation', 'cost a 30-day month >= 80% x allocation',
            count(*), count(*),
-           coalesce(sum(monthly_cost - money(allocation * 0.8)), 0),
-           string_agg(customer_id, ', ' ORDER BY used_pct DESC, customer_id), false
+           coalesce(sum(greatest(total_cost - revenue * getvariable('allocation_pct') / 100, 0)), 0),
+           string_agg(customer_id, ', ' ORDER BY used_pct DESC, customer_id),
+           count(*) FILTER (WHERE risk = 'high')
     FROM realtime_budget
     WHERE used_pct >= 80
     UNION ALL
     SELECT 4, 'Anomalous cost per token', 'log cost per token > median + ' || format('{:.1f}', getvariable('robust_z')) || ' robust sd',
            coalesce(sum(anomalies), 0), count(*), coalesce(sum(excess), 0),
-           string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id), true
+           string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id), NULL
     FROM (SELECT customer_id, count(*) AS anomalies, sum(excess_cost) AS excess
           FROM realtime_anomalies GROUP BY customer_id)
 )
 SELECT r.*,
-       CASE WHEN r.over_period THEN per_month(r.amount_usd, fp.period_days) ELSE r.amount_usd END AS monthly_usd,
-       alert_severity(CASE WHEN r.over_period THEN per_month(r.amount_usd, fp.period_days) ELSE r.amount_usd END,
-                      fp.monthly_spend) AS severity
+       per_month(r.amount_usd, fp.period_days) AS monthly_usd,
+       alert_severity(per_month(r.amount_usd, fp.period_days)) AS severity
 FROM rules AS r CROSS JOIN fp;
 
 -- query: alert_rules
@@ -275,8 +271,10 @@ ORDER BY position;
 -- description: Rules that fired above materiality; severity from the alert policy on the monthly dollars at stake.
 -- chart: none
 SELECT severity, rule AS title,
-       format('{:,} triggered for {:,} customer(s); ${:,.2f} at stake a 30-day month (customers: {}{}).',
-              triggered, customers, monthly_usd,
+       format('{:,} triggered for {:,} customer(s){}; ${:,.2f} at stake a 30-day month (customers: {}{}).',
+              triggered, customers,
+              CASE WHEN losing IS NOT NULL THEN format(', {:,} of them costing more than they pay (the money at stake)', losing) ELSE '' END,
+              monthly_usd,
               array_to_string(string_split(top_customers, ', ')[1:5], ', '),
               CASE WHEN customers > 5 THEN format(' and {:,} more', customers - 5) ELSE '' END) AS detail,
        monthly_usd AS amount_usd

@@ -1,7 +1,7 @@
 -- name: understanding
 -- title: Understanding usage and cost
 -- category: finops
--- version: 4
+-- version: 5
 -- description: Where the AI API money goes: totals, cost by provider, model,
 --   organization, product, feature and environment, daily and hourly patterns,
 --   token efficiency by task type, and a forecast of spend from complete
@@ -16,9 +16,9 @@
 -- query reads this table.
 CREATE OR REPLACE TEMP TABLE understanding_daily AS
 WITH per_day AS (
-    SELECT call_date, count(*) AS calls, sum(cost_usd) AS cost,
-           sum(total_tokens) AS tokens
-    FROM calls
+    SELECT call_date, CAST(sum(calls) AS BIGINT) AS calls, sum(cost) AS cost,
+           sum(input_tokens) + sum(output_tokens) AS tokens
+    FROM finance_usage
     GROUP BY call_date
 )
 SELECT CAST(p.first_date + CAST(t.i AS INTEGER) AS DATE) AS call_date,
@@ -38,10 +38,10 @@ ORDER BY call_date;
 -- model, task and summary queries read this small table.
 CREATE OR REPLACE TEMP TABLE understanding_usage AS
 SELECT provider, model, task_type,
-       count(*) AS calls, sum(cost_usd) AS cost,
+       CAST(sum(calls) AS BIGINT) AS calls, sum(cost) AS cost,
        sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-       sum(total_tokens) AS total_tokens
-FROM calls
+       sum(input_tokens) + sum(output_tokens) AS total_tokens
+FROM finance_usage  -- the shared usage aggregate (sql/finance.sql), not every call
 GROUP BY provider, model, task_type;
 
 -- query: _fit
@@ -105,7 +105,9 @@ FROM f GROUP BY scenario, grp;
 -- query: _path
 -- Day by day past the fit: h = 1, 2, ... (365 for 'full', the 14 held-out
 -- days for 'backtest'). pred = level of the day's weekday + b x t; the
--- projection counts max(0, pred) (a day never costs less than nothing).
+-- projection counts max(floor, pred), floor = the lowest complete day's
+-- cost in the fitted history: a falling trend is not extrapolated below
+-- what the business has actually spent in a day (never to $0 a day).
 -- The variance of the sum of the next h days (unclipped) is
 -- sigma2 x (h + sum_d k_d^2 / n_d + A^2 / Stt): the noise of each day, the
 -- error of each weekday level (k_d days of weekday d ahead, n_d fitted),
@@ -131,16 +133,25 @@ days AS (
     CROSS JOIN range(365) AS k(i)
     WHERE m.scenario = 'full' OR k.i < 14
 ),
+floors AS (
+    SELECT m.scenario, greatest(0, min(c.y)) AS floor_cost
+    FROM understanding_fit AS m
+    CROSS JOIN (SELECT CAST(cost AS DOUBLE) AS y, row_number() OVER (ORDER BY call_date) - 1 AS t
+                FROM understanding_daily WHERE complete) AS c
+    WHERE m.scenario = 'full' OR c.t < m.n
+    GROUP BY m.scenario
+),
 pred AS (
-    SELECT d.*, l.n_g, l.ybar + d.b * (d.t - l.tbar) AS pred, d.t - l.tbar AS tdev,
+    SELECT d.*, fl.floor_cost, l.n_g, l.ybar + d.b * (d.t - l.tbar) AS pred, d.t - l.tbar AS tdev,
            (2 * row_number() OVER (PARTITION BY d.scenario, l.grp ORDER BY d.h) - 1) / l.n_g AS k_inc
     FROM days AS d
+    JOIN floors AS fl USING (scenario)
     JOIN understanding_levels AS l
       ON l.scenario = d.scenario AND l.grp = CASE WHEN d.levels > 1 THEN isodow(d.call_date) ELSE 0 END
 ),
 cum AS (
     SELECT *,
-           sum(greatest(0, pred)) OVER w AS cum_projected,
+           sum(greatest(floor_cost, pred)) OVER w AS cum_projected,
            sqrt(sigma2 * (h + sum(k_inc) OVER w + CASE WHEN stt > 0 THEN power(sum(tdev) OVER w, 2) / stt ELSE 0 END))
                AS cum_se,
            sqrt(sigma2 * (1 + 1.0 / n_g + CASE WHEN stt > 0 THEN tdev * tdev / stt ELSE 0 END)) AS day_se,
@@ -148,7 +159,7 @@ cum AS (
     FROM pred
     WINDOW w AS (PARTITION BY scenario ORDER BY h ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 )
-SELECT scenario, h, call_date, pred, greatest(0, pred) AS projected_daily, day_se, t975,
+SELECT scenario, h, call_date, pred, greatest(floor_cost, pred) AS projected_daily, day_se, t975,
        cum_projected, cum_se,
        max(greatest(0, cum_projected - t975 * coalesce(cum_se, 0))) OVER w AS cum_low,
        cum_projected + t975 * coalesce(cum_se, 0) AS cum_high
@@ -305,7 +316,7 @@ ORDER BY horizon_days;
 
 -- query: forecast_backtest
 -- title: Forecast backtest
--- description: The model fitted without the last 14 complete days, against what those days actually cost: mean absolute percentage error per day (MAPE) and the error of their sum.
+-- description: The model fitted without the last 14 complete days, against what those days actually cost: mean absolute percentage error per day (MAPE) and the error of their sum. Needs at least 28 complete days (14 to fit, 14 to test); with fewer the table is empty.
 -- chart: none
 SELECT days, money(actual_cost) AS actual_cost, money(predicted_cost) AS predicted_cost,
        mape_pct, sum_error_pct, sum_within_interval
@@ -315,7 +326,7 @@ ORDER BY days;
 
 -- query: forecast_daily
 -- title: Daily cost and forecast
--- description: Actual daily cost (complete days), and the next 30 days projected by the trend and day-of-week model, with a 95% band for each day.
+-- description: Actual daily cost (complete days), and the next 30 days projected by the trend and day-of-week model, with a 95% band for each day; as the forecast table, no projection when 30 days is more than twice the complete days of history.
 -- chart: line
 -- x: call_date
 -- y: cost, projected_cost
@@ -330,6 +341,8 @@ SELECT p.call_date, NULL, money(p.projected_daily),
        money(greatest(0, p.pred + p.t975 * coalesce(p.day_se, 0)))
 FROM understanding_path AS p
 WHERE p.scenario = 'full' AND p.h <= 30
+  -- as the forecast table: no 30-day projection from under 15 complete days
+  AND 30 <= 2 * (SELECT count(*) FROM understanding_daily WHERE complete)
 ORDER BY call_date;
 
 -- query: cumulative
@@ -453,13 +466,13 @@ SELECT * FROM report_actions('understanding') WHERE priority <= 5 ORDER BY prior
 
 -- query: alerts
 -- title: Alerts
--- description: Spend projected to grow faster than the threshold: the next 30 days (or as many as there are complete days) against the actual spend of the last as many complete days; severity by the alert policy on the growth against monthly spend.
+-- description: Spend projected to grow faster than the threshold, when even the low end of the 95% range is above the actual: the next 30 days (or as many as there are complete days) against the actual spend of the last as many complete days; severity by the alert policy on the growth against monthly spend.
 -- chart: none
 WITH o AS (SELECT * FROM understanding_outlook),
 fp AS (SELECT * FROM finance_period)
 SELECT severity, title, detail, amount_usd
 FROM (
-    SELECT alert_severity(per_month(o.next_cost - o.last_cost, o.days), fp.monthly_spend) AS severity,
+    SELECT alert_severity(per_month(o.next_cost - o.last_cost, o.days)) AS severity,
            'AI spend is projected to grow' AS title,
            format('The next {} days are projected at ${:,.2f} (95% range ${:,.2f} to ${:,.2f}), {:.1f}% above the actual ${:,.2f} of the last {} complete days: ${:,.2f} more a 30-day month.',
                   o.days, o.next_cost, o.next_low, o.next_high, o.growth_pct, o.last_cost, o.days,
@@ -467,6 +480,8 @@ FROM (
            per_month(o.next_cost - o.last_cost, o.days) AS amount_usd
     FROM o, fp
     WHERE o.growth_pct >= getvariable('forecast_growth_alert_pct')
+      -- only when the 95% range excludes the actual: otherwise no evidence of growth
+      AND o.next_low > o.last_cost
 )
 WHERE severity IS NOT NULL
 ORDER BY amount_usd DESC, title;

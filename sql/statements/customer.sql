@@ -4,11 +4,10 @@
 -- version: 3
 -- description: One page per customer for the period: usage, AI cost,
 --   subscription revenue (billed day by day at that day's tier, or from the
---   subscriptions file, as customer_economics), margin, the AI cost of the
---   last 30 days against the monthly fee (a fee-based allocation, not a
---   budget: budgets come from --budgets), and the costliest sessions. One
---   run covers every customer (grouped by customer_id), or one when the
---   parameter is set.
+--   subscriptions file, as customer_economics), margin, AI cost against its
+--   fee-based allocation (the fee it pays, not a budget), its budget from the
+--   budgets file if any, and the costliest sessions. One run covers every
+--   customer (grouped by customer_id), or one when the parameter is set.
 -- param: customer_id = | One customer (empty: all, one page each)
 -- param: top_sessions = 5 | Sessions listed per customer
 
@@ -20,12 +19,18 @@ WHERE coalesce(getvariable('customer_id'), '') = ''
 
 -- query: summary
 -- title: Statement
--- description: Usage, cost, revenue and margin for the period; the fee-based allocation is the tier's monthly fee, and "used" is the AI cost of the 30 days ending at the period's last call date against it (high at 100%, medium at 80%). It is not a budget.
-WITH recent AS (
-    SELECT c.customer_id, sum(c.cost_usd) AS cost
-    FROM statement_customer_calls AS c CROSS JOIN period AS p
-    WHERE c.call_date >= p.last_date - 29
-    GROUP BY c.customer_id
+-- description: Usage, cost, revenue and margin for the period. Monthly AI cost and the fee-based allocation (the fee it pays, not a budget) are both per 30-day month of its billed days; allocation risk is high above 100% (it costs more than it pays), medium at 80%. Budget columns come from the budgets file (customer scope, the calendar month of the period's last call date); without one the statement says "no budget".
+-- Allocation figures come from customer_allocation (sql/finance.sql), the
+-- same definition realtime shows. budget_* come from budget_vs_actual (the
+-- budgets file): budget_risk is its status for the calendar month holding
+-- the period's last call date (over budget, forecast over, on track), or
+-- 'no budget' when the file has no customer budget for that month.
+WITH budget AS (
+    SELECT b.scope_id AS customer_id, b.month AS budget_month, b.budget_usd,
+           b.actual AS budget_month_cost, b.forecast_month_end AS forecast_month_end_cost,
+           b.used_pct AS budget_used_pct, b.status
+    FROM budget_vs_actual AS b CROSS JOIN period AS p
+    WHERE b.scope = 'customer' AND b.month = strftime(p.last_date, '%Y-%m')
 )
 SELECT e.customer_id, e.organization_id, e.subscription_tier,
        e.first_date AS first_call_date, e.last_date AS last_call_date,
@@ -33,14 +38,17 @@ SELECT e.customer_id, e.organization_id, e.subscription_tier,
        e.input_tokens + e.output_tokens AS tokens,
        e.cost AS ai_cost, e.revenue AS subscription_revenue, e.revenue - e.cost AS margin,
        pct(e.revenue - e.cost, e.revenue) AS margin_pct,
-       coalesce(r.cost, 0) AS last_30_days_cost,
-       e.monthly_fee,
-       pct(coalesce(r.cost, 0), e.monthly_fee) AS fee_allocation_used_pct,
-       CASE WHEN pct(coalesce(r.cost, 0), e.monthly_fee) >= 100 THEN 'high'
-            WHEN pct(coalesce(r.cost, 0), e.monthly_fee) >= 80 THEN 'medium'
-            ELSE 'low' END AS fee_allocation_risk
+       a.monthly_cost AS monthly_ai_cost,
+       a.allocation,
+       a.used_pct AS allocation_used_pct,
+       a.risk AS allocation_risk,
+       coalesce(b.budget_month, strftime(p.last_date, '%Y-%m')) AS budget_month,
+       b.budget_usd, b.budget_month_cost, b.forecast_month_end_cost, b.budget_used_pct,
+       coalesce(b.status, 'no budget') AS budget_risk
 FROM customer_economics AS e
-LEFT JOIN recent AS r USING (customer_id)
+JOIN customer_allocation AS a USING (customer_id)
+LEFT JOIN budget AS b USING (customer_id)
+CROSS JOIN period AS p
 WHERE coalesce(getvariable('customer_id'), '') = ''
    OR e.customer_id = getvariable('customer_id')
 ORDER BY e.customer_id;

@@ -30,7 +30,13 @@ FROM chargeback_allocation(getvariable('shared_organizations'));
 
 -- query: summary
 -- title: Statement
--- description: The organization's cost for the period: its own (tagged) cost, production and non-production (showback), plus its allocated share of untagged shared cost, is the total charged (chargeback). The allocation share is its part of all tagged cost, the key the shared pool is spread by.
+-- description: The organization's cost for the period: its own (tagged) cost, production and non-production (showback), plus its allocated share of untagged shared cost, is the total charged (chargeback). The allocation share is its part of all tagged cost, the key the shared pool is spread by (none when there is no shared pool). Its budget is for the calendar month of the period's last call date, from the budgets file ("no budget" without one).
+WITH budget AS (
+    SELECT b.scope_id AS organization_id, b.budget_usd, b.actual AS budget_month_cost,
+           b.forecast_month_end AS forecast_month_end_cost, b.used_pct AS budget_used_pct, b.status
+    FROM budget_vs_actual AS b CROSS JOIN period AS p
+    WHERE b.scope = 'organization' AND b.month = strftime(p.last_date, '%Y-%m')
+)
 SELECT c.organization_id, p.first_date AS period_start, p.last_date AS period_end,
        c.calls, c.customers,
        c.production_cost,
@@ -39,8 +45,12 @@ SELECT c.organization_id, p.first_date AS period_start, p.last_date AS period_en
        c.shared_cost AS allocated_shared_cost,
        c.direct_cost + c.shared_cost AS chargeback_cost,
        c.pool_cost AS shared_pool_cost,
-       c.allocation_pct AS allocation_share_pct
+       CASE WHEN c.pool_cost > 0 THEN c.allocation_pct END AS allocation_share_pct,
+       strftime(p.last_date, '%Y-%m') AS budget_month,
+       bu.budget_usd, bu.budget_month_cost, bu.forecast_month_end_cost, bu.budget_used_pct,
+       coalesce(bu.status, 'no budget') AS budget_status
 FROM statement_org_chargeback AS c CROSS JOIN period AS p
+LEFT JOIN budget AS bu USING (organization_id)
 WHERE coalesce(getvariable('organization_id'), '') = ''
    OR c.organization_id = getvariable('organization_id')
 ORDER BY c.organization_id;

@@ -1,7 +1,7 @@
 -- name: features
 -- title: Feature economics
 -- category: ubr
--- version: 3
+-- version: 4
 -- description: What each product feature costs in AI calls, how widely it is
 --   adopted, the subscription revenue attributed to it by call share (an
 --   allocation, not revenue it earns or would lose), where each feature sits
@@ -173,7 +173,7 @@ SELECT * FROM report_actions('features') ORDER BY priority;
 -- chart: none
 WITH fp AS (SELECT * FROM finance_period),
 items AS (
-    SELECT alert_severity(per_month(-margin, fp.period_days), fp.monthly_spend) AS severity,
+    SELECT alert_severity(per_month(-margin, fp.period_days)) AS severity,
            feature_id || ' costs more than the revenue attributed to it' AS title,
            format('Its AI cost ${:,.2f} over the {} days exceeds the ${:,.2f} of revenue attributed to it by call share.',
                   cost, fp.period_days, attributed_revenue) AS detail,

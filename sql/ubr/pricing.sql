@@ -1,7 +1,7 @@
 -- name: pricing
 -- title: Pricing strategy
 -- category: ubr
--- version: 3
+-- version: 4
 -- description: Re-bills every customer's actual usage under four pricing
 --   models (flat subscription, tiered with overage, usage-based, hybrid) and
 --   compares revenue, margin, who pays more or less, the impact on low,
@@ -51,7 +51,7 @@ FROM pricing_plan_bills AS b JOIN pricing_customers AS c USING (customer_id);
 -- _less compare each customer's bill with its current one. With the
 -- migration policy: grandfathered_customers keep their bill until
 -- grandfathered_until; gain_now = revenue while they do - current revenue;
--- gain_full = once it ends, if all stayed; revenue_at_risk = the current
+-- gain_full = once it ends, if all stayed; revenue_exposed = the current
 -- revenue of the grandfathered customers, likely to leave when it ends.
 -- churn severity scales with that revenue (against all revenue) and the
 -- share of customers affected: high at 10% of revenue or 10% of customers,
@@ -61,9 +61,7 @@ SELECT p.*, p.plan AS model,
        p.grandfathered_customers AS churn_risk_customers,
        p.revenue - p.current_revenue AS extra_revenue,
        CASE WHEN p.grandfathered_customers = 0 THEN NULL
-            WHEN pct(p.revenue_at_risk, p.current_revenue) >= 10 OR pct(p.grandfathered_customers, p.customers) >= 10 THEN 'high'
-            WHEN pct(p.revenue_at_risk, p.current_revenue) >= 3 OR pct(p.grandfathered_customers, p.customers) >= 3 THEN 'medium'
-            ELSE coalesce(alert_severity(per_month(p.revenue_at_risk, fp.period_days), fp.monthly_revenue), 'low') END
+            ELSE alert_severity(per_month(p.revenue_exposed, fp.period_days)) END
            AS churn_severity
 FROM pricing_plans AS p CROSS JOIN finance_period AS fp;
 
@@ -81,8 +79,8 @@ SELECT label, value, unit FROM (
     SELECT 2, 'Monthly gain while grandfathering, ' || coalesce((SELECT plan FROM pricing_plan_choice), 'no plan worth it'),
            coalesce((SELECT per_month(gain_now, fp.period_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
     UNION ALL
-    SELECT 3, 'Monthly revenue at risk under it',
-           coalesce((SELECT per_month(revenue_at_risk, fp.period_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
+    SELECT 3, 'Monthly revenue exposed under it when grandfathering ends',
+           coalesce((SELECT per_month(revenue_exposed, fp.period_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
 )
 ORDER BY position;
 
@@ -96,7 +94,7 @@ ORDER BY position;
 SELECT model, revenue, cost, margin, margin_pct, customers_paying_more, customers_paying_less,
        extra_revenue, pct(extra_revenue, current_revenue) AS extra_revenue_pct,
        grandfathered_customers, grandfathered_until, revenue_while_grandfathered,
-       gain_now, gain_full, revenue_at_risk, churn_severity
+       gain_now, gain_full, revenue_exposed, churn_severity
 FROM pricing_models
 ORDER BY position;
 
@@ -137,12 +135,12 @@ ORDER BY CASE usage_segment WHEN 'low' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END;
 
 -- query: churn_risk
 -- title: Churn risk by plan
--- description: Customers whose bill would rise by more than the churn threshold (grandfathered), the current revenue they bring (at risk), and the severity by revenue and customers affected.
+-- description: Under each plan, if it were adopted: customers whose bill would rise by more than the churn threshold (grandfathered), the current revenue they bring (exposed when the grandfathering ends: not revenue at risk today), and its severity under the alert policy.
 -- chart: bar
 -- x: model
--- y: revenue_at_risk
+-- y: revenue_exposed
 SELECT model, churn_risk_customers, pct(churn_risk_customers, customers) AS churn_risk_pct,
-       revenue_at_risk, pct(revenue_at_risk, current_revenue) AS revenue_at_risk_pct,
+       revenue_exposed, pct(revenue_exposed, current_revenue) AS revenue_exposed_pct,
        grandfathered_new_revenue, churn_severity,
        customers_paying_more, customers_paying_less
 FROM pricing_models
@@ -155,11 +153,10 @@ ORDER BY position;
 -- x: phase
 -- y: flat_revenue, new_revenue
 -- format: revenue_while_grandfathered=money
--- The target is the ledger's recommended plan (pricing_plan_choice), else
--- the non-flat plan with the largest gain while grandfathering.
+-- The target is the ledger's recommended plan (pricing_plan_choice); with
+-- none, to_model says so and every wave is empty.
 WITH target AS (
-    SELECT coalesce((SELECT plan FROM pricing_plan_choice),
-                    (SELECT model FROM pricing_models WHERE model <> 'flat' ORDER BY gain_now DESC, position LIMIT 1)) AS model
+    SELECT (SELECT plan FROM pricing_plan_choice) AS model
 ), waved AS (
     SELECT r.*,
            CASE WHEN r.revenue <= r.flat_revenue THEN 1
@@ -169,7 +166,7 @@ WITH target AS (
 )
 SELECT s.step,
        s.phase,
-       (SELECT model FROM target) AS to_model,
+       coalesce((SELECT model FROM target), 'no plan recommended') AS to_model,
        count(w.customer_id) AS customers,
        coalesce(sum(w.flat_revenue), 0) AS flat_revenue,
        coalesce(sum(w.revenue), 0) AS new_revenue,
@@ -190,7 +187,7 @@ SELECT * FROM report_actions('pricing') ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- description: Current pricing at a loss, and plans whose increases put revenue at risk; churn severity scales with the revenue and the customers affected.
+-- description: Current pricing at a loss, and the revenue the recommended plan (if any) would expose when its grandfathering ends; severity from the one alert policy on the monthly amount.
 -- chart: none
 WITH fp AS (SELECT * FROM finance_period),
 items AS (
@@ -200,13 +197,16 @@ items AS (
     FROM pricing_models, fp WHERE model = 'flat' AND margin < 0
     UNION ALL
     SELECT churn_severity, position,
-           format('{} pricing raises {} bills by more than {}%', model, churn_risk_customers, getvariable('churn_increase_pct')),
-           format('{:.1f}% of customers, bringing ${:,.2f} of current revenue over the {} days (${:,.2f} a 30-day month), '
-                  || 'are likely to leave when their grandfathering ends on {}.',
-                  pct(churn_risk_customers, customers), revenue_at_risk, fp.period_days,
-                  per_month(revenue_at_risk, fp.period_days), grandfathered_until),
-           per_month(revenue_at_risk, fp.period_days)
-    FROM pricing_models, fp WHERE churn_risk_customers > 0 AND churn_severity IS NOT NULL
+           format('The recommended {} pricing raises {} bills by more than {}%', model, churn_risk_customers, getvariable('churn_increase_pct')),
+           format('If adopted, {:.1f}% of customers, bringing ${:,.2f} of current revenue over the {} days (${:,.2f} a 30-day month), '
+                  || 'would be likely to leave when their grandfathering ends on {}.',
+                  pct(churn_risk_customers, customers), revenue_exposed, fp.period_days,
+                  per_month(revenue_exposed, fp.period_days), grandfathered_until),
+           per_month(revenue_exposed, fp.period_days)
+    FROM pricing_models, fp
+    -- only the recommended plan: a plan nobody adopts exposes nothing
+    WHERE model = (SELECT plan FROM pricing_plan_choice)
+      AND churn_risk_customers > 0 AND churn_severity IS NOT NULL
 )
 SELECT severity, title, detail, amount_usd
 FROM items

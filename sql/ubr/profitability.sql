@@ -1,11 +1,13 @@
 -- name: profitability
 -- title: Customer profitability
 -- category: ubr
--- version: 2
+-- version: 3
 -- description: Revenue from each customer's subscription, each day billed at
 --   that day's tier, against the AI cost it causes: margin per customer and
 --   per tier, the margin distribution, the customers that lose money, and
---   what to do about them (upgrade or cap) per 30-day month.
+--   what to do about them (upgrade or cap) per 30-day month. Calls without
+--   a customer (customer_id 'unattributed') have no subscription and no
+--   revenue: they are no customer here and are shown apart.
 -- param: cost_cap_pct = 80 min 0 | AI cost cap offered to unprofitable customers, as a percent of their revenue
 -- param: top_n = 10 min 1 | Unprofitable customers listed by loss
 
@@ -70,6 +72,14 @@ SELECT customer_id, subscription_tier, organization_id, calls, tenure_days,
        product_id, monthly_fee, tier_changes, revenue_source
 FROM profitability_customers
 ORDER BY margin, customer_id;
+
+-- query: unattributed
+-- title: AI cost without a customer
+-- description: Calls made outside any attribution block (customer_id 'unattributed'): no subscription pays for them, so they have no revenue and no margin and are not a customer above. Attribute them to bill or allocate them (agents report).
+-- chart: none
+SELECT calls, cost, input_tokens, output_tokens, active_days, first_date, last_date
+FROM unattributed_usage
+WHERE calls > 0;
 
 -- query: by_tier
 -- title: Margin by tier
@@ -176,7 +186,7 @@ SELECT * FROM report_actions('profitability') ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- description: Losses under the alert policy: severity by the loss per 30-day month against monthly revenue; nothing below $10 a month or 1% of revenue.
+-- description: Losses, and AI cost outside a subscription, under the alert policy: severity by the money at stake per 30-day month against monthly spend; nothing below $10 a month or 1% of spend.
 -- A tier or the whole book at a loss, unprofitable customers, thin margins
 -- (0-20%, margin at stake). Amounts are per 30-day month (x 30 / period days).
 WITH fp AS (SELECT * FROM finance_period),
@@ -210,9 +220,20 @@ totals AS (
     FROM profitability_customers, fp
     WHERE margin_pct >= 0 AND margin_pct < 20
     HAVING count(*) > 0
+    UNION ALL
+    SELECT 5, format('Usage outside the subscription: {} customer{}', count(DISTINCT u.customer_id),
+                     CASE WHEN count(DISTINCT u.customer_id) = 1 THEN '' ELSE 's' END),
+           format('Calls on days no subscription covers (subscriptions file): {}; ${:,.2f} of AI cost no fee pays for over the {} days. Bill it or end the access.',
+                  string_agg(format('{} {} ({:,} calls, {} to {}, ${:,.2f})', u.customer_id, u.side, u.calls,
+                                    u.first_date, u.last_date, u.cost), '; '
+                             ORDER BY u.cost DESC, u.customer_id, u.side),
+                  sum(u.cost), any_value(fp.period_days)),
+           per_month(sum(u.cost), any_value(fp.period_days))
+    FROM unbilled_usage AS u, fp
+    HAVING count(*) > 0
 )
 SELECT severity, title, detail || format(' That is ${:,.2f} a 30-day month.', amount_usd) AS detail, amount_usd
-FROM (SELECT alert_severity(i.amount_usd, fp.monthly_revenue) AS severity, i.*
+FROM (SELECT alert_severity(i.amount_usd) AS severity, i.*
       FROM items AS i CROSS JOIN fp)
 WHERE severity IS NOT NULL
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, position, amount_usd DESC, title;
