@@ -225,7 +225,7 @@ def index_columns(kind: Kind) -> list[tuple[str, str, str]]:
     names = (["calls", "customers", "showback_cost", "allocated_shared_cost",
               "chargeback_cost"] if kind is ORGANIZATION else
              ["organization_id", "subscription_tier", "calls", "ai_cost", "subscription_revenue",
-              "margin", "margin_pct", "fee_allocation_risk"])
+              "margin", "margin_pct", "allocation_risk", "budget_risk"])
     return [(n, render.column_label(n), render.column_kind(n)) for n in names]
 
 

@@ -613,7 +613,12 @@ def test_money_is_labelled_and_a_fee_is_never_called_a_budget(site):
                 assert all("at stake" in a["text"] for a in amounts), path.name
     customer = (out / "customer" / "cust_0001.html").read_text(encoding="utf-8")
     labels = [el["text"].strip() for el in Page(customer).find("dt")]
-    assert "Monthly fee" in labels and not [t for t in labels if "budget" in t.lower()]
+    # the fee-based allocation is never called a budget: only the budgets file's columns are
+    budget_labels = {render.column_label(n) for n in (
+        "budget_month", "budget_usd", "budget_month_cost", "forecast_month_end_cost",
+        "budget_used_pct", "budget_risk")}
+    assert render.column_label("allocation") in labels
+    assert {t for t in labels if "budget" in t.lower()} <= budget_labels
     org = Page((out / "org" / "org_001.html").read_text(encoding="utf-8"))
     labels = [el["text"].strip() for el in org.find("dt")]
     assert "Shared share\u00a0%" not in labels and "Allocation share\u00a0%" in labels

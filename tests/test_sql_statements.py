@@ -84,4 +84,4 @@ def test_an_organization_statement_shows_its_budget(tmp_path):
     assert (page["budget_usd"], float(page["budget_month_cost"])) == (100, pytest.approx(41.2))
     assert float(page["forecast_month_end_cost"]) == pytest.approx(103.0)
     assert page["budget_status"] == "forecast over"
-    assert page["shared_share_pct"] is None and page["shared_pool_cost"] == 0
+    assert page["allocation_share_pct"] is None and page["shared_pool_cost"] == 0
