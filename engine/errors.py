@@ -30,6 +30,12 @@ class MissingCSVError(NoDataError):
 
     exit_code = 2
 
+def folder_error(action: str, folder, exc: OSError) -> FinopsError:
+    """The one-line error for an output folder the system refused (cannot
+    create it, cannot write to it): what, where, why, and the fix."""
+    return FinopsError(f"{action} {folder} ({exc.strerror or exc}); pass --out with a writable folder")
+
+
 def duckdb_message(exc: BaseException) -> str:
     """DuckDB's message without its 'Xxx Error: ' prefix, on one line."""
     text = str(exc).strip()

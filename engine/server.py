@@ -50,7 +50,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .errors import FinopsError
+from .errors import FinopsError, folder_error
 from .files import is_hidden_name
 
 CONTENT_TYPES = {
@@ -676,8 +676,7 @@ def make_server(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 80
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise FinopsError(f"cannot create {root} ({exc.strerror or exc}); "
-                          "pass --out with a writable folder") from None
+        raise folder_error("cannot create", root, exc) from None
     _raise_open_files_limit()
     try:
         sock = _bind(host, port)

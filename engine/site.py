@@ -42,7 +42,7 @@ from .check import check_analyzers
 from .paths import CALLS_SQL
 from .files import write_atomic
 from .sitelock import build_lock
-from .errors import FinopsError, MissingCSVError, NoDataError
+from .errors import FinopsError, MissingCSVError, NoDataError, folder_error
 from . import downloads, explore, statements as stmts
 from . import filters as flt
 from .filters import Filters
@@ -305,8 +305,7 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise FinopsError(f"cannot write reports to {out} ({exc.strerror or exc}); "
-                          "pass --out with a writable folder") from None
+        raise folder_error("cannot write reports to", out, exc) from None
     options = {} if lock_timeout is None else {"timeout": lock_timeout}
     with build_lock(out, on_wait=on_wait, **options):
         _remove_leftovers(out)
@@ -314,8 +313,7 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
             copy_assets(out)
             staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
         except OSError as exc:
-            raise FinopsError(f"cannot write reports to {out} ({exc.strerror or exc}); "
-                              "pass --out with a writable folder") from None
+            raise folder_error("cannot write reports to", out, exc) from None
         try:
             return _build_locked(csv_path, out, staging, started, sql_dirs=sql_dirs,
                                  target_mb=target_mb, memory_limit=memory_limit,

@@ -6,8 +6,8 @@ FINOPS_CHROMIUM). Without Chromium or Playwright the browser tests skip with
 the reason, unless FINOPS_REQUIRE_BROWSER=1 (set by .ci/run), where a
 missing browser fails them: CI must not pass by skipping.
 
-    from browser import browser, open_page  # noqa: F401  (fixtures)
-
+    # conftest.py loads this module as a plugin (pytest_plugins), so the
+    # fixtures need no import and one Chromium serves the whole run.
     def test_x(open_page):
         page = open_page("file:///.../index.html")
         assert page.locator("h1").inner_text() == "..."
@@ -50,9 +50,10 @@ def _unavailable(reason: str):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
-    """One headless Chromium per test module."""
+    """One headless Chromium for the whole run (a launch costs seconds; each
+    test gets fresh contexts, so nothing carries over between tests)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -10,6 +12,9 @@ import pytest
 
 from finops.engine import analyze
 from finops.engine.reference import reference
+
+# Browser fixtures (tests/browser.py) as a plugin: one session-wide Chromium.
+pytest_plugins = ["browser"]
 
 # The contract's columns, from their one definition (sql/calls.sql).
 HEADER = list(reference().contract_header())
@@ -45,6 +50,56 @@ def calls_csv(tmp_path):
     return make
 
 
+@pytest.fixture(scope="session")
+def simulated_csv(tmp_path_factory):
+    """Factory: simulated_csv(dest, rows=..., seed=..., **options) -> dest, a copy
+    (with the simulator's sidecar, so append works) of a file simulated once
+    per run for those options. Every test gets its own copy: nothing it does
+    (appends, a store beside it) reaches another test."""
+    made: dict[tuple, Path] = {}
+
+    def copy_to(dest: Path, **options) -> Path:
+        from finops import simulator
+        from finops.simulator.run import SIDECAR_SUFFIX
+
+        key = tuple(sorted(options.items()))
+        if key not in made:
+            source = tmp_path_factory.mktemp("simulated") / "calls.csv"
+            simulator.simulate(source, **options)
+            made[key] = source
+        source = made[key]
+        dest = Path(dest)
+        shutil.copyfile(source, dest)
+        sidecar = source.with_name(source.name + SIDECAR_SUFFIX)
+        if sidecar.exists():
+            shutil.copyfile(sidecar, dest.with_name(dest.name + SIDECAR_SUFFIX))
+        return dest
+
+    return copy_to
+
+
+# A user's own analyzer (--sql-dir) for the live-loop tests: counts calls.
+MINE_SQL = """-- name: mine
+-- title: My analyzer
+-- category: finops
+-- version: 1
+-- description: Counts calls, for the live-loop tests.
+
+-- query: totals
+SELECT count(*) AS calls, sum(cost_usd) AS cost FROM calls
+"""
+
+
+@pytest.fixture
+def live_project(tmp_path, simulated_csv):
+    """(data/calls.csv of 400 simulated rows, my_sql/mine.sql holding MINE_SQL) under tmp_path."""
+    data, extra = tmp_path / "data", tmp_path / "my_sql"
+    data.mkdir()
+    extra.mkdir()
+    (extra / "mine.sql").write_text(MINE_SQL)
+    return simulated_csv(data / "calls.csv", rows=400, seed=5), extra / "mine.sql"
+
+
 def run_query(analyzer: str, csv_path: Path, query: str, **params) -> list[dict]:
     """Rows of one analyzer query as JSON-ready dicts (what run-sql --format json prints)."""
     _, results = analyze.run_sql(analyzer, csv_path, query=query,
@@ -60,3 +115,32 @@ def wait_for(predicate, timeout: float, step: float = 0.05) -> bool:
             return True
         time.sleep(step)
     return bool(predicate())
+
+
+class RunningLoop:
+    """A RebuildLoop (engine/watch.py) in a thread, stopped and joined on exit;
+    its log lines in .logs. Used as `with RunningLoop(build, plan) as running:`."""
+
+    def __init__(self, build, plan, *, debounce: float = 0.15, join_seconds: float = 30,
+                 **kwargs):
+        from finops.engine.watch import RebuildLoop
+
+        self.logs: list[str] = []
+        self.join_seconds = join_seconds
+        self.loop = RebuildLoop(build, plan, log=self.logs.append, debounce=debounce, **kwargs)
+        self.thread = threading.Thread(target=self.loop.run, daemon=True)
+
+    def __enter__(self):
+        self.loop.start_watchers()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.loop.stop_event.set()
+        self.thread.join(self.join_seconds)
+        self.loop.join(5)
+        assert not self.thread.is_alive()
+
+    @property
+    def builds(self) -> int:
+        return self.loop.record.builds

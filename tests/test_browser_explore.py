@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from browser import browser  # noqa: F401  (fixture: Playwright driving Debian's Chromium)
 from conftest import write_calls
 from finops.engine import analyze, catalog, render
 from finops.engine.explore import ExploreService
@@ -87,7 +86,7 @@ class Tabs:
 
 
 @pytest.fixture(scope="module")
-def live_site(tmp_path_factory, browser):  # noqa: F811
+def live_site(tmp_path_factory, browser):
     tmp = tmp_path_factory.mktemp("browser-explore")
     calls = write_calls(tmp / "calls.csv", rows_over())
     out = tmp / "reports"

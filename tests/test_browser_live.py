@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import browser, free_port, open_page  # noqa: F401  (fixtures)
+from browser import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from browser import browser, open_page  # noqa: F401  (fixtures)
 from finops.engine import analyze
 from finops.engine.site import build_site
 from test_build_support import HOSTILE_CUSTOMER, external_references, probe_dir, sample_rows

@@ -307,3 +307,19 @@ def test_index_lists_every_action_with_a_reconciled_total(tmp_path, data):
     assert 'id="actions"' in index and "per 30-day month" in index
     for a in actions["items"]:
         assert a["title"].replace("'", "&#39;") in index
+
+
+def test_an_out_folder_that_cannot_be_made_is_one_line_naming_it_and_out(tmp_path, data):
+    from finops.engine.errors import FinopsError
+    from finops.engine.server import make_server
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(FinopsError) as built:
+        build_site(data, blocker / "reports")
+    with pytest.raises(FinopsError) as served:
+        make_server(blocker / "reports", port=0)
+    for exc, action in ((built, "cannot write reports to"), (served, "cannot create")):
+        message = str(exc.value)
+        assert message.startswith(f"{action} {blocker / 'reports'} (")
+        assert message.endswith("; pass --out with a writable folder") and "\n" not in message

@@ -17,6 +17,7 @@ from finops.engine.errors import FinopsError
 from finops.engine.session import connect
 from finops.engine.site import build_site
 from finops.engine.sitelock import LOCK_NAME, build_lock
+from conftest import wait_for
 from test_build_support import probe_dir, sample_rows
 
 
@@ -76,10 +77,16 @@ def test_cli_second_build_waits_with_a_message(tmp_path, calls_csv):
     with build_lock(out):
         proc = subprocess.Popen([str(finops), "build", "--csv", str(csv_path), "--out", str(out),
                                  "--quiet"], stderr=subprocess.PIPE, text=True)
-        time.sleep(3)
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+        reader.start()
+        # Wait for its wait message (not a fixed sleep): it saw the lock.
+        waiting = lambda: any("waiting for it to finish" in line for line in lines)  # noqa: E731
+        assert wait_for(lambda: waiting() or proc.poll() is not None, timeout=60), lines
         assert proc.poll() is None, "it waits while the folder is locked"
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0 and "waiting for it to finish" in err
+        assert waiting(), lines
+    assert proc.wait(120) == 0, lines
+    reader.join(10)
 
 
 @pytest.mark.parametrize("name", ["index", "manifest", "assets"])

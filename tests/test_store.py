@@ -63,10 +63,8 @@ def manifest(path: Path) -> dict:
 
 
 @pytest.fixture
-def sim_csv(tmp_path):
-    path = tmp_path / "calls.csv"
-    simulator.simulate(path, rows=3000, seed=11, days=6)
-    return path
+def sim_csv(tmp_path, simulated_csv):
+    return simulated_csv(tmp_path / "calls.csv", rows=3000, seed=11, days=6)
 
 
 def append(path: Path, data: bytes) -> None:

@@ -7,14 +7,13 @@ can count builds and check that the last one read the final data.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from functools import partial
 from pathlib import Path
 
 import pytest
 
-from finops.engine.watch import CSV, SQL, TEMPLATE, RebuildLoop, WatchPlan, describe
+from finops.engine.watch import CSV, SQL, TEMPLATE, WatchPlan, describe
 
 import conftest
 
@@ -61,25 +60,7 @@ def project(tmp_path):
     return plan
 
 
-class Running:
-    """A RebuildLoop in a thread, stopped and joined on exit."""
-
-    def __init__(self, build, plan, **kwargs):
-        self.logs: list[str] = []
-        kwargs.setdefault("debounce", 0.15)
-        self.loop = RebuildLoop(build, plan, log=self.logs.append, **kwargs)
-        self.thread = threading.Thread(target=self.loop.run, daemon=True)
-
-    def __enter__(self):
-        self.loop.start_watchers()
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.loop.stop_event.set()
-        self.thread.join(5)
-        self.loop.join(5)
-        assert not self.thread.is_alive()
+Running = partial(conftest.RunningLoop, debounce=0.15)
 
 
 wait_for = partial(conftest.wait_for, timeout=5.0)

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
 from functools import partial
 
 import pytest
 
 from finops import simulator
 from finops.engine.site import build_site
-from finops.engine.watch import RebuildLoop, WatchPlan
+from finops.engine.watch import WatchPlan
 import conftest
 
-GOOD = """-- name: mine
--- title: My analyzer
--- category: finops
--- version: 1
--- description: Counts calls, for the serve tests.
-
--- query: totals
-SELECT count(*) AS calls, sum(cost_usd) AS cost FROM calls
-"""
+GOOD = conftest.MINE_SQL
 
 
 def manifest(out):
@@ -38,25 +28,14 @@ wait_for = partial(conftest.wait_for, timeout=15.0)
 
 
 @pytest.fixture
-def live(tmp_path):
-    data, extra, out = tmp_path / "data", tmp_path / "my_sql", tmp_path / "data" / "reports"
-    data.mkdir()
-    extra.mkdir()
-    csv = data / "calls.csv"
-    simulator.simulate(csv, rows=400, seed=5)
-    (extra / "mine.sql").write_text(GOOD)
-    logs: list[str] = []
-    loop = RebuildLoop(partial(build_site, csv, out, sql_dirs=(extra,), target_mb=1.0),
-                       WatchPlan(csv, sql_dirs=[extra], ignore_dirs=[out]),
-                       log=logs.append, debounce=0.2)
-    thread = threading.Thread(target=loop.run, daemon=True)
-    loop.start_watchers()
-    thread.start()
-    assert wait_for(lambda: loop.record.builds == 1)
-    yield loop, csv, extra / "mine.sql", out, logs
-    loop.stop_event.set()
-    thread.join(30)
-    loop.join()
+def live(live_project):
+    csv, sql = live_project
+    out, extra = csv.parent / "reports", sql.parent  # out inside the CSV's folder
+    with conftest.RunningLoop(partial(build_site, csv, out, sql_dirs=(extra,), target_mb=1.0),
+                              WatchPlan(csv, sql_dirs=[extra], ignore_dirs=[out]),
+                              debounce=0.2) as running:
+        assert wait_for(lambda: running.builds == 1)
+        yield running.loop, csv, sql, out, running.logs
 
 
 def test_broken_sql_keeps_the_last_good_report_then_recovers(live):

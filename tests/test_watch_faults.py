@@ -13,17 +13,15 @@ import errno
 import json
 import os
 import shutil
-import threading
 import time
 from functools import partial
 
 import pytest
 
-from finops import simulator
 from finops.engine import session as session_module
 from finops.engine import site as site_module
 from finops.engine.live import LiveBuild
-from finops.engine.watch import RebuildLoop, WatchPlan
+from finops.engine.watch import WatchPlan
 
 import conftest
 
@@ -41,29 +39,7 @@ class Counter:
             self.seen.append(None)
 
 
-class Running:
-    """A RebuildLoop in a thread, stopped and joined on exit."""
-
-    def __init__(self, build, plan, **kwargs):
-        self.logs: list[str] = []
-        kwargs.setdefault("debounce", 0.1)
-        self.loop = RebuildLoop(build, plan, log=self.logs.append, **kwargs)
-        self.thread = threading.Thread(target=self.loop.run, daemon=True)
-
-    def __enter__(self):
-        self.loop.start_watchers()
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.loop.stop_event.set()
-        self.thread.join(30)
-        self.loop.join(5)
-        assert not self.thread.is_alive()
-
-    @property
-    def builds(self) -> int:
-        return self.loop.record.builds
+Running = partial(conftest.RunningLoop, debounce=0.1)
 
 
 # --- the loop never goes quiet -------------------------------------------------
@@ -132,32 +108,13 @@ def test_sql_folder_removed_and_recreated(tmp_path):
 
 # --- every state reaches the manifest, and the last good reports stay -------------
 
-GOOD = """-- name: mine
--- title: My analyzer
--- category: finops
--- version: 1
--- description: Counts calls, for the fault tests.
-
--- query: totals
-SELECT count(*) AS calls, sum(cost_usd) AS cost FROM calls
-"""
-
-
-@pytest.fixture(scope="module")
-def sample_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("sample") / "calls.csv"
-    simulator.simulate(path, rows=400, seed=5)
-    return path
+GOOD = conftest.MINE_SQL
 
 
 @pytest.fixture
-def live(tmp_path, sample_csv):
-    data, extra, out = tmp_path / "data", tmp_path / "my_sql", tmp_path / "site"
-    data.mkdir()
-    extra.mkdir()
-    csv = data / "calls.csv"
-    shutil.copy(sample_csv, csv)
-    (extra / "mine.sql").write_text(GOOD)
+def live(tmp_path, live_project):
+    csv, sql = live_project
+    extra, out = sql.parent, tmp_path / "site"
     running = Running(LiveBuild(csv, out, sql_dirs=(extra,)),
                       WatchPlan(csv, sql_dirs=[extra], ignore_dirs=[out]), debounce=0.2)
     with running:
