@@ -31,7 +31,7 @@ USER_OBJECTS = ("calls", "calls_rejected", "data_quality", "period", "customer_e
                 "sla_targets", "finance_assumptions", "budget_vs_actual")
 # Of those, the ones calls.sql, sql/prices/ and sql/finance.sql define as views.
 _VIEWS = ("calls", "calls_rejected", "data_quality", "calls_list_cost", "price_coverage",
-          "actions", "actions_total", "churn_signals", "budget_vs_actual")
+          "actions_total", "churn_signals", "budget_vs_actual")  # actions: a table (stored ledger)
 # Staging tables of sql/prices/ (calls.sql's are found by loaded_objects).
 _PRICE_STAGING = ("list_price_models", "list_price_providers", "call_list_models",
                   "calls_daily_tokens")
