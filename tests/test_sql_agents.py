@@ -32,7 +32,7 @@ def test_runs_norms_and_outliers(calls_csv):
     path = calls_csv(_calls())
     headline = {r["label"]: r["value"] for r in run_query("agents", path, "headline")}
     assert headline == {"Cost of traced runs (whole file)": 0.37, "Runs (traces)": 8,
-                        "Runs far above their feature's norm": 1,
+                        "Runs far above the norm of their feature and model": 1,
                         "Unattributed spend (whole file)": 2.0}
     top = run_query("agents", path, "most_expensive_runs")
     assert [(r["trace_id"], r["calls"], r["models"], r["cost"]) for r in top[:3]] == \

@@ -1,32 +1,35 @@
 -- name: agents
 -- title: Agent runs and sessions
 -- category: finops
--- version: 3
+-- version: 4
 -- description: What each agent run (a trace: every model call sharing a
 --   trace_id) and each session (session_id) cost over the file's period:
 --   the most expensive runs, how many calls a run takes, each feature's
---   normal run cost, the runs far above it, and the spend no customer is
+--   normal run cost, the runs far above the norm of their feature and
+--   model, and the spend no customer is
 --   attributed to (customer_id 'unattributed', as finops.otel records calls
 --   made outside any finops.attribute block).
--- param: outlier_ratio = 10.0 | A run is an outlier when it costs more than this many times its feature's median run
--- param: min_feature_runs = 5 | A feature needs this many runs before its median is a norm
+-- param: outlier_ratio = 10.0 | A run is an outlier when it costs more than this many times the median run of its feature on the same model
+-- param: min_feature_runs = 5 | A feature (and a feature on one model) needs this many runs before its median is a norm
 -- param: materiality_usd = 1.00 | No alert or recommendation below this many dollars
 -- param: top = 20 | Rows in the most-expensive lists
 
 -- query: _runs
 -- One row per trace. A run's feature, customer and session are those of its
 -- first call; duration_ms runs from the first call's start to the end of the
--- call that finished last. cost sums the calls with a known cost;
+-- call that finished last. Its model is that of its costliest call (ties:
+-- the first call_id). cost sums the calls with a known cost;
 -- unpriced_calls counts those without one (never counted as $0).
 -- The first call's three columns come from one arg_min (three took 1.6x
 -- the time over 1.5M runs).
 CREATE OR REPLACE TEMP TABLE agents_runs AS
 SELECT trace_id, first_call.feature_id, first_call.customer_id, first_call.session_id,
-       calls, models, input_tokens, output_tokens, cost, unpriced_calls, started, duration_ms
+       model, calls, models, input_tokens, output_tokens, cost, unpriced_calls, started, duration_ms
 FROM (
     SELECT trace_id,
            arg_min({'feature_id': feature_id, 'customer_id': customer_id, 'session_id': session_id},
                    ("timestamp", call_id)) AS first_call,
+           arg_min(model, (0 - coalesce(cost_usd, 0), call_id)) AS model,
            count(*) AS calls,
            count(DISTINCT model) AS models,
            sum(input_tokens) AS input_tokens,
@@ -51,17 +54,31 @@ SELECT feature_id, count(*) AS runs,
 FROM agents_runs
 GROUP BY feature_id;
 
+-- query: _model_norms
+-- The norm an outlier is judged by: the median cost of the runs of the same
+-- feature on the same model. Judged against the whole feature, a run on a
+-- premium model looks 10-100x "abnormal" for its model choice alone (22% of
+-- all runs on the demo); the ledger's model switches already price that
+-- choice, so an outlier here is a run that took far more work (steps,
+-- tokens) than its peers on its model.
+CREATE OR REPLACE TEMP TABLE agents_model_norms AS
+SELECT feature_id, model, count(*) AS runs,
+       money(median(cost)) AS median_run_cost,
+       count(*) >= getvariable('min_feature_runs') AS has_norm
+FROM agents_runs
+GROUP BY feature_id, model;
+
 -- query: _outliers
--- excess_cost = cost - the feature's median run cost: what the run cost
--- above a normal run of its feature.
+-- excess_cost = cost - the median cost of its feature's runs on its model:
+-- what the run cost above a normal run of its kind.
 CREATE OR REPLACE TEMP TABLE agents_outliers AS
-SELECT r.trace_id, r.feature_id, r.customer_id, r.session_id, r.calls, r.cost,
+SELECT r.trace_id, r.feature_id, r.model, r.customer_id, r.session_id, r.calls, r.cost,
        n.median_run_cost AS baseline,
        round(safe_div(r.cost, n.median_run_cost), 1) AS times_norm,
        money(r.cost - n.median_run_cost) AS excess_cost,
        r.started
 FROM agents_runs AS r
-JOIN agents_norms AS n USING (feature_id)
+JOIN agents_model_norms AS n USING (feature_id, model)
 WHERE n.has_norm
   AND n.median_run_cost > 0
   AND r.cost > n.median_run_cost * getvariable('outlier_ratio');
@@ -75,7 +92,7 @@ SELECT label, value, unit FROM (
     UNION ALL
     SELECT 2, 'Runs (traces)', money(count(*)), 'count' FROM agents_runs
     UNION ALL
-    SELECT 3, 'Runs far above their feature''s norm', money(count(*)), 'count' FROM agents_outliers
+    SELECT 3, 'Runs far above the norm of their feature and model', money(count(*)), 'count' FROM agents_outliers
     UNION ALL
     SELECT 4, 'Unattributed spend (whole file)',
            money(coalesce(sum(cost_usd) FILTER (WHERE customer_id = 'unattributed'), 0)), 'usd'
@@ -134,11 +151,11 @@ GROUP BY n.feature_id, n.runs, n.median_run_cost, n.p95_run_cost, n.has_norm
 ORDER BY cost DESC, n.feature_id;
 
 -- query: outlier_runs
--- title: Runs far above their feature's norm
--- description: Runs costing more than outlier_ratio times their feature's median run; excess_cost is what they cost above a normal run.
+-- title: Runs far above the norm of their feature and model
+-- description: Runs costing more than outlier_ratio times the median run of their feature on their model (baseline); excess_cost is what they cost above such a normal run.
 -- chart: none
 -- limit: 20
-SELECT trace_id, feature_id, customer_id, session_id, calls, cost, baseline, times_norm,
+SELECT trace_id, feature_id, model, customer_id, session_id, calls, cost, baseline, times_norm,
        excess_cost, started
 FROM agents_outliers
 ORDER BY excess_cost DESC, trace_id;
@@ -190,7 +207,7 @@ GROUP BY ALL
 ORDER BY attribution;
 
 -- query: _outlier_features
--- Per feature, its outlier runs: their excess over the feature's median
+-- Per feature, its outlier runs: their excess over the median of their feature and model
 -- run, and the share of their cost on premium models doing simple tasks
 -- (the calls the ledger's model switches already reprice, sql/finance.sql
 -- ledger_switch_scope). open_excess = excess x (1 - that share): the part
@@ -208,11 +225,9 @@ WITH scoped AS (
 )
 SELECT o.feature_id, count(*) AS runs, sum(o.cost) AS cost, sum(o.excess_cost) AS excess,
        max(o.times_norm) AS worst, round(avg(o.calls), 1) AS outlier_calls,
-       any_value(n.median_run_cost) AS median_run_cost,
        coalesce(sum(s.switched_cost), 0) AS switched_cost,
        money(sum(o.excess_cost) * (1 - coalesce(safe_div(sum(s.switched_cost), sum(o.cost)), 0))) AS open_excess
 FROM agents_outliers AS o
-JOIN agents_norms AS n USING (feature_id)
 LEFT JOIN scoped AS s USING (feature_id, trace_id)
 GROUP BY o.feature_id;
 
@@ -232,10 +247,10 @@ unattributed AS (
 )
 SELECT severity, title, detail, amount_usd FROM (
     SELECT 1 AS position, alert_severity(per_month(open_excess, fp.period_days)) AS severity,
-           'Agent runs far above their feature''s norm' AS title,
-           format('{:,} run(s) cost ${:,.2f} over the {} days, ${:,.2f} more than normal runs of their features (over {}x the median); '
+           'Agent runs far above the norm of their feature and model' AS title,
+           format('{:,} run(s) cost ${:,.2f} over the {} days, ${:,.2f} more than normal runs of their feature on their model (over {}x that median); '
                   || '${:,.2f} of that excess is on calls the model switches already reprice (in the Actions total), '
-                  || '${:,.2f} is not: ${:,.2f} a 30-day month. The runs are listed under "Runs far above their feature''s norm".',
+                  || '${:,.2f} is not: ${:,.2f} a 30-day month. The runs are listed under "Runs far above the norm of their feature and model".',
                   CAST(runs AS BIGINT), cost, fp.period_days, excess, getvariable('outlier_ratio'),
                   excess - open_excess, open_excess, per_month(open_excess, fp.period_days)) AS detail,
            per_month(open_excess, fp.period_days) AS amount_usd
@@ -269,14 +284,14 @@ by_feature AS (
 ),
 items AS (
     SELECT format('Review the costliest {} runs', feature_id) AS title,
-           format('{:,} {} run(s) cost ${:,.2f} more than the feature''s median run of ${:,.6f} over the {} days (the worst {}x); '
+           format('{:,} {} run(s) cost ${:,.2f} more than the median run of the feature on the same model over the {} days (the worst {}x); '
                   || '${:,.2f} of it is on calls the model switches already reprice. {}',
-                  CAST(runs AS BIGINT), feature_id, excess, median_run_cost, fp.period_days, worst,
+                  CAST(runs AS BIGINT), feature_id, excess, fp.period_days, worst,
                   excess - open_excess,
                   CASE WHEN outlier_calls > feature_calls
                        THEN format('They average {} calls per run against {} for the feature: a step or token budget per run is a target to test.',
                                    outlier_calls, feature_calls)
-                       ELSE format('They average {} calls per run, as the feature''s runs ({}): these are single expensive calls (model or prompt size), not runaway runs.',
+                       ELSE format('They average {} calls per run, as the feature''s runs ({}): these are single expensive calls (prompt or output size), not runaway runs.',
                                    outlier_calls, feature_calls) END) AS detail,
            per_month(open_excess, fp.period_days) AS amount_usd,
            'target' AS kind, 'target:agents/' || feature_id AS action_id
