@@ -24,6 +24,9 @@ MAX_LINE_BYTES = 2_097_152
 MARKER = b"\x01finops-unreadable:"
 CR_IN_QUOTES = "\ue000".encode()
 _LONE_CR = re.compile(rb"\r(?!\n)")
+# The first buffer size safe_buffer_size tries, and how many after it.
+FIRST_BUFFER_BYTES = 8_000_000
+_BUFFER_TRIES = 100_000
 
 
 def has_lone_cr(path: Path, length: int) -> bool:
@@ -34,6 +37,30 @@ def has_lone_cr(path: Path, length: int) -> bool:
         if mm.find(b"\r", 0, length) < 0:  # memchr: the common LF-only file costs ~nothing
             return False
         return _LONE_CR.search(mm, 0, length) is not None
+
+
+def safe_buffer_size(path: Path, length: int) -> int:
+    """A read_csv buffer_size for the first `length` bytes of path whose buffer
+    boundaries all fall inside lines.
+
+    DuckDB 2.0's parallel reader skips, unsaid, the line after an LF that is
+    the first byte of one of its buffers (buffer k starts at byte
+    k * buffer_size): at the default size, two lines of the seed-7 500 MB
+    file. The byte count in session.py caught that, but the readable copy it
+    fell back to has the same bytes and lost the same lines. Sizes from
+    FIRST_BUFFER_BYTES up are tried until no boundary has a CR or LF on it or
+    beside it (a few tries; each look is one byte).
+    """
+    size = FIRST_BUFFER_BYTES
+    if length <= size:
+        return size
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        length = min(length, len(mm))
+        for size in range(FIRST_BUFFER_BYTES, FIRST_BUFFER_BYTES + _BUFFER_TRIES):
+            if not any(b"\n" in mm[k - 1:k + 2] or b"\r" in mm[k - 1:k + 2]
+                       for k in range(size, length, size)):
+                return size
+    return FIRST_BUFFER_BYTES  # unlucky beyond belief: the byte count still catches a loss
 
 
 def count_cr(path: Path, length: int) -> int:

@@ -170,7 +170,7 @@ def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: 
     if linefix.has_lone_cr(read_path, length):
         _run_calls_sql_on_copy(con, read_path, shown_path, length, temp_dir, sql)
         return
-    _execute_calls_sql(con, read_path, shown_path, sql)
+    _execute_calls_sql(con, read_path, shown_path, sql, length)
     if not _read_is_complete(con, read_path, length):
         _run_calls_sql_on_copy(con, read_path, shown_path, length, temp_dir, sql)
 
@@ -179,14 +179,15 @@ def _run_calls_sql_on_copy(con, read_path: Path, shown_path: Path, length: int,
                            temp_dir: Path, sql: str | None = None) -> None:
     copy = linefix.readable_copy(read_path, length, temp_dir)
     try:
-        _execute_calls_sql(con, copy, shown_path, sql)
+        _execute_calls_sql(con, copy, shown_path, sql, copy.stat().st_size)
     finally:
         copy.unlink(missing_ok=True)
 
 
 def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path,
-                       sql: str | None = None) -> None:
+                       sql: str | None, length: int) -> None:
     con.execute("SET VARIABLE csv_path = ?", [str(read_path)])
+    con.execute("SET VARIABLE csv_buffer_size = ?", [linefix.safe_buffer_size(read_path, length)])
     try:
         con.execute(sql if sql is not None else CALLS_SQL.read_text(encoding="utf-8"))
     except duckdb.Error as exc:
