@@ -13,10 +13,11 @@ This module does bytes only; what a valid row is stays in SQL.
 from __future__ import annotations
 
 import mmap
-import os
 import re
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+from .files import copy_prefix
 
 # Lines up to this size are read; longer ones are rejected (DuckDB's own
 # max_line_size default, which the fast path applies too).
@@ -103,24 +104,19 @@ def _fixed(line: bytes) -> bytes:
     return line
 
 
+def _readable_lines(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    pending = b""
+    for block in blocks:
+        parts = (pending + block).split(b"\n")
+        pending = parts.pop()
+        if len(pending) > MAX_LINE_BYTES + 2:
+            # keep the too-long line's size, not its bytes
+            pending = pending[:MAX_LINE_BYTES + 2]
+        yield b"".join(_fixed(p[:-1] if p.endswith(b"\r") else p) + b"\n" for p in parts)
+    if pending:
+        yield _fixed(pending.rstrip(b"\r")) + b"\n"
+
+
 def readable_copy(path: Path, length: int, temp_dir: Path) -> Path:
     """The first `length` bytes of path, one output line per input line (see module doc)."""
-    temp_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="calls-lines-", suffix=".csv", dir=temp_dir)
-    with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-        remaining = length
-        pending = b""
-        while remaining > 0:
-            block = src.read(min(remaining, 1 << 22))
-            if not block:
-                break
-            remaining -= len(block)
-            parts = (pending + block).split(b"\n")
-            pending = parts.pop()
-            if len(pending) > MAX_LINE_BYTES + 2:
-                # keep the too-long line's size, not its bytes
-                pending = pending[:MAX_LINE_BYTES + 2]
-            out.write(b"".join(_fixed(p[:-1] if p.endswith(b"\r") else p) + b"\n" for p in parts))
-        if pending:
-            out.write(_fixed(pending.rstrip(b"\r")) + b"\n")
-    return Path(name)
+    return copy_prefix(path, length, temp_dir, "calls-lines-", _readable_lines)

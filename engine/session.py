@@ -12,7 +12,6 @@ reads the file directly, as the store's check.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -22,7 +21,7 @@ import duckdb
 
 from . import linefix
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
-from .files import complete_bytes
+from .files import complete_bytes, copy_prefix
 from .paths import CALLS_SQL, EMPTY_BUDGETS, EMPTY_SUBSCRIPTIONS, FINANCE_SQL, SQL_DIR
 from .tempdir import ensure_private, run_dir
 
@@ -103,21 +102,9 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
     return con
 
 
-
-
 def _snapshot(path: Path, length: int, temp_dir: Path) -> Path:
     """Copy the first `length` bytes of path (its complete lines) to a temp file."""
-    temp_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="calls-snapshot-", suffix=".csv", dir=temp_dir)
-    with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-        remaining = length
-        while remaining > 0:
-            block = src.read(min(remaining, 1 << 22))
-            if not block:
-                break
-            out.write(block)
-            remaining -= len(block)
-    return Path(name)
+    return copy_prefix(path, length, temp_dir, "calls-snapshot-")
 
 
 # Settings of sql/calls.sql that a user may change through the environment.

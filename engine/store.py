@@ -49,7 +49,7 @@ import duckdb
 import xxhash
 
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
-from .files import complete_bytes, write_atomic
+from .files import complete_bytes, read_blocks, write_atomic
 from .paths import CALLS_SQL
 
 logger = logging.getLogger(__name__)
@@ -720,15 +720,8 @@ def _even_cut(block: bytes, start: int, quotes_odd: bool) -> int | None:
 
 def _hash_range(path: Path, start: int, end: int) -> str:
     hasher = xxhash.xxh3_128()
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        remaining = end - start
-        while remaining > 0:
-            block = fh.read(min(_BLOCK, remaining))
-            if not block:
-                break
-            hasher.update(block)
-            remaining -= len(block)
+    for block in read_blocks(path, start, end):
+        hasher.update(block)
     return hasher.hexdigest()
 
 
