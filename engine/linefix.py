@@ -25,6 +25,8 @@ MAX_LINE_BYTES = 2_097_152
 MARKER = b"\x01finops-unreadable:"
 CR_IN_QUOTES = "\ue000".encode()
 _LONE_CR = re.compile(rb"\r(?!\n)")
+# DuckDB's own line limit: a longer line is unreadable (the reason below).
+DUCKDB_MAX_LINE_BYTES = 2_000_000
 # The first buffer size safe_buffer_size tries, and how many after it.
 FIRST_BUFFER_BYTES = 8_000_000
 _BUFFER_TRIES = 100_000
@@ -50,7 +52,9 @@ def safe_buffer_size(path: Path, length: int) -> int:
     file. The byte count in session.py caught that, but the readable copy it
     fell back to has the same bytes and lost the same lines. Sizes from
     FIRST_BUFFER_BYTES up are tried until no boundary has a CR or LF on it or
-    beside it (a few tries; each look is one byte).
+    beside it (a few tries; each look is one byte). (With max_line_size
+    below the buffer size it skipped other lines too: session.py leaves the
+    limit at the buffer size, and reads a copy on one thread.)
     """
     size = FIRST_BUFFER_BYTES
     if length <= size:

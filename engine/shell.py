@@ -117,7 +117,8 @@ def init_commands(load: list[str] | None = None,
     if load is None:
         load = ["SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH');",
                 "SET VARIABLE csv_buffer_size = "
-                "CAST(nullif(getenv('FINOPS_CSV_BUFFER_SIZE'), '') AS BIGINT);", settings,
+                "CAST(nullif(getenv('FINOPS_CSV_BUFFER_SIZE'), '') AS BIGINT);",
+                "SET VARIABLE csv_max_line_size = getvariable('csv_buffer_size');", settings,
                 f".read '{CALLS_SQL}'"]
     # List prices (list_prices, calls_list_cost, price_coverage) load after
     # the calls (from calls.sql or the store) and stay in temp, beside the
