@@ -59,8 +59,9 @@ STORE_SUFFIX = ".finops-store"
 # A first ingest of a big file is cut into chunks of about this size, so the
 # memory it takes stays flat whatever the file's size.
 CHUNK_BYTES = int(os.environ.get("FINOPS_STORE_CHUNK_MB", "256")) * 1_000_000
-# Past this many segments the two smallest neighbours are merged (appends
-# every few seconds would otherwise leave thousands of tiny files).
+# Past this many segments the two smallest neighbours are merged, up to a
+# chunk's size (appends every few seconds would otherwise leave thousands of
+# tiny files).
 MAX_SEGMENTS = 12
 _BLOCK = 1 << 22
 _KINDS = ("calls", "rule_rejects", "unreadable", "duplicates", "multiline", "header_fields")
@@ -637,14 +638,17 @@ class CallsStore:
 
     # upkeep
     def _compact(self) -> None:
-        """Merge the two smallest neighbouring segments of a unit until few enough remain."""
+        """Merge the two smallest neighbouring segments of a unit until few enough
+        remain, never into one larger than a chunk: a first build's chunks stay as
+        they are (merging them rewrote most of a 5 GB store, 26 of its 119 s of
+        CPU), the small segments of appends are merged."""
         while sum(len(u.segments) for u in self.units) > MAX_SEGMENTS:
             best = None
             for unit in self.units:
                 for i in range(len(unit.segments) - 1):
                     a, b = unit.segments[i], unit.segments[i + 1]
                     size = (a.end - a.start) + (b.end - b.start)
-                    if best is None or size < best[0]:
+                    if size <= CHUNK_BYTES and (best is None or size < best[0]):
                         best = (size, unit, i)
             if best is None:
                 return

@@ -352,3 +352,16 @@ def test_a_line_end_on_a_buffer_boundary_loses_no_row(tmp_path, monkeypatch):
     assert (source.rows, source.data_lines) == (399, 400)
     assert len(calls) == 399
     assert rejected == [(151, "contract rule", "unknown subscription_tier: gold")]
+
+
+def test_lines_the_fast_read_skips_are_read_from_the_copy(tmp_path, monkeypatch):
+    """Whatever the parallel read skips (here: forced onto a buffer boundary at a
+    line end), the byte count sends the file to its copy, read on one thread."""
+    rows = [{"subscription_tier": "gold"} if n == 149 else {} for n in range(400)]
+    path = write_lines(tmp_path / "calls.csv", lines_of(rows))
+    boundary = path.read_bytes().index(b"\n", 20_000)
+    monkeypatch.setattr(linefix, "safe_buffer_size", lambda path, length: boundary)
+    source, calls, rejected = read(path)
+    assert (source.rows, source.data_lines) == (399, 400)
+    assert len(calls) == 399
+    assert rejected == [(151, "contract rule", "unknown subscription_tier: gold")]
