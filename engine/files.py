@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+
+_BLOCK = 1 << 22
 
 
 def is_hidden_name(name: str) -> bool:
@@ -51,3 +54,32 @@ def complete_bytes(path: Path, size: int) -> int:
                 return start + pos + 1
             end = start
     return 0
+
+
+def read_blocks(path: Path, start: int, end: int) -> Iterator[bytes]:
+    """Bytes start..end of path, in blocks of 4 MB (fewer bytes when the file is shorter)."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        remaining = end - start
+        while remaining > 0:
+            block = fh.read(min(remaining, _BLOCK))
+            if not block:
+                return
+            remaining -= len(block)
+            yield block
+
+
+def copy_prefix(path: Path, length: int, temp_dir: Path, prefix: str,
+                transform: Callable[[Iterator[bytes]], Iterable[bytes]] | None = None) -> Path:
+    """A new file in temp_dir holding the first `length` bytes of path (through transform)."""
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".csv", dir=temp_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            blocks = read_blocks(path, 0, length)
+            for block in (transform(blocks) if transform else blocks):
+                out.write(block)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)

@@ -13,10 +13,11 @@ This module does bytes only; what a valid row is stays in SQL.
 from __future__ import annotations
 
 import mmap
-import os
 import re
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+from .files import copy_prefix
 
 # Lines up to this size are read; longer ones are rejected (DuckDB's own
 # max_line_size default, which the fast path applies too).
@@ -24,6 +25,11 @@ MAX_LINE_BYTES = 2_097_152
 MARKER = b"\x01finops-unreadable:"
 CR_IN_QUOTES = "\ue000".encode()
 _LONE_CR = re.compile(rb"\r(?!\n)")
+# DuckDB's own line limit: a longer line is unreadable (the reason below).
+DUCKDB_MAX_LINE_BYTES = 2_000_000
+# The first buffer size safe_buffer_size tries, and how many after it.
+FIRST_BUFFER_BYTES = 8_000_000
+_BUFFER_TRIES = 100_000
 
 
 def has_lone_cr(path: Path, length: int) -> bool:
@@ -34,6 +40,32 @@ def has_lone_cr(path: Path, length: int) -> bool:
         if mm.find(b"\r", 0, length) < 0:  # memchr: the common LF-only file costs ~nothing
             return False
         return _LONE_CR.search(mm, 0, length) is not None
+
+
+def safe_buffer_size(path: Path, length: int) -> int:
+    """A read_csv buffer_size for the first `length` bytes of path whose buffer
+    boundaries all fall inside lines.
+
+    DuckDB 2.0's parallel reader skips, unsaid, the line after an LF that is
+    the first byte of one of its buffers (buffer k starts at byte
+    k * buffer_size): at the default size, two lines of the seed-7 500 MB
+    file. The byte count in session.py caught that, but the readable copy it
+    fell back to has the same bytes and lost the same lines. Sizes from
+    FIRST_BUFFER_BYTES up are tried until no boundary has a CR or LF on it or
+    beside it (a few tries; each look is one byte). (With max_line_size
+    below the buffer size it skipped other lines too: session.py leaves the
+    limit at the buffer size, and reads a copy on one thread.)
+    """
+    size = FIRST_BUFFER_BYTES
+    if length <= size:
+        return size
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        length = min(length, len(mm))
+        for size in range(FIRST_BUFFER_BYTES, FIRST_BUFFER_BYTES + _BUFFER_TRIES):
+            if not any(b"\n" in mm[k - 1:k + 2] or b"\r" in mm[k - 1:k + 2]
+                       for k in range(size, length, size)):
+                return size
+    return FIRST_BUFFER_BYTES  # unlucky beyond belief: the byte count still catches a loss
 
 
 def count_cr(path: Path, length: int) -> int:
@@ -76,24 +108,19 @@ def _fixed(line: bytes) -> bytes:
     return line
 
 
+def _readable_lines(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    pending = b""
+    for block in blocks:
+        parts = (pending + block).split(b"\n")
+        pending = parts.pop()
+        if len(pending) > MAX_LINE_BYTES + 2:
+            # keep the too-long line's size, not its bytes
+            pending = pending[:MAX_LINE_BYTES + 2]
+        yield b"".join(_fixed(p[:-1] if p.endswith(b"\r") else p) + b"\n" for p in parts)
+    if pending:
+        yield _fixed(pending.rstrip(b"\r")) + b"\n"
+
+
 def readable_copy(path: Path, length: int, temp_dir: Path) -> Path:
     """The first `length` bytes of path, one output line per input line (see module doc)."""
-    temp_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="calls-lines-", suffix=".csv", dir=temp_dir)
-    with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-        remaining = length
-        pending = b""
-        while remaining > 0:
-            block = src.read(min(remaining, 1 << 22))
-            if not block:
-                break
-            remaining -= len(block)
-            parts = (pending + block).split(b"\n")
-            pending = parts.pop()
-            if len(pending) > MAX_LINE_BYTES + 2:
-                # keep the too-long line's size, not its bytes
-                pending = pending[:MAX_LINE_BYTES + 2]
-            out.write(b"".join(_fixed(p[:-1] if p.endswith(b"\r") else p) + b"\n" for p in parts))
-        if pending:
-            out.write(_fixed(pending.rstrip(b"\r")) + b"\n")
-    return Path(name)
+    return copy_prefix(path, length, temp_dir, "calls-lines-", _readable_lines)

@@ -12,7 +12,6 @@ reads the file directly, as the store's check.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -22,7 +21,7 @@ import duckdb
 
 from . import linefix
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
-from .files import complete_bytes
+from .files import complete_bytes, copy_prefix
 from .paths import CALLS_SQL, EMPTY_BUDGETS, EMPTY_SUBSCRIPTIONS, FINANCE_SQL, SQL_DIR
 from .tempdir import ensure_private, run_dir
 
@@ -103,21 +102,9 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
     return con
 
 
-
-
 def _snapshot(path: Path, length: int, temp_dir: Path) -> Path:
     """Copy the first `length` bytes of path (its complete lines) to a temp file."""
-    temp_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="calls-snapshot-", suffix=".csv", dir=temp_dir)
-    with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-        remaining = length
-        while remaining > 0:
-            block = src.read(min(remaining, 1 << 22))
-            if not block:
-                break
-            out.write(block)
-            remaining -= len(block)
-    return Path(name)
+    return copy_prefix(path, length, temp_dir, "calls-snapshot-")
 
 
 # Settings of sql/calls.sql that a user may change through the environment.
@@ -151,10 +138,12 @@ def _read_is_complete(con: duckdb.DuckDBPyConnection, path: Path, length: int) -
     """Did the line reader account for every byte? (DuckDB skips, unsaid, an
     empty line and a line longer than its buffer; lines it rejects have
     unknown lengths.)"""
-    lines, line_bytes, unreadable = con.execute(
+    lines, line_bytes, longest, unreadable = con.execute(
         "SELECT getvariable('csv_emitted_lines'), getvariable('csv_line_bytes'), "
-        "(SELECT count(*) FROM csv_unreadable)").fetchone()
-    if unreadable:
+        "getvariable('csv_longest_line'), (SELECT count(*) FROM csv_unreadable)").fetchone()
+    # (The fast read takes lines up to its buffer size; DuckDB's 2 MB limit
+    # applies in the copy's read.)
+    if unreadable or longest > linefix.DUCKDB_MAX_LINE_BYTES:
         return False
     # Each line read ends in LF, or CRLF: anything more was skipped.
     gap = length - (int(line_bytes) + int(lines))
@@ -170,7 +159,7 @@ def _run_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: 
     if linefix.has_lone_cr(read_path, length):
         _run_calls_sql_on_copy(con, read_path, shown_path, length, temp_dir, sql)
         return
-    _execute_calls_sql(con, read_path, shown_path, sql)
+    _execute_calls_sql(con, read_path, shown_path, sql, fast_length=length)
     if not _read_is_complete(con, read_path, length):
         _run_calls_sql_on_copy(con, read_path, shown_path, length, temp_dir, sql)
 
@@ -185,8 +174,24 @@ def _run_calls_sql_on_copy(con, read_path: Path, shown_path: Path, length: int,
 
 
 def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path,
-                       sql: str | None = None) -> None:
+                       sql: str | None = None, fast_length: int | None = None) -> None:
+    """Run calls.sql on read_path: on both cores when fast_length (its length) is
+    given, else on one thread with DuckDB's 2 MB line limit (a readable copy).
+
+    DuckDB 2.0's parallel line reader can skip lines at its buffer boundaries,
+    unsaid (see linefix.safe_buffer_size); the one-thread read never does, and
+    the byte count in _read_is_complete catches what the fast one missed.
+    """
     con.execute("SET VARIABLE csv_path = ?", [str(read_path)])
+    if fast_length is not None:
+        size = linefix.safe_buffer_size(read_path, fast_length)
+        # (An explicit line limit below the buffer size made it skip more lines.)
+        settings = (size, size, True)
+    else:
+        settings = (8_000_000, linefix.DUCKDB_MAX_LINE_BYTES, False)
+    con.execute("SET VARIABLE csv_buffer_size = ?", [settings[0]])
+    con.execute("SET VARIABLE csv_max_line_size = ?", [settings[1]])
+    con.execute("SET VARIABLE csv_parallel = ?", [settings[2]])
     try:
         con.execute(sql if sql is not None else CALLS_SQL.read_text(encoding="utf-8"))
     except duckdb.Error as exc:

@@ -18,6 +18,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import linefix
 from .errors import FinopsError
 from .paths import CALLS_SQL, EMPTY_BUDGETS, EMPTY_SUBSCRIPTIONS, FINANCE_SQL
 from .session import connect, require_csv
@@ -114,7 +115,10 @@ def init_commands(load: list[str] | None = None,
                 "SET VARIABLE ignore_extra_columns = "
                 "lower(getenv('FINOPS_IGNORE_EXTRA_COLUMNS')) IN ('1', 'true', 'yes', 'on');")
     if load is None:
-        load = ["SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH');", settings,
+        load = ["SET VARIABLE csv_path = getenv('FINOPS_CSV_PATH');",
+                "SET VARIABLE csv_buffer_size = "
+                "CAST(nullif(getenv('FINOPS_CSV_BUFFER_SIZE'), '') AS BIGINT);",
+                "SET VARIABLE csv_max_line_size = getvariable('csv_buffer_size');", settings,
                 f".read '{CALLS_SQL}'"]
     # List prices (list_prices, calls_list_cost, price_coverage) load after
     # the calls (from calls.sql or the store) and stay in temp, beside the
@@ -137,7 +141,9 @@ def shell_invocation(csv_path: str | os.PathLike) -> tuple[list[str], dict[str, 
     """
     path = Path(csv_path)
     require_csv(path)
+    size = path.stat().st_size
     env = dict(os.environ, FINOPS_CSV_PATH=str(path.resolve()),
+               FINOPS_CSV_BUFFER_SIZE=str(linefix.safe_buffer_size(path, size)),
                FINOPS_PRICES_DIR=str(CALLS_SQL.parent / "prices"),
                FINOPS_SUBSCRIPTIONS_PATH=str(EMPTY_SUBSCRIPTIONS),
                FINOPS_BUDGETS_PATH=str(EMPTY_BUDGETS))

@@ -110,6 +110,13 @@ SELECT * FROM (VALUES
 --   line_offset           added to every line number (a reader of one part
 --                         of a file passes the lines before that part)
 --   csv_header            the header, when the file itself has none (a part)
+--   csv_buffer_size, csv_max_line_size, csv_parallel
+--                         the line reader's buffer size, longest line and
+--                         threads (default 8000000, 2000000, true). DuckDB
+--                         2.0's parallel reader can skip lines at buffer
+--                         boundaries, unsaid: finops picks a size with no
+--                         boundary at a line end, checks the byte count, and
+--                         reads a damaged file's copy on one thread.
 
 -- Values as common writers spell them ---------------------------------------
 -- A number is judged by its value, never its spelling, and never through a
@@ -249,7 +256,10 @@ FROM read_csv(getvariable('csv_path'),
     new_line = '\r\n', null_padding = true, strict_mode = false,
     ignore_errors = true, store_rejects = true,
     rejects_scan = 'csv_reject_scans', rejects_table = 'csv_reject_errors',
-    columns = {'line': 'VARCHAR', 'extra': 'VARCHAR'});
+    columns = {'line': 'VARCHAR', 'extra': 'VARCHAR'},
+    buffer_size = coalesce(getvariable('csv_buffer_size'), 8000000),
+    max_line_size = coalesce(getvariable('csv_max_line_size'), 2000000),
+    parallel = coalesce(getvariable('csv_parallel'), true));
 
 -- Records, checked and typed ------------------------------------------------
 -- contract_records reads the records of the view csv_source, (line, extra,
@@ -386,6 +396,7 @@ FROM contract_records;
 -- with the file's size: DuckDB skips a line longer than its buffer unsaid).
 SET VARIABLE csv_emitted_lines = (SELECT count(*) FROM calls_loaded);
 SET VARIABLE csv_line_bytes = (SELECT coalesce(sum(line_bytes), 0) FROM calls_loaded);
+SET VARIABLE csv_longest_line = (SELECT coalesce(max(line_bytes), 0) FROM calls_loaded);
 
 -- Lines DuckDB could not read, and the physical line of every read line:
 -- the n-th line read (rowid n, from 0) is line n + 1 plus the unreadable

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from finops.engine import linefix
 from finops.engine.cli import main
 from finops.engine.errors import FinopsError
 from finops.engine.session import open_session
@@ -334,3 +335,33 @@ def test_a_part_of_a_file_is_read_with_its_header_and_line_offset(tmp_path):
     assert con.execute("SELECT count(*) FROM calls").fetchone()[0] == 1
     assert con.execute("SELECT line, kind FROM calls_rejected").fetchall() == [(3, "contract rule")]
     con.close()
+
+
+def test_a_line_end_on_a_buffer_boundary_loses_no_row(tmp_path, monkeypatch):
+    """DuckDB's parallel line reader skips, unsaid, the line after an LF that
+    starts one of its buffers (a readable copy has the same bytes and lost it
+    again): finops picks a buffer size with no boundary on a line end."""
+    rows = [{"subscription_tier": "gold"} if n == 149 else {} for n in range(400)]
+    path = write_lines(tmp_path / "calls.csv", lines_of(rows))
+    data = path.read_bytes()
+    boundary = data.index(b"\n", 20_000)  # the first size tried puts buffer 1 on this LF
+    monkeypatch.setattr(linefix, "FIRST_BUFFER_BYTES", boundary)
+    chosen = linefix.safe_buffer_size(path, len(data))
+    assert all(b"\n" not in data[k - 1:k + 2] for k in range(chosen, len(data), chosen))
+    source, calls, rejected = read(path)
+    assert (source.rows, source.data_lines) == (399, 400)
+    assert len(calls) == 399
+    assert rejected == [(151, "contract rule", "unknown subscription_tier: gold")]
+
+
+def test_lines_the_fast_read_skips_are_read_from_the_copy(tmp_path, monkeypatch):
+    """Whatever the parallel read skips (here: forced onto a buffer boundary at a
+    line end), the byte count sends the file to its copy, read on one thread."""
+    rows = [{"subscription_tier": "gold"} if n == 149 else {} for n in range(400)]
+    path = write_lines(tmp_path / "calls.csv", lines_of(rows))
+    boundary = path.read_bytes().index(b"\n", 20_000)
+    monkeypatch.setattr(linefix, "safe_buffer_size", lambda path, length: boundary)
+    source, calls, rejected = read(path)
+    assert (source.rows, source.data_lines) == (399, 400)
+    assert len(calls) == 399
+    assert rejected == [(151, "contract rule", "unknown subscription_tier: gold")]

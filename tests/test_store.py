@@ -211,6 +211,23 @@ def test_big_first_ingest_in_chunks_and_compaction(sim_csv, monkeypatch):
     assert [s["start"] for s in segs[1:]] == [s["end"] for s in segs[:-1]]
 
 
+def test_compaction_never_merges_past_a_chunk(sim_csv, monkeypatch):
+    """A first build's chunks are left as they are (merging them rewrote most of a
+    5 GB store); segments that together fit in a chunk are merged."""
+    monkeypatch.setattr(store, "MAX_SEGMENTS", 1)
+    monkeypatch.setattr(store, "CHUNK_BYTES", 60_000)
+    assert_same(sim_csv)  # one segment: the file is read in one block
+    for _ in range(2):
+        simulator.simulate(sim_csv, rows=200, append=True)  # about 70 KB each
+        assert_same(sim_csv)
+    assert len(manifest(sim_csv)["units"][0]["segments"]) == 3  # no pair fits in 60 KB
+    monkeypatch.setattr(store, "CHUNK_BYTES", 10_000_000)
+    simulator.simulate(sim_csv, rows=200, append=True)
+    assert_same(sim_csv)
+    segs = manifest(sim_csv)["units"][0]["segments"]
+    assert len(segs) == 1 and segs[0]["start"] == 0
+
+
 def test_quoted_newline_and_unbalanced_quote(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "CHUNK_BYTES", 2_000)
     rows = [{"call_id": f"q{n}", "user_agent": "multi\nline agent" if n % 7 == 0 else "ua"}
