@@ -28,7 +28,7 @@ from pathlib import Path
 from . import dialect
 from .catalog import Analyzer
 from .errors import FinopsError
-from .paths import CALLS_SQL
+from .paths import CALLS_SQL, FINANCE_SQL
 from .results import AnalyzerResult, QueryResult
 
 
@@ -36,7 +36,7 @@ def spark_error(exc: BaseException) -> str:
     """The one line of a Spark failure worth showing (not py4j's wrapper)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     for line in lines:
-        if line.startswith("[") or "Exception:" in line:
+        if line.startswith("[") or "Exception:" in line or "Error:" in line:
             return line.split("Exception: ", 1)[-1][:500]
     return (lines[0] if lines else type(exc).__name__)[:500]
 
@@ -141,7 +141,10 @@ def shared_definitions(calls_sql: Path = CALLS_SQL) -> SharedDefinitions:
     `calls`, `calls_rejected` and `data_quality` come from calls_on_spark().
     """
     statements = split_statements(calls_sql.read_text(encoding="utf-8"))
-    macros = dialect.parse_macros(statements)
+    # finance.sql's macros (per_month, alert_severity, normal_cdf, the table
+    # macro report_actions) are expanded like calls.sql's; its tables come
+    # from the DuckDB session (publish_calls).
+    macros = dialect.parse_macros(statements + split_statements(FINANCE_SQL.read_text(encoding="utf-8")))
     # read_csv's reject tables are made by the reading without a CREATE.
     reading: set[str] = {"csv_reject_errors", "csv_reject_scans"}
     shared: list[tuple[str, str]] = []
@@ -218,8 +221,19 @@ class SparkRunner:
 
     def translate(self, sql: str) -> str:
         if sql not in self._translated:
-            self._translated[sql] = dialect.translate(sql, self.shared.macros)
+            self._translated[sql] = dialect.translate(sql, self.shared.macros, self.decimal_column)
         return self._translated[sql]
+
+    def decimal_column(self, table: str, column: str):
+        """(precision, scale) of a DECIMAL column of a table in the session, else None."""
+        try:
+            fields = {f.name.lower(): f.dataType for f in self.spark.table(table).schema.fields}
+        except Exception:
+            return None  # not made yet: only a check translates before the tables exist
+        found = fields.get(column)
+        if type(found).__name__ == "DecimalType":
+            return (found.precision, found.scale)
+        return None
 
     def prepare(self) -> None:
         """Materialize calls.sql's shared tables (reference tables, period, customer_economics)."""
@@ -284,7 +298,7 @@ def tables_read(analyzers, shared: SharedDefinitions) -> set[str]:
     read: set[str] = set()
     for analyzer in analyzers:
         for q in analyzer.queries:
-            tree = dialect.parse(q.sql)
+            tree = dialect.parse(q.sql, shared.macros)
             ctes = {c.alias_or_name.lower() for c in tree.find_all(exp_module().CTE)}
             if isinstance(tree, exp_module().Create):
                 made.add(tree.this.name.lower())
@@ -340,6 +354,23 @@ def _sql_path(path: Path) -> str:
     return text
 
 
+def check_translations(runner: "SparkRunner", analyzers) -> None:
+    """Fail before any data is read when a statement has no Spark translation."""
+    for analyzer in analyzers:
+        for q in analyzer.queries:
+            try:
+                dialect.translate(q.sql, runner.shared.macros)
+            except FinopsError as exc:
+                raise FinopsError(f"{analyzer.path}:{q.line}: query {q.name}: {exc}") from None
+
+
+def attach(runner: "SparkRunner", con, analyzers, folder: Path) -> "SparkRunner":
+    """Give runner's Spark session the calls of DuckDB session con and calls.sql's shared tables."""
+    publish_calls(runner.spark, con, folder, tables_read(analyzers, runner.shared))
+    runner.prepare()
+    return runner
+
+
 def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=None,
                      memory_limit=None, subscriptions=None, budgets=None, cache: bool = True,
                      master: str | None = None):
@@ -353,16 +384,12 @@ def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=Non
     if query:
         analyzers[0].query(query)
     runner = SparkRunner(spark_session(master))
-    for analyzer in analyzers:  # a statement Spark cannot take fails before the CSV is read
-        for q in analyzer.queries:
-            runner.translate(q.sql)
+    check_translations(runner, analyzers)
     session = open_session(csv_path, memory_limit=memory_limit, subscriptions=subscriptions,
                            budgets=budgets, cache=cache)
     try:
         with tempfile.TemporaryDirectory(prefix="finops-spark-") as tmp:
-            publish_calls(runner.spark, session.con, Path(tmp),
-                          tables_read(analyzers, runner.shared))
-            runner.prepare()
+            attach(runner, session.con, analyzers, Path(tmp))
             results = []
             for analyzer in analyzers:
                 own = {k: v for k, v in (params or {}).items()

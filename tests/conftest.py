@@ -60,3 +60,16 @@ def wait_for(predicate, timeout: float, step: float = 0.05) -> bool:
             return True
         time.sleep(step)
     return bool(predicate())
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session for every test that needs one (starting one takes seconds)."""
+    pytest.importorskip("pyspark")
+    import shutil
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs a Java runtime")
+    from finops.engine import spark as spark_engine
+    session = spark_engine.spark_session("local[2]")
+    yield session
+    session.stop()
