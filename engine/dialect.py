@@ -437,7 +437,7 @@ def _group_by_all(node):
     keys = []
     for proj in node.expressions:
         inner = proj.this if isinstance(proj, exp.Alias) else proj
-        if not inner.find(exp.AggFunc, exp.Window):
+        if not _is_aggregate(inner):
             keys.append(inner.copy())
     node.set("group", exp.Group(expressions=keys) if keys else None)
     return node
@@ -478,40 +478,48 @@ def _ordered_by_aggregate(node):
     return outer
 
 
-def _using_in_grouped_subquery(node):
-    """A grouped SELECT with a correlated scalar subquery over `JOIN ... USING (k)`:
-    Spark does not see the subquery's `o.k` as the grouped `o.k` (USING merges
-    the two k's). An inner join on `left.k = right.k` is the same rows; the
-    SELECT's own unqualified k becomes left.k."""
-    if not (isinstance(node, exp.Select) and node.args.get("group") is not None
-            and node.args.get("from_") is not None
-            and any(p.find(exp.Subquery) for p in node.expressions)):
-        return node
-    left = node.args["from_"].this
-    joins = node.args.get("joins") or []
-    if not (isinstance(left, exp.Table) and len(joins) == 1 and joins[0].args.get("using")
-            and not joins[0].args.get("side") and not joins[0].args.get("kind")):
-        return node
-    join = joins[0]
-    keys = [k.name for k in join.args["using"]]
-    lname, rname = left.alias_or_name, join.this.alias_or_name
-    cond = exp.and_(*[exp.EQ(this=exp.column(k, table=lname), expression=exp.column(k, table=rname))
-                      for k in keys])
-    join.set("using", None)
-    join.set("on", cond)
+def _own_nodes(node, kind):
+    """node and the nodes under it of type kind, not looking inside subqueries."""
+    if isinstance(node, kind):
+        yield node
+    if isinstance(node, (exp.Subquery, exp.Select)):
+        return
+    yield from _own_children(node, kind)
 
-    def own_columns(n):
-        # The SELECT's own references, not those inside its subqueries.
-        for child in n.iter_expressions():
-            if isinstance(child, (exp.Subquery, exp.Select)):
-                continue
-            if isinstance(child, exp.Column):
+
+def _own_children(node, kind):
+    for child in node.iter_expressions():
+        if isinstance(child, (exp.Subquery, exp.Select)):
+            if isinstance(child, kind):
                 yield child
-            else:
-                yield from own_columns(child)
-    for column in list(own_columns(node)):
-        if not column.table and column.name in keys:
-            column.set("table", exp.to_identifier(lname))
+            continue
+        if isinstance(child, kind):
+            yield child
+        yield from _own_children(child, kind)
+
+
+def _is_aggregate(expression) -> bool:
+    """An aggregate at this SELECT's level (not one inside a scalar subquery)."""
+    return any(True for _ in _own_nodes(expression, (exp.AggFunc, exp.Window)))
+
+
+def _subqueries_into_group_by(node):
+    """A scalar subquery in a grouped SELECT's projections joins its GROUP BY:
+    Spark requires a correlated one there (it is one value per group, so
+    the groups stay the same)."""
+    if not (isinstance(node, exp.Select) and isinstance(node.args.get("group"), exp.Group)
+            and not node.args["group"].args.get("all")):
+        return node
+    group = node.args["group"]
+    keys = [k.sql() for k in group.expressions]
+    for proj in node.expressions:
+        inner = proj.this if isinstance(proj, exp.Alias) else proj
+        for sub in list(_own_nodes(inner, exp.Subquery)):
+            if isinstance(sub.parent, (exp.In, exp.Exists)) or sub.find_ancestor(exp.AggFunc):
+                continue
+            if sub.sql() not in keys:
+                group.append("expressions", sub.copy())
+                keys.append(sub.sql())
     return node
 
 
@@ -584,7 +592,7 @@ def _join_generator(select, generator, name: str, columns: list[str]):
     return select.join(exp.Lateral(this=generator, alias=alias))
 
 
-RULES = (_hugeint, _using_in_grouped_subquery, _any_value, _group_by_all, _ordered_by_aggregate, _computed_limit, _epoch_ms, _zipped_generators, _list_slice, _values_with_subqueries, _nested_generators, _getvariable, _percentiles, _series, _format, _days, _division, _ordered_list)
+RULES = (_hugeint, _any_value, _group_by_all, _subqueries_into_group_by, _ordered_by_aggregate, _computed_limit, _epoch_ms, _zipped_generators, _list_slice, _values_with_subqueries, _nested_generators, _getvariable, _percentiles, _series, _format, _days, _division, _ordered_list)
 
 
 def _bottom_up(node, rule):

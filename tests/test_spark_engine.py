@@ -53,19 +53,40 @@ def same(a, b) -> bool:
 
 @pytest.fixture(scope="module")
 def loaded(spark, tmp_path_factory):
-    """The fixture loaded in DuckDB and published to Spark, with calls.sql's shared tables."""
-    duck = open_session(FIXTURE, threads=1)
+    """The fixture read into its store by DuckDB; Spark applies the contract to the
+    store's segments (calls_on_spark) and makes calls.sql's shared tables."""
+    folder = tmp_path_factory.mktemp("spark-calls")
+    csv_path = shutil.copy(FIXTURE, folder / FIXTURE.name)
+    duck = open_session(csv_path, threads=1)
+    assert duck.store is not None
     runner = spark_engine.SparkRunner(spark)
-    spark_engine.publish_calls(spark, duck.con, tmp_path_factory.mktemp("spark-calls"),
-                               spark_engine.tables_read(catalog.discover().values(), runner.shared))
-    runner.prepare()
-    yield duck, runner
+    source = spark_engine.attach(runner, duck, catalog.discover().values(), folder / "published")
+    yield duck, runner, source
     duck.close()
+
+
+def test_calls_contract_on_spark_gives_the_same_source_block(loaded):
+    """Every rejection reason, the duplicate call_id kept once, the counts and the period."""
+    duck, runner, source = loaded
+    expected = duck.source.to_dict()
+    assert expected["rows_rejected"] > 0 and expected["duplicate_call_ids"] > 0  # the fixture has both
+    assert source.to_dict() == expected
+
+
+@pytest.mark.parametrize("relation, key", [("calls", "call_id"),
+                                           ("calls_rejected", "line NULLS LAST, kind, reason, content")])
+def test_calls_contract_on_spark_gives_the_same_rows(loaded, relation, key):
+    duck, runner, _ = loaded
+    sql = f"SELECT * FROM {relation} ORDER BY {key}"
+    expected = [[jsonable(v) for v in row] for row in duck.con.execute(sql).fetchall()]
+    got = [[jsonable(spark_engine._plain(v)) for v in row] for row in runner.spark.sql(sql).collect()]
+    assert len(got) == len(expected)
+    assert same(got, expected)
 
 
 @pytest.mark.parametrize("name", sorted(catalog.discover()))
 def test_every_analyzer_gives_the_same_json_on_both_engines(loaded, name):
-    duck, runner = loaded
+    duck, runner, _ = loaded
     analyzer = catalog.discover()[name]
     expected = run_analyzer(duck.con, analyzer).to_json()
     got = runner.run_analyzer(analyzer).to_json()
