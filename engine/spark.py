@@ -243,10 +243,15 @@ class SparkRunner:
     def _run(self, sql: str, where: str):
         spark_sql = self.translate(sql)
         try:
-            cached = re.match(r"CACHE TABLE (\w+) AS ", spark_sql)
-            if cached:  # CREATE OR REPLACE: drop the previous one first
-                self.spark.sql(f"UNCACHE TABLE IF EXISTS {cached.group(1)}")
-                self.spark.sql(f"DROP VIEW IF EXISTS {cached.group(1)}")
+            cached = re.match(r"CACHE TABLE (\w+) AS (.*)", spark_sql, re.S)
+            if cached:
+                # Materialized once and cut from its lineage: a view over a
+                # CACHE TABLE whose plan Spark cannot match (correlated
+                # subqueries, windows) was recomputed on every read, and each
+                # later setup table nested the whole plan again.
+                frame = self.spark.sql(cached.group(2)).localCheckpoint(eager=True)
+                frame.createOrReplaceTempView(cached.group(1))
+                return frame
             return self.spark.sql(spark_sql)
         except Exception as exc:
             raise FinopsError(f"{where}: Spark failed: {spark_error(exc)}", exit_code=1) from None
