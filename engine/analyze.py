@@ -16,7 +16,7 @@ from .catalog import Analyzer, Query
 from .check import check_analyzers, require_sound
 from .errors import FinopsError, duckdb_message, sql_error_line
 from .results import AnalyzerResult, QueryResult
-from .session import SourceInfo, open_session
+from .session import SourceInfo, open_session, refresh_ledger_for_params, store_ledger
 
 
 def resolve_params(analyzer: Analyzer, overrides: dict[str, str] | None) -> dict[str, object]:
@@ -45,9 +45,12 @@ def run_analyzer(con: duckdb.DuckDBPyConnection, analyzer: Analyzer,
     wanted = [analyzer.query(only)] if only else analyzer.visible_queries
     started = time.perf_counter()
     results: dict[str, QueryResult] = {}
-    for name, value in params.items():
-        con.execute(f"SET VARIABLE {name} = ?", [value])
+    restore = False
     try:
+        for name, value in params.items():
+            con.execute(f"SET VARIABLE {name} = ?", [value])
+        # The stored ledger follows a --param that changes a finance assumption.
+        restore = bool(params) and refresh_ledger_for_params(con, params)
         for query in analyzer.queries:
             if not query.hidden and query not in wanted:
                 continue
@@ -66,6 +69,8 @@ def run_analyzer(con: duckdb.DuckDBPyConnection, analyzer: Analyzer,
     finally:
         for name in params:
             con.execute(f"RESET VARIABLE {name}")
+        if restore:
+            store_ledger(con)
     return AnalyzerResult(analyzer, params, results, time.perf_counter() - started)
 
 

@@ -16,14 +16,16 @@ from .analyzer_format import column_kind
 from .results import QueryResult, is_numeric_type, jsonable
 
 
-def _compact(value) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+# One encoder for every call: json.dumps with options builds a new one each time.
+_compact = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+_NESTED = (dict, list)
 
 
 def _flat(value) -> bool:
     """A dict or list of scalars only: one line of JSON (a result row)."""
     items = value.values() if isinstance(value, dict) else value
-    return not any(isinstance(v, (dict, list)) for v in items)
+    return not any(isinstance(v, _NESTED) for v in items)
 
 
 def dumps(data, indent: str = "  ", _level: int = 0) -> str:
@@ -32,13 +34,17 @@ def dumps(data, indent: str = "  ", _level: int = 0) -> str:
     json's indent= falls back to its pure-Python encoder, five times slower
     on a full run-sql; rows go through the C encoder here instead.
     """
-    if not isinstance(data, (dict, list)) or not data or _flat(data):
+    if not isinstance(data, _NESTED) or not data or _flat(data):
         return _compact(data)
     pad, inner = indent * _level, indent * (_level + 1)
     if isinstance(data, dict):
         body = ",\n".join(f"{inner}{_compact(str(k))}: {dumps(v, indent, _level + 1)}"
                           for k, v in data.items())
         return "{\n" + body + "\n" + pad + "}"
+    if getattr(data, "flat", False):
+        # A query's rows, none holding a list or an object (results.Records): each on one line.
+        body = (",\n" + inner).join(map(_compact, data))
+        return "[\n" + inner + body + "\n" + pad + "]"
     body = ",\n".join(inner + dumps(v, indent, _level + 1) for v in data)
     return "[\n" + body + "\n" + pad + "]"
 

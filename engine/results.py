@@ -43,10 +43,18 @@ class QueryResult:
         except ValueError:
             return {}
 
-    def records(self) -> list[dict]:
+    def records(self) -> Records:
         """Rows as JSON-ready dicts keyed by column name. A headline row whose unit
         is `count` holds a whole number in a DECIMAL value column: it is an integer."""
-        out = [{c: jsonable(v) for c, v in zip(self.columns, row)} for row in self.rows]
+        columns = list(zip(*self.rows)) if self.rows else []
+        # Converted a column at a time, by the kinds of value it holds (json of
+        # run-sql all was mostly this conversion, value by value).
+        kinds = [set(map(type, values)) for values in columns]
+        converted = [_json_column(values, k) for values, k in zip(columns, kinds)]
+        names = self.columns
+        out = Records(dict(zip(names, row)) for row in zip(*converted)) if converted else \
+            Records({} for _ in self.rows)
+        out.flat = not any(k & _NESTED_IN for k in kinds)
         if "unit" in self.columns and "value" in self.columns:
             for record in out:
                 value = record["value"]
@@ -72,15 +80,56 @@ class AnalyzerResult:
         return out
 
 
+class Records(list):
+    """A query's rows as JSON-ready dicts; flat: no value is a list or an object
+    (console.dumps prints each such row on one line without looking inside)."""
+
+    flat = False
+
+
+_PLAIN = frozenset((type(None), bool, int, str))
+_NESTED_IN = frozenset((list, tuple, dict))  # jsonable() makes them JSON arrays and objects
+_TIMES = frozenset((type(None), datetime, date, dtime))
+
+
+def _json_decimal(value):
+    """jsonable() of a Decimal or None, read off its text (as_tuple() is slow):
+    a negative exponent shows as a point in plain notation or as E- in
+    scientific notation (E+ is a positive one); float(Decimal) parses that text too."""
+    if value is None or not value.is_finite():
+        return None
+    text = str(value)
+    if "E" in text:
+        return float(text) if "E-" in text else int(value)
+    return float(text) if "." in text else int(value)
+
+
+def _json_float(value):
+    return value if value is None or math.isfinite(value) else None
+
+
+def _json_column(values: tuple, kinds: set) -> tuple | list:
+    """jsonable() of every value of one column (kinds: their types): as is when
+    they are all plain."""
+    if kinds <= _PLAIN:
+        return values
+    if kinds <= {type(None), float}:
+        # filter(None, ...) skips None (and 0.0, finite anyway)
+        return values if all(map(math.isfinite, filter(None, values))) \
+            else list(map(_json_float, values))
+    if kinds <= {type(None), Decimal}:
+        return list(map(_json_decimal, values))
+    if kinds <= _TIMES:
+        return [None if v is None else v.isoformat() for v in values]
+    return list(map(jsonable, values))
+
+
 def jsonable(value):
     """One SQL value as a JSON value: exact money, ISO times, NULL for non-finite."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            return None
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 \
-            else float(value)
+        return _json_decimal(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, (datetime, date, dtime)):

@@ -240,6 +240,33 @@ def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.Pat
         raise FinopsError(f"{where}: {message}") from None
 
 
+# sql/finance.sql stores the ledger of actions once per load with this
+# statement (its last line on `actions`); it is run again around an analyzer
+# whose parameters change an assumption the stored rows were computed under.
+_STORE_LEDGER = "CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live"
+
+
+def refresh_ledger_for_params(con: duckdb.DuckDBPyConnection, params) -> bool:
+    """Store the ledger again under the analyzer parameters bound now when one
+    changes a finance assumption (finance.sql's assumption_changed()); True when
+    it did, and the caller calls store_ledger() again once they are reset."""
+    try:
+        names = {r[0] for r in con.execute("SELECT name FROM finance_assumptions").fetchall()}
+    except duckdb.CatalogException:
+        return False  # a connection without sql/finance.sql: no ledger to follow
+    # Parameter names are identifiers (catalog.py), as in SET VARIABLE.
+    shared = [name for name in params if name in names]
+    if not shared or not con.execute(
+            "SELECT " + " OR ".join(f"assumption_changed('{name}')" for name in shared)).fetchone()[0]:
+        return False
+    store_ledger(con)
+    return True
+
+
+def store_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_STORE_LEDGER)
+
+
 def store_settings(settings: dict | None) -> dict:
     """calls.sql's settings in effect (explicit, else FINOPS_*): part of the store's key,
     since the rows it keeps depend on them."""

@@ -505,11 +505,6 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
 def ledger(con) -> dict:
     """The ledger of actions (sql/finance.sql) for the index: every action and
     the reconciled total, as computed in SQL; amounts per 30-day month."""
-    # A build runs every analyzer at its defaults, so the ledger is the same for
-    # all of them: compute it once and let `actions` read the stored rows.
-    con.execute("CREATE OR REPLACE TEMP TABLE actions_frozen AS SELECT * FROM actions")
-    con.execute("CREATE OR REPLACE TEMP VIEW actions AS SELECT * FROM actions_frozen")
-
     def rows(sql: str) -> list[dict]:
         cursor = con.execute(sql)
         names = [d[0] for d in cursor.description]

@@ -37,11 +37,27 @@ SELECT * FROM (VALUES
     ('non_production_target_pct', '10.0', 'Target share of all spend for staging and development, percent')
 ) AS t(name, value, description);
 
+-- The table's values as one constant: an assumption read from it is folded
+-- when a query is planned, where a lookup in the table (a subquery) made
+-- every filter on it a nested-loop join over the usage.
+SET VARIABLE finance_assumption_values = (SELECT map(list(name ORDER BY name), list(value ORDER BY name))
+                                          FROM finance_assumptions);
+
 -- An assumption: the running analyzer's --param value, else the table's.
 CREATE OR REPLACE TEMP MACRO assumption(key) AS
-    coalesce(CAST(getvariable(key) AS VARCHAR),
-             (SELECT value FROM finance_assumptions WHERE name = key));
+    coalesce(CAST(getvariable(key) AS VARCHAR), getvariable('finance_assumption_values')[key]);
 CREATE OR REPLACE TEMP MACRO assumption_num(key) AS CAST(assumption(key) AS DOUBLE);
+
+-- Does the running analyzer change this assumption (a --param value other
+-- than the table's)? Then the stored ledger (`actions`, below) is stale.
+CREATE OR REPLACE TEMP MACRO assumption_changed(key) AS
+    getvariable(key) IS NOT NULL
+    AND CASE WHEN try_cast(CAST(getvariable(key) AS VARCHAR) AS DOUBLE) IS NOT NULL
+               AND try_cast(getvariable('finance_assumption_values')[key] AS DOUBLE) IS NOT NULL
+             THEN try_cast(CAST(getvariable(key) AS VARCHAR) AS DOUBLE)
+                  <> try_cast(getvariable('finance_assumption_values')[key] AS DOUBLE)
+             ELSE replace(CAST(getvariable(key) AS VARCHAR), ' ', '')
+                  IS DISTINCT FROM replace(getvariable('finance_assumption_values')[key], ' ', '') END;
 
 -- Alert policy --------------------------------------------------------------
 -- Every alert and action is measured per 30-day month. An alert fires only
@@ -224,13 +240,43 @@ FROM shaped;
 
 -- Revenue by day ------------------------------------------------------------
 -- Each customer's tier on each day it made calls: the tier of its last call
--- that day (a mid-day upgrade bills that day at the new tier).
+-- that day (a mid-day upgrade bills that day at the new tier); with the
+-- day's usage, so customer_economics below does not scan the calls again.
 CREATE OR REPLACE TEMP TABLE customer_call_days AS
 SELECT customer_id, call_date,
-       arg_max(subscription_tier, ("timestamp", call_id)) AS subscription_tier,
-       arg_max(organization_id, ("timestamp", call_id)) AS organization_id
-FROM calls
-GROUP BY customer_id, call_date;
+       last_call.subscription_tier, last_call.organization_id, last_call.product_id,
+       calls, cost, input_tokens, output_tokens
+FROM (
+    SELECT customer_id, call_date,
+           -- one arg_max for the three (each one is a pass over the key)
+           arg_max({'subscription_tier': subscription_tier, 'organization_id': organization_id,
+                    'product_id': product_id}, ("timestamp", call_id)) AS last_call,
+           count(*) AS calls,
+           sum(cost_usd) AS cost,
+           sum(input_tokens) AS input_tokens,
+           sum(output_tokens) AS output_tokens
+    FROM calls
+    GROUP BY customer_id, call_date
+) AS days;
+
+-- Calls made outside any attribution block (finops.otel writes customer_id
+-- 'unattributed' for them, issue 10) are spend without a customer: no
+-- subscription pays for them, so they are never billed as a customer
+-- (no revenue days, not in customer_economics, no plan, cap or churn) and
+-- are shown apart, in this one row. A customer of that name listed in
+-- the subscriptions file is a real subscription and is billed as such.
+CREATE OR REPLACE TEMP MACRO unattributed_customer() AS 'unattributed';
+
+CREATE OR REPLACE TEMP TABLE unattributed_usage AS
+SELECT coalesce(sum(calls), 0) AS calls,
+       coalesce(sum(cost), CAST(0 AS DECIMAL(38, 6))) AS cost,
+       coalesce(sum(input_tokens), 0) AS input_tokens,
+       coalesce(sum(output_tokens), 0) AS output_tokens,
+       count(*) AS active_days,
+       min(call_date) AS first_date, max(call_date) AS last_date
+FROM customer_call_days
+WHERE customer_id = unattributed_customer()
+  AND customer_id NOT IN (SELECT customer_id FROM subscriptions);
 
 -- One row per customer and billed day, with that day's monthly fee.
 -- From the calls: every day from the customer's first to its last call date,
@@ -243,6 +289,7 @@ WITH spans AS (
     SELECT customer_id, min(call_date) AS first_date, max(call_date) AS last_date
     FROM customer_call_days
     WHERE customer_id NOT IN (SELECT customer_id FROM subscriptions)
+      AND customer_id <> unattributed_customer()  -- no subscription: never billed
     GROUP BY customer_id
 ),
 days AS (
@@ -283,17 +330,18 @@ GROUP BY customer_id, bill_date;
 -- A customer listed in the subscriptions file without calls has cost 0.
 CREATE OR REPLACE TEMP TABLE customer_economics AS
 WITH usage AS (
+    -- the latest call is the last call of the latest day
     SELECT customer_id,
-           arg_max(subscription_tier, ("timestamp", call_id)) AS subscription_tier,
-           arg_max(organization_id, ("timestamp", call_id)) AS organization_id,
-           arg_max(product_id, ("timestamp", call_id)) AS product_id,
-           count(*) AS calls,
-           sum(cost_usd) AS cost,
+           arg_max(subscription_tier, call_date) AS subscription_tier,
+           arg_max(organization_id, call_date) AS organization_id,
+           arg_max(product_id, call_date) AS product_id,
+           CAST(sum(calls) AS BIGINT) AS calls,
+           sum(cost) AS cost,
            sum(input_tokens) AS input_tokens,
            sum(output_tokens) AS output_tokens,
            min(call_date) AS first_date,
            max(call_date) AS last_date
-    FROM calls
+    FROM customer_call_days
     GROUP BY customer_id
 ),
 billed AS (
@@ -328,7 +376,10 @@ SELECT coalesce(u.customer_id, b.customer_id) AS customer_id,
        coalesce(b.revenue_source, 'calls') AS revenue_source
 FROM usage AS u
 FULL JOIN billed AS b USING (customer_id)
-LEFT JOIN listed AS l USING (customer_id);
+LEFT JOIN listed AS l USING (customer_id)
+-- spend without a customer is shown apart (unattributed_usage above)
+WHERE coalesce(u.customer_id, b.customer_id) <> unattributed_customer()
+   OR b.revenue_source = 'subscriptions';
 
 -- Period facts ----------------------------------------------------------------
 -- Spend and revenue over the file's period, and as a 30-day month: every
@@ -867,7 +918,9 @@ UNION ALL SELECT * FROM non_production;
 -- The ledger as every report shows it: amounts per 30-day month, revenue
 -- levers reconciled (the larger of upgrades and the pricing plan counts),
 -- severity from the alert policy (against monthly spend or revenue).
-CREATE OR REPLACE TEMP VIEW actions AS
+-- actions_live computes it under the assumptions in effect; `actions`
+-- (below) reads it stored when no analyzer parameter changes them.
+CREATE OR REPLACE TEMP VIEW actions_live AS
 WITH fp AS (SELECT * FROM finance_period),
 raw AS MATERIALIZED (SELECT * FROM actions_raw),
 revenue_levers AS (
@@ -936,6 +989,14 @@ SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
                                CASE l.base WHEN 'revenue' THEN fp.monthly_revenue ELSE fp.monthly_spend END),
                 'low') AS severity
 FROM grouped AS l CROSS JOIN fp;
+
+-- The ledger, stored once per load: every report's recommendations and the
+-- index read it, and recomputing it for each reader (levers, bills and the
+-- commitment over all the usage) was most of a run's time. While an
+-- analyzer runs with a parameter that changes an assumption (run-sql
+-- --param; assumption_changed(name) is then true), finops stores it again
+-- from actions_live under those values, and once more after the analyzer.
+CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live;
 
 -- The reconciled total: counted savings never exceed the monthly spend
 -- (each lever acts on what the ones before it leave), gains are the

@@ -343,3 +343,58 @@ def test_analyzer_parameters_default_to_the_ledgers_assumptions(calls_csv):
                 assert str(param.default).replace(" ", "") == assumed[name] or \
                     float(param.default) == float(assumed[name]), (analyzer.name, name)
     assert checked >= 8
+
+
+# -- spend without a customer (issue 10's 'unattributed') ---------------------------
+
+def test_unattributed_calls_are_no_customer_and_are_shown_apart(calls_csv):
+    # A: pro from Nov 1 to Nov 10 = 10 days x 99 / 30 = 33.0 of revenue, $0.50 of cost.
+    # unattributed: $2.25 over 3 calls on Nov 2 and Nov 5, recorded at the starter
+    # tier (what finops.otel writes): no subscription, so no revenue at all (it was
+    # billed 4 days x 29 / 30 = 3.866667 as a starter customer).
+    path = calls_csv([
+        {"customer_id": "A", "timestamp": "2025-11-01T10:00:00", "cost_usd": "0.250000"},
+        {"customer_id": "A", "timestamp": "2025-11-10T10:00:00", "cost_usd": "0.250000"},
+        {"customer_id": "unattributed", "organization_id": "unattributed",
+         "subscription_tier": "starter", "timestamp": "2025-11-02T10:00:00", "cost_usd": "1.000000"},
+        {"customer_id": "unattributed", "organization_id": "unattributed",
+         "subscription_tier": "starter", "timestamp": "2025-11-05T10:00:00", "cost_usd": "1.000000"},
+        {"customer_id": "unattributed", "organization_id": "unattributed",
+         "subscription_tier": "starter", "timestamp": "2025-11-05T11:00:00", "cost_usd": "0.250000"},
+    ])
+    customers = run_query("profitability", path, "customers")
+    assert [r["customer_id"] for r in customers] == ["A"]
+    assert customers[0]["revenue"] == pytest.approx(33.0)
+    (apart,) = run_query("profitability", path, "unattributed")
+    assert apart["calls"] == 3 and apart["cost"] == pytest.approx(2.25)
+    assert apart["active_days"] == 2
+    assert (apart["first_date"], apart["last_date"]) == ("2025-11-02", "2025-11-05")
+    # pricing re-bills customers only: no plan bills the unattributed calls
+    plans = {r["model"]: r for r in run_query("pricing", path, "models")}
+    assert plans["flat"]["revenue"] == pytest.approx(33.0)
+    assert plans["usage_based"]["revenue"] == pytest.approx(1.0)  # 2 x A's $0.50
+    assert plans["flat"]["cost"] == pytest.approx(0.5)
+    # no action treats it as a customer (cap, upgrade, churn)
+    actions = [r["action_id"] for r in run_query("profitability", path, "recommendations")]
+    assert not [a for a in actions if "unattributed" in a]
+    # the period's revenue is A's alone; its spend still counts every call
+    s = open_session(path, cache=False)
+    try:
+        revenue, cost = s.con.execute(
+            "SELECT total_revenue, total_cost FROM finance_period").fetchone()
+    finally:
+        s.close()
+    assert float(revenue) == pytest.approx(33.0) and float(cost) == pytest.approx(2.75)
+
+
+def test_an_unattributed_customer_listed_in_subscriptions_is_billed(calls_csv, tmp_path):
+    path = calls_csv([
+        {"customer_id": "unattributed", "timestamp": "2025-11-01T10:00:00"},
+        {"customer_id": "unattributed", "timestamp": "2025-11-30T10:00:00"},
+    ])
+    subs = write_subscriptions(tmp_path / "subs.csv",
+                               [["unattributed", "org_001", "pro", "2025-11-01", "", "", ""]])
+    _, results = analyze.run_sql("profitability", path, query="customers", subscriptions=subs)
+    rows = results[0].to_json()["queries"]["customers"]
+    assert [r["customer_id"] for r in rows] == ["unattributed"]
+    assert rows[0]["revenue"] == pytest.approx(99.0)  # 30 days x 99 / 30

@@ -18,22 +18,27 @@
 -- first call; duration_ms runs from the first call's start to the end of the
 -- call that finished last. cost sums the calls with a known cost;
 -- unpriced_calls counts those without one (never counted as $0).
+-- The first call's three columns come from one arg_min (three took 1.6x
+-- the time over 1.5M runs).
 CREATE OR REPLACE TEMP TABLE agents_runs AS
-SELECT trace_id,
-       arg_min(feature_id, ("timestamp", call_id)) AS feature_id,
-       arg_min(customer_id, ("timestamp", call_id)) AS customer_id,
-       arg_min(session_id, ("timestamp", call_id)) AS session_id,
-       count(*) AS calls,
-       count(DISTINCT model) AS models,
-       sum(input_tokens) AS input_tokens,
-       sum(output_tokens) AS output_tokens,
-       coalesce(sum(cost_usd), CAST(0 AS DECIMAL(38, 6))) AS cost,
-       count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced_calls,
-       min("timestamp") AS started,
-       max(epoch_ms("timestamp") + latency_ms) - min(epoch_ms("timestamp")) AS duration_ms
-FROM calls
-WHERE trace_id <> ''
-GROUP BY trace_id;
+SELECT trace_id, first_call.feature_id, first_call.customer_id, first_call.session_id,
+       calls, models, input_tokens, output_tokens, cost, unpriced_calls, started, duration_ms
+FROM (
+    SELECT trace_id,
+           arg_min({'feature_id': feature_id, 'customer_id': customer_id, 'session_id': session_id},
+                   ("timestamp", call_id)) AS first_call,
+           count(*) AS calls,
+           count(DISTINCT model) AS models,
+           sum(input_tokens) AS input_tokens,
+           sum(output_tokens) AS output_tokens,
+           coalesce(sum(cost_usd), CAST(0 AS DECIMAL(38, 6))) AS cost,
+           count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced_calls,
+           min("timestamp") AS started,
+           max(epoch_ms("timestamp") + latency_ms) - min(epoch_ms("timestamp")) AS duration_ms
+    FROM calls
+    WHERE trace_id <> ''
+    GROUP BY trace_id
+) AS runs;
 
 -- query: _norms
 -- A feature's norm: the median cost of its runs (exact on DECIMAL), with
@@ -143,18 +148,32 @@ ORDER BY excess_cost DESC, trace_id;
 -- description: Sessions (a conversation: session_id) by cost, with their runs and calls.
 -- chart: none
 -- limit: 20
-SELECT session_id,
-       arg_min(customer_id, ("timestamp", call_id)) AS customer_id,
-       count(DISTINCT nullif(trace_id, '')) AS runs,
-       count(*) AS calls,
-       coalesce(sum(cost_usd), CAST(0 AS DECIMAL(38, 6))) AS cost,
-       min("timestamp") AS first_call,
-       max("timestamp") AS last_call
-FROM calls
-WHERE session_id <> ''
-GROUP BY session_id
-ORDER BY cost DESC, session_id
-LIMIT getvariable('top');
+-- The top sessions are chosen on the cheap sums first; the first call's
+-- customer and the distinct runs are counted for those sessions only.
+WITH top_sessions AS (
+    SELECT session_id,
+           count(*) AS calls,
+           coalesce(sum(cost_usd), CAST(0 AS DECIMAL(38, 6))) AS cost,
+           min("timestamp") AS first_call,
+           max("timestamp") AS last_call
+    FROM calls
+    WHERE session_id <> ''
+    GROUP BY session_id
+    ORDER BY cost DESC, session_id
+    LIMIT getvariable('top')
+),
+details AS (
+    SELECT session_id,
+           arg_min(customer_id, ("timestamp", call_id)) AS customer_id,
+           count(DISTINCT nullif(trace_id, '')) AS runs
+    FROM calls
+    WHERE session_id IN (SELECT session_id FROM top_sessions)
+    GROUP BY session_id
+)
+SELECT t.session_id, d.customer_id, d.runs, t.calls, t.cost, t.first_call, t.last_call
+FROM top_sessions AS t
+JOIN details AS d USING (session_id)
+ORDER BY t.cost DESC, t.session_id;
 
 -- query: attribution
 -- title: Attributed and unattributed spend

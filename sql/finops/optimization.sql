@@ -21,11 +21,11 @@ SELECT *,
            AS simple_task
 FROM (
     SELECT provider, model, task_type,
-           count(*) AS calls,
-           sum(cost_usd) AS cost,
+           CAST(sum(calls) AS BIGINT) AS calls,
+           sum(cost) AS cost,
            sum(input_tokens) AS input_tokens,
            sum(output_tokens) AS output_tokens
-    FROM calls
+    FROM finance_usage  -- the shared usage aggregate (sql/finance.sql), not every call
     GROUP BY provider, model, task_type
 );
 
@@ -42,7 +42,7 @@ CREATE OR REPLACE TEMP TABLE optimization_daily AS
 SELECT d.call_date, coalesce(c.cost, CAST(0 AS DECIMAL(38, 6))) AS cost
 FROM (SELECT CAST(unnest(generate_series(first_date, last_date, INTERVAL 1 DAY)) AS DATE) AS call_date
       FROM period) AS d
-LEFT JOIN (SELECT call_date, sum(cost_usd) AS cost FROM calls GROUP BY call_date) AS c
+LEFT JOIN (SELECT call_date, sum(cost) AS cost FROM finance_usage GROUP BY call_date) AS c
     USING (call_date);
 
 -- query: _commitment

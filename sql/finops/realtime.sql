@@ -1,7 +1,7 @@
 -- name: realtime
 -- title: Real-time decision making
 -- category: finops
--- version: 3
+-- version: 4
 -- description: What needs action now: calls whose cost per token is far off
 --   their model and task, customers whose daily spend spikes, customers whose
 --   AI cost runs past their fee (a margin finding), customers the calls show
@@ -57,11 +57,11 @@ FROM med AS m JOIN x USING (provider, model, task_type)
 GROUP BY m.provider, m.model, m.task_type, m.calls, m.median_log_cpt;
 
 -- query: _customer_days
--- Cost per customer and active day (a day with at least one call).
+-- Cost per customer and active day (a day with at least one call): the
+-- shared per-customer-day aggregate of sql/finance.sql.
 CREATE OR REPLACE TEMP TABLE realtime_customer_days AS
-SELECT customer_id, call_date, count(*) AS calls, sum(cost_usd) AS cost
-FROM calls
-GROUP BY customer_id, call_date;
+SELECT customer_id, call_date, calls, cost
+FROM customer_call_days;
 
 -- query: _budget
 -- monthly_cost = the customer's cost on the 30 days ending at the file's

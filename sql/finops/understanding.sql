@@ -16,9 +16,9 @@
 -- query reads this table.
 CREATE OR REPLACE TEMP TABLE understanding_daily AS
 WITH per_day AS (
-    SELECT call_date, count(*) AS calls, sum(cost_usd) AS cost,
-           sum(total_tokens) AS tokens
-    FROM calls
+    SELECT call_date, CAST(sum(calls) AS BIGINT) AS calls, sum(cost) AS cost,
+           sum(input_tokens) + sum(output_tokens) AS tokens
+    FROM finance_usage
     GROUP BY call_date
 )
 SELECT CAST(p.first_date + CAST(t.i AS INTEGER) AS DATE) AS call_date,
@@ -38,10 +38,10 @@ ORDER BY call_date;
 -- model, task and summary queries read this small table.
 CREATE OR REPLACE TEMP TABLE understanding_usage AS
 SELECT provider, model, task_type,
-       count(*) AS calls, sum(cost_usd) AS cost,
+       CAST(sum(calls) AS BIGINT) AS calls, sum(cost) AS cost,
        sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-       sum(total_tokens) AS total_tokens
-FROM calls
+       sum(input_tokens) + sum(output_tokens) AS total_tokens
+FROM finance_usage  -- the shared usage aggregate (sql/finance.sql), not every call
 GROUP BY provider, model, task_type;
 
 -- query: _fit

@@ -1,11 +1,13 @@
 -- name: profitability
 -- title: Customer profitability
 -- category: ubr
--- version: 2
+-- version: 3
 -- description: Revenue from each customer's subscription, each day billed at
 --   that day's tier, against the AI cost it causes: margin per customer and
 --   per tier, the margin distribution, the customers that lose money, and
---   what to do about them (upgrade or cap) per 30-day month.
+--   what to do about them (upgrade or cap) per 30-day month. Calls without
+--   a customer (customer_id 'unattributed') have no subscription and no
+--   revenue: they are no customer here and are shown apart.
 -- param: cost_cap_pct = 80 min 0 | AI cost cap offered to unprofitable customers, as a percent of their revenue
 -- param: top_n = 10 min 1 | Unprofitable customers listed by loss
 
@@ -70,6 +72,14 @@ SELECT customer_id, subscription_tier, organization_id, calls, tenure_days,
        product_id, monthly_fee, tier_changes, revenue_source
 FROM profitability_customers
 ORDER BY margin, customer_id;
+
+-- query: unattributed
+-- title: AI cost without a customer
+-- description: Calls made outside any attribution block (customer_id 'unattributed'): no subscription pays for them, so they have no revenue and no margin and are not a customer above. Attribute them to bill or allocate them (agents report).
+-- chart: none
+SELECT calls, cost, input_tokens, output_tokens, active_days, first_date, last_date
+FROM unattributed_usage
+WHERE calls > 0;
 
 -- query: by_tier
 -- title: Margin by tier
