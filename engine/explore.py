@@ -140,9 +140,13 @@ class ExploreService:
     """
 
     def __init__(self, csv_path, out_dir, *, sql_dirs=(), memory_limit: str | None = None,
-                 max_waiting: int = 4, wait_seconds: float = 20.0):
+                 max_waiting: int = 4, wait_seconds: float = 20.0,
+                 subscriptions=None, budgets=None):
         self.csv_path, self.out_dir = Path(csv_path), Path(out_dir)
         self.sql_dirs, self.memory_limit = tuple(sql_dirs), memory_limit
+        # The build's subscriptions and budgets files: a filtered page bills and
+        # budgets exactly as the unfiltered one does, never from what the calls imply.
+        self.subscriptions, self.budgets = subscriptions, budgets
         self.max_waiting, self.wait_seconds = max_waiting, wait_seconds
         self._lock = threading.Lock()
         self._waiting = 0
@@ -212,7 +216,8 @@ class ExploreService:
             # open between requests, and a store reader holds a shared lock that
             # would keep the next build (a store writer) waiting.
             self._session = open_session(self.csv_path, memory_limit=self.memory_limit,
-                                         cache=False)
+                                         cache=False, subscriptions=self.subscriptions,
+                                         budgets=self.budgets)
             flt.install(self._session.con)
             self._choices = flt.choices(self._session.con)
             self._built = stamp

@@ -179,7 +179,8 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
 
     # Filtered reports (issue 13): a report, download or statement page asked
     # for with a filter query is re-run by the explore service on a cached session.
-    explore = ExploreService(csv_path, out_dir, sql_dirs=extra_sql, memory_limit=memory_limit)
+    explore = ExploreService(csv_path, out_dir, sql_dirs=extra_sql, memory_limit=memory_limit,
+                             subscriptions=subscriptions, budgets=budgets)
     # A busy port or an unnamed network exposure fails first, before any build.
     # routes: extra Starlette routes (e.g. an endpoint that re-runs one analyzer),
     # answered before the folder's files, behind the same Host check and headers.

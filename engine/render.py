@@ -38,7 +38,7 @@ CHART_TYPES = {c for c in analyzer_format.CHART_TYPES if c != "none"}
 # abbreviations in capitals (cost_per_1k_tokens -> "Cost per 1K tokens").
 _LABEL_WORDS = {"pct": "%", "usd": "($)", "ms": "(ms)", "id": "ID", "sla": "SLA",
                 "p50": "p50", "p95": "p95", "p99": "p99", "1k": "1K", "ai": "AI",
-                "vs": "vs", "per": "per", "avg": "avg.", "qa": "QA"}
+                "vs": "vs", "per": "per", "avg": "avg.", "qa": "QA", "mape": "MAPE"}
 
 
 def column_label(name: str) -> str:
@@ -51,7 +51,10 @@ def column_label(name: str) -> str:
     if words[0].lower() not in _LABEL_WORDS or first == "avg.":
         first = first[:1].upper() + first[1:]
     # A unit stays on the line of the word before it ("Share %", never "Share" / "%").
-    return " ".join([first, *out[1:]]).replace(" %", "\u00a0%").replace(" (", "\u00a0(")
+    text = " ".join([first, *out[1:]]).replace(" %", "\u00a0%").replace(" (", "\u00a0(")
+    # Words that are one term in finance prose: "own non-production cost".
+    return text.replace("non production", "non-production").replace("Non production",
+                                                                      "Non-production")
 
 def _number(value):
     """A float for display, or None when the value is not a finite number."""

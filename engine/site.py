@@ -371,6 +371,7 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
     status, error, source, state = "ok", None, None, "ok"
     actions: dict | None = None
     statement_info: dict | None = None
+    unchanged_pages: set[str] = set()  # statement pages already up to date in out
     filtered_rows: int | None = None
     outcomes: list[ReportOutcome] = []
     session = None
@@ -424,7 +425,9 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
                 try:
                     statement_info = stmts.write_pages(env, staging, session.con,
                                                        source=_public_source(source), scope=scope,
-                                                       nav=nav, generated_at=generated_at)
+                                                       nav=nav, generated_at=generated_at,
+                                                       published=out)
+                    unchanged_pages = set(statement_info.pop("unchanged"))
                     statement_info["generated_at"] = generated_at
                 except FinopsError as exc:
                     statement_info = {"error": public_text(str(exc))}
@@ -495,7 +498,7 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
     write_atomic(staging / INDEX, index)
     write_atomic(staging / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False,
                                                 allow_nan=False) + "\n")
-    _publish(staging, out, outcomes)
+    _publish(staging, out, outcomes, unchanged_pages)
     if status in ("ok", "partial"):
         _remove_stale(out, previous, outcomes)  # after the new manifest no longer links them
     return BuildResult(out, status, error, outcomes, manifest, time.perf_counter() - started,
@@ -523,16 +526,19 @@ def ledger(con) -> dict:
     return {"month_days": 30, "period_days": period, "total": total, "items": items, "error": None}
 
 
-def _publish(staging: Path, out: Path, outcomes: list[ReportOutcome]) -> None:
+def _publish(staging: Path, out: Path, outcomes: list[ReportOutcome],
+             unchanged_pages: set[str] = frozenset()) -> None:
     """Move the staged files into place, each by one atomic rename, in link order:
     statement pages and their indexes before the reports that link them,
     downloads before the reports, reports before the index, the manifest last.
-    Statement pages of ids that are gone are deleted after the manifest."""
+    Statement pages of ids that are gone are deleted after the manifest;
+    unchanged_pages ("org/x.html") are current already and stay."""
     written: dict[str, set[str]] = {}
     for folder in stmts.FOLDERS:
         if (staging / folder).is_dir():
             (out / folder).mkdir(exist_ok=True)
-            written[folder] = set()
+            written[folder] = {name.split("/", 1)[1] for name in unchanged_pages
+                               if name.split("/", 1)[0] == folder}
             for page in (staging / folder).glob("*.html"):
                 os.replace(page, out / folder / page.name)
                 written[folder].add(page.name)

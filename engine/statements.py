@@ -11,6 +11,7 @@ no business figure.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import duckdb
 from . import catalog, render
 from .analyze import run_analyzer
 from .files import write_atomic
-from .paths import STATEMENTS_DIR
+from .paths import STATEMENTS_DIR, TEMPLATES_DIR
 from .results import QueryResult
 
 
@@ -110,34 +111,93 @@ def run(con: duckdb.DuckDBPyConnection, kind: Kind, only: str | None = None) -> 
     return sorted(by_id.values(), key=lambda s: s.id)
 
 
+# The pages' templates and the Python that shapes and formats them: a change
+# to any of these changes every page, so it is part of every page's digest.
+_PAGE_CODE = (Path(__file__).with_name("render.py"), Path(__file__),
+              TEMPLATES_DIR / "statement.html", TEMPLATES_DIR / "base.html",
+              TEMPLATES_DIR / "components.html")
+_DIGEST_META = re.compile(rb'<meta name="finops-inputs" content="([0-9a-f]{40})">')
+
+
+def _json(value) -> str:
+    # default=str keeps Decimals and dates exact; sort_keys keeps it stable.
+    return json.dumps(value, default=str, sort_keys=True, ensure_ascii=False)
+
+
+def context_digest(*, source: dict, scope: dict, nav: list[dict]) -> str:
+    """What every page of a build shares: its code, templates and the scope shown."""
+    h = hashlib.sha1()
+    for path in _PAGE_CODE:
+        h.update(path.read_bytes())
+    h.update(_json([source.get("csv_path"),
+                    [scope.get(k) for k in ("start", "end", "days", "filtered", "description",
+                                            "link_query")], nav]).encode("utf-8"))
+    return h.hexdigest()
+
+
+def page_digest(context: str, st: Statement) -> str:
+    """The inputs of one page: the build's context and this id's rows of every query."""
+    content = [st.kind.name, st.id, st.file,
+               [[name, q.columns, q.types, q.rows, q.meta, q.title]
+                for name, q in st.queries.items()]]
+    return hashlib.sha1((context + _json(content)).encode("utf-8")).hexdigest()
+
+
+def _published_digest(path: Path) -> str | None:
+    """The inputs digest a published page was rendered from (in its <head>)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(2048)
+    except OSError:
+        return None
+    found = _DIGEST_META.search(head)
+    return found.group(1).decode("ascii") if found else None
+
+
 def write_pages(env, out: Path, con: duckdb.DuckDBPyConnection, *, source: dict,
-                scope: dict, nav: list[dict], generated_at: str) -> dict:
+                scope: dict, nav: list[dict], generated_at: str,
+                published: Path | None = None) -> dict:
     """Run both kinds, write every statement page and each kind's index into
     `out` (the build's staging folder; site._publish moves them into place and
     removes the pages of ids no longer there). Returns counts and seconds for
-    the manifest."""
+    the manifest, and under "unchanged" the pages left as they are.
+
+    published: the site folder. A page there whose recorded inputs digest
+    (rows, scope, templates, code) equals this build's is neither rendered nor
+    written: at thousands of customers a serve rebuild would otherwise spend
+    most of its time rewriting identical pages. The digest lives in the page
+    itself, so a page and its digest are replaced together, atomically.
+    """
     started = time.perf_counter()
     counts = {}
+    unchanged: list[str] = []
     template = env.get_template("statement.html")
+    context = context_digest(source=source, scope=scope, nav=nav)
     for kind in KINDS:
         statements = run(con, kind)
         folder = out / kind.folder
         folder.mkdir(parents=True, exist_ok=True)
         for st in statements:
+            digest = page_digest(context, st)
+            if published is not None and _published_digest(published / st.file) == digest:
+                unchanged.append(st.file)
+                continue
             html = page_html(template, st, source=source, scope=scope, nav=nav,
-                             generated_at=generated_at)
+                             generated_at=generated_at, digest=digest)
             write_atomic(out / st.file, html)
         rows = [{"id": st.id, "file": st.file, **st.summary()} for st in statements]
         write_atomic(out / kind.index, env.get_template("statement_index.html").render(
             kind=kind, rows=rows, source=source, scope=scope, nav=nav, root="",
             generated_at=generated_at, columns=index_columns(kind)))
         counts[kind.folder] = len(statements)
-    return {"pages": counts, "seconds": round(time.perf_counter() - started, 3)}
+    return {"pages": counts, "rewritten": sum(counts.values()) - len(unchanged),
+            "unchanged": unchanged, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def page_html(template, st: Statement, *, source: dict, scope: dict, nav: list[dict],
-              generated_at: str, query: str = "") -> str:
-    """One statement page. query: the filters' URL query, kept on its links (serve)."""
+              generated_at: str, query: str = "", digest: str | None = None) -> str:
+    """One statement page. query: the filters' URL query, kept on its links (serve);
+    digest: its inputs digest, recorded in the page (write_pages)."""
     kind = st.kind
     sections = [render.section(q, links=True, root="../", query=query)
                 for name, q in st.queries.items() if name != "summary"]
@@ -149,7 +209,7 @@ def page_html(template, st: Statement, *, source: dict, scope: dict, nav: list[d
     return template.render(kind=kind, st=st, summary=summary_cards(st, query),
                            sections=sections, source=source, scope=scope,
                            nav=nav if kind is ORGANIZATION else [], root="../",
-                           generated_at=generated_at)
+                           generated_at=generated_at, inputs_digest=digest)
 
 
 def find(con: duckdb.DuckDBPyConnection, kind: Kind, name: str) -> str | None:
@@ -165,7 +225,7 @@ def index_columns(kind: Kind) -> list[tuple[str, str, str]]:
     names = (["calls", "customers", "showback_cost", "allocated_shared_cost",
               "chargeback_cost"] if kind is ORGANIZATION else
              ["organization_id", "subscription_tier", "calls", "ai_cost", "subscription_revenue",
-              "margin", "margin_pct", "budget_risk"])
+              "margin", "margin_pct", "fee_allocation_risk"])
     return [(n, render.column_label(n), render.column_kind(n)) for n in names]
 
 

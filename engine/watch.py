@@ -5,7 +5,8 @@ queue and calls `build()`. The CSV is watched by its signature (the stat of
 the path and of what a symlink points to, polled a few times a second), so
 appends to a symlink's target, a folder removed and recreated, a file
 replaced, truncated or made unreadable are all seen, whatever the file
-system. SQL and template folders are watched by watchfiles (recursive
+system; a glob or folder given as --csv is expanded at every poll, so a
+matching file that grows or appears is seen too. SQL and template folders are watched by watchfiles (recursive
 events), one supervised thread each group: when a watched folder vanishes
 or is replaced, the thread says so, waits for it and watches it again.
 So builds never overlap, events that arrive during a build cause exactly
@@ -81,7 +82,32 @@ class WatchPlan:
 
 def csv_signature(path: Path) -> tuple:
     """What changes when the CSV does: the path itself (a symlink swapped) and
-    the file it leads to (size, times, inode, mode); None parts when missing."""
+    the file it leads to (size, times, inode, mode); None parts when missing.
+
+    For `--csv` given as a glob or a folder: the same for every file it
+    names now, so a matching file that grows, appears, goes or is replaced
+    changes the signature (the second part is None when nothing matches)."""
+    if not _many_inputs(path):
+        return _file_signature(path)
+    from .errors import FinopsError
+    from .store import resolve_inputs
+
+    try:
+        files = resolve_inputs(path)
+    except (FinopsError, OSError):  # nothing matches (yet), or a kind of file refused
+        return (None, None)
+    entries = tuple((str(f), _file_signature(f)) for f in files)
+    return (entries, entries)
+
+
+def _many_inputs(path: Path) -> bool:
+    """Whether --csv names a glob or a folder rather than one file."""
+    from .store import is_pattern
+
+    return is_pattern(str(path)) or path.is_dir()
+
+
+def _file_signature(path: Path) -> tuple:
     def sig(fn):
         try:
             st = fn(path)
@@ -174,8 +200,11 @@ class RebuildLoop:
 
     # --- watching -----------------------------------------------------
     def start_watchers(self) -> None:
+        from .store import is_pattern
+
         try:
-            self.plan.csv_path.parent.mkdir(parents=True, exist_ok=True)
+            if not is_pattern(str(self.plan.csv_path)):  # never a folder named `*`
+                self.plan.csv_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError:
             pass  # the probe reports a missing CSV; the build says why
         started = []
@@ -205,10 +234,11 @@ class RebuildLoop:
                 continue
             if now != last:
                 if (now[1] is None) != (last[1] is None):
+                    name = str(path) if _many_inputs(path) else path.name
                     self._say(logging.WARNING if now[1] is None else logging.INFO,
-                              f"watch: {path.name} " + ("is gone; the last good reports stay "
-                                                        "until it is back" if now[1] is None
-                                                        else "is back"))
+                              f"watch: {name} " + ("is gone; the last good reports stay until "
+                                                   "it is back" if now[1] is None
+                                                   else "is back"))
                 last = now
                 self.events.put(CSV)
 
@@ -274,8 +304,13 @@ class RebuildLoop:
 
     # --- building -----------------------------------------------------
     def csv_size(self) -> int:
+        """Bytes of the CSV (of every file a glob or folder names)."""
+        path = self.plan.csv_path
+        if _many_inputs(path):
+            entries = csv_signature(path)[1] or ()
+            return sum(sig[1][2] for _, sig in entries if sig[1] is not None)
         try:
-            return self.plan.csv_path.stat().st_size
+            return path.stat().st_size
         except OSError:
             return 0
 

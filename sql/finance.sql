@@ -1040,3 +1040,46 @@ SELECT CAST(row_number() OVER (ORDER BY monthly_usd DESC, action_id) AS INTEGER)
        monthly_usd AS amount_usd, kind, confidence, severity, counted, action_id
 FROM actions
 WHERE list_contains(shown_in, report);
+
+-- Chargeback ------------------------------------------------------------------
+-- One rule, read by alignment (its chargeback) and by the organization
+-- statements: tagged cost stays with its owner (each organization is
+-- charged all its own cost, production and non-production); only untagged
+-- cost (calls whose organization_id is one of `shared`, a comma-separated
+-- list: each caller passes its shared_organizations parameter) is a shared
+-- pool, spread over the tagged organizations in proportion to their
+-- own cost. Pool and proportions are over every organization in `calls`.
+-- Shares are rounded to 6 decimals; the rounding remainder goes to the
+-- organization with the largest own cost (tie: organization_id), so the
+-- chargeback total equals total cost exactly.
+CREATE OR REPLACE TEMP MACRO chargeback_allocation(shared) AS TABLE
+WITH tagged AS (
+    SELECT organization_id, customer_id, environment, cost_usd,
+           NOT list_contains(string_split(replace(shared, ' ', ''), ','), organization_id) AS is_tagged
+    FROM calls
+), org AS (
+    SELECT organization_id, count(*) AS calls,
+           count(DISTINCT customer_id) AS customers,
+           sum(cost_usd) AS direct_cost,
+           coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0) AS production_cost,
+           coalesce(sum(cost_usd) FILTER (WHERE environment <> 'production'), 0) AS own_non_production_cost
+    FROM tagged
+    WHERE is_tagged
+    GROUP BY organization_id
+), pool AS (
+    SELECT coalesce(sum(cost_usd) FILTER (WHERE NOT is_tagged), 0) AS pool_cost,
+           coalesce(sum(cost_usd) FILTER (WHERE is_tagged), 0) AS tagged_cost
+    FROM tagged
+), allocated AS (
+    SELECT org.*, pool.pool_cost, pool.tagged_cost,
+           money(coalesce(safe_div(pool.pool_cost * org.direct_cost, pool.tagged_cost), 0)) AS shared_rounded,
+           row_number() OVER (ORDER BY org.direct_cost DESC, org.organization_id) AS rank_by_direct
+    FROM org CROSS JOIN pool
+)
+SELECT organization_id, calls, customers, direct_cost, production_cost, own_non_production_cost,
+       pct(direct_cost, tagged_cost) AS allocation_pct,
+       shared_rounded
+         + CASE WHEN rank_by_direct = 1 THEN pool_cost - sum(shared_rounded) OVER () ELSE 0 END
+         AS shared_cost,
+       pool_cost
+FROM allocated;

@@ -224,9 +224,9 @@ def test_customer_statements_match_profitability(site, calls):
                    for el in page.find("dd") if "data-column" in el["attrs"]}
         for column, theirs in (("subscription_revenue", "revenue"), ("ai_cost", "cost"),
                                ("margin", "margin"), ("calls", "calls"),
-                               ("tenure_days", "tenure_days")):
+                               ("billed_days", "tenure_days")):
             assert figures[column] == pytest.approx(row[theirs], abs=1e-6), column
-        assert figures["budget_risk"] in ("low", "medium", "high")
+        assert figures["fee_allocation_risk"] in ("low", "medium", "high")
         _, sessions = page.table("table-customer-top_sessions")
         assert 1 <= len(sessions) <= 5
 
@@ -293,6 +293,36 @@ def test_serve_renders_a_filtered_report_whose_figures_match_run_sql(served, cal
     assert status == 200 and text.startswith('"provider","model"')
     status, text, _ = get(server, "/understanding.json?organization=org_001")
     assert status == 200 and json.loads(text)["source"]["filters"] == {"organization": "org_001"}
+
+
+def test_serve_filters_with_the_subscriptions_and_budgets_serve_was_given(site, calls, tmp_path):
+    """A filtered page bills from --subscriptions and compares with --budgets, as the
+    unfiltered build does: equal to run-sql on a filtered file with the same files."""
+    subs = tmp_path / "subs.csv"
+    subs.write_text("customer_id,organization_id,subscription_tier,start_date,end_date,"
+                    "monthly_price,discount_pct\n"
+                    "cust_0001,org_001,enterprise,2025-11-01,,450,10\n", encoding="utf-8")
+    budgets = tmp_path / "budgets.csv"
+    budgets.write_text("month,scope,scope_id,budget_usd\n2025-11,organization,org_001,0.5\n",
+                       encoding="utf-8")
+    service = ExploreService(calls, site.out_dir, subscriptions=subs, budgets=budgets)
+    try:
+        got = {name: json.loads(service.handle(f"{name}.json", [("organization", "org_001")]).body)
+               for name in ("profitability", "alignment")}
+    finally:
+        service.close()
+    with open(calls, encoding="utf-8", newline="") as fh:
+        keep = [r for r in csv.DictReader(fh) if r["organization_id"] == "org_001"]
+    filtered = write_calls(tmp_path / "org_001.csv", keep)
+    for name, query in (("profitability", "customers"), ("alignment", "budget_vs_actual")):
+        _, expected = analyze.run_sql(name, filtered, query=query, subscriptions=subs,
+                                      budgets=budgets)
+        assert got[name]["queries"][query] == expected[0].to_json()["queries"][query]
+    customers = {r["customer_id"]: r for r in got["profitability"]["queries"]["customers"]}
+    assert customers["cust_0001"]["revenue_source"] == "subscriptions"
+    assert customers["cust_0001"]["subscription_tier"] == "enterprise"
+    [budget] = got["alignment"]["queries"]["budget_vs_actual"]
+    assert budget["scope_id"] == "org_001" and budget["budget_usd"] == 0.5
 
 
 @pytest.mark.parametrize("target, status", [
@@ -420,16 +450,60 @@ def test_underscore_columns_never_reach_the_page_table():
     assert sec.chart["data"]["label"] == ["c1 / x"]  # the chart still names its bars
 
 
-def test_every_build_rewrites_the_statement_pages(calls, tmp_path):
-    """Reusing the last build's statements (to save time while serve rebuilds)
-    would leave them stale after the final rebuild: every build writes them."""
-    first = build_site(calls, tmp_path / "live", live=True)
-    page = tmp_path / "live" / "org" / "org_000.html"
-    stamp = page.stat().st_mtime_ns
-    again = build_site(calls, tmp_path / "live", live=True)
-    assert page.stat().st_mtime_ns != stamp
-    assert again.manifest["statements"]["generated_at"] == again.manifest["generated_at"]
-    assert first.manifest["statements"]["pages"] == again.manifest["statements"]["pages"]
+def _statement_pages(out):
+    """Every statement page's text, without the build stamp the live script reads."""
+    return {str(p.relative_to(out)): re.sub(r'data-generated-at="[^"]*"', "", p.read_text("utf-8"))
+            for folder in ("org", "customer") for p in (out / folder).glob("*.html")}
+
+
+def test_a_rebuild_writes_only_the_statement_pages_whose_inputs_changed(calls, tmp_path):
+    """A serve rebuild at thousands of customers must not rewrite every page, yet
+    never leave one stale: after any sequence of rebuilds the pages equal those
+    of a fresh build, and only the pages whose figures changed were written."""
+    out = tmp_path / "live"
+    with open(calls, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    calls = write_calls(tmp_path / "calls.csv", rows)  # grown in place below
+    first = build_site(calls, out, live=True)
+    pages = sorted((out / "org").glob("*.html")) + sorted((out / "customer").glob("*.html"))
+    assert first.manifest["statements"]["rewritten"] == len(pages) == 16
+    stamps = {p: p.stat().st_mtime_ns for p in pages}
+    again = build_site(calls, out, live=True)
+    assert again.manifest["statements"]["rewritten"] == 0
+    assert again.manifest["statements"]["pages"] == first.manifest["statements"]["pages"]
+    assert all(p.stat().st_mtime_ns == stamps[p] for p in pages)
+    # One more call, inside the period, for one customer of org_001: its page and its
+    # organization's change (and the organizations whose share of the shared pool
+    # moves); the other customers' pages stay as they are.
+    extra = dict(rows[1], call_id="extra_1", timestamp="2025-11-10T12:00:00",
+                 cost_usd="1.500000")
+    grown = write_calls(calls, [*rows, extra])
+    (out / "customer" / "cust_0005.html").unlink()  # a page removed by hand comes back
+    third = build_site(grown, out, live=True)
+    written = {p for p in pages if not p.exists() or p.stat().st_mtime_ns != stamps[p]}
+    names = {f"{p.parent.name}/{p.name}" for p in written}
+    assert {f"customer/{extra['customer_id']}.html", f"org/{extra['organization_id']}.html",
+            "customer/cust_0005.html"} <= names
+    assert len([n for n in names if n.startswith("customer/")]) == 2
+    assert third.manifest["statements"]["rewritten"] == len(names)
+    fresh = build_site(grown, tmp_path / "fresh" / "live", live=True)
+    assert fresh.manifest["statements"]["rewritten"] == 16
+    assert _statement_pages(out) == _statement_pages(tmp_path / "fresh" / "live")
+
+
+def test_statement_pages_follow_the_filters_and_the_page_code(calls, tmp_path):
+    """The same rows under another scope, or another template, are other inputs."""
+    from finops.engine import statements as st_mod
+
+    out = tmp_path / "site"
+    build_site(calls, out)
+    narrowed = build_site(calls, out, filters=flt.parse([("from", "2025-11-02")]))
+    assert narrowed.manifest["statements"]["rewritten"] == 16
+    scope = {"start": date(2025, 11, 1), "end": date(2025, 11, 24), "days": 24}
+    base = st_mod.context_digest(source={"csv_path": "calls.csv"}, scope=scope, nav=[])
+    assert base != st_mod.context_digest(source={"csv_path": "calls.csv"},
+                                         scope=dict(scope, end=date(2025, 11, 25)), nav=[])
+    assert st_mod.TEMPLATES_DIR / "statement.html" in st_mod._PAGE_CODE
 
 
 def test_ids_named_in_alerts_and_recommendations_link_to_their_statements(site):
@@ -505,3 +579,48 @@ def test_the_filter_route_answers_head_and_refuses_other_methods(served):
     conn.putheader("Host", "evil.example")
     conn.endheaders()
     assert conn.getresponse().status == 421
+
+
+def test_money_is_labelled_and_a_fee_is_never_called_a_budget(site):
+    """What a finance reader rejected in the screenshots (issue 13 point 5)."""
+    out = site.out_dir
+    for report in ("understanding", "pricing"):
+        page = Page((out / f"{report}.html").read_text(encoding="utf-8"))
+        kinds = {(el["attrs"].get("data-column")): el["attrs"].get("data-kind")
+                 for el in page.find("th") if el["attrs"].get("data-column")}
+        for column in {"understanding": ("low", "high"),
+                       "pricing": ("gain_now", "gain_full", "revenue_while_grandfathered")}[report]:
+            assert kinds.get(column) == "money", (report, column)
+    # Every cell of a money column says dollars; every alert amount says what it is.
+    for path in out.glob("*.html"):
+        page = Page(path.read_text(encoding="utf-8"))
+        for table in page.find("table"):
+            inside = list(_descendants(table))
+            kinds = [el["attrs"].get("data-kind") for el in inside if el["tag"] == "th"]
+            for row in (el for el in inside if el["tag"] == "tr"):
+                cells = [c for c in row["children"] if c["tag"] == "td"]
+                for kind, td in zip(kinds, cells):
+                    text = td["text"].strip()
+                    if kind == "money" and text not in ("", "—"):
+                        assert "$" in text, (path.name, table["attrs"].get("id"), text)
+        for alert in page.find("li"):
+            if "alert" in alert["attrs"].get("class", "").split():
+                amounts = [c for c in alert["children"] if c["tag"] == "span"
+                           and c["attrs"].get("class") == "amount"]
+                assert all("at stake" in a["text"] for a in amounts), path.name
+    customer = (out / "customer" / "cust_0001.html").read_text(encoding="utf-8")
+    labels = [el["text"].strip() for el in Page(customer).find("dt")]
+    assert "Monthly fee" in labels and not [t for t in labels if "budget" in t.lower()]
+    org = Page((out / "org" / "org_001.html").read_text(encoding="utf-8"))
+    labels = [el["text"].strip() for el in org.find("dt")]
+    assert "Shared share\u00a0%" not in labels and "Allocation share\u00a0%" in labels
+    assert labels.index("Showback cost") < labels.index("Allocated shared cost") \
+        < labels.index("Chargeback cost")
+    assert render.column_label("backtest_mape_pct") == "Backtest MAPE\u00a0%"
+    assert render.column_label("own_non_production_cost") == "Own non-production cost"
+
+
+def _descendants(el):
+    for child in el["children"]:
+        yield child
+        yield from _descendants(child)

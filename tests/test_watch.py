@@ -176,6 +176,38 @@ def test_csv_rewrites_rebuild_with_new_content(project, how):
     assert build.count <= 3
 
 
+@pytest.mark.parametrize("given", ["glob", "folder"])
+def test_a_glob_or_folder_csv_rebuilds_when_a_file_grows_or_appears(tmp_path, given):
+    """serve --csv 'daily/*.csv' (issue 14): every matching file is watched."""
+    daily = tmp_path / "daily"
+    daily.mkdir()
+    first = daily / "2025-11-01.csv"
+    first.write_text("header\n" + LINE)
+    (daily / "notes.txt").write_text("not a calls file\n")
+    target = daily / "*.csv" if given == "glob" else daily
+    plan = WatchPlan(target, ignore_dirs=[tmp_path / "reports"])
+
+    class Seen(FakeBuild):  # remembers every matching file's bytes at each build
+        def __call__(self):
+            self.seen.append(b"".join(p.read_bytes() for p in sorted(daily.glob("*.csv"))))
+            return type("R", (), {"status": "ok", "seconds": 0, "manifest": {}, "reports": []})()
+
+    build = Seen(first)
+    with Running(build, plan) as running:
+        assert wait_for(lambda: build.count == 1)
+        with open(first, "a") as fh:  # a matching file grows
+            fh.write(LINE)
+        assert wait_for(lambda: build.count == 2)
+        (daily / "2025-11-02.csv").write_text("header\n" + LINE)  # a new matching file
+        assert wait_for(lambda: build.count == 3)
+        (daily / "notes.txt").write_text("changed, but not a calls file\n")
+        settle(build, quiet=0.8)
+        assert build.count == 3
+        assert running.loop.csv_size() == first.stat().st_size + len("header\n" + LINE)
+    assert build.seen[-1].count(LINE.encode()) == 3
+    assert not (tmp_path / "daily" / "*").exists()
+
+
 def test_sql_and_template_edits_rebuild_but_output_and_temp_files_do_not(project):
     build = FakeBuild(project.csv_path)
     out = project.ignore_dirs[0]

@@ -33,46 +33,12 @@ SELECT coalesce(sum(calls), 0) AS calls,
 FROM alignment_usage;
 
 -- query: _chargeback
--- Tagged cost stays with its owner: each organization is charged all its
--- own cost (production and non-production). Only untagged cost (calls whose
--- organization_id is one of shared_organizations) is a shared pool, spread
--- over the tagged organizations in proportion to their own cost. Shares
--- are rounded to 6 decimals; the rounding remainder goes to the
--- organization with the largest own cost (tie: organization_id), so the
--- chargeback total equals total cost exactly.
+-- The chargeback rule, defined once in sql/finance.sql (chargeback_allocation):
+-- tagged cost stays with its owner, only untagged cost is shared.
 CREATE OR REPLACE TEMP TABLE alignment_chargeback AS
-WITH tagged AS (
-    SELECT *, NOT list_contains(string_split(replace(getvariable('shared_organizations'), ' ', ''), ','),
-                                organization_id) AS is_tagged
-    FROM alignment_usage
-),
-org AS (
-    SELECT organization_id,
-           sum(calls) AS calls,
-           sum(cost) AS direct_cost,
-           coalesce(sum(cost) FILTER (WHERE environment = 'production'), 0) AS production_cost,
-           coalesce(sum(cost) FILTER (WHERE environment <> 'production'), 0) AS own_non_production_cost
-    FROM tagged
-    WHERE is_tagged
-    GROUP BY organization_id
-),
-pool AS (
-    SELECT coalesce(sum(cost) FILTER (WHERE NOT is_tagged), 0) AS pool_cost,
-           coalesce(sum(cost) FILTER (WHERE is_tagged), 0) AS tagged_cost
-    FROM tagged
-),
-allocated AS (
-    SELECT org.*, pool.pool_cost, pool.tagged_cost,
-           money(coalesce(safe_div(pool.pool_cost * org.direct_cost, pool.tagged_cost), 0)) AS shared_rounded,
-           row_number() OVER (ORDER BY org.direct_cost DESC, org.organization_id) AS rank_by_direct
-    FROM org CROSS JOIN pool
-)
 SELECT organization_id, calls, direct_cost, own_non_production_cost, production_cost,
-       pct(direct_cost, tagged_cost) AS allocation_pct,
-       shared_rounded
-         + CASE WHEN rank_by_direct = 1 THEN pool_cost - sum(shared_rounded) OVER () ELSE 0 END
-         AS shared_cost
-FROM allocated;
+       allocation_pct, shared_cost
+FROM chargeback_allocation(getvariable('shared_organizations'));
 
 -- query: by_organization
 -- title: Cost by organization

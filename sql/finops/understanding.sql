@@ -297,6 +297,7 @@ ORDER BY call_date;
 -- chart: bar
 -- x: horizon_days
 -- y: low, projected_cost, high
+-- format: low=money, high=money
 SELECT horizon_days, projected_cost, low, high, status, history_days,
        cost_growth_per_day, backtest_mape_pct
 FROM understanding_forecast
@@ -320,6 +321,7 @@ ORDER BY days;
 -- y: cost, projected_cost
 -- band: low, high
 -- limit: 30
+-- format: low=money, high=money
 SELECT d.call_date, d.cost, NULL AS projected_cost, NULL AS low, NULL AS high
 FROM understanding_daily AS d WHERE d.complete
 UNION ALL

@@ -1,12 +1,14 @@
 -- name: customer
 -- title: Customer statement
 -- category: ubr
--- version: 2
+-- version: 3
 -- description: One page per customer for the period: usage, AI cost,
---   subscription revenue (latest tier's fee prorated on tenure, as
---   customer_economics), margin, budget status against the tier's monthly
---   fee, and the costliest sessions. One run covers every customer (grouped
---   by customer_id), or one when the parameter is set.
+--   subscription revenue (billed day by day at that day's tier, or from the
+--   subscriptions file, as customer_economics), margin, the AI cost of the
+--   last 30 days against the monthly fee (a fee-based allocation, not a
+--   budget: budgets come from --budgets), and the costliest sessions. One
+--   run covers every customer (grouped by customer_id), or one when the
+--   parameter is set.
 -- param: customer_id = | One customer (empty: all, one page each)
 -- param: top_sessions = 5 | Sessions listed per customer
 
@@ -18,7 +20,7 @@ WHERE coalesce(getvariable('customer_id'), '') = ''
 
 -- query: summary
 -- title: Statement
--- description: Usage, cost, revenue and margin for the period; budget used is the AI cost of the 30 days ending at the period's last call date against the tier's monthly fee (high at 100%, medium at 80%).
+-- description: Usage, cost, revenue and margin for the period; the fee-based allocation is the tier's monthly fee, and "used" is the AI cost of the 30 days ending at the period's last call date against it (high at 100%, medium at 80%). It is not a budget.
 WITH recent AS (
     SELECT c.customer_id, sum(c.cost_usd) AS cost
     FROM statement_customer_calls AS c CROSS JOIN period AS p
@@ -26,16 +28,17 @@ WITH recent AS (
     GROUP BY c.customer_id
 )
 SELECT e.customer_id, e.organization_id, e.subscription_tier,
-       e.first_date, e.last_date, e.tenure_days, e.calls,
+       e.first_date AS first_call_date, e.last_date AS last_call_date,
+       e.tenure_days AS billed_days, e.calls,
        e.input_tokens + e.output_tokens AS tokens,
        e.cost AS ai_cost, e.revenue AS subscription_revenue, e.revenue - e.cost AS margin,
        pct(e.revenue - e.cost, e.revenue) AS margin_pct,
        coalesce(r.cost, 0) AS last_30_days_cost,
-       e.monthly_fee AS allocation,
-       pct(coalesce(r.cost, 0), e.monthly_fee) AS budget_used_pct,
+       e.monthly_fee,
+       pct(coalesce(r.cost, 0), e.monthly_fee) AS fee_allocation_used_pct,
        CASE WHEN pct(coalesce(r.cost, 0), e.monthly_fee) >= 100 THEN 'high'
             WHEN pct(coalesce(r.cost, 0), e.monthly_fee) >= 80 THEN 'medium'
-            ELSE 'low' END AS budget_risk
+            ELSE 'low' END AS fee_allocation_risk
 FROM customer_economics AS e
 LEFT JOIN recent AS r USING (customer_id)
 WHERE coalesce(getvariable('customer_id'), '') = ''

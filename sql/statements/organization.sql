@@ -1,7 +1,7 @@
 -- name: organization
 -- title: Organization statement
 -- category: finops
--- version: 2
+-- version: 3
 -- description: A showback/chargeback statement per organization for the
 --   period: its cost by product, feature, model and environment, its share
 --   of the shared (untagged) cost, and the same month by month. One run
@@ -18,57 +18,28 @@ WHERE coalesce(getvariable('organization_id'), '') = ''
    OR organization_id = getvariable('organization_id');
 
 -- query: _chargeback
--- The chargeback rule of alignment.sql: tagged cost stays with its owner
--- (each organization pays all its own cost, production and
--- non-production); only untagged cost (organization_id in
--- shared_organizations) is a shared pool, spread over the tagged
--- organizations in proportion to their own cost. The pool and the
+-- The chargeback rule of alignment, defined once in sql/finance.sql
+-- (chargeback_allocation): tagged cost stays with its owner; only untagged
+-- cost is a shared pool, spread in proportion to own cost. The pool and the
 -- proportions are over all organizations in the period, whatever the
--- organization_id parameter. Shares are rounded to 6 decimals (money); the
--- rounding remainder goes to the organization with the largest own cost.
+-- organization_id parameter.
 CREATE OR REPLACE TEMP TABLE statement_org_chargeback AS
-WITH tagged AS (
-    SELECT *, NOT list_contains(string_split(replace(getvariable('shared_organizations'), ' ', ''), ','),
-                                organization_id) AS is_tagged
-    FROM calls
-), org AS (
-    SELECT organization_id, count(*) AS calls,
-           count(DISTINCT customer_id) AS customers,
-           sum(cost_usd) AS direct_cost,
-           coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0) AS production_cost,
-           coalesce(sum(cost_usd) FILTER (WHERE environment <> 'production'), 0) AS own_non_production_cost
-    FROM tagged
-    WHERE is_tagged
-    GROUP BY organization_id
-), pool AS (
-    SELECT coalesce(sum(cost_usd) FILTER (WHERE NOT is_tagged), 0) AS pool_cost,
-           coalesce(sum(cost_usd) FILTER (WHERE is_tagged), 0) AS tagged_cost
-    FROM tagged
-), allocated AS (
-    SELECT org.*, pool.pool_cost, pool.tagged_cost,
-           money(coalesce(safe_div(pool.pool_cost * org.direct_cost, pool.tagged_cost), 0)) AS shared_rounded,
-           row_number() OVER (ORDER BY org.direct_cost DESC, org.organization_id) AS rank_by_direct
-    FROM org CROSS JOIN pool
-)
 SELECT organization_id, calls, customers, direct_cost, production_cost, own_non_production_cost,
-       shared_rounded + CASE WHEN rank_by_direct = 1
-           THEN pool_cost - sum(shared_rounded) OVER () ELSE 0 END AS shared_cost,
-       pool_cost,
-       pct(direct_cost, tagged_cost) AS allocation_pct
-FROM allocated;
+       shared_cost, pool_cost, allocation_pct
+FROM chargeback_allocation(getvariable('shared_organizations'));
 
 -- query: summary
 -- title: Statement
--- description: The organization's cost for the period: its own (tagged) cost, production and non-production, its allocated share of untagged shared cost, and the total charged.
+-- description: The organization's cost for the period: its own (tagged) cost, production and non-production (showback), plus its allocated share of untagged shared cost, is the total charged (chargeback). The allocation share is its part of all tagged cost, the key the shared pool is spread by.
 SELECT c.organization_id, p.first_date AS period_start, p.last_date AS period_end,
        c.calls, c.customers,
        c.production_cost,
        c.own_non_production_cost,
-       c.allocation_pct AS shared_share_pct,
+       c.direct_cost AS showback_cost,
        c.shared_cost AS allocated_shared_cost,
        c.direct_cost + c.shared_cost AS chargeback_cost,
-       c.direct_cost AS showback_cost,
-       c.pool_cost AS shared_pool_cost
+       c.pool_cost AS shared_pool_cost,
+       c.allocation_pct AS allocation_share_pct
 FROM statement_org_chargeback AS c CROSS JOIN period AS p
 WHERE coalesce(getvariable('organization_id'), '') = ''
    OR c.organization_id = getvariable('organization_id')

@@ -92,6 +92,7 @@ ORDER BY position;
 -- chart: bar
 -- x: model
 -- y: revenue, cost, margin
+-- format: revenue_while_grandfathered=money, gain_now=money, gain_full=money
 SELECT model, revenue, cost, margin, margin_pct, customers_paying_more, customers_paying_less,
        extra_revenue, pct(extra_revenue, current_revenue) AS extra_revenue_pct,
        grandfathered_customers, grandfathered_until, revenue_while_grandfathered,
@@ -153,6 +154,7 @@ ORDER BY position;
 -- chart: bar
 -- x: phase
 -- y: flat_revenue, new_revenue
+-- format: revenue_while_grandfathered=money
 -- The target is the ledger's recommended plan (pricing_plan_choice), else
 -- the non-flat plan with the largest gain while grandfathering.
 WITH target AS (
