@@ -31,6 +31,13 @@ The rules, in the order they are applied:
    number (Monday 1 .. Sunday 7).
 8. Division is DOUBLE division, as in DuckDB (Spark keeps a DECIMAL scale).
 9. `list(x ORDER BY y)` keeps its order (sorted array of structs).
+10. Table macros (`CREATE MACRO m(a) AS TABLE SELECT ...`) used in FROM
+    become their SELECT as a subquery.
+11. `epoch_ms`, a LIMIT computed by a subquery, `quantile_disc`, DECIMAL
+    percentiles (DuckDB's exact, floored interpolation), `GROUP BY ALL`,
+    aggregates in ORDER BY, `any_value(..) FILTER`, and scalar subqueries
+    of a grouped SELECT (into its GROUP BY): each the way Spark takes it,
+    see the rule's docstring.
 
 What has no faithful translation is reported by `untranslatable()` with the
 construct's name, which `finops check --engine spark` prints with file:line.
