@@ -380,12 +380,12 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
         state, error = hold
         status = "error"
     else:
+        if engine == "spark":  # no Spark, or a statement it cannot take: a one-line error
+            from . import spark as spark_engine
+            runner = spark_engine.SparkRunner(spark_engine.spark_session(spark_master))
+            spark_engine.check_translations(runner, _discover(sql_dirs)[0])
         try:
             analyzers, outcomes = _discover(sql_dirs)
-            if engine == "spark":
-                from . import spark as spark_engine
-                runner = spark_engine.SparkRunner(spark_engine.spark_session(spark_master))
-                spark_engine.check_translations(runner, analyzers)
             session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log,
                                    subscriptions=subscriptions, budgets=budgets)
         except (FinopsError, OSError) as exc:
