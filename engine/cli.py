@@ -173,6 +173,20 @@ def memory_option(fn):
                         help="DuckDB memory cap, e.g. 1GB (env FINOPS_MEMORY_LIMIT; default 2GB).")(fn)
 
 
+def engine_option(fn):
+    return click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb",
+                        show_default=True,
+                        help="Where the analyzers run. spark needs `pip install 'finops[spark]'` "
+                             "and Java 17+.")(fn)
+
+
+def spark_master_option(fn):
+    return click.option("--spark-master", metavar="URL", envvar="FINOPS_SPARK_MASTER",
+                        help="With --engine spark: a master URL (local[4], spark://host:7077, yarn) "
+                             "or a Spark Connect URL (sc://host:15002). Default local[2]. Env "
+                             "FINOPS_SPARK_MASTER.")(fn)
+
+
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     params = {}
     for pair in pairs:
@@ -246,11 +260,8 @@ SAFE_CSV_HELP = ("With --format csv: neutralize text cells a spreadsheet would r
 @memory_option
 @subscriptions_option
 @no_cache_option
-@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
-              help="Where the analyzers run. spark needs `pip install 'finops[spark]'` and Java 17+.")
-@click.option("--spark-master", metavar="URL", envvar="FINOPS_SPARK_MASTER",
-              help="With --engine spark: a master URL (local[4], spark://host:7077, yarn) or a "
-                   "Spark Connect URL (sc://host:15002). Default local[2]. Env FINOPS_SPARK_MASTER.")
+@engine_option
+@spark_master_option
 @user_errors
 def run_sql_command(name, csv_path, fmt, safe_csv, query, params, show_sql, quiet, verbose,
                     sql_dirs, memory_limit, subscriptions, budgets, no_cache, engine, spark_master):
@@ -634,9 +645,12 @@ def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_m
 @subscriptions_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
 @no_cache_option
+@engine_option
+@spark_master_option
 @user_errors
 def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, where,
-                  no_statements, memory_limit, subscriptions, budgets, quiet, no_cache):
+                  no_statements, memory_limit, subscriptions, budgets, quiet, no_cache,
+                  engine, spark_master):
     """Run every analyzer once on the CSV and write one HTML report each, a
     statement page per organization and customer, manifest.json and the
     viewer's index.html to --out.
@@ -652,6 +666,7 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, wh
       finops build --subscriptions subscriptions.csv   # bill from your billing system
       finops build --budgets budgets.csv               # budget vs actual by month
       finops build --from 2025-10-01 --to 2025-10-31 --where organization=org_003 --out oct_org3
+      finops build --engine spark --spark-master sc://spark.example:15002
 
     Every page is narrowed the same way by --from/--to/--where; headline
     figures are compared with the previous period of the same length.
@@ -669,7 +684,8 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, wh
                         memory_limit=memory_limit, filters=filters,
                         statements=not no_statements,
                         on_wait=lambda line: click.echo(line, err=True),
-                        subscriptions=subscriptions, budgets=budgets, cache=not no_cache)
+                        subscriptions=subscriptions, budgets=budgets, cache=not no_cache,
+                        engine=engine, spark_master=spark_master)
     _echo_notes(result.source)
     if not quiet:
         for r in result.reports:

@@ -31,6 +31,13 @@ The rules, in the order they are applied:
    number (Monday 1 .. Sunday 7).
 8. Division is DOUBLE division, as in DuckDB (Spark keeps a DECIMAL scale).
 9. `list(x ORDER BY y)` keeps its order (sorted array of structs).
+10. Table macros (`CREATE MACRO m(a) AS TABLE SELECT ...`) used in FROM
+    become their SELECT as a subquery.
+11. `epoch_ms`, a LIMIT computed by a subquery, `quantile_disc`, DECIMAL
+    percentiles (DuckDB's exact, floored interpolation), `GROUP BY ALL`,
+    aggregates in ORDER BY, `any_value(..) FILTER`, and scalar subqueries
+    of a grouped SELECT (into its GROUP BY): each the way Spark takes it,
+    see the rule's docstring.
 
 What has no faithful translation is reported by `untranslatable()` with the
 construct's name, which `finops check --engine spark` prints with file:line.
@@ -61,12 +68,13 @@ class Macro:
     name: str
     params: list[str]
     body: "exp.Expression"
+    table: bool = False  # `AS TABLE SELECT ...`: used in FROM, expands to a subquery
 
 
 # --- macros -------------------------------------------------------------------
 
 _MACRO = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+|TEMPORARY\s+)?MACRO\s+(\w+)\s*"
-                    r"\(([^)]*)\)\s+AS\s+(.*)", re.I | re.S)
+                    r"\(([^)]*)\)\s+AS\s+(TABLE\s+)?(.*)", re.I | re.S)
 
 
 def parse_macros(statements: list[str]) -> dict[str, Macro]:
@@ -78,8 +86,8 @@ def parse_macros(statements: list[str]) -> dict[str, Macro]:
         if not m:
             continue
         params = [p.strip() for p in m.group(2).split(",") if p.strip()]
-        body = sqlglot.parse_one(m.group(3), read="duckdb")
-        macros[m.group(1).lower()] = Macro(m.group(1).lower(), params, body)
+        body = sqlglot.parse_one(m.group(4), read="duckdb")
+        macros[m.group(1).lower()] = Macro(m.group(1).lower(), params, body, table=bool(m.group(3)))
     return macros
 
 
@@ -93,22 +101,33 @@ def _call_name(node) -> str | None:
     return None
 
 
+def _macro_body(macro: Macro, args: list):
+    """The macro's body with its parameters replaced by the call's arguments."""
+    if len(args) != len(macro.params):
+        raise FinopsError(f"macro {macro.name} takes {len(macro.params)} arguments, got {len(args)}")
+    mapping = {p.lower(): a for p, a in zip(macro.params, args)}
+
+    def sub(n):
+        if isinstance(n, exp.Column) and not n.table and n.name.lower() in mapping:
+            arg = mapping[n.name.lower()]
+            # A literal stays a literal (getvariable(key) needs one).
+            return arg.copy() if isinstance(arg, exp.Literal) else exp.Paren(this=arg.copy())
+        return n
+    return macro.body.copy().transform(sub)
+
+
 def _expand_macros(tree, macros: dict[str, Macro]):
     def expand(node):
+        # A table macro in FROM: `report_actions('x') [AS a]` is `(SELECT ...) AS a`.
+        if isinstance(node, exp.Table) and _call_name(node.this) in macros:
+            macro = macros[_call_name(node.this)]
+            if not macro.table:
+                raise FinopsError(f"macro {macro.name} is not a table macro")
+            alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(macro.name))
+            return exp.Subquery(this=_macro_body(macro, node.this.expressions), alias=alias.copy())
         name = _call_name(node)
-        if name in macros:
-            macro = macros[name]
-            args = node.expressions
-            if len(args) != len(macro.params):
-                raise FinopsError(f"macro {name} takes {len(macro.params)} arguments, got {len(args)}")
-            mapping = {p.lower(): a for p, a in zip(macro.params, args)}
-
-            def sub(n):
-                if isinstance(n, exp.Column) and not n.table and n.name.lower() in mapping:
-                    return exp.Paren(this=mapping[n.name.lower()].copy())
-                return n
-            body = macro.body.copy().transform(sub)
-            return exp.Paren(this=_expand_macros(body, macros))
+        if name in macros and not macros[name].table:
+            return exp.Paren(this=_macro_body(macros[name], node.expressions))
         return node
     # Expand until no macro call is left (macros may call macros).
     for _ in range(10):
@@ -132,10 +151,61 @@ def _getvariable(node):
 
 def _percentiles(node):
     if isinstance(node, exp.PercentileCont):
-        return _percentile_call(node)
+        return _decimal_percentile(node, _percentile_call(node))
     if isinstance(node, exp.Median):
-        return exp.Anonymous(this="percentile", expressions=[node.this.copy(), exp.Literal.number(0.5)])
+        call = exp.Anonymous(this="percentile", expressions=[node.this.copy(), exp.Literal.number(0.5)])
+        return _decimal_percentile(node, call)
+    if isinstance(node, exp.PercentileDisc) and not isinstance(node.parent, exp.WithinGroup):
+        # quantile_disc(x, p): the SQL standard's percentile_disc, which keeps x's type.
+        return exp.WithinGroup(this=exp.Anonymous(this="percentile_disc", expressions=[node.expression.copy()]),
+                               expression=exp.Order(expressions=[exp.Ordered(this=node.this.copy())]))
     return node
+
+
+def _decimal_percentile(node, call):
+    """DuckDB interpolates a DECIMAL column's percentile in its own type: the
+    lower value plus the gap times the fraction, cut down (floor) to the
+    column's scale. Spark's percentile is a DOUBLE. When the argument is a
+    column whose type the runner knows (see translate's column_types), the
+    DOUBLE is floored back to that DECIMAL (scale up to 6: exact there)."""
+    decimal = node.meta.get("decimal_type")
+    if not decimal:
+        return call
+    precision, scale = decimal
+
+    def floored(value):
+        units = exp.Anonymous(this="floor", expressions=[exp.Anonymous(this="round", expressions=[
+            exp.Mul(this=value, expression=exp.Literal.number(f"1e{scale}")), exp.Literal.number(6)])])
+        whole = exp.Cast(this=units, to=exp.DataType.build("DECIMAL(38, 0)"))
+        unit = exp.Cast(this=exp.Literal.string(f"1e-{scale}"), to=exp.DataType.build(f"DECIMAL({scale + 1}, {scale})"))
+        return exp.Cast(this=exp.Paren(this=exp.Mul(this=whole, expression=unit)),
+                        to=exp.DataType.build(f"DECIMAL({precision}, {scale})"))
+    if isinstance(node.args.get("expression"), exp.Array):
+        lam = exp.Lambda(this=floored(exp.column("q")), expressions=[exp.to_identifier("q")])
+        return exp.Anonymous(this="transform", expressions=[call, lam])
+    return floored(call)
+
+
+def _mark_decimal_percentiles(tree, column_types):
+    """Note the DECIMAL type of each percentile's argument when it is a column
+    of a table the runner knows (column_types(table, column) -> (p, s) or None)."""
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    for node in tree.find_all(exp.PercentileCont, exp.Median):
+        arg = node.this
+        select = node.find_ancestor(exp.Select)
+        if not isinstance(arg, exp.Column) or select is None:
+            continue
+        sources = [select.args["from_"].this] if select.args.get("from_") else []
+        sources += [j.this for j in select.args.get("joins") or []]
+        for table in sources:
+            if not isinstance(table, exp.Table) or table.name.lower() in ctes:
+                continue
+            if arg.table and arg.table.lower() != table.alias_or_name.lower():
+                continue
+            found = column_types(table.name.lower(), arg.name.lower())
+            if found:
+                node.meta["decimal_type"] = found
+                break
 
 
 def _percentile_call(node):
@@ -314,6 +384,152 @@ def _percentile_index(tree):
     return tree
 
 
+def _epoch_ms(node):
+    """DuckDB's epoch_ms(t) of a timestamp is milliseconds since 1970 (Spark unix_millis);
+    epoch_ms(n) of a number is a timestamp (Spark timestamp_millis). Which one
+    is decided by the argument as written: a number literal, or arithmetic of
+    literals, is a number; anything else is taken as a timestamp."""
+    if not (isinstance(node, exp.UnixToTime) and isinstance(node.args.get("scale"), exp.Literal)
+            and str(node.args["scale"].this) == "3"):
+        return node
+    value = node.this
+    if all(isinstance(n, (exp.Literal, exp.Neg, exp.Paren, exp.Binary)) for n in value.walk()) \
+            and value.find(exp.Literal):
+        return exp.Anonymous(this="timestamp_millis", expressions=[value.copy()])
+    as_timestamp = exp.Cast(this=value.copy(), to=exp.DataType.build("TIMESTAMP"))
+    return exp.Anonymous(this="unix_millis", expressions=[as_timestamp])
+
+
+def _computed_limit(node):
+    """`... ORDER BY k LIMIT (SELECT ...)`: Spark takes only a constant LIMIT, so
+    number the ordered rows and keep those up to the subquery's value."""
+    if not isinstance(node, exp.Select):
+        return node
+    limit = node.args.get("limit")
+    if limit is None or not limit.expression.find(exp.Subquery):
+        return node  # a literal or a session variable is constant: Spark takes it
+    order = node.args.get("order")
+    names = [p.alias_or_name for p in node.expressions]
+    if (order is None or node.args.get("distinct") or node.args.get("offset")
+            or any(not n or n == "*" for n in names)):
+        raise FinopsError("LIMIT of a computed value needs ORDER BY and named columns to run on Spark")
+    inner = node.copy()
+    inner.set("limit", None)
+    inner.set("order", None)
+    number = exp.Window(this=exp.RowNumber(), order=order.copy())
+    inner = inner.select(exp.alias_(number, "_limit_row"), copy=False)
+    count = limit.expression.copy()
+    outer = (exp.select(*[exp.column(n) for n in names])
+             .from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("_limited"))))
+             .where(exp.LTE(this=exp.column("_limit_row"), expression=count))
+             .order_by(exp.column("_limit_row")))
+    return outer
+
+
+def _any_value(node):
+    """DuckDB's any_value skips NULLs; sqlglot writes `any_value(x) IGNORE NULLS`,
+    which Spark does not parse before FILTER: use any_value(x, true)."""
+    if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
+        return exp.Anonymous(this="any_value", expressions=[node.this.this.copy(), exp.true()])
+    return node
+
+
+def _group_by_all(node):
+    """GROUP BY ALL as the explicit list of projections without an aggregate:
+    Spark's GROUP BY ALL leaves an ORDER BY over input columns (`ORDER BY
+    min(calls)`) unresolved."""
+    if not (isinstance(node, exp.Select) and isinstance(node.args.get("group"), exp.Group)
+            and node.args["group"].args.get("all")):
+        return node
+    keys = []
+    for proj in node.expressions:
+        inner = proj.this if isinstance(proj, exp.Alias) else proj
+        if not _is_aggregate(inner):
+            keys.append(inner.copy())
+    node.set("group", exp.Group(expressions=keys) if keys else None)
+    return node
+
+
+def _ordered_by_aggregate(node):
+    """`GROUP BY ... ORDER BY min(x)` over a column x that is not projected:
+    Spark resolves ORDER BY against the output and fails; project the order
+    keys under hidden names and order an outer SELECT by them."""
+    if not isinstance(node, exp.Select) or node.args.get("order") is None:
+        return node
+    order = node.args["order"]
+    if not any(o.find(exp.AggFunc) and not o.find(exp.Window) for o in order.expressions):
+        return node
+    names = [p.alias_or_name for p in node.expressions]
+    if node.args.get("distinct") or any(not n or n == "*" for n in names):
+        return node  # left to Spark (it may resolve it)
+    inner = node.copy()
+    inner.set("order", None)
+    inner.set("limit", None)
+    inner.set("offset", None)
+    keys = []
+    for i, o in enumerate(order.expressions):
+        key = o.this
+        if isinstance(key, exp.Column) and not key.table and key.name in names:
+            keys.append(o.copy())
+            continue
+        inner = inner.select(exp.alias_(key.copy(), f"_order{i}"), copy=False)
+        ordered = o.copy()
+        ordered.set("this", exp.column(f"_order{i}"))
+        keys.append(ordered)
+    outer = (exp.select(*[exp.column(n) for n in names])
+             .from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("_ordered")))))
+    outer.set("order", exp.Order(expressions=keys))
+    for part in ("limit", "offset"):
+        if node.args.get(part) is not None:
+            outer.set(part, node.args[part].copy())
+    return outer
+
+
+def _own_nodes(node, kind):
+    """node and the nodes under it of type kind, not looking inside subqueries."""
+    if isinstance(node, kind):
+        yield node
+    if isinstance(node, (exp.Subquery, exp.Select)):
+        return
+    yield from _own_children(node, kind)
+
+
+def _own_children(node, kind):
+    for child in node.iter_expressions():
+        if isinstance(child, (exp.Subquery, exp.Select)):
+            if isinstance(child, kind):
+                yield child
+            continue
+        if isinstance(child, kind):
+            yield child
+        yield from _own_children(child, kind)
+
+
+def _is_aggregate(expression) -> bool:
+    """An aggregate at this SELECT's level (not one inside a scalar subquery)."""
+    return any(True for _ in _own_nodes(expression, (exp.AggFunc, exp.Window)))
+
+
+def _subqueries_into_group_by(node):
+    """A scalar subquery in a grouped SELECT's projections joins its GROUP BY:
+    Spark requires a correlated one there (it is one value per group, so
+    the groups stay the same)."""
+    if not (isinstance(node, exp.Select) and isinstance(node.args.get("group"), exp.Group)
+            and not node.args["group"].args.get("all")):
+        return node
+    group = node.args["group"]
+    keys = [k.sql() for k in group.expressions]
+    for proj in node.expressions:
+        inner = proj.this if isinstance(proj, exp.Alias) else proj
+        for sub in list(_own_nodes(inner, exp.Subquery)):
+            if isinstance(sub.parent, (exp.In, exp.Exists)) or sub.find_ancestor(exp.AggFunc):
+                continue
+            if sub.sql() not in keys:
+                group.append("expressions", sub.copy())
+                keys.append(sub.sql())
+    return node
+
+
 def _hugeint(node):
     """DuckDB HUGEINT (128-bit) is Spark DECIMAL(38, 0)."""
     if isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.INT128,):
@@ -383,7 +599,7 @@ def _join_generator(select, generator, name: str, columns: list[str]):
     return select.join(exp.Lateral(this=generator, alias=alias))
 
 
-RULES = (_hugeint, _zipped_generators, _list_slice, _values_with_subqueries, _nested_generators, _getvariable, _percentiles, _series, _format, _days, _division, _ordered_list)
+RULES = (_hugeint, _any_value, _group_by_all, _subqueries_into_group_by, _ordered_by_aggregate, _computed_limit, _epoch_ms, _zipped_generators, _list_slice, _values_with_subqueries, _nested_generators, _getvariable, _percentiles, _series, _format, _days, _division, _ordered_list)
 
 
 def _bottom_up(node, rule):
@@ -400,24 +616,24 @@ def _bottom_up(node, rule):
     return rule(node)
 
 
-def parse(sql: str):
-    """One DuckDB statement as a sqlglot tree."""
-    require_sqlglot()
-    try:
-        return sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.ParseError as exc:
-        raise FinopsError(f"cannot parse for Spark: {str(exc).splitlines()[0]}") from None
-
-
-def translate(sql: str, macros: dict[str, Macro] | None = None) -> str:
-    """One DuckDB statement as Spark SQL (raises FinopsError when it cannot)."""
+def parse(sql: str, macros: dict[str, Macro] | None = None):
+    """One DuckDB statement as a sqlglot tree, its macros expanded."""
     require_sqlglot()
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise FinopsError(f"cannot parse for Spark: {str(exc).splitlines()[0]}") from None
-    if macros:
-        tree = _expand_macros(tree, macros)
+    return _expand_macros(tree, macros) if macros else tree
+
+
+def translate(sql: str, macros: dict[str, Macro] | None = None, column_types=None) -> str:
+    """One DuckDB statement as Spark SQL (raises FinopsError when it cannot).
+
+    column_types(table, column) -> (precision, scale) of a DECIMAL column, or
+    None: lets percentiles of DECIMAL columns keep DuckDB's exact type."""
+    tree = parse(sql, macros)
+    if column_types is not None:
+        _mark_decimal_percentiles(tree, column_types)
     cache_as = None
     if isinstance(tree, exp.Create) and tree.args.get("kind") == "TABLE":
         props = tree.args.get("properties")

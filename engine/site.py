@@ -289,9 +289,15 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
                live: bool = False, filters: Filters | None = None,
                statements: bool = True, on_wait=None, hold: tuple[str, str] | None = None,
                lock_timeout: float | None = None, subscriptions=None,
-               budgets=None, cache: bool = True, log=None) -> BuildResult:
+               budgets=None, cache: bool = True, log=None, engine: str = "duckdb",
+               spark_master: str | None = None) -> BuildResult:
     """Run every analyzer on the CSV and write reports, statement pages,
     index.html and manifest.json. filters narrows every page (build --where).
+
+    engine="spark": the analyzers of the report pages run on Spark
+    (spark_master, see engine/spark.py) over the calls DuckDB read and
+    checked; the ledger and the statement pages stay on DuckDB. The pages
+    are the same; narrowing filters need the DuckDB engine.
 
     on_wait(message) is called once if another build holds the folder (this
     one waits for it). hold=(source_state, message): do not read the CSV;
@@ -300,6 +306,9 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     log(message) receives the store's notes and progress.
     """
     filters = filters or Filters()
+    if engine == "spark" and not filters.empty:
+        raise FinopsError("--engine spark builds the whole file; --from, --to and --where "
+                          "need --engine duckdb", exit_code=2)
     started = time.perf_counter()
     out = Path(out_dir)
     try:
@@ -319,7 +328,8 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
                                  target_mb=target_mb, memory_limit=memory_limit,
                                  poll_seconds=poll_seconds, live=live, hold=hold,
                                  subscriptions=subscriptions, budgets=budgets,
-                                 cache=cache, log=log, filters=filters, statements=statements)
+                                 cache=cache, log=log, filters=filters, statements=statements,
+                                 engine=engine, spark_master=spark_master)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -350,7 +360,7 @@ def _read_failure(exc: BaseException, csv_path, has_reports: bool) -> tuple[str,
 def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dirs, target_mb,
                   memory_limit, poll_seconds, live, hold, filters: Filters,
                   statements: bool, subscriptions=None, budgets=None, cache: bool = True,
-                  log=None) -> BuildResult:
+                  log=None, engine: str = "duckdb", spark_master: str | None = None) -> BuildResult:
     env = render.environment()
     previous = read_manifest(out)
     generated_at = _now_iso()
@@ -363,10 +373,15 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
     filtered_rows: int | None = None
     outcomes: list[ReportOutcome] = []
     session = None
+    runner = spark_dir = None
     if hold is not None:
         state, error = hold
         status = "error"
     else:
+        if engine == "spark":  # no Spark, or a statement it cannot take: a one-line error
+            from . import spark as spark_engine
+            runner = spark_engine.SparkRunner(spark_engine.spark_session(spark_master))
+            spark_engine.check_translations(runner, _discover(sql_dirs)[0])
         try:
             analyzers, outcomes = _discover(sql_dirs)
             session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log,
@@ -382,6 +397,10 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
             nav = explore.nav_entries(analyzers)
             choices = flt.choices(session.con) if live else None
             before = flt.previous_headlines(session.con, analyzers, filters, scope["window"])
+            if runner is not None:
+                from . import spark as spark_engine
+                spark_dir = Path(tempfile.mkdtemp(prefix="finops-spark-"))
+                source = spark_engine.attach(runner, session, analyzers, spark_dir)
             try:
                 actions = ledger(session.con)
             except Exception as exc:  # the reports still build without the ledger
@@ -389,7 +408,10 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
             for analyzer in analyzers:
                 t0 = time.perf_counter()
                 try:
-                    result, changes = explore.report(session.con, analyzer, scope, before)
+                    if runner is not None:  # --engine spark: scope is the whole file
+                        result, changes = runner.run_analyzer(analyzer), []
+                    else:
+                        result, changes = explore.report(session.con, analyzer, scope, before)
                     outcomes.append(_render_report(env, staging, result, changes, source, scope,
                                                    nav, generated_at, live, choices))
                 except Exception as exc:  # one broken analyzer must not stop the others
@@ -413,6 +435,8 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
                         (staging / name).unlink(missing_ok=True)
         finally:
             session.close()
+            if spark_dir is not None:
+                shutil.rmtree(spark_dir, ignore_errors=True)
         for rid, clash in _collisions(outcomes).items():
             r = next(r for r in outcomes if r.id == rid)
             r.ok, r.error, r.file, r.downloads = False, clash, None, []

@@ -28,7 +28,7 @@ from pathlib import Path
 from . import dialect
 from .catalog import Analyzer
 from .errors import FinopsError
-from .paths import CALLS_SQL
+from .paths import CALLS_SQL, FINANCE_SQL
 from .results import AnalyzerResult, QueryResult
 
 
@@ -36,7 +36,7 @@ def spark_error(exc: BaseException) -> str:
     """The one line of a Spark failure worth showing (not py4j's wrapper)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     for line in lines:
-        if line.startswith("[") or "Exception:" in line:
+        if line.startswith("[") or "Exception:" in line or "Error:" in line:
             return line.split("Exception: ", 1)[-1][:500]
     return (lines[0] if lines else type(exc).__name__)[:500]
 
@@ -141,7 +141,10 @@ def shared_definitions(calls_sql: Path = CALLS_SQL) -> SharedDefinitions:
     `calls`, `calls_rejected` and `data_quality` come from calls_on_spark().
     """
     statements = split_statements(calls_sql.read_text(encoding="utf-8"))
-    macros = dialect.parse_macros(statements)
+    # finance.sql's macros (per_month, alert_severity, normal_cdf, the table
+    # macro report_actions) are expanded like calls.sql's; its tables come
+    # from the DuckDB session (publish_calls).
+    macros = dialect.parse_macros(statements + split_statements(FINANCE_SQL.read_text(encoding="utf-8")))
     # read_csv's reject tables are made by the reading without a CREATE.
     reading: set[str] = {"csv_reject_errors", "csv_reject_scans"}
     shared: list[tuple[str, str]] = []
@@ -218,8 +221,19 @@ class SparkRunner:
 
     def translate(self, sql: str) -> str:
         if sql not in self._translated:
-            self._translated[sql] = dialect.translate(sql, self.shared.macros)
+            self._translated[sql] = dialect.translate(sql, self.shared.macros, self.decimal_column)
         return self._translated[sql]
+
+    def decimal_column(self, table: str, column: str):
+        """(precision, scale) of a DECIMAL column of a table in the session, else None."""
+        try:
+            fields = {f.name.lower(): f.dataType for f in self.spark.table(table).schema.fields}
+        except Exception:
+            return None  # not made yet: only a check translates before the tables exist
+        found = fields.get(column)
+        if type(found).__name__ == "DecimalType":
+            return (found.precision, found.scale)
+        return None
 
     def prepare(self) -> None:
         """Materialize calls.sql's shared tables (reference tables, period, customer_economics)."""
@@ -229,10 +243,15 @@ class SparkRunner:
     def _run(self, sql: str, where: str):
         spark_sql = self.translate(sql)
         try:
-            cached = re.match(r"CACHE TABLE (\w+) AS ", spark_sql)
-            if cached:  # CREATE OR REPLACE: drop the previous one first
-                self.spark.sql(f"UNCACHE TABLE IF EXISTS {cached.group(1)}")
-                self.spark.sql(f"DROP VIEW IF EXISTS {cached.group(1)}")
+            cached = re.match(r"CACHE TABLE (\w+) AS (.*)", spark_sql, re.S)
+            if cached:
+                # Materialized once and cut from its lineage: a view over a
+                # CACHE TABLE whose plan Spark cannot match (correlated
+                # subqueries, windows) was recomputed on every read, and each
+                # later setup table nested the whole plan again.
+                frame = self.spark.sql(cached.group(2)).localCheckpoint(eager=True)
+                frame.createOrReplaceTempView(cached.group(1))
+                return frame
             return self.spark.sql(spark_sql)
         except Exception as exc:
             raise FinopsError(f"{where}: Spark failed: {spark_error(exc)}", exit_code=1) from None
@@ -243,7 +262,8 @@ class SparkRunner:
             if not re.fullmatch(r"[A-Za-z_]\w*", name):
                 raise FinopsError(f"bad parameter name {name!r}")
             self.spark.sql(f"DECLARE OR REPLACE VARIABLE {name} {_sql_type(value)}")
-            self.spark.sql(f"SET VAR {name} = :value", args={"value": value})
+            if value is not None:  # a declared variable is NULL
+                self.spark.sql(f"SET VAR {name} = :value", args={"value": value})
 
     def run_analyzer(self, analyzer: Analyzer, overrides: dict | None = None,
                      only: str | None = None) -> AnalyzerResult:
@@ -274,6 +294,63 @@ class SparkRunner:
 
 # --- calls on Spark -----------------------------------------------------------
 
+# The store's segment files (engine/store.py, kind -> the relation calls.sql's
+# `views` stage reads).
+STORE_RELATIONS = {"calls": "calls_loaded", "rule_rejects": "calls_rule_rejects",
+                   "unreadable": "csv_unreadable", "duplicates": "calls_duplicate_rows",
+                   "multiline": "csv_multiline", "header_fields": "csv_header_fields"}
+
+
+def calls_on_spark(runner: "SparkRunner", store, shown_path: str, size_bytes: int):
+    """The calls contract on Spark: calls.sql's `views` stage over the store's Parquet segments.
+
+    The segments hold what calls.sql's `read` stage made of each byte range
+    (typed rows, rule rejects with their reasons, unreadable lines,
+    repeated call_ids, the header); the store already applied the one rule
+    spanning segments (a call_id kept in an earlier segment is a repeat).
+    Spark reads the segment files where they are (any path Spark reads)
+    and runs the `views` stage itself: `calls`, `calls_rejected`,
+    `data_quality` and `period` are Spark's. Returns the `source` block
+    (SourceInfo), counted by Spark.
+    """
+    from .session import SourceInfo, _REJECT_SAMPLES
+    from .store import calls_sql_stages
+    spark = runner.spark
+    for kind, relation in STORE_RELATIONS.items():
+        files = store.files(kind)
+        if kind == "header_fields":
+            files = files[:1]
+        frame = spark.read.parquet(*files)
+        frame.createOrReplaceTempView(relation)
+    emitted = 1 + sum(s.data_lines for u in store.units for s in u.segments)
+    runner.bind({"line_offset": 0, "csv_header": None, "csv_emitted_lines": emitted})
+    for sql in split_statements(calls_sql_stages()["views"]):
+        name = _CREATES.match(dialect.strip_comments(sql))
+        runner._run(sql, f"{CALLS_SQL.name}: {name.group(2) if name else 'views'}")
+    spark.sql("CACHE TABLE calls")
+    (rows, rejected, duplicates, first, last, data_lines, continuation, unpriced,
+     errors) = spark.sql("SELECT rows, rows_rejected, duplicate_call_ids, first_call, last_call, "
+                         "data_lines, continuation_lines, unpriced_calls, error_calls "
+                         "FROM data_quality").collect()[0]
+    columns = [r[0] for r in spark.sql("SELECT column_name FROM csv_header_fields WHERE known "
+                                       "ORDER BY position").collect()]
+    samples = spark.sql("SELECT line, kind, reason FROM calls_rejected "
+                        f"ORDER BY line NULLS LAST, kind, reason LIMIT {int(_REJECT_SAMPLES)}").collect()
+    unknown = []
+    if spark.catalog.tableExists("price_coverage"):
+        unknown = [{"provider": p, "model": m, "calls": int(n)} for p, m, n in spark.sql(
+            "SELECT provider, model, calls FROM price_coverage WHERE unknown_to_price_list "
+            "ORDER BY calls DESC, provider, model").collect()]
+    return SourceInfo(
+        csv_path=shown_path, size_bytes=size_bytes, rows=int(rows), rows_rejected=int(rejected),
+        duplicate_call_ids=int(duplicates), first_call=first.isoformat() if first else None,
+        last_call=last.isoformat() if last else None,
+        reject_samples=[{"line": line, "kind": kind, "reason": reason} for line, kind, reason in samples],
+        data_lines=int(data_lines), continuation_lines=int(continuation),
+        unpriced_calls=int(unpriced), error_calls=int(errors), columns=columns,
+        unknown_price_models=unknown)
+
+
 def tables_read(analyzers, shared: SharedDefinitions) -> set[str]:
     """The tables the analyzers read that neither they nor calls.sql's shared statements make.
 
@@ -284,7 +361,7 @@ def tables_read(analyzers, shared: SharedDefinitions) -> set[str]:
     read: set[str] = set()
     for analyzer in analyzers:
         for q in analyzer.queries:
-            tree = dialect.parse(q.sql)
+            tree = dialect.parse(q.sql, shared.macros)
             ctes = {c.alias_or_name.lower() for c in tree.find_all(exp_module().CTE)}
             if isinstance(tree, exp_module().Create):
                 made.add(tree.this.name.lower())
@@ -300,7 +377,8 @@ def exp_module():
     return exp
 
 
-def publish_calls(spark, con, folder: Path, names: set[str] | None = None) -> None:
+def publish_calls(spark, con, folder: Path, names: set[str] | None = None,
+                  calls: bool = True) -> None:
     """Give Spark the checked calls of a DuckDB session and the tables made beside them.
 
     The contract's rules ran in DuckDB (sql/calls.sql); `calls`,
@@ -312,7 +390,9 @@ def publish_calls(spark, con, folder: Path, names: set[str] | None = None) -> No
     folder.mkdir(parents=True, exist_ok=True)
     loaded = {r[0].lower() for r in con.execute(
         "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()").fetchall()}
-    for name in sorted(PROVIDED | price_tables(con) | ((names or set()) & loaded)):
+    wanted = price_tables(con) | ((names or set()) & loaded)
+    wanted = (wanted | PROVIDED) if calls else (wanted - PROVIDED - set(STORE_RELATIONS.values()))
+    for name in sorted(wanted):
         target = folder / f"{name}.parquet"
         con.execute(f"COPY (SELECT * FROM {name}) TO '{_sql_path(target)}' (FORMAT parquet)")
         spark.read.parquet(str(target)).createOrReplaceTempView(name)
@@ -340,6 +420,37 @@ def _sql_path(path: Path) -> str:
     return text
 
 
+def check_translations(runner: "SparkRunner", analyzers) -> None:
+    """Fail before any data is read when a statement has no Spark translation."""
+    for analyzer in analyzers:
+        for q in analyzer.queries:
+            try:
+                dialect.translate(q.sql, runner.shared.macros)
+            except FinopsError as exc:
+                raise FinopsError(f"{analyzer.path}:{q.line}: query {q.name}: {exc}") from None
+
+
+def attach(runner: "SparkRunner", session, analyzers, folder: Path):
+    """Give runner's Spark session the calls and calls.sql's shared tables; the `source` block.
+
+    With a store beside the file (the default), Spark reads the store's
+    Parquet segments and applies calls.sql's `views` stage itself
+    (calls_on_spark); the finance and price tables the analyzers read come
+    from the DuckDB session. Without one (--no-cache), the calls DuckDB
+    checked are published too.
+    """
+    store = getattr(session, "store", None)
+    publish_calls(runner.spark, session.con, folder, tables_read(analyzers, runner.shared),
+                  calls=store is None)
+    source = session.source
+    if store is not None:
+        source = calls_on_spark(runner, store, session.source.csv_path, session.source.size_bytes)
+        source.partial_tail_bytes = session.source.partial_tail_bytes
+        source.notes = list(session.source.notes)
+    runner.prepare()
+    return source
+
+
 def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=None,
                      memory_limit=None, subscriptions=None, budgets=None, cache: bool = True,
                      master: str | None = None):
@@ -353,22 +464,18 @@ def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=Non
     if query:
         analyzers[0].query(query)
     runner = SparkRunner(spark_session(master))
-    for analyzer in analyzers:  # a statement Spark cannot take fails before the CSV is read
-        for q in analyzer.queries:
-            runner.translate(q.sql)
+    check_translations(runner, analyzers)
     session = open_session(csv_path, memory_limit=memory_limit, subscriptions=subscriptions,
                            budgets=budgets, cache=cache)
     try:
         with tempfile.TemporaryDirectory(prefix="finops-spark-") as tmp:
-            publish_calls(runner.spark, session.con, Path(tmp),
-                          tables_read(analyzers, runner.shared))
-            runner.prepare()
+            source = attach(runner, session, analyzers, Path(tmp))
             results = []
             for analyzer in analyzers:
                 own = {k: v for k, v in (params or {}).items()
                        if len(analyzers) == 1 or k in analyzer.params}
                 results.append(runner.run_analyzer(analyzer, own, only=query))
-        return session.source, results
+        return source, results
     finally:
         session.close()
 

@@ -144,3 +144,16 @@ class RunningLoop:
     @property
     def builds(self) -> int:
         return self.loop.record.builds
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session for every test that needs one (starting one takes seconds)."""
+    pytest.importorskip("pyspark")
+    import shutil
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs a Java runtime")
+    from finops.engine import spark as spark_engine
+    session = spark_engine.spark_session("local[2]")
+    yield session
+    session.stop()

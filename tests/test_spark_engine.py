@@ -1,6 +1,6 @@
 """The Spark engine gives the same answers as DuckDB (issue 15).
 
-One Spark session (local[2]) serves the whole module. The cross-engine test
+One Spark session (local[2], tests/conftest.py) serves the whole suite. The cross-engine test
 runs every analyzer on both engines over the golden fixture and compares
 every query's JSON (numbers to a relative 1e-9, strings exactly, rows in
 order). The regression cases each run one small statement on both engines:
@@ -52,34 +52,41 @@ def same(a, b) -> bool:
 
 
 @pytest.fixture(scope="module")
-def spark():
-    session = spark_engine.spark_session("local[2]")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
 def loaded(spark, tmp_path_factory):
-    """The fixture loaded in DuckDB and published to Spark, with calls.sql's shared tables."""
-    duck = open_session(FIXTURE, threads=1)
+    """The fixture read into its store by DuckDB; Spark applies the contract to the
+    store's segments (calls_on_spark) and makes calls.sql's shared tables."""
+    folder = tmp_path_factory.mktemp("spark-calls")
+    csv_path = shutil.copy(FIXTURE, folder / FIXTURE.name)
+    duck = open_session(csv_path, threads=1)
+    assert duck.store is not None
     runner = spark_engine.SparkRunner(spark)
-    spark_engine.publish_calls(spark, duck.con, tmp_path_factory.mktemp("spark-calls"),
-                               spark_engine.tables_read(catalog.discover().values(), runner.shared))
-    runner.prepare()
-    yield duck, runner
+    source = spark_engine.attach(runner, duck, catalog.discover().values(), folder / "published")
+    yield duck, runner, source
     duck.close()
 
 
-# Issue 15 is open: issue 11's rewrite of the analyzers (sql/finance.sql's
-# macros per_month and normal_cdf, its table macro report_actions, a LIMIT
-# taken from a scalar subquery, epoch_ms on timestamps) reaches past the
-# translation rules of engine/dialect.py. Before that rewrite all 8
-# analyzers but one query family matched; the regression cases below pass.
-@pytest.mark.xfail(reason="issue 15: the finance rewrite (issue 11) uses constructs the Spark "
-                          "translation does not cover yet (see docs/spark.md)", strict=False)
+def test_calls_contract_on_spark_gives_the_same_source_block(loaded):
+    """Every rejection reason, the duplicate call_id kept once, the counts and the period."""
+    duck, runner, source = loaded
+    expected = duck.source.to_dict()
+    assert expected["rows_rejected"] > 0 and expected["duplicate_call_ids"] > 0  # the fixture has both
+    assert source.to_dict() == expected
+
+
+@pytest.mark.parametrize("relation, key", [("calls", "call_id"),
+                                           ("calls_rejected", "line NULLS LAST, kind, reason, content")])
+def test_calls_contract_on_spark_gives_the_same_rows(loaded, relation, key):
+    duck, runner, _ = loaded
+    sql = f"SELECT * FROM {relation} ORDER BY {key}"
+    expected = [[jsonable(v) for v in row] for row in duck.con.execute(sql).fetchall()]
+    got = [[jsonable(spark_engine._plain(v)) for v in row] for row in runner.spark.sql(sql).collect()]
+    assert len(got) == len(expected)
+    assert same(got, expected)
+
+
 @pytest.mark.parametrize("name", sorted(catalog.discover()))
 def test_every_analyzer_gives_the_same_json_on_both_engines(loaded, name):
-    duck, runner = loaded
+    duck, runner, _ = loaded
     analyzer = catalog.discover()[name]
     expected = run_analyzer(duck.con, analyzer).to_json()
     got = runner.run_analyzer(analyzer).to_json()
@@ -116,6 +123,21 @@ CASES = {
     "list_slice": "SELECT [10, 20, 30, 40][2:3] AS s",
     # A DECIMAL in `{}` prints as 1.5, not 1.500000.
     "plain_decimal": "SELECT format('{}', CAST(2 AS DECIMAL(18, 6))) AS two",
+    # epoch_ms of a timestamp is milliseconds; sqlglot made it timestamp_millis (an error).
+    "epoch_ms": "SELECT epoch_ms(TIMESTAMP '2026-11-30 12:00:00.250') AS ms, epoch_ms(1700000000250) AS t",
+    # Spark takes only a constant LIMIT.
+    "limit_from_subquery": "WITH m AS (SELECT 3 AS m) SELECT i FROM range(10) AS t(i) "
+                           "ORDER BY i DESC LIMIT (SELECT m FROM m)",
+    # Spark's GROUP BY ALL leaves ORDER BY min(input column) unresolved.
+    "group_by_all_order_by_aggregate": "SELECT i % 3 AS r, count(*) AS n FROM range(10) AS t(i) "
+                                       "GROUP BY ALL ORDER BY min(i) DESC",
+    # any_value skips NULLs in DuckDB; `IGNORE NULLS FILTER` did not parse on Spark.
+    "any_value_filter": "SELECT any_value(x) FILTER (WHERE k = 2) AS v FROM "
+                        "(VALUES (NULL, 2), ('a', 2), ('b', 1)) t(x, k)",
+    # quantile_disc(x, p) is the standard percentile_disc (Spark's takes p only).
+    "quantile_disc": "SELECT quantile_disc(i, 0.0) AS a, quantile_disc(i, 0.1) AS b, quantile_disc(i, 0.3) AS c, "
+                     "quantile_disc(i, 0.5) AS d, quantile_disc(i, 0.7) AS e, quantile_disc(i, 0.95) AS f, "
+                     "quantile_disc(i, 1.0) AS g FROM range(1, 8) AS t(i)",
 }
 
 
@@ -127,6 +149,27 @@ def test_regression_case_matches_duckdb(spark, case):
     got = [[jsonable(spark_engine._plain(v)) for v in row]
            for row in spark.sql(dialect.translate(sql)).collect()]
     assert same(got, expected), f"{case}: Spark {got} vs DuckDB {expected}"
+
+
+def test_decimal_percentile_keeps_duckdbs_exact_type(spark):
+    """DuckDB interpolates a DECIMAL column in its own scale (floored); Spark in DOUBLE."""
+    values = "VALUES (CAST(0.000001 AS DECIMAL(38, 6)), 1), (CAST(0.000004 AS DECIMAL(38, 6)), 1), " \
+             "(CAST(-0.000002 AS DECIMAL(38, 6)), 2), (CAST(-0.000001 AS DECIMAL(38, 6)), 2)"
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE amounts AS SELECT * FROM ({values}) t(cost, g)")
+    spark.sql(f"SELECT * FROM {values} AS t(cost, g)").createOrReplaceTempView("amounts")
+    sql = ("SELECT g, median(cost) AS m, quantile_cont(cost, 0.7) AS q, quantile_cont(cost, [0.5, 0.7])[2] AS l "
+           "FROM amounts GROUP BY g ORDER BY g")
+    runner = spark_engine.SparkRunner(spark)
+    expected = [[jsonable(v) for v in row] for row in con.execute(sql).fetchall()]
+    got = [[jsonable(spark_engine._plain(v)) for v in row] for row in spark.sql(runner.translate(sql)).collect()]
+    assert got == expected
+
+
+def test_table_macro_expands_to_a_subquery(spark):
+    macros = dialect.parse_macros(["CREATE MACRO evens(n) AS TABLE SELECT i FROM range(n) AS t(i) WHERE i % 2 = 0"])
+    sql = "SELECT sum(i) AS s, count(*) AS c FROM evens(7) WHERE i > 0"
+    assert spark.sql(dialect.translate(sql, macros)).collect()[0] == (12, 3)
 
 
 def test_parameters_are_bound_as_session_variables_not_pasted(spark):

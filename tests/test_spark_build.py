@@ -1,0 +1,59 @@
+"""`finops build --engine spark` writes the same site as the DuckDB build (issue 15).
+
+Uses the suite's one Spark session (tests/conftest.py). The pages carry
+their run time, so they are compared by their files and their JSON
+downloads (every query of every analyzer, and the source block).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from finops.engine.cli import main
+
+from test_spark_engine import FIXTURE, same
+
+pytest.importorskip("pyspark")
+pytest.importorskip("sqlglot")
+pytestmark = pytest.mark.slow
+
+
+def test_build_on_spark_writes_the_same_site(spark, tmp_path):
+    csv_path = shutil.copy(FIXTURE, tmp_path / FIXTURE.name)
+    runner = CliRunner()
+    duck = runner.invoke(main, ["build", "--csv", str(csv_path), "--out", str(tmp_path / "duck"), "-q",
+                                "--no-statements"])
+    assert duck.exit_code == 0, duck.output
+    on_spark = runner.invoke(main, ["build", "--csv", str(csv_path), "--out", str(tmp_path / "spark"),
+                                    "-q", "--no-statements", "--engine", "spark",
+                                    "--spark-master", "local[2]"])
+    assert on_spark.exit_code == 0, on_spark.output
+
+    def files(out: Path) -> set[str]:
+        return {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+    assert files(tmp_path / "spark") == files(tmp_path / "duck")
+    downloads = sorted((tmp_path / "duck").glob("*.json"))
+    assert len(downloads) > 8
+    for path in downloads:
+        if path.name == "manifest.json":
+            continue
+        expected = json.loads(path.read_text(encoding="utf-8"))
+        got = json.loads((tmp_path / "spark" / path.name).read_text(encoding="utf-8"))
+        assert same(got, expected), path.name
+    manifest = json.loads((tmp_path / "spark" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "ok"
+    assert [r["id"] for r in manifest["reports"]] == [
+        r["id"] for r in json.loads((tmp_path / "duck" / "manifest.json").read_text())["reports"]]
+
+
+def test_build_on_spark_refuses_filters_with_a_clear_error(tmp_path):
+    csv_path = shutil.copy(FIXTURE, tmp_path / FIXTURE.name)
+    result = CliRunner().invoke(main, ["build", "--csv", str(csv_path), "--out", str(tmp_path / "o"),
+                                       "--engine", "spark", "--where", "provider=openai"])
+    assert result.exit_code == 2
+    assert "--engine spark builds the whole file" in result.output
