@@ -208,19 +208,20 @@ ORDER BY attribution;
 
 -- query: _outlier_features
 -- Per feature, its outlier runs: their excess over the median of their feature and model
--- run, and the share of their cost on premium models doing simple tasks
--- (the calls the ledger's model switches already reprice, sql/finance.sql
+-- run, and the share of their cost on the calls the ledger's model
+-- switches already reprice (premium models on simple tasks, sql/finance.sql
 -- ledger_switch_scope). open_excess = excess x (1 - that share): the part
 -- of the excess no ledger action addresses, so nothing is counted twice.
 CREATE OR REPLACE TEMP TABLE agents_outlier_features AS
-WITH scoped AS (
+WITH switched AS (
+    SELECT DISTINCT provider, model, task_type FROM ledger_switch_scope
+), scoped AS (
     SELECT o.feature_id, o.trace_id,
-           sum(c.cost_usd) FILTER (WHERE p.model_class = 'premium'
-               AND list_contains(string_split(replace(assumption('simple_tasks'), ' ', ''), ','), c.task_type))
-               AS switched_cost
+           sum(c.cost_usd) FILTER (WHERE sw.model IS NOT NULL) AS switched_cost
     FROM agents_outliers AS o
     JOIN calls AS c USING (trace_id)
-    LEFT JOIN model_prices AS p ON p.provider = c.provider AND p.model = c.model
+    LEFT JOIN switched AS sw
+           ON sw.provider = c.provider AND sw.model = c.model AND sw.task_type = c.task_type
     GROUP BY o.feature_id, o.trace_id
 )
 SELECT o.feature_id, count(*) AS runs, sum(o.cost) AS cost, sum(o.excess_cost) AS excess,
