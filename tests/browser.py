@@ -7,7 +7,7 @@ the reason, unless FINOPS_REQUIRE_BROWSER=1 (set by .ci/run), where a
 missing browser fails them: CI must not pass by skipping.
 
     # conftest.py loads this module as a plugin (pytest_plugins), so the
-    # fixtures need no import and one Chromium serves the whole run.
+    # fixtures need no import; one Chromium serves each test module.
     def test_x(open_page):
         page = open_page("file:///.../index.html")
         assert page.locator("h1").inner_text() == "..."
@@ -50,10 +50,12 @@ def _unavailable(reason: str):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the whole run (a launch costs seconds; each
-    test gets fresh contexts, so nothing carries over between tests)."""
+    """One headless Chromium per test module; each test gets fresh contexts.
+    Not one per session: Playwright's sync API keeps an asyncio loop running
+    in the main thread while it lives, so every later test that calls
+    asyncio.run() (tests/test_otel_sdks.py) would fail."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
