@@ -181,8 +181,7 @@ def test_organization_statements_match_the_alignment_chargeback(site, calls):
     _, results = analyze.run_sql("alignment", calls, query="chargeback")
     for row in results[0].to_json()["queries"]["chargeback"]:
         page = Page((site.out_dir / "org" / f"{row['organization_id']}.html").read_text(encoding="utf-8"))
-        figures = {el["attrs"]["data-column"]: json.loads(el["attrs"]["data-value"])
-                   for el in page.find("dd") if "data-column" in el["attrs"]}
+        figures = summary_figures(page)
         assert figures["chargeback_cost"] == pytest.approx(row["chargeback_cost"], abs=1e-6)
         # tagged cost stays with its owner; only untagged cost is shared
         assert figures["showback_cost"] == pytest.approx(row["direct_cost"], abs=1e-6)
@@ -220,8 +219,7 @@ def test_customer_statements_match_profitability(site, calls):
     _, results = analyze.run_sql("profitability", calls, query="customers")
     for row in results[0].to_json()["queries"]["customers"]:
         page = Page((site.out_dir / "customer" / f"{row['customer_id']}.html").read_text(encoding="utf-8"))
-        figures = {el["attrs"]["data-column"]: json.loads(el["attrs"]["data-value"])
-                   for el in page.find("dd") if "data-column" in el["attrs"]}
+        figures = summary_figures(page)
         for column, theirs in (("subscription_revenue", "revenue"), ("ai_cost", "cost"),
                                ("margin", "margin"), ("calls", "calls"),
                                ("billed_days", "tenure_days")):
@@ -527,8 +525,7 @@ def test_serve_renders_a_filtered_statement_and_links_keep_the_filters(served, c
     status, body, _ = get(server, "/org/org_001.html?from=2025-11-05")
     assert status == 200
     page = Page(body)
-    figures = {el["attrs"]["data-column"]: json.loads(el["attrs"]["data-value"])
-               for el in page.find("dd") if "data-column" in el["attrs"]}
+    figures = summary_figures(page)
     with open(calls, encoding="utf-8", newline="") as fh:
         expected = sum(1 for r in csv.DictReader(fh)
                        if r["organization_id"] == "org_001" and r["timestamp"][:10] >= "2025-11-05")
@@ -626,6 +623,12 @@ def test_money_is_labelled_and_a_fee_is_never_called_a_budget(site):
         < labels.index("Chargeback cost")
     assert render.column_label("backtest_mape_pct") == "Backtest MAPE\u00a0%"
     assert render.column_label("own_non_production_cost") == "Own non-production cost"
+
+
+def summary_figures(page: Page) -> dict:
+    """A statement page's summary figures, by column, from their exact data-value."""
+    return {el["attrs"]["data-column"]: json.loads(el["attrs"]["data-value"])
+            for el in page.find("dd") if "data-column" in el["attrs"]}
 
 
 def _descendants(el):
