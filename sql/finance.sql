@@ -47,6 +47,9 @@ SET VARIABLE finance_assumption_values = (SELECT map(list(name ORDER BY name), l
 CREATE OR REPLACE TEMP MACRO assumption(key) AS
     coalesce(CAST(getvariable(key) AS VARCHAR), getvariable('finance_assumption_values')[key]);
 CREATE OR REPLACE TEMP MACRO assumption_num(key) AS CAST(assumption(key) AS DOUBLE);
+-- Is this a task type an economy model handles well (the simple_tasks assumption)?
+CREATE OR REPLACE TEMP MACRO simple_task(task) AS
+    list_contains(string_split(replace(assumption('simple_tasks'), ' ', ''), ','), task);
 
 -- Does the running analyzer change this assumption (a --param value other
 -- than the table's)? Then the stored ledger (`actions`, below) is stale.
@@ -506,7 +509,7 @@ SELECT u.*, m.economy_model AS to_model, e.input_per_1k AS to_input_per_1k,
 FROM finance_usage AS u
 JOIN model_prices AS m ON m.provider = u.provider AND m.model = u.model AND m.model_class = 'premium'
 JOIN model_prices AS e ON e.provider = m.provider AND e.model = m.economy_model
-WHERE list_contains(string_split(replace(assumption('simple_tasks'), ' ', ''), ','), u.task_type);
+WHERE simple_task(u.task_type);
 
 CREATE OR REPLACE TEMP VIEW ledger_switches AS
 SELECT provider, model AS from_model, any_value(to_model) AS to_model, task_type,
@@ -532,7 +535,7 @@ WITH rest AS (
     FROM finance_usage AS u
     JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
     WHERE NOT (p.model_class = 'premium'
-               AND list_contains(string_split(replace(assumption('simple_tasks'), ' ', ''), ','), u.task_type))
+               AND simple_task(u.task_type))
     GROUP BY u.provider, u.model, p.model_class
 ),
 candidates AS (
@@ -572,7 +575,7 @@ FROM finance_usage AS u
 JOIN ledger_arbitrage AS a ON a.from_provider = u.provider AND a.from_model = u.model
 JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
 WHERE NOT (p.model_class = 'premium'
-           AND list_contains(string_split(replace(assumption('simple_tasks'), ' ', ''), ','), u.task_type));
+           AND simple_task(u.task_type));
 
 -- Cost cap: an unprofitable customer's AI cost held to cost_cap_pct % of its
 -- revenue (a usage cap or overage billing); cap_savings is the cost above
