@@ -245,10 +245,13 @@ def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.Pat
         raise FinopsError(f"{where}: {message}") from None
 
 
-# sql/finance.sql stores the ledger of actions once per load with this
-# statement (its last line on `actions`); it is run again around an analyzer
-# whose parameters change an assumption the stored rows were computed under.
-_STORE_LEDGER = "CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live"
+def ledger_section(text: str | None = None) -> str:
+    """sql/finance.sql's statements between `-- ledger: begin` and `-- ledger: end`:
+    the levers and the ledger of actions, stored once per load and run again
+    around an analyzer whose parameters change an assumption they rest on."""
+    text = FINANCE_SQL.read_text(encoding="utf-8") if text is None else text
+    begin, end = text.index("\n-- ledger: begin\n"), text.index("\n-- ledger: end\n")
+    return text[begin:end]
 
 
 def refresh_ledger_for_params(con: duckdb.DuckDBPyConnection, params) -> bool:
@@ -269,7 +272,7 @@ def refresh_ledger_for_params(con: duckdb.DuckDBPyConnection, params) -> bool:
 
 
 def store_ledger(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(_STORE_LEDGER)
+    con.execute(ledger_section())
 
 
 def store_settings(settings: dict | None) -> dict:

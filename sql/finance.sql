@@ -499,11 +499,18 @@ FROM scored
 GROUP BY provider, model;
 
 -- Levers ----------------------------------------------------------------------
+-- ledger: begin
+-- From here to "ledger: end": what depends on the assumptions.
+-- The levers are stored as tables, once per load (each report and the
+-- ledger read them; as views they were recomputed for every reader). While
+-- an analyzer runs with a parameter that changes an assumption (run-sql
+-- --param; assumption_changed(name) is then true), finops runs this part
+-- again under those values, and once more after the analyzer.
 -- Model switching: premium models (model_prices.model_class) on simple task
 -- types, repriced with the same token totals at the provider's economy model.
 -- Tokens are summed before pricing, so the projection has no per-call
 -- rounding; current_cost is what was paid.
-CREATE OR REPLACE TEMP VIEW ledger_switch_scope AS
+CREATE OR REPLACE TEMP TABLE ledger_switch_scope AS
 SELECT u.*, m.economy_model AS to_model, e.input_per_1k AS to_input_per_1k,
        e.output_per_1k AS to_output_per_1k
 FROM finance_usage AS u
@@ -511,7 +518,7 @@ JOIN model_prices AS m ON m.provider = u.provider AND m.model = u.model AND m.mo
 JOIN model_prices AS e ON e.provider = m.provider AND e.model = m.economy_model
 WHERE simple_task(u.task_type);
 
-CREATE OR REPLACE TEMP VIEW ledger_switches AS
+CREATE OR REPLACE TEMP TABLE ledger_switches AS
 SELECT provider, model AS from_model, any_value(to_model) AS to_model, task_type,
        sum(calls) AS calls, sum(cost) AS current_cost,
        token_cost(sum(input_tokens), sum(output_tokens), any_value(to_input_per_1k),
@@ -527,7 +534,7 @@ GROUP BY provider, model, task_type;
 -- call is counted twice) repriced at every model of the same model_class
 -- from another provider; the cheapest candidate is kept (ties: provider,
 -- model name); a model already the cheapest of its class has nothing to gain.
-CREATE OR REPLACE TEMP VIEW ledger_arbitrage AS
+CREATE OR REPLACE TEMP TABLE ledger_arbitrage AS
 WITH rest AS (
     SELECT u.provider, u.model, p.model_class,
            sum(u.calls) AS calls, sum(u.cost) AS current_cost,
@@ -563,7 +570,7 @@ HAVING current_cost - min(projected_cost) > 0;
 -- The two model levers at the finest grain (day, customer, model, task), so
 -- later levers act on what remains: the commitment on each day's remaining
 -- spend, a customer's cost cap on its remaining cost.
-CREATE OR REPLACE TEMP VIEW ledger_model_savings AS
+CREATE OR REPLACE TEMP TABLE ledger_model_savings AS
 SELECT call_date, customer_id, cost,
        cost - token_cost(input_tokens, output_tokens, to_input_per_1k, to_output_per_1k) AS savings
 FROM ledger_switch_scope
@@ -580,7 +587,7 @@ WHERE NOT (p.model_class = 'premium'
 -- Cost cap: an unprofitable customer's AI cost held to cost_cap_pct % of its
 -- revenue (a usage cap or overage billing); cap_savings is the cost above
 -- it, standalone and after the model levers.
-CREATE OR REPLACE TEMP VIEW ledger_caps AS
+CREATE OR REPLACE TEMP TABLE ledger_caps AS
 WITH after_models AS (
     SELECT customer_id, sum(savings) AS model_savings FROM ledger_model_savings GROUP BY customer_id
 )
@@ -613,7 +620,7 @@ WHERE e.revenue - e.cost < 0;
 -- model levers and the caps (a cap's saving spread over the days in
 -- proportion to their cost): the commitment to make if the switches are.
 -- Caps here are those the ledger proposes (ledger_caps.proposed).
-CREATE OR REPLACE TEMP VIEW ledger_daily AS
+CREATE OR REPLACE TEMP TABLE ledger_daily AS
 WITH days AS (
     SELECT CAST(unnest(generate_series(first_date, last_date, INTERVAL 1 DAY)) AS DATE) AS call_date
     FROM period
@@ -636,7 +643,7 @@ LEFT JOIN spend AS s USING (call_date)
 LEFT JOIN levers AS l USING (call_date)
 CROSS JOIN caps;
 
-CREATE OR REPLACE TEMP VIEW ledger_commitment AS
+CREATE OR REPLACE TEMP TABLE ledger_commitment AS
 WITH prm AS MATERIALIZED (
     SELECT assumption_num('commitment_percentile') AS percentile,
            assumption_num('commitment_discount_pct') AS discount_pct
@@ -873,13 +880,9 @@ LIMIT 1;
 --   revenue at risk and targets are listed, never added to savings or gains.
 CREATE OR REPLACE TEMP VIEW actions_raw AS
 WITH fp AS (SELECT * FROM finance_period),
--- each lever computed once per query (a view's CTEs are otherwise inlined)
-ledger_caps AS MATERIALIZED (SELECT * FROM ledger_caps),
-ledger_commitment AS MATERIALIZED (SELECT * FROM ledger_commitment),
+-- the levers are stored tables (above); the plan views computed once per query
 pricing_plans AS MATERIALIZED (SELECT * FROM pricing_plans),
 pricing_plan_choice AS MATERIALIZED (SELECT * FROM pricing_plan_choice),
-ledger_switches AS MATERIALIZED (SELECT * FROM ledger_switches),
-ledger_arbitrage AS MATERIALIZED (SELECT * FROM ledger_arbitrage),
 switch AS (
     SELECT 'switch:' || provider || '/' || from_model || '/' || task_type AS action_id,
            'optimization' AS domain, ['optimization', 'understanding', 'performance'] AS shown_in,
@@ -1115,11 +1118,9 @@ FROM grouped AS l CROSS JOIN fp;
 
 -- The ledger, stored once per load: every report's recommendations and the
 -- index read it, and recomputing it for each reader (levers, bills and the
--- commitment over all the usage) was most of a run's time. While an
--- analyzer runs with a parameter that changes an assumption (run-sql
--- --param; assumption_changed(name) is then true), finops stores it again
--- from actions_live under those values, and once more after the analyzer.
+-- commitment over all the usage) was most of a run's time.
 CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live;
+-- ledger: end
 
 -- The reconciled total: counted savings never exceed the monthly spend
 -- (each lever acts on what the ones before it leave), gains are the

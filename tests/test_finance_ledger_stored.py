@@ -67,3 +67,27 @@ def test_the_stored_ledger_follows_a_changed_parameter_and_comes_back(session):
     assert session.con.execute("SELECT count(*) FROM actions").fetchone()[0] == stored
     again = _action_ids(analyze.run_analyzer(session.con, optimization, only="recommendations"))
     assert again == default
+
+
+def test_the_stored_levers_follow_a_changed_parameter_and_come_back(session):
+    """The levers (ledger_switches, ledger_commitment, ...) are stored tables
+    too: a report's own tables read them under its parameters."""
+    optimization = catalog.discover()["optimization"]
+
+    def switching(overrides=None):
+        result = analyze.run_analyzer(session.con, optimization, overrides, only="model_switching")
+        return [(row["from_model"], row["task_type"])
+                for row in result.to_json()["queries"]["model_switching"]]
+
+    def commitment_discount():
+        return session.con.execute(
+            "SELECT discount_pct FROM ledger_commitment WHERE basis = 'current'").fetchone()[0]
+
+    assert switching() == [("gpt-4", "qa")]
+    assert switching({"simple_tasks": "chat"}) == []
+    assert switching() == [("gpt-4", "qa")]
+    assert commitment_discount() == 20.0
+    result = analyze.run_analyzer(session.con, optimization, {"commitment_discount_pct": "35"},
+                                  only="commitment")
+    assert result.to_json()["queries"]["commitment"][0]["discount_pct"] == 35.0
+    assert commitment_discount() == 20.0
