@@ -31,8 +31,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/finops serve --simulate
 
+# The suite runs on every core (pytest-xdist, at most 4 workers: each may hold
+# a DuckDB, a Chromium or a Spark session). A test file stays in one worker,
+# so its module-wide fixtures (a built site, a browser) are made once.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
