@@ -32,10 +32,11 @@ demo: $(STAMP)
 	$(BIN)/finops serve --simulate
 
 # The suite runs on every core (pytest-xdist, at most 4 workers: each may hold
-# a DuckDB, a Chromium or a Spark session). A test file stays in one worker,
-# so its module-wide fixtures (a built site, a browser) are made once.
+# a DuckDB, a Chromium or a Spark session). A module's tests stay together,
+# except in a few long modules; all Spark tests share a worker
+# (tests/conftest.py, pytest_xdist_make_scheduler).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadscope
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -157,3 +157,43 @@ def spark():
     session = spark_engine.spark_session("local[2]")
     yield session
     session.stop()
+
+
+
+# `make test` runs the suite with pytest-xdist, `--dist loadscope`. A test
+# module stays in one worker (its module-wide fixtures, a built site or a
+# Chromium, are made once); the long modules below, whose tests share
+# nothing costlier than a simulated file, go test by test to whichever
+# worker is free; every Spark test shares one worker and its Spark session.
+_SPLIT_MODULES = {"tests/test_store.py", "tests/test_calls_contract.py", "tests/test_build.py",
+                  "tests/test_sql_finance.py", "tests/test_sql_agents.py"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            if module.startswith("tests/test_spark_"):
+                return "spark"
+            return nodeid if module in _SPLIT_MODULES else module
+
+    return Scheduling(config, log)
+
+
+# The longest modules run first, so no worker is left with one of them at
+# the end while the other idles (xdist hands out work in collection order).
+_FIRST_MODULES = ("test_spark_engine.py", "test_spark_build.py", "test_calls_fuzz.py",
+                  "test_calls_contract.py", "test_browser_live.py", "test_browser_explore.py",
+                  "test_store.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        name = item.path.name
+        return _FIRST_MODULES.index(name) if name in _FIRST_MODULES else len(_FIRST_MODULES)
+    items.sort(key=rank)  # stable: the order within a module is kept
+

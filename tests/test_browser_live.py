@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from browser import free_port
+from children import deliver_sigint
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,7 +41,8 @@ class Serve:
         self.proc = subprocess.Popen(
             [str(FINOPS), "serve", "--csv", str(self.csv), "--out", str(self.out),
              "--port", str(port), "--poll-seconds", "1", "--target-mb", str(TARGET_MB), *args],
-            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            preexec_fn=deliver_sigint)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from browser import free_port
+from children import deliver_sigint
 from finops import simulator
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -34,7 +35,8 @@ def test_missing_csv_banner_appears_live_and_goes_away(tmp_path, open_page):
     lines: list[str] = []
     proc = subprocess.Popen([str(FINOPS), "serve", "--csv", str(csv), "--out", str(tmp_path / "r"),
                              "--port", str(port), "--poll-seconds", "1", "--target-mb", "1"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=deliver_sigint)
     threading.Thread(target=lambda: lines.extend(l.rstrip() for l in proc.stdout), daemon=True).start()
     try:
         end = time.monotonic() + 60

@@ -19,6 +19,7 @@ from finops import simulator
 from finops.engine.live import serve
 
 import conftest
+from children import deliver_sigint
 
 FINOPS = Path(sys.executable).parent / "finops"
 
@@ -70,7 +71,8 @@ def test_finops_serve_subprocess_builds_serves_and_stops_on_ctrl_c(tmp_path):
     port = free_port()
     proc = subprocess.Popen([str(FINOPS), "serve", "--csv", str(csv), "--out", str(tmp_path / "r"),
                              "--port", str(port), "--target-mb", "1"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=deliver_sigint)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(l.rstrip() for l in proc.stdout),
                               daemon=True)

@@ -29,6 +29,7 @@ from finops import simulator
 from finops.engine.cli import main
 from finops.engine.errors import FinopsError
 from finops.engine.reference import reference
+from children import deliver_sigint, signal_state
 
 # The data contract's facts, from their one definition (sql/calls.sql's
 # reference tables), never from the simulator's own module: the rows are
@@ -394,15 +395,22 @@ def test_ctrl_c_leaves_a_valid_file(tmp_path):
     out = tmp_path / "int.csv"
     proc = subprocess.Popen([sys.executable, "-m", "finops.engine.cli", "simulate", "--continuous",
                              "--rate", "5000", "--target-mb", "500", "--out", str(out), "--seed", "5"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=deliver_sigint)
     deadline = time.time() + 20
     while time.time() < deadline and (not out.exists() or out.stat().st_size < 300_000):
         time.sleep(0.05)
     # A target far beyond what 20 s can write: the run is still going when
     # the signal comes, however slow a busy machine makes this test.
+    before = signal_state(proc.pid)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130, err
+    try:
+        _, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"the simulator ignored Ctrl-C for 20 s ({before})")
+    assert proc.returncode == 130, (before, err)
     assert b"interrupted" in err and b"Traceback" not in err
     rows = read_rows(out)  # ends with a newline: no partial last line
     assert len(rows) > 500 and all(not contract_problems(x) for x in rows)
