@@ -301,6 +301,33 @@ def test_a_partial_last_day_is_left_out_of_the_fit(calls_csv):
     assert forecast[0]["projected_cost"] == pytest.approx(60.0)
 
 
+
+def test_the_forecast_range_is_never_narrower_than_the_backtest_error(calls_csv):
+    """Days 1-7 cost $10, days 8-28 $20 (complete days: calls at 00:30 and 23:30).
+    Backtest: fitted on days 1-14 (each weekday 10 then 20: slope 10/7 a day, no
+    residual) it predicts days 15-28 at 30 (week 3) and 40 (week 4): 490 against the
+    actual 280, a sum error of +75%. Full fit on 28 days, per weekday 10, 20, 20, 20
+    at t - tbar = -10.5, -3.5, 3.5, 10.5: slope 105 / 245 = 3/7, level 17.5; residuals
+    -3, 4, 1, -2 (SSR 7 x 30 = 210, df 20, sigma2 10.5). The next 30 days: 30 x 17.5 +
+    3/7 x 875 = 900; the model's own half-width (t 2.086 x sqrt(10.5 x (30 + 32.5 +
+    875^2 / 1715))) is about 152.5, under 75% of 900 = 675: the range is 225 to 1,575.
+    The next 28 days: 490 + 3/7 x 784 = 826 against the actual 490 of the last 28
+    days, +68.6%; the model's low end (826 - 137.6) is above 490 and would alert, the
+    widened one (826 x 0.25 = 206.5) is not: no growth alert on a model that missed
+    by 75%."""
+    rows = [{"timestamp": f"2025-11-{d:02d}T{h}:30:00", "cost_usd": "5.000000" if d <= 7 else "10.000000"}
+            for d in range(1, 29) for h in ("00", "23")]
+    path = calls_csv(rows)
+    backtest = run_query("understanding", path, "forecast_backtest")
+    assert backtest[0]["sum_error_pct"] == pytest.approx(75.0)
+    forecast = run_query("understanding", path, "forecast")
+    assert forecast[0]["projected_cost"] == pytest.approx(900.0)
+    assert forecast[0]["low"] == pytest.approx(225.0) and forecast[0]["high"] == pytest.approx(1575.0)
+    assert forecast[0]["range_basis"] == "backtest error"
+    assert forecast[0]["backtest_sum_error_pct"] == pytest.approx(75.0)
+    assert not [a for a in run_query("understanding", path, "alerts") if "projected to grow" in a["title"]]
+
+
 # -- anomalies on simulated data -------------------------------------------------------
 
 def test_anomaly_false_alarm_rate_on_simulated_costs(tmp_path):
