@@ -520,8 +520,10 @@ def ledger(con) -> dict:
     for row in items:
         row["display"] = render.fmt_amount(row["monthly_usd"])
         row["counted_display"] = render.fmt_amount(row["counted_monthly_usd"])
-    period = con.execute("SELECT period_days FROM finance_period").fetchone()[0]
-    return {"month_days": 30, "period_days": period, "total": total, "items": items, "error": None}
+    period_days, covered_days, label = con.execute(
+        "SELECT period_days, covered_days, period_label FROM finance_period").fetchone()
+    return {"month_days": 30, "period_days": period_days, "covered_days": round(covered_days, 2),
+            "period_label": label, "total": total, "items": items, "error": None}
 
 
 def _publish(staging: Path, out: Path, outcomes: list[ReportOutcome],

@@ -100,9 +100,16 @@ CREATE OR REPLACE TEMP MACRO normal_cdf(z) AS
                         * (1 / (1 - 0.3275911 * z / sqrt(2))) + 0.254829592)
                         * (1 / (1 - 0.3275911 * z / sqrt(2)))) * exp(-z * z / 2) END;
 
--- An amount over the file's period as a 30-day month.
+-- An amount over the file's period as a 30-day month; days is the time the
+-- amount covers: finance_period.covered_days for the file (a partial end
+-- day counts for its covered part), customer_economics.covered_days for a
+-- customer's billed days.
 CREATE OR REPLACE TEMP MACRO per_month(amount, days) AS
     money(safe_div(amount * 30, days));
+-- A number of days as text: whole days as a whole number, else 2 decimals.
+CREATE OR REPLACE TEMP MACRO days_text(days) AS
+    CASE WHEN days = round(days) THEN format('{} days', CAST(round(days) AS BIGINT))
+         ELSE format('{:.2f} days', days) END;
 
 -- Latency SLAs ------------------------------------------------------------------
 -- A call meets its SLA when latency_ms <= base_ms + per_output_token_ms x
@@ -295,7 +302,11 @@ WHERE customer_id = unattributed_customer()
 -- at the tier of its latest call day on or before it (days without calls
 -- keep the tier they had). From the subscriptions file, for the customers it
 -- lists (it replaces what the calls imply): every subscribed day inside the
--- file's period, at price x (1 - discount). Revenue = sum(fee) / 30.
+-- file's period, at price x (1 - discount). day_fraction is the part of the
+-- day the file covers (period.first_day_covered / last_day_covered on a
+-- partial first or last date of the file, else 1): revenue is matched to
+-- the same time as the cost it is set against, so a file cut at 19:59 bills
+-- its last day 20/24 of a day. Revenue = sum(fee x day_fraction) / 30.
 CREATE OR REPLACE TEMP TABLE revenue_days AS
 WITH spans AS (
     SELECT customer_id, min(call_date) AS first_date, max(call_date) AS last_date
@@ -326,19 +337,28 @@ from_file AS (
                                       least(coalesce(s.end_date, p.last_date), p.last_date),
                                       INTERVAL 1 DAY)) AS bill_date
     ) AS g
+),
+billed AS (
+    SELECT * FROM from_calls
+    UNION ALL
+    -- Overlapping subscription rows of one customer bill a day once: the later start.
+    SELECT customer_id, bill_date, arg_max(subscription_tier, (start_date, line)),
+           arg_max(monthly_fee, (start_date, line)), 'subscriptions'
+    FROM from_file
+    GROUP BY customer_id, bill_date
 )
-SELECT * FROM from_calls
-UNION ALL
--- Overlapping subscription rows of one customer bill a day once: the later start.
-SELECT customer_id, bill_date, arg_max(subscription_tier, (start_date, line)),
-       arg_max(monthly_fee, (start_date, line)), 'subscriptions'
-FROM from_file
-GROUP BY customer_id, bill_date;
+SELECT b.*,
+       CASE WHEN b.bill_date = p.first_date THEN p.first_day_covered
+            WHEN b.bill_date = p.last_date THEN p.last_day_covered
+            ELSE CAST(1 AS DECIMAL(18, 6)) END AS day_fraction
+FROM billed AS b CROSS JOIN period AS p;
 
 -- One row per customer, computed once per load (analyzers read it often):
 -- the latest tier (and organization and product), calls and cost, the days
--- billed in the period (tenure_days), revenue = sum of each billed day's
--- monthly fee / 30, and the current monthly fee (its last billed day's).
+-- billed in the period (tenure_days; covered_days counts a partial end day
+-- of the file for its covered part), revenue = sum of each billed day's
+-- monthly fee x day_fraction / 30, and the current monthly fee (its last
+-- billed day's).
 -- A customer listed in the subscriptions file without calls has cost 0.
 CREATE OR REPLACE TEMP TABLE customer_economics AS
 WITH usage AS (
@@ -359,7 +379,8 @@ WITH usage AS (
 billed AS (
     SELECT customer_id,
            count(*) AS tenure_days,
-           money(sum(monthly_fee) / 30) AS revenue,
+           sum(day_fraction) AS covered_days,
+           money(sum(monthly_fee * day_fraction) / 30) AS revenue,
            arg_max(monthly_fee, bill_date) AS monthly_fee,
            arg_max(subscription_tier, bill_date) AS billed_tier,
            count(DISTINCT subscription_tier) - 1 AS tier_changes,
@@ -382,6 +403,7 @@ SELECT coalesce(u.customer_id, b.customer_id) AS customer_id,
        coalesce(u.output_tokens, 0) AS output_tokens,
        u.first_date, u.last_date,
        coalesce(b.tenure_days, 0) AS tenure_days,
+       coalesce(b.covered_days, 0) AS covered_days,
        coalesce(b.monthly_fee, CAST(0 AS DECIMAL(18, 6))) AS monthly_fee,
        coalesce(b.revenue, CAST(0 AS DECIMAL(38, 6))) AS revenue,
        coalesce(b.tier_changes, 0) AS tier_changes,
@@ -396,10 +418,11 @@ WHERE coalesce(u.customer_id, b.customer_id) <> unattributed_customer()
 -- Fee-based allocation -------------------------------------------------------
 -- Each customer's AI cost against the fee it pays, on one basis for every
 -- report that shows it (realtime, the customer statements): a 30-day month
--- of the days it was billed in the period (billed_days = tenure_days).
---   monthly_cost = cost x 30 / billed days;
---   allocation   = its monthly fee averaged over its billed days (its
---                  current fee unless its tier changed);
+-- of the days it was billed in the period (billed_days = tenure_days; the
+-- file's partial end day counted for its covered part, covered_days).
+--   monthly_cost = cost x 30 / covered billed days;
+--   allocation   = its monthly fee averaged over its covered billed days
+--                  (its current fee unless its tier changed);
 --   used_pct     = pct(monthly_cost, allocation), computed exactly as
 --                  pct(cost, revenue) (the same ratio on the period's
 --                  figures, free of the per-month rounding);
@@ -416,12 +439,13 @@ CREATE OR REPLACE TEMP MACRO allocation_risk(monthly_cost, used_pct) AS
          ELSE 'low' END;
 CREATE OR REPLACE TEMP VIEW customer_allocation AS
 WITH fees AS (
-    SELECT customer_id, avg(monthly_fee) AS average_fee FROM revenue_days GROUP BY customer_id
+    SELECT customer_id, sum(monthly_fee * day_fraction) / sum(day_fraction) AS average_fee
+    FROM revenue_days GROUP BY customer_id
 ),
 shaped AS (
     SELECT e.customer_id, e.tenure_days AS billed_days,
-           CASE WHEN e.tenure_days > 0 THEN money(e.cost * 30 / e.tenure_days)
-                ELSE per_month(e.cost, p.period_days) END AS monthly_cost,
+           CASE WHEN e.covered_days > 0 THEN per_month(e.cost, e.covered_days)
+                ELSE per_month(e.cost, p.covered_days) END AS monthly_cost,
            money(coalesce(f.average_fee, 0)) AS allocation,
            pct(e.cost, e.revenue) AS used_pct
     FROM customer_economics AS e
@@ -456,11 +480,19 @@ GROUP BY c.customer_id, side;
 
 -- Period facts ----------------------------------------------------------------
 -- Spend and revenue over the file's period, and as a 30-day month: every
--- action and alert is sized against these.
+-- action and alert is sized against these. The basis of every "per 30-day
+-- month" is covered_days (sql/calls.sql: a partial end day counts for the
+-- part the calls cover), never the calendar days: a file cut at 19:59 on
+-- its 12th day covers 11.83 days, and its cost x 30 / 12 would understate
+-- the month. period_label names the period in every text.
 CREATE OR REPLACE TEMP TABLE finance_period AS
-SELECT p.first_date, p.last_date, p.period_days,
-       s.cost AS total_cost, per_month(s.cost, p.period_days) AS monthly_spend,
-       r.revenue AS total_revenue, per_month(r.revenue, p.period_days) AS monthly_revenue
+SELECT p.first_date, p.last_date, p.period_days, p.covered_days,
+       format('the {} days {}..{}', p.period_days, strftime(p.first_date, '%Y-%m-%d'),
+              strftime(p.last_date, '%Y-%m-%d'))
+           || CASE WHEN p.covered_days < p.period_days
+                   THEN format(' ({:.2f} days covered)', p.covered_days) ELSE '' END AS period_label,
+       s.cost AS total_cost, per_month(s.cost, p.covered_days) AS monthly_spend,
+       r.revenue AS total_revenue, per_month(r.revenue, p.covered_days) AS monthly_revenue
 FROM period AS p,
      (SELECT sum(cost_usd) AS cost FROM calls) AS s,
      (SELECT coalesce(sum(revenue), 0) AS revenue FROM customer_economics) AS r;
@@ -584,17 +616,17 @@ CREATE OR REPLACE TEMP VIEW ledger_caps AS
 WITH after_models AS (
     SELECT customer_id, sum(savings) AS model_savings FROM ledger_model_savings GROUP BY customer_id
 )
-SELECT e.customer_id, e.subscription_tier, e.organization_id, e.tenure_days, e.revenue, e.cost,
+SELECT e.customer_id, e.subscription_tier, e.organization_id, e.tenure_days, e.covered_days, e.revenue, e.cost,
        e.monthly_fee, t.tier_rank,
        nt.subscription_tier AS upgrade_tier, nt.monthly_fee AS upgrade_fee,
-       money((nt.monthly_fee - e.monthly_fee) * e.tenure_days / 30) AS upgrade_revenue,
+       money((nt.monthly_fee - e.monthly_fee) * e.covered_days / 30) AS upgrade_revenue,
        money(greatest(0, e.cost - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings,
        money(greatest(0, e.cost - coalesce(a.model_savings, 0)
                          - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings_after_models,
        -- the ledger proposes the cap unless the upgrade alone breaks even
        e.cost > e.revenue * assumption_num('cost_cap_pct') / 100
        AND NOT (nt.subscription_tier IS NOT NULL
-                AND e.revenue - e.cost + money((nt.monthly_fee - e.monthly_fee) * e.tenure_days / 30) >= 0)
+                AND e.revenue - e.cost + money((nt.monthly_fee - e.monthly_fee) * e.covered_days / 30) >= 0)
            AS proposed
 FROM customer_economics AS e
 JOIN subscription_tiers AS t USING (subscription_tier)
@@ -848,7 +880,7 @@ CREATE OR REPLACE TEMP VIEW pricing_plan_choice AS
 SELECT p.plan
 FROM pricing_plans AS p CROSS JOIN finance_period AS fp
 WHERE p.plan <> 'flat'
-  AND per_month(p.gain_now - p.revenue_exposed, fp.period_days) >= (SELECT dollar_floor_usd FROM alert_policy)
+  AND per_month(p.gain_now - p.revenue_exposed, fp.covered_days) >= (SELECT dollar_floor_usd FROM alert_policy)
 ORDER BY p.gain_now DESC, p.position
 LIMIT 1;
 
@@ -892,7 +924,7 @@ switch AS (
            format('{} is an economy model: check a sample of {} outputs before switching{}.', to_model, task_type,
                   CASE WHEN target_meets_sla IS NULL THEN '; its latency is not observed in this file' ELSE '' END) AS quality_risk,
            savings AS period_usd, current_cost AS acts_on_period_usd, 'cost' AS base,
-           savings AS counted_period_usd, NULL AS note, fp.period_days AS days
+           savings AS counted_period_usd, NULL AS note, fp.covered_days AS days
     FROM ledger_switches, fp
     -- never toward a model that misses its latency SLA (unobserved: allowed)
     WHERE savings > 0 AND target_meets_sla IS DISTINCT FROM false
@@ -906,7 +938,7 @@ arbitrage AS (
            format('Same tokens per call; {} list prices; the cheapest {} model of another provider.', to_model, model_class),
            'low',
            format('{} is another provider''s model: its quality on this work is untested.', to_model),
-           savings, current_cost, 'cost', savings, NULL, fp.period_days
+           savings, current_cost, 'cost', savings, NULL, fp.covered_days
     FROM ledger_arbitrage, fp
 ),
 caps AS (
@@ -922,7 +954,7 @@ caps AS (
            format('A usage cap (or overage billing) holds cost to {}% of revenue; usage above it is not served or is billed.',
                   assumption('cost_cap_pct')),
            'medium', NULL,
-           cap_savings, cost, 'cost', cap_savings, NULL, tenure_days
+           cap_savings, cost, 'cost', cap_savings, NULL, ledger_caps.covered_days
     FROM ledger_caps, fp
     WHERE proposed
 ),
@@ -958,11 +990,11 @@ overlap AS (
            'Applies only with the quality-dependent levers; counted with them.',
            'low', NULL,
            money(c.difference + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, 'cost',
-           money(c.difference + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, fp.period_days
+           money(c.difference + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, fp.covered_days
     FROM (SELECT coalesce(sum(cap_savings_after_models), 0) AS after_models,
                  coalesce(sum(cap_savings), 0) AS standalone,
                  coalesce(sum((cap_savings_after_models - cap_savings)
-                              * (SELECT period_days FROM period) / nullif(tenure_days, 0)), 0) AS difference
+                              * (SELECT covered_days FROM period) / nullif(covered_days, 0)), 0) AS difference
           FROM ledger_caps WHERE proposed) AS c
     CROSS JOIN ledger_commitment AS a
     JOIN ledger_commitment AS l ON l.basis = 'after_levers'
@@ -978,7 +1010,7 @@ upgrades AS (
                   customer_id, cost, revenue, tenure_days, upgrade_tier, upgrade_fee - monthly_fee),
            'The customer accepts the next tier at its list fee.',
            'medium', NULL,
-           upgrade_revenue, revenue, 'revenue', upgrade_revenue, NULL, tenure_days
+           upgrade_revenue, revenue, 'revenue', upgrade_revenue, NULL, ledger_caps.covered_days
     FROM ledger_caps, fp
     WHERE upgrade_tier IS NOT NULL AND revenue - cost + upgrade_revenue >= 0
 ),
@@ -991,7 +1023,7 @@ plan AS (
                   assumption('churn_increase_pct'), grandfathered_until, revenue, revenue_exposed),
            'Usage stays the same under the new prices; customers paying more stay.',
            'low', NULL,
-           gain_now, current_revenue, 'revenue', gain_now, NULL, fp.period_days
+           gain_now, current_revenue, 'revenue', gain_now, NULL, fp.covered_days
     FROM pricing_plans, fp
     WHERE plan = (SELECT plan FROM pricing_plan_choice)
 ),
@@ -1013,7 +1045,7 @@ non_production AS (
            'A target share set by the team, not an observed saving.',
            'medium', NULL,
            money(c.cost - fp.total_cost * assumption_num('non_production_target_pct') / 100), c.cost, 'cost', 0,
-           'a target, not counted as a saving', fp.period_days
+           'a target, not counted as a saving', fp.covered_days
     FROM (SELECT sum(cost_usd) AS cost FROM calls WHERE environment <> 'production') AS c, fp
     WHERE pct(c.cost, fp.total_cost) > assumption_num('non_production_target_pct')
 ),
@@ -1025,7 +1057,7 @@ features AS (
                   feature_id, quadrant, adoption_pct, margin_pct, median_margin_pct, cost),
            'Attributed revenue splits each customer''s revenue over its features by call share; the target reaches the median margin.',
            'medium', NULL,
-           cost - target_cost, cost, 'cost', 0, 'a target, not counted as a saving', fp.period_days
+           cost - target_cost, cost, 'cost', 0, 'a target, not counted as a saving', fp.covered_days
     FROM feature_economics, fp
     WHERE quadrant IN ('optimize', 'sunset') AND cost > target_cost
 )
@@ -1098,11 +1130,11 @@ grouped AS (
 SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
        l.detail || CASE WHEN l.kind = 'revenue at risk' AND l.days = 30
                         THEN format(' Puts at risk ${:,.2f} a month.', money(l.period_usd))
-                        ELSE format(' {} ${:,.2f} a month (30-day month; ${:,.2f} over {} days).',
+                        ELSE format(' {} ${:,.2f} a month (30-day month; ${:,.2f} over {}).',
                           CASE l.kind WHEN 'saving' THEN 'Saves' WHEN 'avoided cost' THEN 'Avoids'
                                       WHEN 'revenue gain' THEN 'Adds' WHEN 'revenue at risk' THEN 'Puts at risk'
                                       ELSE 'Target gap:' END,
-                          per_month(l.period_usd, l.days), money(l.period_usd), l.days) END AS detail,
+                          per_month(l.period_usd, l.days), money(l.period_usd), days_text(l.days)) END AS detail,
        l.assumptions, l.confidence, l.quality_risk,
        money(l.period_usd) AS period_usd,
        per_month(l.period_usd, l.days) AS monthly_usd,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import run_query
+from conftest import run_query, whole_day_time
 from finops.engine import analyze
 
 
@@ -11,7 +11,7 @@ def _calls():
     # research: five one-call runs at $0.01 and one four-call run at 4 x $0.05
     for n in range(1, 6):
         rows.append({"trace_id": f"r{n}", "session_id": f"s{n}", "feature_id": "research",
-                     "cost_usd": "0.010000", "timestamp": f"2025-11-0{n}T10:00:00"})
+                     "cost_usd": "0.010000", "timestamp": f"2025-11-0{n}T{whole_day_time(n)}"})
     for step in range(4):
         rows.append({"trace_id": "r6", "session_id": "s_big", "feature_id": "research",
                      "customer_id": "cust_heavy", "cost_usd": "0.050000",
@@ -24,7 +24,7 @@ def _calls():
                          "cost_usd": "0.030000", "timestamp": f"2025-11-07T1{step}:00:00"})
     # untraced and unattributed: not a run, $2 nobody is billed for
     rows.append({"trace_id": "", "session_id": "", "customer_id": "unattributed",
-                 "cost_usd": "2.000000", "timestamp": "2025-11-08T10:00:00"})
+                 "cost_usd": "2.000000", "timestamp": "2025-11-08T23:30:00"})
     return rows
 
 

@@ -43,10 +43,10 @@ def test_revenue_bills_each_day_at_that_days_tier(calls_csv):
     # G: starter Nov 1, no calls Nov 2-9 (still starter), pro from Nov 10 to Nov 12:
     #    9 x 29 + 3 x 99 = 261 + 297 = 558 / 30 = 18.6
     path = calls_csv([
-        {"customer_id": "P", "timestamp": "2025-11-01T10:00:00", "subscription_tier": "pro"},
+        {"customer_id": "P", "timestamp": "2025-11-01T00:30:00", "subscription_tier": "pro"},
         {"customer_id": "P", "timestamp": "2025-11-14T10:00:00", "subscription_tier": "pro"},
         {"customer_id": "P", "timestamp": "2025-11-15T10:00:00", "subscription_tier": "enterprise"},
-        {"customer_id": "P", "timestamp": "2025-11-30T10:00:00", "subscription_tier": "enterprise"},
+        {"customer_id": "P", "timestamp": "2025-11-30T23:30:00", "subscription_tier": "enterprise"},
         {"customer_id": "G", "timestamp": "2025-11-01T10:00:00", "subscription_tier": "starter"},
         {"customer_id": "G", "timestamp": "2025-11-10T10:00:00", "subscription_tier": "pro"},
         {"customer_id": "G", "timestamp": "2025-11-12T10:00:00", "subscription_tier": "pro"},
@@ -64,8 +64,8 @@ def test_subscriptions_file_overrides_what_the_calls_imply(calls_csv, tmp_path):
     #    = 14.85 + 41.666667 = 56.516667 over the file's period Nov 1-10.
     # B: not in the file: billed from its calls, 99 x 10 / 30 = 33.
     path = calls_csv([
-        {"customer_id": "A", "timestamp": "2025-11-01T10:00:00"},
-        {"customer_id": "A", "timestamp": "2025-11-10T10:00:00"},
+        {"customer_id": "A", "timestamp": "2025-11-01T00:30:00"},
+        {"customer_id": "A", "timestamp": "2025-11-10T23:30:00"},
         {"customer_id": "B", "timestamp": "2025-11-01T10:00:00"},
         {"customer_id": "B", "timestamp": "2025-11-10T10:00:00"},
     ])
@@ -92,16 +92,46 @@ def test_a_bad_subscriptions_row_is_an_error_with_its_line(calls_csv, tmp_path):
         analyze.run_sql("profitability", path, query="customers", subscriptions=tmp_path / "none.csv")
 
 
+
+def test_a_partial_last_day_counts_for_the_part_the_calls_cover(calls_csv):
+    # A (pro, 99): $10 on Nov 1 at 00:30 and on Nov 2 at 23:30 (complete days), $5 on
+    # Nov 3 up to 12:00, when the file ends: Nov 3 is half covered, the file covers
+    # 2.5 days. Spend $25 is $300 a 30-day month (25 x 30 / 2.5), not 25 x 30 / 3 = 250;
+    # revenue bills Nov 3 for the half covered: 99 x 2.5 / 30 = 8.25, so the monthly
+    # revenue is the fee, 99, and cost and revenue cover the same time.
+    path = calls_csv([
+        {"customer_id": "A", "timestamp": "2025-11-01T00:30:00", "cost_usd": "10.000000"},
+        {"customer_id": "A", "timestamp": "2025-11-02T23:30:00", "cost_usd": "10.000000"},
+        {"customer_id": "A", "timestamp": "2025-11-03T12:00:00", "cost_usd": "5.000000"},
+    ])
+    session = open_session(path, cache=False)
+    try:
+        (fp,) = rows_of(session.con, "SELECT * FROM finance_period")
+        (allocation,) = rows_of(session.con, "SELECT * FROM customer_allocation")
+    finally:
+        session.close()
+    assert (fp["period_days"], fp["covered_days"]) == (3, pytest.approx(2.5))
+    assert float(fp["monthly_spend"]) == pytest.approx(300.0)
+    assert float(fp["total_revenue"]) == pytest.approx(8.25)
+    assert float(fp["monthly_revenue"]) == pytest.approx(99.0)
+    assert fp["period_label"] == "the 3 days 2025-11-01..2025-11-03 (2.50 days covered)"
+    # the customer's allocation on the same basis: $25 over 2.5 covered billed days
+    # is $300 a month against its $99 fee (303.0%); 3 billed days still listed
+    assert (allocation["billed_days"], float(allocation["monthly_cost"])) == (3, pytest.approx(300.0))
+    assert float(allocation["allocation"]) == pytest.approx(99.0)
+    assert float(allocation["used_pct"]) == pytest.approx(100 * 25 / 8.25)
+
+
 # -- the ledger ---------------------------------------------------------------------
 
 def ledger_rows(day_count=10):
-    """Each day: one gpt-4 qa call of 100,000 input tokens at its list price ($3.00);
+    """Each day (complete: 01:00 to 23:30): one gpt-4 qa call of 100,000 input tokens at its list price ($3.00);
     gemini-1.5-pro analysis calls of 1,000,000 input tokens ($1.25 each, the cheapest
     premium model, so no arbitrage): 10 a day on days 1-5, 20 a day on days 6-10."""
     rows = []
     for day in range(1, day_count + 1):
         ts = f"2025-11-{day:02d}T"
-        rows.append({"timestamp": ts + "00:30:00", "provider": "openai", "model": "gpt-4",
+        rows.append({"timestamp": ts + "23:30:00", "provider": "openai", "model": "gpt-4",
                      "task_type": "qa", "feature_id": "qa", "input_tokens": "100000",
                      "output_tokens": "0", "cost_usd": "3.000000"})
         for k in range(10 if day <= 5 else 20):
@@ -163,7 +193,7 @@ def test_sure_savings_do_not_depend_on_the_quality_levers(tmp_path):
     rows = [{"timestamp": f"2025-11-{day:02d}T{k:02d}:00:00", "provider": "openai", "model": "gpt-4",
              "task_type": "qa", "feature_id": "qa", "subscription_tier": "enterprise",
              "input_tokens": "100000", "output_tokens": "0", "cost_usd": "3.000000"}
-            for day in range(1, 11) for k in range(1, 5)]
+            for day in range(1, 11) for k in (0, 8, 16, 23)]  # complete days
     session = open_session(write_calls(tmp_path / "calls.csv", rows))
     try:
         actions = {r["action_id"]: r for r in rows_of(session.con, "SELECT * FROM actions")}
@@ -195,7 +225,7 @@ def test_sure_savings_do_not_depend_on_the_quality_levers(tmp_path):
 def test_small_actions_are_listed_together_under_the_dollar_floor(tmp_path):
     # two days of one small switch each for two models: each under $10 a month
     rows = [{"model": m, "provider": "openai", "task_type": "qa", "feature_id": "qa",
-             "timestamp": f"2025-11-0{d}T10:00:00", "input_tokens": "1000", "output_tokens": "0",
+             "timestamp": f"2025-11-0{d}T{'00' if d == 1 else '23'}:30:00", "input_tokens": "1000", "output_tokens": "0",
              "cost_usd": c} for d in (1, 2) for m, c in (("gpt-4", "0.030000"), ("gpt-4-turbo", "0.010000"))]
     session = open_session(write_calls(tmp_path / "c.csv", rows))
     try:
@@ -438,8 +468,8 @@ def test_unattributed_calls_are_no_customer_and_are_shown_apart(calls_csv):
     # tier (what finops.otel writes): no subscription, so no revenue at all (it was
     # billed 4 days x 29 / 30 = 3.866667 as a starter customer).
     path = calls_csv([
-        {"customer_id": "A", "timestamp": "2025-11-01T10:00:00", "cost_usd": "0.250000"},
-        {"customer_id": "A", "timestamp": "2025-11-10T10:00:00", "cost_usd": "0.250000"},
+        {"customer_id": "A", "timestamp": "2025-11-01T00:30:00", "cost_usd": "0.250000"},
+        {"customer_id": "A", "timestamp": "2025-11-10T23:30:00", "cost_usd": "0.250000"},
         {"customer_id": "unattributed", "organization_id": "unattributed",
          "subscription_tier": "starter", "timestamp": "2025-11-02T10:00:00", "cost_usd": "1.000000"},
         {"customer_id": "unattributed", "organization_id": "unattributed",
@@ -474,8 +504,8 @@ def test_unattributed_calls_are_no_customer_and_are_shown_apart(calls_csv):
 
 def test_an_unattributed_customer_listed_in_subscriptions_is_billed(calls_csv, tmp_path):
     path = calls_csv([
-        {"customer_id": "unattributed", "timestamp": "2025-11-01T10:00:00"},
-        {"customer_id": "unattributed", "timestamp": "2025-11-30T10:00:00"},
+        {"customer_id": "unattributed", "timestamp": "2025-11-01T00:30:00"},
+        {"customer_id": "unattributed", "timestamp": "2025-11-30T23:30:00"},
     ])
     subs = write_subscriptions(tmp_path / "subs.csv",
                                [["unattributed", "org_001", "pro", "2025-11-01", "", "", ""]])

@@ -87,8 +87,9 @@ def test_profitability(reports):
 def test_pricing(reports):
     q = reports["pricing"]
     flat = q["models"][0]
-    period_days = 20  # the fixture: 2025-10-01 .. 2025-10-20
-    assert close(q["_cards"]["Monthly margin under current pricing"], flat["margin"] * 30 / period_days)
+    # per 30-day month of the time the calls cover (a partial end day counts for its part)
+    covered_days = reports["understanding"]["summary"][0]["covered_days"]
+    assert close(q["_cards"]["Monthly margin under current pricing"], flat["margin"] * 30 / covered_days)
     gains = [r for r in q["recommendations"] if r["kind"] == "revenue gain"]
     gain_card = next(v for k, v in q["_cards"].items() if k.startswith("Monthly gain while grandfathering"))
     assert close(gain_card, sum(r["amount_usd"] for r in gains))

@@ -8,7 +8,7 @@ claude-haiku-4 0.00025/0.00125, titan-text-lite 0.00015/0.0002.
 from __future__ import annotations
 
 import pytest
-from conftest import run_query
+from conftest import run_query, whole_day_time
 
 MODEL_SWITCHING_COLUMNS = ["from_model", "to_model", "task_type", "calls", "current_cost",
                            "projected_cost", "savings", "savings_pct"]
@@ -94,7 +94,7 @@ def daily(costs_by_day: dict[str, float]) -> list[dict]:
     # One gemini-pro call per day on code_generation: out of the switching
     # scope and already the cheapest of its class, so only the commitment acts.
     return [call("google", "gemini-pro", "code_generation", 100, 100, cost,
-                 timestamp=f"{day}T12:00:00") for day, cost in costs_by_day.items()]
+                 timestamp=f"{day}T{whole_day_time(int(day[-2:]))}") for day, cost in costs_by_day.items()]
 
 
 def test_commitment_worked_example(calls_csv):
@@ -240,7 +240,7 @@ def test_avoidable_spend_alert_severity_follows_the_policy(calls_csv):
     # gpt-4 qa, 100,000 input tokens at $3.00 a day for 2 days, and $60 a day of
     # gemini-1.5-pro analysis: monthly spend (6 + 120) x 15 = 1,890; avoidable
     # 2 x (3 - 0.015) = 5.97, 89.55 a month = 4.7% of spend: medium (3-10%)
-    rows = [call("openai", "gpt-4", "qa", 100000, 0, 3.0, timestamp=f"2025-11-0{d}T10:00:00")
+    rows = [call("openai", "gpt-4", "qa", 100000, 0, 3.0, timestamp=f"2025-11-0{d}T{whole_day_time(d)}")
             for d in (1, 2)]
     rows += [call("google", "gemini-1.5-pro", "analysis", 1000000, 0, 1.25,
                   timestamp=f"2025-11-0{d}T1{k % 10}:00:00") for d in (1, 2) for k in range(48)]

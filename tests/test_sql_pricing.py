@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_query
+from conftest import run_query, whole_day_time
 
 MODEL_COLUMNS = ["model", "revenue", "cost", "margin", "margin_pct",
                  "customers_paying_more", "customers_paying_less"]
 
 
 def call(customer, day, cost, tier):
-    return {"customer_id": customer, "timestamp": f"2025-11-{day:02d}T10:00:00",
+    return {"customer_id": customer, "timestamp": f"2025-11-{day:02d}T{whole_day_time(day)}",
             "cost_usd": f"{cost:.6f}", "subscription_tier": tier}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_query
+from conftest import run_query, whole_day_time
 
 CONTRACT = {
     "customers": ["customer_id", "subscription_tier", "organization_id", "calls", "tenure_days",
@@ -16,7 +16,7 @@ CONTRACT = {
 
 
 def call(customer, day, cost, tier, **extra):
-    return {"customer_id": customer, "timestamp": f"2025-11-{day:02d}T10:00:00",
+    return {"customer_id": customer, "timestamp": f"2025-11-{day:02d}T{whole_day_time(day)}",
             "cost_usd": f"{cost:.6f}", "subscription_tier": tier, **extra}
 
 

@@ -63,7 +63,10 @@ def test_summary_counts_both_end_dates(calls_csv):
     assert row["first_call"] == "2025-11-01T10:00:00"
     assert row["last_call"] == "2025-11-03T09:00:00"
     assert row["period_days"] == 3            # Nov 1, 2 and 3
-    assert row["daily_burn"] == 2             # 6 / 3 days
+    # the calls cover Nov 1 10:00 .. Nov 3 09:00: 3 - 10/24 - 15/24 = 47/24 days (both end
+    # days partial), so the daily burn is 6 / (47/24) = 3.063830, not 6 / 3
+    assert row["covered_days"] == pytest.approx(47 / 24)
+    assert row["daily_burn"] == pytest.approx(3.06383, abs=1e-6)
 
 
 def test_one_day_file_has_period_of_one_day(calls_csv):

@@ -1,7 +1,7 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 5
+-- version: 6
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
@@ -111,7 +111,7 @@ SELECT * EXCLUDE (to_input_per_1k, to_output_per_1k) FROM ledger_arbitrage;
 SELECT from_model, to_model, task_type, calls, current_cost, projected_cost, savings,
        pct(savings, current_cost) AS savings_pct,
        provider,
-       per_month(savings, (SELECT period_days FROM period)) AS monthly_savings,
+       per_month(savings, (SELECT covered_days FROM period)) AS monthly_savings,
        task_type || ': ' || from_model || ' → ' || to_model AS _label
 FROM optimization_switching
 ORDER BY savings DESC, provider, from_model, task_type;
@@ -165,7 +165,7 @@ ORDER BY d.call_date;
 -- query: _volume
 -- Volume tiers (documented assumption, typical of negotiated enterprise
 -- agreements): monthly spend from $250 earns 3%, $1,000 5%, $5,000 10%,
--- $25,000 15%. monthly_cost = cost / period_days * 30. tier_savings is what
+-- $25,000 15%. monthly_cost = cost / covered_days * 30. tier_savings is what
 -- the current tier's discount is worth over the period; next_tier_savings
 -- what the next tier's would be at the same spend.
 CREATE OR REPLACE TEMP TABLE optimization_volume AS
@@ -175,7 +175,7 @@ WITH tiers AS (
 ),
 spend AS (
     SELECT u.provider, sum(u.calls) AS calls, sum(u.cost) AS cost,
-           money(safe_div(sum(u.cost) * 30, any_value(p.period_days))) AS monthly_cost
+           money(safe_div(sum(u.cost) * 30, any_value(p.covered_days))) AS monthly_cost
     FROM optimization_usage AS u CROSS JOIN period AS p
     GROUP BY u.provider
 )
@@ -293,16 +293,16 @@ unpriced AS (
     ANTI JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
 ),
 alerts AS (
-    SELECT alert_severity(per_month(w.savings, (SELECT period_days FROM period))) AS severity,
+    SELECT alert_severity(per_month(w.savings, (SELECT covered_days FROM period))) AS severity,
            'Premium models on simple tasks' AS title,
            format('{:,} calls ({:.1f}% of calls) ran premium models on simple tasks for ${:,.2f} over the {} days; '
                   || '${:,.2f} of it ({:.1f}% of all spend), ${:,.2f} a 30-day month, would not be spent on the economy models '
                   || 'if their quality holds.',
                   CAST(w.calls AS BIGINT), pct(w.calls, t.calls), w.current_cost, (SELECT period_days FROM period),
-                  w.savings, pct(w.savings, t.cost), per_month(w.savings, (SELECT period_days FROM period))) AS detail,
-           per_month(w.savings, (SELECT period_days FROM period)) AS amount_usd
+                  w.savings, pct(w.savings, t.cost), per_month(w.savings, (SELECT covered_days FROM period))) AS detail,
+           per_month(w.savings, (SELECT covered_days FROM period)) AS amount_usd
     FROM waste AS w, total AS t
-    WHERE alert_severity(per_month(w.savings, (SELECT period_days FROM period))) IS NOT NULL
+    WHERE alert_severity(per_month(w.savings, (SELECT covered_days FROM period))) IS NOT NULL
     UNION ALL
     SELECT 'low', 'Calls of models without a list price',
            format('{:,} calls of {} model(s) missing from the price table (${:,.2f}) cannot be '
@@ -334,7 +334,7 @@ SELECT provider, model, feature_id, model || ' · ' || feature_id AS model_featu
        per_month(money(sum(greatest(0, input_tokens * getvariable('target_cache_hit_pct') / 100
                                        - cache_read_input_tokens)
                            * (list_input_per_mtok - list_cache_read_per_mtok)) / 1000000),
-                 (SELECT period_days FROM period)) AS monthly_potential_savings
+                 (SELECT covered_days FROM period)) AS monthly_potential_savings
 FROM calls_list_cost
 WHERE list_cache_read_per_mtok < list_input_per_mtok
 GROUP BY provider, model, feature_id

@@ -1,7 +1,7 @@
 -- name: performance
 -- title: Performance tracking
 -- category: finops
--- version: 4
+-- version: 5
 -- description: Latency percentiles, throughput, cost and SLA compliance per
 --   model, the SLA set per model class on a measure that does not punish long
 --   outputs (a base allowance plus time per output token, sla_targets in
@@ -206,7 +206,7 @@ missing AS (
     SELECT m.*,
            per_month(coalesce((SELECT sum(c.cost_usd) FROM calls AS c
                                WHERE c.provider = m.provider AND c.model = m.model), 0)
-                     * over_sla_calls / calls, fp.period_days) AS monthly_over_sla_cost,
+                     * over_sla_calls / calls, fp.covered_days) AS monthly_over_sla_cost,
            fp.monthly_spend
     FROM performance_models AS m, fp
     WHERE m.meets_sla = false

@@ -1,7 +1,7 @@
 -- name: realtime
 -- title: Real-time decision making
 -- category: finops
--- version: 4
+-- version: 5
 -- description: What needs action now: calls whose cost per token is far off
 --   their model and task, customers whose daily spend spikes, customers whose
 --   AI cost runs past their fee (a margin finding), customers the calls show
@@ -252,8 +252,8 @@ rules AS (
           FROM realtime_anomalies GROUP BY customer_id)
 )
 SELECT r.*,
-       per_month(r.amount_usd, fp.period_days) AS monthly_usd,
-       alert_severity(per_month(r.amount_usd, fp.period_days)) AS severity
+       per_month(r.amount_usd, fp.covered_days) AS monthly_usd,
+       alert_severity(per_month(r.amount_usd, fp.covered_days)) AS severity
 FROM rules AS r CROSS JOIN fp;
 
 -- query: alert_rules

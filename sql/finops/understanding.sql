@@ -1,7 +1,7 @@
 -- name: understanding
 -- title: Understanding usage and cost
 -- category: finops
--- version: 6
+-- version: 7
 -- description: Where the AI API money goes: totals, cost by provider, model,
 --   organization, product, feature and environment, daily and hourly patterns,
 --   token efficiency by task type, and a forecast of spend from complete
@@ -12,7 +12,8 @@
 -- Every date of the period, zero-filled, with a 0-based day index. A day is
 -- complete unless it is the file's first date and its first call came
 -- after 01:00 UTC, or the last date and its last call came before 23:00
--- UTC (a day still being written). Aggregated once; every time-based
+-- UTC (a day still being written: period.first_day_complete /
+-- last_day_complete). Aggregated once; every time-based
 -- query reads this table.
 CREATE OR REPLACE TEMP TABLE understanding_daily AS
 WITH per_day AS (
@@ -26,8 +27,9 @@ SELECT CAST(p.first_date + CAST(t.i AS INTEGER) AS DATE) AS call_date,
        coalesce(d.calls, 0) AS calls,
        coalesce(d.cost, CAST(0 AS DECIMAL(38, 6))) AS cost,
        coalesce(d.tokens, 0) AS tokens,
-       NOT ((t.i = 0 AND p.first_call > p.first_date + INTERVAL 1 HOUR)
-            OR (t.i = p.period_days - 1 AND p.last_call < p.last_date + INTERVAL 23 HOUR)) AS complete
+       -- the one rule of a partial end day (the period table, sql/calls.sql)
+       NOT ((t.i = 0 AND NOT p.first_day_complete)
+            OR (t.i = p.period_days - 1 AND NOT p.last_day_complete)) AS complete
 FROM period AS p
 CROSS JOIN range(p.period_days) AS t(i)
 LEFT JOIN per_day AS d ON d.call_date = p.first_date + CAST(t.i AS INTEGER)
@@ -261,7 +263,7 @@ SELECT label, value, unit FROM (
     UNION ALL
     SELECT 2, 'Calls', money(count(*)), 'count' FROM calls
     UNION ALL
-    SELECT 3, 'Daily burn', money(safe_div(sum(d.cost), max(p.period_days))), 'usd'
+    SELECT 3, 'Daily burn', money(safe_div(sum(d.cost), max(p.covered_days))), 'usd'
     FROM understanding_daily AS d, period AS p
     UNION ALL
     SELECT 4, 'Projected next 30 days', money(projected_cost), 'usd'
@@ -271,7 +273,7 @@ ORDER BY k;
 
 -- query: summary
 -- title: Summary
--- description: Totals over the whole file; the period counts both end dates, and the daily burn is total cost divided by the days in the period.
+-- description: Totals over the whole file; the period counts both end dates, covered_days counts a partial first or last day for the part the calls cover, and the daily burn is total cost divided by the covered days.
 -- chart: none
 SELECT sum(u.cost) AS total_cost,
        sum(u.calls) AS total_calls,
@@ -281,8 +283,9 @@ SELECT sum(u.cost) AS total_cost,
        any_value(p.first_call) AS first_call,
        any_value(p.last_call) AS last_call,
        any_value(p.period_days) AS period_days,
-       money(safe_div(sum(u.cost), any_value(p.period_days))) AS daily_burn,
-       count(DISTINCT u.provider || '/' || u.model) AS models
+       money(safe_div(sum(u.cost), any_value(p.covered_days))) AS daily_burn,
+       count(DISTINCT u.provider || '/' || u.model) AS models,
+       any_value(p.covered_days) AS covered_days
 FROM understanding_usage AS u CROSS JOIN period AS p
 ORDER BY total_cost;
 
