@@ -34,7 +34,8 @@ SELECT * FROM (VALUES
     ('usage_markup', '2.0', 'Usage-based plan: price, times AI cost'),
     ('hybrid_base_pct', '50', 'Hybrid plan: base fee, percent of the subscription fee'),
     ('hybrid_markup', '1.3', 'Hybrid plan: price of AI cost on top of the base, times cost'),
-    ('non_production_target_pct', '10.0', 'Target share of all spend for staging and development, percent')
+    ('non_production_target_pct', '10.0', 'Target share of all spend for staging and development, percent'),
+    ('target_cache_hit_pct', '50.0', 'Share of input tokens a well-cached prompt reads from the prompt cache (percent)')
 ) AS t(name, value, description);
 
 -- The table's values as one constant: an assumption read from it is folded
@@ -501,7 +502,8 @@ FROM period AS p,
 CREATE OR REPLACE TEMP TABLE finance_usage AS
 SELECT call_date, customer_id, provider, model, task_type,
        count(*) AS calls, sum(cost_usd) AS cost,
-       sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+       sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+       sum(cache_read_input_tokens) AS cache_read_input_tokens
 FROM calls
 GROUP BY call_date, customer_id, provider, model, task_type;
 
@@ -634,16 +636,59 @@ LEFT JOIN subscription_tiers AS nt ON nt.tier_rank = t.tier_rank + 1
 LEFT JOIN after_models AS a USING (customer_id)
 WHERE e.revenue - e.cost < 0;
 
+-- Prompt caching: each model's input tokens read from the prompt cache up
+-- to target_cache_hit_pct, repriced at the list price of a cache read
+-- instead of an input token (sql/prices: the genai-prices list price of
+-- that day; only models whose cache read is cheaper):
+--   savings = max(0, input x target% - cache reads today) x (input price -
+--             cache read price) / 1,000,000.
+-- potential_savings is that on all of a model's calls. Caching does not
+-- depend on output quality: the ledger counts it standalone (savings) with
+-- the sure levers, except on customers whose cost cap the ledger proposes
+-- (the cap already holds their cost). On calls a model switch or provider
+-- arbitrage moves (on_model_lever_calls) it is lost if those are made: the
+-- overlap line takes it back, so the total counts nothing twice. The
+-- one-off cache-write premium is not counted.
+CREATE OR REPLACE TEMP VIEW ledger_caching_usage AS
+SELECT u.call_date, u.customer_id, u.provider, u.model, u.calls, u.input_tokens,
+       u.cache_read_input_tokens,
+       money(greatest(0, u.input_tokens * assumption_num('target_cache_hit_pct') / 100 - u.cache_read_input_tokens)
+             * (lp.input_per_mtok - lp.cache_read_per_mtok) / 1000000) AS savings,
+       (pm.model_class = 'premium' AND simple_task(u.task_type))
+           OR EXISTS (SELECT 1 FROM ledger_arbitrage AS a WHERE a.from_provider = u.provider AND a.from_model = u.model)
+           AS model_lever,
+       u.customer_id IN (SELECT customer_id FROM ledger_caps WHERE proposed) AS capped
+FROM finance_usage AS u
+JOIN call_list_models AS m USING (provider, model)
+JOIN list_prices AS lp
+  ON lp.provider_id = m.provider_id AND lp.model_id = m.model_id
+ AND u.call_date BETWEEN lp.valid_from AND lp.valid_to
+LEFT JOIN model_prices AS pm ON pm.provider = u.provider AND pm.model = u.model
+WHERE lp.cache_read_per_mtok < lp.input_per_mtok;
+
+CREATE OR REPLACE TEMP VIEW ledger_caching AS
+SELECT provider, model, sum(calls) AS calls, sum(input_tokens) AS input_tokens,
+       sum(cache_read_input_tokens) AS cache_read_input_tokens,
+       pct(sum(cache_read_input_tokens), sum(input_tokens)) AS cache_hit_pct,
+       sum(savings) AS potential_savings,
+       coalesce(sum(savings) FILTER (WHERE NOT capped), 0) AS savings,
+       coalesce(sum(savings) FILTER (WHERE model_lever AND NOT capped), 0) AS on_model_lever_calls,
+       coalesce(sum(savings) FILTER (WHERE capped), 0) AS on_capped_customers
+FROM ledger_caching_usage
+GROUP BY provider, model
+HAVING sum(savings) > 0;
+
 -- Reserved capacity: commit to a fixed daily amount C, paid every day at
 -- (1 - discount) whether used or not; spend above C on a day is paid on
 -- demand at list price. C is a continuous percentile (quantile_cont) of the
 -- zero-filled daily cost series. savings = cost - (committed + on demand).
 -- 'current' sizes it on today's spend; 'after_caps' on what remains of each
--- day after the caps alone (the levers that do not depend on output
--- quality: the commitment the ledger counts as a sure saving and the one
--- optimization's table shows); 'after_levers' on what remains after the
--- model levers and the caps (a cap's saving spread over the days in
--- proportion to their cost): the commitment to make if the switches are.
+-- day after the caps and prompt caching (the levers that do not depend on
+-- output quality: the commitment the ledger counts as a sure saving and the
+-- one optimization's table shows); 'after_levers' on what remains after the
+-- model levers, the caps and caching (a cap's saving spread over the days in
+-- proportion to their cost; caching acts on other calls than the model
+-- levers): the commitment to make if the switches are.
 -- Caps here are those the ledger proposes (ledger_caps.proposed).
 CREATE OR REPLACE TEMP VIEW ledger_daily AS
 WITH days AS (
@@ -652,6 +697,11 @@ WITH days AS (
 ),
 spend AS (SELECT call_date, sum(cost) AS cost FROM finance_usage GROUP BY call_date),
 levers AS (SELECT call_date, sum(savings) AS savings FROM ledger_model_savings GROUP BY call_date),
+caching AS (
+    SELECT call_date, sum(savings) AS savings,
+           coalesce(sum(savings) FILTER (WHERE NOT model_lever), 0) AS after_models
+    FROM ledger_caching_usage WHERE NOT capped GROUP BY call_date
+),
 caps AS (
     SELECT coalesce(sum(cap_savings_after_models), 0) AS savings,
            coalesce(sum(cap_savings), 0) AS standalone
@@ -659,13 +709,14 @@ caps AS (
 )
 SELECT d.call_date,
        coalesce(s.cost, 0) AS cost,
-       coalesce(s.cost, 0)
+       coalesce(s.cost, 0) - coalesce(k.savings, 0)
          - caps.standalone * safe_div(coalesce(s.cost, 0), (SELECT total_cost FROM finance_period)) AS after_caps_cost,
-       coalesce(s.cost, 0) - coalesce(l.savings, 0)
+       coalesce(s.cost, 0) - coalesce(l.savings, 0) - coalesce(k.after_models, 0)
          - caps.savings * safe_div(coalesce(s.cost, 0), (SELECT total_cost FROM finance_period)) AS remaining_cost
 FROM days AS d
 LEFT JOIN spend AS s USING (call_date)
 LEFT JOIN levers AS l USING (call_date)
+LEFT JOIN caching AS k USING (call_date)
 CROSS JOIN caps;
 
 CREATE OR REPLACE TEMP VIEW ledger_commitment AS
@@ -892,8 +943,10 @@ LIMIT 1;
 -- low: depends on quality or demand), the quality risk of a model change,
 -- and how it enters the reconciled total:
 --   1 model switching and 2 provider arbitrage act on disjoint calls;
---   3 cost caps and 4 the commitment (sized on each day's spend after the
---     caps) are the sure levers (medium confidence): counted standalone, so
+--   3 cost caps, prompt caching (on calls no other lever acts on: not
+--     switched or arbitraged, not of a capped customer) and 4 the
+--     commitment (sized on each day's spend after the caps and caching) are
+--     the sure levers (medium confidence): counted standalone, so
 --     the "high or medium confidence" subtotal never rests on a
 --     low-confidence lever;
 --   the overlap line (low confidence) is what 3-4 lose if 1-2 are made (the
@@ -907,6 +960,7 @@ CREATE OR REPLACE TEMP VIEW actions_raw AS
 WITH fp AS (SELECT * FROM finance_period),
 -- each lever computed once per query (a view's CTEs are otherwise inlined)
 ledger_caps AS MATERIALIZED (SELECT * FROM ledger_caps),
+ledger_caching AS MATERIALIZED (SELECT * FROM ledger_caching),
 ledger_commitment AS MATERIALIZED (SELECT * FROM ledger_commitment),
 pricing_plans AS MATERIALIZED (SELECT * FROM pricing_plans),
 pricing_plan_choice AS MATERIALIZED (SELECT * FROM pricing_plan_choice),
@@ -958,10 +1012,31 @@ caps AS (
     FROM ledger_caps, fp
     WHERE proposed
 ),
+caching AS (
+    SELECT 'caching:' || provider || '/' || model, 'optimization', ['optimization'], 'prompt caching', 3, 'saving',
+           format('Cache {} prompts: {}% of input tokens from the prompt cache', model, assumption('target_cache_hit_pct')),
+           format('{:,} {} calls read {:.1f}% of their input tokens from the cache; at {}% the same calls cost ${:,.2f} less over the {} days at list prices'
+                  || '{}.',
+                  CAST(calls AS BIGINT), model, coalesce(cache_hit_pct, 0), assumption('target_cache_hit_pct'),
+                  potential_savings, fp.period_days,
+                  CASE WHEN on_capped_customers > 0
+                       THEN format('; ${:,.2f} of it is on customers the ledger caps and is not counted', on_capped_customers)
+                       ELSE '' END
+                  || CASE WHEN on_model_lever_calls > 0
+                          THEN format('; ${:,.2f} is on calls a model switch or arbitrage moves, lost if those are made (see the overlap line)',
+                                      on_model_lever_calls)
+                          ELSE '' END),
+           format('Prompts restructured so that {}% of input tokens are cache reads; cache reads at the genai-prices list price of a cache read; the one-off cache-write premium not counted.',
+                  assumption('target_cache_hit_pct')),
+           'medium', NULL,
+           savings, potential_savings, 'cost', savings, NULL, fp.covered_days
+    FROM ledger_caching, fp
+    WHERE savings > 0
+),
 commitment AS (
     SELECT 'commitment', 'optimization', ['optimization'], 'reserved commitment', 4, 'saving',
            format('Commit to ${:,.2f} a day of reserved capacity', a.commit_daily_cost),
-           format('Sized on daily spend after the cost caps (the levers that do not depend on output quality): the {}th percentile of daily spend at a {}% discount; '
+           format('Sized on daily spend after the cost caps and prompt caching (the levers that do not depend on output quality): the {}th percentile of daily spend at a {}% discount; '
                   || '{:.1f}% utilization, break-even at {:.0f}%. If the model switches and arbitrage are made, commit ${:,.2f} a day instead (see the overlap line).',
                   CAST(round(a.percentile * 100) AS INTEGER), a.discount_pct,
                   pct(a.covered_cost, a.commit_daily_cost * a.days), 100 - a.discount_pct, l.commit_daily_cost),
@@ -982,25 +1057,27 @@ commitment AS (
 -- billed days) so its monthly amount is the caps' own monthly difference.
 overlap AS (
     SELECT 'overlap:quality-levers', 'optimization', ['optimization'], 'overlap with the sure levers', 4, 'overlap',
-           'If the model switches are made: resize the commitment; the caps save less',
+           'If the model switches are made: resize the commitment; the caps and prompt caching save less',
            format('After the model switches and arbitrage the caps save ${:,.2f} instead of ${:,.2f} over their billed days, '
+                  || 'prompt caching loses the ${:,.2f} it saves on the calls they move, '
                   || 'and the commitment is ${:,.2f} a day instead of ${:,.2f}, saving ${:,.2f} instead of ${:,.2f} over the {} days.',
-                  c.after_models, c.standalone, l.commit_daily_cost, a.commit_daily_cost,
+                  c.after_models, c.standalone, k.lost, l.commit_daily_cost, a.commit_daily_cost,
                   greatest(l.savings, 0), greatest(a.savings, 0), fp.period_days),
            'Applies only with the quality-dependent levers; counted with them.',
            'low', NULL,
-           money(c.difference + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, 'cost',
-           money(c.difference + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, fp.covered_days
+           money(c.difference - k.lost + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, 'cost',
+           money(c.difference - k.lost + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, fp.covered_days
     FROM (SELECT coalesce(sum(cap_savings_after_models), 0) AS after_models,
                  coalesce(sum(cap_savings), 0) AS standalone,
                  coalesce(sum((cap_savings_after_models - cap_savings)
                               * (SELECT covered_days FROM period) / nullif(covered_days, 0)), 0) AS difference
           FROM ledger_caps WHERE proposed) AS c
+    CROSS JOIN (SELECT coalesce(sum(on_model_lever_calls), 0) AS lost FROM ledger_caching) AS k
     CROSS JOIN ledger_commitment AS a
     JOIN ledger_commitment AS l ON l.basis = 'after_levers'
     CROSS JOIN fp
     WHERE a.basis = 'after_caps'
-      AND c.difference + greatest(l.savings, 0) - greatest(a.savings, 0) <> 0
+      AND c.difference - k.lost + greatest(l.savings, 0) - greatest(a.savings, 0) <> 0
 ),
 upgrades AS (
     SELECT 'upgrade:' || customer_id, 'profitability', ['profitability', 'realtime'],
@@ -1065,6 +1142,7 @@ SELECT * FROM switch
 UNION ALL SELECT * FROM features
 UNION ALL SELECT * FROM arbitrage
 UNION ALL SELECT * FROM caps
+UNION ALL SELECT * FROM caching
 UNION ALL SELECT * FROM commitment
 UNION ALL SELECT * FROM overlap
 UNION ALL SELECT * FROM upgrades
@@ -1133,7 +1211,7 @@ SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
                         ELSE format(' {} ${:,.2f} a month (30-day month; ${:,.2f} over {}).',
                           CASE l.kind WHEN 'saving' THEN 'Saves' WHEN 'avoided cost' THEN 'Avoids'
                                       WHEN 'revenue gain' THEN 'Adds' WHEN 'revenue at risk' THEN 'Puts at risk'
-                                      ELSE 'Target gap:' END,
+                                      WHEN 'overlap' THEN 'Changes the total by' ELSE 'Target gap:' END,
                           per_month(l.period_usd, l.days), money(l.period_usd), days_text(l.days)) END AS detail,
        l.assumptions, l.confidence, l.quality_risk,
        money(l.period_usd) AS period_usd,

@@ -222,6 +222,51 @@ def test_sure_savings_do_not_depend_on_the_quality_levers(tmp_path):
     assert float(total[4]["monthly_usd"]) == pytest.approx(358.56, abs=1e-4)
 
 
+def test_prompt_caching_is_a_sure_lever_counted_once(tmp_path):
+    """Prompt caching in the ledger: standalone with the sure levers, the part on calls
+    a model switch moves taken back by the overlap line, the commitment sized after it."""
+    # 10 complete days, each: 40 gemini-1.5-flash analysis calls of 1M input tokens
+    # ($0.075 each, $3.00 a day; the cheapest economy model: no switch, no arbitrage)
+    # and one gpt-4o qa call of 1M input tokens ($2.50; a switch to gpt-4o-mini).
+    # No cache reads today.
+    rows = []
+    for day in range(1, 11):
+        ts = f"2025-11-{day:02d}T"
+        rows += [{"timestamp": ts + "00:30:00", "provider": "google", "model": "gemini-1.5-flash",
+                  "task_type": "analysis", "feature_id": "analysis", "input_tokens": "1000000",
+                  "output_tokens": "0", "cost_usd": "0.075000"} for _ in range(40)]
+        rows.append({"timestamp": ts + "23:30:00", "provider": "openai", "model": "gpt-4o",
+                     "task_type": "qa", "feature_id": "qa", "input_tokens": "1000000",
+                     "output_tokens": "0", "cost_usd": "2.500000"})
+    subs = write_subscriptions(tmp_path / "subs.csv", [
+        ["cust_0001", "org_001", "enterprise", "2025-11-01", "", "10000", ""]])
+    session = open_session(write_calls(tmp_path / "calls.csv", rows), subscriptions=subs)
+    try:
+        actions = {r["action_id"]: r for r in rows_of(session.con, "SELECT * FROM actions")}
+        total = {r["position"]: float(r["monthly_usd"]) for r in rows_of(session.con, "SELECT * FROM actions_total")}
+    finally:
+        session.close()
+    # caching at 50% of input tokens, list prices a million tokens: flash 0.075 input,
+    # 0.01875 cache read: 20M x 0.05625 / 1M = 1.125 a day, 11.25 over 10 days, 33.75 a
+    # month; gpt-4o 2.50 / 1.25: 0.5M x 1.25 / 1M = 0.625 a day, 18.75 a month
+    flash, gpt4o = actions["caching:google/gemini-1.5-flash"], actions["caching:openai/gpt-4o"]
+    assert (flash["kind"], flash["confidence"], flash["counted"]) == ("saving", "medium", True)
+    assert float(flash["monthly_usd"]) == pytest.approx(33.75)
+    assert float(gpt4o["monthly_usd"]) == pytest.approx(18.75)
+    # commitment on what the caps (none) and caching leave: 5.50 - 1.75 = 3.75 each day;
+    # committed 3.75 x 10 x 0.8 = 30 against 37.50: 7.50 over 10 days, 22.50 a month
+    assert float(actions["commitment"]["monthly_usd"]) == pytest.approx(22.5)
+    # the switch: 2.50 - 1M x 0.00015 / 1K = 2.35 a day, 70.50 a month. If it is made,
+    # gpt-4o's caching is lost (-6.25) and the commitment on 5.50 - 2.35 - 1.125 = 2.025
+    # a day saves 4.05 instead of 7.50: overlap -9.70 over 10 days, -29.10 a month
+    assert float(actions["switch:openai/gpt-4o/qa"]["monthly_usd"]) == pytest.approx(70.5)
+    assert float(actions["overlap:quality-levers"]["counted_monthly_usd"]) == pytest.approx(-29.1)
+    assert total[2] == pytest.approx(33.75 + 18.75 + 22.5)       # sure: standalone
+    assert total[3] == pytest.approx(70.5 - 29.1)
+    # in sequence: switch 70.50 + flash caching 33.75 + commitment 4.05 x 3 = 12.15
+    assert total[4] == pytest.approx(70.5 + 33.75 + 12.15) and total[4] <= total[1] == pytest.approx(165.0)
+
+
 def test_small_actions_are_listed_together_under_the_dollar_floor(tmp_path):
     # two days of one small switch each for two models: each under $10 a month
     rows = [{"model": m, "provider": "openai", "task_type": "qa", "feature_id": "qa",

@@ -211,13 +211,18 @@ def test_total_potential_stacks_levers_without_double_counting(levers_csv):
     rows = run_query("optimization", levers_csv, "total_potential")
     by_lever = {r["lever"]: r for r in rows}
     # one-day file, per 30-day month: switching 0.05955 x 30 = 1.7865; arbitrage
-    # 0.0004 x 30 = 0.012; the commitment (a sure lever) on the day's spend, 0.06075 at
-    # 80%: 0.01215 x 30 = 0.3645; sized on what remains after both, 0.0008 at 80%,
-    # 0.0048 a month: the overlap line is 0.0048 - 0.3645 = -0.3597.
+    # 0.0004 x 30 = 0.012; prompt caching (a sure lever) on gpt-4o-mini: 500 of its
+    # 1,000 input tokens at the cache read price, 500 x (0.15 - 0.075) / 1M = 0.0000375,
+    # 0.000038 to the cent's 6 decimals, 0.00114 a month; the commitment (a sure lever)
+    # on the day's spend after caching, 0.06075 - 0.000038 = 0.060712 at 80%: 0.012142,
+    # 0.36426 a month; sized on what remains after the switch and arbitrage (which
+    # move gpt-4o-mini, so its caching is lost), 0.0008 at 80%, 0.0048 a month: the
+    # overlap line is -0.00114 + 0.0048 - 0.36426 = -0.3606.
     assert by_lever["model switching"]["monthly_savings"] == pytest.approx(1.7865)
     assert by_lever["provider arbitrage"]["monthly_savings"] == pytest.approx(0.012)
-    assert by_lever["reserved commitment"]["monthly_savings"] == pytest.approx(0.3645)
-    assert by_lever["overlap with the sure levers"]["monthly_savings"] == pytest.approx(-0.3597)
+    assert by_lever["prompt caching"]["monthly_savings"] == pytest.approx(0.00114)
+    assert by_lever["reserved commitment"]["monthly_savings"] == pytest.approx(0.36426)
+    assert by_lever["overlap with the sure levers"]["monthly_savings"] == pytest.approx(-0.3606)
     assert sum(r["monthly_savings"] for r in rows) == pytest.approx(1.7865 + 0.012 + 0.0048)
     assert sum(r["monthly_savings"] for r in rows) <= 0.06075 * 30
 
@@ -225,12 +230,12 @@ def test_total_potential_stacks_levers_without_double_counting(levers_csv):
 def test_headline_and_alerts(levers_csv):
     headline = run_query("optimization", levers_csv, "headline")
     assert 2 <= len(headline) <= 4
-    # the sure part (medium confidence: the commitment, standalone) leads, then what
-    # depends on quality (with the overlap line)
+    # the sure part (medium confidence: caching and the commitment, standalone) leads,
+    # then what depends on quality (with the overlap line); see the test above
     assert headline[0]["label"] == "Monthly savings, high or medium confidence"
-    assert headline[0]["value"] == pytest.approx(0.3645, abs=1e-6)
+    assert headline[0]["value"] == pytest.approx(0.00114 + 0.36426, abs=1e-6)
     assert headline[1]["label"] == "Monthly savings that depend on quality"
-    assert headline[1]["value"] == pytest.approx(1.7985 - 0.3597, abs=1e-6)
+    assert headline[1]["value"] == pytest.approx(1.7985 - 0.3606, abs=1e-6)
     assert headline[2]["value"] == pytest.approx(1.8225, abs=1e-6)      # 0.06075 x 30
     # 1.7865 a month of avoidable spend is under the $10 floor: no alert
     assert run_query("optimization", levers_csv, "alerts") == []

@@ -10,7 +10,7 @@
 -- param: simple_tasks = qa,chat,summarization,translation | Task types an economy model handles well (comma separated)
 -- param: commitment_percentile = 0.1 min 0 max 1 | Percentile of daily spend to commit to (0-1)
 -- param: commitment_discount_pct = 20.0 min 0 max 100 | Discount on committed spend, in percent
--- param: target_cache_hit_pct = 50.0 min 0 max 100 | Share of input tokens a well-cached prompt reads from the cache (percent), for the caching opportunity
+-- param: target_cache_hit_pct = 50.0 min 0 max 100 | Share of input tokens a well-cached prompt reads from the cache (percent): the ledger's prompt-caching actions
 
 -- query: _usage
 -- Calls aggregated once by provider, model and task type (a few hundred
@@ -217,7 +217,7 @@ ORDER BY savings DESC, from_provider, from_model;
 
 -- query: total_potential
 -- title: What the ledger counts, lever by lever
--- description: Each lever once, per 30-day month, from the ledger of actions: the commitment (sized after the caps) standalone, the quality-dependent switches and arbitrage on other calls, and the overlap line, what the commitment and caps lose if the switches are made.
+-- description: Each lever once, per 30-day month, from the ledger of actions: prompt caching and the commitment (sized after the caps and caching) standalone, the quality-dependent switches and arbitrage on other calls, and the overlap line, what the commitment, caps and caching lose if the switches are made.
 -- chart: bar
 -- x: lever
 -- y: monthly_savings
@@ -242,7 +242,8 @@ SELECT * FROM (VALUES
     (4, 'Commitment', 'discount on committed spend (%)', CAST(getvariable('commitment_discount_pct') AS VARCHAR)),
     (5, 'Volume discounts', 'monthly tiers (hypothetical, not counted)', '$250: 3%, $1,000: 5%, $5,000: 10%, $25,000: 15%'),
     (6, 'Provider arbitrage', 'target model', 'cheapest same-class model of another provider'),
-    (7, 'All', 'month', '30 days: monthly = amount over the file x 30 / period days')
+    (7, 'Prompt caching', 'share of input tokens read from the cache (%)', CAST(getvariable('target_cache_hit_pct') AS VARCHAR)),
+    (8, 'All', 'month', '30 days: monthly = amount over the file x 30 / covered days (a partial first or last day counts for the part the calls cover)')
 ) AS t(step, lever, parameter, value)
 ORDER BY step;
 
@@ -318,26 +319,16 @@ ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amoun
 
 -- query: caching_opportunity
 -- title: Prompt-caching opportunity
--- description: Savings over the file's period and per 30-day month if each model and feature read target_cache_hit_pct of its input tokens from the prompt cache (today: cache_hit_pct), at list prices (cache read price instead of the input price; the one-off cache-write premium is not counted). Only models whose list price has a cheaper cache read. An estimate, not in the Actions total: on calls a model switch moves, the switch's saving already counts.
+-- description: Per model, the saving if its calls read target_cache_hit_pct of their input tokens from the prompt cache (today: cache_hit_pct), at list prices (a cache read instead of an input token; the one-off cache-write premium not counted); only models whose cache read is cheaper. potential_savings is on all their calls over the file's period; savings is what the ledger counts (not on customers it caps; the part on calls a model switch or arbitrage moves is taken back by the overlap line if those are made), monthly_savings per 30-day month, as the Actions on the index.
 -- chart: hbar
--- x: model_feature
--- y: potential_savings
+-- x: model
+-- y: potential_savings, savings
 -- limit: 25
-SELECT provider, model, feature_id, model || ' · ' || feature_id AS model_feature,
-       sum(calls) AS calls,
-       sum(input_tokens) AS input_tokens,
-       pct(sum(cache_read_input_tokens), sum(input_tokens)) AS cache_hit_pct,
+SELECT provider, model, calls, input_tokens, cache_hit_pct,
        getvariable('target_cache_hit_pct') AS target_cache_hit_pct,
-       money(sum(greatest(0, input_tokens * getvariable('target_cache_hit_pct') / 100
-                             - cache_read_input_tokens)
-                 * (list_input_per_mtok - list_cache_read_per_mtok)) / 1000000) AS potential_savings,
-       per_month(money(sum(greatest(0, input_tokens * getvariable('target_cache_hit_pct') / 100
-                                       - cache_read_input_tokens)
-                           * (list_input_per_mtok - list_cache_read_per_mtok)) / 1000000),
-                 (SELECT covered_days FROM period)) AS monthly_potential_savings
-FROM calls_list_cost
-WHERE list_cache_read_per_mtok < list_input_per_mtok
-GROUP BY provider, model, feature_id
-HAVING potential_savings > 0
-ORDER BY potential_savings DESC, provider, model, feature_id;
+       potential_savings, on_capped_customers AS on_capped_customers_usd,
+       savings, on_model_lever_calls AS on_model_lever_calls_usd,
+       per_month(savings, (SELECT covered_days FROM period)) AS monthly_savings
+FROM ledger_caching
+ORDER BY potential_savings DESC, provider, model;
 
