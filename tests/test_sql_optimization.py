@@ -260,3 +260,10 @@ def test_models_missing_from_the_price_table_are_an_alert(calls_csv):
     (alert,) = run_query("optimization", path, "alerts")
     assert alert["severity"] == "low"
     assert alert["amount_usd"] == pytest.approx(1.5)
+
+
+def test_json_has_no_internal_columns(levers_csv):
+    # model_switching's chart label (_label) stays in the CSV download, not in the
+    # JSON contract (issue 11: no internal columns)
+    (row,) = run_query("optimization", levers_csv, "model_switching")
+    assert row["from_model"] == "gpt-4" and not [c for c in row if c.startswith("_")]

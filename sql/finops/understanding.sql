@@ -530,7 +530,7 @@ ORDER BY amount_usd DESC, title;
 -- description: Over the file's period: the share of input tokens read from the prompt cache (cache_hit_pct) and the money caching saved at list prices (cache reads at the cache price instead of the input price, less the cache-write premium); NULL savings: no list price for the model.
 -- chart: none
 -- limit: 25
-SELECT provider, model, feature_id, model || ' · ' || feature_id AS model_feature,
+SELECT provider, model, feature_id,
        sum(calls) AS calls,
        sum(input_tokens) AS input_tokens,
        sum(cache_read_input_tokens) AS cache_read_tokens,
