@@ -614,6 +614,13 @@ WHERE NOT (p.model_class = 'premium'
 -- Cost cap: an unprofitable customer's AI cost held to cost_cap_pct % of its
 -- revenue (a usage cap or overage billing); cap_savings is the cost above
 -- it, standalone and after the model levers.
+-- Upgrade: the next tier's fee. Its fee rise (upgrade_rise_pct) is judged by
+-- pricing's churn rule, the one the ledger applies to any bill: a rise of
+-- more than churn_increase_pct makes the customer likely to leave
+-- (upgrade_keeps_customer false). The ledger proposes the upgrade (a
+-- medium-confidence revenue gain) only when it covers the loss and keeps
+-- the customer by that rule; otherwise the cap, with the upgrade listed as
+-- a low-confidence alternative, not counted.
 CREATE OR REPLACE TEMP VIEW ledger_caps AS
 WITH after_models AS (
     SELECT customer_id, sum(savings) AS model_savings FROM ledger_model_savings GROUP BY customer_id
@@ -622,13 +629,17 @@ SELECT e.customer_id, e.subscription_tier, e.organization_id, e.tenure_days, e.c
        e.monthly_fee, t.tier_rank,
        nt.subscription_tier AS upgrade_tier, nt.monthly_fee AS upgrade_fee,
        money((nt.monthly_fee - e.monthly_fee) * e.covered_days / 30) AS upgrade_revenue,
+       pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) AS upgrade_rise_pct,
+       pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) <= assumption_num('churn_increase_pct') AS upgrade_keeps_customer,
        money(greatest(0, e.cost - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings,
        money(greatest(0, e.cost - coalesce(a.model_savings, 0)
                          - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings_after_models,
-       -- the ledger proposes the cap unless the upgrade alone breaks even
+       -- the ledger proposes the cap unless the upgrade alone breaks even and,
+       -- by the churn rule, keeps the customer
        e.cost > e.revenue * assumption_num('cost_cap_pct') / 100
        AND NOT (nt.subscription_tier IS NOT NULL
-                AND e.revenue - e.cost + money((nt.monthly_fee - e.monthly_fee) * e.covered_days / 30) >= 0)
+                AND e.revenue - e.cost + money((nt.monthly_fee - e.monthly_fee) * e.covered_days / 30) >= 0
+                AND pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) <= assumption_num('churn_increase_pct'))
            AS proposed
 FROM customer_economics AS e
 JOIN subscription_tiers AS t USING (subscription_tier)
@@ -1083,11 +1094,20 @@ upgrades AS (
     SELECT 'upgrade:' || customer_id, 'profitability', ['profitability', 'realtime'],
            'tier upgrade', 5, 'revenue gain',
            format('Upgrade {} from {} to {}', customer_id, subscription_tier, upgrade_tier),
-           format('{} cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days; {} pays ${:,.2f} a month more and covers the loss.',
-                  customer_id, cost, revenue, tenure_days, upgrade_tier, upgrade_fee - monthly_fee),
+           format('{} cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days; {} pays ${:,.2f} a month more and covers the loss.{}',
+                  customer_id, cost, revenue, tenure_days, upgrade_tier, upgrade_fee - monthly_fee,
+                  CASE WHEN NOT upgrade_keeps_customer
+                       THEN format(' Its bill would rise {:.0f}%: by pricing''s churn rule (over {}%) the customer is likely to leave, putting its ${:,.2f} a month at risk, so the ledger proposes the cap instead.',
+                                   upgrade_rise_pct, assumption('churn_increase_pct'), monthly_fee)
+                       ELSE '' END),
            'The customer accepts the next tier at its list fee.',
-           'medium', NULL,
-           upgrade_revenue, revenue, 'revenue', upgrade_revenue, NULL, ledger_caps.covered_days
+           CASE WHEN upgrade_keeps_customer THEN 'medium' ELSE 'low' END, NULL,
+           upgrade_revenue, revenue, 'revenue',
+           CASE WHEN upgrade_keeps_customer THEN upgrade_revenue ELSE 0 END,
+           CASE WHEN NOT upgrade_keeps_customer
+                THEN format('not counted: the fee rises {:.0f}%, over the {}% at which a customer is likely to leave; the cap counts instead',
+                            upgrade_rise_pct, assumption('churn_increase_pct')) END,
+           ledger_caps.covered_days
     FROM ledger_caps, fp
     WHERE upgrade_tier IS NOT NULL AND revenue - cost + upgrade_revenue >= 0
 ),
@@ -1165,10 +1185,12 @@ revenue_levers AS (
 ),
 ledger AS MATERIALIZED (
     SELECT a.*,
-           CASE WHEN a.lever = 'tier upgrade' AND r.plan > r.upgrades THEN 0
+           CASE WHEN a.lever = 'tier upgrade' AND a.note IS NOT NULL THEN 0
+                WHEN a.lever = 'tier upgrade' AND r.plan > r.upgrades THEN 0
                 WHEN a.lever = 'pricing plan' AND a.kind = 'revenue gain' AND r.upgrades >= r.plan THEN 0
                 ELSE a.counted_period_usd END AS reconciled_period_usd,
-           CASE WHEN a.lever = 'tier upgrade' AND r.plan > r.upgrades
+           CASE WHEN a.lever = 'tier upgrade' AND a.note IS NOT NULL THEN a.note
+                WHEN a.lever = 'tier upgrade' AND r.plan > r.upgrades
                     THEN 'an alternative to the pricing plan, which counts instead'
                 WHEN a.lever = 'pricing plan' AND a.kind = 'revenue gain' AND r.upgrades >= r.plan
                     THEN 'an alternative to the tier upgrades, which count instead'

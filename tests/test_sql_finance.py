@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from conftest import run_query, write_calls
+from conftest import run_query, whole_day_time, write_calls
 from finops.engine import analyze, catalog
 from finops.engine.errors import FinopsError
 from finops.engine.session import open_session
@@ -265,6 +265,31 @@ def test_prompt_caching_is_a_sure_lever_counted_once(tmp_path):
     assert total[3] == pytest.approx(70.5 - 29.1)
     # in sequence: switch 70.50 + flash caching 33.75 + commitment 4.05 x 3 = 12.15
     assert total[4] == pytest.approx(70.5 + 33.75 + 12.15) and total[4] <= total[1] == pytest.approx(165.0)
+
+
+def test_an_upgrade_agrees_with_the_churn_rule(tmp_path):
+    """A tier upgrade whose fee rise is over churn_increase_pct is the same bill rise
+    pricing says makes a customer leave: listed, low confidence, not counted; the cap
+    counts. Within the rule (here raised to 300%) the upgrade is the remedy."""
+    # C, starter (29), Nov 1 00:30 .. Nov 10 23:30: revenue 29 x 10 / 30 = 9.666667,
+    # cost 10: loses 0.333333. pro would add (99 - 29) x 10 / 30 = 23.333333 and cover
+    # it, a 241.4% fee rise. Cap at 80%: 10 - 7.733333 = 2.266667, 6.80 a month.
+    rows = [{"customer_id": "C", "subscription_tier": "starter", "timestamp": f"2025-11-{d:02d}T{whole_day_time(d)}",
+             "cost_usd": "5.000000"} for d in (1, 10)]
+    session = open_session(write_calls(tmp_path / "calls.csv", rows))
+    try:
+        actions = {r["action_id"]: r for r in rows_of(session.con, "SELECT * FROM actions")}
+        assert (actions["upgrade:C"]["confidence"], actions["upgrade:C"]["counted"]) == ("low", False)
+        assert float(actions["upgrade:C"]["monthly_usd"]) == pytest.approx(70.0)
+        assert "not counted: the fee rises 241%" in actions["upgrade:C"]["reconciliation"]
+        assert actions["cap:C"]["counted"] and float(actions["cap:C"]["monthly_usd"]) == pytest.approx(6.8)
+        session.con.execute("SET VARIABLE churn_increase_pct = '300'")
+        session.con.execute("CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live")
+        actions = {r["action_id"]: r for r in rows_of(session.con, "SELECT * FROM actions")}
+    finally:
+        session.close()
+    assert (actions["upgrade:C"]["confidence"], actions["upgrade:C"]["counted"]) == ("medium", True)
+    assert "cap:C" not in actions
 
 
 def test_small_actions_are_listed_together_under_the_dollar_floor(tmp_path):

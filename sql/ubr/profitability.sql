@@ -36,11 +36,14 @@ JOIN subscription_tiers AS t USING (subscription_tier);
 -- cap: AI cost limited to cost_cap_pct % of revenue; cap_savings is the
 --   cost above that cap.
 -- The upgrade is proposed when it alone makes the customer break even
--- (margin + upgrade_revenue >= 0); otherwise the cap.
+-- (margin + upgrade_revenue >= 0) and its fee rise is within pricing's
+-- churn rule (upgrade_rise_pct <= churn_increase_pct: the customer stays);
+-- otherwise the cap (ledger_caps.proposed).
 CREATE OR REPLACE TEMP TABLE profitability_interventions AS
 SELECT customer_id, subscription_tier, organization_id, tenure_days,
        revenue, cost, revenue - cost AS margin,
-       upgrade_tier, upgrade_revenue, cap_savings
+       upgrade_tier, upgrade_revenue, upgrade_rise_pct, upgrade_keeps_customer, cap_savings,
+       proposed AS cap_proposed
 FROM ledger_caps;
 
 -- query: headline
@@ -164,17 +167,17 @@ ORDER BY margin, organization_id;
 
 -- query: interventions
 -- title: Interventions for unprofitable customers
--- description: For each customer that loses money, over its billed days: the next tier's extra revenue (none above the top tier), the cost a cap avoids, and the proposed remedy.
+-- description: For each customer that loses money, over its billed days: the next tier's extra revenue (none above the top tier) and its fee rise, the cost a cap avoids, and the proposed remedy: the upgrade only when it covers the loss and its fee rise is within pricing's churn rule (a bill rising more than churn_increase_pct makes the customer likely to leave), else the cap.
 -- chart: hbar
 -- x: customer_id
 -- y: upgrade_revenue, cap_savings
 -- limit: 25
 SELECT customer_id, subscription_tier, organization_id, revenue, cost, margin,
-       upgrade_tier, upgrade_revenue, cap_savings,
-       CASE WHEN upgrade_tier IS NOT NULL AND margin + upgrade_revenue >= 0
+       upgrade_tier, upgrade_revenue, upgrade_rise_pct, cap_savings,
+       CASE WHEN NOT cap_proposed AND upgrade_tier IS NOT NULL
             THEN 'upgrade to ' || upgrade_tier
             ELSE 'cap AI cost at ' || getvariable('cost_cap_pct') || '% of revenue' END AS intervention,
-       CASE WHEN upgrade_tier IS NOT NULL AND margin + upgrade_revenue >= 0
+       CASE WHEN NOT cap_proposed AND upgrade_tier IS NOT NULL
             THEN upgrade_revenue ELSE cap_savings END AS amount_usd
 FROM profitability_interventions
 ORDER BY margin, customer_id;
