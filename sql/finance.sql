@@ -553,7 +553,9 @@ SELECT provider, model AS from_model, any_value(to_model) AS to_model, task_type
        sum(cost) - token_cost(sum(input_tokens), sum(output_tokens), any_value(to_input_per_1k),
                               any_value(to_output_per_1k)) AS savings,
        (SELECT meets_sla FROM model_sla AS m
-        WHERE m.provider = s.provider AND m.model = any_value(s.to_model)) AS target_meets_sla
+        WHERE m.provider = s.provider AND m.model = any_value(s.to_model)) AS target_meets_sla,
+       (SELECT model_class FROM model_prices AS c
+        WHERE c.provider = s.provider AND c.model = any_value(s.to_model)) AS to_model_class
 FROM ledger_switch_scope AS s
 GROUP BY provider, model, task_type;
 
@@ -561,6 +563,9 @@ GROUP BY provider, model, task_type;
 -- call is counted twice) repriced at every model of the same model_class
 -- from another provider; the cheapest candidate is kept (ties: provider,
 -- model name); a model already the cheapest of its class has nothing to gain.
+-- A model that model_prices names as its provider's switch target
+-- (economy_model) is not moved away: the ledger never moves work into a
+-- model in one action and out of it in another.
 CREATE OR REPLACE TEMP VIEW ledger_arbitrage AS
 WITH rest AS (
     SELECT u.provider, u.model, p.model_class,
@@ -570,6 +575,8 @@ WITH rest AS (
     JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
     WHERE NOT (p.model_class = 'premium'
                AND simple_task(u.task_type))
+      AND NOT EXISTS (SELECT 1 FROM model_prices AS t
+                      WHERE t.provider = u.provider AND t.economy_model = u.model)
     GROUP BY u.provider, u.model, p.model_class
 ),
 candidates AS (
@@ -982,11 +989,12 @@ switch AS (
            'optimization' AS domain, ['optimization', 'understanding', 'performance'] AS shown_in,
            'model switching' AS lever, 1 AS step, 'saving' AS kind,
            format('Move {} calls from {} to {}', task_type, from_model, to_model) AS title,
-           format('{:,} {} calls on {} cost ${:,.2f} over the {} days; the same tokens at {} list prices cost ${:,.2f}.',
+           format('{:,} {} calls on {} cost ${:,.2f} over the {} days; the same tokens at {}''s table price (model_prices) cost ${:,.2f}.',
                   CAST(calls AS BIGINT), task_type, from_model, current_cost, fp.period_days, to_model, projected_cost) AS detail,
-           format('Same tokens per call; {} list prices from model_prices; {} is a simple task type.', to_model, task_type) AS assumptions,
+           format('Same tokens per call; {} at its price in model_prices (the price table calls are costed with, not the genai-prices list price the pricing check uses); {} is a simple task type.', to_model, task_type) AS assumptions,
            'low' AS confidence,
-           format('{} is an economy model: check a sample of {} outputs before switching{}.', to_model, task_type,
+           format('{} is a {} model (model_prices): check a sample of {} outputs before switching{}.', to_model,
+                  coalesce(to_model_class, 'cheaper'), task_type,
                   CASE WHEN target_meets_sla IS NULL THEN '; its latency is not observed in this file' ELSE '' END) AS quality_risk,
            savings AS period_usd, current_cost AS acts_on_period_usd, 'cost' AS base,
            savings AS counted_period_usd, NULL AS note, fp.covered_days AS days
@@ -998,9 +1006,9 @@ arbitrage AS (
     SELECT 'arbitrage:' || from_provider || '/' || from_model, 'optimization', ['optimization'],
            'provider arbitrage', 2, 'saving',
            format('Move {} work from {} to {} {}', from_model, from_provider, to_provider, to_model),
-           format('{:,} {} calls outside simple tasks cost ${:,.2f} over the {} days; at {} list prices ${:,.2f}.',
+           format('{:,} {} calls outside simple tasks cost ${:,.2f} over the {} days; at {}''s table price (model_prices) ${:,.2f}.',
                   CAST(calls AS BIGINT), from_model, current_cost, fp.period_days, to_model, projected_cost),
-           format('Same tokens per call; {} list prices; the cheapest {} model of another provider.', to_model, model_class),
+           format('Same tokens per call; {} at its price in model_prices; the cheapest {} model of another provider.', to_model, model_class),
            'low',
            format('{} is another provider''s model: its quality on this work is untested.', to_model),
            savings, current_cost, 'cost', savings, NULL, fp.covered_days
@@ -1026,7 +1034,7 @@ caps AS (
 caching AS (
     SELECT 'caching:' || provider || '/' || model, 'optimization', ['optimization'], 'prompt caching', 3, 'saving',
            format('Cache {} prompts: {}% of input tokens from the prompt cache', model, assumption('target_cache_hit_pct')),
-           format('{:,} {} calls read {:.1f}% of their input tokens from the cache; at {}% the same calls cost ${:,.2f} less over the {} days at list prices'
+           format('{:,} {} calls read {:.1f}% of their input tokens from the cache; at {}% the same calls cost ${:,.2f} less over the {} days at genai-prices list prices'
                   || '{}.',
                   CAST(calls AS BIGINT), model, coalesce(cache_hit_pct, 0), assumption('target_cache_hit_pct'),
                   potential_savings, fp.period_days,

@@ -190,41 +190,46 @@ def levers_csv(calls_csv):
     return calls_csv([
         # switching: 0.06 paid, 0.00045 at gpt-4o-mini -> saves 0.05955
         call("openai", "gpt-4", "qa", 1000, 500, 0.06),
-        # arbitrage: gpt-4o-mini 1000/1000 = 0.00015 + 0.0006 = 0.00075; the
-        # cheapest economy model elsewhere is titan-text-lite:
-        # 0.00015 + 0.0002 = 0.00035 -> saves 0.0004
-        call("openai", "gpt-4o-mini", "code_generation", 1000, 1000, 0.00075),
+        # arbitrage: gpt-3.5-turbo 1000/1000 = 0.0005 + 0.0015 = 0.002; the
+        # cheapest standard model elsewhere is gemini-pro:
+        # 0.00025 + 0.0005 = 0.00075 -> saves 0.00125 (no cache price: no caching)
+        call("openai", "gpt-3.5-turbo", "code_generation", 1000, 1000, 0.002),
     ])
 
 
 def test_provider_arbitrage_picks_cheapest_same_class_model(levers_csv):
     (row,) = run_query("optimization", levers_csv, "provider_arbitrage")
     assert (row["from_model"], row["to_provider"], row["to_model"]) == \
-        ("gpt-4o-mini", "bedrock", "titan-text-lite")
-    assert row["current_cost"] == pytest.approx(0.00075)
-    assert row["projected_cost"] == pytest.approx(0.00035)
-    assert row["savings"] == pytest.approx(0.0004)
-    assert row["savings_pct"] == pytest.approx(100 * 0.0004 / 0.00075)
+        ("gpt-3.5-turbo", "google", "gemini-pro")
+    assert row["current_cost"] == pytest.approx(0.002)
+    assert row["projected_cost"] == pytest.approx(0.00075)
+    assert row["savings"] == pytest.approx(0.00125)
+    assert row["savings_pct"] == pytest.approx(100 * 0.00125 / 0.002)
+
+
+def test_arbitrage_never_moves_work_out_of_a_switch_target(calls_csv):
+    # gpt-4o-mini is openai's switch target (model_prices.economy_model): its own
+    # calls are not sent to another provider while gpt-4 qa calls are sent to it
+    path = calls_csv([call("openai", "gpt-4", "qa", 1000, 500, 0.06),
+                      call("openai", "gpt-4o-mini", "code_generation", 1000, 1000, 0.00075)])
+    assert run_query("optimization", path, "provider_arbitrage") == []
 
 
 def test_total_potential_stacks_levers_without_double_counting(levers_csv):
     rows = run_query("optimization", levers_csv, "total_potential")
     by_lever = {r["lever"]: r for r in rows}
     # one-day file, per 30-day month: switching 0.05955 x 30 = 1.7865; arbitrage
-    # 0.0004 x 30 = 0.012; prompt caching (a sure lever) on gpt-4o-mini: 500 of its
-    # 1,000 input tokens at the cache read price, 500 x (0.15 - 0.075) / 1M = 0.0000375,
-    # 0.000038 to the cent's 6 decimals, 0.00114 a month; the commitment (a sure lever)
-    # on the day's spend after caching, 0.06075 - 0.000038 = 0.060712 at 80%: 0.012142,
-    # 0.36426 a month; sized on what remains after the switch and arbitrage (which
-    # move gpt-4o-mini, so its caching is lost), 0.0008 at 80%, 0.0048 a month: the
-    # overlap line is -0.00114 + 0.0048 - 0.36426 = -0.3606.
+    # 0.00125 x 30 = 0.0375; the commitment (a sure lever) on the day's spend, 0.062
+    # at 80%: 0.0124, 0.372 a month; sized on what remains after the switch and
+    # arbitrage, 0.062 - 0.05955 - 0.00125 = 0.0012 at 80%: 0.00024, 0.0072 a month:
+    # the overlap line is 0.0072 - 0.372 = -0.3648.
     assert by_lever["model switching"]["monthly_savings"] == pytest.approx(1.7865)
-    assert by_lever["provider arbitrage"]["monthly_savings"] == pytest.approx(0.012)
-    assert by_lever["prompt caching"]["monthly_savings"] == pytest.approx(0.00114)
-    assert by_lever["reserved commitment"]["monthly_savings"] == pytest.approx(0.36426)
-    assert by_lever["overlap with the sure levers"]["monthly_savings"] == pytest.approx(-0.3606)
-    assert sum(r["monthly_savings"] for r in rows) == pytest.approx(1.7865 + 0.012 + 0.0048)
-    assert sum(r["monthly_savings"] for r in rows) <= 0.06075 * 30
+    assert by_lever["provider arbitrage"]["monthly_savings"] == pytest.approx(0.0375)
+    assert "prompt caching" not in by_lever
+    assert by_lever["reserved commitment"]["monthly_savings"] == pytest.approx(0.372)
+    assert by_lever["overlap with the sure levers"]["monthly_savings"] == pytest.approx(-0.3648)
+    assert sum(r["monthly_savings"] for r in rows) == pytest.approx(1.7865 + 0.0375 + 0.0072)
+    assert sum(r["monthly_savings"] for r in rows) <= 0.062 * 30
 
 
 def test_headline_and_alerts(levers_csv):
@@ -233,10 +238,10 @@ def test_headline_and_alerts(levers_csv):
     # the sure part (medium confidence: caching and the commitment, standalone) leads,
     # then what depends on quality (with the overlap line); see the test above
     assert headline[0]["label"] == "Monthly savings, high or medium confidence"
-    assert headline[0]["value"] == pytest.approx(0.00114 + 0.36426, abs=1e-6)
+    assert headline[0]["value"] == pytest.approx(0.372, abs=1e-6)
     assert headline[1]["label"] == "Monthly savings that depend on quality"
-    assert headline[1]["value"] == pytest.approx(1.7985 - 0.3606, abs=1e-6)
-    assert headline[2]["value"] == pytest.approx(1.8225, abs=1e-6)      # 0.06075 x 30
+    assert headline[1]["value"] == pytest.approx(1.7865 + 0.0375 - 0.3648, abs=1e-6)
+    assert headline[2]["value"] == pytest.approx(1.86, abs=1e-6)      # 0.062 x 30
     # 1.7865 a month of avoidable spend is under the $10 floor: no alert
     assert run_query("optimization", levers_csv, "alerts") == []
 

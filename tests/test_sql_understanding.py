@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_query
+from conftest import run_query, whole_day_time
 from finops.engine import analyze
 
 CONTRACT = {
@@ -192,3 +192,17 @@ def test_the_chart_does_not_project_what_the_table_refuses(calls_csv):
     assert run_query("understanding", longer, "forecast")[0]["status"] == "ok"
     projected = [r for r in run_query("understanding", longer, "forecast_daily") if r["projected_cost"] is not None]
     assert len(projected) == 30
+
+
+def test_a_model_recorded_above_its_list_price_is_an_alert(calls_csv):
+    # gpt-4o, 1M input tokens a day for 10 complete days: $2.50 a day at its genai-prices
+    # list price ($2.50 a million input tokens), recorded at $5.00: $25 over 10 days
+    # paid above list, $75 a 30-day month against $150 of monthly spend (50%): high.
+    rows = [{"timestamp": f"2025-11-{d:02d}T{whole_day_time(d)}", "model": "gpt-4o", "provider": "openai",
+             "task_type": "analysis", "input_tokens": "1000000", "output_tokens": "0",
+             "cost_usd": "5.000000"} for d in range(1, 11)]
+    alerts = run_query("understanding", calls_csv(rows), "alerts")
+    [drift] = [a for a in alerts if "list price" in a["title"]]
+    assert drift["title"] == "gpt-4o is recorded 100% above its list price"
+    assert drift["severity"] == "high" and drift["amount_usd"] == pytest.approx(75.0)
+    assert "$50.00 over the 10 days against $25.00" in drift["detail"]

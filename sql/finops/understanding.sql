@@ -501,7 +501,7 @@ SELECT * FROM report_actions('understanding') WHERE priority <= 5 ORDER BY prior
 
 -- query: alerts
 -- title: Alerts
--- description: Spend projected to grow faster than the threshold, when even the low end of the 95% range is above the actual: the next 30 days (or as many as there are complete days) against the actual spend of the last as many complete days; the range is never narrower than the backtest's error on its 14-day sum, so a model that missed by more than its interval raises no alert on a change inside that miss; severity by the alert policy on the growth against monthly spend.
+-- description: A model recorded above its genai-prices list price (more than 1% over the period: a stale meter, a missed discount, a wrong rate), the excess per 30-day month; and spend projected to grow faster than the threshold, when even the low end of the 95% range is above the actual: the next 30 days (or as many as there are complete days) against the actual spend of the last as many complete days; the range is never narrower than the backtest's error on its 14-day sum, so a model that missed by more than its interval raises no alert on a change inside that miss; severity by the alert policy on the growth against monthly spend.
 -- chart: none
 WITH o AS (SELECT * FROM understanding_outlook),
 fp AS (SELECT * FROM finance_period)
@@ -521,6 +521,22 @@ FROM (
     WHERE o.growth_pct >= getvariable('forecast_growth_alert_pct')
       -- only when the 95% range excludes the actual: otherwise no evidence of growth
       AND o.next_low > o.last_cost
+    UNION ALL
+    -- Recorded cost above the list price: the excess paid over the period, per
+    -- 30-day month, under the one alert policy (a model recorded below its
+    -- list price is a discount, not an alert).
+    SELECT alert_severity(per_month(d.recorded - d.list, fp.covered_days)),
+           format('{} is recorded {:.0f}% above its list price', d.model, pct(d.recorded - d.list, d.list)),
+           format('{:,} {} calls ({}) were recorded at ${:,.2f} over the {} days against ${:,.2f} at the genai-prices list price of each day: ${:,.2f} more a 30-day month. '
+                  || 'Check the meter, the contract rate or the price the calls are costed with (see "Recorded cost against list price").',
+                  CAST(d.calls AS BIGINT), d.model, d.provider, d.recorded, fp.period_days, d.list,
+                  per_month(d.recorded - d.list, fp.covered_days)),
+           per_month(d.recorded - d.list, fp.covered_days)
+    FROM (SELECT provider, model, sum(calls) AS calls, sum(cost_usd) AS recorded, sum(list_cost) AS list
+          FROM calls_list_cost
+          WHERE cost_source = 'recorded' AND list_cost IS NOT NULL
+          GROUP BY provider, model) AS d, fp
+    WHERE pct(d.recorded - d.list, d.list) > 1
 )
 WHERE severity IS NOT NULL
 ORDER BY amount_usd DESC, title;
@@ -543,7 +559,7 @@ ORDER BY cache_savings DESC NULLS LAST, cache_hit_pct DESC NULLS LAST, provider,
 
 -- query: pricing_check
 -- title: Recorded cost against list price
--- description: Per model and day, the cost the file records (cost_source recorded) against the same calls at the genai-prices list price of that day; drift above 1% either way is flagged (a stale meter, a missed discount, a negotiated rate). Models without a list price are left out and named in the footer.
+-- description: Per model and day, the cost the file records (cost_source recorded) against the same calls at the genai-prices list price of that day (not model_prices, the price table the ledger's switches are priced with); a model recorded more than 1% above it over the period is an alert; drift above 1% either way is flagged (a stale meter, a missed discount, a negotiated rate). Models without a list price are left out and named in the footer.
 -- chart: none
 -- limit: 50
 SELECT provider, model, call_date,
