@@ -610,12 +610,14 @@ WITH ends AS (
     SELECT *,
            NOT first_call > first_date + INTERVAL 1 HOUR AS first_day_complete,
            NOT last_call < last_date + INTERVAL 23 HOUR AS last_day_complete,
-           -- parts of a day to 6 decimals (exact in the sums that bill them)
+           -- parts of a day to 6 decimals (exact in the sums that bill them),
+           -- from whole milliseconds (epoch_ms: the same on every engine)
            CAST(CASE WHEN first_call > first_date + INTERVAL 1 HOUR
-                     THEN round(epoch(first_date + INTERVAL 1 DAY - first_call) / 86400, 6) ELSE 1 END
+                     THEN round((epoch_ms(CAST(first_date AS TIMESTAMP)) + 86400000 - epoch_ms(first_call))
+                                / 86400000, 6) ELSE 1 END
                 AS DECIMAL(18, 6)) AS first_day_covered,
            CAST(CASE WHEN last_call < last_date + INTERVAL 23 HOUR
-                     THEN round(epoch(last_call - last_date) / 86400, 6) ELSE 1 END
+                     THEN round((epoch_ms(last_call) - epoch_ms(CAST(last_date AS TIMESTAMP))) / 86400000, 6) ELSE 1 END
                 AS DECIMAL(18, 6)) AS last_day_covered
     FROM ends
 )

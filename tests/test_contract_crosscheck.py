@@ -275,11 +275,14 @@ def day_parts(calls) -> tuple[dict, Fraction]:
     first_ts, last_ts = min(c.ts for c in calls), max(c.ts for c in calls)
     midnight = lambda d: dt.datetime.combine(d, dt.time())  # noqa: E731
 
-    def part(seconds: float) -> Fraction:
-        return Fraction(Decimal(str(round(seconds / 86400, 6))))
-    f1 = (part((midnight(first) + dt.timedelta(days=1) - first_ts).total_seconds())
+    def ms(t: dt.datetime) -> int:  # whole milliseconds since 1970, as epoch_ms
+        return (t - dt.datetime(1970, 1, 1)) // dt.timedelta(milliseconds=1)
+
+    def part(millis: int) -> Fraction:
+        return Fraction(Decimal(str(round(millis / 86400000, 6))))
+    f1 = (part(ms(midnight(first)) + 86400000 - ms(first_ts))
           if first_ts > midnight(first) + dt.timedelta(hours=1) else Fraction(1))
-    f2 = (part((last_ts - midnight(last)).total_seconds())
+    f2 = (part(ms(last_ts) - ms(midnight(last)))
           if last_ts < midnight(last) + dt.timedelta(hours=23) else Fraction(1))
     covered = days - (1 - f1) - (1 - f2)
     if covered < 1:
