@@ -31,9 +31,10 @@ def _calls():
 def test_runs_norms_and_outliers(calls_csv):
     path = calls_csv(_calls())
     headline = {r["label"]: r["value"] for r in run_query("agents", path, "headline")}
-    assert headline == {"Cost of traced runs (whole file)": 0.37, "Runs (traces)": 8,
+    # money cards name their period (the file: Nov 1 00:30 .. Nov 8 23:30)
+    assert headline == {"Cost of traced runs for the 8 days 2025-11-01..2025-11-08": 0.37, "Runs (traces)": 8,
                         "Runs far above the norm of their feature and model": 1,
-                        "Unattributed spend (whole file)": 2.0}
+                        "Unattributed spend for the 8 days 2025-11-01..2025-11-08": 2.0}
     top = run_query("agents", path, "most_expensive_runs")
     assert [(r["trace_id"], r["calls"], r["models"], r["cost"]) for r in top[:3]] == \
         [("r6", 4, 2, 0.2), ("c1", 2, 1, 0.06), ("c2", 2, 1, 0.06)]
@@ -78,5 +79,5 @@ def test_a_file_without_traces_has_no_runs(calls_csv):
     _, results = analyze.run_sql("agents", path)
     queries = results[0].queries
     assert queries["most_expensive_runs"].rows == [] and queries["top_sessions"].rows == []
-    headline = {r[0]: float(r[1]) for r in queries["headline"].rows}
-    assert headline["Runs (traces)"] == 0 and headline["Cost of traced runs (whole file)"] == 0
+    headline = {r[0].split(" for the ")[0]: float(r[1]) for r in queries["headline"].rows}
+    assert headline["Runs (traces)"] == 0 and headline["Cost of traced runs"] == 0

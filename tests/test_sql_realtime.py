@@ -234,4 +234,4 @@ def test_revenue_at_risk_is_the_fee_of_a_customer_still_billed(calls_csv):
     revenue = {r["customer_id"]: r for r in run_query("profitability", path, "customers")}
     assert revenue["cust_q"]["tenure_days"] == 20            # billed to its last call
     headline = {r["label"]: r["value"] for r in run_query("realtime", path, "headline")}
-    assert headline["Revenue at risk, a month"] == 99
+    assert headline["Revenue at risk per 30-day month"] == 99

@@ -171,7 +171,9 @@ def test_flat_spend_over_31_days_raises_no_growth_alert(calls_csv):
 def test_headline_has_two_to_four_cards(calls_csv):
     rows = run_query("understanding", calls_csv(THREE_CALLS), "headline")
     assert 2 <= len(rows) <= 4
-    assert rows[0] == {"label": "Total AI cost", "value": 6, "unit": "usd"}
+    # the file: Nov 1 10:00 .. Nov 3 09:00, both end days partial
+    assert rows[0] == {"label": "Total AI cost for the 3 days 2025-11-01..2025-11-03 (1.96 days covered)",
+                       "value": 6, "unit": "usd"}
     assert rows[1]["value"] == 3 and rows[1]["unit"] == "count"
     assert all(r["unit"] in {"usd", "count", "pct", "ms", "days", "text"} for r in rows)
 

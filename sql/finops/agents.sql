@@ -86,7 +86,7 @@ WHERE n.has_norm
 -- query: headline
 -- title: Headline
 SELECT label, value, unit FROM (
-    SELECT 1 AS position, 'Cost of traced runs (whole file)' AS label,
+    SELECT 1 AS position, 'Cost of traced runs for ' || (SELECT period_label FROM finance_period) AS label,
            money(coalesce(sum(cost), 0)) AS value, 'usd' AS unit
     FROM agents_runs
     UNION ALL
@@ -94,7 +94,7 @@ SELECT label, value, unit FROM (
     UNION ALL
     SELECT 3, 'Runs far above the norm of their feature and model', money(count(*)), 'count' FROM agents_outliers
     UNION ALL
-    SELECT 4, 'Unattributed spend (whole file)',
+    SELECT 4, 'Unattributed spend for ' || (SELECT period_label FROM finance_period),
            money(coalesce(sum(cost_usd) FILTER (WHERE customer_id = 'unattributed'), 0)), 'usd'
     FROM calls
 )

@@ -226,7 +226,7 @@ ORDER BY month NULLS FIRST, scope, scope_id;
 
 -- query: headline
 SELECT label, value, unit FROM (VALUES
-    (1, 'Total cost', (SELECT money(cost) FROM alignment_totals), 'usd'),
+    (1, 'Total cost for ' || (SELECT period_label FROM finance_period), (SELECT money(cost) FROM alignment_totals), 'usd'),
     (2, 'Organizations', (SELECT money(count(DISTINCT organization_id)) FROM alignment_usage), 'count'),
     (3, 'Non-production share', (SELECT money(pct(non_production_cost, cost)) FROM alignment_totals), 'pct'),
     (4, 'Largest organization share', (SELECT money(max(share_pct)) FROM alignment_showback), 'pct')

@@ -258,11 +258,11 @@ t AS (
     FROM actions WHERE domain = 'optimization' AND kind IN ('saving', 'avoided cost', 'overlap')
 )
 SELECT label, value, unit FROM (
-    SELECT 1 AS n, 'Monthly savings, high or medium confidence' AS label, CAST(t.sure AS DECIMAL(38, 6)) AS value, 'usd' AS unit FROM t
+    SELECT 1 AS n, 'Savings per 30-day month, high or medium confidence' AS label, CAST(t.sure AS DECIMAL(38, 6)) AS value, 'usd' AS unit FROM t
     UNION ALL
-    SELECT 2, 'Monthly savings that depend on quality', CAST(t.quality AS DECIMAL(38, 6)), 'usd' FROM t
+    SELECT 2, 'Savings per 30-day month that depend on quality', CAST(t.quality AS DECIMAL(38, 6)), 'usd' FROM t
     UNION ALL
-    SELECT 3, 'Monthly AI spend', CAST(fp.monthly_spend AS DECIMAL(38, 6)), 'usd' FROM fp
+    SELECT 3, 'AI spend per 30-day month', CAST(fp.monthly_spend AS DECIMAL(38, 6)), 'usd' FROM fp
     UNION ALL
     SELECT 4, 'All savings, % of monthly spend', CAST(pct(t.sure + t.quality, fp.monthly_spend) AS DECIMAL(38, 6)), 'pct' FROM t, fp
 )

@@ -133,7 +133,7 @@ WHERE s.calls >= getvariable('min_calls') AND s.robust_sd > 0
 -- title: Headline
 -- Values are DECIMAL so money stays exact and counts print as whole numbers.
 SELECT label, value, unit FROM (
-    SELECT 1 AS position, 'Revenue at risk, a month' AS label,
+    SELECT 1 AS position, 'Revenue at risk per 30-day month' AS label,
            money(coalesce(sum(revenue_at_risk), 0)) AS value, 'usd' AS unit
     FROM realtime_budget
     UNION ALL

@@ -259,11 +259,11 @@ LEFT JOIN understanding_range AS p ON p.h = h.horizon_days;
 -- title: Headline
 -- Values are DECIMAL so money stays exact and counts print as whole numbers.
 SELECT label, value, unit FROM (
-    SELECT 1 AS k, 'Total AI cost' AS label, money(sum(cost_usd)) AS value, 'usd' AS unit FROM calls
+    SELECT 1 AS k, 'Total AI cost for ' || (SELECT period_label FROM finance_period) AS label, money(sum(cost_usd)) AS value, 'usd' AS unit FROM calls
     UNION ALL
     SELECT 2, 'Calls', money(count(*)), 'count' FROM calls
     UNION ALL
-    SELECT 3, 'Daily burn', money(safe_div(sum(d.cost), max(p.covered_days))), 'usd'
+    SELECT 3, 'Daily burn (average a covered day)', money(safe_div(sum(d.cost), max(p.covered_days))), 'usd'
     FROM understanding_daily AS d, period AS p
     UNION ALL
     SELECT 4, 'Projected next 30 days', money(projected_cost), 'usd'

@@ -30,7 +30,7 @@ SELECT * FROM feature_economics;
 -- query: headline
 -- title: Headline
 SELECT label, value, unit FROM (
-    SELECT 1 AS position, 'AI cost of features' AS label, money(sum(cost)) AS value, 'usd' AS unit
+    SELECT 1 AS position, 'AI cost of features for ' || (SELECT period_label FROM finance_period) AS label, money(sum(cost)) AS value, 'usd' AS unit
     FROM features_features
     UNION ALL
     SELECT 2, 'Margin on revenue attributed by call share', money(pct(sum(margin), sum(attributed_revenue))), 'pct'

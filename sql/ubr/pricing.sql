@@ -73,13 +73,13 @@ FROM pricing_plans AS p CROSS JOIN finance_period AS fp;
 WITH fp AS (SELECT * FROM finance_period),
 best AS (SELECT * FROM pricing_models WHERE model = (SELECT plan FROM pricing_plan_choice))
 SELECT label, value, unit FROM (
-    SELECT 1 AS position, 'Monthly margin under current pricing' AS label,
+    SELECT 1 AS position, 'Margin per 30-day month under current pricing' AS label,
            (SELECT per_month(margin, fp.covered_days) FROM pricing_models, fp WHERE model = 'flat') AS value, 'usd' AS unit
     UNION ALL
-    SELECT 2, 'Monthly gain while grandfathering, ' || coalesce((SELECT plan FROM pricing_plan_choice), 'no plan worth it'),
+    SELECT 2, 'Gain per 30-day month while grandfathering, ' || coalesce((SELECT plan FROM pricing_plan_choice), 'no plan worth it'),
            coalesce((SELECT per_month(gain_now, fp.covered_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
     UNION ALL
-    SELECT 3, 'Monthly revenue exposed under it when grandfathering ends',
+    SELECT 3, 'Revenue exposed per 30-day month when grandfathering ends',
            coalesce((SELECT per_month(revenue_exposed, fp.covered_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
 )
 ORDER BY position;

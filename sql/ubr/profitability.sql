@@ -50,7 +50,7 @@ FROM ledger_caps;
 -- title: Headline
 -- Values are DECIMAL so money stays exact and counts print as whole numbers.
 SELECT label, value, unit FROM (
-    SELECT 1 AS position, 'Total margin' AS label, money(sum(margin)) AS value, 'usd' AS unit
+    SELECT 1 AS position, 'Total margin for ' || (SELECT period_label FROM finance_period) AS label, money(sum(margin)) AS value, 'usd' AS unit
     FROM profitability_customers
     UNION ALL
     SELECT 2, 'Margin', money(pct(sum(margin), sum(revenue))), 'pct' FROM profitability_customers
@@ -58,7 +58,7 @@ SELECT label, value, unit FROM (
     SELECT 3, 'Unprofitable customers', money(count(*) FILTER (WHERE status = 'unprofitable')), 'count'
     FROM profitability_customers
     UNION ALL
-    SELECT 4, 'Loss on unprofitable customers',
+    SELECT 4, 'Loss on unprofitable customers for ' || (SELECT period_label FROM finance_period),
            money(coalesce(-sum(margin) FILTER (WHERE status = 'unprofitable'), 0)), 'usd'
     FROM profitability_customers
 )
