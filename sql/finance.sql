@@ -993,8 +993,8 @@ switch AS (
                   CAST(calls AS BIGINT), task_type, from_model, current_cost, fp.period_days, to_model, projected_cost) AS detail,
            format('Same tokens per call; {} at its price in model_prices (the price table calls are costed with, not the genai-prices list price the pricing check uses); {} is a simple task type.', to_model, task_type) AS assumptions,
            'low' AS confidence,
-           format('{} is a {} model (model_prices): check a sample of {} outputs before switching{}.', to_model,
-                  coalesce(to_model_class, 'cheaper'), task_type,
+           format('{} is in the {} class of model_prices: check a sample of {} outputs before switching{}.', to_model,
+                  coalesce(to_model_class, 'unpriced'), task_type,
                   CASE WHEN target_meets_sla IS NULL THEN '; its latency is not observed in this file' ELSE '' END) AS quality_risk,
            savings AS period_usd, current_cost AS acts_on_period_usd, 'cost' AS base,
            savings AS counted_period_usd, NULL AS note, fp.covered_days AS days
@@ -1239,9 +1239,10 @@ SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
        l.detail || CASE WHEN l.kind = 'revenue at risk' AND l.days = 30
                         THEN format(' Puts at risk ${:,.2f} a month.', money(l.period_usd))
                         ELSE format(' {} ${:,.2f} a month (30-day month; ${:,.2f} over {}).',
-                          CASE l.kind WHEN 'saving' THEN 'Saves' WHEN 'avoided cost' THEN 'Avoids'
+                          CASE WHEN l.kind = 'revenue gain' AND l.reconciled_period_usd = 0 THEN 'Would add (not counted)'
+                               ELSE CASE l.kind WHEN 'saving' THEN 'Saves' WHEN 'avoided cost' THEN 'Avoids'
                                       WHEN 'revenue gain' THEN 'Adds' WHEN 'revenue at risk' THEN 'Puts at risk'
-                                      WHEN 'overlap' THEN 'Changes the total by' ELSE 'Target gap:' END,
+                                      WHEN 'overlap' THEN 'Changes the total by' ELSE 'Target gap:' END END,
                           per_month(l.period_usd, l.days), money(l.period_usd), days_text(l.days)) END AS detail,
        l.assumptions, l.confidence, l.quality_risk,
        money(l.period_usd) AS period_usd,
