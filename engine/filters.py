@@ -249,10 +249,10 @@ def previous_headlines(con: duckdb.DuckDBPyConnection, analyzers, filters: Filte
 
 def headline_changes(con: duckdb.DuckDBPyConnection, current: QueryResult | None,
                      previous: QueryResult | None) -> list[dict]:
-    """Each current headline row's change against the previous period, joined by label in SQL.
+    """Each current headline row's change against the previous period, joined by position in SQL.
 
     Returns one dict per current row, in order: label, change, change_pct,
-    previous_value, compared (False: no previous figure of that label).
+    previous_value, compared (False: no previous figure at that position).
     """
     if current is None:
         return []

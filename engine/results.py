@@ -43,17 +43,24 @@ class QueryResult:
         except ValueError:
             return {}
 
-    def records(self) -> Records:
+    def records(self, public: bool = False) -> Records:
         """Rows as JSON-ready dicts keyed by column name. A headline row whose unit
-        is `count` holds a whole number in a DECIMAL value column: it is an integer."""
-        columns = list(zip(*self.rows)) if self.rows else []
+        is `count` holds a whole number in a DECIMAL value column: it is an integer.
+        public: leave out the internal columns (a name starting with `_`, such as a
+        chart's `_label`), as the analyzers' JSON contract does."""
+        names = self.columns
+        rows = self.rows
+        if public and any(name.startswith("_") for name in names):
+            keep = [i for i, name in enumerate(names) if not name.startswith("_")]
+            names = [names[i] for i in keep]
+            rows = [tuple(row[i] for i in keep) for row in rows]
+        columns = list(zip(*rows)) if rows else []
         # Converted a column at a time, by the kinds of value it holds (json of
         # run-sql all was mostly this conversion, value by value).
         kinds = [set(map(type, values)) for values in columns]
         converted = [_json_column(values, k) for values, k in zip(columns, kinds)]
-        names = self.columns
         out = Records(dict(zip(names, row)) for row in zip(*converted)) if converted else \
-            Records({} for _ in self.rows)
+            Records({} for _ in rows)
         out.flat = not any(k & _NESTED_IN for k in kinds)
         if "unit" in self.columns and "value" in self.columns:
             for record in out:
@@ -76,7 +83,7 @@ class AnalyzerResult:
         if source is not None:
             out["source"] = source
         out["params"] = {k: jsonable(v) for k, v in self.params.items()}
-        out["queries"] = {name: q.records() for name, q in self.queries.items()}
+        out["queries"] = {name: q.records(public=True) for name, q in self.queries.items()}
         return out
 
 

@@ -404,7 +404,8 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
             try:
                 actions = ledger(session.con)
             except Exception as exc:  # the reports still build without the ledger
-                actions = {"error": f"the ledger of actions failed: {exc}", "total": [], "items": []}
+                actions = {"error": f"the ledger of actions failed: {exc}", "total": [], "items": [],
+                           "period_label": None}
             for analyzer in analyzers:
                 t0 = time.perf_counter()
                 try:
@@ -520,8 +521,11 @@ def ledger(con) -> dict:
     for row in items:
         row["display"] = render.fmt_amount(row["monthly_usd"])
         row["counted_display"] = render.fmt_amount(row["counted_monthly_usd"])
-    period = con.execute("SELECT period_days FROM finance_period").fetchone()[0]
-    return {"month_days": 30, "period_days": period, "total": total, "items": items, "error": None}
+    period_days, covered_days, label = con.execute(
+        "SELECT period_days, covered_days, period_label FROM finance_period").fetchone()
+    return {"month_days": 30, "period_days": period_days,
+            "covered_days": None if covered_days is None else round(covered_days, 2),
+            "period_label": label, "total": total, "items": items, "error": None}
 
 
 def _publish(staging: Path, out: Path, outcomes: list[ReportOutcome],

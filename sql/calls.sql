@@ -587,12 +587,48 @@ FROM (SELECT count(*) AS rows, min("timestamp") AS first_call, max("timestamp") 
 
 -- Shared definitions --------------------------------------------------------
 
--- The period the file covers: period_days counts both end dates.
+-- The period the file covers: period_days counts both end dates (the
+-- calendar days, and the days a subscription is billed: a subscribed day
+-- is billed whole). covered_days is the time the calls cover, the basis of
+-- every cost "per 30-day month": a day is complete unless it is the first
+-- date and its first call came after 01:00 UTC, or the last date and its
+-- last call came before 23:00 UTC (a day still being written; the forecast
+-- fits on complete days by the same rule); a partial end day counts for the
+-- part of it the calls cover (from its first call to midnight, from
+-- midnight to its last call). A file whose calls cover less than a day
+-- counts its calendar days whole. first_day_complete and last_day_complete
+-- say whether an end day is complete; first_day_covered and
+-- last_day_covered are the parts counted (1 = whole); covered_days = period_days - (1 -
+-- first_day_covered) - (1 - last_day_covered).
 CREATE OR REPLACE TEMP TABLE period AS
-SELECT min("timestamp") AS first_call, max("timestamp") AS last_call,
-       min(call_date) AS first_date, max(call_date) AS last_date,
-       date_diff('day', min(call_date), max(call_date)) + 1 AS period_days
-FROM calls;
+WITH ends AS (
+    SELECT min("timestamp") AS first_call, max("timestamp") AS last_call,
+           min(call_date) AS first_date, max(call_date) AS last_date,
+           date_diff('day', min(call_date), max(call_date)) + 1 AS period_days
+    FROM calls
+), parts AS (
+    SELECT *,
+           NOT first_call > first_date + INTERVAL 1 HOUR AS first_day_complete,
+           NOT last_call < last_date + INTERVAL 23 HOUR AS last_day_complete,
+           -- parts of a day to 6 decimals (exact in the sums that bill them),
+           -- from whole milliseconds (epoch_ms: the same on every engine)
+           CAST(CASE WHEN first_call > first_date + INTERVAL 1 HOUR
+                     THEN round((epoch_ms(CAST(first_date AS TIMESTAMP)) + 86400000 - epoch_ms(first_call))
+                                / 86400000, 6) ELSE 1 END
+                AS DECIMAL(18, 6)) AS first_day_covered,
+           CAST(CASE WHEN last_call < last_date + INTERVAL 23 HOUR
+                     THEN round((epoch_ms(last_call) - epoch_ms(CAST(last_date AS TIMESTAMP))) / 86400000, 6) ELSE 1 END
+                AS DECIMAL(18, 6)) AS last_day_covered
+    FROM ends
+)
+SELECT first_call, last_call, first_date, last_date, period_days,
+       first_day_complete, last_day_complete,
+       CASE WHEN whole THEN CAST(1 AS DECIMAL(18, 6)) ELSE first_day_covered END AS first_day_covered,
+       CASE WHEN whole THEN CAST(1 AS DECIMAL(18, 6)) ELSE last_day_covered END AS last_day_covered,
+       CAST(CASE WHEN whole THEN period_days
+                 ELSE period_days - (1 - first_day_covered) - (1 - last_day_covered) END
+            AS DECIMAL(18, 6)) AS covered_days
+FROM (SELECT *, period_days - (1 - first_day_covered) - (1 - last_day_covered) < 1 AS whole FROM parts);
 
 -- Revenue (customer_economics, revenue_days), the alert policy and the
 -- ledger of actions are in finance.sql, read right after this file.

@@ -67,9 +67,11 @@ SELECT key, value, calls FROM (
 WHERE rank <= limit_rows
 ORDER BY key, value;
 
--- Headline figures against the previous period, joined by label. The two
--- tables hold the headline rows of the current and the previous period
--- (position, label, value as text, unit). Money stays exact; a percentage
+-- Headline figures against the previous period, joined by position (a
+-- headline query returns the same rows in the same order for any period;
+-- a money label names its period, so labels differ between periods) and
+-- unit. The two tables hold the headline rows of the current and the
+-- previous period (position, label, value as text, unit). Money stays exact; a percentage
 -- changes in points; text figures are not compared.
 CREATE OR REPLACE TEMP TABLE headline_current
     (position INTEGER, label VARCHAR, value VARCHAR, unit VARCHAR);
@@ -88,5 +90,5 @@ SELECT c.position, c.label, c.unit,
        p.value AS previous_value,
        p.label IS NOT NULL AS compared
 FROM headline_current AS c
-LEFT JOIN headline_previous AS p USING (label)
+LEFT JOIN headline_previous AS p ON p.position = c.position AND p.unit = c.unit
 ORDER BY c.position;

@@ -34,7 +34,8 @@ SELECT * FROM (VALUES
     ('usage_markup', '2.0', 'Usage-based plan: price, times AI cost'),
     ('hybrid_base_pct', '50', 'Hybrid plan: base fee, percent of the subscription fee'),
     ('hybrid_markup', '1.3', 'Hybrid plan: price of AI cost on top of the base, times cost'),
-    ('non_production_target_pct', '10.0', 'Target share of all spend for staging and development, percent')
+    ('non_production_target_pct', '10.0', 'Target share of all spend for staging and development, percent'),
+    ('target_cache_hit_pct', '50.0', 'Share of input tokens a well-cached prompt reads from the prompt cache (percent)')
 ) AS t(name, value, description);
 
 -- The table's values as one constant: an assumption read from it is folded
@@ -100,9 +101,16 @@ CREATE OR REPLACE TEMP MACRO normal_cdf(z) AS
                         * (1 / (1 - 0.3275911 * z / sqrt(2))) + 0.254829592)
                         * (1 / (1 - 0.3275911 * z / sqrt(2)))) * exp(-z * z / 2) END;
 
--- An amount over the file's period as a 30-day month.
+-- An amount over the file's period as a 30-day month; days is the time the
+-- amount covers: finance_period.covered_days for the file (a partial end
+-- day counts for its covered part), customer_economics.covered_days for a
+-- customer's billed days.
 CREATE OR REPLACE TEMP MACRO per_month(amount, days) AS
     money(safe_div(amount * 30, days));
+-- A number of days as text: whole days as a whole number, else 2 decimals.
+CREATE OR REPLACE TEMP MACRO days_text(days) AS
+    CASE WHEN days = round(days) THEN format('{} days', CAST(round(days) AS BIGINT))
+         ELSE format('{:.2f} days', days) END;
 
 -- Latency SLAs ------------------------------------------------------------------
 -- A call meets its SLA when latency_ms <= base_ms + per_output_token_ms x
@@ -295,7 +303,11 @@ WHERE customer_id = unattributed_customer()
 -- at the tier of its latest call day on or before it (days without calls
 -- keep the tier they had). From the subscriptions file, for the customers it
 -- lists (it replaces what the calls imply): every subscribed day inside the
--- file's period, at price x (1 - discount). Revenue = sum(fee) / 30.
+-- file's period, at price x (1 - discount). day_fraction is the part of the
+-- day the file covers (period.first_day_covered / last_day_covered on a
+-- partial first or last date of the file, else 1): revenue is matched to
+-- the same time as the cost it is set against, so a file cut at 19:59 bills
+-- its last day 20/24 of a day. Revenue = sum(fee x day_fraction) / 30.
 CREATE OR REPLACE TEMP TABLE revenue_days AS
 WITH spans AS (
     SELECT customer_id, min(call_date) AS first_date, max(call_date) AS last_date
@@ -326,19 +338,28 @@ from_file AS (
                                       least(coalesce(s.end_date, p.last_date), p.last_date),
                                       INTERVAL 1 DAY)) AS bill_date
     ) AS g
+),
+billed AS (
+    SELECT * FROM from_calls
+    UNION ALL
+    -- Overlapping subscription rows of one customer bill a day once: the later start.
+    SELECT customer_id, bill_date, arg_max(subscription_tier, (start_date, line)),
+           arg_max(monthly_fee, (start_date, line)), 'subscriptions'
+    FROM from_file
+    GROUP BY customer_id, bill_date
 )
-SELECT * FROM from_calls
-UNION ALL
--- Overlapping subscription rows of one customer bill a day once: the later start.
-SELECT customer_id, bill_date, arg_max(subscription_tier, (start_date, line)),
-       arg_max(monthly_fee, (start_date, line)), 'subscriptions'
-FROM from_file
-GROUP BY customer_id, bill_date;
+SELECT b.*,
+       CASE WHEN b.bill_date = p.first_date THEN p.first_day_covered
+            WHEN b.bill_date = p.last_date THEN p.last_day_covered
+            ELSE CAST(1 AS DECIMAL(18, 6)) END AS day_fraction
+FROM billed AS b CROSS JOIN period AS p;
 
 -- One row per customer, computed once per load (analyzers read it often):
 -- the latest tier (and organization and product), calls and cost, the days
--- billed in the period (tenure_days), revenue = sum of each billed day's
--- monthly fee / 30, and the current monthly fee (its last billed day's).
+-- billed in the period (tenure_days; covered_days counts a partial end day
+-- of the file for its covered part), revenue = sum of each billed day's
+-- monthly fee x day_fraction / 30, and the current monthly fee (its last
+-- billed day's).
 -- A customer listed in the subscriptions file without calls has cost 0.
 CREATE OR REPLACE TEMP TABLE customer_economics AS
 WITH usage AS (
@@ -359,7 +380,8 @@ WITH usage AS (
 billed AS (
     SELECT customer_id,
            count(*) AS tenure_days,
-           money(sum(monthly_fee) / 30) AS revenue,
+           sum(day_fraction) AS covered_days,
+           money(sum(monthly_fee * day_fraction) / 30) AS revenue,
            arg_max(monthly_fee, bill_date) AS monthly_fee,
            arg_max(subscription_tier, bill_date) AS billed_tier,
            count(DISTINCT subscription_tier) - 1 AS tier_changes,
@@ -382,6 +404,7 @@ SELECT coalesce(u.customer_id, b.customer_id) AS customer_id,
        coalesce(u.output_tokens, 0) AS output_tokens,
        u.first_date, u.last_date,
        coalesce(b.tenure_days, 0) AS tenure_days,
+       coalesce(b.covered_days, 0) AS covered_days,
        coalesce(b.monthly_fee, CAST(0 AS DECIMAL(18, 6))) AS monthly_fee,
        coalesce(b.revenue, CAST(0 AS DECIMAL(38, 6))) AS revenue,
        coalesce(b.tier_changes, 0) AS tier_changes,
@@ -396,10 +419,11 @@ WHERE coalesce(u.customer_id, b.customer_id) <> unattributed_customer()
 -- Fee-based allocation -------------------------------------------------------
 -- Each customer's AI cost against the fee it pays, on one basis for every
 -- report that shows it (realtime, the customer statements): a 30-day month
--- of the days it was billed in the period (billed_days = tenure_days).
---   monthly_cost = cost x 30 / billed days;
---   allocation   = its monthly fee averaged over its billed days (its
---                  current fee unless its tier changed);
+-- of the days it was billed in the period (billed_days = tenure_days; the
+-- file's partial end day counted for its covered part, covered_days).
+--   monthly_cost = cost x 30 / covered billed days;
+--   allocation   = its monthly fee averaged over its covered billed days
+--                  (its current fee unless its tier changed);
 --   used_pct     = pct(monthly_cost, allocation), computed exactly as
 --                  pct(cost, revenue) (the same ratio on the period's
 --                  figures, free of the per-month rounding);
@@ -416,12 +440,13 @@ CREATE OR REPLACE TEMP MACRO allocation_risk(monthly_cost, used_pct) AS
          ELSE 'low' END;
 CREATE OR REPLACE TEMP VIEW customer_allocation AS
 WITH fees AS (
-    SELECT customer_id, avg(monthly_fee) AS average_fee FROM revenue_days GROUP BY customer_id
+    SELECT customer_id, sum(monthly_fee * day_fraction) / sum(day_fraction) AS average_fee
+    FROM revenue_days GROUP BY customer_id
 ),
 shaped AS (
     SELECT e.customer_id, e.tenure_days AS billed_days,
-           CASE WHEN e.tenure_days > 0 THEN money(e.cost * 30 / e.tenure_days)
-                ELSE per_month(e.cost, p.period_days) END AS monthly_cost,
+           CASE WHEN e.covered_days > 0 THEN per_month(e.cost, e.covered_days)
+                ELSE per_month(e.cost, p.covered_days) END AS monthly_cost,
            money(coalesce(f.average_fee, 0)) AS allocation,
            pct(e.cost, e.revenue) AS used_pct
     FROM customer_economics AS e
@@ -456,11 +481,19 @@ GROUP BY c.customer_id, side;
 
 -- Period facts ----------------------------------------------------------------
 -- Spend and revenue over the file's period, and as a 30-day month: every
--- action and alert is sized against these.
+-- action and alert is sized against these. The basis of every "per 30-day
+-- month" is covered_days (sql/calls.sql: a partial end day counts for the
+-- part the calls cover), never the calendar days: a file cut at 19:59 on
+-- its 12th day covers 11.83 days, and its cost x 30 / 12 would understate
+-- the month. period_label names the period in every text.
 CREATE OR REPLACE TEMP TABLE finance_period AS
-SELECT p.first_date, p.last_date, p.period_days,
-       s.cost AS total_cost, per_month(s.cost, p.period_days) AS monthly_spend,
-       r.revenue AS total_revenue, per_month(r.revenue, p.period_days) AS monthly_revenue
+SELECT p.first_date, p.last_date, p.period_days, p.covered_days,
+       format('the {} days {}..{}', p.period_days, strftime(p.first_date, '%Y-%m-%d'),
+              strftime(p.last_date, '%Y-%m-%d'))
+           || CASE WHEN p.covered_days < p.period_days
+                   THEN format(' ({:.2f} days covered)', p.covered_days) ELSE '' END AS period_label,
+       s.cost AS total_cost, per_month(s.cost, p.covered_days) AS monthly_spend,
+       r.revenue AS total_revenue, per_month(r.revenue, p.covered_days) AS monthly_revenue
 FROM period AS p,
      (SELECT sum(cost_usd) AS cost FROM calls) AS s,
      (SELECT coalesce(sum(revenue), 0) AS revenue FROM customer_economics) AS r;
@@ -469,7 +502,8 @@ FROM period AS p,
 CREATE OR REPLACE TEMP TABLE finance_usage AS
 SELECT call_date, customer_id, provider, model, task_type,
        count(*) AS calls, sum(cost_usd) AS cost,
-       sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+       sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+       sum(cache_read_input_tokens) AS cache_read_input_tokens
 FROM calls
 GROUP BY call_date, customer_id, provider, model, task_type;
 
@@ -526,7 +560,9 @@ SELECT provider, model AS from_model, any_value(to_model) AS to_model, task_type
        sum(cost) - token_cost(sum(input_tokens), sum(output_tokens), any_value(to_input_per_1k),
                               any_value(to_output_per_1k)) AS savings,
        (SELECT meets_sla FROM model_sla AS m
-        WHERE m.provider = s.provider AND m.model = any_value(s.to_model)) AS target_meets_sla
+        WHERE m.provider = s.provider AND m.model = any_value(s.to_model)) AS target_meets_sla,
+       (SELECT model_class FROM model_prices AS c
+        WHERE c.provider = s.provider AND c.model = any_value(s.to_model)) AS to_model_class
 FROM ledger_switch_scope AS s
 GROUP BY provider, model, task_type;
 
@@ -534,6 +570,9 @@ GROUP BY provider, model, task_type;
 -- call is counted twice) repriced at every model of the same model_class
 -- from another provider; the cheapest candidate is kept (ties: provider,
 -- model name); a model already the cheapest of its class has nothing to gain.
+-- A model that model_prices names as its provider's switch target
+-- (economy_model) is not moved away: the ledger never moves work into a
+-- model in one action and out of it in another.
 CREATE OR REPLACE TEMP TABLE ledger_arbitrage AS
 WITH rest AS (
     SELECT u.provider, u.model, p.model_class,
@@ -543,6 +582,8 @@ WITH rest AS (
     JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
     WHERE NOT (p.model_class = 'premium'
                AND simple_task(u.task_type))
+      AND NOT EXISTS (SELECT 1 FROM model_prices AS t
+                      WHERE t.provider = u.provider AND t.economy_model = u.model)
     GROUP BY u.provider, u.model, p.model_class
 ),
 candidates AS (
@@ -587,21 +628,32 @@ WHERE NOT (p.model_class = 'premium'
 -- Cost cap: an unprofitable customer's AI cost held to cost_cap_pct % of its
 -- revenue (a usage cap or overage billing); cap_savings is the cost above
 -- it, standalone and after the model levers.
+-- Upgrade: the next tier's fee. Its fee rise (upgrade_rise_pct) is judged by
+-- pricing's churn rule, the one the ledger applies to any bill: a rise of
+-- more than churn_increase_pct makes the customer likely to leave
+-- (upgrade_keeps_customer false). The ledger proposes the upgrade (a
+-- medium-confidence revenue gain) only when it covers the loss and keeps
+-- the customer by that rule; otherwise the cap, with the upgrade listed as
+-- a low-confidence alternative, not counted.
 CREATE OR REPLACE TEMP TABLE ledger_caps AS
 WITH after_models AS (
     SELECT customer_id, sum(savings) AS model_savings FROM ledger_model_savings GROUP BY customer_id
 )
-SELECT e.customer_id, e.subscription_tier, e.organization_id, e.tenure_days, e.revenue, e.cost,
+SELECT e.customer_id, e.subscription_tier, e.organization_id, e.tenure_days, e.covered_days, e.revenue, e.cost,
        e.monthly_fee, t.tier_rank,
        nt.subscription_tier AS upgrade_tier, nt.monthly_fee AS upgrade_fee,
-       money((nt.monthly_fee - e.monthly_fee) * e.tenure_days / 30) AS upgrade_revenue,
+       money((nt.monthly_fee - e.monthly_fee) * e.covered_days / 30) AS upgrade_revenue,
+       pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) AS upgrade_rise_pct,
+       pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) <= assumption_num('churn_increase_pct') AS upgrade_keeps_customer,
        money(greatest(0, e.cost - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings,
        money(greatest(0, e.cost - coalesce(a.model_savings, 0)
                          - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings_after_models,
-       -- the ledger proposes the cap unless the upgrade alone breaks even
+       -- the ledger proposes the cap unless the upgrade alone breaks even and,
+       -- by the churn rule, keeps the customer
        e.cost > e.revenue * assumption_num('cost_cap_pct') / 100
        AND NOT (nt.subscription_tier IS NOT NULL
-                AND e.revenue - e.cost + money((nt.monthly_fee - e.monthly_fee) * e.tenure_days / 30) >= 0)
+                AND e.revenue - e.cost + money((nt.monthly_fee - e.monthly_fee) * e.covered_days / 30) >= 0
+                AND pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) <= assumption_num('churn_increase_pct'))
            AS proposed
 FROM customer_economics AS e
 JOIN subscription_tiers AS t USING (subscription_tier)
@@ -609,16 +661,59 @@ LEFT JOIN subscription_tiers AS nt ON nt.tier_rank = t.tier_rank + 1
 LEFT JOIN after_models AS a USING (customer_id)
 WHERE e.revenue - e.cost < 0;
 
+-- Prompt caching: each model's input tokens read from the prompt cache up
+-- to target_cache_hit_pct, repriced at the list price of a cache read
+-- instead of an input token (sql/prices: the genai-prices list price of
+-- that day; only models whose cache read is cheaper):
+--   savings = max(0, input x target% - cache reads today) x (input price -
+--             cache read price) / 1,000,000.
+-- potential_savings is that on all of a model's calls. Caching does not
+-- depend on output quality: the ledger counts it standalone (savings) with
+-- the sure levers, except on customers whose cost cap the ledger proposes
+-- (the cap already holds their cost). On calls a model switch or provider
+-- arbitrage moves (on_model_lever_calls) it is lost if those are made: the
+-- overlap line takes it back, so the total counts nothing twice. The
+-- one-off cache-write premium is not counted.
+CREATE OR REPLACE TEMP TABLE ledger_caching_usage AS
+SELECT u.call_date, u.customer_id, u.provider, u.model, u.calls, u.input_tokens,
+       u.cache_read_input_tokens,
+       money(greatest(0, u.input_tokens * assumption_num('target_cache_hit_pct') / 100 - u.cache_read_input_tokens)
+             * (lp.input_per_mtok - lp.cache_read_per_mtok) / 1000000) AS savings,
+       (pm.model_class = 'premium' AND simple_task(u.task_type))
+           OR EXISTS (SELECT 1 FROM ledger_arbitrage AS a WHERE a.from_provider = u.provider AND a.from_model = u.model)
+           AS model_lever,
+       u.customer_id IN (SELECT customer_id FROM ledger_caps WHERE proposed) AS capped
+FROM finance_usage AS u
+JOIN call_list_models AS m USING (provider, model)
+JOIN list_prices AS lp
+  ON lp.provider_id = m.provider_id AND lp.model_id = m.model_id
+ AND u.call_date BETWEEN lp.valid_from AND lp.valid_to
+LEFT JOIN model_prices AS pm ON pm.provider = u.provider AND pm.model = u.model
+WHERE lp.cache_read_per_mtok < lp.input_per_mtok;
+
+CREATE OR REPLACE TEMP TABLE ledger_caching AS
+SELECT provider, model, sum(calls) AS calls, sum(input_tokens) AS input_tokens,
+       sum(cache_read_input_tokens) AS cache_read_input_tokens,
+       pct(sum(cache_read_input_tokens), sum(input_tokens)) AS cache_hit_pct,
+       sum(savings) AS potential_savings,
+       coalesce(sum(savings) FILTER (WHERE NOT capped), 0) AS savings,
+       coalesce(sum(savings) FILTER (WHERE model_lever AND NOT capped), 0) AS on_model_lever_calls,
+       coalesce(sum(savings) FILTER (WHERE capped), 0) AS on_capped_customers
+FROM ledger_caching_usage
+GROUP BY provider, model
+HAVING sum(savings) > 0;
+
 -- Reserved capacity: commit to a fixed daily amount C, paid every day at
 -- (1 - discount) whether used or not; spend above C on a day is paid on
 -- demand at list price. C is a continuous percentile (quantile_cont) of the
 -- zero-filled daily cost series. savings = cost - (committed + on demand).
 -- 'current' sizes it on today's spend; 'after_caps' on what remains of each
--- day after the caps alone (the levers that do not depend on output
--- quality: the commitment the ledger counts as a sure saving and the one
--- optimization's table shows); 'after_levers' on what remains after the
--- model levers and the caps (a cap's saving spread over the days in
--- proportion to their cost): the commitment to make if the switches are.
+-- day after the caps and prompt caching (the levers that do not depend on
+-- output quality: the commitment the ledger counts as a sure saving and the
+-- one optimization's table shows); 'after_levers' on what remains after the
+-- model levers, the caps and caching (a cap's saving spread over the days in
+-- proportion to their cost; caching acts on other calls than the model
+-- levers): the commitment to make if the switches are.
 -- Caps here are those the ledger proposes (ledger_caps.proposed).
 CREATE OR REPLACE TEMP TABLE ledger_daily AS
 WITH days AS (
@@ -627,6 +722,11 @@ WITH days AS (
 ),
 spend AS (SELECT call_date, sum(cost) AS cost FROM finance_usage GROUP BY call_date),
 levers AS (SELECT call_date, sum(savings) AS savings FROM ledger_model_savings GROUP BY call_date),
+caching AS (
+    SELECT call_date, sum(savings) AS savings,
+           coalesce(sum(savings) FILTER (WHERE NOT model_lever), 0) AS after_models
+    FROM ledger_caching_usage WHERE NOT capped GROUP BY call_date
+),
 caps AS (
     SELECT coalesce(sum(cap_savings_after_models), 0) AS savings,
            coalesce(sum(cap_savings), 0) AS standalone
@@ -634,13 +734,14 @@ caps AS (
 )
 SELECT d.call_date,
        coalesce(s.cost, 0) AS cost,
-       coalesce(s.cost, 0)
+       coalesce(s.cost, 0) - coalesce(k.savings, 0)
          - caps.standalone * safe_div(coalesce(s.cost, 0), (SELECT total_cost FROM finance_period)) AS after_caps_cost,
-       coalesce(s.cost, 0) - coalesce(l.savings, 0)
+       coalesce(s.cost, 0) - coalesce(l.savings, 0) - coalesce(k.after_models, 0)
          - caps.savings * safe_div(coalesce(s.cost, 0), (SELECT total_cost FROM finance_period)) AS remaining_cost
 FROM days AS d
 LEFT JOIN spend AS s USING (call_date)
 LEFT JOIN levers AS l USING (call_date)
+LEFT JOIN caching AS k USING (call_date)
 CROSS JOIN caps;
 
 CREATE OR REPLACE TEMP TABLE ledger_commitment AS
@@ -855,7 +956,7 @@ CREATE OR REPLACE TEMP VIEW pricing_plan_choice AS
 SELECT p.plan
 FROM pricing_plans AS p CROSS JOIN finance_period AS fp
 WHERE p.plan <> 'flat'
-  AND per_month(p.gain_now - p.revenue_exposed, fp.period_days) >= (SELECT dollar_floor_usd FROM alert_policy)
+  AND per_month(p.gain_now - p.revenue_exposed, fp.covered_days) >= (SELECT dollar_floor_usd FROM alert_policy)
 ORDER BY p.gain_now DESC, p.position
 LIMIT 1;
 
@@ -867,8 +968,10 @@ LIMIT 1;
 -- low: depends on quality or demand), the quality risk of a model change,
 -- and how it enters the reconciled total:
 --   1 model switching and 2 provider arbitrage act on disjoint calls;
---   3 cost caps and 4 the commitment (sized on each day's spend after the
---     caps) are the sure levers (medium confidence): counted standalone, so
+--   3 cost caps, prompt caching (on calls no other lever acts on: not
+--     switched or arbitraged, not of a capped customer) and 4 the
+--     commitment (sized on each day's spend after the caps and caching) are
+--     the sure levers (medium confidence): counted standalone, so
 --     the "high or medium confidence" subtotal never rests on a
 --     low-confidence lever;
 --   the overlap line (low confidence) is what 3-4 lose if 1-2 are made (the
@@ -888,14 +991,15 @@ switch AS (
            'optimization' AS domain, ['optimization', 'understanding', 'performance'] AS shown_in,
            'model switching' AS lever, 1 AS step, 'saving' AS kind,
            format('Move {} calls from {} to {}', task_type, from_model, to_model) AS title,
-           format('{:,} {} calls on {} cost ${:,.2f} over the {} days; the same tokens at {} list prices cost ${:,.2f}.',
+           format('{:,} {} calls on {} cost ${:,.2f} over the {} days; the same tokens at {}''s table price (model_prices) cost ${:,.2f}.',
                   CAST(calls AS BIGINT), task_type, from_model, current_cost, fp.period_days, to_model, projected_cost) AS detail,
-           format('Same tokens per call; {} list prices from model_prices; {} is a simple task type.', to_model, task_type) AS assumptions,
+           format('Same tokens per call; {} at its price in model_prices (the price table calls are costed with, not the genai-prices list price the pricing check uses); {} is a simple task type.', to_model, task_type) AS assumptions,
            'low' AS confidence,
-           format('{} is an economy model: check a sample of {} outputs before switching{}.', to_model, task_type,
+           format('{} is in the {} class of model_prices: check a sample of {} outputs before switching{}.', to_model,
+                  coalesce(to_model_class, 'unpriced'), task_type,
                   CASE WHEN target_meets_sla IS NULL THEN '; its latency is not observed in this file' ELSE '' END) AS quality_risk,
            savings AS period_usd, current_cost AS acts_on_period_usd, 'cost' AS base,
-           savings AS counted_period_usd, NULL AS note, fp.period_days AS days
+           savings AS counted_period_usd, NULL AS note, fp.covered_days AS days
     FROM ledger_switches, fp
     -- never toward a model that misses its latency SLA (unobserved: allowed)
     WHERE savings > 0 AND target_meets_sla IS DISTINCT FROM false
@@ -904,12 +1008,12 @@ arbitrage AS (
     SELECT 'arbitrage:' || from_provider || '/' || from_model, 'optimization', ['optimization'],
            'provider arbitrage', 2, 'saving',
            format('Move {} work from {} to {} {}', from_model, from_provider, to_provider, to_model),
-           format('{:,} {} calls outside simple tasks cost ${:,.2f} over the {} days; at {} list prices ${:,.2f}.',
+           format('{:,} {} calls outside simple tasks cost ${:,.2f} over the {} days; at {}''s table price (model_prices) ${:,.2f}.',
                   CAST(calls AS BIGINT), from_model, current_cost, fp.period_days, to_model, projected_cost),
-           format('Same tokens per call; {} list prices; the cheapest {} model of another provider.', to_model, model_class),
+           format('Same tokens per call; {} at its price in model_prices; the cheapest {} model of another provider.', to_model, model_class),
            'low',
            format('{} is another provider''s model: its quality on this work is untested.', to_model),
-           savings, current_cost, 'cost', savings, NULL, fp.period_days
+           savings, current_cost, 'cost', savings, NULL, fp.covered_days
     FROM ledger_arbitrage, fp
 ),
 caps AS (
@@ -925,14 +1029,35 @@ caps AS (
            format('A usage cap (or overage billing) holds cost to {}% of revenue; usage above it is not served or is billed.',
                   assumption('cost_cap_pct')),
            'medium', NULL,
-           cap_savings, cost, 'cost', cap_savings, NULL, tenure_days
+           cap_savings, cost, 'cost', cap_savings, NULL, ledger_caps.covered_days
     FROM ledger_caps, fp
     WHERE proposed
+),
+caching AS (
+    SELECT 'caching:' || provider || '/' || model, 'optimization', ['optimization'], 'prompt caching', 3, 'saving',
+           format('Cache {} prompts: {}% of input tokens from the prompt cache', model, assumption('target_cache_hit_pct')),
+           format('{:,} {} calls read {:.1f}% of their input tokens from the cache; at {}% the same calls cost ${:,.2f} less over the {} days at genai-prices list prices'
+                  || '{}.',
+                  CAST(calls AS BIGINT), model, coalesce(cache_hit_pct, 0), assumption('target_cache_hit_pct'),
+                  potential_savings, fp.period_days,
+                  CASE WHEN on_capped_customers > 0
+                       THEN format('; ${:,.2f} of it is on customers the ledger caps and is not counted', on_capped_customers)
+                       ELSE '' END
+                  || CASE WHEN on_model_lever_calls > 0
+                          THEN format('; ${:,.2f} is on calls a model switch or arbitrage moves, lost if those are made (see the overlap line)',
+                                      on_model_lever_calls)
+                          ELSE '' END),
+           format('Prompts restructured so that {}% of input tokens are cache reads; cache reads at the genai-prices list price of a cache read; the one-off cache-write premium not counted.',
+                  assumption('target_cache_hit_pct')),
+           'medium', NULL,
+           savings, potential_savings, 'cost', savings, NULL, fp.covered_days
+    FROM ledger_caching, fp
+    WHERE savings > 0
 ),
 commitment AS (
     SELECT 'commitment', 'optimization', ['optimization'], 'reserved commitment', 4, 'saving',
            format('Commit to ${:,.2f} a day of reserved capacity', a.commit_daily_cost),
-           format('Sized on daily spend after the cost caps (the levers that do not depend on output quality): the {}th percentile of daily spend at a {}% discount; '
+           format('Sized on daily spend after the cost caps and prompt caching (the levers that do not depend on output quality): the {}th percentile of daily spend at a {}% discount; '
                   || '{:.1f}% utilization, break-even at {:.0f}%. If the model switches and arbitrage are made, commit ${:,.2f} a day instead (see the overlap line).',
                   CAST(round(a.percentile * 100) AS INTEGER), a.discount_pct,
                   pct(a.covered_cost, a.commit_daily_cost * a.days), 100 - a.discount_pct, l.commit_daily_cost),
@@ -953,35 +1078,46 @@ commitment AS (
 -- billed days) so its monthly amount is the caps' own monthly difference.
 overlap AS (
     SELECT 'overlap:quality-levers', 'optimization', ['optimization'], 'overlap with the sure levers', 4, 'overlap',
-           'If the model switches are made: resize the commitment; the caps save less',
+           'If the model switches are made: resize the commitment; the caps and prompt caching save less',
            format('After the model switches and arbitrage the caps save ${:,.2f} instead of ${:,.2f} over their billed days, '
+                  || 'prompt caching loses the ${:,.2f} it saves on the calls they move, '
                   || 'and the commitment is ${:,.2f} a day instead of ${:,.2f}, saving ${:,.2f} instead of ${:,.2f} over the {} days.',
-                  c.after_models, c.standalone, l.commit_daily_cost, a.commit_daily_cost,
+                  c.after_models, c.standalone, k.lost, l.commit_daily_cost, a.commit_daily_cost,
                   greatest(l.savings, 0), greatest(a.savings, 0), fp.period_days),
            'Applies only with the quality-dependent levers; counted with them.',
            'low', NULL,
-           money(c.difference + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, 'cost',
-           money(c.difference + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, fp.period_days
+           money(c.difference - k.lost + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, 'cost',
+           money(c.difference - k.lost + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, fp.covered_days
     FROM (SELECT coalesce(sum(cap_savings_after_models), 0) AS after_models,
                  coalesce(sum(cap_savings), 0) AS standalone,
                  coalesce(sum((cap_savings_after_models - cap_savings)
-                              * (SELECT period_days FROM period) / nullif(tenure_days, 0)), 0) AS difference
+                              * (SELECT covered_days FROM period) / nullif(covered_days, 0)), 0) AS difference
           FROM ledger_caps WHERE proposed) AS c
+    CROSS JOIN (SELECT coalesce(sum(on_model_lever_calls), 0) AS lost FROM ledger_caching) AS k
     CROSS JOIN ledger_commitment AS a
     JOIN ledger_commitment AS l ON l.basis = 'after_levers'
     CROSS JOIN fp
     WHERE a.basis = 'after_caps'
-      AND c.difference + greatest(l.savings, 0) - greatest(a.savings, 0) <> 0
+      AND c.difference - k.lost + greatest(l.savings, 0) - greatest(a.savings, 0) <> 0
 ),
 upgrades AS (
     SELECT 'upgrade:' || customer_id, 'profitability', ['profitability', 'realtime'],
            'tier upgrade', 5, 'revenue gain',
            format('Upgrade {} from {} to {}', customer_id, subscription_tier, upgrade_tier),
-           format('{} cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days; {} pays ${:,.2f} a month more and covers the loss.',
-                  customer_id, cost, revenue, tenure_days, upgrade_tier, upgrade_fee - monthly_fee),
+           format('{} cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days; {} pays ${:,.2f} a month more and covers the loss.{}',
+                  customer_id, cost, revenue, tenure_days, upgrade_tier, upgrade_fee - monthly_fee,
+                  CASE WHEN NOT upgrade_keeps_customer
+                       THEN format(' Its bill would rise {:.0f}%: by pricing''s churn rule (over {}%) the customer is likely to leave, putting its ${:,.2f} a month at risk, so the ledger proposes the cap instead.',
+                                   upgrade_rise_pct, assumption('churn_increase_pct'), monthly_fee)
+                       ELSE '' END),
            'The customer accepts the next tier at its list fee.',
-           'medium', NULL,
-           upgrade_revenue, revenue, 'revenue', upgrade_revenue, NULL, tenure_days
+           CASE WHEN upgrade_keeps_customer THEN 'medium' ELSE 'low' END, NULL,
+           upgrade_revenue, revenue, 'revenue',
+           CASE WHEN upgrade_keeps_customer THEN upgrade_revenue ELSE 0 END,
+           CASE WHEN NOT upgrade_keeps_customer
+                THEN format('not counted: the fee rises {:.0f}%, over the {}% at which a customer is likely to leave; the cap counts instead',
+                            upgrade_rise_pct, assumption('churn_increase_pct')) END,
+           ledger_caps.covered_days
     FROM ledger_caps, fp
     WHERE upgrade_tier IS NOT NULL AND revenue - cost + upgrade_revenue >= 0
 ),
@@ -994,7 +1130,7 @@ plan AS (
                   assumption('churn_increase_pct'), grandfathered_until, revenue, revenue_exposed),
            'Usage stays the same under the new prices; customers paying more stay.',
            'low', NULL,
-           gain_now, current_revenue, 'revenue', gain_now, NULL, fp.period_days
+           gain_now, current_revenue, 'revenue', gain_now, NULL, fp.covered_days
     FROM pricing_plans, fp
     WHERE plan = (SELECT plan FROM pricing_plan_choice)
 ),
@@ -1016,7 +1152,7 @@ non_production AS (
            'A target share set by the team, not an observed saving.',
            'medium', NULL,
            money(c.cost - fp.total_cost * assumption_num('non_production_target_pct') / 100), c.cost, 'cost', 0,
-           'a target, not counted as a saving', fp.period_days
+           'a target, not counted as a saving', fp.covered_days
     FROM (SELECT sum(cost_usd) AS cost FROM calls WHERE environment <> 'production') AS c, fp
     WHERE pct(c.cost, fp.total_cost) > assumption_num('non_production_target_pct')
 ),
@@ -1028,7 +1164,7 @@ features AS (
                   feature_id, quadrant, adoption_pct, margin_pct, median_margin_pct, cost),
            'Attributed revenue splits each customer''s revenue over its features by call share; the target reaches the median margin.',
            'medium', NULL,
-           cost - target_cost, cost, 'cost', 0, 'a target, not counted as a saving', fp.period_days
+           cost - target_cost, cost, 'cost', 0, 'a target, not counted as a saving', fp.covered_days
     FROM feature_economics, fp
     WHERE quadrant IN ('optimize', 'sunset') AND cost > target_cost
 )
@@ -1036,6 +1172,7 @@ SELECT * FROM switch
 UNION ALL SELECT * FROM features
 UNION ALL SELECT * FROM arbitrage
 UNION ALL SELECT * FROM caps
+UNION ALL SELECT * FROM caching
 UNION ALL SELECT * FROM commitment
 UNION ALL SELECT * FROM overlap
 UNION ALL SELECT * FROM upgrades
@@ -1058,10 +1195,12 @@ revenue_levers AS (
 ),
 ledger AS MATERIALIZED (
     SELECT a.*,
-           CASE WHEN a.lever = 'tier upgrade' AND r.plan > r.upgrades THEN 0
+           CASE WHEN a.lever = 'tier upgrade' AND a.note IS NOT NULL THEN 0
+                WHEN a.lever = 'tier upgrade' AND r.plan > r.upgrades THEN 0
                 WHEN a.lever = 'pricing plan' AND a.kind = 'revenue gain' AND r.upgrades >= r.plan THEN 0
                 ELSE a.counted_period_usd END AS reconciled_period_usd,
-           CASE WHEN a.lever = 'tier upgrade' AND r.plan > r.upgrades
+           CASE WHEN a.lever = 'tier upgrade' AND a.note IS NOT NULL THEN a.note
+                WHEN a.lever = 'tier upgrade' AND r.plan > r.upgrades
                     THEN 'an alternative to the pricing plan, which counts instead'
                 WHEN a.lever = 'pricing plan' AND a.kind = 'revenue gain' AND r.upgrades >= r.plan
                     THEN 'an alternative to the tier upgrades, which count instead'
@@ -1101,11 +1240,12 @@ grouped AS (
 SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
        l.detail || CASE WHEN l.kind = 'revenue at risk' AND l.days = 30
                         THEN format(' Puts at risk ${:,.2f} a month.', money(l.period_usd))
-                        ELSE format(' {} ${:,.2f} a month (30-day month; ${:,.2f} over {} days).',
-                          CASE l.kind WHEN 'saving' THEN 'Saves' WHEN 'avoided cost' THEN 'Avoids'
+                        ELSE format(' {} ${:,.2f} a month (30-day month; ${:,.2f} over {}).',
+                          CASE WHEN l.kind = 'revenue gain' AND l.reconciled_period_usd = 0 THEN 'Would add (not counted)'
+                               ELSE CASE l.kind WHEN 'saving' THEN 'Saves' WHEN 'avoided cost' THEN 'Avoids'
                                       WHEN 'revenue gain' THEN 'Adds' WHEN 'revenue at risk' THEN 'Puts at risk'
-                                      ELSE 'Target gap:' END,
-                          per_month(l.period_usd, l.days), money(l.period_usd), l.days) END AS detail,
+                                      WHEN 'overlap' THEN 'Changes the total by' ELSE 'Target gap:' END END,
+                          per_month(l.period_usd, l.days), money(l.period_usd), days_text(l.days)) END AS detail,
        l.assumptions, l.confidence, l.quality_risk,
        money(l.period_usd) AS period_usd,
        per_month(l.period_usd, l.days) AS monthly_usd,

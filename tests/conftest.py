@@ -29,6 +29,14 @@ DEFAULT_ROW = {
 }
 
 
+def whole_day_time(day: int) -> str:
+    """A call time that keeps a fixture's end days complete: 00:30 on day 1, 23:30
+    on later days. A file whose first call is after 01:00 or last call before 23:00
+    has a partial end day, counted for the part covered (sql/calls.sql covered_days);
+    fixtures worked out on whole days put their calls here."""
+    return "00:30:00" if day == 1 else "23:30:00"
+
+
 def write_calls(path: Path, rows: list[dict], *, newline: str = "\n") -> Path:
     """Write rows (dicts overriding DEFAULT_ROW) as a contract CSV; call_ids default to call_N."""
     with open(path, "w", encoding="utf-8", newline="") as fh:

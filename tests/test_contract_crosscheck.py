@@ -266,6 +266,32 @@ def period(calls):
     return first, last, (last - first).days + 1
 
 
+def day_parts(calls) -> tuple[dict, Fraction]:
+    """The part of each end day the calls cover, and the covered days: the first day
+    from its first call to midnight when that call is after 01:00, the last day from
+    midnight to its last call when that is before 23:00 (each to 6 decimals); whole
+    days when the calls cover less than one day."""
+    first, last, days = period(calls)
+    first_ts, last_ts = min(c.ts for c in calls), max(c.ts for c in calls)
+    midnight = lambda d: dt.datetime.combine(d, dt.time())  # noqa: E731
+
+    def ms(t: dt.datetime) -> int:  # whole milliseconds since 1970, as epoch_ms
+        return (t - dt.datetime(1970, 1, 1)) // dt.timedelta(milliseconds=1)
+
+    def part(millis: int) -> Fraction:
+        return Fraction(Decimal(str(round(millis / 86400000, 6))))
+    f1 = (part(ms(midnight(first)) + 86400000 - ms(first_ts))
+          if first_ts > midnight(first) + dt.timedelta(hours=1) else Fraction(1))
+    f2 = (part(ms(last_ts) - ms(midnight(last)))
+          if last_ts < midnight(last) + dt.timedelta(hours=23) else Fraction(1))
+    covered = days - (1 - f1) - (1 - f2)
+    if covered < 1:
+        return {}, Fraction(days)
+    parts = {first: f1}
+    parts[last] = parts.get(last, 1) * f2 if last == first else f2
+    return parts, covered
+
+
 @dataclass
 class Customer:
     customer_id: str
@@ -273,8 +299,9 @@ class Customer:
     organization_id: str
     calls: list
     tenure_days: int
+    covered_days: Fraction  # billed days, a partial end day of the file for its part
     fee: Decimal          # the current monthly fee: its last billed day's
-    revenue: Decimal      # sum over billed days of that day's fee / 30 (6 decimals)
+    revenue: Decimal      # sum over billed days of that day's fee x its covered part / 30
     cost: Decimal
     day_tiers: dict       # billed day -> tier
 
@@ -283,6 +310,7 @@ def customers(calls) -> dict[str, Customer]:
     """Each customer billed day by day from its first to its last call date, each
     day at the tier of its latest call on or before that day."""
     out = {}
+    parts, _ = day_parts(calls)
     for cid, cs in group(calls, lambda c: c.customer_id).items():
         latest = max(cs, key=lambda c: (c.ts, c.call_id))  # latest tier / organization
         first, last = min(c.date for c in cs), max(c.date for c in cs)
@@ -293,8 +321,9 @@ def customers(calls) -> dict[str, Customer]:
             d = first + dt.timedelta(days=i)
             tier = day_tier.get(d, tier)
             tiers[d] = tier
-        revenue = money(sum(Fraction(TIER_FEES[t]) for t in tiers.values()) / 30)
-        out[cid] = Customer(cid, latest.tier, latest.organization_id, cs, len(tiers),
+        revenue = money(sum(Fraction(TIER_FEES[t]) * parts.get(d, 1) for d, t in tiers.items()) / 30)
+        covered = sum(Fraction(parts.get(d, 1)) for d in tiers)
+        out[cid] = Customer(cid, latest.tier, latest.organization_id, cs, len(tiers), covered,
                             TIER_FEES[tiers[last]], revenue, total_cost(cs), tiers)
     return out
 
@@ -392,7 +421,7 @@ def ref_understanding(calls):
         "total_output_tokens": sum(c.output_tokens for c in calls),
         "avg_cost_per_call": money(frac(total) / len(calls)),
         "first_call": min(c.ts for c in calls), "last_call": max(c.ts for c in calls),
-        "period_days": days, "daily_burn": money(frac(total) / days),
+        "period_days": days, "daily_burn": money(frac(total) / day_parts(calls)[1]),
     }]
     by_provider = [{
         "provider": p, "calls": len(cs), "cost": total_cost(cs),
@@ -493,8 +522,10 @@ def ref_realtime(calls):
     # used = cost / revenue, high above 100% (a loss), medium from 80%.
     budget = []
     for cid, cu in customers(calls).items():
-        monthly = money(frac(cu.cost) * 30 / cu.tenure_days)
-        allocation = money(sum(Fraction(TIER_FEES[t]) for t in cu.day_tiers.values()) / cu.tenure_days)
+        parts, _ = day_parts(calls)
+        monthly = money(frac(cu.cost) * 30 / cu.covered_days)
+        allocation = money(sum(Fraction(TIER_FEES[t]) * parts.get(d, 1) for d, t in cu.day_tiers.items())
+                           / cu.covered_days)
         used = pct(cu.cost, cu.revenue)
         risk = "high" if used > 100 else "medium" if used >= 80 else "low"
         budget.append({"customer_id": cid, "subscription_tier": cu.tier, "monthly_cost": monthly,

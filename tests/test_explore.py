@@ -119,12 +119,13 @@ def test_headlines_compare_with_the_previous_period_of_the_same_length(calls, tm
         assert (scope["previous_start"], scope["previous_end"], scope["has_previous"]) == \
             (date(2025, 11, 1), date(2025, 11, 12), True)
         result, changes = report(session.con, understanding, scope)
-        now = {r[0]: r[1] for r in result.queries["headline"].rows}
+        # joined by position: a money card names its period, so labels differ
+        now = [r[1] for r in result.queries["headline"].rows]
         prepare(session.con, flt.parse([("from", "2025-11-01"), ("to", "2025-11-12")]))
-        before = {r[0]: r[1] for r in analyze.run_analyzer(session.con, understanding,
-                                                            only="headline").queries["headline"].rows}
-        for change in changes:
-            label = change["label"]
+        before = [r[1] for r in analyze.run_analyzer(session.con, understanding,
+                                                     only="headline").queries["headline"].rows]
+        assert len(now) == len(before) == len(changes)
+        for label, change in enumerate(changes):
             if now[label] is None or before[label] is None:
                 # a figure with no value in one period (e.g. a forecast with
                 # not enough history) has no change

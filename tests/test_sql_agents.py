@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import run_query
+from conftest import run_query, whole_day_time
 from finops.engine import analyze
 
 
@@ -11,7 +11,7 @@ def _calls():
     # research: five one-call runs at $0.01 and one four-call run at 4 x $0.05
     for n in range(1, 6):
         rows.append({"trace_id": f"r{n}", "session_id": f"s{n}", "feature_id": "research",
-                     "cost_usd": "0.010000", "timestamp": f"2025-11-0{n}T10:00:00"})
+                     "cost_usd": "0.010000", "timestamp": f"2025-11-0{n}T{whole_day_time(n)}"})
     for step in range(4):
         rows.append({"trace_id": "r6", "session_id": "s_big", "feature_id": "research",
                      "customer_id": "cust_heavy", "cost_usd": "0.050000",
@@ -24,16 +24,17 @@ def _calls():
                          "cost_usd": "0.030000", "timestamp": f"2025-11-07T1{step}:00:00"})
     # untraced and unattributed: not a run, $2 nobody is billed for
     rows.append({"trace_id": "", "session_id": "", "customer_id": "unattributed",
-                 "cost_usd": "2.000000", "timestamp": "2025-11-08T10:00:00"})
+                 "cost_usd": "2.000000", "timestamp": "2025-11-08T23:30:00"})
     return rows
 
 
 def test_runs_norms_and_outliers(calls_csv):
     path = calls_csv(_calls())
     headline = {r["label"]: r["value"] for r in run_query("agents", path, "headline")}
-    assert headline == {"Cost of traced runs (whole file)": 0.37, "Runs (traces)": 8,
+    # money cards name their period (the file: Nov 1 00:30 .. Nov 8 23:30)
+    assert headline == {"Cost of traced runs for the 8 days 2025-11-01..2025-11-08": 0.37, "Runs (traces)": 8,
                         "Runs far above the norm of their feature and model": 1,
-                        "Unattributed spend (whole file)": 2.0}
+                        "Unattributed spend for the 8 days 2025-11-01..2025-11-08": 2.0}
     top = run_query("agents", path, "most_expensive_runs")
     assert [(r["trace_id"], r["calls"], r["models"], r["cost"]) for r in top[:3]] == \
         [("r6", 4, 2, 0.2), ("c1", 2, 1, 0.06), ("c2", 2, 1, 0.06)]
@@ -78,5 +79,5 @@ def test_a_file_without_traces_has_no_runs(calls_csv):
     _, results = analyze.run_sql("agents", path)
     queries = results[0].queries
     assert queries["most_expensive_runs"].rows == [] and queries["top_sessions"].rows == []
-    headline = {r[0]: float(r[1]) for r in queries["headline"].rows}
-    assert headline["Runs (traces)"] == 0 and headline["Cost of traced runs (whole file)"] == 0
+    headline = {r[0].split(" for the ")[0]: float(r[1]) for r in queries["headline"].rows}
+    assert headline["Runs (traces)"] == 0 and headline["Cost of traced runs"] == 0

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_query
+from conftest import run_query, whole_day_time
 
 FEATURE_COLUMNS = ["feature_id", "calls", "cost", "customers", "adoption_pct", "cost_per_customer",
                    "attributed_revenue", "margin", "margin_pct", "quadrant"]
 
 
 def call(customer, day, cost, tier, feature):
-    return {"customer_id": customer, "timestamp": f"2025-11-{day:02d}T10:00:00",
+    return {"customer_id": customer, "timestamp": f"2025-11-{day:02d}T{whole_day_time(day)}",
             "cost_usd": f"{cost:.6f}", "subscription_tier": tier, "feature_id": feature}
 
 

@@ -11,10 +11,10 @@ import random
 
 import pytest
 
-from conftest import run_query, write_calls
+from conftest import run_query, whole_day_time, write_calls
 from finops.engine import analyze, catalog
 from finops.engine.errors import FinopsError
-from finops.engine.session import open_session
+from finops.engine.session import open_session, store_ledger
 
 SUBSCRIPTIONS_HEADER = ["customer_id", "organization_id", "subscription_tier", "start_date",
                         "end_date", "monthly_price", "discount_pct"]
@@ -43,10 +43,10 @@ def test_revenue_bills_each_day_at_that_days_tier(calls_csv):
     # G: starter Nov 1, no calls Nov 2-9 (still starter), pro from Nov 10 to Nov 12:
     #    9 x 29 + 3 x 99 = 261 + 297 = 558 / 30 = 18.6
     path = calls_csv([
-        {"customer_id": "P", "timestamp": "2025-11-01T10:00:00", "subscription_tier": "pro"},
+        {"customer_id": "P", "timestamp": "2025-11-01T00:30:00", "subscription_tier": "pro"},
         {"customer_id": "P", "timestamp": "2025-11-14T10:00:00", "subscription_tier": "pro"},
         {"customer_id": "P", "timestamp": "2025-11-15T10:00:00", "subscription_tier": "enterprise"},
-        {"customer_id": "P", "timestamp": "2025-11-30T10:00:00", "subscription_tier": "enterprise"},
+        {"customer_id": "P", "timestamp": "2025-11-30T23:30:00", "subscription_tier": "enterprise"},
         {"customer_id": "G", "timestamp": "2025-11-01T10:00:00", "subscription_tier": "starter"},
         {"customer_id": "G", "timestamp": "2025-11-10T10:00:00", "subscription_tier": "pro"},
         {"customer_id": "G", "timestamp": "2025-11-12T10:00:00", "subscription_tier": "pro"},
@@ -64,8 +64,8 @@ def test_subscriptions_file_overrides_what_the_calls_imply(calls_csv, tmp_path):
     #    = 14.85 + 41.666667 = 56.516667 over the file's period Nov 1-10.
     # B: not in the file: billed from its calls, 99 x 10 / 30 = 33.
     path = calls_csv([
-        {"customer_id": "A", "timestamp": "2025-11-01T10:00:00"},
-        {"customer_id": "A", "timestamp": "2025-11-10T10:00:00"},
+        {"customer_id": "A", "timestamp": "2025-11-01T00:30:00"},
+        {"customer_id": "A", "timestamp": "2025-11-10T23:30:00"},
         {"customer_id": "B", "timestamp": "2025-11-01T10:00:00"},
         {"customer_id": "B", "timestamp": "2025-11-10T10:00:00"},
     ])
@@ -92,16 +92,46 @@ def test_a_bad_subscriptions_row_is_an_error_with_its_line(calls_csv, tmp_path):
         analyze.run_sql("profitability", path, query="customers", subscriptions=tmp_path / "none.csv")
 
 
+
+def test_a_partial_last_day_counts_for_the_part_the_calls_cover(calls_csv):
+    # A (pro, 99): $10 on Nov 1 at 00:30 and on Nov 2 at 23:30 (complete days), $5 on
+    # Nov 3 up to 12:00, when the file ends: Nov 3 is half covered, the file covers
+    # 2.5 days. Spend $25 is $300 a 30-day month (25 x 30 / 2.5), not 25 x 30 / 3 = 250;
+    # revenue bills Nov 3 for the half covered: 99 x 2.5 / 30 = 8.25, so the monthly
+    # revenue is the fee, 99, and cost and revenue cover the same time.
+    path = calls_csv([
+        {"customer_id": "A", "timestamp": "2025-11-01T00:30:00", "cost_usd": "10.000000"},
+        {"customer_id": "A", "timestamp": "2025-11-02T23:30:00", "cost_usd": "10.000000"},
+        {"customer_id": "A", "timestamp": "2025-11-03T12:00:00", "cost_usd": "5.000000"},
+    ])
+    session = open_session(path, cache=False)
+    try:
+        (fp,) = rows_of(session.con, "SELECT * FROM finance_period")
+        (allocation,) = rows_of(session.con, "SELECT * FROM customer_allocation")
+    finally:
+        session.close()
+    assert (fp["period_days"], fp["covered_days"]) == (3, pytest.approx(2.5))
+    assert float(fp["monthly_spend"]) == pytest.approx(300.0)
+    assert float(fp["total_revenue"]) == pytest.approx(8.25)
+    assert float(fp["monthly_revenue"]) == pytest.approx(99.0)
+    assert fp["period_label"] == "the 3 days 2025-11-01..2025-11-03 (2.50 days covered)"
+    # the customer's allocation on the same basis: $25 over 2.5 covered billed days
+    # is $300 a month against its $99 fee (303.0%); 3 billed days still listed
+    assert (allocation["billed_days"], float(allocation["monthly_cost"])) == (3, pytest.approx(300.0))
+    assert float(allocation["allocation"]) == pytest.approx(99.0)
+    assert float(allocation["used_pct"]) == pytest.approx(100 * 25 / 8.25)
+
+
 # -- the ledger ---------------------------------------------------------------------
 
 def ledger_rows(day_count=10):
-    """Each day: one gpt-4 qa call of 100,000 input tokens at its list price ($3.00);
+    """Each day (complete: 01:00 to 23:30): one gpt-4 qa call of 100,000 input tokens at its list price ($3.00);
     gemini-1.5-pro analysis calls of 1,000,000 input tokens ($1.25 each, the cheapest
     premium model, so no arbitrage): 10 a day on days 1-5, 20 a day on days 6-10."""
     rows = []
     for day in range(1, day_count + 1):
         ts = f"2025-11-{day:02d}T"
-        rows.append({"timestamp": ts + "00:30:00", "provider": "openai", "model": "gpt-4",
+        rows.append({"timestamp": ts + "23:30:00", "provider": "openai", "model": "gpt-4",
                      "task_type": "qa", "feature_id": "qa", "input_tokens": "100000",
                      "output_tokens": "0", "cost_usd": "3.000000"})
         for k in range(10 if day <= 5 else 20):
@@ -163,7 +193,7 @@ def test_sure_savings_do_not_depend_on_the_quality_levers(tmp_path):
     rows = [{"timestamp": f"2025-11-{day:02d}T{k:02d}:00:00", "provider": "openai", "model": "gpt-4",
              "task_type": "qa", "feature_id": "qa", "subscription_tier": "enterprise",
              "input_tokens": "100000", "output_tokens": "0", "cost_usd": "3.000000"}
-            for day in range(1, 11) for k in range(1, 5)]
+            for day in range(1, 11) for k in (0, 8, 16, 23)]  # complete days
     session = open_session(write_calls(tmp_path / "calls.csv", rows))
     try:
         actions = {r["action_id"]: r for r in rows_of(session.con, "SELECT * FROM actions")}
@@ -192,10 +222,80 @@ def test_sure_savings_do_not_depend_on_the_quality_levers(tmp_path):
     assert float(total[4]["monthly_usd"]) == pytest.approx(358.56, abs=1e-4)
 
 
+def test_prompt_caching_is_a_sure_lever_counted_once(tmp_path):
+    """Prompt caching in the ledger: standalone with the sure levers, the part on calls
+    a model switch moves taken back by the overlap line, the commitment sized after it."""
+    # 10 complete days, each: 40 gemini-1.5-flash analysis calls of 1M input tokens
+    # ($0.075 each, $3.00 a day; the cheapest economy model: no switch, no arbitrage)
+    # and one gpt-4o qa call of 1M input tokens ($2.50; a switch to gpt-4o-mini).
+    # No cache reads today.
+    rows = []
+    for day in range(1, 11):
+        ts = f"2025-11-{day:02d}T"
+        rows += [{"timestamp": ts + "00:30:00", "provider": "google", "model": "gemini-1.5-flash",
+                  "task_type": "analysis", "feature_id": "analysis", "input_tokens": "1000000",
+                  "output_tokens": "0", "cost_usd": "0.075000"} for _ in range(40)]
+        rows.append({"timestamp": ts + "23:30:00", "provider": "openai", "model": "gpt-4o",
+                     "task_type": "qa", "feature_id": "qa", "input_tokens": "1000000",
+                     "output_tokens": "0", "cost_usd": "2.500000"})
+    subs = write_subscriptions(tmp_path / "subs.csv", [
+        ["cust_0001", "org_001", "enterprise", "2025-11-01", "", "10000", ""]])
+    session = open_session(write_calls(tmp_path / "calls.csv", rows), subscriptions=subs)
+    try:
+        actions = {r["action_id"]: r for r in rows_of(session.con, "SELECT * FROM actions")}
+        total = {r["position"]: float(r["monthly_usd"]) for r in rows_of(session.con, "SELECT * FROM actions_total")}
+    finally:
+        session.close()
+    # caching at 50% of input tokens, list prices a million tokens: flash 0.075 input,
+    # 0.01875 cache read: 20M x 0.05625 / 1M = 1.125 a day, 11.25 over 10 days, 33.75 a
+    # month; gpt-4o 2.50 / 1.25: 0.5M x 1.25 / 1M = 0.625 a day, 18.75 a month
+    flash, gpt4o = actions["caching:google/gemini-1.5-flash"], actions["caching:openai/gpt-4o"]
+    assert (flash["kind"], flash["confidence"], flash["counted"]) == ("saving", "medium", True)
+    assert float(flash["monthly_usd"]) == pytest.approx(33.75)
+    assert float(gpt4o["monthly_usd"]) == pytest.approx(18.75)
+    # commitment on what the caps (none) and caching leave: 5.50 - 1.75 = 3.75 each day;
+    # committed 3.75 x 10 x 0.8 = 30 against 37.50: 7.50 over 10 days, 22.50 a month
+    assert float(actions["commitment"]["monthly_usd"]) == pytest.approx(22.5)
+    # the switch: 2.50 - 1M x 0.00015 / 1K = 2.35 a day, 70.50 a month. If it is made,
+    # gpt-4o's caching is lost (-6.25) and the commitment on 5.50 - 2.35 - 1.125 = 2.025
+    # a day saves 4.05 instead of 7.50: overlap -9.70 over 10 days, -29.10 a month
+    assert float(actions["switch:openai/gpt-4o/qa"]["monthly_usd"]) == pytest.approx(70.5)
+    assert float(actions["overlap:quality-levers"]["counted_monthly_usd"]) == pytest.approx(-29.1)
+    assert total[2] == pytest.approx(33.75 + 18.75 + 22.5)       # sure: standalone
+    assert total[3] == pytest.approx(70.5 - 29.1)
+    # in sequence: switch 70.50 + flash caching 33.75 + commitment 4.05 x 3 = 12.15
+    assert total[4] == pytest.approx(70.5 + 33.75 + 12.15) and total[4] <= total[1] == pytest.approx(165.0)
+
+
+def test_an_upgrade_agrees_with_the_churn_rule(tmp_path):
+    """A tier upgrade whose fee rise is over churn_increase_pct is the same bill rise
+    pricing says makes a customer leave: listed, low confidence, not counted; the cap
+    counts. Within the rule (here raised to 300%) the upgrade is the remedy."""
+    # C, starter (29), Nov 1 00:30 .. Nov 10 23:30: revenue 29 x 10 / 30 = 9.666667,
+    # cost 10: loses 0.333333. pro would add (99 - 29) x 10 / 30 = 23.333333 and cover
+    # it, a 241.4% fee rise. Cap at 80%: 10 - 7.733333 = 2.266667, 6.80 a month.
+    rows = [{"customer_id": "C", "subscription_tier": "starter", "timestamp": f"2025-11-{d:02d}T{whole_day_time(d)}",
+             "cost_usd": "5.000000"} for d in (1, 10)]
+    session = open_session(write_calls(tmp_path / "calls.csv", rows))
+    try:
+        actions = {r["action_id"]: r for r in rows_of(session.con, "SELECT * FROM actions")}
+        assert (actions["upgrade:C"]["confidence"], actions["upgrade:C"]["counted"]) == ("low", False)
+        assert float(actions["upgrade:C"]["monthly_usd"]) == pytest.approx(70.0)
+        assert "not counted: the fee rises 241%" in actions["upgrade:C"]["reconciliation"]
+        assert actions["cap:C"]["counted"] and float(actions["cap:C"]["monthly_usd"]) == pytest.approx(6.8)
+        session.con.execute("SET VARIABLE churn_increase_pct = '300'")
+        store_ledger(session.con)  # the levers and the ledger under that value
+        actions = {r["action_id"]: r for r in rows_of(session.con, "SELECT * FROM actions")}
+    finally:
+        session.close()
+    assert (actions["upgrade:C"]["confidence"], actions["upgrade:C"]["counted"]) == ("medium", True)
+    assert "cap:C" not in actions
+
+
 def test_small_actions_are_listed_together_under_the_dollar_floor(tmp_path):
     # two days of one small switch each for two models: each under $10 a month
     rows = [{"model": m, "provider": "openai", "task_type": "qa", "feature_id": "qa",
-             "timestamp": f"2025-11-0{d}T10:00:00", "input_tokens": "1000", "output_tokens": "0",
+             "timestamp": f"2025-11-0{d}T{'00' if d == 1 else '23'}:30:00", "input_tokens": "1000", "output_tokens": "0",
              "cost_usd": c} for d in (1, 2) for m, c in (("gpt-4", "0.030000"), ("gpt-4-turbo", "0.010000"))]
     session = open_session(write_calls(tmp_path / "c.csv", rows))
     try:
@@ -299,6 +399,33 @@ def test_a_partial_last_day_is_left_out_of_the_fit(calls_csv):
     forecast = run_query("understanding", calls_csv(rows), "forecast")
     assert forecast[0]["history_days"] == 15
     assert forecast[0]["projected_cost"] == pytest.approx(60.0)
+
+
+
+def test_the_forecast_range_is_never_narrower_than_the_backtest_error(calls_csv):
+    """Days 1-7 cost $10, days 8-28 $20 (complete days: calls at 00:30 and 23:30).
+    Backtest: fitted on days 1-14 (each weekday 10 then 20: slope 10/7 a day, no
+    residual) it predicts days 15-28 at 30 (week 3) and 40 (week 4): 490 against the
+    actual 280, a sum error of +75%. Full fit on 28 days, per weekday 10, 20, 20, 20
+    at t - tbar = -10.5, -3.5, 3.5, 10.5: slope 105 / 245 = 3/7, level 17.5; residuals
+    -3, 4, 1, -2 (SSR 7 x 30 = 210, df 20, sigma2 10.5). The next 30 days: 30 x 17.5 +
+    3/7 x 875 = 900; the model's own half-width (t 2.086 x sqrt(10.5 x (30 + 32.5 +
+    875^2 / 1715))) is about 152.5, under 75% of 900 = 675: the range is 225 to 1,575.
+    The next 28 days: 490 + 3/7 x 784 = 826 against the actual 490 of the last 28
+    days, +68.6%; the model's low end (826 - 137.6) is above 490 and would alert, the
+    widened one (826 x 0.25 = 206.5) is not: no growth alert on a model that missed
+    by 75%."""
+    rows = [{"timestamp": f"2025-11-{d:02d}T{h}:30:00", "cost_usd": "5.000000" if d <= 7 else "10.000000"}
+            for d in range(1, 29) for h in ("00", "23")]
+    path = calls_csv(rows)
+    backtest = run_query("understanding", path, "forecast_backtest")
+    assert backtest[0]["sum_error_pct"] == pytest.approx(75.0)
+    forecast = run_query("understanding", path, "forecast")
+    assert forecast[0]["projected_cost"] == pytest.approx(900.0)
+    assert forecast[0]["low"] == pytest.approx(225.0) and forecast[0]["high"] == pytest.approx(1575.0)
+    assert forecast[0]["range_basis"] == "backtest error"
+    assert forecast[0]["backtest_sum_error_pct"] == pytest.approx(75.0)
+    assert not [a for a in run_query("understanding", path, "alerts") if "projected to grow" in a["title"]]
 
 
 # -- anomalies on simulated data -------------------------------------------------------
@@ -411,8 +538,8 @@ def test_unattributed_calls_are_no_customer_and_are_shown_apart(calls_csv):
     # tier (what finops.otel writes): no subscription, so no revenue at all (it was
     # billed 4 days x 29 / 30 = 3.866667 as a starter customer).
     path = calls_csv([
-        {"customer_id": "A", "timestamp": "2025-11-01T10:00:00", "cost_usd": "0.250000"},
-        {"customer_id": "A", "timestamp": "2025-11-10T10:00:00", "cost_usd": "0.250000"},
+        {"customer_id": "A", "timestamp": "2025-11-01T00:30:00", "cost_usd": "0.250000"},
+        {"customer_id": "A", "timestamp": "2025-11-10T23:30:00", "cost_usd": "0.250000"},
         {"customer_id": "unattributed", "organization_id": "unattributed",
          "subscription_tier": "starter", "timestamp": "2025-11-02T10:00:00", "cost_usd": "1.000000"},
         {"customer_id": "unattributed", "organization_id": "unattributed",
@@ -447,8 +574,8 @@ def test_unattributed_calls_are_no_customer_and_are_shown_apart(calls_csv):
 
 def test_an_unattributed_customer_listed_in_subscriptions_is_billed(calls_csv, tmp_path):
     path = calls_csv([
-        {"customer_id": "unattributed", "timestamp": "2025-11-01T10:00:00"},
-        {"customer_id": "unattributed", "timestamp": "2025-11-30T10:00:00"},
+        {"customer_id": "unattributed", "timestamp": "2025-11-01T00:30:00"},
+        {"customer_id": "unattributed", "timestamp": "2025-11-30T23:30:00"},
     ])
     subs = write_subscriptions(tmp_path / "subs.csv",
                                [["unattributed", "org_001", "pro", "2025-11-01", "", "", ""]])

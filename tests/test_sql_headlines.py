@@ -18,7 +18,8 @@ def reports():
     out = {}
     for r in results:
         queries = r.to_json()["queries"]
-        queries["_cards"] = {row["label"]: row["value"] for row in queries["headline"]}
+        # keyed by the label without its period ("... for the 20 days ...")
+        queries["_cards"] = {row["label"].split(" for the ")[0]: row["value"] for row in queries["headline"]}
         out[r.analyzer.name] = queries
     return out
 
@@ -32,7 +33,7 @@ def test_understanding(reports):
     cards, summary = q["_cards"], q["summary"][0]
     assert close(cards["Total AI cost"], summary["total_cost"])
     assert cards["Calls"] == summary["total_calls"] and isinstance(cards["Calls"], int)
-    assert close(cards["Daily burn"], summary["daily_burn"])
+    assert close(cards["Daily burn (average a covered day)"], summary["daily_burn"])
     assert close(cards["Projected next 30 days"], q["forecast"][0]["projected_cost"])
 
 
@@ -47,24 +48,24 @@ def test_performance(reports):
 def test_realtime(reports):
     q = reports["realtime"]
     cards = q["_cards"]
-    assert close(cards["Revenue at risk, a month"], sum(r["revenue_at_risk"] for r in q["revenue_at_risk"]))
+    assert close(cards["Revenue at risk per 30-day month"], sum(r["revenue_at_risk"] for r in q["revenue_at_risk"]))
     assert cards["Customers likely to leave"] == len(q["revenue_at_risk"])
     assert cards["Customers over their fee-based allocation"] == sum(r["risk"] == "high" for r in q["budget_status"])
     assert cards["Anomalous calls"] == len(q["anomalous_calls"])
     churn = [r for r in q["recommendations"] if r["kind"] == "revenue at risk"]
-    assert close(sum(r["amount_usd"] for r in churn), cards["Revenue at risk, a month"])
+    assert close(sum(r["amount_usd"] for r in churn), cards["Revenue at risk per 30-day month"])
 
 
 def test_optimization(reports):
     q = reports["optimization"]
     cards, levers = q["_cards"], q["total_potential"]
-    assert close(cards["Monthly savings, high or medium confidence"],
+    assert close(cards["Savings per 30-day month, high or medium confidence"],
                  sum(r["monthly_savings"] for r in levers if r["confidence"] != "low"))
-    assert close(cards["Monthly savings that depend on quality"],
+    assert close(cards["Savings per 30-day month that depend on quality"],
                  sum(r["monthly_savings"] for r in levers if r["confidence"] == "low"))
     counted = [r for r in q["recommendations"] if r["counted"] and r["kind"] in ("saving", "avoided cost", "overlap")]
     assert close(sum(r["amount_usd"] for r in counted),
-                 cards["Monthly savings, high or medium confidence"] + cards["Monthly savings that depend on quality"])
+                 cards["Savings per 30-day month, high or medium confidence"] + cards["Savings per 30-day month that depend on quality"])
 
 
 def test_alignment(reports):
@@ -87,10 +88,11 @@ def test_profitability(reports):
 def test_pricing(reports):
     q = reports["pricing"]
     flat = q["models"][0]
-    period_days = 20  # the fixture: 2025-10-01 .. 2025-10-20
-    assert close(q["_cards"]["Monthly margin under current pricing"], flat["margin"] * 30 / period_days)
+    # per 30-day month of the time the calls cover (a partial end day counts for its part)
+    covered_days = reports["understanding"]["summary"][0]["covered_days"]
+    assert close(q["_cards"]["Margin per 30-day month under current pricing"], flat["margin"] * 30 / covered_days)
     gains = [r for r in q["recommendations"] if r["kind"] == "revenue gain"]
-    gain_card = next(v for k, v in q["_cards"].items() if k.startswith("Monthly gain while grandfathering"))
+    gain_card = next(v for k, v in q["_cards"].items() if k.startswith("Gain per 30-day month while grandfathering"))
     assert close(gain_card, sum(r["amount_usd"] for r in gains))
 
 
@@ -99,3 +101,14 @@ def test_features(reports):
     assert close(q["_cards"]["AI cost of features"], sum(r["cost"] for r in q["features"]))
     to_act = [r for r in q["features"] if r["quadrant"] in ("optimize", "sunset")]
     assert q["_cards"]["Features to optimize or sunset"] == len(to_act)
+
+
+def test_every_money_card_says_its_period():
+    """A money figure on a card says what period it covers: a 30-day month, the
+    file's dates, a day, or the projected days (issue 11, formatting a CFO trusts)."""
+    _, results = analyze.run_sql("all", FIXTURE)
+    periods = ("per 30-day month", " for the ", "a covered day", "next 30 days")
+    for r in results:
+        for row in r.to_json()["queries"]["headline"]:
+            if row["unit"] == "usd":
+                assert any(p in row["label"] for p in periods), (r.analyzer.name, row["label"])

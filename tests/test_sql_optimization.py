@@ -8,7 +8,7 @@ claude-haiku-4 0.00025/0.00125, titan-text-lite 0.00015/0.0002.
 from __future__ import annotations
 
 import pytest
-from conftest import run_query
+from conftest import run_query, whole_day_time
 
 MODEL_SWITCHING_COLUMNS = ["from_model", "to_model", "task_type", "calls", "current_cost",
                            "projected_cost", "savings", "savings_pct"]
@@ -94,7 +94,7 @@ def daily(costs_by_day: dict[str, float]) -> list[dict]:
     # One gemini-pro call per day on code_generation: out of the switching
     # scope and already the cheapest of its class, so only the commitment acts.
     return [call("google", "gemini-pro", "code_generation", 100, 100, cost,
-                 timestamp=f"{day}T12:00:00") for day, cost in costs_by_day.items()]
+                 timestamp=f"{day}T{whole_day_time(int(day[-2:]))}") for day, cost in costs_by_day.items()]
 
 
 def test_commitment_worked_example(calls_csv):
@@ -190,48 +190,58 @@ def levers_csv(calls_csv):
     return calls_csv([
         # switching: 0.06 paid, 0.00045 at gpt-4o-mini -> saves 0.05955
         call("openai", "gpt-4", "qa", 1000, 500, 0.06),
-        # arbitrage: gpt-4o-mini 1000/1000 = 0.00015 + 0.0006 = 0.00075; the
-        # cheapest economy model elsewhere is titan-text-lite:
-        # 0.00015 + 0.0002 = 0.00035 -> saves 0.0004
-        call("openai", "gpt-4o-mini", "code_generation", 1000, 1000, 0.00075),
+        # arbitrage: gpt-3.5-turbo 1000/1000 = 0.0005 + 0.0015 = 0.002; the
+        # cheapest standard model elsewhere is gemini-pro:
+        # 0.00025 + 0.0005 = 0.00075 -> saves 0.00125 (no cache price: no caching)
+        call("openai", "gpt-3.5-turbo", "code_generation", 1000, 1000, 0.002),
     ])
 
 
 def test_provider_arbitrage_picks_cheapest_same_class_model(levers_csv):
     (row,) = run_query("optimization", levers_csv, "provider_arbitrage")
     assert (row["from_model"], row["to_provider"], row["to_model"]) == \
-        ("gpt-4o-mini", "bedrock", "titan-text-lite")
-    assert row["current_cost"] == pytest.approx(0.00075)
-    assert row["projected_cost"] == pytest.approx(0.00035)
-    assert row["savings"] == pytest.approx(0.0004)
-    assert row["savings_pct"] == pytest.approx(100 * 0.0004 / 0.00075)
+        ("gpt-3.5-turbo", "google", "gemini-pro")
+    assert row["current_cost"] == pytest.approx(0.002)
+    assert row["projected_cost"] == pytest.approx(0.00075)
+    assert row["savings"] == pytest.approx(0.00125)
+    assert row["savings_pct"] == pytest.approx(100 * 0.00125 / 0.002)
+
+
+def test_arbitrage_never_moves_work_out_of_a_switch_target(calls_csv):
+    # gpt-4o-mini is openai's switch target (model_prices.economy_model): its own
+    # calls are not sent to another provider while gpt-4 qa calls are sent to it
+    path = calls_csv([call("openai", "gpt-4", "qa", 1000, 500, 0.06),
+                      call("openai", "gpt-4o-mini", "code_generation", 1000, 1000, 0.00075)])
+    assert run_query("optimization", path, "provider_arbitrage") == []
 
 
 def test_total_potential_stacks_levers_without_double_counting(levers_csv):
     rows = run_query("optimization", levers_csv, "total_potential")
     by_lever = {r["lever"]: r for r in rows}
     # one-day file, per 30-day month: switching 0.05955 x 30 = 1.7865; arbitrage
-    # 0.0004 x 30 = 0.012; the commitment (a sure lever) on the day's spend, 0.06075 at
-    # 80%: 0.01215 x 30 = 0.3645; sized on what remains after both, 0.0008 at 80%,
-    # 0.0048 a month: the overlap line is 0.0048 - 0.3645 = -0.3597.
+    # 0.00125 x 30 = 0.0375; the commitment (a sure lever) on the day's spend, 0.062
+    # at 80%: 0.0124, 0.372 a month; sized on what remains after the switch and
+    # arbitrage, 0.062 - 0.05955 - 0.00125 = 0.0012 at 80%: 0.00024, 0.0072 a month:
+    # the overlap line is 0.0072 - 0.372 = -0.3648.
     assert by_lever["model switching"]["monthly_savings"] == pytest.approx(1.7865)
-    assert by_lever["provider arbitrage"]["monthly_savings"] == pytest.approx(0.012)
-    assert by_lever["reserved commitment"]["monthly_savings"] == pytest.approx(0.3645)
-    assert by_lever["overlap with the sure levers"]["monthly_savings"] == pytest.approx(-0.3597)
-    assert sum(r["monthly_savings"] for r in rows) == pytest.approx(1.7865 + 0.012 + 0.0048)
-    assert sum(r["monthly_savings"] for r in rows) <= 0.06075 * 30
+    assert by_lever["provider arbitrage"]["monthly_savings"] == pytest.approx(0.0375)
+    assert "prompt caching" not in by_lever
+    assert by_lever["reserved commitment"]["monthly_savings"] == pytest.approx(0.372)
+    assert by_lever["overlap with the sure levers"]["monthly_savings"] == pytest.approx(-0.3648)
+    assert sum(r["monthly_savings"] for r in rows) == pytest.approx(1.7865 + 0.0375 + 0.0072)
+    assert sum(r["monthly_savings"] for r in rows) <= 0.062 * 30
 
 
 def test_headline_and_alerts(levers_csv):
     headline = run_query("optimization", levers_csv, "headline")
     assert 2 <= len(headline) <= 4
-    # the sure part (medium confidence: the commitment, standalone) leads, then what
-    # depends on quality (with the overlap line)
-    assert headline[0]["label"] == "Monthly savings, high or medium confidence"
-    assert headline[0]["value"] == pytest.approx(0.3645, abs=1e-6)
-    assert headline[1]["label"] == "Monthly savings that depend on quality"
-    assert headline[1]["value"] == pytest.approx(1.7985 - 0.3597, abs=1e-6)
-    assert headline[2]["value"] == pytest.approx(1.8225, abs=1e-6)      # 0.06075 x 30
+    # the sure part (medium confidence: caching and the commitment, standalone) leads,
+    # then what depends on quality (with the overlap line); see the test above
+    assert headline[0]["label"] == "Savings per 30-day month, high or medium confidence"
+    assert headline[0]["value"] == pytest.approx(0.372, abs=1e-6)
+    assert headline[1]["label"] == "Savings per 30-day month that depend on quality"
+    assert headline[1]["value"] == pytest.approx(1.7865 + 0.0375 - 0.3648, abs=1e-6)
+    assert headline[2]["value"] == pytest.approx(1.86, abs=1e-6)      # 0.062 x 30
     # 1.7865 a month of avoidable spend is under the $10 floor: no alert
     assert run_query("optimization", levers_csv, "alerts") == []
 
@@ -240,7 +250,7 @@ def test_avoidable_spend_alert_severity_follows_the_policy(calls_csv):
     # gpt-4 qa, 100,000 input tokens at $3.00 a day for 2 days, and $60 a day of
     # gemini-1.5-pro analysis: monthly spend (6 + 120) x 15 = 1,890; avoidable
     # 2 x (3 - 0.015) = 5.97, 89.55 a month = 4.7% of spend: medium (3-10%)
-    rows = [call("openai", "gpt-4", "qa", 100000, 0, 3.0, timestamp=f"2025-11-0{d}T10:00:00")
+    rows = [call("openai", "gpt-4", "qa", 100000, 0, 3.0, timestamp=f"2025-11-0{d}T{whole_day_time(d)}")
             for d in (1, 2)]
     rows += [call("google", "gemini-1.5-pro", "analysis", 1000000, 0, 1.25,
                   timestamp=f"2025-11-0{d}T1{k % 10}:00:00") for d in (1, 2) for k in range(48)]
@@ -255,3 +265,10 @@ def test_models_missing_from_the_price_table_are_an_alert(calls_csv):
     (alert,) = run_query("optimization", path, "alerts")
     assert alert["severity"] == "low"
     assert alert["amount_usd"] == pytest.approx(1.5)
+
+
+def test_json_has_no_internal_columns(levers_csv):
+    # model_switching's chart label (_label) stays in the CSV download, not in the
+    # JSON contract (issue 11: no internal columns)
+    (row,) = run_query("optimization", levers_csv, "model_switching")
+    assert row["from_model"] == "gpt-4" and not [c for c in row if c.startswith("_")]

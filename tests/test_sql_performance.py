@@ -98,6 +98,8 @@ def test_best_model_per_task_and_the_ledgers_switch(calls_csv):
     path = calls_csv(rows)
     [best] = run_query("performance", path, "best_model_by_task", min_calls=2)
     assert (best["task_type"], best["model"]) == ("qa", "gpt-4o-mini")
+    # ranked on cost and speed only: every row says quality is not measured
+    assert best["quality_caveat"].startswith("quality not measured: check a sample of qa outputs on gpt-4o-mini")
     # The ledger's switch: gpt-4's 200 in / 200 out at gpt-4o-mini's list prices
     # 0.00003 + 0.00012 = 0.00015 against 0.0016: 0.00145 in the one-day file, 0.0435 a month.
     recs = run_query("performance", path, "recommendations")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_query
+from conftest import run_query, whole_day_time
 
 MODEL_COLUMNS = ["model", "revenue", "cost", "margin", "margin_pct",
                  "customers_paying_more", "customers_paying_less"]
 
 
 def call(customer, day, cost, tier):
-    return {"customer_id": customer, "timestamp": f"2025-11-{day:02d}T10:00:00",
+    return {"customer_id": customer, "timestamp": f"2025-11-{day:02d}T{whole_day_time(day)}",
             "cost_usd": f"{cost:.6f}", "subscription_tier": tier}
 
 
@@ -87,7 +87,7 @@ def test_the_recommended_plan_is_the_one_that_gains_under_its_policy(csv_path):
         ("Move to tiered pricing, grandfathering 0 customer(s)", "revenue gain")]
     assert recs[0]["amount_usd"] == pytest.approx(15.75)
     headline = run_query("pricing", csv_path, "headline")
-    assert headline[1]["label"] == "Monthly gain while grandfathering, tiered"
+    assert headline[1]["label"] == "Gain per 30-day month while grandfathering, tiered"
     assert headline[1]["value"] == pytest.approx(15.75)
     plan = run_query("pricing", csv_path, "migration_plan")
     assert [(p["step"], p["to_model"], p["customers"]) for p in plan] == [
@@ -135,7 +135,7 @@ def test_a_plan_whose_gain_does_not_cover_the_revenue_it_exposes_is_not_recommen
     assert models["hybrid"]["revenue_exposed"] == pytest.approx(99)
     assert run_query("pricing", calls_csv(rows, name="b.csv"), "recommendations") == []
     headline = run_query("pricing", calls_csv(rows, name="c.csv"), "headline")
-    assert headline[1]["label"] == "Monthly gain while grandfathering, no plan worth it"
+    assert headline[1]["label"] == "Gain per 30-day month while grandfathering, no plan worth it"
 
 
 def test_segments_split_customers_by_daily_cost(csv_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_query
+from conftest import run_query, whole_day_time
 
 CONTRACT = {
     "customers": ["customer_id", "subscription_tier", "organization_id", "calls", "tenure_days",
@@ -16,7 +16,7 @@ CONTRACT = {
 
 
 def call(customer, day, cost, tier, **extra):
-    return {"customer_id": customer, "timestamp": f"2025-11-{day:02d}T10:00:00",
+    return {"customer_id": customer, "timestamp": f"2025-11-{day:02d}T{whole_day_time(day)}",
             "cost_usd": f"{cost:.6f}", "subscription_tier": tier, **extra}
 
 
@@ -130,19 +130,26 @@ def test_interventions_and_recommendation_amounts(csv_path):
     assert len(rows) == 1
     c = rows[0]
     # C on starter: pro instead would bring (99 - 29) * 1 / 30 = 2.333333 more,
-    # enough to cover the 0.967333 loss -> upgrade.
+    # enough to cover the 0.967333 loss; but the fee rises (99 - 29) / 29 = 241.4%,
+    # over the 25% at which pricing's churn rule expects a customer to leave: the cap.
     assert c["customer_id"] == "C" and c["upgrade_tier"] == "pro"
     assert c["upgrade_revenue"] == pytest.approx(2.333333)
+    assert c["upgrade_rise_pct"] == pytest.approx(100 * 70 / 29)
     # cap at 80% of revenue: 1.934 - 0.8 * 0.966667 = 1.1606664 -> 1.160666
     assert c["cap_savings"] == pytest.approx(1.160666, abs=1e-6)
-    assert c["intervention"] == "upgrade to pro"
-    recs = run_query("profitability", csv_path, "recommendations")
-    # the ledger's action, per 30-day month: pro pays 70 a month more than starter
-    [up] = [r for r in recs if r["action_id"] == "upgrade:C"]
+    assert c["intervention"] == "cap AI cost at 80% of revenue"
+    recs = {r["action_id"]: r for r in run_query("profitability", csv_path, "recommendations")}
+    # the ledger's actions, per 30-day month: the cap counts (1.160666 over 1 day,
+    # 34.81998 a month); the upgrade (pro pays 70 a month more) is listed, low
+    # confidence, not counted
+    cap = recs["cap:C"]
+    assert (cap["kind"], cap["confidence"], cap["counted"]) == ("avoided cost", "medium", True)
+    assert cap["amount_usd"] == pytest.approx(34.81998)
+    up = recs["upgrade:C"]
     assert up["title"] == "Upgrade C from starter to pro"
-    assert (up["kind"], up["confidence"]) == ("revenue gain", "medium")
+    assert (up["kind"], up["confidence"], up["counted"]) == ("revenue gain", "low", False)
     assert up["amount_usd"] == pytest.approx(70)
-    assert "$2.33 over 1 days" in up["detail"]
+    assert "$2.33 over 1 days" in up["detail"] and "likely to leave" in up["detail"]
 
 
 def test_no_upgrade_above_the_top_tier(calls_csv):
@@ -159,7 +166,7 @@ def test_no_upgrade_above_the_top_tier(calls_csv):
 
 
 def test_headline(csv_path):
-    rows = {r["label"]: r for r in run_query("profitability", csv_path, "headline")}
+    rows = {r["label"].split(" for the ")[0]: r for r in run_query("profitability", csv_path, "headline")}
     # total margin = 19.5 + 9 - 0.967333 + 14.5 + 59.8 + 0 = 101.832667
     assert rows["Total margin"]["value"] == pytest.approx(101.832667)
     assert rows["Unprofitable customers"]["value"] == 1

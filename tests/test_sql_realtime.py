@@ -90,12 +90,12 @@ def test_daily_spikes_need_a_baseline_and_money(calls_csv):
 
 def test_budget_status_is_per_30_day_month_of_billed_days(calls_csv):
     rows = [
-        # The file runs Nov 1 .. Nov 30 (30 days). Each customer's cost and its fee are
+        # The file runs Nov 1 00:30 .. Nov 30 23:30 (30 complete days). Each customer's cost and its fee are
         # both put on a 30-day month of its billed days (first to last call date).
         # cust_s (starter, 29): 1 on Nov 1, 2 on Nov 10: 10 billed days, cost 3 ->
         # 9 a month against 29: 31.0%, low (revenue 29 x 10 / 30 = 9.666667).
         {"customer_id": "cust_s", "subscription_tier": "starter",
-         "timestamp": "2025-11-01T10:00:00", "cost_usd": "1.000000"},
+         "timestamp": "2025-11-01T00:30:00", "cost_usd": "1.000000"},
         {"customer_id": "cust_s", "subscription_tier": "starter",
          "timestamp": "2025-11-10T10:00:00", "cost_usd": "2.000000"},
         # cust_p (pro, 99): 39.60 on Nov 1 and on Nov 30: 79.20 a month, 80% -> medium.
@@ -116,7 +116,7 @@ def test_budget_status_is_per_30_day_month_of_billed_days(calls_csv):
         {"customer_id": "cust_e", "subscription_tier": "starter",
          "timestamp": "2025-11-21T10:00:00", "cost_usd": "10.000000"},
         {"customer_id": "cust_e", "subscription_tier": "enterprise",
-         "timestamp": "2025-11-30T10:00:00", "cost_usd": "90.000000"},
+         "timestamp": "2025-11-30T23:30:00", "cost_usd": "90.000000"},
     ]
     status = {r["customer_id"]: r for r in run_query("realtime", calls_csv(rows), "budget_status")}
     s, p, b, h, e = (status[c] for c in ("cust_s", "cust_p", "cust_b", "cust_h", "cust_e"))
@@ -234,4 +234,4 @@ def test_revenue_at_risk_is_the_fee_of_a_customer_still_billed(calls_csv):
     revenue = {r["customer_id"]: r for r in run_query("profitability", path, "customers")}
     assert revenue["cust_q"]["tenure_days"] == 20            # billed to its last call
     headline = {r["label"]: r["value"] for r in run_query("realtime", path, "headline")}
-    assert headline["Revenue at risk, a month"] == 99
+    assert headline["Revenue at risk per 30-day month"] == 99

@@ -25,13 +25,13 @@ def customer_summaries(tmp_path, rows, budgets: str | None = None) -> dict[str, 
 
 
 ROWS = [
-    # The file runs Nov 1 .. Nov 12 (12 days). cust_a (pro, 99): 12 billed days, cost
+    # The file runs Nov 1 00:30 .. Nov 12 23:30 (12 complete days). cust_a (pro, 99): 12 billed days, cost
     # 40.00 -> 100.00 a 30-day month against its fee 99: 101.0%, high (revenue 39.60:
     # it loses 0.40). Not 40 against 99 (a 12-day cost set against a monthly fee).
     {"customer_id": "cust_a", "subscription_tier": "pro",
-     "timestamp": "2025-11-01T10:00:00", "cost_usd": "20.000000"},
+     "timestamp": "2025-11-01T00:30:00", "cost_usd": "20.000000"},
     {"customer_id": "cust_a", "subscription_tier": "pro",
-     "timestamp": "2025-11-12T10:00:00", "cost_usd": "20.000000"},
+     "timestamp": "2025-11-12T23:30:00", "cost_usd": "20.000000"},
     # cust_b (starter, 29): 12 billed days, cost 1.20 -> 3.00 a month: 10.3%, low.
     {"customer_id": "cust_b", "subscription_tier": "starter",
      "timestamp": "2025-11-01T10:00:00", "cost_usd": "0.600000"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_query
+from conftest import run_query, whole_day_time
 from finops.engine import analyze
 
 CONTRACT = {
@@ -63,7 +63,10 @@ def test_summary_counts_both_end_dates(calls_csv):
     assert row["first_call"] == "2025-11-01T10:00:00"
     assert row["last_call"] == "2025-11-03T09:00:00"
     assert row["period_days"] == 3            # Nov 1, 2 and 3
-    assert row["daily_burn"] == 2             # 6 / 3 days
+    # the calls cover Nov 1 10:00 .. Nov 3 09:00: 3 - 10/24 - 15/24 = 47/24 days (both end
+    # days partial), so the daily burn is 6 / (47/24) = 3.063830, not 6 / 3
+    assert row["covered_days"] == pytest.approx(47 / 24)
+    assert row["daily_burn"] == pytest.approx(3.06383, abs=1e-6)
 
 
 def test_one_day_file_has_period_of_one_day(calls_csv):
@@ -168,7 +171,9 @@ def test_flat_spend_over_31_days_raises_no_growth_alert(calls_csv):
 def test_headline_has_two_to_four_cards(calls_csv):
     rows = run_query("understanding", calls_csv(THREE_CALLS), "headline")
     assert 2 <= len(rows) <= 4
-    assert rows[0] == {"label": "Total AI cost", "value": 6, "unit": "usd"}
+    # the file: Nov 1 10:00 .. Nov 3 09:00, both end days partial
+    assert rows[0] == {"label": "Total AI cost for the 3 days 2025-11-01..2025-11-03 (1.96 days covered)",
+                       "value": 6, "unit": "usd"}
     assert rows[1]["value"] == 3 and rows[1]["unit"] == "count"
     assert all(r["unit"] in {"usd", "count", "pct", "ms", "days", "text"} for r in rows)
 
@@ -189,3 +194,17 @@ def test_the_chart_does_not_project_what_the_table_refuses(calls_csv):
     assert run_query("understanding", longer, "forecast")[0]["status"] == "ok"
     projected = [r for r in run_query("understanding", longer, "forecast_daily") if r["projected_cost"] is not None]
     assert len(projected) == 30
+
+
+def test_a_model_recorded_above_its_list_price_is_an_alert(calls_csv):
+    # gpt-4o, 1M input tokens a day for 10 complete days: $2.50 a day at its genai-prices
+    # list price ($2.50 a million input tokens), recorded at $5.00: $25 over 10 days
+    # paid above list, $75 a 30-day month against $150 of monthly spend (50%): high.
+    rows = [{"timestamp": f"2025-11-{d:02d}T{whole_day_time(d)}", "model": "gpt-4o", "provider": "openai",
+             "task_type": "analysis", "input_tokens": "1000000", "output_tokens": "0",
+             "cost_usd": "5.000000"} for d in range(1, 11)]
+    alerts = run_query("understanding", calls_csv(rows), "alerts")
+    [drift] = [a for a in alerts if "list price" in a["title"]]
+    assert drift["title"] == "gpt-4o is recorded 100% above its list price"
+    assert drift["severity"] == "high" and drift["amount_usd"] == pytest.approx(75.0)
+    assert "$50.00 over the 10 days against $25.00" in drift["detail"]

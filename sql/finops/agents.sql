@@ -1,7 +1,7 @@
 -- name: agents
 -- title: Agent runs and sessions
 -- category: finops
--- version: 4
+-- version: 5
 -- description: What each agent run (a trace: every model call sharing a
 --   trace_id) and each session (session_id) cost over the file's period:
 --   the most expensive runs, how many calls a run takes, each feature's
@@ -86,7 +86,7 @@ WHERE n.has_norm
 -- query: headline
 -- title: Headline
 SELECT label, value, unit FROM (
-    SELECT 1 AS position, 'Cost of traced runs (whole file)' AS label,
+    SELECT 1 AS position, 'Cost of traced runs for ' || (SELECT period_label FROM finance_period) AS label,
            money(coalesce(sum(cost), 0)) AS value, 'usd' AS unit
     FROM agents_runs
     UNION ALL
@@ -94,7 +94,7 @@ SELECT label, value, unit FROM (
     UNION ALL
     SELECT 3, 'Runs far above the norm of their feature and model', money(count(*)), 'count' FROM agents_outliers
     UNION ALL
-    SELECT 4, 'Unattributed spend (whole file)',
+    SELECT 4, 'Unattributed spend for ' || (SELECT period_label FROM finance_period),
            money(coalesce(sum(cost_usd) FILTER (WHERE customer_id = 'unattributed'), 0)), 'usd'
     FROM calls
 )
@@ -247,21 +247,21 @@ unattributed AS (
     SELECT count(*) AS calls, sum(cost_usd) AS cost FROM calls WHERE customer_id = 'unattributed'
 )
 SELECT severity, title, detail, amount_usd FROM (
-    SELECT 1 AS position, alert_severity(per_month(open_excess, fp.period_days)) AS severity,
+    SELECT 1 AS position, alert_severity(per_month(open_excess, fp.covered_days)) AS severity,
            'Agent runs far above the norm of their feature and model' AS title,
            format('{:,} run(s) cost ${:,.2f} over the {} days, ${:,.2f} more than normal runs of their feature on their model (over {}x that median); '
                   || '${:,.2f} of that excess is on calls the model switches already reprice (in the Actions total), '
                   || '${:,.2f} is not: ${:,.2f} a 30-day month. The runs are listed under "Runs far above the norm of their feature and model".',
                   CAST(runs AS BIGINT), cost, fp.period_days, excess, getvariable('outlier_ratio'),
-                  excess - open_excess, open_excess, per_month(open_excess, fp.period_days)) AS detail,
-           per_month(open_excess, fp.period_days) AS amount_usd
+                  excess - open_excess, open_excess, per_month(open_excess, fp.covered_days)) AS detail,
+           per_month(open_excess, fp.covered_days) AS amount_usd
     FROM outliers, fp
     WHERE runs > 0 AND open_excess >= getvariable('materiality_usd')
     UNION ALL
-    SELECT 2, alert_severity(per_month(cost, fp.period_days)), 'Spend not attributed to a customer',
+    SELECT 2, alert_severity(per_month(cost, fp.covered_days)), 'Spend not attributed to a customer',
            format('{:,} calls costing ${:,.2f} over the {} days (${:,.2f} a 30-day month) were made outside any finops.attribute block; tag them to bill or allocate them.',
-                  calls, cost, fp.period_days, per_month(cost, fp.period_days)),
-           per_month(cost, fp.period_days)
+                  calls, cost, fp.period_days, per_month(cost, fp.covered_days)),
+           per_month(cost, fp.covered_days)
     FROM unattributed, fp
     WHERE cost >= getvariable('materiality_usd')
 )
@@ -294,7 +294,7 @@ items AS (
                                    outlier_calls, feature_calls)
                        ELSE format('They average {} calls per run, as the feature''s runs ({}): these are single expensive calls (prompt or output size), not runaway runs.',
                                    outlier_calls, feature_calls) END) AS detail,
-           per_month(open_excess, fp.period_days) AS amount_usd,
+           per_month(open_excess, fp.covered_days) AS amount_usd,
            'target' AS kind, 'target:agents/' || feature_id AS action_id
     FROM by_feature, fp
     WHERE open_excess >= getvariable('materiality_usd')
@@ -302,7 +302,7 @@ items AS (
     SELECT 'Attribute the untagged calls',
            format('${:,.2f} of spend over the {} days has no customer; wrap those calls in finops.attribute(...) (see finops sql --name unattributed).',
                   sum(cost_usd), any_value(fp.period_days)),
-           per_month(sum(cost_usd), any_value(fp.period_days)), 'target', 'target:agents/unattributed'
+           per_month(sum(cost_usd), any_value(fp.covered_days)), 'target', 'target:agents/unattributed'
     FROM calls, fp
     WHERE customer_id = 'unattributed'
     HAVING sum(cost_usd) >= getvariable('materiality_usd')

@@ -1,7 +1,7 @@
 -- name: alignment
 -- title: Organizational alignment
 -- category: finops
--- version: 4
+-- version: 5
 -- description: Who spends what: cost by organization, product, feature and
 --   environment, a chargeback that keeps tagged cost with its owner and
 --   spreads only untagged (shared) cost over the organizations in proportion
@@ -226,7 +226,7 @@ ORDER BY month NULLS FIRST, scope, scope_id;
 
 -- query: headline
 SELECT label, value, unit FROM (VALUES
-    (1, 'Total cost', (SELECT money(cost) FROM alignment_totals), 'usd'),
+    (1, 'Total cost for ' || (SELECT period_label FROM finance_period), (SELECT money(cost) FROM alignment_totals), 'usd'),
     (2, 'Organizations', (SELECT money(count(DISTINCT organization_id)) FROM alignment_usage), 'count'),
     (3, 'Non-production share', (SELECT money(pct(non_production_cost, cost)) FROM alignment_totals), 'pct'),
     (4, 'Largest organization share', (SELECT money(max(share_pct)) FROM alignment_showback), 'pct')
@@ -256,16 +256,16 @@ alerts AS (
                   non_production_cost, fp.period_days, pct(non_production_cost, cost),
                   CAST(getvariable('non_production_target_pct') AS DOUBLE),
                   per_month(non_production_cost - cost * CAST(getvariable('non_production_target_pct') AS DOUBLE) / 100,
-                            fp.period_days)) AS detail,
+                            fp.covered_days)) AS detail,
            per_month(non_production_cost - cost * CAST(getvariable('non_production_target_pct') AS DOUBLE) / 100,
-                     fp.period_days) AS amount_usd
+                     fp.covered_days) AS amount_usd
     FROM alignment_totals, fp
     WHERE pct(non_production_cost, cost) > CAST(getvariable('non_production_target_pct') AS DOUBLE)
     UNION ALL
     SELECT format('Spend concentrated in {}', organization_id),
            format('{} accounts for {:.1f}% of all spend: ${:,.2f} a 30-day month depends on one organization.', organization_id, share_pct,
-                  per_month(cost, fp.period_days)),
-           per_month(cost, fp.period_days)
+                  per_month(cost, fp.covered_days)),
+           per_month(cost, fp.covered_days)
     FROM alignment_showback, fp WHERE share_pct >= 50
     UNION ALL
     SELECT format('{} {}: {} for {}', scope, scope_id, status, month),

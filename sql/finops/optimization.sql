@@ -1,7 +1,7 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 5
+-- version: 6
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
@@ -10,7 +10,7 @@
 -- param: simple_tasks = qa,chat,summarization,translation | Task types an economy model handles well (comma separated)
 -- param: commitment_percentile = 0.1 min 0 max 1 | Percentile of daily spend to commit to (0-1)
 -- param: commitment_discount_pct = 20.0 min 0 max 100 | Discount on committed spend, in percent
--- param: target_cache_hit_pct = 50.0 min 0 max 100 | Share of input tokens a well-cached prompt reads from the cache (percent), for the caching opportunity
+-- param: target_cache_hit_pct = 50.0 min 0 max 100 | Share of input tokens a well-cached prompt reads from the cache (percent): the ledger's prompt-caching actions
 
 -- query: _usage
 -- Calls aggregated once by provider, model and task type (a few hundred
@@ -111,7 +111,7 @@ SELECT * EXCLUDE (to_input_per_1k, to_output_per_1k) FROM ledger_arbitrage;
 SELECT from_model, to_model, task_type, calls, current_cost, projected_cost, savings,
        pct(savings, current_cost) AS savings_pct,
        provider,
-       per_month(savings, (SELECT period_days FROM period)) AS monthly_savings,
+       per_month(savings, (SELECT covered_days FROM period)) AS monthly_savings,
        task_type || ': ' || from_model || ' → ' || to_model AS _label
 FROM optimization_switching
 ORDER BY savings DESC, provider, from_model, task_type;
@@ -165,7 +165,7 @@ ORDER BY d.call_date;
 -- query: _volume
 -- Volume tiers (documented assumption, typical of negotiated enterprise
 -- agreements): monthly spend from $250 earns 3%, $1,000 5%, $5,000 10%,
--- $25,000 15%. monthly_cost = cost / period_days * 30. tier_savings is what
+-- $25,000 15%. monthly_cost = cost / covered_days * 30. tier_savings is what
 -- the current tier's discount is worth over the period; next_tier_savings
 -- what the next tier's would be at the same spend.
 CREATE OR REPLACE TEMP TABLE optimization_volume AS
@@ -175,7 +175,7 @@ WITH tiers AS (
 ),
 spend AS (
     SELECT u.provider, sum(u.calls) AS calls, sum(u.cost) AS cost,
-           money(safe_div(sum(u.cost) * 30, any_value(p.period_days))) AS monthly_cost
+           money(safe_div(sum(u.cost) * 30, any_value(p.covered_days))) AS monthly_cost
     FROM optimization_usage AS u CROSS JOIN period AS p
     GROUP BY u.provider
 )
@@ -217,7 +217,7 @@ ORDER BY savings DESC, from_provider, from_model;
 
 -- query: total_potential
 -- title: What the ledger counts, lever by lever
--- description: Each lever once, per 30-day month, from the ledger of actions: the commitment (sized after the caps) standalone, the quality-dependent switches and arbitrage on other calls, and the overlap line, what the commitment and caps lose if the switches are made.
+-- description: Each lever once, per 30-day month, from the ledger of actions: prompt caching and the commitment (sized after the caps and caching) standalone, the quality-dependent switches and arbitrage on other calls, and the overlap line, what the commitment, caps and caching lose if the switches are made.
 -- chart: bar
 -- x: lever
 -- y: monthly_savings
@@ -242,7 +242,8 @@ SELECT * FROM (VALUES
     (4, 'Commitment', 'discount on committed spend (%)', CAST(getvariable('commitment_discount_pct') AS VARCHAR)),
     (5, 'Volume discounts', 'monthly tiers (hypothetical, not counted)', '$250: 3%, $1,000: 5%, $5,000: 10%, $25,000: 15%'),
     (6, 'Provider arbitrage', 'target model', 'cheapest same-class model of another provider'),
-    (7, 'All', 'month', '30 days: monthly = amount over the file x 30 / period days')
+    (7, 'Prompt caching', 'share of input tokens read from the cache (%)', CAST(getvariable('target_cache_hit_pct') AS VARCHAR)),
+    (8, 'All', 'month', '30 days: monthly = amount over the file x 30 / covered days (a partial first or last day counts for the part the calls cover)')
 ) AS t(step, lever, parameter, value)
 ORDER BY step;
 
@@ -257,11 +258,11 @@ t AS (
     FROM actions WHERE domain = 'optimization' AND kind IN ('saving', 'avoided cost', 'overlap')
 )
 SELECT label, value, unit FROM (
-    SELECT 1 AS n, 'Monthly savings, high or medium confidence' AS label, CAST(t.sure AS DECIMAL(38, 6)) AS value, 'usd' AS unit FROM t
+    SELECT 1 AS n, 'Savings per 30-day month, high or medium confidence' AS label, CAST(t.sure AS DECIMAL(38, 6)) AS value, 'usd' AS unit FROM t
     UNION ALL
-    SELECT 2, 'Monthly savings that depend on quality', CAST(t.quality AS DECIMAL(38, 6)), 'usd' FROM t
+    SELECT 2, 'Savings per 30-day month that depend on quality', CAST(t.quality AS DECIMAL(38, 6)), 'usd' FROM t
     UNION ALL
-    SELECT 3, 'Monthly AI spend', CAST(fp.monthly_spend AS DECIMAL(38, 6)), 'usd' FROM fp
+    SELECT 3, 'AI spend per 30-day month', CAST(fp.monthly_spend AS DECIMAL(38, 6)), 'usd' FROM fp
     UNION ALL
     SELECT 4, 'All savings, % of monthly spend', CAST(pct(t.sure + t.quality, fp.monthly_spend) AS DECIMAL(38, 6)), 'pct' FROM t, fp
 )
@@ -293,16 +294,16 @@ unpriced AS (
     ANTI JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
 ),
 alerts AS (
-    SELECT alert_severity(per_month(w.savings, (SELECT period_days FROM period))) AS severity,
+    SELECT alert_severity(per_month(w.savings, (SELECT covered_days FROM period))) AS severity,
            'Premium models on simple tasks' AS title,
            format('{:,} calls ({:.1f}% of calls) ran premium models on simple tasks for ${:,.2f} over the {} days; '
                   || '${:,.2f} of it ({:.1f}% of all spend), ${:,.2f} a 30-day month, would not be spent on the economy models '
                   || 'if their quality holds.',
                   CAST(w.calls AS BIGINT), pct(w.calls, t.calls), w.current_cost, (SELECT period_days FROM period),
-                  w.savings, pct(w.savings, t.cost), per_month(w.savings, (SELECT period_days FROM period))) AS detail,
-           per_month(w.savings, (SELECT period_days FROM period)) AS amount_usd
+                  w.savings, pct(w.savings, t.cost), per_month(w.savings, (SELECT covered_days FROM period))) AS detail,
+           per_month(w.savings, (SELECT covered_days FROM period)) AS amount_usd
     FROM waste AS w, total AS t
-    WHERE alert_severity(per_month(w.savings, (SELECT period_days FROM period))) IS NOT NULL
+    WHERE alert_severity(per_month(w.savings, (SELECT covered_days FROM period))) IS NOT NULL
     UNION ALL
     SELECT 'low', 'Calls of models without a list price',
            format('{:,} calls of {} model(s) missing from the price table (${:,.2f}) cannot be '
@@ -318,26 +319,16 @@ ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amoun
 
 -- query: caching_opportunity
 -- title: Prompt-caching opportunity
--- description: Savings over the file's period and per 30-day month if each model and feature read target_cache_hit_pct of its input tokens from the prompt cache (today: cache_hit_pct), at list prices (cache read price instead of the input price; the one-off cache-write premium is not counted). Only models whose list price has a cheaper cache read. An estimate, not in the Actions total: on calls a model switch moves, the switch's saving already counts.
+-- description: Per model, the saving if its calls read target_cache_hit_pct of their input tokens from the prompt cache (today: cache_hit_pct), at list prices (a cache read instead of an input token; the one-off cache-write premium not counted); only models whose cache read is cheaper. potential_savings is on all their calls over the file's period; savings is what the ledger counts (not on customers it caps; the part on calls a model switch or arbitrage moves is taken back by the overlap line if those are made), monthly_savings per 30-day month, as the Actions on the index.
 -- chart: hbar
--- x: model_feature
--- y: potential_savings
+-- x: model
+-- y: potential_savings, savings
 -- limit: 25
-SELECT provider, model, feature_id, model || ' · ' || feature_id AS model_feature,
-       sum(calls) AS calls,
-       sum(input_tokens) AS input_tokens,
-       pct(sum(cache_read_input_tokens), sum(input_tokens)) AS cache_hit_pct,
+SELECT provider, model, calls, input_tokens, cache_hit_pct,
        getvariable('target_cache_hit_pct') AS target_cache_hit_pct,
-       money(sum(greatest(0, input_tokens * getvariable('target_cache_hit_pct') / 100
-                             - cache_read_input_tokens)
-                 * (list_input_per_mtok - list_cache_read_per_mtok)) / 1000000) AS potential_savings,
-       per_month(money(sum(greatest(0, input_tokens * getvariable('target_cache_hit_pct') / 100
-                                       - cache_read_input_tokens)
-                           * (list_input_per_mtok - list_cache_read_per_mtok)) / 1000000),
-                 (SELECT period_days FROM period)) AS monthly_potential_savings
-FROM calls_list_cost
-WHERE list_cache_read_per_mtok < list_input_per_mtok
-GROUP BY provider, model, feature_id
-HAVING potential_savings > 0
-ORDER BY potential_savings DESC, provider, model, feature_id;
+       potential_savings, on_capped_customers AS on_capped_customers_usd,
+       savings, on_model_lever_calls AS on_model_lever_calls_usd,
+       per_month(savings, (SELECT covered_days FROM period)) AS monthly_savings
+FROM ledger_caching
+ORDER BY potential_savings DESC, provider, model;
 

@@ -1,7 +1,7 @@
 -- name: performance
 -- title: Performance tracking
 -- category: finops
--- version: 4
+-- version: 5
 -- description: Latency percentiles, throughput, cost and SLA compliance per
 --   model, the SLA set per model class on a measure that does not punish long
 --   outputs (a base allowance plus time per output token, sla_targets in
@@ -142,10 +142,12 @@ FROM performance_models
 ORDER BY rank;
 
 -- query: best_model_by_task
--- title: Best model per task type
--- description: The model with the highest composite score on each task type, among models that meet their SLA (with at least 20 calls on it by default).
+-- title: Best model per task type (cost and speed only)
+-- description: The model with the highest composite score on each task type, among models that meet their SLA (with at least 20 calls on it by default). The score weighs cost, speed and the SLA only: output quality is not measured, so this is not advice to route work there; moving a task to another model is a low-confidence action in the ledger until a sample of its outputs is checked (quality_caveat).
 -- chart: none
-SELECT task_type, provider, model, score, calls, cost_per_1k_tokens, p50_ms, p95_ms, sla_pct
+SELECT task_type, provider, model, score, calls, cost_per_1k_tokens, p50_ms, p95_ms, sla_pct,
+       'quality not measured: check a sample of ' || task_type || ' outputs on ' || model
+           || ' before moving work to it' AS quality_caveat
 FROM performance_task_models
 WHERE score IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY task_type ORDER BY score DESC, provider, model) = 1
@@ -206,7 +208,7 @@ missing AS (
     SELECT m.*,
            per_month(coalesce((SELECT sum(c.cost_usd) FROM calls AS c
                                WHERE c.provider = m.provider AND c.model = m.model), 0)
-                     * over_sla_calls / calls, fp.period_days) AS monthly_over_sla_cost,
+                     * over_sla_calls / calls, fp.covered_days) AS monthly_over_sla_cost,
            fp.monthly_spend
     FROM performance_models AS m, fp
     WHERE m.meets_sla = false

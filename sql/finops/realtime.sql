@@ -1,7 +1,7 @@
 -- name: realtime
 -- title: Real-time decision making
 -- category: finops
--- version: 4
+-- version: 5
 -- description: What needs action now: calls whose cost per token is far off
 --   their model and task, customers whose daily spend spikes, customers whose
 --   AI cost runs past their fee (a margin finding), customers the calls show
@@ -133,7 +133,7 @@ WHERE s.calls >= getvariable('min_calls') AND s.robust_sd > 0
 -- title: Headline
 -- Values are DECIMAL so money stays exact and counts print as whole numbers.
 SELECT label, value, unit FROM (
-    SELECT 1 AS position, 'Revenue at risk, a month' AS label,
+    SELECT 1 AS position, 'Revenue at risk per 30-day month' AS label,
            money(coalesce(sum(revenue_at_risk), 0)) AS value, 'usd' AS unit
     FROM realtime_budget
     UNION ALL
@@ -252,8 +252,8 @@ rules AS (
           FROM realtime_anomalies GROUP BY customer_id)
 )
 SELECT r.*,
-       per_month(r.amount_usd, fp.period_days) AS monthly_usd,
-       alert_severity(per_month(r.amount_usd, fp.period_days)) AS severity
+       per_month(r.amount_usd, fp.covered_days) AS monthly_usd,
+       alert_severity(per_month(r.amount_usd, fp.covered_days)) AS severity
 FROM rules AS r CROSS JOIN fp;
 
 -- query: alert_rules

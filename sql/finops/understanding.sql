@@ -1,7 +1,7 @@
 -- name: understanding
 -- title: Understanding usage and cost
 -- category: finops
--- version: 5
+-- version: 7
 -- description: Where the AI API money goes: totals, cost by provider, model,
 --   organization, product, feature and environment, daily and hourly patterns,
 --   token efficiency by task type, and a forecast of spend from complete
@@ -12,7 +12,8 @@
 -- Every date of the period, zero-filled, with a 0-based day index. A day is
 -- complete unless it is the file's first date and its first call came
 -- after 01:00 UTC, or the last date and its last call came before 23:00
--- UTC (a day still being written). Aggregated once; every time-based
+-- UTC (a day still being written: period.first_day_complete /
+-- last_day_complete). Aggregated once; every time-based
 -- query reads this table.
 CREATE OR REPLACE TEMP TABLE understanding_daily AS
 WITH per_day AS (
@@ -26,8 +27,9 @@ SELECT CAST(p.first_date + CAST(t.i AS INTEGER) AS DATE) AS call_date,
        coalesce(d.calls, 0) AS calls,
        coalesce(d.cost, CAST(0 AS DECIMAL(38, 6))) AS cost,
        coalesce(d.tokens, 0) AS tokens,
-       NOT ((t.i = 0 AND p.first_call > p.first_date + INTERVAL 1 HOUR)
-            OR (t.i = p.period_days - 1 AND p.last_call < p.last_date + INTERVAL 23 HOUR)) AS complete
+       -- the one rule of a partial end day (the period table, sql/calls.sql)
+       NOT ((t.i = 0 AND NOT p.first_day_complete)
+            OR (t.i = p.period_days - 1 AND NOT p.last_day_complete)) AS complete
 FROM period AS p
 CROSS JOIN range(p.period_days) AS t(i)
 LEFT JOIN per_day AS d ON d.call_date = p.first_date + CAST(t.i AS INTEGER)
@@ -191,9 +193,35 @@ CROSS JOIN understanding_path AS p
 JOIN understanding_daily AS d ON d.call_date = p.call_date
 WHERE p.scenario = 'backtest';
 
+-- query: _range
+-- The interval every table, chart and alert shows for the summed horizon:
+-- never narrower than the model's own backtest error. half-width =
+-- greatest(t975 x cum_se, e x cum_projected), e = |sum_error_pct| / 100 of
+-- the backtest (the error the same model made on a 14-day sum it had not
+-- seen; 0 without a backtest). A model that missed by 30% does not get a
+-- +-8.5% range. low is the running maximum (a cumulative cost never falls);
+-- range_basis says which of the two set the width.
+CREATE OR REPLACE TEMP TABLE understanding_range AS
+WITH e AS (
+    SELECT coalesce((SELECT abs(sum_error_pct) / 100 FROM understanding_backtest WHERE days > 0), 0) AS e
+),
+w AS (
+    SELECT p.h, p.call_date, p.cum_projected, p.t975 * coalesce(p.cum_se, 0) AS model_half,
+           e.e * p.cum_projected AS backtest_half
+    FROM understanding_path AS p CROSS JOIN e
+    WHERE p.scenario = 'full'
+)
+SELECT h, call_date, cum_projected,
+       max(greatest(0, cum_projected - greatest(model_half, backtest_half)))
+           OVER (ORDER BY h ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_low,
+       cum_projected + greatest(model_half, backtest_half) AS cum_high,
+       CASE WHEN backtest_half > model_half THEN 'backtest error' ELSE 'model' END AS range_basis
+FROM w;
+
 -- query: _outlook
 -- The next m days projected against the last m complete days' actual
--- spend, m = 30 or the number of complete days when fewer.
+-- spend, m = 30 or the number of complete days when fewer; the range is
+-- understanding_range's (widened to the backtest error when that is larger).
 CREATE OR REPLACE TEMP TABLE understanding_outlook AS
 WITH m AS (SELECT least(30, count(*)) AS m FROM understanding_daily WHERE complete),
 last_m AS (
@@ -202,9 +230,11 @@ last_m AS (
 )
 SELECT m.m AS days, money(p.cum_projected) AS next_cost, money(p.cum_low) AS next_low,
        money(p.cum_high) AS next_high, l.actual_cost AS last_cost,
-       pct(money(p.cum_projected) - l.actual_cost, l.actual_cost) AS growth_pct
+       pct(money(p.cum_projected) - l.actual_cost, l.actual_cost) AS growth_pct,
+       p.range_basis,
+       (SELECT abs(sum_error_pct) FROM understanding_backtest WHERE days > 0) AS backtest_error_pct
 FROM m CROSS JOIN last_m AS l
-JOIN understanding_path AS p ON p.scenario = 'full' AND p.h = m.m;
+JOIN understanding_range AS p ON p.h = m.m;
 
 -- query: _forecast
 -- The summed horizons of the full fit; a horizon longer than twice the
@@ -219,19 +249,21 @@ SELECT h.horizon_days,
        CASE WHEN h.horizon_days <= 2 * hist.n THEN 'ok' ELSE 'not enough history' END AS status,
        hist.n AS history_days,
        (SELECT money(b) FROM understanding_fit WHERE scenario = 'full') AS cost_growth_per_day,
-       (SELECT mape_pct FROM understanding_backtest) AS backtest_mape_pct
+       (SELECT mape_pct FROM understanding_backtest WHERE days > 0) AS backtest_mape_pct,
+       (SELECT abs(sum_error_pct) FROM understanding_backtest WHERE days > 0) AS backtest_sum_error_pct,
+       CASE WHEN h.horizon_days <= 2 * hist.n THEN p.range_basis END AS range_basis
 FROM horizons AS h CROSS JOIN hist
-LEFT JOIN understanding_path AS p ON p.scenario = 'full' AND p.h = h.horizon_days;
+LEFT JOIN understanding_range AS p ON p.h = h.horizon_days;
 
 -- query: headline
 -- title: Headline
 -- Values are DECIMAL so money stays exact and counts print as whole numbers.
 SELECT label, value, unit FROM (
-    SELECT 1 AS k, 'Total AI cost' AS label, money(sum(cost_usd)) AS value, 'usd' AS unit FROM calls
+    SELECT 1 AS k, 'Total AI cost for ' || (SELECT period_label FROM finance_period) AS label, money(sum(cost_usd)) AS value, 'usd' AS unit FROM calls
     UNION ALL
     SELECT 2, 'Calls', money(count(*)), 'count' FROM calls
     UNION ALL
-    SELECT 3, 'Daily burn', money(safe_div(sum(d.cost), max(p.period_days))), 'usd'
+    SELECT 3, 'Daily burn (average a covered day)', money(safe_div(sum(d.cost), max(p.covered_days))), 'usd'
     FROM understanding_daily AS d, period AS p
     UNION ALL
     SELECT 4, 'Projected next 30 days', money(projected_cost), 'usd'
@@ -241,7 +273,7 @@ ORDER BY k;
 
 -- query: summary
 -- title: Summary
--- description: Totals over the whole file; the period counts both end dates, and the daily burn is total cost divided by the days in the period.
+-- description: Totals over the whole file; the period counts both end dates, covered_days counts a partial first or last day for the part the calls cover, and the daily burn is total cost divided by the covered days.
 -- chart: none
 SELECT sum(u.cost) AS total_cost,
        sum(u.calls) AS total_calls,
@@ -251,8 +283,9 @@ SELECT sum(u.cost) AS total_cost,
        any_value(p.first_call) AS first_call,
        any_value(p.last_call) AS last_call,
        any_value(p.period_days) AS period_days,
-       money(safe_div(sum(u.cost), any_value(p.period_days))) AS daily_burn,
-       count(DISTINCT u.provider || '/' || u.model) AS models
+       money(safe_div(sum(u.cost), any_value(p.covered_days))) AS daily_burn,
+       count(DISTINCT u.provider || '/' || u.model) AS models,
+       any_value(p.covered_days) AS covered_days
 FROM understanding_usage AS u CROSS JOIN period AS p
 ORDER BY total_cost;
 
@@ -304,13 +337,13 @@ ORDER BY call_date;
 
 -- query: forecast
 -- title: Cost forecast
--- description: Spend over the next 30, 90 and 365 days from a trend and day-of-week model fitted on complete days, with a 95% prediction interval for the summed horizon (noise, weekday levels and trend uncertainty); no projection beyond twice the history. Backtest error (MAPE) on the last 14 complete days.
+-- description: Spend over the next 30, 90 and 365 days from a trend and day-of-week model fitted on complete days, with a 95% prediction interval for the summed horizon (noise, weekday levels and trend uncertainty), never narrower than the backtest's error on its 14-day sum (range_basis says which set the width); no projection beyond twice the history. Backtest error (MAPE per day, and the error of the sum) on the last 14 complete days.
 -- chart: bar
 -- x: horizon_days
 -- y: low, projected_cost, high
 -- format: low=money, high=money
-SELECT horizon_days, projected_cost, low, high, status, history_days,
-       cost_growth_per_day, backtest_mape_pct
+SELECT horizon_days, projected_cost, low, high, range_basis, status, history_days,
+       cost_growth_per_day, backtest_mape_pct, backtest_sum_error_pct
 FROM understanding_forecast
 ORDER BY horizon_days;
 
@@ -326,7 +359,7 @@ ORDER BY days;
 
 -- query: forecast_daily
 -- title: Daily cost and forecast
--- description: Actual daily cost (complete days), and the next 30 days projected by the trend and day-of-week model, with a 95% band for each day; as the forecast table, no projection when 30 days is more than twice the complete days of history.
+-- description: Actual daily cost (complete days), and the next 30 days projected by the trend and day-of-week model, with a 95% band for each day, no narrower than the backtest's daily error (MAPE); as the forecast table, no projection when 30 days is more than twice the complete days of history.
 -- chart: line
 -- x: call_date
 -- y: cost, projected_cost
@@ -337,9 +370,11 @@ SELECT d.call_date, d.cost, NULL AS projected_cost, NULL AS low, NULL AS high
 FROM understanding_daily AS d WHERE d.complete
 UNION ALL
 SELECT p.call_date, NULL, money(p.projected_daily),
-       money(greatest(0, p.pred - p.t975 * coalesce(p.day_se, 0))),
-       money(greatest(0, p.pred + p.t975 * coalesce(p.day_se, 0)))
+       money(greatest(0, p.pred - greatest(p.t975 * coalesce(p.day_se, 0), b.mape * p.projected_daily))),
+       money(greatest(0, p.pred + greatest(p.t975 * coalesce(p.day_se, 0), b.mape * p.projected_daily)))
 FROM understanding_path AS p
+-- each day's band no narrower than the backtest's daily error (MAPE)
+CROSS JOIN (SELECT coalesce((SELECT mape_pct / 100 FROM understanding_backtest WHERE days > 0), 0) AS mape) AS b
 WHERE p.scenario = 'full' AND p.h <= 30
   -- as the forecast table: no 30-day projection from under 15 complete days
   AND 30 <= 2 * (SELECT count(*) FROM understanding_daily WHERE complete)
@@ -466,7 +501,7 @@ SELECT * FROM report_actions('understanding') WHERE priority <= 5 ORDER BY prior
 
 -- query: alerts
 -- title: Alerts
--- description: Spend projected to grow faster than the threshold, when even the low end of the 95% range is above the actual: the next 30 days (or as many as there are complete days) against the actual spend of the last as many complete days; severity by the alert policy on the growth against monthly spend.
+-- description: A model recorded above its genai-prices list price (more than 1% over the period: a stale meter, a missed discount, a wrong rate), the excess per 30-day month; and spend projected to grow faster than the threshold, when even the low end of the 95% range is above the actual: the next 30 days (or as many as there are complete days) against the actual spend of the last as many complete days; the range is never narrower than the backtest's error on its 14-day sum, so a model that missed by more than its interval raises no alert on a change inside that miss; severity by the alert policy on the growth against monthly spend.
 -- chart: none
 WITH o AS (SELECT * FROM understanding_outlook),
 fp AS (SELECT * FROM finance_period)
@@ -474,14 +509,34 @@ SELECT severity, title, detail, amount_usd
 FROM (
     SELECT alert_severity(per_month(o.next_cost - o.last_cost, o.days)) AS severity,
            'AI spend is projected to grow' AS title,
-           format('The next {} days are projected at ${:,.2f} (95% range ${:,.2f} to ${:,.2f}), {:.1f}% above the actual ${:,.2f} of the last {} complete days: ${:,.2f} more a 30-day month.',
-                  o.days, o.next_cost, o.next_low, o.next_high, o.growth_pct, o.last_cost, o.days,
+           format('The next {} days are projected at ${:,.2f} ({} ${:,.2f} to ${:,.2f}), {:.1f}% above the actual ${:,.2f} of the last {} complete days: ${:,.2f} more a 30-day month.',
+                  o.days, o.next_cost,
+                  CASE WHEN o.range_basis = 'backtest error'
+                       THEN format('range widened to the backtest''s {:.1f}% error on a 14-day sum', o.backtest_error_pct)
+                       ELSE '95% range' END,
+                  o.next_low, o.next_high, o.growth_pct, o.last_cost, o.days,
                   per_month(o.next_cost - o.last_cost, o.days)) AS detail,
            per_month(o.next_cost - o.last_cost, o.days) AS amount_usd
     FROM o, fp
     WHERE o.growth_pct >= getvariable('forecast_growth_alert_pct')
       -- only when the 95% range excludes the actual: otherwise no evidence of growth
       AND o.next_low > o.last_cost
+    UNION ALL
+    -- Recorded cost above the list price: the excess paid over the period, per
+    -- 30-day month, under the one alert policy (a model recorded below its
+    -- list price is a discount, not an alert).
+    SELECT alert_severity(per_month(d.recorded - d.list, fp.covered_days)),
+           format('{} is recorded {:.0f}% above its list price', d.model, pct(d.recorded - d.list, d.list)),
+           format('{:,} {} calls ({}) were recorded at ${:,.2f} over the {} days against ${:,.2f} at the genai-prices list price of each day: ${:,.2f} more a 30-day month. '
+                  || 'Check the meter, the contract rate or the price the calls are costed with (see "Recorded cost against list price").',
+                  CAST(d.calls AS BIGINT), d.model, d.provider, d.recorded, fp.period_days, d.list,
+                  per_month(d.recorded - d.list, fp.covered_days)),
+           per_month(d.recorded - d.list, fp.covered_days)
+    FROM (SELECT provider, model, sum(calls) AS calls, sum(cost_usd) AS recorded, sum(list_cost) AS list
+          FROM calls_list_cost
+          WHERE cost_source = 'recorded' AND list_cost IS NOT NULL
+          GROUP BY provider, model) AS d, fp
+    WHERE pct(d.recorded - d.list, d.list) > 1
 )
 WHERE severity IS NOT NULL
 ORDER BY amount_usd DESC, title;
@@ -491,7 +546,7 @@ ORDER BY amount_usd DESC, title;
 -- description: Over the file's period: the share of input tokens read from the prompt cache (cache_hit_pct) and the money caching saved at list prices (cache reads at the cache price instead of the input price, less the cache-write premium); NULL savings: no list price for the model.
 -- chart: none
 -- limit: 25
-SELECT provider, model, feature_id, model || ' · ' || feature_id AS model_feature,
+SELECT provider, model, feature_id,
        sum(calls) AS calls,
        sum(input_tokens) AS input_tokens,
        sum(cache_read_input_tokens) AS cache_read_tokens,
@@ -504,7 +559,7 @@ ORDER BY cache_savings DESC NULLS LAST, cache_hit_pct DESC NULLS LAST, provider,
 
 -- query: pricing_check
 -- title: Recorded cost against list price
--- description: Per model and day, the cost the file records (cost_source recorded) against the same calls at the genai-prices list price of that day; drift above 1% either way is flagged (a stale meter, a missed discount, a negotiated rate). Models without a list price are left out and named in the footer.
+-- description: Per model and day, the cost the file records (cost_source recorded) against the same calls at the genai-prices list price of that day (not model_prices, the price table the ledger's switches are priced with); a model recorded more than 1% above it over the period is an alert; drift above 1% either way is flagged (a stale meter, a missed discount, a negotiated rate). Models without a list price are left out and named in the footer.
 -- chart: none
 -- limit: 50
 SELECT provider, model, call_date,

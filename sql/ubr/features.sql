@@ -1,7 +1,7 @@
 -- name: features
 -- title: Feature economics
 -- category: ubr
--- version: 4
+-- version: 5
 -- description: What each product feature costs in AI calls, how widely it is
 --   adopted, the subscription revenue attributed to it by call share (an
 --   allocation, not revenue it earns or would lose), where each feature sits
@@ -30,7 +30,7 @@ SELECT * FROM feature_economics;
 -- query: headline
 -- title: Headline
 SELECT label, value, unit FROM (
-    SELECT 1 AS position, 'AI cost of features' AS label, money(sum(cost)) AS value, 'usd' AS unit
+    SELECT 1 AS position, 'AI cost of features for ' || (SELECT period_label FROM finance_period) AS label, money(sum(cost)) AS value, 'usd' AS unit
     FROM features_features
     UNION ALL
     SELECT 2, 'Margin on revenue attributed by call share', money(pct(sum(margin), sum(attributed_revenue))), 'pct'
@@ -173,11 +173,11 @@ SELECT * FROM report_actions('features') ORDER BY priority;
 -- chart: none
 WITH fp AS (SELECT * FROM finance_period),
 items AS (
-    SELECT alert_severity(per_month(-margin, fp.period_days)) AS severity,
+    SELECT alert_severity(per_month(-margin, fp.covered_days)) AS severity,
            feature_id || ' costs more than the revenue attributed to it' AS title,
            format('Its AI cost ${:,.2f} over the {} days exceeds the ${:,.2f} of revenue attributed to it by call share.',
                   cost, fp.period_days, attributed_revenue) AS detail,
-           per_month(-margin, fp.period_days) AS amount_usd
+           per_month(-margin, fp.covered_days) AS amount_usd
     FROM features_features, fp WHERE margin < 0
 )
 SELECT severity, title, detail, amount_usd

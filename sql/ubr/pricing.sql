@@ -1,7 +1,7 @@
 -- name: pricing
 -- title: Pricing strategy
 -- category: ubr
--- version: 4
+-- version: 5
 -- description: Re-bills every customer's actual usage under four pricing
 --   models (flat subscription, tiered with overage, usage-based, hybrid) and
 --   compares revenue, margin, who pays more or less, the impact on low,
@@ -61,7 +61,7 @@ SELECT p.*, p.plan AS model,
        p.grandfathered_customers AS churn_risk_customers,
        p.revenue - p.current_revenue AS extra_revenue,
        CASE WHEN p.grandfathered_customers = 0 THEN NULL
-            ELSE alert_severity(per_month(p.revenue_exposed, fp.period_days)) END
+            ELSE alert_severity(per_month(p.revenue_exposed, fp.covered_days)) END
            AS churn_severity
 FROM pricing_plans AS p CROSS JOIN finance_period AS fp;
 
@@ -73,14 +73,14 @@ FROM pricing_plans AS p CROSS JOIN finance_period AS fp;
 WITH fp AS (SELECT * FROM finance_period),
 best AS (SELECT * FROM pricing_models WHERE model = (SELECT plan FROM pricing_plan_choice))
 SELECT label, value, unit FROM (
-    SELECT 1 AS position, 'Monthly margin under current pricing' AS label,
-           (SELECT per_month(margin, fp.period_days) FROM pricing_models, fp WHERE model = 'flat') AS value, 'usd' AS unit
+    SELECT 1 AS position, 'Margin per 30-day month under current pricing' AS label,
+           (SELECT per_month(margin, fp.covered_days) FROM pricing_models, fp WHERE model = 'flat') AS value, 'usd' AS unit
     UNION ALL
-    SELECT 2, 'Monthly gain while grandfathering, ' || coalesce((SELECT plan FROM pricing_plan_choice), 'no plan worth it'),
-           coalesce((SELECT per_month(gain_now, fp.period_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
+    SELECT 2, 'Gain per 30-day month while grandfathering, ' || coalesce((SELECT plan FROM pricing_plan_choice), 'no plan worth it'),
+           coalesce((SELECT per_month(gain_now, fp.covered_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
     UNION ALL
-    SELECT 3, 'Monthly revenue exposed under it when grandfathering ends',
-           coalesce((SELECT per_month(revenue_exposed, fp.period_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
+    SELECT 3, 'Revenue exposed per 30-day month when grandfathering ends',
+           coalesce((SELECT per_month(revenue_exposed, fp.covered_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
 )
 ORDER BY position;
 
@@ -103,7 +103,7 @@ ORDER BY position;
 -- description: How each plan bills a customer over its billed days, and the migration policy.
 -- chart: none
 SELECT model, parameter, value, formula FROM (VALUES
-    (1, 1, 'flat', 'monthly fee (USD)', NULL, 'sum over billed days of that day''s fee / 30: starter 29, pro 99, enterprise 299'),
+    (1, 1, 'flat', 'monthly fee (USD)', NULL, 'sum over billed days of that day''s fee x the part of it covered / 30: starter 29, pro 99, enterprise 299'),
     (2, 1, 'tiered', 'AI-cost allowance (% of fee)', getvariable('tiered_allowance_pct'),
         'flat + overage markup * max(0, cost - allowance% * flat)'),
     (2, 2, 'tiered', 'overage markup (x cost)', getvariable('tiered_overage_markup'), NULL),
@@ -193,7 +193,7 @@ WITH fp AS (SELECT * FROM finance_period),
 items AS (
     SELECT 'high' AS severity, 0 AS position, 'Current pricing loses money' AS title,
            format('Subscription fees fall ${:,.2f} short of AI cost over the {} days.', -margin, fp.period_days) AS detail,
-           per_month(-margin, fp.period_days) AS amount_usd
+           per_month(-margin, fp.covered_days) AS amount_usd
     FROM pricing_models, fp WHERE model = 'flat' AND margin < 0
     UNION ALL
     SELECT churn_severity, position,
@@ -201,8 +201,8 @@ items AS (
            format('If adopted, {:.1f}% of customers, bringing ${:,.2f} of current revenue over the {} days (${:,.2f} a 30-day month), '
                   || 'would be likely to leave when their grandfathering ends on {}.',
                   pct(churn_risk_customers, customers), revenue_exposed, fp.period_days,
-                  per_month(revenue_exposed, fp.period_days), grandfathered_until),
-           per_month(revenue_exposed, fp.period_days)
+                  per_month(revenue_exposed, fp.covered_days), grandfathered_until),
+           per_month(revenue_exposed, fp.covered_days)
     FROM pricing_models, fp
     -- only the recommended plan: a plan nobody adopts exposes nothing
     WHERE model = (SELECT plan FROM pricing_plan_choice)

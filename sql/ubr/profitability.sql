@@ -1,7 +1,7 @@
 -- name: profitability
 -- title: Customer profitability
 -- category: ubr
--- version: 3
+-- version: 4
 -- description: Revenue from each customer's subscription, each day billed at
 --   that day's tier, against the AI cost it causes: margin per customer and
 --   per tier, the margin distribution, the customers that lose money, and
@@ -14,8 +14,9 @@
 -- query: _customers
 -- One row per customer (aggregated once, then reused by every query).
 -- Revenue is customer_economics.revenue (sql/finance.sql): each billed day
--- at that day's monthly fee / 30, over the days from the first to the last
--- call date (or the subscriptions file's days). status: a customer is unprofitable when margin < 0; break-even
+-- at that day's monthly fee / 30 (the file's partial end day for the part
+-- the calls cover), over the days from the first to the last call date (or
+-- the subscriptions file's days). status: a customer is unprofitable when margin < 0; break-even
 -- (margin = 0) counts as profitable, like the 0-20% margin bucket.
 CREATE OR REPLACE TEMP TABLE profitability_customers AS
 SELECT e.customer_id, e.subscription_tier, e.organization_id, e.product_id,
@@ -31,22 +32,25 @@ JOIN subscription_tiers AS t USING (subscription_tier);
 -- Each unprofitable customer with two remedies, from the ledger's
 -- definition (ledger_caps in sql/finance.sql), over its billed days:
 -- upgrade: the next tier's fee instead of the current one,
---   (next_fee - fee) * tenure_days / 30 (none above the top tier);
+--   (next_fee - fee) * covered billed days / 30 (none above the top tier);
 -- cap: AI cost limited to cost_cap_pct % of revenue; cap_savings is the
 --   cost above that cap.
 -- The upgrade is proposed when it alone makes the customer break even
--- (margin + upgrade_revenue >= 0); otherwise the cap.
+-- (margin + upgrade_revenue >= 0) and its fee rise is within pricing's
+-- churn rule (upgrade_rise_pct <= churn_increase_pct: the customer stays);
+-- otherwise the cap (ledger_caps.proposed).
 CREATE OR REPLACE TEMP TABLE profitability_interventions AS
 SELECT customer_id, subscription_tier, organization_id, tenure_days,
        revenue, cost, revenue - cost AS margin,
-       upgrade_tier, upgrade_revenue, cap_savings
+       upgrade_tier, upgrade_revenue, upgrade_rise_pct, upgrade_keeps_customer, cap_savings,
+       proposed AS cap_proposed
 FROM ledger_caps;
 
 -- query: headline
 -- title: Headline
 -- Values are DECIMAL so money stays exact and counts print as whole numbers.
 SELECT label, value, unit FROM (
-    SELECT 1 AS position, 'Total margin' AS label, money(sum(margin)) AS value, 'usd' AS unit
+    SELECT 1 AS position, 'Total margin for ' || (SELECT period_label FROM finance_period) AS label, money(sum(margin)) AS value, 'usd' AS unit
     FROM profitability_customers
     UNION ALL
     SELECT 2, 'Margin', money(pct(sum(margin), sum(revenue))), 'pct' FROM profitability_customers
@@ -54,7 +58,7 @@ SELECT label, value, unit FROM (
     SELECT 3, 'Unprofitable customers', money(count(*) FILTER (WHERE status = 'unprofitable')), 'count'
     FROM profitability_customers
     UNION ALL
-    SELECT 4, 'Loss on unprofitable customers',
+    SELECT 4, 'Loss on unprofitable customers for ' || (SELECT period_label FROM finance_period),
            money(coalesce(-sum(margin) FILTER (WHERE status = 'unprofitable'), 0)), 'usd'
     FROM profitability_customers
 )
@@ -163,17 +167,17 @@ ORDER BY margin, organization_id;
 
 -- query: interventions
 -- title: Interventions for unprofitable customers
--- description: For each customer that loses money, over its billed days: the next tier's extra revenue (none above the top tier), the cost a cap avoids, and the proposed remedy.
+-- description: For each customer that loses money, over its billed days: the next tier's extra revenue (none above the top tier) and its fee rise, the cost a cap avoids, and the proposed remedy: the upgrade only when it covers the loss and its fee rise is within pricing's churn rule (a bill rising more than churn_increase_pct makes the customer likely to leave), else the cap.
 -- chart: hbar
 -- x: customer_id
 -- y: upgrade_revenue, cap_savings
 -- limit: 25
 SELECT customer_id, subscription_tier, organization_id, revenue, cost, margin,
-       upgrade_tier, upgrade_revenue, cap_savings,
-       CASE WHEN upgrade_tier IS NOT NULL AND margin + upgrade_revenue >= 0
+       upgrade_tier, upgrade_revenue, upgrade_rise_pct, cap_savings,
+       CASE WHEN NOT cap_proposed AND upgrade_tier IS NOT NULL
             THEN 'upgrade to ' || upgrade_tier
             ELSE 'cap AI cost at ' || getvariable('cost_cap_pct') || '% of revenue' END AS intervention,
-       CASE WHEN upgrade_tier IS NOT NULL AND margin + upgrade_revenue >= 0
+       CASE WHEN NOT cap_proposed AND upgrade_tier IS NOT NULL
             THEN upgrade_revenue ELSE cap_savings END AS amount_usd
 FROM profitability_interventions
 ORDER BY margin, customer_id;
@@ -195,20 +199,20 @@ totals AS (
 ), items AS (
     SELECT 1 AS position, 'The book loses money' AS title,
            format('AI cost exceeds subscription revenue by ${:,.2f} over the {} days.', -margin, fp.period_days) AS detail,
-           per_month(-margin, fp.period_days) AS amount_usd
+           per_month(-margin, fp.covered_days) AS amount_usd
     FROM totals, fp WHERE margin < 0
     UNION ALL
     SELECT 2, 'The ' || subscription_tier || ' tier loses money',
            format('{} customers, margin {:.1f}%: a loss of ${:,.2f} over the {} days. Raise the fee or add usage-based overage.',
                   count(*), pct(sum(margin), sum(revenue)), -sum(margin), any_value(fp.period_days)),
-           per_month(-sum(margin), any_value(fp.period_days))
+           per_month(-sum(margin), any_value(fp.covered_days))
     FROM profitability_customers, fp
     GROUP BY subscription_tier HAVING sum(margin) < 0
     UNION ALL
     SELECT 3, format('{} unprofitable customer{}', count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END),
            format('Their AI cost exceeds their revenue by ${:,.2f} over the {} days; worst: {}.',
                   -sum(c.margin), any_value(fp.period_days), arg_min(c.customer_id, (c.margin, c.customer_id))),
-           per_month(-sum(c.margin), any_value(fp.period_days))
+           per_month(-sum(c.margin), any_value(fp.covered_days))
     FROM profitability_customers AS c, fp
     WHERE c.status = 'unprofitable'
     HAVING count(*) > 0
@@ -216,7 +220,7 @@ totals AS (
     SELECT 4, format('{} customer{} with a thin margin (0-20%)', count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END),
            format('A little more usage makes them unprofitable; their margin is ${:,.2f} over the {} days.',
                   sum(margin), any_value(fp.period_days)),
-           per_month(sum(margin), any_value(fp.period_days))
+           per_month(sum(margin), any_value(fp.covered_days))
     FROM profitability_customers, fp
     WHERE margin_pct >= 0 AND margin_pct < 20
     HAVING count(*) > 0
@@ -228,7 +232,7 @@ totals AS (
                                     u.first_date, u.last_date, u.cost), '; '
                              ORDER BY u.cost DESC, u.customer_id, u.side),
                   sum(u.cost), any_value(fp.period_days)),
-           per_month(sum(u.cost), any_value(fp.period_days))
+           per_month(sum(u.cost), any_value(fp.covered_days))
     FROM unbilled_usage AS u, fp
     HAVING count(*) > 0
 )
