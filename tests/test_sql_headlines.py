@@ -59,13 +59,13 @@ def test_realtime(reports):
 def test_optimization(reports):
     q = reports["optimization"]
     cards, levers = q["_cards"], q["total_potential"]
-    assert close(cards["Savings per 30-day month, high or medium confidence"],
+    assert close(cards["Rate-optimization savings per 30-day month, high or medium confidence"],
                  sum(r["monthly_savings"] for r in levers if r["confidence"] != "low"))
-    assert close(cards["Savings per 30-day month that depend on quality"],
+    assert close(cards["Rate-optimization savings per 30-day month that depend on quality"],
                  sum(r["monthly_savings"] for r in levers if r["confidence"] == "low"))
     counted = [r for r in q["recommendations"] if r["counted"] and r["kind"] in ("saving", "avoided cost", "overlap")]
     assert close(sum(r["amount_usd"] for r in counted),
-                 cards["Savings per 30-day month, high or medium confidence"] + cards["Savings per 30-day month that depend on quality"])
+                 cards["Rate-optimization savings per 30-day month, high or medium confidence"] + cards["Rate-optimization savings per 30-day month that depend on quality"])
 
 
 def test_alignment(reports):

@@ -237,9 +237,9 @@ def test_headline_and_alerts(levers_csv):
     assert 2 <= len(headline) <= 4
     # the sure part (medium confidence: caching and the commitment, standalone) leads,
     # then what depends on quality (with the overlap line); see the test above
-    assert headline[0]["label"] == "Savings per 30-day month, high or medium confidence"
+    assert headline[0]["label"] == "Rate-optimization savings per 30-day month, high or medium confidence"
     assert headline[0]["value"] == pytest.approx(0.372, abs=1e-6)
-    assert headline[1]["label"] == "Savings per 30-day month that depend on quality"
+    assert headline[1]["label"] == "Rate-optimization savings per 30-day month that depend on quality"
     assert headline[1]["value"] == pytest.approx(1.7865 + 0.0375 - 0.3648, abs=1e-6)
     assert headline[2]["value"] == pytest.approx(1.86, abs=1e-6)      # 0.062 x 30
     # 1.7865 a month of avoidable spend is under the $10 floor: no alert

@@ -1,7 +1,7 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 6
+-- version: 7
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
@@ -250,7 +250,10 @@ ORDER BY step;
 -- query: headline
 -- title: Headline
 -- Savings per 30-day month from the ledger: the sure part first (high or
--- medium confidence), then what depends on output quality.
+-- medium confidence), then what depends on output quality. Only this
+-- report's levers (the ledger's optimization domain, the Actions table
+-- below): the index's total also counts profitability's cost caps, so the
+-- labels name the rate-optimization levers.
 WITH fp AS (SELECT * FROM finance_period),
 t AS (
     SELECT coalesce(sum(counted_monthly_usd) FILTER (WHERE confidence <> 'low'), 0) AS sure,
@@ -258,9 +261,9 @@ t AS (
     FROM actions WHERE domain = 'optimization' AND kind IN ('saving', 'avoided cost', 'overlap')
 )
 SELECT label, value, unit FROM (
-    SELECT 1 AS n, 'Savings per 30-day month, high or medium confidence' AS label, CAST(t.sure AS DECIMAL(38, 6)) AS value, 'usd' AS unit FROM t
+    SELECT 1 AS n, 'Rate-optimization savings per 30-day month, high or medium confidence' AS label, CAST(t.sure AS DECIMAL(38, 6)) AS value, 'usd' AS unit FROM t
     UNION ALL
-    SELECT 2, 'Savings per 30-day month that depend on quality', CAST(t.quality AS DECIMAL(38, 6)), 'usd' FROM t
+    SELECT 2, 'Rate-optimization savings per 30-day month that depend on quality', CAST(t.quality AS DECIMAL(38, 6)), 'usd' FROM t
     UNION ALL
     SELECT 3, 'AI spend per 30-day month', CAST(fp.monthly_spend AS DECIMAL(38, 6)), 'usd' FROM fp
     UNION ALL
