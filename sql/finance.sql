@@ -706,7 +706,9 @@ HAVING sum(savings) > 0;
 -- Reserved capacity: commit to a fixed daily amount C, paid every day at
 -- (1 - discount) whether used or not; spend above C on a day is paid on
 -- demand at list price. C is a continuous percentile (quantile_cont) of the
--- zero-filled daily cost series. savings = cost - (committed + on demand).
+-- zero-filled daily cost series of complete days (a partial first or last
+-- day is left out; its low spend would pull the percentile down, and the
+-- monthly amount is per complete day). savings = cost - (committed + on demand).
 -- 'current' sizes it on today's spend; 'after_caps' on what remains of each
 -- day after the caps and prompt caching (the levers that do not depend on
 -- output quality: the commitment the ledger counts as a sure saving and the
@@ -733,6 +735,10 @@ caps AS (
     FROM ledger_caps WHERE proposed
 )
 SELECT d.call_date,
+       -- a partial first or last day (calls.sql's period) is not a day of
+       -- normal spend: the commitment is sized and counted on complete days
+       NOT ((d.call_date = p.first_date AND NOT p.first_day_complete)
+            OR (d.call_date = p.last_date AND NOT p.last_day_complete)) AS complete,
        coalesce(s.cost, 0) AS cost,
        coalesce(s.cost, 0) - coalesce(k.savings, 0)
          - caps.standalone * safe_div(coalesce(s.cost, 0), (SELECT total_cost FROM finance_period)) AS after_caps_cost,
@@ -742,14 +748,19 @@ FROM days AS d
 LEFT JOIN spend AS s USING (call_date)
 LEFT JOIN levers AS l USING (call_date)
 LEFT JOIN caching AS k USING (call_date)
-CROSS JOIN caps;
+CROSS JOIN caps
+CROSS JOIN period AS p;
 
 CREATE OR REPLACE TEMP TABLE ledger_commitment AS
 WITH prm AS MATERIALIZED (
     SELECT assumption_num('commitment_percentile') AS percentile,
            assumption_num('commitment_discount_pct') AS discount_pct
 ),
-daily AS MATERIALIZED (SELECT * FROM ledger_daily),
+-- complete days only (a file of one partial day: that day)
+daily AS MATERIALIZED (
+    SELECT * FROM ledger_daily
+    WHERE complete OR NOT EXISTS (SELECT 1 FROM ledger_daily WHERE complete)
+),
 series AS MATERIALIZED (
     SELECT 'current' AS basis, call_date, CAST(cost AS DOUBLE) AS cost FROM daily
     UNION ALL

@@ -583,3 +583,27 @@ def test_an_unattributed_customer_listed_in_subscriptions_is_billed(calls_csv, t
     rows = results[0].to_json()["queries"]["customers"]
     assert [r["customer_id"] for r in rows] == ["unattributed"]
     assert rows[0]["revenue"] == pytest.approx(99.0)  # 30 days x 99 / 30
+
+
+def test_the_commitment_is_sized_on_complete_days(tmp_path):
+    """A partial last day (calls until 05:00) is not a day of normal spend: the
+    commitment's percentile and its days leave it out."""
+    # Nov 1 (from 00:10, complete) .. Nov 10 at $10 a day; Nov 11 until 05:00 at $1.
+    rows = [{"timestamp": f"2025-11-{d:02d}T{'00:10' if d == 1 else '12:00'}:00", "cost_usd": "10.000000"}
+            for d in range(1, 11)]
+    rows.append({"timestamp": "2025-11-11T05:00:00", "cost_usd": "1.000000"})
+    session = open_session(write_calls(tmp_path / "calls.csv", rows))
+    try:
+        con = session.con
+        con.execute("SET VARIABLE commitment_percentile = 0.05")
+        store_ledger(con)
+        current = rows_of(con, "SELECT * FROM ledger_commitment WHERE basis = 'current'")[0]
+        complete = [r[0] for r in con.execute(
+            "SELECT complete FROM ledger_daily ORDER BY call_date").fetchall()]
+    finally:
+        session.close()
+    assert complete == [True] * 10 + [False]
+    # ten days of $10: the 5th percentile is $10 (with the $1 day it was 1 + 0.5 x 9 = $5.50)
+    assert current["days"] == 10
+    assert float(current["commit_daily_cost"]) == 10.0
+    assert float(current["current_cost"]) == 100.0

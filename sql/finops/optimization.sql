@@ -1,7 +1,7 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 7
+-- version: 8
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
@@ -41,10 +41,11 @@ SELECT * FROM ledger_switches;
 -- sql/finance.sql): cost as spent, and cost_after_caps, what remains of
 -- each day after the proposed cost caps (their saving spread over the days
 -- in proportion to cost). The commitment is sized on cost_after_caps: the
--- spend that stays without any quality-dependent change.
+-- spend that stays without any quality-dependent change, on complete days
+-- (complete is false on a partial first or last day).
 CREATE OR REPLACE TEMP TABLE optimization_daily AS
 SELECT call_date, money(cost) AS cost, money(greatest(after_caps_cost, 0)) AS cost_after_caps,
-       CAST(greatest(after_caps_cost, 0) AS DOUBLE) AS sized_cost
+       CAST(greatest(after_caps_cost, 0) AS DOUBLE) AS sized_cost, complete
 FROM ledger_daily;
 
 -- query: _commitment
@@ -59,11 +60,15 @@ FROM ledger_daily;
 -- after_caps), so the table, the chart and the action are one figure;
 -- other percentiles are scenarios on the same series.
 CREATE OR REPLACE TEMP TABLE optimization_commitment AS
-WITH levels AS (
+WITH sizing_days AS (  -- the ledger's: complete days (a file of one partial day: that day)
+    SELECT * FROM optimization_daily
+    WHERE complete OR NOT EXISTS (SELECT 1 FROM optimization_daily WHERE complete)
+),
+levels AS (
     SELECT unnest(ps) AS percentile, unnest(qs) AS commit_daily_cost
     FROM (SELECT [0.05, 0.1, 0.25, 0.5, 0.75] AS ps,
                  quantile_cont(sized_cost, [0.05, 0.1, 0.25, 0.5, 0.75]) AS qs
-          FROM optimization_daily
+          FROM sizing_days
           HAVING count(*) > 0)
 ),
 scenarios AS (
@@ -76,7 +81,7 @@ per_day AS (
            money(sum(d.sized_cost)) AS current_cost,
            money(sum(least(d.sized_cost, s.commit_daily_cost))) AS covered_cost,
            money(sum(greatest(d.sized_cost - s.commit_daily_cost, 0))) AS on_demand_cost
-    FROM scenarios AS s CROSS JOIN optimization_daily AS d
+    FROM scenarios AS s CROSS JOIN sizing_days AS d
     GROUP BY s.percentile, s.commit_daily_cost
 )
 SELECT percentile, false AS chosen, commit_daily_cost,
@@ -153,7 +158,7 @@ ORDER BY percentile;
 
 -- query: daily_commitment
 -- title: Daily spend against the commitment level
--- description: Each day's cost, what remains of it after the cost caps (the spend the commitment is sized on) and the committed daily amount; the gap above the line is paid on demand.
+-- description: Each day's cost, what remains of it after the cost caps (the spend the commitment is sized on) and the committed daily amount; the gap above the line is paid on demand. A partial first or last day is shown but does not size the commitment.
 -- chart: line
 -- x: call_date
 -- y: cost, cost_after_caps, commit_daily_cost
