@@ -205,7 +205,7 @@ def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_pa
         raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
 
 
-def _load_list_prices(con: duckdb.DuckDBPyConnection) -> None:
+def load_list_prices(con: duckdb.DuckDBPyConnection) -> None:
     """List prices (generated from genai-prices by engine/prices.py) and each
     call at list price: small tables, read with every load, after `calls`."""
     con.execute("SET VARIABLE list_prices_dir = ?", [str(PRICES_DIR)])
@@ -334,7 +334,7 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
         con.execute(stages["prelude"])
         store.define(con)
         con.execute(stages["views"])
-        _load_list_prices(con)
+        load_list_prices(con)
         info = source_info(con, Path(csv_arg), size_bytes=store.report.size_bytes)
         _run_finance_sql(con, subscriptions, budgets)  # as load_calls does
     except duckdb.Error as exc:
@@ -407,7 +407,7 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike,
         if snapshot is not None:
             snapshot.unlink(missing_ok=True)
 
-    _load_list_prices(con)
+    load_list_prices(con)
     info = source_info(con, path, size_bytes=complete)
     _run_finance_sql(con, subscriptions, budgets)  # defined over no rows too (finops check)
     info.partial_tail_bytes = stat.st_size - complete

@@ -21,7 +21,7 @@ from pathlib import Path
 from . import linefix
 from .errors import FinopsError
 from .paths import CALLS_SQL, EMPTY_BUDGETS, EMPTY_SUBSCRIPTIONS, FINANCE_SQL
-from .session import connect, require_csv
+from .session import connect, load_list_prices, require_csv
 
 # What a user queries in the shell (README "Ad-hoc questions"); the rest is staging.
 USER_OBJECTS = ("calls", "calls_rejected", "data_quality", "period", "customer_economics",
@@ -65,11 +65,13 @@ def loaded_objects() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
         with tempfile.TemporaryDirectory(prefix="finops-shell-") as folder:
             con.execute("SET VARIABLE csv_path = ?", [str(header_only_csv(con, Path(folder)))])
             con.execute(CALLS_SQL.read_text(encoding="utf-8"))
+            before = set(_temp_tables(con))
+            load_list_prices(con)  # finance.sql's ledger reads them, as the shell loads them
+            prices = set(_temp_tables(con)) - before  # not staging: they stay in the shell
             con.execute("SET VARIABLE subscriptions_path = ?", [str(EMPTY_SUBSCRIPTIONS)])
             con.execute("SET VARIABLE budgets_path = ?", [str(EMPTY_BUDGETS)])
             con.execute(FINANCE_SQL.read_text(encoding="utf-8"))
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY table_name").fetchall()]
+        tables = [t for t in _temp_tables(con) if t not in prices]
         views = [r[0] for r in con.execute(
             "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal "
             "ORDER BY view_name").fetchall()]
@@ -81,6 +83,11 @@ def loaded_objects() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
         con.close()
     return (tuple(t for t in tables if t not in USER_OBJECTS),
             tuple(v for v in views if v not in USER_OBJECTS), tuple(macros))
+
+
+def _temp_tables(con) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY table_name").fetchall()]
 
 
 def banner() -> str:
