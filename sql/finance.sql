@@ -1079,26 +1079,26 @@ commitment AS (
     JOIN ledger_commitment AS l ON l.basis = 'after_levers'
     WHERE a.basis = 'after_caps' AND a.savings > 0
 ),
--- The sure levers (caps, commitment) are counted standalone, so their
--- subtotal holds whether or not the quality-dependent switches are made.
--- If they are, the caps act on a lower cost and the commitment is sized on
--- what remains: this line is that difference (usually negative), counted
--- with the low-confidence savings, so the total is the levers in sequence
--- (switch, arbitrage, caps on what remains, commitment on what remains).
--- Each cap's difference is put on the period basis (x period days / its
--- billed days) so its monthly amount is the caps' own monthly difference.
-overlap AS (
-    SELECT 'overlap:quality-levers', 'optimization', ['optimization'], 'overlap with the sure levers', 4, 'overlap',
-           'If the model switches are made: resize the commitment; the caps and prompt caching save less',
-           format('After the model switches and arbitrage the caps save ${:,.2f} instead of ${:,.2f} over their billed days, '
-                  || 'prompt caching loses the ${:,.2f} it saves on the calls they move, '
-                  || 'and the commitment is ${:,.2f} a day instead of ${:,.2f}, saving ${:,.2f} instead of ${:,.2f} over the {} days.',
-                  c.after_models, c.standalone, k.lost, l.commit_daily_cost, a.commit_daily_cost,
-                  greatest(l.savings, 0), greatest(a.savings, 0), fp.period_days),
-           'Applies only with the quality-dependent levers; counted with them.',
-           'low', NULL,
-           money(c.difference - k.lost + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, 'cost',
-           money(c.difference - k.lost + greatest(l.savings, 0) - greatest(a.savings, 0)), NULL, fp.covered_days
+-- The sure levers (caps, caching, commitment) are counted standalone, so
+-- their subtotal holds whether or not the quality-dependent switches are
+-- made. If they are, the caps act on a lower cost, caching loses the calls
+-- they move and the commitment is sized on what remains: the two overlap
+-- lines are that difference (usually negative), counted with the
+-- low-confidence savings, so the total is the levers in sequence (switch,
+-- arbitrage, caps, caching and commitment on what remains). One line per
+-- report that owns the sure lever: the caps' (profitability) and the rate
+-- levers' (optimization: caching and the commitment), so each report's
+-- figures hold only its own levers. Each amount is put on the period
+-- basis (covered days): a cap's difference x covered days / its billed
+-- days, the commitment's x covered days / its complete days, so its
+-- monthly amount is the lever's own monthly difference.
+overlap_parts AS (
+    SELECT c.after_models, c.standalone, c.difference, k.lost,
+           l.commit_daily_cost AS commit_after, a.commit_daily_cost AS commit_before,
+           greatest(l.savings, 0) AS commit_savings_after, greatest(a.savings, 0) AS commit_savings_before,
+           a.days AS commit_days,
+           (greatest(l.savings, 0) - greatest(a.savings, 0)) * fp.covered_days / nullif(a.days, 0)
+               AS commit_difference
     FROM (SELECT coalesce(sum(cap_savings_after_models), 0) AS after_models,
                  coalesce(sum(cap_savings), 0) AS standalone,
                  coalesce(sum((cap_savings_after_models - cap_savings)
@@ -1109,7 +1109,30 @@ overlap AS (
     JOIN ledger_commitment AS l ON l.basis = 'after_levers'
     CROSS JOIN fp
     WHERE a.basis = 'after_caps'
-      AND c.difference - k.lost + greatest(l.savings, 0) - greatest(a.savings, 0) <> 0
+),
+overlap AS (
+    SELECT 'overlap:caps', 'profitability', ['profitability'], 'overlap with the sure levers', 4, 'overlap',
+           'If the model switches are made: the cost caps save less',
+           format('After the model switches and arbitrage the caps save ${:,.2f} instead of ${:,.2f} over their billed days.',
+                  o.after_models, o.standalone),
+           'Applies only with the quality-dependent levers; counted with them.',
+           'low', NULL,
+           money(o.difference), NULL, 'cost', money(o.difference), NULL, fp.covered_days
+    FROM overlap_parts AS o CROSS JOIN fp
+    WHERE o.difference <> 0
+    UNION ALL
+    SELECT 'overlap:rate-levers', 'optimization', ['optimization'], 'overlap with the sure levers', 4, 'overlap',
+           'If the model switches are made: resize the commitment; prompt caching saves less',
+           format('After the model switches and arbitrage prompt caching loses the ${:,.2f} it saves on the calls they move, '
+                  || 'and the commitment is ${:,.2f} a day instead of ${:,.2f}, saving ${:,.2f} instead of ${:,.2f} over its {} complete days.',
+                  o.lost, o.commit_after, o.commit_before, o.commit_savings_after, o.commit_savings_before,
+                  o.commit_days),
+           'Applies only with the quality-dependent levers; counted with them.',
+           'low', NULL,
+           money(coalesce(o.commit_difference, 0) - o.lost), NULL, 'cost',
+           money(coalesce(o.commit_difference, 0) - o.lost), NULL, fp.covered_days
+    FROM overlap_parts AS o CROSS JOIN fp
+    WHERE coalesce(o.commit_difference, 0) - o.lost <> 0
 ),
 upgrades AS (
     SELECT 'upgrade:' || customer_id, 'profitability', ['profitability', 'realtime'],

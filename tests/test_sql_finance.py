@@ -172,9 +172,10 @@ def test_levers_apply_in_sequence_and_count_once(ledger_session):
     # 187.65: saves 25.03, 75.09 a month. The overlap line (low confidence) is the
     # difference, 75.09 - 93.00 = -17.91.
     assert "$12.52 a day instead" in commit["detail"]
-    overlap = actions["overlap:quality-levers"]
-    assert (overlap["kind"], overlap["confidence"]) == ("overlap", "low")
+    overlap = actions["overlap:rate-levers"]
+    assert (overlap["kind"], overlap["confidence"], overlap["domain"]) == ("overlap", "low", "optimization")
     assert float(overlap["counted_monthly_usd"]) == pytest.approx(-17.91)
+    assert "overlap:caps" not in actions  # no cap: nothing for the caps to lose
     total = {r["position"]: float(r["monthly_usd"]) for r in rows_of(con, "SELECT * FROM actions_total")}
     assert total[1] == pytest.approx(652.5)            # (5 x 15.5 + 5 x 28) x 30 / 10
     assert total[2] == pytest.approx(93.0)             # high or medium: standalone
@@ -213,9 +214,12 @@ def test_sure_savings_do_not_depend_on_the_quality_levers(tmp_path):
     assert total[2]["actions"] == 2
     # If the switch is made (40 x 2.985 = 119.40 over 10 days, 358.20 a month) the cost
     # left is 0.60, under the cap (no cap saving), and the commitment on 0.06 a day
-    # saves 0.12, 0.36 a month: overlap = (0 - 120.80) + (0.36 - 47.84) = -168.28.
-    overlap = actions["overlap:quality-levers"]
-    assert float(overlap["counted_monthly_usd"]) == pytest.approx(-168.28, abs=1e-4)
+    # saves 0.12, 0.36 a month: the caps' overlap line (profitability's lever) is
+    # 0 - 120.80, the rate levers' (optimization's) 0.36 - 47.84 = -47.48: -168.28.
+    caps, rate = actions["overlap:caps"], actions["overlap:rate-levers"]
+    assert (caps["domain"], rate["domain"]) == ("profitability", "optimization")
+    assert float(caps["counted_monthly_usd"]) == pytest.approx(-120.8, abs=1e-4)
+    assert float(rate["counted_monthly_usd"]) == pytest.approx(-47.48, abs=1e-4)
     assert float(total[3]["monthly_usd"]) == pytest.approx(358.2 - 168.28, abs=1e-4)
     assert total[3]["actions"] == 1                      # the switch; the overlap is no action
     # all: 358.20 + 0 + 0.36, the levers in sequence, under the 360 of monthly spend
@@ -260,7 +264,7 @@ def test_prompt_caching_is_a_sure_lever_counted_once(tmp_path):
     # gpt-4o's caching is lost (-6.25) and the commitment on 5.50 - 2.35 - 1.125 = 2.025
     # a day saves 4.05 instead of 7.50: overlap -9.70 over 10 days, -29.10 a month
     assert float(actions["switch:openai/gpt-4o/qa"]["monthly_usd"]) == pytest.approx(70.5)
-    assert float(actions["overlap:quality-levers"]["counted_monthly_usd"]) == pytest.approx(-29.1)
+    assert float(actions["overlap:rate-levers"]["counted_monthly_usd"]) == pytest.approx(-29.1)
     assert total[2] == pytest.approx(33.75 + 18.75 + 22.5)       # sure: standalone
     assert total[3] == pytest.approx(70.5 - 29.1)
     # in sequence: switch 70.50 + flash caching 33.75 + commitment 4.05 x 3 = 12.15

@@ -157,8 +157,9 @@ def test_no_upgrade_above_the_top_tier(calls_csv):
     # held to 80% of 299 = 239.2 avoids 160.80 over its 30 billed days, 160.80 a month.
     path = calls_csv([call("T", 1, 200, "enterprise"), call("T", 30, 200, "enterprise")])
     recs = run_query("profitability", path, "recommendations")
-    assert [r["action_id"] for r in recs] == ["cap:T"]
-    assert recs[0]["kind"] == "avoided cost"
+    # (and the overlap line: what the cap loses if T's calls move to an economy model)
+    assert [r["action_id"] for r in recs] == ["cap:T", "overlap:caps"]
+    assert recs[0]["kind"] == "avoided cost" and recs[1]["kind"] == "overlap"
     assert recs[0]["amount_usd"] == pytest.approx(160.8)
     assert "no upgrade exists" in recs[0]["detail"]
     [row] = run_query("profitability", path, "interventions")

@@ -1,7 +1,7 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 8
+-- version: 9
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
@@ -272,7 +272,7 @@ SELECT label, value, unit FROM (
     UNION ALL
     SELECT 3, 'AI spend per 30-day month', CAST(fp.monthly_spend AS DECIMAL(38, 6)), 'usd' FROM fp
     UNION ALL
-    SELECT 4, 'All savings, % of monthly spend', CAST(pct(t.sure + t.quality, fp.monthly_spend) AS DECIMAL(38, 6)), 'pct' FROM t, fp
+    SELECT 4, 'Rate-optimization savings, % of monthly spend', CAST(pct(t.sure + t.quality, fp.monthly_spend) AS DECIMAL(38, 6)), 'pct' FROM t, fp
 )
 ORDER BY n;
 
