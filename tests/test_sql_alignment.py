@@ -152,15 +152,14 @@ def test_headline_recommendations_alerts(orgs_csv):
 
     alerts = run_query("alignment", orgs_csv, "alerts")
     # monthly spend 7.5 x 30 = 225. Non-production over target: 82.5 a month, 36.7%
-    # of spend: high. org_001 holds 53.3% of spend: concentration, under the same
-    # policy as every alert, its 120 a month is 53.3% of spend: high. (No unit-cost
-    # alert: a variance between organizations nets to zero.)
+    # of spend: high. org_001 holds 53.3% of spend, but a share is no money at stake:
+    # no alert. (No unit-cost alert either: a variance between organizations nets to
+    # zero.)
     assert [(r["severity"], r["title"], r["amount_usd"]) for r in alerts] == [
-        ("high", "Spend concentrated in org_001", pytest.approx(120)),
         ("high", "Non-production spend over target", pytest.approx(82.5)),
     ]
 
 
 def test_non_production_target_parameter(orgs_csv):
     alerts = run_query("alignment", orgs_csv, "alerts", non_production_target_pct=50)
-    assert [r["title"] for r in alerts] == ["Spend concentrated in org_001"]
+    assert alerts == []  # 46.7% non-production is under a 50% target

@@ -1,7 +1,7 @@
 -- name: alignment
 -- title: Organizational alignment
 -- category: finops
--- version: 5
+-- version: 6
 -- description: Who spends what: cost by organization, product, feature and
 --   environment, a chargeback that keeps tagged cost with its owner and
 --   spreads only untagged (shared) cost over the organizations in proportion
@@ -241,13 +241,13 @@ SELECT * FROM report_actions('alignment') ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- description: Non-production spend over target, budgets over or forecast over, and spend concentrated in one organization, each under the one alert policy (money per 30-day month against monthly spend). A unit-cost variance between organizations nets to zero across them and raises no alert (see the showback table).
+-- description: Non-production spend over target and budgets over or forecast over, each under the one alert policy (money per 30-day month against monthly spend). A unit-cost variance between organizations nets to zero across them and raises no alert, nor does one organization's share of spend, which is no money at stake (see the showback table).
 -- chart: none
 -- Non-production over target: the spend above the target share. Budgets:
 -- the forecast month-end cost above the budget (the budget is monthly).
--- Concentration (50% of spend or more in one organization): the amount is
--- the spend that depends on that organization a 30-day month, under the
--- same policy as every alert.
+-- An organization's share of spend is no money at stake (nothing is lost
+-- or at risk because one team spends most): the showback table shows each
+-- share, and no alert is raised on it.
 WITH fp AS (SELECT * FROM finance_period),
 alerts AS (
     SELECT 'Non-production spend over target' AS title,
@@ -261,12 +261,7 @@ alerts AS (
                      fp.covered_days) AS amount_usd
     FROM alignment_totals, fp
     WHERE pct(non_production_cost, cost) > CAST(getvariable('non_production_target_pct') AS DOUBLE)
-    UNION ALL
-    SELECT format('Spend concentrated in {}', organization_id),
-           format('{} accounts for {:.1f}% of all spend: ${:,.2f} a 30-day month depends on one organization.', organization_id, share_pct,
-                  per_month(cost, fp.covered_days)),
-           per_month(cost, fp.covered_days)
-    FROM alignment_showback, fp WHERE share_pct >= 50
+
     UNION ALL
     SELECT format('{} {}: {} for {}', scope, scope_id, status, month),
            format('Actual ${:,.2f} against a ${:,.2f} budget ({:.1f}%); {} ${:,.2f}: ${:,.2f} over the budget for the month.',
