@@ -232,8 +232,15 @@ WITH spend AS (
 shaped AS (
     SELECT b.*, coalesce(s.actual, CAST(0 AS DECIMAL(38, 6))) AS actual,
            CAST(date_diff('day', b.month, b.month + INTERVAL 1 MONTH) AS INTEGER) AS days_in_month,
-           greatest(0, date_diff('day', greatest(b.month, p.first_date),
-                                 least(CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1, p.last_date)) + 1) AS days_covered,
+           -- days of the month the calls cover, a partial first or last day
+           -- of the file counted for its part (calls.sql's period)
+           CAST(greatest(0, date_diff('day', greatest(b.month, p.first_date),
+                                      least(CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1, p.last_date)) + 1)
+                AS DECIMAL(18, 6))
+             - CASE WHEN p.first_date BETWEEN b.month AND CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1
+                    THEN 1 - p.first_day_covered ELSE 0 END
+             - CASE WHEN p.last_date BETWEEN b.month AND CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1
+                    THEN 1 - p.last_day_covered ELSE 0 END AS days_covered,
            CASE WHEN b.month > p.last_date THEN 'future'
                 WHEN CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1 < p.first_date THEN 'before'
                 WHEN CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1 <= p.last_date THEN 'closed'
@@ -245,7 +252,7 @@ shaped AS (
 SELECT strftime(month, '%Y-%m') AS month, scope, scope_id, budget_usd,
        CASE WHEN month_state IN ('future', 'before') THEN NULL ELSE actual END AS actual,
        CASE WHEN month_state IN ('future', 'before') THEN NULL ELSE pct(actual, budget_usd) END AS used_pct,
-       days_covered, days_in_month,
+       round(days_covered, 2) AS days_covered, days_in_month,
        CASE month_state WHEN 'future' THEN NULL WHEN 'before' THEN NULL WHEN 'closed' THEN actual
             ELSE money(actual + safe_div(actual, days_covered) * (days_in_month - days_covered)) END
            AS forecast_month_end,

@@ -466,11 +466,12 @@ def test_anomaly_false_alarm_rate_on_simulated_costs(tmp_path):
 # -- budgets ----------------------------------------------------------------------------
 
 def test_budget_against_actual_month_to_date_and_forecast(calls_csv, tmp_path):
-    # org_001: $2 a day Oct 30 - Nov 10 (the file's last date). October closed: 2 days,
-    # $4 against $3: over budget. November is open: 10 days, $20 to date, at $2 a day
-    # the 30-day month ends at 20 + 2 x 20 = $60 against $50: forecast over.
-    # product_a in November: the same $20 against $100: on track (forecast $60).
-    # December: no data yet.
+    # org_001: $2 a day Oct 30 - Nov 10 (the file's last date), each call at 10:00.
+    # October closed: $4 against $3: over budget. November is open: $20 to date over
+    # 9 days and the last day's 10 hours (9.416667 days: the file ends at 10:00 on
+    # Nov 10), so the 30-day month ends at 20 + 20 / 9.416667 x 20.583333 = $63.72
+    # against $50: forecast over. product_a in November: the same $20 against $100:
+    # on track. December: no data yet.
     rows = [{"timestamp": f"2025-{m:02d}-{d:02d}T10:00:00", "cost_usd": "2.000000"}
             for m, days in ((10, (30, 31)), (11, range(1, 11))) for d in days]
     budgets = tmp_path / "budgets.csv"
@@ -483,15 +484,17 @@ def test_budget_against_actual_month_to_date_and_forecast(calls_csv, tmp_path):
            for r in queries["budget_vs_actual"]]
     assert got == [
         ("2025-10", "organization", 4, 4, "over budget"),
-        ("2025-11", "organization", 20, 60, "forecast over"),
-        ("2025-11", "product", 20, 60, "on track"),
+        ("2025-11", "organization", 20, pytest.approx(63.7168, abs=1e-3), "forecast over"),
+        ("2025-11", "product", 20, pytest.approx(63.7168, abs=1e-3), "on track"),
         ("2025-12", "organization", None, None, "no data"),
     ]
     titles = [a["title"] for a in queries["alerts"]]
     assert "organization org_001: forecast over for 2025-11" in titles
-    # the alert's amount is the one its text states: the month ends $10 over the budget
+    # the alert's amount is the one its text states: the month ends $13.72 over the budget
     [alert] = [a for a in queries["alerts"] if a["title"] == "organization org_001: forecast over for 2025-11"]
-    assert alert["amount_usd"] == pytest.approx(10) and "$60.00: $10.00 over the budget" in alert["detail"]
+    assert alert["amount_usd"] == pytest.approx(13.72, abs=1e-2) and "$63.72: $13.72 over the budget" in alert["detail"]
+    november = queries["budget_vs_actual"][1]
+    assert float(november["days_covered"]) == pytest.approx(9.42)
 
 
 def test_a_budget_month_before_the_data_has_no_data(calls_csv, tmp_path):
