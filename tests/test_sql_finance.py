@@ -414,7 +414,8 @@ def test_the_forecast_range_is_never_narrower_than_the_backtest_error(calls_csv)
     at t - tbar = -10.5, -3.5, 3.5, 10.5: slope 105 / 245 = 3/7, level 17.5; residuals
     -3, 4, 1, -2 (SSR 7 x 30 = 210, df 20, sigma2 10.5). The next 30 days: 30 x 17.5 +
     3/7 x 875 = 900; the model's own half-width (t 2.086 x sqrt(10.5 x (30 + 32.5 +
-    875^2 / 1715))) is about 152.5, under 75% of 900 = 675: the range is 225 to 1,575.
+    875^2 / 1715))) is about 152.5, under 75% of 900 = 675: the range is 900 +- 675,
+    its low end held at 30 days of the lowest complete day ($10): 300 to 1,575.
     The next 28 days: 490 + 3/7 x 784 = 826 against the actual 490 of the last 28
     days, +68.6%; the model's low end (826 - 137.6) is above 490 and would alert, the
     widened one (826 x 0.25 = 206.5) is not: no growth alert on a model that missed
@@ -426,10 +427,26 @@ def test_the_forecast_range_is_never_narrower_than_the_backtest_error(calls_csv)
     assert backtest[0]["sum_error_pct"] == pytest.approx(75.0)
     forecast = run_query("understanding", path, "forecast")
     assert forecast[0]["projected_cost"] == pytest.approx(900.0)
-    assert forecast[0]["low"] == pytest.approx(225.0) and forecast[0]["high"] == pytest.approx(1575.0)
+    assert forecast[0]["low"] == pytest.approx(300.0) and forecast[0]["high"] == pytest.approx(1575.0)
     assert forecast[0]["range_basis"] == "backtest error"
     assert forecast[0]["backtest_sum_error_pct"] == pytest.approx(75.0)
     assert not [a for a in run_query("understanding", path, "alerts") if "projected to grow" in a["title"]]
+
+
+def test_a_forecast_held_at_its_floor_keeps_its_band_there(calls_csv):
+    """Days 1-7 cost $20, days 8-28 $10: the falling trend is held at the lowest
+    complete day ($10 a day). The daily band is around that projection and never
+    below it; the 30-day range never below 30 x $10."""
+    rows = [{"timestamp": f"2025-11-{d:02d}T{h}:30:00", "cost_usd": "10.000000" if d <= 7 else "5.000000"}
+            for d in range(1, 29) for h in ("00", "23")]
+    path = calls_csv(rows)
+    daily = [r for r in run_query("understanding", path, "forecast_daily") if r["projected_cost"] is not None]
+    assert len(daily) == 30
+    assert all(float(r["projected_cost"]) == pytest.approx(10.0) for r in daily)
+    assert all(10.0 - 1e-9 <= float(r["low"]) <= 10.0 < float(r["high"]) for r in daily)
+    forecast = run_query("understanding", path, "forecast")
+    assert forecast[0]["projected_cost"] == pytest.approx(300.0)
+    assert forecast[0]["low"] == pytest.approx(300.0) and forecast[0]["high"] > 300.0
 
 
 # -- anomalies on simulated data -------------------------------------------------------

@@ -1,7 +1,7 @@
 -- name: understanding
 -- title: Understanding usage and cost
 -- category: finops
--- version: 7
+-- version: 8
 -- description: Where the AI API money goes: totals, cost by provider, model,
 --   organization, product, feature and environment, daily and hourly patterns,
 --   token efficiency by task type, and a forecast of spend from complete
@@ -115,7 +115,8 @@ FROM f GROUP BY scenario, grp;
 -- error of each weekday level (k_d days of weekday d ahead, n_d fitted),
 -- and the slope's error (A = sum of (t - tbar_d) over the h days); the
 -- levels and the slope are uncorrelated by construction. cum_low is the
--- running maximum of the lower bound: a cumulative cost never falls.
+-- running maximum of the lower bound (a cumulative cost never falls), and
+-- never below h x floor: the band holds the model's own floor.
 CREATE OR REPLACE TEMP TABLE understanding_path AS
 WITH tq AS (
     -- Student t 0.975 quantiles by degrees of freedom (df beyond the table: 1.96)
@@ -162,8 +163,8 @@ cum AS (
     WINDOW w AS (PARTITION BY scenario ORDER BY h ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 )
 SELECT scenario, h, call_date, pred, greatest(floor_cost, pred) AS projected_daily, day_se, t975,
-       cum_projected, cum_se,
-       max(greatest(0, cum_projected - t975 * coalesce(cum_se, 0))) OVER w AS cum_low,
+       floor_cost, cum_projected, cum_se,
+       max(greatest(h * floor_cost, cum_projected - t975 * coalesce(cum_se, 0))) OVER w AS cum_low,
        cum_projected + t975 * coalesce(cum_se, 0) AS cum_high
 FROM cum
 WINDOW w AS (PARTITION BY scenario ORDER BY h ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
@@ -199,7 +200,8 @@ WHERE p.scenario = 'backtest';
 -- greatest(t975 x cum_se, e x cum_projected), e = |sum_error_pct| / 100 of
 -- the backtest (the error the same model made on a 14-day sum it had not
 -- seen; 0 without a backtest). A model that missed by 30% does not get a
--- +-8.5% range. low is the running maximum (a cumulative cost never falls);
+-- +-8.5% range. low is the running maximum (a cumulative cost never falls)
+-- and never below h days at the floor (the lowest complete day, _path);
 -- range_basis says which of the two set the width.
 CREATE OR REPLACE TEMP TABLE understanding_range AS
 WITH e AS (
@@ -207,12 +209,12 @@ WITH e AS (
 ),
 w AS (
     SELECT p.h, p.call_date, p.cum_projected, p.t975 * coalesce(p.cum_se, 0) AS model_half,
-           e.e * p.cum_projected AS backtest_half
+           e.e * p.cum_projected AS backtest_half, p.h * p.floor_cost AS floor_sum
     FROM understanding_path AS p CROSS JOIN e
     WHERE p.scenario = 'full'
 )
 SELECT h, call_date, cum_projected,
-       max(greatest(0, cum_projected - greatest(model_half, backtest_half)))
+       max(greatest(floor_sum, cum_projected - greatest(model_half, backtest_half)))
            OVER (ORDER BY h ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_low,
        cum_projected + greatest(model_half, backtest_half) AS cum_high,
        CASE WHEN backtest_half > model_half THEN 'backtest error' ELSE 'model' END AS range_basis
@@ -370,8 +372,10 @@ SELECT d.call_date, d.cost, NULL AS projected_cost, NULL AS low, NULL AS high
 FROM understanding_daily AS d WHERE d.complete
 UNION ALL
 SELECT p.call_date, NULL, money(p.projected_daily),
-       money(greatest(0, p.pred - greatest(p.t975 * coalesce(p.day_se, 0), b.mape * p.projected_daily))),
-       money(greatest(0, p.pred + greatest(p.t975 * coalesce(p.day_se, 0), b.mape * p.projected_daily)))
+       -- around the projection the table counts (held at the floor, _path),
+       -- never below that floor
+       money(greatest(p.floor_cost, p.projected_daily - greatest(p.t975 * coalesce(p.day_se, 0), b.mape * p.projected_daily))),
+       money(p.projected_daily + greatest(p.t975 * coalesce(p.day_se, 0), b.mape * p.projected_daily))
 FROM understanding_path AS p
 -- each day's band no narrower than the backtest's daily error (MAPE)
 CROSS JOIN (SELECT coalesce((SELECT mape_pct / 100 FROM understanding_backtest WHERE days > 0), 0) AS mape) AS b
