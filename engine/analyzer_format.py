@@ -101,7 +101,7 @@ NUMERIC_COLUMNS = {"recommendations": ("priority", "amount_usd"), "alerts": ("am
 MONEY_NAMES = ("cost", "revenue", "margin", "savings", "baseline", "allocation",
                "revenue_at_risk", "amount", "price", "fee")
 MONEY_SUFFIXES = ("_cost", "_usd", "_revenue", "_margin", "_savings", "_fee", "_price", "_burn")
-MONEY_PREFIXES = ("cost_", "projected_")
+MONEY_PREFIXES = ("cost_", "projected_", "revenue_", "gain_")
 
 
 def column_kind(name: str, formats: dict[str, str] | None = None) -> str:
