@@ -1144,7 +1144,11 @@ overlap AS (
 upgrades AS (
     SELECT 'upgrade:' || customer_id, 'profitability', ['profitability', 'realtime'],
            'tier upgrade', 5, 'revenue gain',
-           format('Upgrade {} from {} to {}', customer_id, subscription_tier, upgrade_tier),
+           -- an upgrade the churn rule rejects is listed as considered, not as advice
+           CASE WHEN upgrade_keeps_customer
+                THEN format('Upgrade {} from {} to {}', customer_id, subscription_tier, upgrade_tier)
+                ELSE format('Considered, not recommended: upgrade {} from {} to {}',
+                            customer_id, subscription_tier, upgrade_tier) END,
            format('{} cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days; {} pays ${:,.2f} a month more and covers the loss.{}',
                   customer_id, cost, revenue, tenure_days, upgrade_tier, upgrade_fee - monthly_fee,
                   CASE WHEN NOT upgrade_keeps_customer

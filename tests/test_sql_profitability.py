@@ -146,7 +146,7 @@ def test_interventions_and_recommendation_amounts(csv_path):
     assert (cap["kind"], cap["confidence"], cap["counted"]) == ("avoided cost", "medium", True)
     assert cap["amount_usd"] == pytest.approx(34.81998)
     up = recs["upgrade:C"]
-    assert up["title"] == "Upgrade C from starter to pro"
+    assert up["title"] == "Considered, not recommended: upgrade C from starter to pro"
     assert (up["kind"], up["confidence"], up["counted"]) == ("revenue gain", "low", False)
     assert up["amount_usd"] == pytest.approx(70)
     assert "$2.33 over 1 days" in up["detail"] and "likely to leave" in up["detail"]
