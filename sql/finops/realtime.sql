@@ -1,7 +1,7 @@
 -- name: realtime
 -- title: Real-time decision making
 -- category: finops
--- version: 5
+-- version: 6
 -- description: What needs action now: calls whose cost per token is far off
 --   their model and task, customers whose daily spend spikes, customers whose
 --   AI cost runs past their fee (a margin finding), customers the calls show
@@ -261,14 +261,16 @@ FROM rules AS r CROSS JOIN fp;
 -- description: Each rule, its condition, how often it fired, the dollars at stake a 30-day month and the severity the alert policy gives them (none below $10 a month or 1% of spend).
 -- chart: none
 SELECT rule, condition,
-       CASE WHEN triggered = 0 THEN 'ok' WHEN severity IS NULL THEN 'below materiality' ELSE 'triggered' END AS status,
+       CASE WHEN triggered = 0 THEN 'ok' WHEN severity IS NULL THEN 'below materiality'
+            WHEN position IN (1, 3) THEN 'triggered: alerted in profitability'
+            ELSE 'triggered' END AS status,
        triggered, customers, monthly_usd AS amount_usd, coalesce(severity, '—') AS severity
 FROM realtime_rules
 ORDER BY position;
 
 -- query: alerts
 -- title: Alerts
--- description: Rules that fired above materiality; severity from the alert policy on the monthly dollars at stake.
+-- description: Rules that fired above materiality; severity from the alert policy on the monthly dollars at stake. Customers costing more than they pay are one loss, alerted once, in profitability (the alert rules table shows both rules that find them).
 -- chart: none
 SELECT severity, rule AS title,
        format('{:,} triggered for {:,} customer(s){}; ${:,.2f} at stake a 30-day month (customers: {}{}).',
@@ -279,7 +281,9 @@ SELECT severity, rule AS title,
               CASE WHEN customers > 5 THEN format(' and {:,} more', customers - 5) ELSE '' END) AS detail,
        monthly_usd AS amount_usd
 FROM realtime_rules
-WHERE triggered > 0 AND severity IS NOT NULL
+-- rules 1 and 3 put a money figure on the same loss as profitability's
+-- unprofitable-customer alert: one loss, one alert, in the report that owns it
+WHERE triggered > 0 AND severity IS NOT NULL AND position NOT IN (1, 3)
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;
 
 -- query: recommendations
