@@ -99,9 +99,9 @@ NUMERIC_COLUMNS = {"recommendations": ("priority", "amount_usd"), "alerts": ("am
 # --- column names -> display format --------------------------------------------
 
 MONEY_NAMES = ("cost", "revenue", "margin", "savings", "baseline", "allocation",
-               "revenue_at_risk", "amount", "price", "fee")
+               "revenue_at_risk", "revenue_exposed", "amount", "price", "fee")
 MONEY_SUFFIXES = ("_cost", "_usd", "_revenue", "_margin", "_savings", "_fee", "_price", "_burn")
-MONEY_PREFIXES = ("cost_", "projected_", "revenue_", "gain_")
+MONEY_PREFIXES = ("cost_", "projected_", "gain_")
 
 
 def column_kind(name: str, formats: dict[str, str] | None = None) -> str:

@@ -373,8 +373,9 @@ def forecast_path(days, horizon):
     """The forecast model of analyzers.md on a list of (date, cost) complete days:
     OLS of cost on one level per weekday (one level under 14 days) and a day-index
     trend; sigma2 = SSR / (n - levels - 1); the sum of the next h days is
-    sum(max(0, pred)), its standard error sqrt(sigma2 (h + a' (X'X)^-1 a)) with a the
-    sum of the h design rows; bounds +/- t975(df) x se, the lower one a running max."""
+    sum(max(floor, pred)), floor = the lowest complete day (not below 0), its standard
+    error sqrt(sigma2 (h + a' (X'X)^-1 a)) with a the sum of the h design rows; bounds
+    +/- t975(df) x se, the lower one a running max and never below h x floor."""
     n = len(days)
     weekly = n >= 14
     groups = sorted({d.isoweekday() for d, _ in days}) if weekly else [0]
@@ -395,11 +396,12 @@ def forecast_path(days, horizon):
     df = n - len(groups) - 1
     sigma2 = float(ssr) / df if df > 0 else None
     out, cum, a, low_max = [], Fraction(0), [Fraction(0)] * k, 0.0
+    floor = max(Fraction(0), min(ys))
     last = days[-1][0]
     for h in range(1, horizon + 1):
         x = row(last + dt.timedelta(days=h), n - 1 + h)
         pred = sum(b * v for b, v in zip(beta, x))
-        cum += max(Fraction(0), pred)
+        cum += max(floor, pred)
         a = [u + v for u, v in zip(a, x)]
         if sigma2 is None or xtx is None:
             se = 0.0
@@ -407,7 +409,7 @@ def forecast_path(days, horizon):
             z = solve(xtx, a)
             se = math.sqrt(sigma2 * (h + float(sum(u * v for u, v in zip(a, z)))))
         tq = t975(df)
-        low_max = max(low_max, max(0.0, float(cum) - tq * se))
+        low_max = max(low_max, max(float(h * floor), float(cum) - tq * se))
         out.append((float(cum), low_max, float(cum) + tq * se, float(pred)))
     return out, beta
 

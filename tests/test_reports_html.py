@@ -197,8 +197,10 @@ def test_formats_by_column_name():
     from finops.engine.render import column_kind
     assert [column_kind(c) for c in ("cost", "projected_cost", "cost_per_1k_tokens", "margin_pct",
                                      "p95_ms", "calls", "revenue_at_risk", "monthly_fee",
-                                     "revenue_exposed", "gain_now", "revenue_exposed_pct")] == \
-        ["money", "money", "money", "pct", "ms", "number", "money", "money", "money", "money", "pct"]
+                                     "revenue_exposed", "gain_now", "revenue_exposed_pct",
+                                     "revenue_source")] == \
+        ["money", "money", "money", "pct", "ms", "number", "money", "money", "money", "money", "pct",
+         "number"]
 
 
 def test_hostile_values_are_escaped_and_round_trip(tmp_path, calls_csv):
