@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-_BLOCK = 1 << 22
+BLOCK_BYTES = 1 << 22  # reads of big files go in blocks of this size
 
 
 def is_hidden_name(name: str) -> bool:
@@ -62,7 +62,7 @@ def read_blocks(path: Path, start: int, end: int) -> Iterator[bytes]:
         fh.seek(start)
         remaining = end - start
         while remaining > 0:
-            block = fh.read(min(remaining, _BLOCK))
+            block = fh.read(min(remaining, BLOCK_BYTES))
             if not block:
                 return
             remaining -= len(block)

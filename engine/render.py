@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from . import analyzer_format
 from .analyzer_format import column_kind  # noqa: F401 (re-exported: the reports' formats)
-from .results import QueryResult, is_numeric_type, jsonable
+from .results import QueryResult, headline_value, is_numeric_type, jsonable
 from .paths import TEMPLATES_DIR, VIEWER_DIR
 
 # Queries every analyzer may have that get their own components, not a section.
@@ -404,10 +404,7 @@ def headline_rows(result: QueryResult | None) -> list[dict]:
     for record in _records(result):
         unit = str(record.get("unit") or "text")
         value = record.get("value")
-        shown = jsonable(value)
-        if unit == "count" and isinstance(shown, float) and shown.is_integer():
-            shown = int(shown)  # a count is a whole number in the manifest and the cards
-        out.append({"label": str(record.get("label") or ""), "value": shown,
+        out.append({"label": str(record.get("label") or ""), "value": headline_value(value, unit),
                     "unit": unit, "display": fmt_headline(value, unit)})
     return out
 

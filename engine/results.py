@@ -64,9 +64,7 @@ class QueryResult:
         out.flat = not any(k & _NESTED_IN for k in kinds)
         if "unit" in self.columns and "value" in self.columns:
             for record in out:
-                value = record["value"]
-                if record["unit"] == "count" and isinstance(value, float) and value.is_integer():
-                    record["value"] = int(value)
+                record["value"] = headline_value(record["value"], record["unit"])
         return out
 
 
@@ -131,6 +129,14 @@ def _json_column(values: tuple, kinds: set) -> tuple | list:
     return list(map(jsonable, values))
 
 
+def headline_value(value, unit):
+    """A headline's JSON value (jsonable) by its unit: a count is a whole number."""
+    value = jsonable(value)
+    if unit == "count" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def jsonable(value):
     """One SQL value as a JSON value: exact money, ISO times, NULL for non-finite."""
     if value is None or isinstance(value, (bool, int, str)):
@@ -138,7 +144,7 @@ def jsonable(value):
     if isinstance(value, Decimal):
         return _json_decimal(value)
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        return _json_float(value)
     if isinstance(value, (datetime, date, dtime)):
         return value.isoformat()
     if isinstance(value, timedelta):

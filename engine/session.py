@@ -188,7 +188,7 @@ def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_pa
         # (An explicit line limit below the buffer size made it skip more lines.)
         settings = (size, size, True)
     else:
-        settings = (8_000_000, linefix.DUCKDB_MAX_LINE_BYTES, False)
+        settings = (linefix.FIRST_BUFFER_BYTES, linefix.DUCKDB_MAX_LINE_BYTES, False)
     con.execute("SET VARIABLE csv_buffer_size = ?", [settings[0]])
     con.execute("SET VARIABLE csv_max_line_size = ?", [settings[1]])
     con.execute("SET VARIABLE csv_parallel = ?", [settings[2]])
@@ -245,11 +245,11 @@ def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.Pat
         raise FinopsError(f"{where}: {message}") from None
 
 
-def ledger_section(text: str | None = None) -> str:
+def ledger_section() -> str:
     """sql/finance.sql's statements between `-- ledger: begin` and `-- ledger: end`:
     the levers and the ledger of actions, stored once per load and run again
     around an analyzer whose parameters change an assumption they rest on."""
-    text = FINANCE_SQL.read_text(encoding="utf-8") if text is None else text
+    text = FINANCE_SQL.read_text(encoding="utf-8")
     begin, end = text.index("\n-- ledger: begin\n"), text.index("\n-- ledger: end\n")
     return text[begin:end]
 

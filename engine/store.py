@@ -49,7 +49,7 @@ import duckdb
 import xxhash
 
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
-from .files import complete_bytes, read_blocks, write_atomic
+from .files import BLOCK_BYTES, complete_bytes, read_blocks, write_atomic
 from .paths import CALLS_SQL
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,6 @@ CHUNK_BYTES = int(os.environ.get("FINOPS_STORE_CHUNK_MB", "256")) * 1_000_000
 # chunk's size (appends every few seconds would otherwise leave thousands of
 # tiny files).
 MAX_SEGMENTS = 12
-_BLOCK = 1 << 22
 _KINDS = ("calls", "rule_rejects", "unreadable", "duplicates", "multiline", "header_fields")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -432,10 +431,10 @@ class CallsStore:
             if verify:
                 t0 = time.perf_counter()
                 remaining = unit.end
-                buf = bytearray(_BLOCK)
+                buf = bytearray(BLOCK_BYTES)
                 view = memoryview(buf)
                 while remaining > 0:
-                    n = fh.readinto(view[:min(_BLOCK, remaining)])
+                    n = fh.readinto(view[:min(BLOCK_BYTES, remaining)])
                     if n == 0:
                         break
                     hasher.update(view[:n])
@@ -483,7 +482,7 @@ class CallsStore:
                         out.write(header)
                     written = 0
                     while pos < complete:
-                        block = fh.read(min(_BLOCK, complete - pos))
+                        block = fh.read(min(BLOCK_BYTES, complete - pos))
                         if not block:
                             raise FinopsError(f"{unit.path} shrank while it was read; run again")
                         cut = None
