@@ -235,17 +235,17 @@ shaped AS (
            -- days of the month the calls cover, a partial first or last day
            -- of the file counted for its part (calls.sql's period)
            CAST(greatest(0, date_diff('day', greatest(b.month, p.first_date),
-                                      least(CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1, p.last_date)) + 1)
+                                      least(b.month_end, p.last_date)) + 1)
                 AS DECIMAL(18, 6))
-             - CASE WHEN p.first_date BETWEEN b.month AND CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1
+             - CASE WHEN p.first_date BETWEEN b.month AND b.month_end
                     THEN 1 - p.first_day_covered ELSE 0 END
-             - CASE WHEN p.last_date BETWEEN b.month AND CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1
+             - CASE WHEN p.last_date BETWEEN b.month AND b.month_end
                     THEN 1 - p.last_day_covered ELSE 0 END AS days_covered,
            CASE WHEN b.month > p.last_date THEN 'future'
-                WHEN CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1 < p.first_date THEN 'before'
-                WHEN CAST(b.month + INTERVAL 1 MONTH AS DATE) - 1 <= p.last_date THEN 'closed'
+                WHEN b.month_end < p.first_date THEN 'before'
+                WHEN b.month_end <= p.last_date THEN 'closed'
                 ELSE 'open' END AS month_state
-    FROM budgets AS b
+    FROM (SELECT *, CAST(month + INTERVAL 1 MONTH AS DATE) - 1 AS month_end FROM budgets) AS b
     LEFT JOIN spend AS s USING (line)
     CROSS JOIN period AS p
 )
@@ -740,7 +740,8 @@ caps AS (
     SELECT coalesce(sum(cap_savings_after_models), 0) AS savings,
            coalesce(sum(cap_savings), 0) AS standalone
     FROM ledger_caps WHERE proposed
-)
+),
+series AS (
 SELECT d.call_date,
        -- a partial first or last day (calls.sql's period) is not a day of
        -- normal spend: the commitment is sized and counted on complete days
@@ -756,18 +757,18 @@ LEFT JOIN spend AS s USING (call_date)
 LEFT JOIN levers AS l USING (call_date)
 LEFT JOIN caching AS k USING (call_date)
 CROSS JOIN caps
-CROSS JOIN period AS p;
+CROSS JOIN period AS p
+)
+-- sizes_commitment: the days the commitment is sized and counted on, the
+-- complete ones (a file of one partial day: that day)
+SELECT *, complete OR NOT bool_or(complete) OVER () AS sizes_commitment FROM series;
 
 CREATE OR REPLACE TEMP TABLE ledger_commitment AS
 WITH prm AS MATERIALIZED (
     SELECT assumption_num('commitment_percentile') AS percentile,
            assumption_num('commitment_discount_pct') AS discount_pct
 ),
--- complete days only (a file of one partial day: that day)
-daily AS MATERIALIZED (
-    SELECT * FROM ledger_daily
-    WHERE complete OR NOT EXISTS (SELECT 1 FROM ledger_daily WHERE complete)
-),
+daily AS MATERIALIZED (SELECT * FROM ledger_daily WHERE sizes_commitment),
 series AS MATERIALIZED (
     SELECT 'current' AS basis, call_date, CAST(cost AS DOUBLE) AS cost FROM daily
     UNION ALL

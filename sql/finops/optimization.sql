@@ -41,11 +41,11 @@ SELECT * FROM ledger_switches;
 -- sql/finance.sql): cost as spent, and cost_after_caps, what remains of
 -- each day after the proposed cost caps (their saving spread over the days
 -- in proportion to cost). The commitment is sized on cost_after_caps: the
--- spend that stays without any quality-dependent change, on complete days
--- (complete is false on a partial first or last day).
+-- spend that stays without any quality-dependent change, on the ledger's
+-- sizing days (sizes_commitment: the complete ones).
 CREATE OR REPLACE TEMP TABLE optimization_daily AS
 SELECT call_date, money(cost) AS cost, money(greatest(after_caps_cost, 0)) AS cost_after_caps,
-       CAST(greatest(after_caps_cost, 0) AS DOUBLE) AS sized_cost, complete
+       CAST(greatest(after_caps_cost, 0) AS DOUBLE) AS sized_cost, sizes_commitment
 FROM ledger_daily;
 
 -- query: _commitment
@@ -60,10 +60,7 @@ FROM ledger_daily;
 -- after_caps), so the table, the chart and the action are one figure;
 -- other percentiles are scenarios on the same series.
 CREATE OR REPLACE TEMP TABLE optimization_commitment AS
-WITH sizing_days AS (  -- the ledger's: complete days (a file of one partial day: that day)
-    SELECT * FROM optimization_daily
-    WHERE complete OR NOT EXISTS (SELECT 1 FROM optimization_daily WHERE complete)
-),
+WITH sizing_days AS (SELECT * FROM optimization_daily WHERE sizes_commitment),
 levels AS (
     SELECT unnest(ps) AS percentile, unnest(qs) AS commit_daily_cost
     FROM (SELECT [0.05, 0.1, 0.25, 0.5, 0.75] AS ps,

@@ -252,6 +252,9 @@ rules AS (
           FROM realtime_anomalies GROUP BY customer_id)
 )
 SELECT r.*,
+       -- rules 1 and 3 put a money figure on the same loss as profitability's
+       -- unprofitable-customer alert: one loss, one alert, in the report that owns it
+       r.position IN (1, 3) AS alerted_in_profitability,
        per_month(r.amount_usd, fp.covered_days) AS monthly_usd,
        alert_severity(per_month(r.amount_usd, fp.covered_days)) AS severity
 FROM rules AS r CROSS JOIN fp;
@@ -262,7 +265,7 @@ FROM rules AS r CROSS JOIN fp;
 -- chart: none
 SELECT rule, condition,
        CASE WHEN triggered = 0 THEN 'ok' WHEN severity IS NULL THEN 'below materiality'
-            WHEN position IN (1, 3) THEN 'triggered: alerted in profitability'
+            WHEN alerted_in_profitability THEN 'triggered: alerted in profitability'
             ELSE 'triggered' END AS status,
        triggered, customers, monthly_usd AS amount_usd, coalesce(severity, '—') AS severity
 FROM realtime_rules
@@ -281,9 +284,7 @@ SELECT severity, rule AS title,
               CASE WHEN customers > 5 THEN format(' and {:,} more', customers - 5) ELSE '' END) AS detail,
        monthly_usd AS amount_usd
 FROM realtime_rules
--- rules 1 and 3 put a money figure on the same loss as profitability's
--- unprofitable-customer alert: one loss, one alert, in the report that owns it
-WHERE triggered > 0 AND severity IS NOT NULL AND position NOT IN (1, 3)
+WHERE triggered > 0 AND severity IS NOT NULL AND NOT alerted_in_profitability
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;
 
 -- query: recommendations
