@@ -21,12 +21,29 @@
 -- the first call_id). cost sums the calls with a known cost;
 -- unpriced_calls counts those without one (never counted as $0).
 -- The first call's three columns come from one arg_min (three took 1.6x
--- the time over 1.5M runs).
+-- the time over 1.5M runs). A run of one call is that call: only the traces
+-- with several calls are grouped (grouping 1.5M one-call traces took 2.3 s
+-- of CPU at 500 MB; this takes 0.8 s, same rows).
 CREATE OR REPLACE TEMP TABLE agents_runs AS
+WITH multi AS (
+    SELECT trace_id FROM calls WHERE trace_id <> '' GROUP BY trace_id HAVING count(*) > 1
+)
+SELECT c.trace_id, c.feature_id, c.customer_id, c.session_id, c.model,
+       CAST(1 AS BIGINT) AS calls,
+       CAST(c.input_tokens AS HUGEINT) AS input_tokens,
+       CAST(c.output_tokens AS HUGEINT) AS output_tokens,
+       CAST(coalesce(c.cost_usd, 0) AS DECIMAL(38, 6)) AS cost,
+       CAST(c.cost_usd IS NULL AS BIGINT) AS unpriced_calls,
+       c."timestamp" AS started,
+       CAST(c.latency_ms AS BIGINT) AS duration_ms
+FROM calls AS c
+LEFT JOIN multi AS m ON m.trace_id = c.trace_id
+WHERE c.trace_id <> '' AND m.trace_id IS NULL
+UNION ALL
 SELECT trace_id, first_call.feature_id, first_call.customer_id, first_call.session_id,
        model, calls, input_tokens, output_tokens, cost, unpriced_calls, started, duration_ms
 FROM (
-    SELECT trace_id,
+    SELECT c.trace_id,
            arg_min({'feature_id': feature_id, 'customer_id': customer_id, 'session_id': session_id},
                    ("timestamp", call_id)) AS first_call,
            arg_min(model, (0 - coalesce(cost_usd, 0), call_id)) AS model,
@@ -37,9 +54,9 @@ FROM (
            count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced_calls,
            min("timestamp") AS started,
            max(epoch_ms("timestamp") + latency_ms) - min(epoch_ms("timestamp")) AS duration_ms
-    FROM calls
-    WHERE trace_id <> ''
-    GROUP BY trace_id
+    FROM calls AS c
+    JOIN multi USING (trace_id)
+    GROUP BY c.trace_id
 ) AS runs;
 
 -- query: _norms
