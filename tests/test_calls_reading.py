@@ -277,6 +277,24 @@ def test_optional_columns_are_read_by_name_in_any_order(tmp_path):
     assert total == (4, Decimal("0.003750"))
 
 
+def test_the_top_error_type_of_a_tie_is_the_same_whatever_the_row_order(tmp_path):
+    # Two timeouts and two rate limits on one model: a tie. mode() broke it by
+    # the order rows arrived in, which differs between the store and a direct
+    # read; the rank breaks it alphabetically.
+    errors = [{"status": "error", "error_type": kind} for kind in
+              ("timeout", "rate_limit", "timeout", "rate_limit")]
+    tops = []
+    for order, rows in (("as written", errors), ("reversed", errors[::-1])):
+        path = write_11(tmp_path / f"{order}.csv", rows + [{}])
+        for cache in (["--no-cache"], []):
+            result = CliRunner().invoke(main, ["run-sql", "performance", "--query", "errors_by_model",
+                                               "--csv", str(aged(path)), "--format", "json", *cache])
+            assert result.exit_code == 0, result.output
+            (row,) = json.loads(result.output)["queries"]["errors_by_model"]
+            tops.append((row["error_calls"], row["top_error_type"]))
+    assert tops == [(4, "rate_limit")] * 4
+
+
 def test_missing_optional_columns_read_as_defaults(tmp_path):
     path = write_calls(tmp_path / "c.csv", [{}])
     session = open_session(aged(path))
