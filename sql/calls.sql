@@ -184,7 +184,8 @@ CREATE OR REPLACE TEMP MACRO csv_fields(line) AS
 -- Header check --------------------------------------------------------------
 -- The first line, read raw. The 19 contract columns must open it, in order
 -- (a renamed or swapped column is an error, never misread values further
--- down); after them, any of the optional columns, by name.
+-- down); after them, any of the optional columns, by name. Names may be
+-- quoted, as any CSV field.
 CREATE OR REPLACE TEMP TABLE csv_header AS
 SELECT coalesce(getvariable('csv_header'), (
     SELECT rtrim(ltrim(line, chr(65279)), chr(13))
@@ -204,8 +205,7 @@ FROM (SELECT CAST(generate_subscripts(names, 1) AS INTEGER) AS position,
 LEFT JOIN contract_columns AS c USING (column_name);
 
 SELECT CASE
-    WHEN coalesce(h.line, '') = '' OR left(h.line, length(e.expected) + 1)
-         IS DISTINCT FROM e.expected || CASE WHEN length(h.line) > length(e.expected) THEN ',' ELSE '' END
+    WHEN coalesce(h.line, '') = '' OR g.first_names IS DISTINCT FROM e.expected_names
     THEN error('CSV header is not the finops contract: expected "' || e.expected
                || '" (optionally followed by contract 1.1 columns), found "'
                || left(coalesce(h.line, ''), 300) || '"')
@@ -217,8 +217,13 @@ SELECT CASE
 END AS header_check
 FROM csv_header AS h,
      (SELECT string_agg(column_name, ',' ORDER BY position) FILTER (WHERE required) AS expected,
+             list(column_name ORDER BY position) FILTER (WHERE required) AS expected_names,
              string_agg(column_name, ', ' ORDER BY position) FILTER (WHERE NOT required) AS optional
       FROM contract_columns) AS e,
+     -- the first 19 names as fields, so a quoted header ("timestamp","call_id",...:
+     -- R's write.csv, pandas with QUOTE_ALL) reads as the same names
+     (SELECT list(column_name ORDER BY position) FILTER (WHERE position <= 19) AS first_names
+      FROM csv_header_fields) AS g,
      (SELECT string_agg(DISTINCT column_name, ', ') FILTER (WHERE times > 1) AS repeated,
              string_agg(column_name, ', ' ORDER BY position) FILTER (WHERE NOT known) AS unknown
       FROM csv_header_fields WHERE position > 19) AS x;
