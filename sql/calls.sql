@@ -149,13 +149,15 @@ CREATE OR REPLACE TEMP MACRO exact_amount(s) AS
         WHEN s IS NULL OR s = '' THEN NULL
         ELSE amount_of(number_value(s), s)
     END;
--- A time: ISO 8601 with `T` or a space, up to 9 fraction digits; no suffix
--- means UTC, a suffix (`Z`, `+00:00`, `+02:00`, `-0500`) is converted to UTC.
+-- A time: ISO 8601 with `T` or a space, seconds optional, up to 9 fraction
+-- digits; no suffix means UTC, a suffix (`Z`, `+00:00`, `+02:00`, `-0500`,
+-- or the hours alone, `+00`, as PostgreSQL and DuckDB write a time zone) is
+-- converted to UTC.
 CREATE OR REPLACE TEMP MACRO contract_time(s) AS
     CASE
-        WHEN regexp_full_match(s, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?')
+        WHEN regexp_full_match(s, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?')
             THEN try_cast(s AS TIMESTAMP)
-        WHEN regexp_full_match(s, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})')
+        WHEN regexp_full_match(s, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)')
             THEN timezone('UTC', try_cast(s AS TIMESTAMPTZ))
     END;
 
