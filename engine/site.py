@@ -582,6 +582,8 @@ def _manifest(csv_path, source: SourceInfo | None, status, error, reports, gener
         "rows_rejected": source.rows_rejected if source else None,
         "duplicate_call_ids": source.duplicate_call_ids if source else None,
         "reject_samples": source.reject_samples if source else [],
+        # bytes after the last line end: a line not read yet (a writer may still be appending)
+        "partial_tail_bytes": source.partial_tail_bytes if source else None,
         "unpriced_calls": source.unpriced_calls if source else None,
         "unknown_price_models": source.unknown_price_models if source else [],
         "time_range": {"first_call": source.first_call if source else None,
