@@ -329,7 +329,14 @@ def test_every_report_shows_its_actions_from_the_one_ledger(tmp_path):
 FORECAST_QUERIES = ("_fit", "_levels", "_path")
 
 
-def forecast_sum_interval(con, queries, costs, horizon):
+def forecast_sum_interval(con, queries, costs, horizon, window=None):
+    """The forecast's queries on a series of complete daily costs, under the
+    analyzer's declared parameters (window: forecast_window_days, else its default)."""
+    params = {name: p.default for name, p in catalog.discover()["understanding"].params.items()}
+    if window is not None:
+        params["forecast_window_days"] = window
+    for name, value in params.items():
+        con.execute(f"SET VARIABLE {name} = ?", [value])
     con.execute("CREATE OR REPLACE TEMP TABLE understanding_daily AS "
                 "SELECT DATE '2025-01-06' + CAST(i AS INTEGER) AS call_date, i AS day_index, "
                 "CAST(c AS DECIMAL(38, 6)) AS cost, true AS complete "
@@ -361,6 +368,29 @@ def test_forecast_interval_covers_the_truth_about_95_percent(calls_csv):
         session.close()
     print(f"forecast 30-day interval coverage: {covered}/{seeds} = {covered / seeds:.3f}")
     assert 0.91 <= covered / seeds <= 0.985, covered / seeds
+
+
+def test_a_business_that_grew_then_went_flat_is_projected_at_its_flat_level(calls_csv):
+    """Six weeks growing from $50 to $300 a day, then six weeks flat at $300 (a
+    weekday pattern of +-$20 and noise of sd $5 on both). Fitted on the last 28
+    complete days (forecast_window_days) the next 30 days are projected within 5% of
+    the flat level's 30 x 300 = 9,000; the same model fitted on all 84 days puts the
+    old growth on top of the flat level (over 25% above it)."""
+    rng = random.Random(11)
+    weekly = [20, 10, 0, -5, -10, -15, 0]
+    series = [(50 + 250 * t / 41 if t < 42 else 300) + weekly[t % 7] + rng.gauss(0, 5) for t in range(84)]
+    costs = [round(x, 6) for x in series]
+    analyzer = catalog.discover()["understanding"]
+    queries = {q.name: q.sql for q in analyzer.queries}
+    session = open_session(calls_csv([{}]))
+    try:
+        recent, low, high = forecast_sum_interval(session.con, queries, costs, 30)
+        all_history, _, _ = forecast_sum_interval(session.con, queries, costs, 30, window=84)
+    finally:
+        session.close()
+    assert recent == pytest.approx(9000, rel=0.05), recent
+    assert low <= 9000 <= high
+    assert all_history > 9000 * 1.25, all_history
 
 
 def test_forecast_bounds_never_fall_with_the_horizon_and_days_never_below_zero(calls_csv):
@@ -414,12 +444,13 @@ def test_the_forecast_range_is_never_narrower_than_the_backtest_error(calls_csv)
     at t - tbar = -10.5, -3.5, 3.5, 10.5: slope 105 / 245 = 3/7, level 17.5; residuals
     -3, 4, 1, -2 (SSR 7 x 30 = 210, df 20, sigma2 10.5). The next 30 days: 30 x 17.5 +
     3/7 x 875 = 900; the model's own half-width (t 2.086 x sqrt(10.5 x (30 + 32.5 +
-    875^2 / 1715))) is about 152.5, under 75% of 900 = 675: the range is 900 +- 675,
-    its low end held at 30 days of the lowest complete day ($10): 300 to 1,575.
+    875^2 / 1715))) is about 152.5, under the backtest's 75% widened to 30 days:
+    0.75 x sqrt(30 / 14) x 900 = 988.098824: the range is 900 +- 988.10, its low end
+    held at 30 days of the lowest complete day ($10): 300 to 1,888.10.
     The next 28 days: 490 + 3/7 x 784 = 826 against the actual 490 of the last 28
     days, +68.6%; the model's low end (826 - 137.6) is above 490 and would alert, the
-    widened one (826 x 0.25 = 206.5) is not: no growth alert on a model that missed
-    by 75%."""
+    widened one (826 - 0.75 x sqrt(2) x 826 = -50.1, held at 28 x $10 = 280) is not:
+    no growth alert on a model that missed by 75%."""
     rows = [{"timestamp": f"2025-11-{d:02d}T{h}:30:00", "cost_usd": "5.000000" if d <= 7 else "10.000000"}
             for d in range(1, 29) for h in ("00", "23")]
     path = calls_csv(rows)
@@ -427,7 +458,8 @@ def test_the_forecast_range_is_never_narrower_than_the_backtest_error(calls_csv)
     assert backtest[0]["sum_error_pct"] == pytest.approx(75.0)
     forecast = run_query("understanding", path, "forecast")
     assert forecast[0]["projected_cost"] == pytest.approx(900.0)
-    assert forecast[0]["low"] == pytest.approx(300.0) and forecast[0]["high"] == pytest.approx(1575.0)
+    assert forecast[0]["low"] == pytest.approx(300.0)
+    assert forecast[0]["high"] == pytest.approx(900 + 0.75 * math.sqrt(30 / 14) * 900, abs=1e-5)
     assert forecast[0]["range_basis"] == "backtest error"
     assert forecast[0]["backtest_sum_error_pct"] == pytest.approx(75.0)
     assert not [a for a in run_query("understanding", path, "alerts") if "projected to grow" in a["title"]]
