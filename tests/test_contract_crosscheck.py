@@ -447,7 +447,28 @@ def ref_understanding(calls):
     complete = [(r["call_date"], r["cost"]) for i, r in enumerate(daily)
                 if not (i == 0 and first_ts > dt.datetime.combine(first, dt.time(1)))
                 and not (i == len(daily) - 1 and last_ts < dt.datetime.combine(last, dt.time(23)))]
-    path, _ = forecast_path(complete, 365)
+    # fitted on the last 28 complete days (forecast_window_days), all when fewer
+    path, _ = forecast_path(complete[-28:], 365)
+    # the backtest: the same model on the 28 days before the last 14, against them;
+    # e = |error of the 14-day sum| widens the range by sqrt(max(h, 14) / 14)
+    e = 0.0
+    if len(complete) - 14 >= 14:
+        held, fit = complete[-14:], complete[:-14][-28:]
+        floor = max(Fraction(0), min(frac(c) for _, c in fit))
+        _, beta = forecast_path(fit, 14)
+        weekly = len(fit) >= 14
+        groups = sorted({d.isoweekday() for d, _ in fit}) if weekly else [0]
+        predicted = sum(max(floor, beta[groups.index(d.isoweekday() if weekly else 0)] + beta[-1] * (len(fit) + i))
+                        for i, (d, _) in enumerate(held))
+        actual = sum(frac(c) for _, c in held)
+        e = abs(float(predicted - actual) / float(actual)) if actual else 0.0
+    low_max, floor_all = 0.0, float(max(Fraction(0), min(frac(c) for _, c in complete[-28:])))
+    widened = []
+    for h, (cum, _, high, pred) in enumerate(path, start=1):
+        half = max(high - cum, e * math.sqrt(max(h, 14) / 14) * cum)
+        low_max = max(low_max, max(h * floor_all, cum - half))
+        widened.append((cum, low_max, cum + half, pred))
+    path = widened
     forecast = []
     for h in (30, 90, 365):
         ok = h <= 2 * len(complete)
