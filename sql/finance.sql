@@ -1,6 +1,6 @@
 -- name: finance
 -- title: Shared finance definitions: revenue by day, alert policy, the ledger of actions
--- version: 1
+-- version: 2
 -- description: Read after calls.sql. Bills each customer day by day at that
 --   day's tier (or at the optional subscriptions file), defines the alert
 --   policy every analyzer applies, and the one ledger of actions whose rows
@@ -27,7 +27,7 @@ SELECT * FROM (VALUES
     ('cost_cap_pct', '80', 'AI cost cap offered to unprofitable customers, percent of their revenue'),
     ('churn_increase_pct', '25', 'A bill rising by more than this percent makes its customer likely to leave'),
     ('grandfather_days', '180', 'Days grandfathered customers keep their current bill after a plan change'),
-    ('quiet_days', '7', 'A customer silent this many days before the last call date shows churn evidence'),
+    ('quiet_days', '7', 'A customer silent this many days before the file''s last call date has lapsed: billed to its last call, not to the end of the period'),
     ('decline_pct', '50', 'A customer whose calls fell by this percent (last 14 days vs the 14 before) shows churn evidence'),
     ('tiered_allowance_pct', '50', 'Tiered plan: AI-cost allowance included in the fee, percent of the fee'),
     ('tiered_overage_markup', '1.5', 'Tiered plan: price of AI cost beyond the allowance, times cost'),
@@ -305,8 +305,18 @@ FROM customer_call_days
 WHERE customer_id = unattributed_customer()
   AND customer_id NOT IN (SELECT customer_id FROM subscriptions);
 
+-- Has a customer lapsed? Silent quiet_days or more before the file's last
+-- call date (the churn rule's evidence of a customer gone): the one rule
+-- of where a customer's bill stops (revenue_days), of the lapsed count
+-- (customer_economics.lapsed) and of churn_signals. quiet_days is read
+-- when the file is loaded: no analyzer takes it as a --param.
+CREATE OR REPLACE TEMP MACRO customer_lapsed(last_call_date, file_last_date) AS
+    file_last_date - last_call_date >= assumption_num('quiet_days');
+
 -- One row per customer and billed day, with that day's monthly fee.
--- From the calls: every day from the customer's first to its last call date,
+-- From the calls: every day from the customer's first call date to the
+-- end of the file's period (a subscriber pays for the days it does not
+-- call), or to its last call date when it has lapsed (customer_lapsed),
 -- at the tier of its latest call day on or before it (days without calls
 -- keep the tier they had). From the subscriptions file, for the customers it
 -- lists (it replaces what the calls imply): every subscribed day inside the
@@ -317,11 +327,13 @@ WHERE customer_id = unattributed_customer()
 -- its last day 20/24 of a day. Revenue = sum(fee x day_fraction) / 30.
 CREATE OR REPLACE TEMP TABLE revenue_days AS
 WITH spans AS (
-    SELECT customer_id, min(call_date) AS first_date, max(call_date) AS last_date
-    FROM customer_call_days
-    WHERE customer_id NOT IN (SELECT customer_id FROM subscriptions)
-      AND customer_id <> unattributed_customer()  -- no subscription: never billed
-    GROUP BY customer_id
+    SELECT c.customer_id, min(c.call_date) AS first_date,
+           CASE WHEN customer_lapsed(max(c.call_date), any_value(p.last_date)) THEN max(c.call_date)
+                ELSE any_value(p.last_date) END AS last_date
+    FROM customer_call_days AS c CROSS JOIN period AS p
+    WHERE c.customer_id NOT IN (SELECT customer_id FROM subscriptions)
+      AND c.customer_id <> unattributed_customer()  -- no subscription: never billed
+    GROUP BY c.customer_id
 ),
 days AS (
     SELECT customer_id, CAST(unnest(generate_series(first_date, last_date, INTERVAL 1 DAY)) AS DATE) AS bill_date
@@ -366,7 +378,9 @@ FROM billed AS b CROSS JOIN period AS p;
 -- billed in the period (tenure_days; covered_days counts a partial end day
 -- of the file for its covered part), revenue = sum of each billed day's
 -- monthly fee x day_fraction / 30, and the current monthly fee (its last
--- billed day's).
+-- billed day's). lapsed: billed from its calls and silent quiet_days or
+-- more before the file's last call date, so billed to its last call only
+-- (customer_lapsed); a subscriptions row's end date is never a lapse.
 -- A customer listed in the subscriptions file without calls has cost 0.
 CREATE OR REPLACE TEMP TABLE customer_economics AS
 WITH usage AS (
@@ -415,10 +429,13 @@ SELECT coalesce(u.customer_id, b.customer_id) AS customer_id,
        coalesce(b.monthly_fee, CAST(0 AS DECIMAL(18, 6))) AS monthly_fee,
        coalesce(b.revenue, CAST(0 AS DECIMAL(38, 6))) AS revenue,
        coalesce(b.tier_changes, 0) AS tier_changes,
-       coalesce(b.revenue_source, 'calls') AS revenue_source
+       coalesce(b.revenue_source, 'calls') AS revenue_source,
+       coalesce(b.revenue_source, 'calls') = 'calls' AND coalesce(customer_lapsed(u.last_date, p.last_date), false)
+           AS lapsed
 FROM usage AS u
 FULL JOIN billed AS b USING (customer_id)
 LEFT JOIN listed AS l USING (customer_id)
+CROSS JOIN period AS p
 -- spend without a customer is shown apart (unattributed_usage above)
 WHERE coalesce(u.customer_id, b.customer_id) <> unattributed_customer()
    OR b.revenue_source = 'subscriptions';
@@ -869,10 +886,11 @@ GROUP BY b.position, b.plan;
 -- its calls in the last 14 days down by decline_pct or more against the 14
 -- days before (with at least min_observations calls then), or a downgrade
 -- in the period. Revenue bills a customer (without a subscriptions row) to
--- its last call date, so a customer silent for quiet_days or more (under
--- 30) before the file's last call date is already not billed: it is listed
--- as lapsed, with the evidence, and its fee is not revenue at risk (it is
--- not in the revenue to lose). Silent 30 days or more: gone, not listed.
+-- the end of the period unless it has lapsed (customer_lapsed: silent for
+-- quiet_days or more before the file's last call date), then to its last
+-- call date: a lapsed customer (silent under 30 days) is listed as lapsed,
+-- with the evidence, and its fee is not revenue at risk (it is not in the
+-- revenue to lose). Silent 30 days or more: gone, not listed.
 CREATE OR REPLACE TEMP VIEW churn_signals AS
 WITH activity AS (
     SELECT u.customer_id,
@@ -901,8 +919,7 @@ evidence AS (
                                 coalesce(a.calls_last_14, 0), a.calls_prior_14) END,
                CASE WHEN g.current_rank < g.top_rank THEN 'downgraded to ' || e.subscription_tier END
            ], lambda x: x IS NOT NULL) AS signals,
-           a.file_last_date - a.last_call_date >= assumption_num('quiet_days')
-               AND e.revenue_source = 'calls' AS lapsed
+           e.lapsed
     FROM customer_economics AS e
     JOIN activity AS a USING (customer_id)
     LEFT JOIN downgrades AS g USING (customer_id)

@@ -80,6 +80,42 @@ def test_subscriptions_file_overrides_what_the_calls_imply(calls_csv, tmp_path):
     assert rows["B"]["revenue"] == pytest.approx(33.0) and rows["B"]["revenue_source"] == "calls"
 
 
+def test_a_subscriber_is_billed_to_the_period_end_unless_it_has_lapsed(calls_csv, tmp_path):
+    """The file runs Nov 1 00:30 .. Nov 30 23:30 (30 whole days). A customer is billed
+    from its first call to Nov 30 unless silent 7 days (quiet_days) or more before it:
+    Q  starter, calls Nov 1 and Nov 24 (silent 6 days): Nov 1-30, 30 x 29 / 30 = 29.00
+    L7 starter, calls Nov 1 and Nov 23 (silent 7 days): lapsed, Nov 1-23, 23 x 29 / 30
+       = 22.233333
+    L  pro, calls Nov 1 and Nov 20 (silent 10): lapsed, 20 x 99 / 30 = 66.00
+    S  pro, calls Nov 1 and Nov 10 (silent 20), but the subscriptions file says pro
+       from Nov 1, open-ended: the file wins, Nov 1-30 = 99.00, not lapsed
+    E  pro, calls to Nov 29, the file says pro Nov 1-15: its end date wins, 15 x 99 / 30
+       = 49.50, not lapsed.
+    The headline counts the 2 lapsed customers (tests/test_contract_crosscheck.py
+    recomputes every customer's revenue day by day, independently)."""
+    rows = [{"customer_id": c, "timestamp": f"2025-11-{d:02d}T{t}", "subscription_tier": tier,
+             "cost_usd": "1.000000"}
+            for c, tier, days in (("Q", "starter", (1, 24)), ("L7", "starter", (1, 23)), ("L", "pro", (1, 20)),
+                                  ("S", "pro", (1, 10)), ("E", "pro", (1, 29)))
+            for d, t in zip(days, ("10:00:00", "10:00:00"))]
+    rows += [{"customer_id": "Q", "timestamp": "2025-11-01T00:30:00", "subscription_tier": "starter"},
+             {"customer_id": "E", "timestamp": "2025-11-30T23:30:00", "subscription_tier": "pro"}]
+    path = calls_csv(rows)
+    subs = write_subscriptions(tmp_path / "subs.csv", [
+        ["S", "org_001", "pro", "2025-11-01", "", "", ""],
+        ["E", "org_001", "pro", "2025-11-01", "2025-11-15", "", ""],
+    ])
+    _, results = analyze.run_sql("profitability", path, subscriptions=subs)
+    queries = results[0].to_json()["queries"]
+    got = {r["customer_id"]: (r["revenue"], r["tenure_days"], r["lapsed"]) for r in queries["customers"]}
+    assert got == {"Q": (pytest.approx(29.0), 30, False), "L7": (pytest.approx(22.233333), 23, True),
+                   "L": (pytest.approx(66.0), 20, True), "S": (pytest.approx(99.0), 30, False),
+                   "E": (pytest.approx(49.5), 15, False)}
+    card = next(r for r in queries["headline"] if r["label"].startswith("Lapsed customers"))
+    assert card["value"] == 2 and card["unit"] == "count"
+    assert "silent 7+ days" in card["label"]
+
+
 def test_a_bad_subscriptions_row_is_an_error_with_its_line(calls_csv, tmp_path):
     path = calls_csv([{"customer_id": "A"}])
     subs = write_subscriptions(tmp_path / "subs.csv", [

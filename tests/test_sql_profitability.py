@@ -31,6 +31,8 @@ def call(customer, day, cost, tier, **extra):
 #   D starter, Nov 1..30: revenue 29; cost 14.5 -> margin 14.5 = exactly 50% (over 50%)
 #   E enterprise, Nov 1..30: revenue 299; cost 239.2 -> margin 59.8 = exactly 20% (20-50%)
 #   F starter, Nov 1..30: revenue 29; cost 29 -> margin 0 = 0% (0-20%, profitable)
+# A, B and C are silent 15, 20 and 29 days before Nov 30 (7 or more: lapsed), so each
+# is billed to its last call; D, E and F call on Nov 30.
 ROWS = [
     call("A", 1, 10, "pro"), call("A", 15, 20, "pro"),
     call("B", 1, 1, "starter", organization_id="org_002"), call("B", 10, 2, "pro", organization_id="org_002"),
@@ -170,6 +172,6 @@ def test_headline(csv_path):
     rows = {r["label"].split(" for the ")[0]: r for r in run_query("profitability", csv_path, "headline")}
     # total margin = 19.5 + 9 - 0.967333 + 14.5 + 59.8 + 0 = 101.832667
     assert rows["Total margin"]["value"] == pytest.approx(101.832667)
-    assert rows["Unprofitable customers"]["value"] == 1
+    assert rows["Lapsed customers (silent 7+ days: billed to their last call)"]["value"] == 3  # A, B, C
     assert rows["Loss on unprofitable customers"]["value"] == pytest.approx(0.967333)
     assert all(r["unit"] in {"usd", "count", "pct"} for r in rows.values())

@@ -1,7 +1,7 @@
 -- name: profitability
 -- title: Customer profitability
 -- category: ubr
--- version: 5
+-- version: 6
 -- description: Revenue from each customer's subscription, each day billed at
 --   that day's tier, against the AI cost it causes: margin per customer and
 --   per tier, the margin distribution, the customers that lose money, and
@@ -15,13 +15,15 @@
 -- One row per customer (aggregated once, then reused by every query).
 -- Revenue is customer_economics.revenue (sql/finance.sql): each billed day
 -- at that day's monthly fee / 30 (the file's partial end day for the part
--- the calls cover), over the days from the first to the last call date (or
--- the subscriptions file's days). status: a customer is unprofitable when margin < 0; break-even
+-- the calls cover), over the days from the first call date to the end of
+-- the period, or to the last call date for a lapsed customer (silent
+-- quiet_days, 7, or more before the file's last call date: lapsed), or
+-- the subscriptions file's days. status: a customer is unprofitable when margin < 0; break-even
 -- (margin = 0) counts as profitable, like the 0-20% margin bucket.
 CREATE OR REPLACE TEMP TABLE profitability_customers AS
 SELECT e.customer_id, e.subscription_tier, e.organization_id, e.product_id,
        e.calls, e.tenure_days, e.monthly_fee, t.tier_rank,
-       e.revenue, e.cost, e.tier_changes, e.revenue_source,
+       e.revenue, e.cost, e.tier_changes, e.revenue_source, e.lapsed,
        e.revenue - e.cost AS margin,
        pct(e.revenue - e.cost, e.revenue) AS margin_pct,
        CASE WHEN e.revenue - e.cost < 0 THEN 'unprofitable' ELSE 'profitable' END AS status
@@ -55,7 +57,9 @@ SELECT label, value, unit FROM (
     UNION ALL
     SELECT 2, 'Margin', money(pct(sum(margin), sum(revenue))), 'pct' FROM profitability_customers
     UNION ALL
-    SELECT 3, 'Unprofitable customers', money(count(*) FILTER (WHERE status = 'unprofitable')), 'count'
+    -- why some revenue stops before the period's end (the customers table's lapsed column)
+    SELECT 3, format('Lapsed customers (silent {}+ days: billed to their last call)', assumption('quiet_days')),
+           money(count(*) FILTER (WHERE lapsed)), 'count'
     FROM profitability_customers
     UNION ALL
     SELECT 4, 'Loss on unprofitable customers for ' || (SELECT period_label FROM finance_period),
@@ -66,14 +70,14 @@ ORDER BY position;
 
 -- query: customers
 -- title: Margin by customer
--- description: Each customer's subscription revenue (each day at that day's tier) against its AI cost over its billed days, worst margin first.
+-- description: Each customer's subscription revenue (each day at that day's tier, from its first call to the end of the period, or to its last call when it has lapsed: silent for the quiet days of the finance assumptions, 7 by default, or more before the file's last call date) against its AI cost, worst margin first.
 -- chart: hbar
 -- x: customer_id
 -- y: margin
 -- limit: 25
 SELECT customer_id, subscription_tier, organization_id, calls, tenure_days,
        revenue, cost, margin, margin_pct, status,
-       product_id, monthly_fee, tier_changes, revenue_source
+       product_id, monthly_fee, tier_changes, revenue_source, lapsed
 FROM profitability_customers
 ORDER BY margin, customer_id;
 
