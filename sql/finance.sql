@@ -35,7 +35,10 @@ SELECT * FROM (VALUES
     ('hybrid_base_pct', '50', 'Hybrid plan: base fee, percent of the subscription fee'),
     ('hybrid_markup', '1.3', 'Hybrid plan: price of AI cost on top of the base, times cost'),
     ('non_production_target_pct', '10.0', 'Target share of all spend for staging and development, percent'),
-    ('target_cache_hit_pct', '50.0', 'Share of input tokens a well-cached prompt reads from the prompt cache (percent)')
+    ('target_cache_hit_pct', '50.0', 'Share of input tokens a well-cached prompt reads from the prompt cache (percent)'),
+    ('outlier_ratio', '10.0', 'An agent run is an outlier when it costs more than this many times the median run of its feature on the same model'),
+    ('min_feature_runs', '5', 'A feature (and a feature on one model) needs this many agent runs before its median is a norm'),
+    ('materiality_usd', '1.00', 'Agent review targets below this many dollars over the period are not listed')
 ) AS t(name, value, description);
 
 -- The table's values as one constant: an assumption read from it is folded
@@ -556,6 +559,35 @@ SELECT provider, model, any_value(model_class) AS model_class, count(*) AS calls
 FROM scored
 GROUP BY provider, model;
 
+-- Agent runs -------------------------------------------------------------------
+-- One row per trace. A run's feature, customer and session are those of its
+-- first call; duration_ms runs from the first call's start to the end of the
+-- call that finished last. Its model is that of its costliest call (ties:
+-- the first call_id). cost sums the calls with a known cost;
+-- unpriced_calls counts those without one (never counted as $0).
+-- The first call's three columns come from one arg_min (three took 1.6x
+-- the time over 1.5M runs). Stored once per load: the agents report and
+-- the ledger's agent review targets (below) read it.
+CREATE OR REPLACE TEMP TABLE agent_runs AS
+SELECT trace_id, first_call.feature_id, first_call.customer_id, first_call.session_id,
+       model, calls, input_tokens, output_tokens, cost, unpriced_calls, started, duration_ms
+FROM (
+    SELECT trace_id,
+           arg_min({'feature_id': feature_id, 'customer_id': customer_id, 'session_id': session_id},
+                   ("timestamp", call_id)) AS first_call,
+           arg_min(model, (0 - coalesce(cost_usd, 0), call_id)) AS model,
+           count(*) AS calls,
+           sum(input_tokens) AS input_tokens,
+           sum(output_tokens) AS output_tokens,
+           coalesce(sum(cost_usd), CAST(0 AS DECIMAL(38, 6))) AS cost,
+           count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced_calls,
+           min("timestamp") AS started,
+           max(epoch_ms("timestamp") + latency_ms) - min(epoch_ms("timestamp")) AS duration_ms
+    FROM calls
+    WHERE trace_id <> ''
+    GROUP BY trace_id
+) AS runs;
+
 -- Levers ----------------------------------------------------------------------
 -- ledger: begin
 -- From here to "ledger: end": what depends on the assumptions.
@@ -879,6 +911,63 @@ SELECT b.position, b.plan,
        any_value(p.last_date) + CAST(assumption_num('grandfather_days') AS INTEGER) AS grandfathered_until
 FROM pricing_plan_bills AS b CROSS JOIN period AS p
 GROUP BY b.position, b.plan;
+
+-- Agent review targets ------------------------------------------------------------
+-- Runs far above the norm of their feature and model (the agents report
+-- lists them; the ledger lists what they cost above the norm as review
+-- targets, never savings). They rest on the assumptions outlier_ratio and
+-- min_feature_runs (the agents report's parameters of the same names).
+-- The norm an outlier is judged by: the median cost of the runs of the same
+-- feature on the same model. Judged against the whole feature, a run on a
+-- premium model looks 10-100x "abnormal" for its model choice alone (22% of
+-- all runs on the demo); the ledger's model switches already price that
+-- choice, so an outlier here is a run that took far more work (steps,
+-- tokens) than its peers on its model.
+CREATE OR REPLACE TEMP TABLE agent_model_norms AS
+SELECT feature_id, model, count(*) AS runs,
+       money(median(cost)) AS median_run_cost,
+       count(*) >= assumption_num('min_feature_runs') AS has_norm
+FROM agent_runs
+GROUP BY feature_id, model;
+
+-- excess_cost = cost - the median cost of its feature's runs on its model:
+-- what the run cost above a normal run of its kind.
+CREATE OR REPLACE TEMP TABLE agent_outliers AS
+SELECT r.trace_id, r.feature_id, r.model, r.customer_id, r.session_id, r.calls, r.cost,
+       n.median_run_cost AS baseline,
+       round(safe_div(r.cost, n.median_run_cost), 1) AS times_norm,
+       money(r.cost - n.median_run_cost) AS excess_cost,
+       r.started
+FROM agent_runs AS r
+JOIN agent_model_norms AS n USING (feature_id, model)
+WHERE n.has_norm
+  AND n.median_run_cost > 0
+  AND r.cost > n.median_run_cost * assumption_num('outlier_ratio');
+
+-- Per feature, its outlier runs: their excess over the median of their feature and model
+-- run, and the share of their cost on the calls the ledger's model
+-- switches already reprice (premium models on simple tasks, sql/finance.sql
+-- ledger_switch_scope). open_excess = excess x (1 - that share): the part
+-- of the excess no ledger action addresses, so nothing is counted twice.
+CREATE OR REPLACE TEMP TABLE agent_outlier_features AS
+WITH switched AS (
+    SELECT DISTINCT provider, model, task_type FROM ledger_switch_scope
+), scoped AS (
+    SELECT o.feature_id, o.trace_id,
+           sum(c.cost_usd) FILTER (WHERE sw.model IS NOT NULL) AS switched_cost
+    FROM agent_outliers AS o
+    JOIN calls AS c USING (trace_id)
+    LEFT JOIN switched AS sw
+           ON sw.provider = c.provider AND sw.model = c.model AND sw.task_type = c.task_type
+    GROUP BY o.feature_id, o.trace_id
+)
+SELECT o.feature_id, count(*) AS runs, sum(o.cost) AS cost, sum(o.excess_cost) AS excess,
+       max(o.times_norm) AS worst, round(avg(o.calls), 1) AS outlier_calls,
+       coalesce(sum(s.switched_cost), 0) AS switched_cost,
+       money(sum(o.excess_cost) * (1 - coalesce(safe_div(sum(s.switched_cost), sum(o.cost)), 0))) AS open_excess
+FROM agent_outliers AS o
+LEFT JOIN scoped AS s USING (feature_id, trace_id)
+GROUP BY o.feature_id;
 
 -- Churn evidence ---------------------------------------------------------------
 -- "Revenue at risk" has one meaning everywhere: the current monthly fee of
@@ -1230,6 +1319,44 @@ features AS (
            cost - target_cost, cost, 'cost', 0, 'a target, not counted as a saving', fp.covered_days
     FROM feature_economics, fp
     WHERE quadrant IN ('optimize', 'sunset') AND cost > target_cost
+),
+-- The agents report's targets: what outlier runs cost above the norm of
+-- their feature and model, net of the part the model switches already
+-- count (open_excess), and the spend no customer is attributed to. A per-run
+-- step budget is suggested only when outlier runs take more calls than the
+-- feature's runs do on average; single-call runs are expensive calls
+-- (model, prompt size), not runaway loops.
+agents AS (
+    SELECT 'target:agents/' || f.feature_id, 'agents', ['agents'], 'agent run review', 10, 'target',
+           format('Review the costliest {} runs', f.feature_id),
+           format('{:,} {} run(s) cost ${:,.2f} more than the median run of the feature on the same model over the {} days (the worst {}x); '
+                  || '${:,.2f} of it is on calls the model switches already reprice. {}',
+                  CAST(f.runs AS BIGINT), f.feature_id, f.excess, fp.period_days, f.worst,
+                  f.excess - f.open_excess,
+                  CASE WHEN f.outlier_calls > r.feature_calls
+                       THEN format('They average {} calls per run against {} for the feature: a step or token budget per run is a target to test.',
+                                   f.outlier_calls, r.feature_calls)
+                       ELSE format('They average {} calls per run, as the feature''s runs ({}): these are single expensive calls (prompt or output size), not runaway runs.',
+                                   f.outlier_calls, r.feature_calls) END),
+           format('A run costing over {}x the median run of its feature on its model (with at least {} runs) can be brought to that median.',
+                  assumption('outlier_ratio'), assumption('min_feature_runs')),
+           'low', NULL,
+           f.open_excess, f.cost, 'cost', 0, 'a target, not counted as a saving', fp.covered_days
+    FROM agent_outlier_features AS f
+    JOIN (SELECT feature_id, round(avg(calls), 1) AS feature_calls FROM agent_runs GROUP BY feature_id) AS r
+      USING (feature_id)
+    CROSS JOIN fp
+    WHERE f.open_excess >= assumption_num('materiality_usd')
+    UNION ALL
+    SELECT 'target:agents/unattributed', 'agents', ['agents'], 'attribution', 10, 'target',
+           'Attribute the untagged calls',
+           format('${:,.2f} of spend over the {} days has no customer; wrap those calls in finops.attribute(...) (see finops sql --name unattributed).',
+                  u.cost, fp.period_days),
+           'No subscription pays for spend without a customer until it is attributed.',
+           'low', NULL,
+           u.cost, u.cost, 'cost', 0, 'a target, not counted as a saving', fp.covered_days
+    FROM unattributed_usage AS u CROSS JOIN fp
+    WHERE u.cost >= assumption_num('materiality_usd')
 )
 SELECT * FROM switch
 UNION ALL SELECT * FROM features
@@ -1241,7 +1368,8 @@ UNION ALL SELECT * FROM overlap
 UNION ALL SELECT * FROM upgrades
 UNION ALL SELECT * FROM plan
 UNION ALL SELECT * FROM churn
-UNION ALL SELECT * FROM non_production;
+UNION ALL SELECT * FROM non_production
+UNION ALL SELECT * FROM agents;
 
 -- The ledger as every report shows it: amounts per 30-day month, revenue
 -- levers reconciled (the larger of upgrades and the pricing plan counts),

@@ -360,6 +360,43 @@ def test_every_report_shows_its_actions_from_the_one_ledger(tmp_path):
     assert all(len(amounts) == 1 for amounts in by_id.values()), by_id
 
 
+def test_the_agents_targets_are_ledger_rows_of_kind_target_never_counted(tmp_path):
+    """Six research runs on gpt-4o-mini (qa: not a premium model, no switch): five
+    one-call runs at $0.10 and one four-call run at 4 x $5.00 = $20.00, 200x the
+    median run ($0.10): excess 19.90 over the file's 6 days (Nov 1 00:30 .. Nov 6
+    23:30), 99.50 a 30-day month; and $3.00 of calls without a customer, 15.00 a
+    month. Both are ledger rows of kind target, listed once on the index (the one
+    ledger, engine/site.py ledger()), not counted, and the total's targets line is
+    their sum; the savings total holds the counted savings only."""
+    rows = [{"trace_id": f"r{n}", "feature_id": "research", "model": "gpt-4o-mini", "task_type": "qa",
+             "cost_usd": "0.100000", "timestamp": f"2025-11-0{n}T{'00:30' if n == 1 else '10:00'}:00"}
+            for n in range(1, 6)]
+    rows += [{"trace_id": "r6", "feature_id": "research", "model": "gpt-4o-mini", "task_type": "qa",
+              "cost_usd": "5.000000", "timestamp": f"2025-11-06T10:00:0{step}"} for step in range(4)]
+    rows.append({"trace_id": "", "customer_id": "unattributed", "model": "gpt-4o-mini", "task_type": "qa",
+                 "cost_usd": "3.000000", "timestamp": "2025-11-06T23:30:00"})
+    session = open_session(write_calls(tmp_path / "c.csv", rows))
+    try:
+        from finops.engine.site import ledger
+        index = ledger(session.con)
+        total = {r["line"]: r for r in rows_of(session.con, "SELECT * FROM actions_total")}
+    finally:
+        session.close()
+    targets = {i["action_id"]: i for i in index["items"] if i["action_id"].startswith("target:agents/")}
+    assert set(targets) == {"target:agents/research", "target:agents/unattributed"}
+    assert [i["action_id"] for i in index["items"]].count("target:agents/research") == 1
+    research, untagged = targets["target:agents/research"], targets["target:agents/unattributed"]
+    assert (research["kind"], research["counted"], float(research["counted_monthly_usd"])) == ("target", False, 0)
+    assert float(research["monthly_usd"]) == pytest.approx(19.9 * 30 / 6)
+    assert float(untagged["monthly_usd"]) == pytest.approx(3.0 * 30 / 6)
+    assert total["Targets (not counted)"]["monthly_usd"] == pytest.approx(99.5 + 15.0)
+    assert total["Targets (not counted)"]["actions"] == 2
+    # the savings total is the counted savings alone, whatever the targets
+    savings = sum(float(i["counted_monthly_usd"]) for i in index["items"]
+                  if i["kind"] in ("saving", "avoided cost", "overlap"))
+    assert float(total["All savings, each counted once"]["monthly_usd"]) == pytest.approx(savings)
+
+
 # -- the forecast on synthetic series -----------------------------------------------
 
 FORECAST_QUERIES = ("_fit", "_levels", "_path")
