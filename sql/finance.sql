@@ -24,7 +24,7 @@ SELECT * FROM (VALUES
      'Task types an economy model handles well (model switching scope)'),
     ('commitment_percentile', '0.1', 'Percentile of daily spend to commit to (0-1)'),
     ('commitment_discount_pct', '20.0', 'Discount on committed spend, percent'),
-    ('cost_cap_pct', '80', 'AI cost cap offered to unprofitable customers, percent of their revenue'),
+    ('cost_cap_pct', '80', 'AI cost cap offered to unprofitable customers, percent of their current tier''s monthly fee'),
     ('churn_increase_pct', '25', 'A bill rising by more than this percent makes its customer likely to leave'),
     ('grandfather_days', '180', 'Days grandfathered customers keep their current bill after a plan change'),
     ('quiet_days', '7', 'A customer silent this many days before the file''s last call date has lapsed: billed to its last call, not to the end of the period'),
@@ -681,9 +681,12 @@ JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
 WHERE NOT (p.model_class = 'premium'
            AND simple_task(u.task_type));
 
--- Cost cap: an unprofitable customer's AI cost held to cost_cap_pct % of its
--- revenue (a usage cap or overage billing); cap_savings is the cost above
--- it, standalone and after the model levers.
+-- Cost cap: an unprofitable customer's AI cost held to cost_cap_pct % of
+-- the revenue of its current tier (a usage cap or overage billing, set on
+-- the fee it pays now, not on revenue billed at an earlier tier): cap_limit
+-- = current monthly fee x covered billed days / 30 x cost_cap_pct / 100, so
+-- per 30-day month the cap is cost_cap_pct % of the current fee;
+-- cap_savings is the cost above it, standalone and after the model levers.
 -- Upgrade: the next tier's fee. Its fee rise (upgrade_rise_pct) is judged by
 -- pricing's churn rule, the one the ledger applies to any bill: a rise of
 -- more than churn_increase_pct makes the customer likely to leave
@@ -694,24 +697,32 @@ WHERE NOT (p.model_class = 'premium'
 CREATE OR REPLACE TEMP TABLE ledger_caps AS
 WITH after_models AS (
     SELECT customer_id, sum(savings) AS model_savings FROM ledger_model_savings GROUP BY customer_id
+),
+e AS (
+    SELECT *, monthly_fee * covered_days / 30 * assumption_num('cost_cap_pct') / 100 AS cap_limit
+    FROM customer_economics
 )
 SELECT e.customer_id, e.subscription_tier, e.organization_id, e.tenure_days, e.covered_days, e.revenue, e.cost,
-       e.monthly_fee, t.tier_rank,
+       e.monthly_fee, t.tier_rank, e.cap_limit,
        nt.subscription_tier AS upgrade_tier, nt.monthly_fee AS upgrade_fee,
        money((nt.monthly_fee - e.monthly_fee) * e.covered_days / 30) AS upgrade_revenue,
        pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) AS upgrade_rise_pct,
        pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) <= assumption_num('churn_increase_pct') AS upgrade_keeps_customer,
-       money(greatest(0, e.cost - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings,
-       money(greatest(0, e.cost - coalesce(a.model_savings, 0)
-                         - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings_after_models,
-       -- the ledger proposes the cap unless the upgrade alone breaks even and,
-       -- by the churn rule, keeps the customer
-       e.cost > e.revenue * assumption_num('cost_cap_pct') / 100
-       AND NOT (nt.subscription_tier IS NOT NULL
+       money(greatest(0, e.cost - e.cap_limit)) AS cap_savings,
+       money(greatest(0, e.cost - coalesce(a.model_savings, 0) - e.cap_limit)) AS cap_savings_after_models,
+       -- the upgrade alone breaks even and, by the churn rule, keeps the customer
+       coalesce(nt.subscription_tier IS NOT NULL
                 AND e.revenue - e.cost + money((nt.monthly_fee - e.monthly_fee) * e.covered_days / 30) >= 0
-                AND pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) <= assumption_num('churn_increase_pct'))
+                AND pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) <= assumption_num('churn_increase_pct'), false)
+           AS upgrade_proposed,
+       -- the ledger proposes the cap unless the upgrade is proposed; none when the
+       -- cost is within the cap at the current fee (a loss billed at an earlier tier)
+       e.cost > e.cap_limit
+       AND NOT coalesce(nt.subscription_tier IS NOT NULL
+                        AND e.revenue - e.cost + money((nt.monthly_fee - e.monthly_fee) * e.covered_days / 30) >= 0
+                        AND pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) <= assumption_num('churn_increase_pct'), false)
            AS proposed
-FROM customer_economics AS e
+FROM e
 JOIN subscription_tiers AS t USING (subscription_tier)
 LEFT JOIN subscription_tiers AS nt ON nt.tier_rank = t.tier_rank + 1
 LEFT JOIN after_models AS a USING (customer_id)
@@ -1144,14 +1155,15 @@ arbitrage AS (
 caps AS (
     SELECT 'cap:' || customer_id, 'profitability', ['profitability', 'realtime'],
            'cost cap', 3, 'avoided cost',
-           format('Cap {}''s AI cost at {}% of its revenue', customer_id, assumption('cost_cap_pct')),
-           format('{} ({}) cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days{}.{}',
+           format('Cap {}''s AI cost at {}% of its {} fee', customer_id, assumption('cost_cap_pct'), subscription_tier),
+           format('{} ({}) cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days; the cap holds it to {}% of its current fee of ${:,.2f} a month, ${:,.2f} over those days{}.{}',
                   customer_id, subscription_tier, cost, revenue, tenure_days,
+                  assumption('cost_cap_pct'), monthly_fee, cap_limit,
                   CASE WHEN upgrade_tier IS NULL THEN '; it is on the top tier, so no upgrade exists' ELSE '' END,
                   CASE WHEN cap_savings_after_models < cap_savings
                        THEN format(' If the model switches are made its cost falls and the cap saves ${:,.2f} over those days (see the overlap line).',
                                    cap_savings_after_models) ELSE '' END),
-           format('A usage cap (or overage billing) holds cost to {}% of revenue; usage above it is not served or is billed.',
+           format('A usage cap (or overage billing) holds cost to {}% of the current tier''s fee; usage above it is not served or is billed.',
                   assumption('cost_cap_pct')),
            'medium', NULL,
            cap_savings, cost, 'cost', cap_savings, NULL, ledger_caps.covered_days

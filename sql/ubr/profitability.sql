@@ -8,7 +8,7 @@
 --   what to do about them (upgrade or cap) per 30-day month. Calls without
 --   a customer (customer_id 'unattributed') have no subscription and no
 --   revenue: they are no customer here and are shown apart.
--- param: cost_cap_pct = 80 min 0 | AI cost cap offered to unprofitable customers, as a percent of their revenue
+-- param: cost_cap_pct = 80 min 0 | AI cost cap offered to unprofitable customers, as a percent of their current tier's monthly fee
 -- param: top_n = 10 min 1 | Unprofitable customers listed by loss
 
 -- query: _customers
@@ -35,7 +35,8 @@ JOIN subscription_tiers AS t USING (subscription_tier);
 -- definition (ledger_caps in sql/finance.sql), over its billed days:
 -- upgrade: the next tier's fee instead of the current one,
 --   (next_fee - fee) * covered billed days / 30 (none above the top tier);
--- cap: AI cost limited to cost_cap_pct % of revenue; cap_savings is the
+-- cap: AI cost limited to cost_cap_pct % of its current tier's fee over its
+--   billed days (the revenue of the tier it is on now); cap_savings is the
 --   cost above that cap.
 -- The upgrade is proposed when it alone makes the customer break even
 -- (margin + upgrade_revenue >= 0) and its fee rise is within pricing's
@@ -45,7 +46,7 @@ CREATE OR REPLACE TEMP TABLE profitability_interventions AS
 SELECT customer_id, subscription_tier, organization_id, tenure_days,
        revenue, cost, revenue - cost AS margin,
        upgrade_tier, upgrade_revenue, upgrade_rise_pct, upgrade_keeps_customer, cap_savings,
-       proposed AS cap_proposed
+       proposed AS cap_proposed, upgrade_proposed
 FROM ledger_caps;
 
 -- query: headline
@@ -171,18 +172,18 @@ ORDER BY margin, organization_id;
 
 -- query: interventions
 -- title: Interventions for unprofitable customers
--- description: For each customer that loses money, over its billed days: the next tier's extra revenue (none above the top tier) and its fee rise, the cost a cap avoids, and the proposed remedy: the upgrade only when it covers the loss and its fee rise is within pricing's churn rule (a bill rising more than churn_increase_pct makes the customer likely to leave), else the cap.
+-- description: For each customer that loses money, over its billed days: the next tier's extra revenue (none above the top tier) and its fee rise, the cost a cap at a share of its current tier's fee avoids, and the proposed remedy: the upgrade only when it covers the loss and its fee rise is within pricing's churn rule (a bill rising more than the churn threshold of the finance assumptions, 25% by default, makes the customer likely to leave), else the cap; none when its cost is already within the cap at the fee it pays now.
 -- chart: hbar
 -- x: customer_id
 -- y: upgrade_revenue, cap_savings
 -- limit: 25
 SELECT customer_id, subscription_tier, organization_id, revenue, cost, margin,
        upgrade_tier, upgrade_revenue, upgrade_rise_pct, cap_savings,
-       CASE WHEN NOT cap_proposed AND upgrade_tier IS NOT NULL
-            THEN 'upgrade to ' || upgrade_tier
-            ELSE 'cap AI cost at ' || getvariable('cost_cap_pct') || '% of revenue' END AS intervention,
-       CASE WHEN NOT cap_proposed AND upgrade_tier IS NOT NULL
-            THEN upgrade_revenue ELSE cap_savings END AS amount_usd
+       CASE WHEN upgrade_proposed THEN 'upgrade to ' || upgrade_tier
+            WHEN cap_proposed THEN 'cap AI cost at ' || getvariable('cost_cap_pct') || '% of its current fee'
+            ELSE 'none: its cost is within the cap at its current fee' END AS intervention,
+       CASE WHEN upgrade_proposed THEN upgrade_revenue
+            WHEN cap_proposed THEN cap_savings ELSE 0 END AS amount_usd
 FROM profitability_interventions
 ORDER BY margin, customer_id;
 
