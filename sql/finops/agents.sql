@@ -104,7 +104,7 @@ ORDER BY cost DESC, n.feature_id;
 
 -- query: outlier_runs
 -- title: Runs far above the norm of their feature and model
--- description: Runs costing more than outlier_ratio times the median run of their feature on their model (baseline); excess_cost is what they cost above such a normal run.
+-- description: Runs costing more than the outlier ratio (10 by default) times the median run of their feature on their model (the baseline); the excess cost is what they cost above such a normal run.
 -- chart: none
 -- limit: 20
 SELECT trace_id, feature_id, model, customer_id, session_id, calls, cost, baseline, times_norm,

@@ -294,7 +294,7 @@ ORDER BY k;
 
 -- query: summary
 -- title: Summary
--- description: Totals over the whole file; the period counts both end dates, covered_days counts a partial first or last day for the part the calls cover, and the daily burn is total cost divided by the covered days.
+-- description: Totals over the whole file; the period counts both end dates, the covered days count a partial first or last day for the part the calls cover, and the daily burn is total cost divided by the covered days.
 -- chart: none
 SELECT sum(u.cost) AS total_cost,
        sum(u.calls) AS total_calls,
@@ -568,7 +568,7 @@ ORDER BY amount_usd DESC, title;
 
 -- query: prompt_caching
 -- title: Prompt caching by model and feature
--- description: Over the file's period: the share of input tokens read from the prompt cache (cache_hit_pct) and the money caching saved at list prices (cache reads at the cache price instead of the input price, less the cache-write premium); NULL savings: no list price for the model.
+-- description: Over the file's period: the share of input tokens read from the prompt cache (the cache hit) and the money caching saved at list prices (cache reads at the cache price instead of the input price, less the cache-write premium); NULL savings: no list price for the model.
 -- chart: none
 -- limit: 25
 SELECT provider, model, feature_id,
