@@ -59,7 +59,8 @@ SELECT label, value, unit FROM (
     SELECT 2, 'Margin', money(pct(sum(margin), sum(revenue))), 'pct' FROM profitability_customers
     UNION ALL
     -- why some revenue stops before the period's end (the customers table's lapsed column)
-    SELECT 3, format('Lapsed customers (silent {}+ days: billed to their last call)', assumption('quiet_days')),
+    SELECT 3, format('Lapsed customers (silent {}+ days: billed to their last call)',
+                     (SELECT value FROM finance_assumptions WHERE name = 'quiet_days')),
            money(count(*) FILTER (WHERE lapsed)), 'count'
     FROM profitability_customers
     UNION ALL
