@@ -253,7 +253,8 @@ SELECT m.m AS days, money(p.cum_projected) AS next_cost, money(p.cum_low) AS nex
        money(p.cum_high) AS next_high, l.actual_cost AS last_cost,
        pct(money(p.cum_projected) - l.actual_cost, l.actual_cost) AS growth_pct,
        p.range_basis,
-       (SELECT abs(sum_error_pct) FROM understanding_backtest WHERE days > 0) AS backtest_error_pct
+       (SELECT abs(sum_error_pct) FROM understanding_backtest WHERE days > 0) AS backtest_error_pct,
+       (SELECT n FROM understanding_fit WHERE scenario = 'full') AS fit_days
 FROM m CROSS JOIN last_m AS l
 JOIN understanding_range AS p ON p.h = m.m;
 
@@ -534,8 +535,8 @@ SELECT severity, title, detail, amount_usd
 FROM (
     SELECT alert_severity(per_month(o.next_cost - o.last_cost, o.days)) AS severity,
            'AI spend is projected to grow' AS title,
-           format('The next {} days are projected at ${:,.2f} ({} ${:,.2f} to ${:,.2f}), {:.1f}% above the actual ${:,.2f} of the last {} complete days: ${:,.2f} more a 30-day month.',
-                  o.days, o.next_cost,
+           format('The next {} days are projected at ${:,.2f} from the trend and weekday levels of the last {} complete days ({} ${:,.2f} to ${:,.2f}), {:.1f}% above the actual ${:,.2f} of the last {} complete days: ${:,.2f} more a 30-day month.',
+                  o.days, o.next_cost, o.fit_days,
                   CASE WHEN o.range_basis = 'backtest error'
                        THEN format('range widened to the backtest''s {:.1f}% error on a 14-day sum', o.backtest_error_pct)
                        ELSE '95% range' END,
