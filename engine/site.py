@@ -517,10 +517,10 @@ def ledger(con) -> dict:
                  "quality_risk, monthly_usd, counted_monthly_usd, counted, reconciliation, severity "
                  "FROM actions ORDER BY step, monthly_usd DESC, action_id")
     for row in total:
-        row["display"] = render.fmt_amount(row["monthly_usd"])
+        row["display"] = render.fmt_money(row["monthly_usd"])
     for row in items:
-        row["display"] = render.fmt_amount(row["monthly_usd"])
-        row["counted_display"] = render.fmt_amount(row["counted_monthly_usd"])
+        row["display"] = render.fmt_money(row["monthly_usd"])
+        row["counted_display"] = render.fmt_money(row["counted_monthly_usd"])
     period_days, covered_days, label = con.execute(
         "SELECT period_days, covered_days, period_label FROM finance_period").fetchone()
     return {"month_days": 30, "period_days": period_days,

@@ -307,13 +307,17 @@ class Customer:
 
 
 def customers(calls) -> dict[str, Customer]:
-    """Each customer billed day by day from its first to its last call date, each
-    day at the tier of its latest call on or before that day."""
+    """Each customer billed day by day from its first call date to the file's last
+    date, or to its last call date when it has lapsed (silent 7 days or more before
+    the file's last date), each day at the tier of its latest call on or before it."""
     out = {}
     parts, _ = day_parts(calls)
+    _, file_last, _ = period(calls)
     for cid, cs in group(calls, lambda c: c.customer_id).items():
         latest = max(cs, key=lambda c: (c.ts, c.call_id))  # latest tier / organization
         first, last = min(c.date for c in cs), max(c.date for c in cs)
+        if (file_last - last).days < 7:
+            last = file_last
         day_tier = {d: max(dcs, key=lambda c: (c.ts, c.call_id)).tier
                     for d, dcs in group(cs, lambda c: c.date).items()}
         tiers, tier = {}, None
@@ -447,7 +451,28 @@ def ref_understanding(calls):
     complete = [(r["call_date"], r["cost"]) for i, r in enumerate(daily)
                 if not (i == 0 and first_ts > dt.datetime.combine(first, dt.time(1)))
                 and not (i == len(daily) - 1 and last_ts < dt.datetime.combine(last, dt.time(23)))]
-    path, _ = forecast_path(complete, 365)
+    # fitted on the last 28 complete days (forecast_window_days), all when fewer
+    path, _ = forecast_path(complete[-28:], 365)
+    # the backtest: the same model on the 28 days before the last 14, against them;
+    # e = |error of the 14-day sum| widens the range by sqrt(max(h, 14) / 14)
+    e = 0.0
+    if len(complete) - 14 >= 14:
+        held, fit = complete[-14:], complete[:-14][-28:]
+        floor = max(Fraction(0), min(frac(c) for _, c in fit))
+        _, beta = forecast_path(fit, 14)
+        weekly = len(fit) >= 14
+        groups = sorted({d.isoweekday() for d, _ in fit}) if weekly else [0]
+        predicted = sum(max(floor, beta[groups.index(d.isoweekday() if weekly else 0)] + beta[-1] * (len(fit) + i))
+                        for i, (d, _) in enumerate(held))
+        actual = sum(frac(c) for _, c in held)
+        e = abs(float(predicted - actual) / float(actual)) if actual else 0.0
+    low_max, floor_all = 0.0, float(max(Fraction(0), min(frac(c) for _, c in complete[-28:])))
+    widened = []
+    for h, (cum, _, high, pred) in enumerate(path, start=1):
+        half = max(high - cum, e * math.sqrt(max(h, 14) / 14) * cum)
+        low_max = max(low_max, max(h * floor_all, cum - half))
+        widened.append((cum, low_max, cum + half, pred))
+    path = widened
     forecast = []
     for h in (30, 90, 365):
         ok = h <= 2 * len(complete)
@@ -842,15 +867,19 @@ def edge_case_rows() -> list[list[str]]:
         task="analysis", feature="analysis", env="development", product="product_b")
     add("2025-02-22T11:00:00", "c_stage", "enterprise", "org_stage", "mistral-medium", "0.004000",
         env="staging", product="product_b")
-    # allocation: 30 billed days (Feb 5 - Mar 6), cost 23.20 against 29 of revenue:
-    # exactly 80% (medium)
-    add("2025-02-05T10:00:00", "c_med", "starter", "org_c", "claude-sonnet-4", "10.000000",
+    # allocation: 30 billed days (Feb 1 - Mar 2; silent 8 days before Mar 10: lapsed,
+    # billed to its last call), cost 23.20 against 29 of revenue: exactly 80% (medium)
+    add("2025-02-01T10:00:00", "c_med", "starter", "org_c", "claude-sonnet-4", "10.000000",
         task="code_generation", feature="code_generation")
-    add("2025-03-06T10:00:00", "c_med", "starter", "org_c", "claude-sonnet-4", "13.200000",
+    add("2025-03-02T10:00:00", "c_med", "starter", "org_c", "claude-sonnet-4", "13.200000",
         task="code_generation", feature="code_generation")
-    # one billed day, revenue 0.966667: a cost one millionth above it is over (high)
-    add("2025-03-09T10:00:00", "c_high", "starter", "org_c", "claude-3.5-sonnet", "0.966668",
+    # one billed day (lapsed), revenue 0.966667: a cost one millionth above it is over (high)
+    add("2025-02-27T10:00:00", "c_high", "starter", "org_c", "claude-3.5-sonnet", "0.966668",
         task="analysis", feature="analysis")
+    # silent 5 days before the last date (under 7): billed to the period's end,
+    # Mar 1 - Mar 10 (a whole day: c_old calls at 23:59), 10 days of pro: 33.00
+    add("2025-03-01T10:00:00", "c_quiet", "pro", "org_c", "gpt-4o", "0.100000")
+    add("2025-03-05T10:00:00", "c_quiet", "pro", "org_c", "gpt-4o", "0.100000")
     # the window's edges: 2025-02-08 is out, 2025-02-09 (last date - 29) is in
     add("2025-02-01T00:00:00", "c_old", "pro", "org_c", "gpt-4-turbo", "5.000000")
     add("2025-02-08T23:59:59.999999", "c_old", "pro", "org_c", "gpt-4-turbo", "7.000000")
@@ -1001,6 +1030,9 @@ def test_edge_case_file_holds_its_edge_cases(tmp_path):
     assert not {cid for cid, _ in spikes} & {"c_five", "c_zero"}  # ratio 5; baseline 0
     risk = {r["customer_id"]: r["risk"] for r in ref["budget_status"]}
     assert (risk["c_med"], risk["c_high"]) == ("medium", "high")
+    assert (cus["c_med"].tenure_days, cus["c_high"].tenure_days) == (30, 1)   # lapsed
+    assert cus["c_quiet"].tenure_days == 10                                # billed to the end
+    assert cus["c_quiet"].revenue == Decimal("33")
     at_risk = {r["customer_id"] for r in ref["budget_status"] if r["revenue_at_risk"]}
     # silent 18 days: lapsed (billed to its last call), no revenue at risk; gone 36 days
     assert "c_one" not in at_risk and "c_early" not in at_risk

@@ -1,7 +1,7 @@
 -- name: performance
 -- title: Performance tracking
 -- category: finops
--- version: 6
+-- version: 7
 -- description: Latency percentiles, throughput, cost and SLA compliance per
 --   model, the SLA set per model class on a measure that does not punish long
 --   outputs (a base allowance plus time per output token, sla_targets in
@@ -143,7 +143,7 @@ ORDER BY rank;
 
 -- query: best_model_by_task
 -- title: Best model per task type (cost and speed only)
--- description: The model with the highest composite score on each task type, among models that meet their SLA (with at least 20 calls on it by default). The score weighs cost, speed and the SLA only: output quality is not measured, so this is not advice to route work there; moving a task to another model is a low-confidence action in the ledger until a sample of its outputs is checked (quality_caveat).
+-- description: The model with the highest composite score on each task type, among models that meet their SLA (with at least 20 calls on it by default). The score weighs cost, speed and the SLA only: output quality is not measured, so this is not advice to route work there; moving a task to another model is a low-confidence action in the ledger until a sample of its outputs is checked (the quality caveat column).
 -- chart: none
 SELECT task_type, provider, model, score, calls, cost_per_1k_tokens, p50_ms, p95_ms, sla_pct,
        'quality not measured: check a sample of ' || task_type || ' outputs on ' || model
