@@ -379,25 +379,38 @@ def forecast_path(days, horizon):
     trend; sigma2 = SSR / (n - levels - 1); the sum of the next h days is
     sum(max(floor, pred)), floor = the lowest complete day (not below 0), its standard
     error sqrt(sigma2 (h + a' (X'X)^-1 a)) with a the sum of the h design rows; bounds
-    +/- t975(df) x se, the lower one a running max and never below h x floor."""
+    +/- t975(df) x se, the lower one a running max and never below h x floor.
+    A falling line (mean of the levels + slope x t) at or below $0 on the 30th day
+    ahead makes it the run-rate: weekday levels of the last 14 days, no slope,
+    sigma2 = SSR / (n - levels). Returns the path, the model and its floor."""
+    out, beta, floor = _fit_path(days, horizon, slope=True)
+    levels = beta[:-1]
+    if beta[-1] < 0 and sum(levels) / len(levels) + beta[-1] * (len(days) - 1 + 30) <= 0:
+        out, _, floor = _fit_path(days[-14:], horizon, slope=False)
+        return out, "run-rate", floor
+    return out, "trend", floor
+
+
+def _fit_path(days, horizon, slope):
     n = len(days)
     weekly = n >= 14
     groups = sorted({d.isoweekday() for d, _ in days}) if weekly else [0]
 
     def row(d, t):
-        return [Fraction(int((d.isoweekday() if weekly else 0) == g)) for g in groups] + [Fraction(t)]
+        levels = [Fraction(int((d.isoweekday() if weekly else 0) == g)) for g in groups]
+        return levels + [Fraction(t)] if slope else levels
 
     xs = [row(d, t) for t, (d, _) in enumerate(days)]
     ys = [frac(c) for _, c in days]
-    k = len(groups) + 1
+    k = len(groups) + int(slope)
     xtx = [[sum(x[i] * x[j] for x in xs) for j in range(k)] for i in range(k)]
-    if n > len(groups):
+    if n > len(groups) or not slope:
         beta = solve(xtx, [sum(x[i] * y for x, y in zip(xs, ys)) for i in range(k)])
     else:  # one day per level, no slope
         xtx = None
         beta = [sum(y for (d, _), y in zip(days, ys)) / n] * len(groups) + [Fraction(0)]
     ssr = sum((y - sum(b * v for b, v in zip(beta, x))) ** 2 for x, y in zip(xs, ys))
-    df = n - len(groups) - 1
+    df = n - len(groups) - int(slope)
     sigma2 = float(ssr) / df if df > 0 else None
     out, cum, a, low_max = [], Fraction(0), [Fraction(0)] * k, 0.0
     floor = max(Fraction(0), min(ys))
@@ -415,7 +428,7 @@ def forecast_path(days, horizon):
         tq = t975(df)
         low_max = max(low_max, max(float(h * floor), float(cum) - tq * se))
         out.append((float(cum), low_max, float(cum) + tq * se, float(pred)))
-    return out, beta
+    return out, (beta if slope else beta + [Fraction(0)]), floor
 
 
 def ref_understanding(calls):
@@ -452,21 +465,18 @@ def ref_understanding(calls):
                 if not (i == 0 and first_ts > dt.datetime.combine(first, dt.time(1)))
                 and not (i == len(daily) - 1 and last_ts < dt.datetime.combine(last, dt.time(23)))]
     # fitted on the last 28 complete days (forecast_window_days), all when fewer
-    path, _ = forecast_path(complete[-28:], 365)
+    path, model, floor_all = forecast_path(complete[-28:], 365)
+    floor_all = float(floor_all)
     # the backtest: the same model on the 28 days before the last 14, against them;
     # e = |error of the 14-day sum| widens the range by sqrt(max(h, 14) / 14)
     e = 0.0
     if len(complete) - 14 >= 14:
         held, fit = complete[-14:], complete[:-14][-28:]
-        floor = max(Fraction(0), min(frac(c) for _, c in fit))
-        _, beta = forecast_path(fit, 14)
-        weekly = len(fit) >= 14
-        groups = sorted({d.isoweekday() for d, _ in fit}) if weekly else [0]
-        predicted = sum(max(floor, beta[groups.index(d.isoweekday() if weekly else 0)] + beta[-1] * (len(fit) + i))
-                        for i, (d, _) in enumerate(held))
-        actual = sum(frac(c) for _, c in held)
-        e = abs(float(predicted - actual) / float(actual)) if actual else 0.0
-    low_max, floor_all = 0.0, float(max(Fraction(0), min(frac(c) for _, c in complete[-28:])))
+        held_path, _, _ = forecast_path(fit, 14)
+        predicted = held_path[13][0]  # the projected sum of the 14 held-out days
+        actual = float(sum(frac(c) for _, c in held))
+        e = abs((predicted - actual) / actual) if actual else 0.0
+    low_max = 0.0
     widened = []
     for h, (cum, _, high, pred) in enumerate(path, start=1):
         half = max(high - cum, e * math.sqrt(max(h, 14) / 14) * cum)
@@ -479,7 +489,7 @@ def ref_understanding(calls):
         cum, low, high, _ = path[h - 1]
         forecast.append({"horizon_days": h, "projected_cost": money(Fraction(cum)) if ok else None,
                          "low": money(Fraction(low)) if ok else None,
-                         "high": money(Fraction(high)) if ok else None})
+                         "high": money(Fraction(high)) if ok else None, "model": model})
     return {"summary": summary, "by_provider": by_provider, "by_model": by_model,
             "daily": daily, "forecast": forecast}
 
@@ -704,7 +714,7 @@ CONTRACT = {
         avg_output_tokens=R)),
     ("understanding", "daily"): dict(key=["call_date"], ordered=True, cols=dict(calls=X, cost=M)),
     ("understanding", "forecast"): dict(key=["horizon_days"], ordered=True, cols=dict(
-        projected_cost=M, low=M, high=M)),
+        projected_cost=M, low=M, high=M, model=X)),
     ("performance", "latency_by_model"): dict(key=["provider", "model"], cols=dict(
         calls=X, p50_ms=R, p95_ms=R, p99_ms=R, avg_ms=R, tokens_per_second=R,
         cost_per_1k_tokens=M, sla_pct=R)),

@@ -1,7 +1,7 @@
 -- name: understanding
 -- title: Understanding usage and cost
 -- category: finops
--- version: 9
+-- version: 10
 -- description: Where the AI API money goes: totals, cost by provider, model,
 --   organization, product, feature and environment, daily and hourly patterns,
 --   token efficiency by task type, and a forecast of spend from complete
@@ -62,6 +62,12 @@ GROUP BY provider, model, task_type;
 -- regression (Frisch-Waugh): b = sum((t - tbar_d)(y - ybar_d)) /
 -- sum((t - tbar_d)^2) = Stt; each level = ybar_d - b tbar_d.
 -- sigma2 = SSR / (n - levels - 1).
+-- A falling trend that cannot go on is not extrapolated: when the fitted
+-- line (the mean of the weekday levels + b x t) would reach $0 a day within
+-- 30 days after the fit, the trend describes a drop already behind the
+-- business (a step down inside the window), and the model is the run-rate
+-- instead: the weekday levels of the last 14 complete days of the window,
+-- no trend (b = 0, Stt = 0, sigma2 = SSR / (n - levels)). model says which.
 CREATE OR REPLACE TEMP TABLE understanding_fit AS
 WITH c AS (
     SELECT call_date, CAST(cost AS DOUBLE) AS y,
@@ -69,7 +75,7 @@ WITH c AS (
            isodow(call_date) AS dow
     FROM understanding_daily WHERE complete
 ),
-bounds AS (
+window_bounds AS (
     SELECT 'full' AS scenario, greatest(n - w, 0) AS fit_from, n AS fit_to FROM (
         SELECT count(*) AS n, CAST(getvariable('forecast_window_days') AS INTEGER) AS w FROM c)
     UNION ALL
@@ -77,8 +83,34 @@ bounds AS (
         SELECT count(*) AS n, CAST(getvariable('forecast_window_days') AS INTEGER) AS w FROM c)
     WHERE n - 14 >= 14
 ),
+-- the trend fit on the window, only to judge whether its line stays above $0
+trend_groups AS (
+    SELECT b.scenario, b.fit_to, CASE WHEN b.fit_to - b.fit_from >= 14 THEN c.dow ELSE 0 END AS grp,
+           avg(c.y) AS ybar, avg(c.t) AS tbar
+    FROM window_bounds AS b JOIN c ON c.t >= b.fit_from AND c.t < b.fit_to
+    GROUP BY ALL
+),
+trend_slope AS (
+    SELECT g.scenario,
+           coalesce(safe_div(sum((c.t - g.tbar) * (c.y - g.ybar)), sum((c.t - g.tbar) * (c.t - g.tbar))), 0) AS b
+    FROM window_bounds AS w
+    JOIN c ON c.t >= w.fit_from AND c.t < w.fit_to
+    JOIN trend_groups AS g
+      ON g.scenario = w.scenario AND g.grp = CASE WHEN w.fit_to - w.fit_from >= 14 THEN c.dow ELSE 0 END
+    GROUP BY g.scenario
+),
+bounds AS (
+    SELECT w.scenario,
+           CASE WHEN r.run_rate THEN greatest(w.fit_to - 14, w.fit_from) ELSE w.fit_from END AS fit_from,
+           w.fit_to, r.run_rate
+    FROM window_bounds AS w
+    JOIN (SELECT g.scenario,
+                 s.b < 0 AND avg(g.ybar - s.b * g.tbar) + s.b * (any_value(g.fit_to) + 29) <= 0 AS run_rate
+          FROM trend_groups AS g JOIN trend_slope AS s USING (scenario)
+          GROUP BY g.scenario, s.b) AS r USING (scenario)
+),
 g AS (
-    SELECT b.scenario, b.fit_from, b.fit_to, c.*,
+    SELECT b.scenario, b.fit_from, b.fit_to, b.run_rate, c.*,
            CASE WHEN b.fit_to - b.fit_from >= 14 THEN c.dow ELSE 0 END AS grp
     FROM bounds AS b JOIN c ON c.t >= b.fit_from AND c.t < b.fit_to
 ),
@@ -87,21 +119,25 @@ grp_stats AS (
     FROM g GROUP BY scenario, grp
 ),
 dm AS (
-    SELECT g.scenario, g.fit_from, g.fit_to, g.grp, g.t - s.tbar AS tt, g.y - s.ybar AS yy
+    SELECT g.scenario, g.fit_from, g.fit_to, g.run_rate, g.grp, g.t - s.tbar AS tt, g.y - s.ybar AS yy
     FROM g JOIN grp_stats AS s USING (scenario, grp)
 ),
 slope AS (
-    SELECT scenario, fit_from, fit_to,
-           coalesce(safe_div(sum(tt * yy), sum(tt * tt)), 0) AS b, sum(tt * tt) AS stt,
-           count(*) AS n, count(DISTINCT grp) AS levels
-    FROM dm GROUP BY scenario, fit_from, fit_to
+    SELECT scenario, fit_from, fit_to, run_rate,
+           CASE WHEN run_rate THEN 0 ELSE coalesce(safe_div(sum(tt * yy), sum(tt * tt)), 0) END AS b,
+           CASE WHEN run_rate THEN 0 ELSE sum(tt * tt) END AS stt,
+           count(*) AS n, count(DISTINCT grp) AS levels,
+           CASE WHEN run_rate THEN 0 ELSE 1 END AS slopes
+    FROM dm GROUP BY scenario, fit_from, fit_to, run_rate
 )
 SELECT s.scenario, s.n, s.fit_from, s.fit_to, s.levels, s.b, s.stt,
+       CASE WHEN s.run_rate THEN 'run-rate' ELSE 'trend' END AS model,
        sum(power(d.yy - s.b * d.tt, 2)) AS ssr,
-       s.n - s.levels - 1 AS df,
-       CASE WHEN s.n - s.levels - 1 > 0 THEN sum(power(d.yy - s.b * d.tt, 2)) / (s.n - s.levels - 1) END AS sigma2
+       s.n - s.levels - s.slopes AS df,
+       CASE WHEN s.n - s.levels - s.slopes > 0
+            THEN sum(power(d.yy - s.b * d.tt, 2)) / (s.n - s.levels - s.slopes) END AS sigma2
 FROM slope AS s JOIN dm AS d USING (scenario)
-GROUP BY s.scenario, s.n, s.fit_from, s.fit_to, s.levels, s.b, s.stt;
+GROUP BY s.scenario, s.n, s.fit_from, s.fit_to, s.levels, s.b, s.stt, s.run_rate, s.slopes;
 
 -- query: _levels
 CREATE OR REPLACE TEMP TABLE understanding_levels AS
@@ -254,7 +290,8 @@ SELECT m.m AS days, money(p.cum_projected) AS next_cost, money(p.cum_low) AS nex
        pct(money(p.cum_projected) - l.actual_cost, l.actual_cost) AS growth_pct,
        p.range_basis,
        (SELECT abs(sum_error_pct) FROM understanding_backtest WHERE days > 0) AS backtest_error_pct,
-       (SELECT n FROM understanding_fit WHERE scenario = 'full') AS fit_days
+       (SELECT n FROM understanding_fit WHERE scenario = 'full') AS fit_days,
+       (SELECT model FROM understanding_fit WHERE scenario = 'full') AS model
 FROM m CROSS JOIN last_m AS l
 JOIN understanding_range AS p ON p.h = m.m;
 
@@ -272,8 +309,10 @@ SELECT h.horizon_days,
        hist.n AS history_days,
        (SELECT money(b) FROM understanding_fit WHERE scenario = 'full') AS cost_growth_per_day,
        (SELECT mape_pct FROM understanding_backtest WHERE days > 0) AS backtest_mape_pct,
-       (SELECT abs(sum_error_pct) FROM understanding_backtest WHERE days > 0) AS backtest_sum_error_pct,
-       CASE WHEN h.horizon_days <= 2 * hist.n THEN p.range_basis END AS range_basis
+       -- signed as in forecast_backtest: below 0 the model under-predicted
+       (SELECT sum_error_pct FROM understanding_backtest WHERE days > 0) AS backtest_sum_error_pct,
+       CASE WHEN h.horizon_days <= 2 * hist.n THEN p.range_basis END AS range_basis,
+       (SELECT model FROM understanding_fit WHERE scenario = 'full') AS model
 FROM horizons AS h CROSS JOIN hist
 LEFT JOIN understanding_range AS p ON p.h = h.horizon_days;
 
@@ -359,13 +398,13 @@ ORDER BY call_date;
 
 -- query: forecast
 -- title: Cost forecast
--- description: Spend over the next 30, 90 and 365 days from a trend and day-of-week model fitted on the most recent complete days (the forecast window, 28 by default: a business that grew and then went flat is projected from its flat weeks, not from its old growth), with a 95% prediction interval for the summed horizon (noise, weekday levels and trend uncertainty), never narrower than the backtest's error on its 14-day sum widened with the square root of the horizon over 14 days (the range basis says which of the two set the width); no projection beyond twice the history. Backtest error (MAPE per day, and the error of the sum) on the last 14 complete days.
+-- description: Spend over the next 30, 90 and 365 days from a trend and day-of-week model fitted on the most recent complete days (the forecast window, 28 by default: a business that grew and then went flat is projected from its flat weeks, not from its old growth), or, when that trend would take a day's cost to $0 within 30 days (a drop already behind the business, not one that can go on), from the run-rate of the last 14 complete days by weekday with no trend (the model column says which); with a 95% prediction interval for the summed horizon (noise, weekday levels and trend uncertainty), never narrower than the backtest's error on its 14-day sum widened with the square root of the horizon over 14 days (the range basis says which of the two set the width); no projection beyond twice the history. Backtest error (MAPE per day, and the error of the sum: below 0 the model under-predicted) on the last 14 complete days.
 -- chart: bar
 -- x: horizon_days
 -- y: low, projected_cost, high
 -- format: low=money, high=money
 SELECT horizon_days, projected_cost, low, high, range_basis, status, history_days,
-       cost_growth_per_day, backtest_mape_pct, backtest_sum_error_pct
+       model, cost_growth_per_day, backtest_mape_pct, backtest_sum_error_pct
 FROM understanding_forecast
 ORDER BY horizon_days;
 
@@ -535,8 +574,11 @@ SELECT severity, title, detail, amount_usd
 FROM (
     SELECT alert_severity(per_month(o.next_cost - o.last_cost, o.days)) AS severity,
            'AI spend is projected to grow' AS title,
-           format('The next {} days are projected at ${:,.2f} from the trend and weekday levels of the last {} complete days ({} ${:,.2f} to ${:,.2f}), {:.1f}% above the actual ${:,.2f} of the last {} complete days: ${:,.2f} more a 30-day month.',
-                  o.days, o.next_cost, o.fit_days,
+           format('The next {} days are projected at ${:,.2f} from the {} of the last {} complete days ({} ${:,.2f} to ${:,.2f}), {:.1f}% above the actual ${:,.2f} of the last {} complete days: ${:,.2f} more a 30-day month.',
+                  o.days, o.next_cost,
+                  CASE WHEN o.model = 'run-rate' THEN 'run-rate (weekday levels, no trend)'
+                       ELSE 'trend and weekday levels' END,
+                  o.fit_days,
                   CASE WHEN o.range_basis = 'backtest error'
                        THEN format('range widened to the backtest''s {:.1f}% error on a 14-day sum', o.backtest_error_pct)
                        ELSE '95% range' END,
