@@ -999,15 +999,16 @@ GROUP BY o.feature_id;
 
 -- Churn evidence ---------------------------------------------------------------
 -- "Revenue at risk" has one meaning everywhere: the current monthly fee of
--- a customer still being billed whose calls show it is likely to leave:
--- its calls in the last 14 days down by decline_pct or more against the 14
--- days before (with at least min_observations calls then), or a downgrade
--- in the period. Revenue bills a customer (without a subscriptions row) to
--- the end of the period unless it has lapsed (customer_lapsed: silent for
+-- a customer whose calls show it is likely to leave: its calls in the last
+-- 14 days down by decline_pct or more against the 14 days before (with at
+-- least min_observations calls then), a downgrade in the period, or
+-- silence. Revenue bills a customer (without a subscriptions row) to the
+-- end of the period unless it has lapsed (customer_lapsed: silent for
 -- quiet_days or more before the file's last call date), then to its last
 -- call date: a lapsed customer (silent under 30 days) is listed as lapsed,
--- with the evidence, and its fee is not revenue at risk (it is not in the
--- revenue to lose). Silent 30 days or more: gone, not listed.
+-- with its fee at risk and the evidence saying it is billed only to its
+-- last call (the money a finance reader must confirm: gone, or still
+-- paying and under-billed here). Silent 30 days or more: gone, not listed.
 CREATE OR REPLACE TEMP VIEW churn_signals AS
 WITH activity AS (
     SELECT u.customer_id,
@@ -1044,9 +1045,12 @@ evidence AS (
     WHERE a.file_last_date - a.last_call_date < 30
 )
 SELECT customer_id, subscription_tier, organization_id,
-       CASE WHEN lapsed THEN CAST(0 AS DECIMAL(18, 6)) ELSE monthly_fee END AS revenue_at_risk,
+       -- a lapsed customer's fee too: billed only to its last call, it is
+       -- revenue the reports no longer count unless the customer still pays
+       monthly_fee AS revenue_at_risk,
        array_to_string(signals, '; ')
-           || CASE WHEN lapsed THEN ': lapsed, not billed after its last call, so no revenue at risk' ELSE '' END AS evidence,
+           || CASE WHEN lapsed THEN ': lapsed, billed only to its last call (confirm whether it cancelled)'
+                   ELSE '' END AS evidence,
        lapsed
 FROM evidence
 WHERE len(signals) > 0;

@@ -349,8 +349,8 @@ def churn_revenue_at_risk(calls) -> dict[str, Decimal]:
                     if last - dt.timedelta(days=28) < c.date <= last - dt.timedelta(days=14))
         declined = prior >= 20 and recent <= prior * 0.5
         downgraded = rank[cu.day_tiers[max(cu.day_tiers)]] < max(rank[t] for t in cu.day_tiers.values())
-        # silent 7+ days: billed only to its last call (lapsed), so nothing at risk
-        if quiet < 7 and (declined or downgraded):
+        # silent 7+ days: lapsed, billed only to its last call: its fee is at risk
+        if quiet >= 7 or declined or downgraded:
             out[cid] = cu.fee
     return out
 
@@ -1044,8 +1044,8 @@ def test_edge_case_file_holds_its_edge_cases(tmp_path):
     assert cus["c_quiet"].tenure_days == 10                                # billed to the end
     assert cus["c_quiet"].revenue == Decimal("33")
     at_risk = {r["customer_id"] for r in ref["budget_status"] if r["revenue_at_risk"]}
-    # silent 18 days: lapsed (billed to its last call), no revenue at risk; gone 36 days
-    assert "c_one" not in at_risk and "c_early" not in at_risk
+    # silent 18 days: lapsed (billed to its last call), its fee at risk; gone 36 days: not
+    assert "c_one" in at_risk and "c_early" not in at_risk
     # c_up was starter for 28 days and pro for 10: (28 * 29 + 10 * 99) / 30
     assert cus["c_up"].revenue == money(Fraction(28 * 29 + 10 * 99, 30))
     buckets = {r["customer_id"]: margin_bucket(r["margin_pct"])
