@@ -488,23 +488,32 @@ FROM shaped;
 -- subscriptions file on days none of its rows covers (before its start or
 -- after its end): AI cost that no fee pays for, a billing item to check.
 -- side: before its first start, after its last end, or between rows.
+-- unbilled_fee = the days from the first to the last such call date at the
+-- customer's monthly fee (customer_economics, its latest billed fee) / 30:
+-- what billing those days would bring, the amount the alert is sized on.
 CREATE OR REPLACE TEMP VIEW unbilled_usage AS
 WITH spans AS (
     SELECT customer_id, min(start_date) AS start_date,
            max(coalesce(end_date, DATE '9999-12-31')) AS end_date
     FROM subscriptions GROUP BY customer_id
+),
+outside AS (
+    SELECT c.customer_id,
+           CASE WHEN c.call_date < s.start_date THEN 'before its start ' || strftime(s.start_date, '%Y-%m-%d')
+                WHEN c.call_date > s.end_date THEN 'after its end ' || strftime(s.end_date, '%Y-%m-%d')
+                ELSE 'between its subscriptions' END AS side,
+           min(c.call_date) AS first_date, max(c.call_date) AS last_date,
+           count(*) AS calls, sum(c.cost_usd) AS cost
+    FROM calls AS c
+    JOIN spans AS s USING (customer_id)
+    WHERE NOT EXISTS (SELECT 1 FROM revenue_days AS d
+                      WHERE d.customer_id = c.customer_id AND d.bill_date = c.call_date)
+    GROUP BY c.customer_id, side
 )
-SELECT c.customer_id,
-       CASE WHEN c.call_date < s.start_date THEN 'before its start ' || strftime(s.start_date, '%Y-%m-%d')
-            WHEN c.call_date > s.end_date THEN 'after its end ' || strftime(s.end_date, '%Y-%m-%d')
-            ELSE 'between its subscriptions' END AS side,
-       min(c.call_date) AS first_date, max(c.call_date) AS last_date,
-       count(*) AS calls, sum(c.cost_usd) AS cost
-FROM calls AS c
-JOIN spans AS s USING (customer_id)
-WHERE NOT EXISTS (SELECT 1 FROM revenue_days AS d
-                  WHERE d.customer_id = c.customer_id AND d.bill_date = c.call_date)
-GROUP BY c.customer_id, side;
+SELECT o.*, date_diff('day', o.first_date, o.last_date) + 1 AS days,
+       money(coalesce(e.monthly_fee, 0) * (date_diff('day', o.first_date, o.last_date) + 1) / 30) AS unbilled_fee
+FROM outside AS o
+LEFT JOIN customer_economics AS e USING (customer_id);
 
 -- Period facts ----------------------------------------------------------------
 -- Spend and revenue over the file's period, and as a 30-day month: every

@@ -116,6 +116,23 @@ def test_a_subscriber_is_billed_to_the_period_end_unless_it_has_lapsed(calls_csv
     assert "silent 7+ days" in card["label"]
 
 
+def test_usage_after_a_subscription_ends_is_sized_on_the_fee_not_billed(calls_csv, tmp_path):
+    """X: enterprise (299 a month), subscribed Nov 1-10, but calls on Nov 1, 11 and 30
+    (the file runs Nov 1 00:30 .. Nov 30 23:30: 30 covered days). Nov 11..30 are 20
+    days no row covers: $2.00 of AI cost, and 20 x 299 / 30 = 199.333333 of fee not
+    billed, per 30-day month the same (30 covered days): the alert's amount."""
+    rows = [{"customer_id": "X", "subscription_tier": "enterprise", "cost_usd": "1.000000",
+             "timestamp": f"2025-11-{d}"} for d in ("01T00:30:00", "11T10:00:00", "30T23:30:00")]
+    subs = write_subscriptions(tmp_path / "subs.csv", [
+        ["X", "org_001", "enterprise", "2025-11-01", "2025-11-10", "", ""]])
+    _, results = analyze.run_sql("profitability", calls_csv(rows), query="alerts", subscriptions=subs)
+    (alert,) = [r for r in results[0].to_json()["queries"]["alerts"]
+                if r["title"].startswith("Usage outside the subscription")]
+    assert alert["amount_usd"] == pytest.approx(199.333333)
+    assert "X after its end 2025-11-10 (2 calls over 20 days" in alert["detail"]
+    assert "$2.00 of AI cost, $199.33 unbilled" in alert["detail"]
+
+
 def test_a_bad_subscriptions_row_is_an_error_with_its_line(calls_csv, tmp_path):
     path = calls_csv([{"customer_id": "A"}])
     subs = write_subscriptions(tmp_path / "subs.csv", [

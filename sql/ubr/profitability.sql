@@ -1,7 +1,7 @@
 -- name: profitability
 -- title: Customer profitability
 -- category: ubr
--- version: 7
+-- version: 8
 -- description: Revenue from each customer's subscription, each day billed at
 --   that day's tier, against the AI cost it causes: margin per customer and
 --   per tier, the margin distribution, the customers that lose money, and
@@ -233,12 +233,13 @@ totals AS (
     UNION ALL
     SELECT 5, format('Usage outside the subscription: {} customer{}', count(DISTINCT u.customer_id),
                      CASE WHEN count(DISTINCT u.customer_id) = 1 THEN '' ELSE 's' END),
-           format('Calls on days no subscription covers (subscriptions file): {}; ${:,.2f} of AI cost no fee pays for over the {} days. Bill it or end the access.',
-                  string_agg(format('{} {} ({:,} calls, {} to {}, ${:,.2f})', u.customer_id, u.side, u.calls,
-                                    u.first_date, u.last_date, u.cost), '; '
-                             ORDER BY u.cost DESC, u.customer_id, u.side),
-                  sum(u.cost), any_value(fp.period_days)),
-           per_month(sum(u.cost), any_value(fp.covered_days))
+           format('Calls on days no subscription covers (subscriptions file): {}; ${:,.2f} of AI cost no fee pays for over the {} days. At each customer''s monthly fee those days would bill ${:,.2f} (days from the first to the last such call x fee / 30), the amount this alert is sized on. Bill it or end the access.',
+                  string_agg(format('{} {} ({:,} calls over {} days, {} to {}, ${:,.2f} of AI cost, ${:,.2f} unbilled)',
+                                    u.customer_id, u.side, u.calls, u.days,
+                                    u.first_date, u.last_date, u.cost, u.unbilled_fee), '; '
+                             ORDER BY u.unbilled_fee DESC, u.customer_id, u.side),
+                  sum(u.cost), any_value(fp.period_days), sum(u.unbilled_fee)),
+           per_month(sum(u.unbilled_fee), any_value(fp.covered_days))
     FROM unbilled_usage AS u, fp
     HAVING count(*) > 0
 )
