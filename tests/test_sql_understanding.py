@@ -169,6 +169,8 @@ def test_alert_when_spend_is_projected_to_grow(calls_csv):
     assert growth["severity"] == "high"
     assert growth["amount_usd"] == pytest.approx(450, abs=1e-6)
     assert "187.5% above the actual $120.00 of the last 15 complete days" in growth["detail"]
+    # 15 complete days: no backtest (it needs 28), and the alert says what its range rests on
+    assert "No backtest yet (it needs 28 complete days)" in growth["detail"]
     # the forecast's assumption, stated: fewer complete days than the 28-day window, all 15
     assert "from the trend and weekday levels of the last 15 complete days" in growth["detail"]
 

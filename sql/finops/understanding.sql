@@ -1,7 +1,7 @@
 -- name: understanding
 -- title: Understanding usage and cost
 -- category: finops
--- version: 10
+-- version: 11
 -- description: Where the AI API money goes: totals, cost by provider, model,
 --   organization, product, feature and environment, daily and hourly patterns,
 --   token efficiency by task type, and a forecast of spend from complete
@@ -583,7 +583,10 @@ FROM (
                        THEN format('range widened to the backtest''s {:.1f}% error on a 14-day sum', o.backtest_error_pct)
                        ELSE '95% range' END,
                   o.next_low, o.next_high, o.growth_pct, o.last_cost, o.days,
-                  per_month(o.next_cost - o.last_cost, o.days)) AS detail,
+                  per_month(o.next_cost - o.last_cost, o.days))
+           || CASE WHEN o.backtest_error_pct IS NULL
+                   THEN ' No backtest yet (it needs 28 complete days): the range rests on the model''s own fit, not on a measured error.'
+                   ELSE '' END AS detail,
            per_month(o.next_cost - o.last_cost, o.days) AS amount_usd
     FROM o, fp
     WHERE o.growth_pct >= getvariable('forecast_growth_alert_pct')
