@@ -79,16 +79,20 @@ CREATE OR REPLACE TEMP TABLE alert_policy AS
 SELECT CAST(10 AS DECIMAL(18, 2)) AS dollar_floor_usd, 1.0 AS share_floor_pct,
        3.0 AS medium_share_pct, 10.0 AS high_share_pct, 20 AS min_observations;
 
-CREATE OR REPLACE TEMP MACRO alert_severity_of(monthly_usd, monthly_base) AS
-    CASE WHEN monthly_usd IS NULL OR monthly_base IS NULL OR monthly_base <= 0 THEN NULL
+-- The policy's thresholds on a share already measured (share_pct, percent):
+-- the dollar floor on the monthly amount, then the share floors.
+CREATE OR REPLACE TEMP MACRO alert_severity_at_share(monthly_usd, share_pct) AS
+    CASE WHEN monthly_usd IS NULL OR share_pct IS NULL THEN NULL
          WHEN abs(monthly_usd) < (SELECT dollar_floor_usd FROM alert_policy)
-           OR pct(abs(monthly_usd), monthly_base) < (SELECT share_floor_pct FROM alert_policy) THEN NULL
-         WHEN pct(abs(monthly_usd), monthly_base) >= (SELECT high_share_pct FROM alert_policy) THEN 'high'
-         WHEN pct(abs(monthly_usd), monthly_base) >= (SELECT medium_share_pct FROM alert_policy) THEN 'medium'
+           OR share_pct < (SELECT share_floor_pct FROM alert_policy) THEN NULL
+         WHEN share_pct >= (SELECT high_share_pct FROM alert_policy) THEN 'high'
+         WHEN share_pct >= (SELECT medium_share_pct FROM alert_policy) THEN 'medium'
          ELSE 'low' END;
--- (finance_period is defined further down; the macro reads it when called.)
-CREATE OR REPLACE TEMP MACRO alert_severity(monthly_usd) AS
-    alert_severity_of(monthly_usd, (SELECT monthly_spend FROM finance_period));
+CREATE OR REPLACE TEMP MACRO alert_severity_of(monthly_usd, monthly_base) AS
+    CASE WHEN monthly_base IS NULL OR monthly_base <= 0 THEN NULL
+         ELSE alert_severity_at_share(monthly_usd, pct(abs(monthly_usd), monthly_base)) END;
+-- alert_severity(monthly_usd), against the monthly spend, follows
+-- finance_period below (DuckDB binds a macro's nested macros when it is made).
 
 -- The standard normal distribution function, Abramowitz & Stegun 7.1.26
 -- (absolute error under 1.5e-7): p-values of the tests below.
@@ -524,6 +528,10 @@ SELECT p.first_date, p.last_date, p.period_days, p.covered_days,
 FROM period AS p,
      (SELECT sum(cost_usd) AS cost FROM calls) AS s,
      (SELECT coalesce(sum(revenue), 0) AS revenue FROM customer_economics) AS r;
+
+-- The alert policy's severity against the monthly AI spend (alert_severity_of above).
+CREATE OR REPLACE TEMP MACRO alert_severity(monthly_usd) AS
+    alert_severity_of(monthly_usd, (SELECT monthly_spend FROM finance_period));
 
 -- Usage, aggregated once: the grain every lever below reprices.
 CREATE OR REPLACE TEMP TABLE finance_usage AS
