@@ -185,17 +185,19 @@ def test_heavy_users_get_caps_not_upgrade_advice_above_the_top_tier(calls_csv):
 
 
 def test_alert_rule_for_cost_over_30_pct_of_revenue(calls_csv):
-    # One day. cust_s: starter, revenue 29 / 30 = 0.966667, cost 2.00: over 30% and
-    # losing 1.033333. cust_p: pro, revenue 3.30, cost 1.50: 45% of revenue, over 30%,
-    # but profitable: a target gap is no money at stake. At stake: 1.033333 x 30 =
-    # 31.00 a month against a monthly spend of 3.50 x 30 = 105: 29.5%, high.
+    # One day. cust_s: starter, revenue 29 / 30 = 0.966667, cost 2.00: over 30%
+    # (0.29) by 1.71, and losing 1.033333. cust_p: pro, revenue 3.30, cost 1.50: 45% of
+    # revenue, over 30% (0.99) by 0.51, profitable. The rule's amount is its own measure
+    # over both customers it counts: (1.71 + 0.51) x 30 = 66.60 a month (not the loss
+    # of cust_s alone, 31), against a monthly spend of 3.50 x 30 = 105: 63.4%, high.
     rows = [{"customer_id": "cust_s", "subscription_tier": "starter", "cost_usd": "2.000000"},
             {"customer_id": "cust_p", "subscription_tier": "pro", "cost_usd": "1.500000"}]
     rules = run_query("realtime", calls_csv(rows), "alert_rules")
     first = rules[0]
     assert first["rule"] == "AI cost over 30% of revenue"
-    assert first["status"] == "triggered: alerted in profitability" and first["customers"] == 2
-    assert first["amount_usd"] == pytest.approx(31)
+    assert first["status"] == "triggered: its losing customers alerted in profitability"
+    assert first["customers"] == 2
+    assert first["amount_usd"] == pytest.approx(66.6)
     assert first["severity"] == "high"
     # cust_s is also over its fee-based allocation (2.00 x 30 = 60 a month against 29):
     # the same loss, the same severity (one finding, one severity)

@@ -1,7 +1,7 @@
 -- name: realtime
 -- title: Real-time decision making
 -- category: finops
--- version: 7
+-- version: 8
 -- description: What needs action now: calls whose cost per token is far off
 --   their model and task, customers whose daily spend spikes, customers whose
 --   AI cost runs past their fee (a margin finding), customers the calls show
@@ -208,10 +208,11 @@ GROUP BY r.risk, r.position
 ORDER BY r.position;
 
 -- query: _rules
--- The alert rules, evaluated. amount_usd is the money each rule puts at
--- stake, money actually lost or overspent (never the gap to a target):
--- for the margin rules (AI cost over usage_revenue_pct of revenue, over 80%
--- of the fee-based allocation) the cost its customers run above the
+-- The alert rules, evaluated. amount_usd is the money of the customers or
+-- days the rule finds: for AI cost over usage_revenue_pct of revenue, the
+-- cost those customers run above usage_revenue_pct of their revenue (the
+-- rule's own measure, over all the customers it counts); for AI cost over
+-- 80% of the fee-based allocation, the cost its customers run above the
 -- revenue they pay (their loss, as profitability's alert); spike cost above
 -- baseline (the excess); anomalous cost above the expected cost. All over
 -- the period, then per 30-day month. Severity is the one alert policy
@@ -223,7 +224,7 @@ rules AS (
     SELECT 1 AS position, 'AI cost over ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% of revenue' AS rule,
            'customer cost > ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% x revenue' AS condition,
            count(*) AS triggered, count(*) AS customers,
-           coalesce(sum(greatest(total_cost - revenue, 0)), 0) AS amount_usd,
+           coalesce(sum(total_cost - revenue * getvariable('usage_revenue_pct') / 100), 0) AS amount_usd,
            string_agg(customer_id, ', ' ORDER BY total_cost - revenue * getvariable('usage_revenue_pct') / 100 DESC, customer_id) AS top_customers,
            count(*) FILTER (WHERE total_cost > revenue) AS losing
     FROM realtime_budget
@@ -252,8 +253,9 @@ rules AS (
           FROM realtime_anomalies GROUP BY customer_id)
 )
 SELECT r.*,
-       -- rules 1 and 3 put a money figure on the same loss as profitability's
-       -- unprofitable-customer alert: one loss, one alert, in the report that owns it
+       -- rules 1 and 3 find the customers of profitability's unprofitable-customer
+       -- alert (rule 1 with the thin-margin ones too): one loss, one alert, in the
+       -- report that owns it
        r.position IN (1, 3) AS alerted_in_profitability,
        per_month(r.amount_usd, fp.covered_days) AS monthly_usd,
        alert_severity(per_month(r.amount_usd, fp.covered_days)) AS severity
@@ -261,10 +263,11 @@ FROM rules AS r CROSS JOIN fp;
 
 -- query: alert_rules
 -- title: Alert rules
--- description: Each rule, its condition, how often it fired, the dollars at stake a 30-day month and the severity the alert policy gives them (none below $10 a month or 1% of spend).
+-- description: Each rule, its condition, how often it fired, its dollars a 30-day month (cost above 30% of revenue, by default, for the revenue rule; the loss for the allocation rule; the excess over the baseline or expected cost for spikes and anomalies) and the severity the alert policy gives them (none below $10 a month or 1% of spend).
 -- chart: none
 SELECT rule, condition,
        CASE WHEN triggered = 0 THEN 'ok' WHEN severity IS NULL THEN 'below materiality'
+            WHEN alerted_in_profitability AND position = 1 THEN 'triggered: its losing customers alerted in profitability'
             WHEN alerted_in_profitability THEN 'triggered: alerted in profitability'
             ELSE 'triggered' END AS status,
        triggered, customers, monthly_usd AS amount_usd, coalesce(severity, '—') AS severity
