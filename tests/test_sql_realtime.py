@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from conftest import run_query
+from conftest import run_query, whole_day_time
 from finops.engine import analyze
 
 CONTRACT = {
@@ -86,6 +86,34 @@ def test_daily_spikes_need_a_baseline_and_money(calls_csv):
     spikes = run_query("realtime", calls_csv(rows), "daily_spikes")
     assert [(r["customer_id"], r["call_date"], r["cost"], r["baseline"], r["ratio"], r["excess_cost"])
             for r in spikes] == [("cust_a", "2025-11-08", 10, 1, pytest.approx(10), 9)]
+
+
+def test_only_spikes_above_the_dollar_floor_alert_on_their_one_off_excess(calls_csv):
+    # Nov 1..8, whole days (8 covered days). cust_a: 1 a day, 10 on Nov 8: a spike
+    # $9 above its baseline, under the $10 floor: listed, not alerted. cust_b: 2 a day,
+    # 40 on Nov 8: $38 above, alerted. cust_c: a steady 20 a day. Spend 17 + 54 + 160 =
+    # 231, a month 231 x 30 / 8 = 866.25. The alert's amount is the one-off excess, 38
+    # (not 38 x 30 / 8 = 142.50 a month, nor 47 with cust_a's): 38 / 866.25 = 4.4% of
+    # monthly spend, medium.
+    def days(customer, costs):
+        return [{"customer_id": customer, "timestamp": f"2025-11-{d:02d}T{whole_day_time(d)}",
+                 "cost_usd": c} for d, c in costs.items()]
+    rows = (days("cust_a", {**{d: "1" for d in range(1, 8)}, 8: "10"})
+            + days("cust_b", {**{d: "2" for d in range(1, 8)}, 8: "40"})
+            + days("cust_c", {d: "20" for d in range(1, 9)}))
+    spikes = run_query("realtime", calls_csv(rows), "daily_spikes")
+    assert [(r["customer_id"], r["excess_cost"], r["alerted"]) for r in spikes] == [
+        ("cust_b", 38, True), ("cust_a", 9, False)]
+    rules = {r["rule"]: r for r in run_query("realtime", calls_csv(rows, name="b.csv"), "alert_rules")}
+    spike = rules["Daily spike over 5x the customer average"]
+    assert (spike["triggered"], spike["customers"]) == (1, 1)
+    assert spike["amount_usd"] == pytest.approx(38)
+    assert spike["amount_period"] == "one-off, over the period"
+    assert spike["severity"] == "medium"
+    [alert] = run_query("realtime", calls_csv(rows, name="c.csv"), "alerts")
+    assert (alert["severity"], alert["amount_usd"]) == ("medium", pytest.approx(38))
+    assert "$38.00 of one-off excess over the baseline in the 8 days 2025-11-01..2025-11-08, not a monthly rate" \
+        in alert["detail"]
 
 
 def test_budget_status_is_per_30_day_month_of_billed_days(calls_csv):
