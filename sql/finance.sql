@@ -1410,7 +1410,8 @@ UNION ALL SELECT * FROM agents;
 
 -- The ledger as every report shows it: amounts per 30-day month, revenue
 -- levers reconciled (the larger of upgrades and the pricing plan counts),
--- severity from the alert policy (against monthly spend or revenue).
+-- severity from the alert policy (against monthly spend), none for
+-- targets and rejected ('Considered, not recommended') actions.
 -- actions_live computes it under the assumptions in effect; `actions`
 -- (below) reads it stored when no analyzer parameter changes them.
 CREATE OR REPLACE TEMP VIEW actions_live AS
@@ -1481,7 +1482,11 @@ SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
        per_month(l.reconciled_period_usd, l.days) AS counted_monthly_usd,
        l.reconciled_period_usd <> 0 AS counted,
        l.reconciliation,
-       coalesce(alert_severity_of(per_month(l.period_usd, l.days), fp.monthly_spend), 'low') AS severity
+       -- the policy never rates a gap to a target, nor advice the ledger rejects
+       -- (an action titled 'Considered, not recommended'): no severity
+       CASE WHEN l.kind = 'target' OR starts_with(l.title, 'Considered, not recommended') THEN NULL
+            ELSE coalesce(alert_severity_of(per_month(l.period_usd, l.days), fp.monthly_spend), 'low') END
+           AS severity
 FROM grouped AS l CROSS JOIN fp;
 
 -- The ledger, stored once per load: every report's recommendations and the

@@ -322,6 +322,9 @@ def test_an_upgrade_agrees_with_the_churn_rule(tmp_path):
         assert (actions["upgrade:C"]["confidence"], actions["upgrade:C"]["counted"]) == ("low", False)
         assert float(actions["upgrade:C"]["monthly_usd"]) == pytest.approx(70.0)
         assert "not counted: the fee rises 241%" in actions["upgrade:C"]["reconciliation"]
+        # advice the ledger rejects carries no severity: it is not a finding
+        assert actions["upgrade:C"]["title"].startswith("Considered, not recommended")
+        assert actions["upgrade:C"]["severity"] is None
         assert actions["cap:C"]["counted"] and float(actions["cap:C"]["monthly_usd"]) == pytest.approx(6.8)
         session.con.execute("SET VARIABLE churn_increase_pct = '300'")
         store_ledger(session.con)  # the levers and the ledger under that value
@@ -329,6 +332,8 @@ def test_an_upgrade_agrees_with_the_churn_rule(tmp_path):
     finally:
         session.close()
     assert (actions["upgrade:C"]["confidence"], actions["upgrade:C"]["counted"]) == ("medium", True)
+    # recommended, it is rated: 70 a month against 10 x 30 / 10 = 30 of monthly spend
+    assert actions["upgrade:C"]["severity"] == "high"
     assert "cap:C" not in actions
 
 
@@ -360,6 +365,22 @@ def test_every_report_shows_its_actions_from_the_one_ledger(tmp_path):
     assert all(len(amounts) == 1 for amounts in by_id.values()), by_id
 
 
+def test_no_report_rates_a_target_or_a_rejected_action(tmp_path):
+    # ledger_rows' gpt-4 and gemini work, plus a starter customer C costing 5 a day on
+    # two days (as in the upgrade test: the pro upgrade is rejected by the churn rule)
+    rows = ledger_rows() + [
+        {"customer_id": "C", "subscription_tier": "starter", "timestamp": f"2025-11-{d:02d}T12:00:00",
+         "cost_usd": "5.000000"} for d in (2, 9)]
+    _, results = analyze.run_sql("all", write_calls(tmp_path / "calls.csv", rows))
+    recs = [rec for result in results for rec in result.to_json()["queries"]["recommendations"]]
+    unrated = [rec for rec in recs if rec["kind"] == "target"
+               or rec["title"].startswith("Considered, not recommended")]
+    assert any(rec["kind"] == "target" for rec in unrated)
+    assert any(rec["title"].startswith("Considered, not recommended") for rec in unrated)
+    assert {rec["severity"] for rec in unrated} == {None}
+    assert all(rec["severity"] for rec in recs if rec not in unrated)
+
+
 def test_the_agents_targets_are_ledger_rows_of_kind_target_never_counted(tmp_path):
     """Six research runs on gpt-4o-mini (qa: not a premium model, no switch): five
     one-call runs at $0.10 and one four-call run at 4 x $5.00 = $20.00, 200x the
@@ -387,6 +408,8 @@ def test_the_agents_targets_are_ledger_rows_of_kind_target_never_counted(tmp_pat
     assert [i["action_id"] for i in index["items"]].count("target:agents/research") == 1
     research, untagged = targets["target:agents/research"], targets["target:agents/unattributed"]
     assert (research["kind"], research["counted"], float(research["counted_monthly_usd"])) == ("target", False, 0)
+    # a gap to a target is never a severity (99.50 a month would be "high" on spend)
+    assert (research["severity"], untagged["severity"]) == (None, None)
     assert float(research["monthly_usd"]) == pytest.approx(19.9 * 30 / 6)
     assert float(untagged["monthly_usd"]) == pytest.approx(3.0 * 30 / 6)
     assert total["Targets (not counted)"]["monthly_usd"] == pytest.approx(99.5 + 15.0)
