@@ -114,6 +114,10 @@ CREATE OR REPLACE TEMP MACRO normal_cdf(z) AS
 -- customer's billed days.
 CREATE OR REPLACE TEMP MACRO per_month(amount, days) AS
     money(safe_div(amount * 30, days));
+-- Money in prose: $1,234.56, a negative amount -$1,234.56 (never $-1,234.56),
+-- as the reports' amount columns write it.
+CREATE OR REPLACE TEMP MACRO usd_text(amount) AS
+    CASE WHEN round(amount, 2) < 0 THEN '-' ELSE '' END || format('${:,.2f}', abs(amount));
 -- A number of days as text: whole days as a whole number, else 2 decimals.
 CREATE OR REPLACE TEMP MACRO days_text(days) AS
     CASE WHEN days = round(days) THEN format('{} days', CAST(round(days) AS BIGINT))
@@ -1468,13 +1472,14 @@ grouped AS (
 )
 SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
        l.detail || CASE WHEN l.kind = 'revenue at risk' AND l.days = 30
-                        THEN format(' Puts at risk ${:,.2f} a month.', money(l.period_usd))
-                        ELSE format(' {} ${:,.2f} a month (30-day month; ${:,.2f} over {}).',
+                        THEN format(' Puts at risk {} a month.', usd_text(money(l.period_usd)))
+                        ELSE format(' {} {} a month (30-day month; {} over {}).',
                           CASE WHEN l.kind = 'revenue gain' AND l.reconciled_period_usd = 0 THEN 'Would add (not counted)'
                                ELSE CASE l.kind WHEN 'saving' THEN 'Saves' WHEN 'avoided cost' THEN 'Avoids'
                                       WHEN 'revenue gain' THEN 'Adds' WHEN 'revenue at risk' THEN 'Puts at risk'
                                       WHEN 'overlap' THEN 'Changes the total by' ELSE 'Target gap:' END END,
-                          per_month(l.period_usd, l.days), money(l.period_usd), days_text(l.days)) END AS detail,
+                          usd_text(per_month(l.period_usd, l.days)), usd_text(money(l.period_usd)),
+                          days_text(l.days)) END AS detail,
        l.assumptions, l.confidence, l.quality_risk,
        money(l.period_usd) AS period_usd,
        per_month(l.period_usd, l.days) AS monthly_usd,

@@ -211,6 +211,10 @@ def test_levers_apply_in_sequence_and_count_once(ledger_session):
     overlap = actions["overlap:rate-levers"]
     assert (overlap["kind"], overlap["confidence"], overlap["domain"]) == ("overlap", "low", "optimization")
     assert float(overlap["counted_monthly_usd"]) == pytest.approx(-17.91)
+    # money in prose is signed as in the amount column: -17.91 a month, -5.97 over
+    # the 10 days (25.03 - 31.00), never "$-17.91"
+    assert "Changes the total by -$17.91 a month (30-day month; -$5.97 over 10 days)." in overlap["detail"]
+    assert "$-" not in overlap["detail"]
     assert "overlap:caps" not in actions  # no cap: nothing for the caps to lose
     total = {r["position"]: float(r["monthly_usd"]) for r in rows_of(con, "SELECT * FROM actions_total")}
     assert total[1] == pytest.approx(652.5)            # (5 x 15.5 + 5 x 28) x 30 / 10
