@@ -1437,7 +1437,9 @@ ledger AS MATERIALIZED (
                     THEN 'an alternative to the pricing plan, which counts instead'
                 WHEN a.lever = 'pricing plan' AND a.kind = 'revenue gain' AND r.upgrades >= r.plan
                     THEN 'an alternative to the tier upgrades, which count instead'
-                ELSE a.note END AS reconciliation
+                ELSE a.note END AS reconciliation,
+           -- the actions a line stands for: 1, or the count a 'smaller' line sums
+           CAST(1 AS BIGINT) AS action_count
     FROM raw AS a CROSS JOIN revenue_levers AS r
 ),
 -- Actions under the dollar floor are listed together, one line per lever,
@@ -1464,7 +1466,7 @@ grouped AS (
                   CASE WHEN count(*) > 5 THEN format(' and {} more', count(*) - 5) ELSE '' END),
            any_value(assumptions), any_value(confidence), any_value(quality_risk),
            sum(period_usd), sum(acts_on_period_usd), any_value(base), sum(counted_period_usd), NULL,
-           any_value(days), sum(reconciled_period_usd), NULL
+           any_value(days), sum(reconciled_period_usd), NULL, count(*)
     FROM (SELECT *, row_number() OVER (PARTITION BY lever, kind ORDER BY period_usd DESC, action_id) AS rank
           FROM sized2 WHERE merged) AS small
     CROSS JOIN alert_policy AS p
@@ -1486,7 +1488,7 @@ SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
        per_month(l.acts_on_period_usd, l.days) AS acts_on_monthly_usd,
        per_month(l.reconciled_period_usd, l.days) AS counted_monthly_usd,
        l.reconciled_period_usd <> 0 AS counted,
-       l.reconciliation,
+       l.reconciliation, l.action_count,
        -- the policy never rates a gap to a target, nor advice the ledger rejects
        -- (an action titled 'Considered, not recommended'): no severity
        CASE WHEN l.kind = 'target' OR starts_with(l.title, 'Considered, not recommended') THEN NULL
@@ -1506,20 +1508,21 @@ CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live;
 -- high-or-medium line sums only high- and medium-confidence levers, each
 -- standalone; the low-confidence line adds the quality-dependent levers and
 -- the overlap line. Action counts count only actions with a counted amount
--- (the overlap line is an adjustment, not an action).
+-- (the overlap line is an adjustment, not an action), each action a
+-- 'smaller' line sums counted (action_count), not the line as one.
 CREATE OR REPLACE TEMP VIEW actions_total AS
 WITH fp AS (SELECT * FROM finance_period), a AS MATERIALIZED (SELECT * FROM actions),
 sums AS (
     SELECT coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low'), 0) AS sure,
            coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost', 'overlap') AND confidence = 'low'), 0) AS quality,
-           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low' AND counted) AS sure_n,
-           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence = 'low' AND counted) AS quality_n,
+           CAST(coalesce(sum(action_count) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low' AND counted), 0) AS BIGINT) AS sure_n,
+           CAST(coalesce(sum(action_count) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence = 'low' AND counted), 0) AS BIGINT) AS quality_n,
            coalesce(sum(counted_monthly_usd) FILTER (WHERE kind = 'revenue gain'), 0) AS gains,
-           count(*) FILTER (WHERE kind = 'revenue gain' AND counted) AS gains_n,
+           CAST(coalesce(sum(action_count) FILTER (WHERE kind = 'revenue gain' AND counted), 0) AS BIGINT) AS gains_n,
            coalesce(sum(monthly_usd) FILTER (WHERE kind = 'revenue at risk'), 0) AS at_risk,
-           count(*) FILTER (WHERE kind = 'revenue at risk') AS at_risk_n,
+           CAST(coalesce(sum(action_count) FILTER (WHERE kind = 'revenue at risk'), 0) AS BIGINT) AS at_risk_n,
            coalesce(sum(monthly_usd) FILTER (WHERE kind = 'target'), 0) AS targets,
-           count(*) FILTER (WHERE kind = 'target') AS targets_n
+           CAST(coalesce(sum(action_count) FILTER (WHERE kind = 'target'), 0) AS BIGINT) AS targets_n
     FROM a
 )
 SELECT * FROM (

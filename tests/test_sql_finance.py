@@ -349,13 +349,20 @@ def test_small_actions_are_listed_together_under_the_dollar_floor(tmp_path):
     session = open_session(write_calls(tmp_path / "c.csv", rows))
     try:
         acts = rows_of(session.con, "SELECT * FROM actions WHERE lever = 'model switching'")
+        total = {r["line"]: r for r in rows_of(session.con, "SELECT * FROM actions_total")}
     finally:
         session.close()
+    levers = {r["lever"]: r for r in run_query("optimization", write_calls(tmp_path / "d.csv", rows),
+                                               "total_potential")}
     # gpt-4: 2 x (0.03 - 0.00015) = 0.0597; gpt-4-turbo 2 x (0.01 - 0.00015) = 0.0197:
     # 0.0794 over 2 days = 1.191 a month, one line
     assert [a["action_id"] for a in acts] == ["model-switching:smaller"]
     assert float(acts[0]["monthly_usd"]) == pytest.approx(1.191)
     assert acts[0]["title"] == "2 smaller model switching actions"
+    # the one line stands for two actions, and every count says two
+    assert acts[0]["action_count"] == 2
+    assert total["Savings that depend on quality (low confidence)"]["actions"] == 2
+    assert levers["model switching"]["actions"] == 2
 
 
 def test_every_report_shows_its_actions_from_the_one_ledger(tmp_path):
