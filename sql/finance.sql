@@ -79,16 +79,20 @@ CREATE OR REPLACE TEMP TABLE alert_policy AS
 SELECT CAST(10 AS DECIMAL(18, 2)) AS dollar_floor_usd, 1.0 AS share_floor_pct,
        3.0 AS medium_share_pct, 10.0 AS high_share_pct, 20 AS min_observations;
 
-CREATE OR REPLACE TEMP MACRO alert_severity_of(monthly_usd, monthly_base) AS
-    CASE WHEN monthly_usd IS NULL OR monthly_base IS NULL OR monthly_base <= 0 THEN NULL
+-- The policy's thresholds on a share already measured (share_pct, percent):
+-- the dollar floor on the monthly amount, then the share floors.
+CREATE OR REPLACE TEMP MACRO alert_severity_at_share(monthly_usd, share_pct) AS
+    CASE WHEN monthly_usd IS NULL OR share_pct IS NULL THEN NULL
          WHEN abs(monthly_usd) < (SELECT dollar_floor_usd FROM alert_policy)
-           OR pct(abs(monthly_usd), monthly_base) < (SELECT share_floor_pct FROM alert_policy) THEN NULL
-         WHEN pct(abs(monthly_usd), monthly_base) >= (SELECT high_share_pct FROM alert_policy) THEN 'high'
-         WHEN pct(abs(monthly_usd), monthly_base) >= (SELECT medium_share_pct FROM alert_policy) THEN 'medium'
+           OR share_pct < (SELECT share_floor_pct FROM alert_policy) THEN NULL
+         WHEN share_pct >= (SELECT high_share_pct FROM alert_policy) THEN 'high'
+         WHEN share_pct >= (SELECT medium_share_pct FROM alert_policy) THEN 'medium'
          ELSE 'low' END;
--- (finance_period is defined further down; the macro reads it when called.)
-CREATE OR REPLACE TEMP MACRO alert_severity(monthly_usd) AS
-    alert_severity_of(monthly_usd, (SELECT monthly_spend FROM finance_period));
+CREATE OR REPLACE TEMP MACRO alert_severity_of(monthly_usd, monthly_base) AS
+    CASE WHEN monthly_base IS NULL OR monthly_base <= 0 THEN NULL
+         ELSE alert_severity_at_share(monthly_usd, pct(abs(monthly_usd), monthly_base)) END;
+-- alert_severity(monthly_usd), against the monthly spend, follows
+-- finance_period below (DuckDB binds a macro's nested macros when it is made).
 
 -- The standard normal distribution function, Abramowitz & Stegun 7.1.26
 -- (absolute error under 1.5e-7): p-values of the tests below.
@@ -110,6 +114,10 @@ CREATE OR REPLACE TEMP MACRO normal_cdf(z) AS
 -- customer's billed days.
 CREATE OR REPLACE TEMP MACRO per_month(amount, days) AS
     money(safe_div(amount * 30, days));
+-- Money in prose: $1,234.56, a negative amount -$1,234.56 (never $-1,234.56),
+-- as the reports' amount columns write it.
+CREATE OR REPLACE TEMP MACRO usd_text(amount) AS
+    CASE WHEN round(amount, 2) < 0 THEN '-' ELSE '' END || format('${:,.2f}', abs(amount));
 -- A number of days as text: whole days as a whole number, else 2 decimals.
 CREATE OR REPLACE TEMP MACRO days_text(days) AS
     CASE WHEN days = round(days) THEN format('{} days', CAST(round(days) AS BIGINT))
@@ -533,6 +541,10 @@ SELECT p.first_date, p.last_date, p.period_days, p.covered_days,
 FROM period AS p,
      (SELECT sum(cost_usd) AS cost FROM calls) AS s,
      (SELECT coalesce(sum(revenue), 0) AS revenue FROM customer_economics) AS r;
+
+-- The alert policy's severity against the monthly AI spend (alert_severity_of above).
+CREATE OR REPLACE TEMP MACRO alert_severity(monthly_usd) AS
+    alert_severity_of(monthly_usd, (SELECT monthly_spend FROM finance_period));
 
 -- Usage, aggregated once: the grain every lever below reprices.
 CREATE OR REPLACE TEMP TABLE finance_usage AS
@@ -1415,7 +1427,8 @@ UNION ALL SELECT * FROM agents;
 
 -- The ledger as every report shows it: amounts per 30-day month, revenue
 -- levers reconciled (the larger of upgrades and the pricing plan counts),
--- severity from the alert policy (against monthly spend or revenue).
+-- severity from the alert policy (against monthly spend), none for
+-- targets and rejected ('Considered, not recommended') actions.
 -- actions_live computes it under the assumptions in effect; `actions`
 -- (below) reads it stored when no analyzer parameter changes them.
 CREATE OR REPLACE TEMP VIEW actions_live AS
@@ -1437,7 +1450,9 @@ ledger AS MATERIALIZED (
                     THEN 'an alternative to the pricing plan, which counts instead'
                 WHEN a.lever = 'pricing plan' AND a.kind = 'revenue gain' AND r.upgrades >= r.plan
                     THEN 'an alternative to the tier upgrades, which count instead'
-                ELSE a.note END AS reconciliation
+                ELSE a.note END AS reconciliation,
+           -- the actions a line stands for: 1, or the count a 'smaller' line sums
+           CAST(1 AS BIGINT) AS action_count
     FROM raw AS a CROSS JOIN revenue_levers AS r
 ),
 -- Actions under the dollar floor are listed together, one line per lever,
@@ -1464,7 +1479,7 @@ grouped AS (
                   CASE WHEN count(*) > 5 THEN format(' and {} more', count(*) - 5) ELSE '' END),
            any_value(assumptions), any_value(confidence), any_value(quality_risk),
            sum(period_usd), sum(acts_on_period_usd), any_value(base), sum(counted_period_usd), NULL,
-           any_value(days), sum(reconciled_period_usd), NULL
+           any_value(days), sum(reconciled_period_usd), NULL, count(*)
     FROM (SELECT *, row_number() OVER (PARTITION BY lever, kind ORDER BY period_usd DESC, action_id) AS rank
           FROM sized2 WHERE merged) AS small
     CROSS JOIN alert_policy AS p
@@ -1472,21 +1487,26 @@ grouped AS (
 )
 SELECT l.action_id, l.domain, l.shown_in, l.lever, l.step, l.kind, l.title,
        l.detail || CASE WHEN l.kind = 'revenue at risk' AND l.days = 30
-                        THEN format(' Puts at risk ${:,.2f} a month.', money(l.period_usd))
-                        ELSE format(' {} ${:,.2f} a month (30-day month; ${:,.2f} over {}).',
+                        THEN format(' Puts at risk {} a month.', usd_text(money(l.period_usd)))
+                        ELSE format(' {} {} a month (30-day month; {} over {}).',
                           CASE WHEN l.kind = 'revenue gain' AND l.reconciled_period_usd = 0 THEN 'Would add (not counted)'
                                ELSE CASE l.kind WHEN 'saving' THEN 'Saves' WHEN 'avoided cost' THEN 'Avoids'
                                       WHEN 'revenue gain' THEN 'Adds' WHEN 'revenue at risk' THEN 'Puts at risk'
                                       WHEN 'overlap' THEN 'Changes the total by' ELSE 'Target gap:' END END,
-                          per_month(l.period_usd, l.days), money(l.period_usd), days_text(l.days)) END AS detail,
+                          usd_text(per_month(l.period_usd, l.days)), usd_text(money(l.period_usd)),
+                          days_text(l.days)) END AS detail,
        l.assumptions, l.confidence, l.quality_risk,
        money(l.period_usd) AS period_usd,
        per_month(l.period_usd, l.days) AS monthly_usd,
        per_month(l.acts_on_period_usd, l.days) AS acts_on_monthly_usd,
        per_month(l.reconciled_period_usd, l.days) AS counted_monthly_usd,
        l.reconciled_period_usd <> 0 AS counted,
-       l.reconciliation,
-       coalesce(alert_severity_of(per_month(l.period_usd, l.days), fp.monthly_spend), 'low') AS severity
+       l.reconciliation, l.action_count,
+       -- the policy never rates a gap to a target, nor advice the ledger rejects
+       -- (an action titled 'Considered, not recommended'): no severity
+       CASE WHEN l.kind = 'target' OR starts_with(l.title, 'Considered, not recommended') THEN NULL
+            ELSE coalesce(alert_severity_of(per_month(l.period_usd, l.days), fp.monthly_spend), 'low') END
+           AS severity
 FROM grouped AS l CROSS JOIN fp;
 
 -- The ledger, stored once per load: every report's recommendations and the
@@ -1501,20 +1521,21 @@ CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live;
 -- high-or-medium line sums only high- and medium-confidence levers, each
 -- standalone; the low-confidence line adds the quality-dependent levers and
 -- the overlap line. Action counts count only actions with a counted amount
--- (the overlap line is an adjustment, not an action).
+-- (the overlap line is an adjustment, not an action), each action a
+-- 'smaller' line sums counted (action_count), not the line as one.
 CREATE OR REPLACE TEMP VIEW actions_total AS
 WITH fp AS (SELECT * FROM finance_period), a AS MATERIALIZED (SELECT * FROM actions),
 sums AS (
     SELECT coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low'), 0) AS sure,
            coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost', 'overlap') AND confidence = 'low'), 0) AS quality,
-           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low' AND counted) AS sure_n,
-           count(*) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence = 'low' AND counted) AS quality_n,
+           CAST(coalesce(sum(action_count) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low' AND counted), 0) AS BIGINT) AS sure_n,
+           CAST(coalesce(sum(action_count) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence = 'low' AND counted), 0) AS BIGINT) AS quality_n,
            coalesce(sum(counted_monthly_usd) FILTER (WHERE kind = 'revenue gain'), 0) AS gains,
-           count(*) FILTER (WHERE kind = 'revenue gain' AND counted) AS gains_n,
+           CAST(coalesce(sum(action_count) FILTER (WHERE kind = 'revenue gain' AND counted), 0) AS BIGINT) AS gains_n,
            coalesce(sum(monthly_usd) FILTER (WHERE kind = 'revenue at risk'), 0) AS at_risk,
-           count(*) FILTER (WHERE kind = 'revenue at risk') AS at_risk_n,
+           CAST(coalesce(sum(action_count) FILTER (WHERE kind = 'revenue at risk'), 0) AS BIGINT) AS at_risk_n,
            coalesce(sum(monthly_usd) FILTER (WHERE kind = 'target'), 0) AS targets,
-           count(*) FILTER (WHERE kind = 'target') AS targets_n
+           CAST(coalesce(sum(action_count) FILTER (WHERE kind = 'target'), 0) AS BIGINT) AS targets_n
     FROM a
 )
 SELECT * FROM (

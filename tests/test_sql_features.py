@@ -133,3 +133,47 @@ def test_a_significant_pair_with_support_is_a_bundle_candidate(calls_csv):
     pair = pairs[("chat", "qa")]
     assert pair["customers"] == 20 and pair["lift"] == pytest.approx(2)
     assert pair["p_value"] < 1e-9 and pair["bundle_candidate"] is True
+
+
+def test_a_pair_with_small_expected_counts_is_not_a_candidate(calls_csv):
+    # 10 customers use chat and qa, 90 others only summarization: n = 100. The test
+    # is one-sided significant (z = (10 * 90 - 0) * 10 / sqrt(10 * 90 * 10 * 90) = 10)
+    # with 10 customers using both, but the expected count of "both" is 10 * 10 / 100
+    # = 1, under the 5 the chi-square needs: not a bundle candidate.
+    rows = []
+    for n in range(10):
+        rows += [call(f"b{n}", 1, 0.1, "pro", "chat"), call(f"b{n}", 2, 0.1, "pro", "qa")]
+    rows += [call(f"s{n}", 1, 0.1, "pro", "summarization") for n in range(90)]
+    pair, = run_query("features", calls_csv(rows), "feature_pairs")
+    assert (pair["customers"], pair["lift"]) == (10, pytest.approx(10))
+    assert pair["p_value"] < 1e-9
+    assert pair["min_expected_count"] == pytest.approx(1)
+    assert pair["bundle_candidate"] is False
+
+
+def test_bundle_significance_is_corrected_for_the_pairs_tested(calls_csv):
+    # n = 40: 13 use chat and qa, 7 chat only, 7 qa only, 13 summarization only, one
+    # of whom also uses translation. chat + qa: z = (13 * 13 - 7 * 7) * sqrt(40) /
+    # sqrt(20 * 20 * 20 * 20) = 120 * 6.3246 / 400 = 1.8974, p = 1 - Phi(1.8974) =
+    # 0.0289 < 0.05, lift 13 * 40 / (20 * 20) = 1.3, 13 customers, least expected
+    # count 20 * 20 / 40 = 10. Two pairs are tested (summarization + translation
+    # too), so the Bonferroni level is 0.05 / 2 = 0.025: not a candidate.
+    rows = []
+    for n in range(13):
+        rows += [call(f"b{n}", 1, 0.1, "pro", "chat"), call(f"b{n}", 2, 0.1, "pro", "qa")]
+        rows += [call(f"s{n}", 1, 0.1, "pro", "summarization")]
+    for n in range(7):
+        rows += [call(f"c{n}", 1, 0.1, "pro", "chat"), call(f"q{n}", 1, 0.1, "pro", "qa")]
+    rows += [call("s0", 2, 0.1, "pro", "translation")]
+    pairs = {(r["feature_a"], r["feature_b"]): r for r in run_query("features", calls_csv(rows), "feature_pairs")}
+    pair = pairs[("chat", "qa")]
+    assert pair["customers"] == 13 and pair["lift"] == pytest.approx(1.3)
+    assert pair["p_value"] == pytest.approx(0.02889, abs=1e-4)
+    assert pair["min_expected_count"] == pytest.approx(10)
+    assert pair["pairs_tested"] == 2
+    assert pair["bundle_candidate"] is False
+    # with only this pair tested (no translation user) the level is 0.05: a candidate
+    one = {(r["feature_a"], r["feature_b"]): r
+           for r in run_query("features", calls_csv(rows[:-1], name="one.csv"), "feature_pairs")}
+    assert one[("chat", "qa")]["pairs_tested"] == 1
+    assert one[("chat", "qa")]["bundle_candidate"] is True

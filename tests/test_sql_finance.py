@@ -228,6 +228,10 @@ def test_levers_apply_in_sequence_and_count_once(ledger_session):
     overlap = actions["overlap:rate-levers"]
     assert (overlap["kind"], overlap["confidence"], overlap["domain"]) == ("overlap", "low", "optimization")
     assert float(overlap["counted_monthly_usd"]) == pytest.approx(-17.91)
+    # money in prose is signed as in the amount column: -17.91 a month, -5.97 over
+    # the 10 days (25.03 - 31.00), never "$-17.91"
+    assert "Changes the total by -$17.91 a month (30-day month; -$5.97 over 10 days)." in overlap["detail"]
+    assert "$-" not in overlap["detail"]
     assert "overlap:caps" not in actions  # no cap: nothing for the caps to lose
     total = {r["position"]: float(r["monthly_usd"]) for r in rows_of(con, "SELECT * FROM actions_total")}
     assert total[1] == pytest.approx(652.5)            # (5 x 15.5 + 5 x 28) x 30 / 10
@@ -339,6 +343,9 @@ def test_an_upgrade_agrees_with_the_churn_rule(tmp_path):
         assert (actions["upgrade:C"]["confidence"], actions["upgrade:C"]["counted"]) == ("low", False)
         assert float(actions["upgrade:C"]["monthly_usd"]) == pytest.approx(70.0)
         assert "not counted: the fee rises 241%" in actions["upgrade:C"]["reconciliation"]
+        # advice the ledger rejects carries no severity: it is not a finding
+        assert actions["upgrade:C"]["title"].startswith("Considered, not recommended")
+        assert actions["upgrade:C"]["severity"] is None
         assert actions["cap:C"]["counted"] and float(actions["cap:C"]["monthly_usd"]) == pytest.approx(6.8)
         session.con.execute("SET VARIABLE churn_increase_pct = '300'")
         store_ledger(session.con)  # the levers and the ledger under that value
@@ -346,6 +353,8 @@ def test_an_upgrade_agrees_with_the_churn_rule(tmp_path):
     finally:
         session.close()
     assert (actions["upgrade:C"]["confidence"], actions["upgrade:C"]["counted"]) == ("medium", True)
+    # recommended, it is rated: 70 a month against 10 x 30 / 10 = 30 of monthly spend
+    assert actions["upgrade:C"]["severity"] == "high"
     assert "cap:C" not in actions
 
 
@@ -357,13 +366,20 @@ def test_small_actions_are_listed_together_under_the_dollar_floor(tmp_path):
     session = open_session(write_calls(tmp_path / "c.csv", rows))
     try:
         acts = rows_of(session.con, "SELECT * FROM actions WHERE lever = 'model switching'")
+        total = {r["line"]: r for r in rows_of(session.con, "SELECT * FROM actions_total")}
     finally:
         session.close()
+    levers = {r["lever"]: r for r in run_query("optimization", write_calls(tmp_path / "d.csv", rows),
+                                               "total_potential")}
     # gpt-4: 2 x (0.03 - 0.00015) = 0.0597; gpt-4-turbo 2 x (0.01 - 0.00015) = 0.0197:
     # 0.0794 over 2 days = 1.191 a month, one line
     assert [a["action_id"] for a in acts] == ["model-switching:smaller"]
     assert float(acts[0]["monthly_usd"]) == pytest.approx(1.191)
     assert acts[0]["title"] == "2 smaller model switching actions"
+    # the one line stands for two actions, and every count says two
+    assert acts[0]["action_count"] == 2
+    assert total["Savings that depend on quality (low confidence)"]["actions"] == 2
+    assert levers["model switching"]["actions"] == 2
 
 
 def test_every_report_shows_its_actions_from_the_one_ledger(tmp_path):
@@ -375,6 +391,22 @@ def test_every_report_shows_its_actions_from_the_one_ledger(tmp_path):
             by_id.setdefault(rec["action_id"], set()).add(rec["amount_usd"])
     # the same action shown in several reports carries one amount everywhere
     assert all(len(amounts) == 1 for amounts in by_id.values()), by_id
+
+
+def test_no_report_rates_a_target_or_a_rejected_action(tmp_path):
+    # ledger_rows' gpt-4 and gemini work, plus a starter customer C costing 5 a day on
+    # two days (as in the upgrade test: the pro upgrade is rejected by the churn rule)
+    rows = ledger_rows() + [
+        {"customer_id": "C", "subscription_tier": "starter", "timestamp": f"2025-11-{d:02d}T12:00:00",
+         "cost_usd": "5.000000"} for d in (2, 9)]
+    _, results = analyze.run_sql("all", write_calls(tmp_path / "calls.csv", rows))
+    recs = [rec for result in results for rec in result.to_json()["queries"]["recommendations"]]
+    unrated = [rec for rec in recs if rec["kind"] == "target"
+               or rec["title"].startswith("Considered, not recommended")]
+    assert any(rec["kind"] == "target" for rec in unrated)
+    assert any(rec["title"].startswith("Considered, not recommended") for rec in unrated)
+    assert {rec["severity"] for rec in unrated} == {None}
+    assert all(rec["severity"] for rec in recs if rec not in unrated)
 
 
 def test_the_agents_targets_are_ledger_rows_of_kind_target_never_counted(tmp_path):
@@ -404,6 +436,8 @@ def test_the_agents_targets_are_ledger_rows_of_kind_target_never_counted(tmp_pat
     assert [i["action_id"] for i in index["items"]].count("target:agents/research") == 1
     research, untagged = targets["target:agents/research"], targets["target:agents/unattributed"]
     assert (research["kind"], research["counted"], float(research["counted_monthly_usd"])) == ("target", False, 0)
+    # a gap to a target is never a severity (99.50 a month would be "high" on spend)
+    assert (research["severity"], untagged["severity"]) == (None, None)
     assert float(research["monthly_usd"]) == pytest.approx(19.9 * 30 / 6)
     assert float(untagged["monthly_usd"]) == pytest.approx(3.0 * 30 / 6)
     assert total["Targets (not counted)"]["monthly_usd"] == pytest.approx(99.5 + 15.0)

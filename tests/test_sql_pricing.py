@@ -71,7 +71,7 @@ def test_each_plan_is_evaluated_with_its_migration_policy(csv_path):
     assert hybrid["gain_now"] == pytest.approx(108.85 - 113.5)        # -4.65 while it lasts
     assert hybrid["gain_full"] == pytest.approx(137.35 - 113.5)       # +23.85 if P then stays
     assert hybrid["revenue_exposed"] == pytest.approx(99)             # P's current revenue
-    assert hybrid["churn_severity"] == "high"                         # 99 a month against 62 of spend
+    assert hybrid["churn_severity"] == "high"                         # 99 of 113.50 revenue, 1 of 2 customers
     # tiered moves both at once: P 114.75 (+15.9%), S 14.50: +15.75
     assert models["tiered"]["grandfathered_customers"] == 0
     assert models["tiered"]["gain_now"] == pytest.approx(15.75)
@@ -101,18 +101,40 @@ def test_the_recommended_plan_is_the_one_that_gains_under_its_policy(csv_path):
     assert risk["hybrid"]["churn_risk_pct"] == pytest.approx(50)
 
 
-def test_churn_severity_follows_the_one_alert_policy(calls_csv):
-    # 40 starter customers for 30 days; one (B) costs 20, so usage-based (2 x cost)
-    # bills it 40 against 29: +38%, grandfathered. The revenue it exposes, 29 a month,
-    # is measured like every alert: against the monthly spend, 39 x 0.02 + 20 = 20.78:
-    # 140% -> high. No plan gains enough to be recommended (usage-based loses 39 x
-    # 28.96), so nothing is alerted.
+def test_churn_severity_is_measured_against_revenue_and_customers(calls_csv):
+    # 40 starter customers for 30 days (revenue 40 x 29 = 1,160). The heavy ones (B..)
+    # cost 20, so usage-based (2 x cost) bills each 40 against 29: +38%, grandfathered.
+    # Severity is the larger of the shares of revenue and of customers exposed, on the
+    # alert policy's thresholds (high 10%, medium 3%, low from 1% and $10 a month):
+    #   one heavy:  29 / 1,160 = 2.5% of revenue, 1 / 40 = 2.5% of customers -> low
+    #   two heavy:  58 / 1,160 = 5.0%,            2 / 40 = 5.0%               -> medium
+    # Against AI spend (39 x 0.02 + 20 = 20.78 a month) one heavy customer's 29 would
+    # be 140%, "high": the rule is not measured on AI spend.
+    for heavy, share, severity in ((1, 2.5, "low"), (2, 5.0, "medium")):
+        rows = [call(f"c{n}", d, 0.01, "starter") for n in range(40 - heavy) for d in (1, 30)]
+        rows += [call(f"B{n}", d, 10, "starter") for n in range(heavy) for d in (1, 30)]
+        risk = {r["model"]: r for r in run_query("pricing", calls_csv(rows, name=f"h{heavy}.csv"),
+                                                 "churn_risk")}
+        assert risk["usage_based"]["churn_risk_customers"] == heavy
+        assert risk["usage_based"]["revenue_exposed"] == pytest.approx(29 * heavy)
+        assert risk["usage_based"]["revenue_exposed_pct"] == pytest.approx(share)
+        assert risk["usage_based"]["churn_risk_pct"] == pytest.approx(share)
+        assert risk["usage_based"]["churn_severity"] == severity, heavy
+    # 5 of 20 customers exposed (25% of customers) but only 5 x 29 = 145 of 145 + 15 x
+    # 299 = 4,630 of revenue (3.1%): the customer share makes it high.
+    rows = [call(f"e{n}", d, 0.01, "enterprise") for n in range(15) for d in (1, 30)]
+    rows += [call(f"B{n}", d, 10, "starter") for n in range(5) for d in (1, 30)]
+    risk = {r["model"]: r for r in run_query("pricing", calls_csv(rows, name="e.csv"), "churn_risk")}
+    assert risk["usage_based"]["revenue_exposed_pct"] == pytest.approx(100 * 145 / 4630, abs=0.01)
+    assert risk["usage_based"]["churn_risk_pct"] == pytest.approx(25)
+    assert risk["usage_based"]["churn_severity"] == "high"
+
+
+def test_no_plan_worth_it_raises_no_churn_alert(calls_csv):
+    # The one-heavy business above: no plan gains enough to be recommended
+    # (usage-based loses 39 x 28.96), so nothing is alerted.
     rows = [call(f"c{n}", d, 0.01, "starter") for n in range(39) for d in (1, 30)]
     rows += [call("B", 1, 10, "starter"), call("B", 30, 10, "starter")]
-    risk = {r["model"]: r for r in run_query("pricing", calls_csv(rows), "churn_risk")}
-    assert risk["usage_based"]["churn_risk_customers"] == 1
-    assert risk["usage_based"]["revenue_exposed"] == pytest.approx(29)
-    assert risk["usage_based"]["churn_severity"] == "high"
     assert run_query("pricing", calls_csv(rows, name="b.csv"), "alerts") == []
     plan = run_query("pricing", calls_csv(rows, name="c.csv"), "migration_plan")
     assert {p["to_model"] for p in plan} == {"no plan recommended"}

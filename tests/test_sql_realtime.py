@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from conftest import run_query
+from conftest import run_query, whole_day_time
 from finops.engine import analyze
 
 CONTRACT = {
@@ -86,6 +86,34 @@ def test_daily_spikes_need_a_baseline_and_money(calls_csv):
     spikes = run_query("realtime", calls_csv(rows), "daily_spikes")
     assert [(r["customer_id"], r["call_date"], r["cost"], r["baseline"], r["ratio"], r["excess_cost"])
             for r in spikes] == [("cust_a", "2025-11-08", 10, 1, pytest.approx(10), 9)]
+
+
+def test_only_spikes_above_the_dollar_floor_alert_on_their_one_off_excess(calls_csv):
+    # Nov 1..8, whole days (8 covered days). cust_a: 1 a day, 10 on Nov 8: a spike
+    # $9 above its baseline, under the $10 floor: listed, not alerted. cust_b: 2 a day,
+    # 40 on Nov 8: $38 above, alerted. cust_c: a steady 20 a day. Spend 17 + 54 + 160 =
+    # 231, a month 231 x 30 / 8 = 866.25. The alert's amount is the one-off excess, 38
+    # (not 38 x 30 / 8 = 142.50 a month, nor 47 with cust_a's): 38 / 866.25 = 4.4% of
+    # monthly spend, medium.
+    def days(customer, costs):
+        return [{"customer_id": customer, "timestamp": f"2025-11-{d:02d}T{whole_day_time(d)}",
+                 "cost_usd": c} for d, c in costs.items()]
+    rows = (days("cust_a", {**{d: "1" for d in range(1, 8)}, 8: "10"})
+            + days("cust_b", {**{d: "2" for d in range(1, 8)}, 8: "40"})
+            + days("cust_c", {d: "20" for d in range(1, 9)}))
+    spikes = run_query("realtime", calls_csv(rows), "daily_spikes")
+    assert [(r["customer_id"], r["excess_cost"], r["alerted"]) for r in spikes] == [
+        ("cust_b", 38, True), ("cust_a", 9, False)]
+    rules = {r["rule"]: r for r in run_query("realtime", calls_csv(rows, name="b.csv"), "alert_rules")}
+    spike = rules["Daily spike over 5x the customer average"]
+    assert (spike["triggered"], spike["customers"]) == (1, 1)
+    assert spike["amount_usd"] == pytest.approx(38)
+    assert spike["amount_period"] == "one-off, over the period"
+    assert spike["severity"] == "medium"
+    [alert] = run_query("realtime", calls_csv(rows, name="c.csv"), "alerts")
+    assert (alert["severity"], alert["amount_usd"]) == ("medium", pytest.approx(38))
+    assert "$38.00 of one-off excess over the baseline in the 8 days 2025-11-01..2025-11-08, not a monthly rate" \
+        in alert["detail"]
 
 
 def test_budget_status_is_per_30_day_month_of_billed_days(calls_csv):
@@ -185,17 +213,19 @@ def test_heavy_users_get_caps_not_upgrade_advice_above_the_top_tier(calls_csv):
 
 
 def test_alert_rule_for_cost_over_30_pct_of_revenue(calls_csv):
-    # One day. cust_s: starter, revenue 29 / 30 = 0.966667, cost 2.00: over 30% and
-    # losing 1.033333. cust_p: pro, revenue 3.30, cost 1.50: 45% of revenue, over 30%,
-    # but profitable: a target gap is no money at stake. At stake: 1.033333 x 30 =
-    # 31.00 a month against a monthly spend of 3.50 x 30 = 105: 29.5%, high.
+    # One day. cust_s: starter, revenue 29 / 30 = 0.966667, cost 2.00: over 30%
+    # (0.29) by 1.71, and losing 1.033333. cust_p: pro, revenue 3.30, cost 1.50: 45% of
+    # revenue, over 30% (0.99) by 0.51, profitable. The rule's amount is its own measure
+    # over both customers it counts: (1.71 + 0.51) x 30 = 66.60 a month (not the loss
+    # of cust_s alone, 31), against a monthly spend of 3.50 x 30 = 105: 63.4%, high.
     rows = [{"customer_id": "cust_s", "subscription_tier": "starter", "cost_usd": "2.000000"},
             {"customer_id": "cust_p", "subscription_tier": "pro", "cost_usd": "1.500000"}]
     rules = run_query("realtime", calls_csv(rows), "alert_rules")
     first = rules[0]
     assert first["rule"] == "AI cost over 30% of revenue"
-    assert first["status"] == "triggered: alerted in profitability" and first["customers"] == 2
-    assert first["amount_usd"] == pytest.approx(31)
+    assert first["status"] == "triggered: its losing customers alerted in profitability"
+    assert first["customers"] == 2
+    assert first["amount_usd"] == pytest.approx(66.6)
     assert first["severity"] == "high"
     # cust_s is also over its fee-based allocation (2.00 x 30 = 60 a month against 29):
     # the same loss, the same severity (one finding, one severity)

@@ -1,7 +1,7 @@
 -- name: agents
 -- title: Agent runs and sessions
 -- category: finops
--- version: 7
+-- version: 8
 -- description: What each agent run (a trace: every model call sharing a
 --   trace_id) and each session (session_id) cost over the file's period:
 --   the most expensive runs, how many calls a run takes, each feature's

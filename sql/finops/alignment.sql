@@ -1,7 +1,7 @@
 -- name: alignment
 -- title: Organizational alignment
 -- category: finops
--- version: 6
+-- version: 7
 -- description: Who spends what: cost by organization, product, feature and
 --   environment, a chargeback that keeps tagged cost with its owner and
 --   spreads only untagged (shared) cost over the organizations in proportion

@@ -1,7 +1,7 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 10
+-- version: 12
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
@@ -231,7 +231,8 @@ SELECT a.lever,
        sum(a.counted_monthly_usd) AS monthly_savings,
        pct(sum(a.counted_monthly_usd), any_value(fp.monthly_spend)) AS share_pct,
        any_value(a.confidence) AS confidence,
-       count(*) AS actions
+       -- each action a 'smaller' line sums; the overlap line is an adjustment
+       CAST(coalesce(sum(a.action_count) FILTER (WHERE a.kind <> 'overlap'), 0) AS BIGINT) AS actions
 FROM actions AS a CROSS JOIN fp
 WHERE a.domain = 'optimization' AND a.kind IN ('saving', 'avoided cost', 'overlap')
 GROUP BY a.lever

@@ -1,7 +1,7 @@
 -- name: realtime
 -- title: Real-time decision making
 -- category: finops
--- version: 8
+-- version: 11
 -- description: What needs action now: calls whose cost per token is far off
 --   their model and task, customers whose daily spend spikes, customers whose
 --   AI cost runs past their fee (a margin finding), customers the calls show
@@ -172,12 +172,13 @@ ORDER BY z_score DESC, call_id;
 
 -- query: daily_spikes
 -- title: Daily cost spikes
--- description: Customer-days costing more than 5 times (by default) the customer's average over at least 7 other active days, and at least $1 above it.
+-- description: Customer-days costing more than 5 times (by default) the customer's average over at least 7 other active days, and at least $1 above it; alerted only at $10 or more above it (the alert policy's dollar floor).
 -- chart: bar
 -- x: customer_id
 -- y: cost, baseline
 -- limit: 50
-SELECT customer_id, call_date, cost, baseline, ratio, calls, active_days, excess_cost
+SELECT customer_id, call_date, cost, baseline, ratio, calls, active_days, excess_cost,
+       excess_cost >= (SELECT dollar_floor_usd FROM alert_policy) AS alerted
 FROM realtime_spikes
 ORDER BY ratio DESC, customer_id, call_date;
 
@@ -208,22 +209,26 @@ GROUP BY r.risk, r.position
 ORDER BY r.position;
 
 -- query: _rules
--- The alert rules, evaluated. amount_usd is the money each rule puts at
--- stake, money actually lost or overspent (never the gap to a target):
--- for the margin rules (AI cost over usage_revenue_pct of revenue, over 80%
--- of the fee-based allocation) the cost its customers run above the
+-- The alert rules, evaluated. amount_usd is the money of the customers or
+-- days the rule finds: for AI cost over usage_revenue_pct of revenue, the
+-- cost those customers run above usage_revenue_pct of their revenue (the
+-- rule's own measure, over all the customers it counts); for AI cost over
+-- 80% of the fee-based allocation, the cost its customers run above the
 -- revenue they pay (their loss, as profitability's alert); spike cost above
 -- baseline (the excess); anomalous cost above the expected cost. All over
--- the period, then per 30-day month. Severity is the one alert policy
--- (alert_severity in sql/finance.sql): the monthly amount against monthly
--- spend.
+-- the period, then per 30-day month (stake_usd), except spikes: a spike is a
+-- one-off day, so its excess is not a monthly rate; stake_usd is the excess
+-- over the period, of the spikes whose excess meets the alert policy's
+-- dollar floor (smaller ones are listed in daily_spikes, not alerted).
+-- Severity is the one alert policy (alert_severity in sql/finance.sql) on
+-- stake_usd against monthly spend.
 CREATE OR REPLACE TEMP TABLE realtime_rules AS
 WITH fp AS (SELECT * FROM finance_period),
 rules AS (
     SELECT 1 AS position, 'AI cost over ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% of revenue' AS rule,
            'customer cost > ' || format('{:.0f}', getvariable('usage_revenue_pct')) || '% x revenue' AS condition,
            count(*) AS triggered, count(*) AS customers,
-           coalesce(sum(greatest(total_cost - revenue, 0)), 0) AS amount_usd,
+           coalesce(sum(total_cost - revenue * getvariable('usage_revenue_pct') / 100), 0) AS amount_usd,
            string_agg(customer_id, ', ' ORDER BY total_cost - revenue * getvariable('usage_revenue_pct') / 100 DESC, customer_id) AS top_customers,
            count(*) FILTER (WHERE total_cost > revenue) AS losing
     FROM realtime_budget
@@ -231,11 +236,14 @@ rules AS (
     UNION ALL
     SELECT 2, 'Daily spike over ' || format('{:.0f}', getvariable('spike_ratio')) || 'x the customer average',
            'customer-day cost > ' || format('{:.0f}', getvariable('spike_ratio')) || ' x baseline and >= $'
-               || format('{:.2f}', getvariable('spike_min_usd')) || ' above it',
-           coalesce(sum(days), 0), count(*), coalesce(sum(excess), 0),
+               || format('{:,.2f}', greatest(getvariable('spike_min_usd'), any_value(p.dollar_floor_usd))) || ' above it',
+           coalesce(sum(days), 0), count(days), coalesce(sum(excess), 0),
            string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id), NULL
     FROM (SELECT customer_id, count(*) AS days, sum(excess_cost) AS excess
-          FROM realtime_spikes GROUP BY customer_id)
+          FROM realtime_spikes
+          WHERE excess_cost >= (SELECT dollar_floor_usd FROM alert_policy)
+          GROUP BY customer_id) AS s
+    RIGHT JOIN alert_policy AS p ON true
     UNION ALL
     SELECT 3, 'AI cost over 80% of the fee-based allocation', 'cost a 30-day month >= 80% x allocation',
            count(*), count(*),
@@ -252,37 +260,47 @@ rules AS (
           FROM realtime_anomalies GROUP BY customer_id)
 )
 SELECT r.*,
-       -- rules 1 and 3 put a money figure on the same loss as profitability's
-       -- unprofitable-customer alert: one loss, one alert, in the report that owns it
+       -- rules 1 and 3 find the customers of profitability's unprofitable-customer
+       -- alert (rule 1 with the thin-margin ones too): one loss, one alert, in the
+       -- report that owns it
        r.position IN (1, 3) AS alerted_in_profitability,
-       per_month(r.amount_usd, fp.covered_days) AS monthly_usd,
-       alert_severity(per_month(r.amount_usd, fp.covered_days)) AS severity
+       r.position = 2 AS one_off,
+       CASE WHEN r.position = 2 THEN money(r.amount_usd)
+            ELSE per_month(r.amount_usd, fp.covered_days) END AS stake_usd,
+       alert_severity(CASE WHEN r.position = 2 THEN money(r.amount_usd)
+                           ELSE per_month(r.amount_usd, fp.covered_days) END) AS severity
 FROM rules AS r CROSS JOIN fp;
 
 -- query: alert_rules
 -- title: Alert rules
--- description: Each rule, its condition, how often it fired, the dollars at stake a 30-day month and the severity the alert policy gives them (none below $10 a month or 1% of spend).
+-- description: Each rule, its condition, how often it fired, its dollars (cost above 30% of revenue, by default, for the revenue rule; the loss for the allocation rule; the excess over the expected cost for anomalies: each a 30-day month; for spikes the one-off excess over the baseline in the period, of spikes at least $10 above it) and the severity the alert policy gives them (none below $10 or 1% of monthly spend).
 -- chart: none
 SELECT rule, condition,
        CASE WHEN triggered = 0 THEN 'ok' WHEN severity IS NULL THEN 'below materiality'
+            WHEN alerted_in_profitability AND position = 1 THEN 'triggered: its losing customers alerted in profitability'
             WHEN alerted_in_profitability THEN 'triggered: alerted in profitability'
             ELSE 'triggered' END AS status,
-       triggered, customers, monthly_usd AS amount_usd, coalesce(severity, '—') AS severity
+       triggered, customers, stake_usd AS amount_usd,
+       CASE WHEN one_off THEN 'one-off, over the period' ELSE 'a 30-day month' END AS amount_period,
+       coalesce(severity, '—') AS severity
 FROM realtime_rules
 ORDER BY position;
 
 -- query: alerts
 -- title: Alerts
--- description: Rules that fired above materiality; severity from the alert policy on the monthly dollars at stake. Customers costing more than they pay are one loss, alerted once, in profitability (the alert rules table shows both rules that find them).
+-- description: Rules that fired above materiality; severity from the alert policy on the dollars at stake (a 30-day month; for spikes, the one-off excess in the period). Customers costing more than they pay are one loss, alerted once, in profitability (the alert rules table shows both rules that find them).
 -- chart: none
 SELECT severity, rule AS title,
-       format('{:,} triggered for {:,} customer(s){}; ${:,.2f} at stake a 30-day month (customers: {}{}).',
+       format('{:,} triggered for {:,} customer(s){}; {} (customers: {}{}).',
               triggered, customers,
-              CASE WHEN losing IS NOT NULL THEN format(', {:,} of them costing more than they pay (the money at stake)', losing) ELSE '' END,
-              monthly_usd,
+              CASE WHEN losing IS NOT NULL THEN format(', {:,} of them costing more than they pay', losing) ELSE '' END,
+              CASE WHEN one_off
+                   THEN format('${:,.2f} of one-off excess over the baseline in {}, not a monthly rate',
+                               stake_usd, (SELECT period_label FROM finance_period))
+                   ELSE format('${:,.2f} at stake a 30-day month', stake_usd) END,
               array_to_string(string_split(top_customers, ', ')[1:5], ', '),
               CASE WHEN customers > 5 THEN format(' and {:,} more', customers - 5) ELSE '' END) AS detail,
-       monthly_usd AS amount_usd
+       stake_usd AS amount_usd
 FROM realtime_rules
 WHERE triggered > 0 AND severity IS NOT NULL AND NOT alerted_in_profitability
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;

@@ -1,14 +1,14 @@
 -- name: features
 -- title: Feature economics
 -- category: ubr
--- version: 6
+-- version: 8
 -- description: What each product feature costs in AI calls, how widely it is
 --   adopted, the subscription revenue attributed to it by call share (an
 --   allocation, not revenue it earns or would lose), where each feature sits
 --   (invest, optimize, maintain, sunset), cost targets, and the features used
 --   together more often than chance (a significance test).
 -- param: min_support = 10 min 1 | Fewest customers using both features of a pair before it is tested
--- param: max_p_value = 0.05 min 0 max 1 | Significance level of the bundle test
+-- param: max_p_value = 0.05 min 0 max 1 | Significance level of the bundle test, before the Bonferroni correction over the pairs tested
 
 -- query: _customers
 CREATE OR REPLACE TEMP TABLE features_customers AS
@@ -118,8 +118,12 @@ ORDER BY cost DESC, customer_id, feature_id;
 -- Significance: Pearson's chi-square test of independence on the 2x2 table
 -- of customers (uses a / not, uses b / not), one-sided for lift > 1:
 -- p = 1 - Phi(z), z = (ad - bc) * sqrt(n) / sqrt((a+b)(c+d)(a+c)(b+d)).
--- A pair is a bundle candidate at p < max_p_value with at least min_support
--- customers using both.
+-- The test is valid only when every expected cell count (row total x
+-- column total / n) is at least 5: min_expected_count. Every pair listed is
+-- tested, so the significance level is Bonferroni-corrected over them:
+-- p < max_p_value / pairs tested. A pair is a bundle candidate when it
+-- passes that corrected level with lift > 1, a valid test and at least
+-- min_support customers using both.
 CREATE OR REPLACE TEMP TABLE features_pairs AS
 WITH n AS (SELECT count(*) AS n FROM features_customers),
 pairs AS (
@@ -146,17 +150,24 @@ SELECT feature_a || ' + ' || feature_b AS pair, feature_a, feature_b, customers,
                 sqrt(CAST(customers_a AS DOUBLE) * (n - customers_a) * customers_b * (n - customers_b))) AS z,
        1 - normal_cdf(safe_div((CAST(both_ AS DOUBLE) * neither - CAST(only_a AS DOUBLE) * only_b) * sqrt(n),
                                sqrt(CAST(customers_a AS DOUBLE) * (n - customers_a) * customers_b * (n - customers_b))))
-           AS p_value
+           AS p_value,
+       -- each expected count is a row total x a column total / n: the least is
+       -- the least row total x the least column total / n
+       round(safe_div(least(CAST(customers_a AS DOUBLE), n - customers_a) * least(customers_b, n - customers_b), n), 2)
+           AS min_expected_count,
+       count(*) OVER () AS pairs_tested
 FROM cells;
 
 -- query: feature_pairs
 -- title: Features used together
--- description: Pairs of features used by the same customers; a bundle candidate needs lift above 1 with p < 0.05 (chi-square test, one-sided) and at least 10 customers using both.
+-- description: Pairs of features used by the same customers; a bundle candidate needs lift above 1 with p < 0.05 / the number of pairs tested (chi-square test, one-sided, Bonferroni-corrected over every pair listed), every expected count of the 2x2 table at least 5, and at least 10 customers using both.
 -- chart: hbar
 -- x: pair
 -- y: customers
 SELECT pair, feature_a, feature_b, customers, customers_pct, lift, p_value,
-       p_value < getvariable('max_p_value') AND customers >= getvariable('min_support') AND lift > 1
+       min_expected_count, pairs_tested,
+       coalesce(p_value < getvariable('max_p_value') / pairs_tested AND min_expected_count >= 5
+                AND customers >= getvariable('min_support') AND lift > 1, false)
            AS bundle_candidate
 FROM features_pairs
 ORDER BY customers DESC, lift DESC, feature_a, feature_b;

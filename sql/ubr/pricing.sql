@@ -1,7 +1,7 @@
 -- name: pricing
 -- title: Pricing strategy
 -- category: ubr
--- version: 6
+-- version: 7
 -- description: Re-bills every customer's actual usage under four pricing
 --   models (flat subscription, tiered with overage, usage-based, hybrid) and
 --   compares revenue, margin, who pays more or less, the impact on low,
@@ -53,15 +53,19 @@ FROM pricing_plan_bills AS b JOIN pricing_customers AS c USING (customer_id);
 -- grandfathered_until; gain_now = revenue while they do - current revenue;
 -- gain_full = once it ends, if all stayed; revenue_exposed = the current
 -- revenue of the grandfathered customers, likely to leave when it ends.
--- churn severity scales with that revenue (against all revenue) and the
--- share of customers affected: high at 10% of revenue or 10% of customers,
--- medium at 3%, low above the alert policy's floors.
+-- churn severity scales with that revenue (against all revenue, not AI
+-- spend) and the share of customers affected, whichever is larger, on the
+-- alert policy's thresholds (alert_severity_at_share): high at 10% of
+-- revenue or 10% of customers, medium at 3%, low above the policy's floors
+-- ($10 a month exposed, 1%).
 CREATE OR REPLACE TEMP TABLE pricing_models AS
 SELECT p.*, p.plan AS model,
        p.grandfathered_customers AS churn_risk_customers,
        p.revenue - p.current_revenue AS extra_revenue,
        CASE WHEN p.grandfathered_customers = 0 THEN NULL
-            ELSE alert_severity(per_month(p.revenue_exposed, fp.covered_days)) END
+            ELSE alert_severity_at_share(per_month(p.revenue_exposed, fp.covered_days),
+                                         greatest(pct(p.revenue_exposed, p.current_revenue),
+                                                  pct(p.grandfathered_customers, p.customers))) END
            AS churn_severity
 FROM pricing_plans AS p CROSS JOIN finance_period AS fp;
 
@@ -135,7 +139,7 @@ ORDER BY CASE usage_segment WHEN 'low' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END;
 
 -- query: churn_risk
 -- title: Churn risk by plan
--- description: Under each plan, if it were adopted: customers whose bill would rise by more than the churn threshold (grandfathered), the current revenue they bring (exposed when the grandfathering ends: not revenue at risk today), and its severity under the alert policy.
+-- description: Under each plan, if it were adopted: customers whose bill would rise by more than the churn threshold (grandfathered), the current revenue they bring (exposed when the grandfathering ends: not revenue at risk today), and its severity: the larger of the shares of revenue and of customers affected, high at 10%, medium at 3%, low from 1% (and $10 a month).
 -- chart: bar
 -- x: model
 -- y: revenue_exposed
@@ -187,7 +191,7 @@ SELECT * FROM report_actions('pricing') ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- description: Current pricing at a loss, and the revenue the recommended plan (if any) would expose when its grandfathering ends; severity from the one alert policy on the monthly amount.
+-- description: Current pricing at a loss, and the revenue the recommended plan (if any) would expose when its grandfathering ends; the loss is rated by the alert policy on its monthly amount, the exposure by the plan's churn severity (shares of revenue and of customers).
 -- chart: none
 WITH fp AS (SELECT * FROM finance_period),
 items AS (

@@ -1,7 +1,7 @@
 -- name: profitability
 -- title: Customer profitability
 -- category: ubr
--- version: 8
+-- version: 9
 -- description: Revenue from each customer's subscription, each day billed at
 --   that day's tier, against the AI cost it causes: margin per customer and
 --   per tier, the margin distribution, the customers that lose money, and
