@@ -141,7 +141,7 @@ def test_headline_recommendations_alerts(orgs_csv):
     headline = {r["label"].split(" for the ")[0]: r for r in run_query("alignment", orgs_csv, "headline")}
     assert 2 <= len(headline) <= 4
     assert headline["Total cost"]["value"] == pytest.approx(7.5)
-    assert headline["Non-production share"]["value"] == pytest.approx(100 * 3.5 / 7.5)
+    assert headline["Non-production share (target 10.0%)"]["value"] == pytest.approx(100 * 3.5 / 7.5)
 
     recs = run_query("alignment", orgs_csv, "recommendations")
     # non-production 3.5 against a 10% target of 7.5 = 0.75: 2.75 above target in the
@@ -150,16 +150,14 @@ def test_headline_recommendations_alerts(orgs_csv):
         (1, "target", False, pytest.approx(82.5))]
     assert recs[0]["title"] == "Hold staging and development to 10.0% of spend"
 
+    assert recs[0]["severity"] is None  # a gap to a target has no severity
     alerts = run_query("alignment", orgs_csv, "alerts")
-    # monthly spend 7.5 x 30 = 225. Non-production over target: 82.5 a month, 36.7%
-    # of spend: high. org_001 holds 53.3% of spend, but a share is no money at stake:
-    # no alert. (No unit-cost alert either: a variance between organizations nets to
-    # zero.)
-    assert [(r["severity"], r["title"], r["amount_usd"]) for r in alerts] == [
-        ("high", "Non-production spend over target", pytest.approx(82.5)),
-    ]
+    # The non-production gap is that target, not an alert (severity is never a gap to
+    # a target). org_001 holds 53.3% of spend, but a share is no money at stake: no
+    # alert. (No unit-cost alert either: a variance between organizations nets to zero.)
+    assert alerts == []
 
 
 def test_non_production_target_parameter(orgs_csv):
-    alerts = run_query("alignment", orgs_csv, "alerts", non_production_target_pct=50)
-    assert alerts == []  # 46.7% non-production is under a 50% target
+    recs = run_query("alignment", orgs_csv, "recommendations", non_production_target_pct=50)
+    assert recs == []  # 46.7% non-production is under a 50% target: no target to hold

@@ -1,7 +1,7 @@
 -- name: alignment
 -- title: Organizational alignment
 -- category: finops
--- version: 7
+-- version: 8
 -- description: Who spends what: cost by organization, product, feature and
 --   environment, a chargeback that keeps tagged cost with its owner and
 --   spreads only untagged (shared) cost over the organizations in proportion
@@ -228,7 +228,8 @@ ORDER BY month NULLS FIRST, scope, scope_id;
 SELECT label, value, unit FROM (VALUES
     (1, 'Total cost for ' || (SELECT period_label FROM finance_period), (SELECT money(cost) FROM alignment_totals), 'usd'),
     (2, 'Organizations', (SELECT money(count(DISTINCT organization_id)) FROM alignment_usage), 'count'),
-    (3, 'Non-production share', (SELECT money(pct(non_production_cost, cost)) FROM alignment_totals), 'pct'),
+    (3, format('Non-production share (target {:.1f}%)', CAST(getvariable('non_production_target_pct') AS DOUBLE)),
+        (SELECT money(pct(non_production_cost, cost)) FROM alignment_totals), 'pct'),
     (4, 'Largest organization share', (SELECT money(max(share_pct)) FROM alignment_showback), 'pct')
 ) AS t(n, label, value, unit)
 ORDER BY n;
@@ -241,35 +242,23 @@ SELECT * FROM report_actions('alignment') ORDER BY priority;
 
 -- query: alerts
 -- title: Alerts
--- description: Non-production spend over target and budgets over or forecast over, each under the one alert policy (money per 30-day month against monthly spend). A unit-cost variance between organizations nets to zero across them and raises no alert, nor does one organization's share of spend, which is no money at stake (see the showback table).
+-- description: Budgets over or forecast over, under the one alert policy (money per 30-day month against monthly spend). Non-production spend above its target share is a target in the actions, not an alert: a gap to a target is no money lost or at risk. A unit-cost variance between organizations nets to zero across them and raises no alert, nor does one organization's share of spend, which is no money at stake (see the showback table).
 -- chart: none
--- Non-production over target: the spend above the target share. Budgets:
--- the forecast month-end cost above the budget (the budget is monthly).
+-- A budget alert is the forecast month-end cost above the budget (the
+-- budget is monthly). Non-production spend above its target share is the ledger's
+-- target (recommendations), with no severity, as every target.
 -- An organization's share of spend is no money at stake (nothing is lost
 -- or at risk because one team spends most): the showback table shows each
 -- share, and no alert is raised on it.
 WITH fp AS (SELECT * FROM finance_period),
 alerts AS (
-    SELECT 'Non-production spend over target' AS title,
-           format('Staging and development cost ${:,.2f} over the {} days, {:.1f}% of all spend (target {:.1f}%); '
-                  || '${:,.2f} a 30-day month above the target.',
-                  non_production_cost, fp.period_days, pct(non_production_cost, cost),
-                  CAST(getvariable('non_production_target_pct') AS DOUBLE),
-                  per_month(non_production_cost - cost * CAST(getvariable('non_production_target_pct') AS DOUBLE) / 100,
-                            fp.covered_days)) AS detail,
-           per_month(non_production_cost - cost * CAST(getvariable('non_production_target_pct') AS DOUBLE) / 100,
-                     fp.covered_days) AS amount_usd
-    FROM alignment_totals, fp
-    WHERE pct(non_production_cost, cost) > CAST(getvariable('non_production_target_pct') AS DOUBLE)
-
-    UNION ALL
-    SELECT format('{} {}: {} for {}', scope, scope_id, status, month),
+    SELECT format('{} {}: {} for {}', scope, scope_id, status, month) AS title,
            format('Actual ${:,.2f} against a ${:,.2f} budget ({:.1f}%); {} ${:,.2f}: ${:,.2f} over the budget for the month.',
                   actual, budget_usd, used_pct,
                   CASE WHEN month_state = 'open' THEN 'at the month-to-date rate the month ends at'
                        ELSE 'the month closed at' END,
-                  forecast_month_end, forecast_month_end - budget_usd),
-           forecast_month_end - budget_usd
+                  forecast_month_end, forecast_month_end - budget_usd) AS detail,
+           forecast_month_end - budget_usd AS amount_usd
     FROM budget_vs_actual WHERE status IN ('over budget', 'forecast over')
 )
 SELECT severity, title, detail, amount_usd
