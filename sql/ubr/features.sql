@@ -1,7 +1,7 @@
 -- name: features
 -- title: Feature economics
 -- category: ubr
--- version: 8
+-- version: 9
 -- description: What each product feature costs in AI calls, how widely it is
 --   adopted, the subscription revenue attributed to it by call share (an
 --   allocation, not revenue it earns or would lose), where each feature sits
@@ -153,7 +153,9 @@ SELECT feature_a || ' + ' || feature_b AS pair, feature_a, feature_b, customers,
            AS p_value,
        -- each expected count is a row total x a column total / n: the least is
        -- the least row total x the least column total / n
-       round(safe_div(least(CAST(customers_a AS DOUBLE), n - customers_a) * least(customers_b, n - customers_b), n), 2)
+       -- (not rounded: a rounded tie such as 4.225 rounds one way on DuckDB and
+       -- the other on Spark; the report shows it to two decimals)
+       safe_div(least(CAST(customers_a AS DOUBLE), n - customers_a) * least(customers_b, n - customers_b), n)
            AS min_expected_count,
        count(*) OVER () AS pairs_tested
 FROM cells;
