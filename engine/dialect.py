@@ -32,12 +32,14 @@ The rules, in the order they are applied:
 8. Division is DOUBLE division, as in DuckDB (Spark keeps a DECIMAL scale).
 9. `list(x ORDER BY y)` keeps its order (sorted array of structs).
 10. Table macros (`CREATE MACRO m(a) AS TABLE SELECT ...`) used in FROM
-    become their SELECT as a subquery.
+    become their SELECT as a subquery, and so does `query('SELECT ...')`
+    of a literal text.
 11. `epoch_ms`, a LIMIT computed by a subquery, `quantile_disc`, DECIMAL
     percentiles (DuckDB's exact, floored interpolation), `GROUP BY ALL`,
     aggregates in ORDER BY, `any_value(..) FILTER`, and scalar subqueries
-    of a grouped SELECT (into its GROUP BY): each the way Spark takes it,
-    see the rule's docstring.
+    of a grouped SELECT (into its GROUP BY), `error()`,
+    `regexp_full_match()` and `arg_min(x, (a, b))`: each the way Spark
+    takes it, see the rule's docstring.
 
 What has no faithful translation is reported by `untranslatable()` with the
 construct's name, which `finops check --engine spark` prints with file:line.
@@ -530,11 +532,76 @@ def _subqueries_into_group_by(node):
     return node
 
 
+def _query_function(tree):
+    """`query('SELECT ...')` in FROM (DuckDB runs the text as a query): the text,
+    parsed as DuckDB SQL, as a subquery. Only a literal text has a faithful
+    translation (list_price_match('...') passes one). Runs before the
+    bottom-up rules, so they rewrite the inner query too."""
+    def sub(node):
+        if isinstance(node, exp.Table) and _call_name(node.this) == "query":
+            args = node.this.expressions
+            if len(args) != 1 or not isinstance(args[0], exp.Literal) or not args[0].is_string:
+                raise FinopsError("query() needs a literal SQL text to run on Spark")
+            inner = parse(args[0].this)
+            alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier("query"))
+            return exp.Subquery(this=inner, alias=alias.copy())
+        return node
+    return tree.transform(sub)
+
+
+def _materialized(node):
+    """`WITH x AS MATERIALIZED (...)` is a DuckDB planning hint: Spark takes the CTE without it."""
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node.set("materialized", None)
+    return node
+
+
+def _error(node):
+    """DuckDB's error(message) fails the query with that message: Spark's raise_error."""
+    if _call_name(node) == "error":
+        return exp.Anonymous(this="raise_error", expressions=[a.copy() for a in node.expressions])
+    return node
+
+
+def _full_match(node):
+    """regexp_full_match(s, p): the whole string matches. Spark's RLIKE finds p
+    anywhere, and `$` also matches before a final line break: anchor with ^ and \\z."""
+    if not isinstance(node, exp.RegexpFullMatch):
+        return node
+    pattern = node.expression
+    text = _literal_text(pattern)
+    if text is not None:
+        anchored = exp.Literal.string(f"^(?:{text})\\z")
+    else:
+        anchored = exp.Concat(expressions=[exp.Literal.string("^(?:"), pattern.copy(),
+                                           exp.Literal.string(")\\z")])
+    return exp.RegexpLike(this=node.this.copy(), expression=anchored)
+
+
+def _row_key(node):
+    """arg_min(x, (a, b)) orders by the row (a, b), where DuckDB puts a NULL
+    field after every value; a Spark struct puts it first. Each field becomes
+    (field IS NULL, field), so a NULL sorts last on both engines."""
+    if not (isinstance(node, exp.Tuple) and isinstance(node.parent, (exp.ArgMin, exp.ArgMax))
+            and node.arg_key == "expression"):
+        return node
+    fields = []
+    for field in node.expressions:
+        fields += [exp.Is(this=field.copy(), expression=exp.Null()), field.copy()]
+    return exp.Anonymous(this="struct", expressions=fields)
+
+
 def _hugeint(node):
     """DuckDB HUGEINT (128-bit) is Spark DECIMAL(38, 0)."""
     if isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.INT128,):
         return exp.DataType.build("DECIMAL(38, 0)")
     return node
+
+
+def spark_type(duckdb_type: str) -> str:
+    """A DuckDB column type (as DESCRIBE names it) as a Spark SQL type."""
+    require_sqlglot()
+    return _hugeint(exp.DataType.build(duckdb_type, dialect="duckdb")).sql(dialect="spark")
 
 
 def _values_with_subqueries(node):
@@ -599,7 +666,7 @@ def _join_generator(select, generator, name: str, columns: list[str]):
     return select.join(exp.Lateral(this=generator, alias=alias))
 
 
-RULES = (_hugeint, _any_value, _group_by_all, _subqueries_into_group_by, _ordered_by_aggregate, _computed_limit, _epoch_ms, _zipped_generators, _list_slice, _values_with_subqueries, _nested_generators, _getvariable, _percentiles, _series, _format, _days, _division, _ordered_list)
+RULES = (_materialized, _error, _full_match, _row_key, _hugeint, _any_value, _group_by_all, _subqueries_into_group_by, _ordered_by_aggregate, _computed_limit, _epoch_ms, _zipped_generators, _list_slice, _values_with_subqueries, _nested_generators, _getvariable, _percentiles, _series, _format, _days, _division, _ordered_list)
 
 
 def _bottom_up(node, rule):
@@ -623,7 +690,15 @@ def parse(sql: str, macros: dict[str, Macro] | None = None):
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise FinopsError(f"cannot parse for Spark: {str(exc).splitlines()[0]}") from None
-    return _expand_macros(tree, macros) if macros else tree
+    tree = _expand_macros(tree, macros) if macros else tree
+    return _query_function(tree)
+
+
+def variables_read(sql: str, macros: dict[str, Macro] | None = None) -> set[str]:
+    """The names a statement reads with getvariable('name'), its macros expanded."""
+    return {node.expressions[0].this.lower() for node in parse(sql, macros).find_all(exp.Anonymous)
+            if _call_name(node) == "getvariable" and node.expressions
+            and isinstance(node.expressions[0], exp.Literal) and node.expressions[0].is_string}
 
 
 def translate(sql: str, macros: dict[str, Macro] | None = None, column_types=None) -> str:

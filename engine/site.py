@@ -400,7 +400,8 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
             if runner is not None:
                 from . import spark as spark_engine
                 spark_dir = Path(tempfile.mkdtemp(prefix="finops-spark-"))
-                source = spark_engine.attach(runner, session, analyzers, spark_dir)
+                source = spark_engine.attach(runner, session, analyzers, spark_dir,
+                                             subscriptions=subscriptions, budgets=budgets)
             try:
                 actions = ledger(session.con)
             except Exception as exc:  # the reports still build without the ledger
