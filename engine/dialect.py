@@ -38,8 +38,10 @@ The rules, in the order they are applied:
     percentiles (DuckDB's exact, floored interpolation), `GROUP BY ALL`,
     aggregates in ORDER BY, `any_value(..) FILTER`, and scalar subqueries
     of a grouped SELECT (into its GROUP BY), `error()`,
-    `regexp_full_match()` and `arg_min(x, (a, b))`: each the way Spark
-    takes it, see the rule's docstring.
+    `regexp_full_match()`, `arg_min(x, (a, b))`, list indexes,
+    `string_agg(DISTINCT ..)`, `strlen`, `timezone('UTC', t)` and
+    MATERIALIZED CTEs: each the way Spark takes it, see the rule's
+    docstring.
 
 What has no faithful translation is reported by `untranslatable()` with the
 construct's name, which `finops check --engine spark` prints with file:line.
@@ -549,10 +551,64 @@ def _query_function(tree):
     return tree.transform(sub)
 
 
+def _list_index(node):
+    """`l[i]`: DuckDB gives NULL past a list's end (the contract reads f[19] of a
+    line with fewer fields) and counts a computed index from 1; Spark's `l[i]`
+    is 0-based and fails past the end. try_element_at is 1-based and NULL
+    past the end (and a map lookup for a map). sqlglot already made a
+    literal index 0-based; a string literal is a map key and stays."""
+    if not (isinstance(node, exp.Bracket) and len(node.expressions) == 1):
+        return node
+    index = node.expressions[0]
+    if isinstance(index, exp.Slice) or (isinstance(index, exp.Literal) and index.is_string):
+        return node
+    if isinstance(index, exp.Literal):
+        index = exp.Literal.number(int(index.this) + 1)
+    return exp.Anonymous(this="try_element_at", expressions=[node.this.copy(), index.copy()])
+
+
+def _distinct_string_agg(node):
+    """string_agg(DISTINCT x, sep) [FILTER (...)] without an order: Spark fails
+    (a ClassCastException) when such a listagg shares a SELECT with an ordered
+    one. The distinct values, sorted, joined; NULL over no rows, as in DuckDB."""
+    if isinstance(node, exp.GroupConcat) and isinstance(node.parent, exp.Filter):
+        return node  # rewritten with its FILTER, one level up
+    agg = node.this if isinstance(node, exp.Filter) else node
+    if not (isinstance(agg, exp.GroupConcat) and isinstance(agg.this, exp.Distinct)
+            and len(agg.this.expressions) == 1):
+        return node
+    values = exp.Anonymous(this="collect_set", expressions=[agg.this.expressions[0].copy()])
+    if isinstance(node, exp.Filter):
+        values = exp.Filter(this=values, expression=node.expression.copy())
+    ordered = exp.Anonymous(this="array_sort", expressions=[values])
+    separator = agg.args.get("separator") or exp.Literal.string(",")
+    return exp.Case(ifs=[exp.If(this=exp.GT(this=exp.Anonymous(this="size", expressions=[ordered.copy()]),
+                                            expression=exp.Literal.number(0)),
+                                true=exp.Anonymous(this="array_join", expressions=[ordered, separator.copy()]))])
+
+
+def _utc_wall_time(node):
+    """timezone('UTC', t) of a TIMESTAMPTZ is its UTC wall time. A Spark TIMESTAMP
+    is an instant shown in the session's time zone, which finops sets to UTC
+    (spark.py, spark_session): the same value, so t itself."""
+    if (_call_name(node) == "timezone" and len(node.expressions) == 2
+            and isinstance(node.expressions[0], exp.Literal)
+            and str(node.expressions[0].this).upper() == "UTC"):
+        return node.expressions[1].copy()
+    return node
+
+
 def _materialized(node):
     """`WITH x AS MATERIALIZED (...)` is a DuckDB planning hint: Spark takes the CTE without it."""
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)
+    return node
+
+
+def _strlen(node):
+    """DuckDB's strlen(s) counts bytes: Spark's octet_length."""
+    if _call_name(node) == "strlen":
+        return exp.Anonymous(this="octet_length", expressions=[a.copy() for a in node.expressions])
     return node
 
 
@@ -666,7 +722,7 @@ def _join_generator(select, generator, name: str, columns: list[str]):
     return select.join(exp.Lateral(this=generator, alias=alias))
 
 
-RULES = (_materialized, _error, _full_match, _row_key, _hugeint, _any_value, _group_by_all, _subqueries_into_group_by, _ordered_by_aggregate, _computed_limit, _epoch_ms, _zipped_generators, _list_slice, _values_with_subqueries, _nested_generators, _getvariable, _percentiles, _series, _format, _days, _division, _ordered_list)
+RULES = (_strlen, _utc_wall_time, _distinct_string_agg, _materialized, _error, _full_match, _row_key, _hugeint, _any_value, _group_by_all, _subqueries_into_group_by, _ordered_by_aggregate, _computed_limit, _epoch_ms, _zipped_generators, _list_slice, _values_with_subqueries, _nested_generators, _getvariable, _percentiles, _series, _format, _days, _division, _ordered_list, _list_index)
 
 
 def _bottom_up(node, rule):
