@@ -233,6 +233,17 @@ class SparkRunner:
         self._translated: dict[str, str] = {}
         self._variables: dict[str, set[str]] = {}
         self._declared: set[str] = set()
+        self._reference_made: set[str] = set()
+
+    def make_reference_tables(self) -> None:
+        """calls.sql's tables before its stages (subscription_tiers, model_prices,
+        contract_columns): what the `read` stage needs before any call is read."""
+        from .store import calls_sql_stages
+        prelude = calls_sql_stages()["prelude"]
+        for name, sql in self.shared.statements:
+            if sql in prelude and name not in self._reference_made:
+                self._run(sql, f"calls.sql: {name}")
+                self._reference_made.add(name)
 
     def translate(self, sql: str) -> str:
         if sql not in self._translated:
@@ -265,7 +276,8 @@ class SparkRunner:
 
         from .session import PRICES_DIR, EMPTY_BUDGETS, EMPTY_SUBSCRIPTIONS, _input_path
         for name, sql in self.shared.statements:
-            self._run(sql, f"calls.sql: {name}")
+            if name not in self._reference_made:
+                self._run(sql, f"calls.sql: {name}")
         inputs = {"subscriptions": _input_path("subscriptions", subscriptions, EMPTY_SUBSCRIPTIONS),
                   "budgets": _input_path("budgets", budgets, EMPTY_BUDGETS)}
         driver = duckdb.connect()
@@ -291,7 +303,11 @@ class SparkRunner:
             return self._from_driver(driver, sql, made.group(2), where, inputs or {})
         if made is None:  # a check: a SELECT that fails (error()) on a bad row
             try:
-                return self._run(sql, where).collect()
+                frame = self._run(sql, where)
+                try:
+                    return frame.collect()
+                except Exception as exc:
+                    raise FinopsError(f"{where}: Spark failed: {spark_error(exc)}", exit_code=1) from None
             except FinopsError as exc:
                 message = re.sub(r"^\[USER_RAISED_EXCEPTION\] |\s*SQLSTATE: \w+$", "",
                                  str(exc).split("Spark failed: ", 1)[-1])
@@ -465,6 +481,187 @@ def _views_stage(runner: "SparkRunner") -> None:
     runner.spark.sql("CACHE TABLE calls")
 
 
+# --- the `read` stage on Spark: a CSV file on any path Spark reads -------------
+
+# A line that cannot be read becomes this marker and its reason, as in
+# engine/linefix.py's readable copy; calls.sql's contract_records rejects it.
+_MARKER = "chr(1) || 'finops-unreadable:'"
+
+# Each physical line (split at LF; a CRLF's CR dropped) as calls.sql's
+# csv_source reads it: (line, extra, tag), line NULL before a NUL byte at its
+# start, extra the text after a NUL byte; the checks linefix.py makes of a
+# line's bytes, in its order. (Spark keeps a line's bytes as they are, so
+# is_valid_utf8 sees an invalid one.)
+_CSV_LINES = rf"""
+SELECT r AS tag,
+       CASE WHEN s = '' THEN {_MARKER} || 'empty line'
+            WHEN octet_length(s) > 2097152 THEN {_MARKER} || 'line longer than 2 MB'
+            WHEN NOT valid THEN {_MARKER} || 'not valid UTF-8 (byte 0x'
+                 || lower(hex(substr(CAST(value AS BINARY), bad_at, 1))) || ' at column ' || bad_at || ')'
+            WHEN s RLIKE '^(?:[^"\\r]*"[^"]*")*[^"\\r]*\\r'
+                 THEN {_MARKER} || 'a carriage return (CR) outside quotes splits the line'
+            WHEN nul = 0 THEN s
+            ELSE nullif(substr(s, 1, nul - 1), '')
+       END AS line,
+       CASE WHEN nul > 0 THEN nullif(substr(s, nul + 1), '') END AS extra
+FROM (
+    SELECT r, value, valid, s,
+           CASE WHEN valid THEN instr(s, char(0)) ELSE 0 END AS nul,
+           CASE WHEN NOT valid THEN octet_length(substr(make_valid_utf8(value), 1,
+                instr(make_valid_utf8(value), '\uFFFD') - 1)) + 1 END AS bad_at
+    FROM (SELECT r, value, is_valid_utf8(value) AS valid,
+                 CASE WHEN is_valid_utf8(value) THEN regexp_replace(value, '\\r\\z', '') ELSE value END AS s
+          FROM csv_numbered_lines)
+)
+"""
+
+
+def numbered_lines(spark, path: str):
+    """The physical lines of the one file at path, each with its exact index (the header 0).
+
+    Spark reads a file in splits, each line in exactly one, in order within
+    it; monotonically_increasing_id numbers the lines of a partition in
+    order. One pass counts the lines of each split (and keeps the first
+    line, the header); the index of a line is the lines of the splits
+    before it plus its place in its own. Returns (frame of (r, value),
+    file size in bytes, line count, header text).
+    """
+    from pyspark.sql import functions as F
+    try:
+        raw = (spark.read.option("lineSep", "\n").text(path)
+               .select("value", F.col("_metadata.file_path").alias("file"),
+                       F.col("_metadata.file_block_start").alias("block"),
+                       F.col("_metadata.file_size").alias("size"),
+                       F.monotonically_increasing_id().alias("id")))
+        blocks = (raw.groupBy("file", "block")
+                  .agg(F.count(F.lit(1)).alias("n"), F.min("id").alias("first_id"),
+                       F.max("size").alias("size"), F.min_by("value", "id").alias("first_line"))
+                  .collect())
+    except Exception as exc:
+        raise FinopsError(f"{path}: Spark cannot read it: {spark_error(exc)}") from None
+    files = {b["file"] for b in blocks}
+    if len(files) > 1:
+        raise FinopsError(f"{path} names {len(files)} files; --engine spark reads one CSV file "
+                          "per --csv (or pass the store of a local file)")
+    if not blocks:
+        from .errors import NoDataError
+        raise NoDataError(f"no data yet: {path} is empty; run `finops simulate` to create data")
+    shifts, total = [], 0
+    blocks = sorted(blocks, key=lambda b: b["block"])
+    for b in blocks:
+        shifts.append((b["block"], total - b["first_id"]))
+        total += b["n"]
+    shift = spark.createDataFrame(shifts, "block BIGINT, shift BIGINT")
+    lines = raw.join(F.broadcast(shift), "block").select((F.col("id") + F.col("shift")).alias("r"), "value")
+    return lines, int(blocks[0]["size"]), total, blocks[0]["first_line"]
+
+
+def _bind_settings(runner: "SparkRunner") -> None:
+    """calls.sql's settings (FINOPS_MIN_CALL_DATE, ...) as typed Spark session
+    variables: checked and cast by session.py's own binding, on a DuckDB
+    connection that reads no file."""
+    import duckdb
+
+    from .session import _SQL_SETTINGS, _apply_settings
+    con = duckdb.connect()
+    try:
+        _apply_settings(con, None)
+        values = {name: con.execute(f"SELECT getvariable('{name}')").fetchone()[0] for name in _SQL_SETTINGS}
+    finally:
+        con.close()
+    for name, value in values.items():
+        runner.spark.sql(f"DECLARE OR REPLACE VARIABLE {name} {_SQL_SETTINGS[name][1]}")
+        runner._declared.add(name)
+        if value is not None:
+            runner.spark.sql(f"SET VAR {name} = :value", args={"value": value})
+
+
+def _on_line_index(sql: str, target: str | None = None) -> str:
+    """A statement of calls.sql's `read` stage over line indexes instead of DuckDB's
+    rowid: rowid is the column `tag` (the line index), calls_loaded (every line
+    read) is calls_read_lines, file_line(i) is i (every line is read, so no
+    gaps), and a CREATE of calls_loaded makes target with `tag` kept."""
+    from sqlglot import exp, parse_one
+    tree = parse_one(sql, read="duckdb")
+
+    def sub(node):
+        if isinstance(node, exp.Column) and node.name.lower() == "rowid":
+            return exp.column("tag", table=node.table or None)
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() == "file_line":
+            return exp.Paren(this=node.expressions[0].copy())
+        if isinstance(node, exp.Table) and node.name.lower() == "calls_loaded":
+            node = node.copy()
+            node.set("this", exp.to_identifier(target or "calls_read_lines"))
+        return node
+    tree = tree.transform(sub)
+    if target and isinstance(tree, exp.Create):
+        tree.expression.select("tag", copy=False)
+    return tree.sql(dialect="duckdb")
+
+
+def read_csv_on_spark(runner: "SparkRunner", path: str) -> int:
+    """calls.sql's `read` stage run by Spark on a CSV file on any path Spark reads.
+
+    Spark numbers the file's lines (numbered_lines); calls.sql's own rules
+    then run translated: the header check, csv_header_fields and the
+    optional columns' positions, contract_records (every rejection reason),
+    calls_loaded and csv_multiline, over line indexes instead of DuckDB's
+    rowid (_on_line_index). sql/calls_lines.sql keeps each record once and
+    sets rejects and repeated call_ids aside, as the rest of the `read`
+    stage does with rowid, DELETE and UPDATE. Makes the relations the
+    `views` stage reads; returns the file's size in bytes.
+    """
+    from .paths import CALLS_LINES_SQL
+    from .store import calls_sql_stages
+    spark = runner.spark
+    runner.make_reference_tables()
+    lines, size, _, header = numbered_lines(spark, path)
+    lines.createOrReplaceTempView("csv_numbered_lines")
+    spark.sql(_CSV_LINES).createOrReplaceTempView("csv_lines")
+    header = (header or "").lstrip("\ufeff")
+    header = header[:-1] if header.endswith("\r") else header
+    spark.createDataFrame([(header,)], "line STRING").createOrReplaceTempView("csv_header")
+    runner.bind({"line_offset": 0, "csv_header": None})
+    _bind_settings(runner)
+
+    def source(sql: str) -> None:
+        runner._run(f"CREATE OR REPLACE TEMP VIEW csv_source AS {sql}", f"{CALLS_SQL.name}: csv_source")
+
+    statements = {}
+    for sql in split_statements(calls_sql_stages()["read"]):
+        body = dialect.strip_comments(sql).strip()
+        made = _CREATES.match(body)
+        key = made.group(2).lower() if made else " ".join(body.split()[:3]).lower()
+        statements.setdefault(key, []).append(sql)
+    # The header check and the optional columns' positions; the counts of
+    # what was read come after calls_loaded.
+    counts = ("set variable csv_emitted_lines", "set variable csv_line_bytes",
+              "set variable csv_longest_line")
+    header_sql = [sql for key in ("csv_header_fields", "select case when") for sql in statements.get(key, [])]
+    header_sql += [sql for key, sqls in statements.items()
+                   if key.startswith("set variable ") and key not in counts for sql in sqls]
+    source("SELECT line, extra, tag FROM csv_lines")
+    try:
+        for sql in header_sql + statements["contract_records"]:
+            runner.run_statement(sql, CALLS_SQL)
+    except FinopsError as exc:
+        if "[USER_RAISED_EXCEPTION]" not in str(exc):
+            raise
+        from .session import read_error
+        raise read_error(path, re.sub(r"^.*?\[USER_RAISED_EXCEPTION\] |\s*SQLSTATE: \w+$", "",
+                                      str(exc))) from None
+    runner.run_statement(_on_line_index(statements["calls_loaded"][0], "calls_read_lines"), CALLS_SQL)
+    for key in counts:
+        for sql in statements.get(key, []):
+            runner.run_statement(_on_line_index(sql), CALLS_SQL)
+    runner.run_statement(_on_line_index(statements["csv_multiline"][0]), CALLS_SQL)
+    source("SELECT record AS line, CAST(NULL AS VARCHAR) AS extra, first_r AS tag FROM csv_multiline")
+    runner.run_statement(_on_line_index(statements["calls_loaded"][0], "calls_read_records"), CALLS_SQL)
+    for sql in split_statements(CALLS_LINES_SQL.read_text(encoding="utf-8")):
+        runner.run_statement(sql, CALLS_LINES_SQL)
+    return size
+
+
 def source_on_spark(runner: "SparkRunner", shown_path: str, size_bytes: int):
     """The `source` block (SourceInfo) of the calls on Spark, counted by Spark
     (as session.source_info counts DuckDB's), after prepare() made price_coverage."""
@@ -491,28 +688,6 @@ def source_on_spark(runner: "SparkRunner", shown_path: str, size_bytes: int):
         unknown_price_models=unknown)
 
 
-def publish_calls(spark, con, folder: Path) -> None:
-    """Give Spark the checked calls of a DuckDB session that has no store (--no-cache).
-
-    `calls`, `calls_rejected`, `data_quality` and `csv_header_fields` are
-    written once as Parquet into folder (private to this run, on this
-    machine: local mode only) and read by Spark as cached temp views.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in sorted(PROVIDED | {"csv_header_fields"}):
-        target = folder / f"{name}.parquet"
-        con.execute(f"COPY (SELECT * FROM {name}) TO '{_sql_path(target)}' (FORMAT parquet)")
-        spark.read.parquet(str(target)).createOrReplaceTempView(name)
-        spark.sql(f"CACHE TABLE {name}")
-
-
-def _sql_path(path: Path) -> str:
-    text = str(path)
-    if "'" in text:
-        raise FinopsError(f"a quote in a temp path is not supported: {text}")
-    return text
-
-
 def check_translations(runner: "SparkRunner", analyzers) -> None:
     """Fail before any data is read when a statement has no Spark translation."""
     for analyzer in analyzers:
@@ -523,22 +698,26 @@ def check_translations(runner: "SparkRunner", analyzers) -> None:
                 raise FinopsError(f"{analyzer.path}:{q.line}: query {q.name}: {exc}") from None
 
 
-def attach(runner: "SparkRunner", session, analyzers, folder: Path, *, subscriptions=None,
-           budgets=None):
+def is_local_path(path) -> bool:
+    """A path of this machine's file system (not s3a://, hdfs://, ...)."""
+    return re.match(r"^[A-Za-z][\w+.-]*://", str(path)) is None
+
+
+def attach(runner: "SparkRunner", session, analyzers, folder: Path | None = None, *,
+           subscriptions=None, budgets=None):
     """Give runner's Spark session the calls, calls.sql's shared tables and the
     finance and price tables; return the `source` block, counted by Spark.
 
     With a store beside the file (the default), Spark reads the store's
     Parquet segments and applies calls.sql's `views` stage itself
-    (calls_on_spark). Without one (--no-cache), the calls DuckDB checked
-    are published. Either way the price tables and finance.sql are
+    (calls_on_spark). Without one (--no-cache), Spark reads the CSV itself
+    (read_csv_on_spark). Either way the price tables and finance.sql are
     computed by Spark (SparkRunner.prepare).
     """
     store = getattr(session, "store", None)
-    if store is not None:
-        calls_on_spark(runner, store)
-    else:
-        publish_calls(runner.spark, session.con, folder)
+    if store is None:
+        return attach_csv(runner, session.source.csv_path, subscriptions=subscriptions, budgets=budgets)
+    calls_on_spark(runner, store)
     runner.prepare(subscriptions, budgets)
     source = source_on_spark(runner, session.source.csv_path, session.source.size_bytes)
     source.partial_tail_bytes = session.source.partial_tail_bytes
@@ -546,11 +725,32 @@ def attach(runner: "SparkRunner", session, analyzers, folder: Path, *, subscript
     return source
 
 
+def attach_csv(runner: "SparkRunner", path: str, *, subscriptions=None, budgets=None):
+    """The calls of a CSV file that Spark reads and checks itself, and everything
+    after them (as attach); the file is never read by DuckDB. Returns the `source` block."""
+    from .errors import NoDataError
+    size = read_csv_on_spark(runner, str(path))
+    runner.bind({"csv_header": None})
+    _views_stage(runner)
+    runner.prepare(subscriptions, budgets)
+    source = source_on_spark(runner, str(path), size)
+    if source.rows == 0:
+        detail = f" ({source.rows_rejected} rows rejected)" if source.rows_rejected else ""
+        raise NoDataError(f"no data yet: {path} has no valid rows{detail}; "
+                          "run `finops simulate` to create data")
+    return source
+
+
 def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=None,
                      memory_limit=None, subscriptions=None, budgets=None, cache: bool = True,
-                     master: str | None = None):
-    """`finops run-sql --engine spark`: the same analyzers and JSON as DuckDB, run by Spark."""
-    import tempfile
+                     master: str | None = None, spark_read: bool = False):
+    """`finops run-sql --engine spark`: the same analyzers and JSON as DuckDB, run by Spark.
+
+    A local file is read into its store by DuckDB (only new bytes are
+    parsed) and Spark reads the store; with spark_read, --no-cache, or a
+    path that is not local (s3a://...), Spark reads and checks the CSV
+    itself and DuckDB never opens it.
+    """
     from .analyze import checked_selection
     from .session import open_session
     analyzers = checked_selection(name, sql_dirs)
@@ -560,20 +760,23 @@ def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=Non
         analyzers[0].query(query)
     runner = SparkRunner(spark_session(master))
     check_translations(runner, analyzers)
-    session = open_session(csv_path, memory_limit=memory_limit, subscriptions=subscriptions,
-                           budgets=budgets, cache=cache)
+    session = None
     try:
-        with tempfile.TemporaryDirectory(prefix="finops-spark-") as tmp:
-            source = attach(runner, session, analyzers, Path(tmp), subscriptions=subscriptions,
-                            budgets=budgets)
-            results = []
-            for analyzer in analyzers:
-                own = {k: v for k, v in (params or {}).items()
-                       if len(analyzers) == 1 or k in analyzer.params}
-                results.append(runner.run_analyzer(analyzer, own, only=query))
+        if spark_read or not cache or not is_local_path(csv_path):
+            source = attach_csv(runner, str(csv_path), subscriptions=subscriptions, budgets=budgets)
+        else:
+            session = open_session(csv_path, memory_limit=memory_limit, subscriptions=subscriptions,
+                                   budgets=budgets, cache=cache)
+            source = attach(runner, session, analyzers, subscriptions=subscriptions, budgets=budgets)
+        results = []
+        for analyzer in analyzers:
+            own = {k: v for k, v in (params or {}).items()
+                   if len(analyzers) == 1 or k in analyzer.params}
+            results.append(runner.run_analyzer(analyzer, own, only=query))
         return source, results
     finally:
-        session.close()
+        if session is not None:
+            session.close()
 
 
 def spark_problems(analyzers) -> list:
