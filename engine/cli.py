@@ -684,6 +684,13 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, wh
     from .store import resolve_inputs
 
     logs.configure(quiet=quiet, info_to_stderr=False)
+    if engine == "spark":
+        from .spark import is_local_path
+        if not is_local_path(csv_path):
+            # The ledger, the statement pages and the explorer's scope read
+            # the calls in DuckDB on this machine.
+            raise FinopsError(f"build reads a file on this machine, not {csv_path}; for a path "
+                              "only Spark reads, use `finops run-sql all --engine spark --csv ...`")
     resolve_inputs(csv_path)  # a missing file is a usage error (exit 2), as in run-sql
     filters = parse_where(where, date_from, date_to)
     # A second build into the same --out waits for the first (one build's

@@ -309,12 +309,6 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     if engine == "spark" and not filters.empty:
         raise FinopsError("--engine spark builds the whole file; --from, --to and --where "
                           "need --engine duckdb", exit_code=2)
-    if engine == "spark" and csv_path is not None and re.match(r"^[A-Za-z][\w+.-]*://", str(csv_path)):
-        # The ledger, the statement pages and the explorer's scope read the
-        # calls in DuckDB on this machine.
-        raise FinopsError(f"build reads a file on this machine, not {csv_path}; for a path "
-                          "only Spark reads, use `finops run-sql all --engine spark --csv ...`",
-                          exit_code=2)
     started = time.perf_counter()
     out = Path(out_dir)
     try:
