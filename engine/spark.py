@@ -784,15 +784,28 @@ def spark_problems(analyzers) -> list:
     from .catalog import Problem
     fix = ("rewrite it in the portable subset (docs/spark.md), or keep the analyzer to "
            "--engine duckdb")
+    from .paths import CALLS_LINES_SQL
+    from .store import calls_sql_stages
     shared = shared_definitions()
     problems = []
-    text = CALLS_SQL.read_text(encoding="utf-8")
-    for name, sql in shared.statements:
+    # What runs on Spark besides the analyzers: calls.sql's shared and read
+    # statements (driver reads, DuckDB-only bookkeeping and macros aside),
+    # sql/calls_lines.sql, and the files after calls.sql.
+    engine_sql = [(CALLS_SQL, sql) for _, sql in shared.statements]
+    engine_sql += [(CALLS_SQL, sql) for sql in split_statements(calls_sql_stages()["read"])
+                   if not re.search(r"\b(read_csv|rowid|DELETE|UPDATE|DROP|MACRO)\b",
+                                    dialect.strip_comments(sql), re.I)]
+    engine_sql += [(CALLS_LINES_SQL, sql)
+                   for sql in split_statements(CALLS_LINES_SQL.read_text(encoding="utf-8"))]
+    engine_sql += [(path, sql) for path, sql in shared.finance
+                   if "read_csv" not in dialect.strip_comments(sql)]
+    for path, sql in engine_sql:
         try:
             dialect.translate(sql, shared.macros)
         except FinopsError as exc:
+            text = path.read_text(encoding="utf-8")
             line = text[:text.find(sql)].count("\n") + 1 if sql in text else 1
-            problems.append(Problem(CALLS_SQL, line, f"{name}: no Spark translation: {exc}", fix))
+            problems.append(Problem(path, line, f"no Spark translation: {exc}", fix))
     for analyzer in analyzers:
         for q in analyzer.queries:
             try:
