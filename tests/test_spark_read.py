@@ -111,3 +111,27 @@ def test_build_on_spark_refuses_a_path_only_spark_reads(tmp_path):
 def test_spark_read_needs_the_spark_engine(tmp_path):
     result = CliRunner().invoke(main, ["run-sql", "performance", "--spark-read"])
     assert result.exit_code != 0 and "--spark-read needs --engine spark" in result.output
+
+
+def test_a_bad_subscriptions_line_stops_spark_with_its_file_and_line(spark, tmp_path):
+    """The subscriptions file reaches Spark as rows; finance.sql's check of it runs on Spark."""
+    import duckdb
+
+    from finops.engine import spark as spark_engine
+    from finops.engine.errors import FinopsError
+    bad = tmp_path / "subscriptions.csv"
+    bad.write_text("customer_id,organization_id,subscription_tier,start_date,end_date,monthly_price,"
+                   "discount_pct\ncust_0001,org_001,pro,2025-10-01,,,\ncust_0002,org_001,gold,2025-10-01,,,\n")
+    runner = spark_engine.SparkRunner(spark)
+    runner.make_reference_tables()
+    driver = duckdb.connect()
+    driver.execute("SET VARIABLE subscriptions_path = ?", [str(bad)])
+    reading = [(path, sql) for path, sql in runner.shared.finance
+               if "subscriptions_raw" in sql and "TABLE subscriptions AS" not in sql]
+    assert len(reading) == 2  # the read (on the driver, handed over as rows) and the check
+    with pytest.raises(FinopsError) as failure:
+        for path, sql in reading:
+            runner.run_statement(sql, path, driver=driver, inputs={"subscriptions": bad})
+    assert str(failure.value) == f"{bad}: subscriptions file line 3: unknown subscription_tier: gold"
+    assert spark.table("subscriptions_raw").count() == 2
+    driver.close()
