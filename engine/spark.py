@@ -725,6 +725,33 @@ def attach(runner: "SparkRunner", session, analyzers, folder: Path | None = None
     return source
 
 
+def apply_filters(runner: "SparkRunner", filters, *, subscriptions=None, budgets=None) -> None:
+    """build --from/--to/--where on Spark, as filters.install and filters.apply do in DuckDB:
+    sql/filters.sql's `calls` view, translated, narrows the whole file's calls
+    (now `calls_unfiltered`) by the bound filter values, and the tables
+    computed from `calls` (period, list prices per call, finance.sql) are
+    made again for the narrowed calls."""
+    from sqlglot import exp, parse_one
+
+    from .paths import FILTERS_SQL
+    from .store import calls_sql_stages
+    spark = runner.spark
+    # calls.sql's `calls` view under the name calls_unfiltered (Spark resolves
+    # a view by name, so a renamed `calls` would read the filtered one).
+    calls = next(sql for sql in split_statements(calls_sql_stages()["views"])
+                 if (m := _CREATES.match(dialect.strip_comments(sql))) and m.group(2).lower() == "calls")
+    tree = parse_one(calls, read="duckdb")
+    tree.this.set("this", exp.to_identifier("calls_unfiltered"))
+    runner.run_statement(tree.sql(dialect="duckdb"), CALLS_SQL)
+    spark.sql("CACHE TABLE calls_unfiltered")
+    runner.bind(filters.variables())
+    view = [sql for sql in split_statements(FILTERS_SQL.read_text(encoding="utf-8"))
+            if (m := _CREATES.match(dialect.strip_comments(sql))) and m.group(2).lower() == "calls"]
+    runner.run_statement(view[0], FILTERS_SQL)
+    spark.sql("CACHE TABLE calls")
+    runner.prepare(subscriptions, budgets)
+
+
 def attach_csv(runner: "SparkRunner", path: str, *, subscriptions=None, budgets=None):
     """The calls of a CSV file that Spark reads and checks itself, and everything
     after them (as attach); the file is never read by DuckDB. Returns the `source` block."""
