@@ -51,7 +51,8 @@ CHART_TYPES = ("line", "bar", "hbar", "stacked", "doughnut", "pie", "scatter", "
 
 # Display formats a column may take (`-- format: col=kind`), and what each shows.
 FORMATS = {
-    "money": "dollars with thousands separators; small per-unit amounts keep more decimals",
+    "money": "an amount: dollars and cents with thousands separators; a non-zero amount under a cent is < $0.01",
+    "price": "a unit price (per call, per 1K tokens): dollars and cents, four significant digits under a dollar",
     "pct": "a percentage (the value is 0-100) with one decimal",
     "ms": "milliseconds",
     "number": "a count or measure, compact when large",
@@ -99,9 +100,13 @@ NUMERIC_COLUMNS = {"recommendations": ("priority", "amount_usd"), "alerts": ("am
 # --- column names -> display format --------------------------------------------
 
 MONEY_NAMES = ("cost", "revenue", "margin", "savings", "baseline", "allocation",
-               "revenue_at_risk", "revenue_exposed", "amount", "price", "fee")
-MONEY_SUFFIXES = ("_cost", "_usd", "_revenue", "_margin", "_savings", "_fee", "_price", "_burn")
+               "revenue_at_risk", "revenue_exposed", "amount", "fee")
+MONEY_SUFFIXES = ("_cost", "_usd", "_revenue", "_margin", "_savings", "_fee", "_burn")
 MONEY_PREFIXES = ("cost_", "projected_", "gain_")
+# Unit prices (a price, or cost per call, per 1K tokens, per customer ...): compared,
+# not added, so they keep four significant digits under a dollar.
+PRICE_NAMES = ("price",)
+PRICE_SUFFIXES = ("_price",)
 
 
 def column_kind(name: str, formats: dict[str, str] | None = None) -> str:
@@ -113,8 +118,9 @@ def column_kind(name: str, formats: dict[str, str] | None = None) -> str:
         return "pct"
     if n.endswith("_ms"):
         return "ms"
-    if n in MONEY_NAMES or n.endswith(MONEY_SUFFIXES) or n.startswith(MONEY_PREFIXES) \
-            or "cost_per_" in n:
+    if n in PRICE_NAMES or n.endswith(PRICE_SUFFIXES) or "cost_per_" in n:
+        return "price"
+    if n in MONEY_NAMES or n.endswith(MONEY_SUFFIXES) or n.startswith(MONEY_PREFIXES):
         return "money"
     return "number"
 
@@ -176,11 +182,13 @@ def reference_markdown() -> str:
              "| kind | shown as |", "|---|---|",
              *[f"| `{kind}` | {meaning} |" for kind, meaning in FORMATS.items()], "",
              "Without a `format` hint a column's format follows its name: `*_pct` and `pct` "
-             "are pct; `*_ms` is ms; money is "
+             "are pct; `*_ms` is ms; price is "
+             + ", ".join(f"`{n}`" for n in PRICE_NAMES) + ", any name ending in "
+             + ", ".join(f"`{s}`" for s in PRICE_SUFFIXES) + " or containing `cost_per_`; money is "
              + ", ".join(f"`{n}`" for n in MONEY_NAMES) + ", any name ending in "
-             + ", ".join(f"`{s}`" for s in MONEY_SUFFIXES) + ", starting with "
+             + ", ".join(f"`{s}`" for s in MONEY_SUFFIXES) + " or starting with "
              + ", ".join(f"`{p}`" for p in MONEY_PREFIXES)
-             + " or containing `cost_per_`; a `band` takes the format of the first `y`; "
+             + "; a `band` takes the format of the first `y`; "
              "anything else is a number.", "",
              "#### Standard queries (checked by `finops check`)", "",
              "| query | columns, in order |", "|---|---|",

@@ -144,9 +144,15 @@ def no_cache_option(fn):
 
 
 def _echo_notes(source) -> None:
-    """What the store did (a file re-read from scratch, and why): a warning each."""
+    """What the store did (a file re-read from scratch, and why), and a last line
+    not read yet: a warning each."""
     for note in getattr(source, "notes", None) or []:
         log.warning("%s", note)
+    tail = getattr(source, "partial_tail_bytes", 0) or 0
+    if tail:
+        log.warning("the last line of %s has no line end yet (%s bytes): not read until a "
+                    "line end follows (a writer may still be appending it)",
+                    source.csv_path, f"{tail:,}")
 
 
 def sql_dir_option(fn):

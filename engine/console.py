@@ -62,11 +62,11 @@ def _cell(value, kind: str = "number") -> str:
         return "NULL"
     if kind == "pct":
         return f"{float(value):.2f}"
-    if isinstance(value, int) or (value == int(value) and kind != "money"):
+    if isinstance(value, int) or (value == int(value) and kind not in ("money", "price")):
         return str(int(value))
     if isinstance(value, Decimal):
         text = format(value, "f")  # money stays exact, to the micro-dollar
-        return text if kind == "money" or "." not in text else text.rstrip("0").rstrip(".")
+        return text if kind in ("money", "price") or "." not in text else text.rstrip("0").rstrip(".")
     return f"{value:.6g}" if abs(value) < 1e15 else f"{value:.6e}"
 
 

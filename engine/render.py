@@ -73,7 +73,19 @@ def _number(value):
 
 
 def fmt_money(value) -> str:
-    """$1,234.56; amounts under a dollar keep four significant digits ($0.004213)."""
+    """An amount of money, to the cent ($0.38, $1,234.56); a non-zero amount under
+    a cent is "< $0.01" ("> -$0.01" below zero), never "$0.00" or "$0.004"."""
+    number = _number(value)
+    if number is None:
+        return "—"
+    if 0 < abs(number) < 0.01:
+        return "< $0.01" if number > 0 else "> -$0.01"
+    return f"{'-' if number < 0 else ''}${abs(number):,.2f}"
+
+
+def fmt_price(value) -> str:
+    """A unit price (per call, per 1K tokens): $1,234.56, and under a dollar four
+    significant digits ($0.004213): a price is compared, not added."""
     number = _number(value)
     if number is None:
         return "—"
@@ -84,14 +96,6 @@ def fmt_money(value) -> str:
     decimals = min(8, max(2, 3 - math.floor(math.log10(number))))
     whole, frac = f"{number:.{decimals}f}".split(".")
     return f"{sign}${whole}.{frac.rstrip('0').ljust(2, '0')}"
-
-
-def fmt_amount(value) -> str:
-    """An amount at stake, always to the cent ($0.38, $1,234.56): alerts, recommendations."""
-    number = _number(value)
-    if number is None:
-        return "—"
-    return f"{'-' if number < 0 else ''}${abs(number):,.2f}"
 
 
 def fmt_pct(value) -> str:
@@ -150,7 +154,8 @@ def fmt_value(value, kind: str = "number") -> str:
     if kind == "text":
         return str(jsonable(value))
     if isinstance(value, (int, float, Decimal)):
-        return {"money": fmt_money, "pct": fmt_pct, "ms": fmt_ms}.get(kind, fmt_cell_number)(value)
+        return {"money": fmt_money, "price": fmt_price, "pct": fmt_pct,
+                "ms": fmt_ms}.get(kind, fmt_cell_number)(value)
     return str(jsonable(value))
 
 
@@ -387,7 +392,7 @@ def _amount_rows(result: QueryResult | None) -> list[dict]:
     for record in _records(result):
         amount = record.get("amount_usd")
         out.append({**{k: v for k, v in record.items()},
-                    "amount_display": fmt_amount(amount) if amount is not None else None,
+                    "amount_display": fmt_money(amount) if amount is not None else None,
                     "severity": str(record.get("severity") or "").lower() or None,
                     "kind": str(record.get("kind") or "").lower() or None,
                     "confidence": record.get("confidence"),

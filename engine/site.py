@@ -520,10 +520,10 @@ def ledger(con) -> dict:
                  "quality_risk, monthly_usd, counted_monthly_usd, counted, reconciliation, severity "
                  "FROM actions ORDER BY step, monthly_usd DESC, action_id")
     for row in total:
-        row["display"] = render.fmt_amount(row["monthly_usd"])
+        row["display"] = render.fmt_money(row["monthly_usd"])
     for row in items:
-        row["display"] = render.fmt_amount(row["monthly_usd"])
-        row["counted_display"] = render.fmt_amount(row["counted_monthly_usd"])
+        row["display"] = render.fmt_money(row["monthly_usd"])
+        row["counted_display"] = render.fmt_money(row["counted_monthly_usd"])
     period_days, covered_days, label = con.execute(
         "SELECT period_days, covered_days, period_label FROM finance_period").fetchone()
     return {"month_days": 30, "period_days": period_days,
@@ -585,6 +585,8 @@ def _manifest(csv_path, source: SourceInfo | None, status, error, reports, gener
         "rows_rejected": source.rows_rejected if source else None,
         "duplicate_call_ids": source.duplicate_call_ids if source else None,
         "reject_samples": source.reject_samples if source else [],
+        # bytes after the last line end: a line not read yet (a writer may still be appending)
+        "partial_tail_bytes": source.partial_tail_bytes if source else None,
         "unpriced_calls": source.unpriced_calls if source else None,
         "unknown_price_models": source.unknown_price_models if source else [],
         "time_range": {"first_call": source.first_call if source else None,

@@ -149,13 +149,15 @@ CREATE OR REPLACE TEMP MACRO exact_amount(s) AS
         WHEN s IS NULL OR s = '' THEN NULL
         ELSE amount_of(number_value(s), s)
     END;
--- A time: ISO 8601 with `T` or a space, up to 9 fraction digits; no suffix
--- means UTC, a suffix (`Z`, `+00:00`, `+02:00`, `-0500`) is converted to UTC.
+-- A time: ISO 8601 with `T` or a space, seconds optional, up to 9 fraction
+-- digits; no suffix means UTC, a suffix (`Z`, `+00:00`, `+02:00`, `-0500`,
+-- or the hours alone, `+00`, as PostgreSQL and DuckDB write a time zone) is
+-- converted to UTC.
 CREATE OR REPLACE TEMP MACRO contract_time(s) AS
     CASE
-        WHEN regexp_full_match(s, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?')
+        WHEN regexp_full_match(s, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?')
             THEN try_cast(s AS TIMESTAMP)
-        WHEN regexp_full_match(s, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})')
+        WHEN regexp_full_match(s, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)')
             THEN timezone('UTC', try_cast(s AS TIMESTAMPTZ))
     END;
 
@@ -184,7 +186,8 @@ CREATE OR REPLACE TEMP MACRO csv_fields(line) AS
 -- Header check --------------------------------------------------------------
 -- The first line, read raw. The 19 contract columns must open it, in order
 -- (a renamed or swapped column is an error, never misread values further
--- down); after them, any of the optional columns, by name.
+-- down); after them, any of the optional columns, by name. Names may be
+-- quoted, as any CSV field.
 CREATE OR REPLACE TEMP TABLE csv_header AS
 SELECT coalesce(getvariable('csv_header'), (
     SELECT rtrim(ltrim(line, chr(65279)), chr(13))
@@ -204,8 +207,7 @@ FROM (SELECT CAST(i AS INTEGER) AS position, names[i] AS column_name
 LEFT JOIN contract_columns AS c USING (column_name);
 
 SELECT CASE
-    WHEN coalesce(h.line, '') = '' OR left(h.line, length(e.expected) + 1)
-         IS DISTINCT FROM e.expected || CASE WHEN length(h.line) > length(e.expected) THEN ',' ELSE '' END
+    WHEN coalesce(h.line, '') = '' OR g.first_names IS DISTINCT FROM e.expected_names
     THEN error('CSV header is not the finops contract: expected "' || e.expected
                || '" (optionally followed by contract 1.1 columns), found "'
                || left(coalesce(h.line, ''), 300) || '"')
@@ -217,8 +219,13 @@ SELECT CASE
 END AS header_check
 FROM csv_header AS h,
      (SELECT string_agg(column_name, ',' ORDER BY position) FILTER (WHERE required) AS expected,
+             list(column_name ORDER BY position) FILTER (WHERE required) AS expected_names,
              string_agg(column_name, ', ' ORDER BY position) FILTER (WHERE NOT required) AS optional
       FROM contract_columns) AS e,
+     -- the first 19 names as fields, so a quoted header ("timestamp","call_id",...:
+     -- R's write.csv, pandas with QUOTE_ALL) reads as the same names
+     (SELECT list(column_name ORDER BY position) FILTER (WHERE position <= 19) AS first_names
+      FROM csv_header_fields) AS g,
      (SELECT string_agg(DISTINCT column_name, ', ') FILTER (WHERE times > 1) AS repeated,
              string_agg(column_name, ', ' ORDER BY position) FILTER (WHERE NOT known) AS unknown
       FROM csv_header_fields WHERE position > 19) AS x;

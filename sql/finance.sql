@@ -1,6 +1,6 @@
 -- name: finance
 -- title: Shared finance definitions: revenue by day, alert policy, the ledger of actions
--- version: 1
+-- version: 2
 -- description: Read after calls.sql. Bills each customer day by day at that
 --   day's tier (or at the optional subscriptions file), defines the alert
 --   policy every analyzer applies, and the one ledger of actions whose rows
@@ -24,10 +24,10 @@ SELECT * FROM (VALUES
      'Task types an economy model handles well (model switching scope)'),
     ('commitment_percentile', '0.1', 'Percentile of daily spend to commit to (0-1)'),
     ('commitment_discount_pct', '20.0', 'Discount on committed spend, percent'),
-    ('cost_cap_pct', '80', 'AI cost cap offered to unprofitable customers, percent of their revenue'),
+    ('cost_cap_pct', '80', 'AI cost cap offered to unprofitable customers, percent of their current tier''s monthly fee'),
     ('churn_increase_pct', '25', 'A bill rising by more than this percent makes its customer likely to leave'),
     ('grandfather_days', '180', 'Days grandfathered customers keep their current bill after a plan change'),
-    ('quiet_days', '7', 'A customer silent this many days before the last call date shows churn evidence'),
+    ('quiet_days', '7', 'A customer silent this many days before the file''s last call date has lapsed: billed to its last call, not to the end of the period'),
     ('decline_pct', '50', 'A customer whose calls fell by this percent (last 14 days vs the 14 before) shows churn evidence'),
     ('tiered_allowance_pct', '50', 'Tiered plan: AI-cost allowance included in the fee, percent of the fee'),
     ('tiered_overage_markup', '1.5', 'Tiered plan: price of AI cost beyond the allowance, times cost'),
@@ -35,7 +35,10 @@ SELECT * FROM (VALUES
     ('hybrid_base_pct', '50', 'Hybrid plan: base fee, percent of the subscription fee'),
     ('hybrid_markup', '1.3', 'Hybrid plan: price of AI cost on top of the base, times cost'),
     ('non_production_target_pct', '10.0', 'Target share of all spend for staging and development, percent'),
-    ('target_cache_hit_pct', '50.0', 'Share of input tokens a well-cached prompt reads from the prompt cache (percent)')
+    ('target_cache_hit_pct', '50.0', 'Share of input tokens a well-cached prompt reads from the prompt cache (percent)'),
+    ('outlier_ratio', '10.0', 'An agent run is an outlier when it costs more than this many times the median run of its feature on the same model'),
+    ('min_feature_runs', '5', 'A feature (and a feature on one model) needs this many agent runs before its median is a norm'),
+    ('materiality_usd', '1.00', 'Agent review targets below this many dollars over the period are not listed')
 ) AS t(name, value, description);
 
 -- The table's values as one constant: an assumption read from it is folded
@@ -305,8 +308,19 @@ FROM customer_call_days
 WHERE customer_id = unattributed_customer()
   AND customer_id NOT IN (SELECT customer_id FROM subscriptions);
 
+-- Has a customer lapsed? Silent quiet_days or more before the file's last
+-- call date (the churn rule's evidence of a customer gone): the one rule
+-- of where a customer's bill stops (revenue_days), of the lapsed count
+-- (customer_economics.lapsed) and of churn_signals. quiet_days is read
+-- when the file is loaded: no analyzer takes it as a --param.
+-- (Whole days by date_diff: a date minus a date is an interval on Spark.)
+CREATE OR REPLACE TEMP MACRO customer_lapsed(last_call_date, file_last_date) AS
+    date_diff('day', last_call_date, file_last_date) >= assumption_num('quiet_days');
+
 -- One row per customer and billed day, with that day's monthly fee.
--- From the calls: every day from the customer's first to its last call date,
+-- From the calls: every day from the customer's first call date to the
+-- end of the file's period (a subscriber pays for the days it does not
+-- call), or to its last call date when it has lapsed (customer_lapsed),
 -- at the tier of its latest call day on or before it (days without calls
 -- keep the tier they had). From the subscriptions file, for the customers it
 -- lists (it replaces what the calls imply): every subscribed day inside the
@@ -317,11 +331,13 @@ WHERE customer_id = unattributed_customer()
 -- its last day 20/24 of a day. Revenue = sum(fee x day_fraction) / 30.
 CREATE OR REPLACE TEMP TABLE revenue_days AS
 WITH spans AS (
-    SELECT customer_id, min(call_date) AS first_date, max(call_date) AS last_date
-    FROM customer_call_days
-    WHERE customer_id NOT IN (SELECT customer_id FROM subscriptions)
-      AND customer_id <> unattributed_customer()  -- no subscription: never billed
-    GROUP BY customer_id
+    SELECT c.customer_id, min(c.call_date) AS first_date,
+           CASE WHEN customer_lapsed(max(c.call_date), any_value(p.last_date)) THEN max(c.call_date)
+                ELSE any_value(p.last_date) END AS last_date
+    FROM customer_call_days AS c CROSS JOIN period AS p
+    WHERE c.customer_id NOT IN (SELECT customer_id FROM subscriptions)
+      AND c.customer_id <> unattributed_customer()  -- no subscription: never billed
+    GROUP BY c.customer_id
 ),
 days AS (
     SELECT customer_id, CAST(unnest(generate_series(first_date, last_date, INTERVAL 1 DAY)) AS DATE) AS bill_date
@@ -374,7 +390,9 @@ FROM billed AS b CROSS JOIN period AS p;
 -- billed in the period (tenure_days; covered_days counts a partial end day
 -- of the file for its covered part), revenue = sum of each billed day's
 -- monthly fee x day_fraction / 30, and the current monthly fee (its last
--- billed day's).
+-- billed day's). lapsed: billed from its calls and silent quiet_days or
+-- more before the file's last call date, so billed to its last call only
+-- (customer_lapsed); a subscriptions row's end date is never a lapse.
 -- A customer listed in the subscriptions file without calls has cost 0.
 CREATE OR REPLACE TEMP TABLE customer_economics AS
 WITH usage AS (
@@ -423,10 +441,13 @@ SELECT coalesce(u.customer_id, b.customer_id) AS customer_id,
        coalesce(b.monthly_fee, CAST(0 AS DECIMAL(18, 6))) AS monthly_fee,
        coalesce(b.revenue, CAST(0 AS DECIMAL(38, 6))) AS revenue,
        coalesce(b.tier_changes, 0) AS tier_changes,
-       coalesce(b.revenue_source, 'calls') AS revenue_source
+       coalesce(b.revenue_source, 'calls') AS revenue_source,
+       coalesce(b.revenue_source, 'calls') = 'calls' AND coalesce(customer_lapsed(u.last_date, p.last_date), false)
+           AS lapsed
 FROM usage AS u
 FULL JOIN billed AS b USING (customer_id)
 LEFT JOIN listed AS l USING (customer_id)
+CROSS JOIN period AS p
 -- spend without a customer is shown apart (unattributed_usage above)
 WHERE coalesce(u.customer_id, b.customer_id) <> unattributed_customer()
    OR b.revenue_source = 'subscriptions';
@@ -476,23 +497,32 @@ FROM shaped;
 -- subscriptions file on days none of its rows covers (before its start or
 -- after its end): AI cost that no fee pays for, a billing item to check.
 -- side: before its first start, after its last end, or between rows.
+-- unbilled_fee = the days from the first to the last such call date at the
+-- customer's monthly fee (customer_economics, its latest billed fee) / 30:
+-- what billing those days would bring, the amount the alert is sized on.
 CREATE OR REPLACE TEMP VIEW unbilled_usage AS
 WITH spans AS (
     SELECT customer_id, min(start_date) AS start_date,
            max(coalesce(end_date, DATE '9999-12-31')) AS end_date
     FROM subscriptions GROUP BY customer_id
+),
+outside AS (
+    SELECT c.customer_id,
+           CASE WHEN c.call_date < s.start_date THEN 'before its start ' || strftime(s.start_date, '%Y-%m-%d')
+                WHEN c.call_date > s.end_date THEN 'after its end ' || strftime(s.end_date, '%Y-%m-%d')
+                ELSE 'between its subscriptions' END AS side,
+           min(c.call_date) AS first_date, max(c.call_date) AS last_date,
+           count(*) AS calls, sum(c.cost_usd) AS cost
+    FROM calls AS c
+    JOIN spans AS s USING (customer_id)
+    WHERE NOT EXISTS (SELECT 1 FROM revenue_days AS d
+                      WHERE d.customer_id = c.customer_id AND d.bill_date = c.call_date)
+    GROUP BY c.customer_id, side
 )
-SELECT c.customer_id,
-       CASE WHEN c.call_date < s.start_date THEN 'before its start ' || strftime(s.start_date, '%Y-%m-%d')
-            WHEN c.call_date > s.end_date THEN 'after its end ' || strftime(s.end_date, '%Y-%m-%d')
-            ELSE 'between its subscriptions' END AS side,
-       min(c.call_date) AS first_date, max(c.call_date) AS last_date,
-       count(*) AS calls, sum(c.cost_usd) AS cost
-FROM calls AS c
-JOIN spans AS s USING (customer_id)
-WHERE NOT EXISTS (SELECT 1 FROM revenue_days AS d
-                  WHERE d.customer_id = c.customer_id AND d.bill_date = c.call_date)
-GROUP BY c.customer_id, side;
+SELECT o.*, date_diff('day', o.first_date, o.last_date) + 1 AS days,
+       money(coalesce(e.monthly_fee, 0) * (date_diff('day', o.first_date, o.last_date) + 1) / 30) AS unbilled_fee
+FROM outside AS o
+LEFT JOIN customer_economics AS e USING (customer_id);
 
 -- Period facts ----------------------------------------------------------------
 -- Spend and revenue over the file's period, and as a 30-day month: every
@@ -546,6 +576,52 @@ SELECT provider, model, any_value(model_class) AS model_class, count(*) AS calls
             ELSE pct(count(*) FILTER (WHERE latency_ms <= allowance_ms), count(*)) >= any_value(target_pct) END AS meets_sla
 FROM scored
 GROUP BY provider, model;
+
+-- Agent runs -------------------------------------------------------------------
+-- One row per trace. A run's feature, customer and session are those of its
+-- first call; duration_ms runs from the first call's start to the end of the
+-- call that finished last. Its model is that of its costliest call (ties:
+-- the first call_id). cost sums the calls with a known cost;
+-- unpriced_calls counts those without one (never counted as $0).
+-- The first call's three columns come from one arg_min (three took 1.6x
+-- the time over 1.5M runs). A run of one call is that call: only the traces
+-- with several calls are grouped (grouping 1.5M one-call traces took 2.3 s
+-- of CPU at 500 MB; this takes 0.8 s, same rows). Stored once per load:
+-- the agents report and the ledger's agent review targets (below) read it.
+CREATE OR REPLACE TEMP TABLE agent_runs AS
+WITH multi AS (
+    SELECT trace_id FROM calls WHERE trace_id <> '' GROUP BY trace_id HAVING count(*) > 1
+)
+SELECT c.trace_id, c.feature_id, c.customer_id, c.session_id, c.model,
+       CAST(1 AS BIGINT) AS calls,
+       CAST(c.input_tokens AS HUGEINT) AS input_tokens,
+       CAST(c.output_tokens AS HUGEINT) AS output_tokens,
+       CAST(coalesce(c.cost_usd, 0) AS DECIMAL(38, 6)) AS cost,
+       CAST(c.cost_usd IS NULL AS BIGINT) AS unpriced_calls,
+       c."timestamp" AS started,
+       CAST(c.latency_ms AS BIGINT) AS duration_ms
+FROM calls AS c
+LEFT JOIN multi AS m ON m.trace_id = c.trace_id
+WHERE c.trace_id <> '' AND m.trace_id IS NULL
+UNION ALL
+SELECT trace_id, first_call.feature_id, first_call.customer_id, first_call.session_id,
+       model, calls, input_tokens, output_tokens, cost, unpriced_calls, started, duration_ms
+FROM (
+    SELECT c.trace_id,
+           arg_min({'feature_id': feature_id, 'customer_id': customer_id, 'session_id': session_id},
+                   ("timestamp", call_id)) AS first_call,
+           arg_min(model, (0 - coalesce(cost_usd, 0), call_id)) AS model,
+           count(*) AS calls,
+           sum(input_tokens) AS input_tokens,
+           sum(output_tokens) AS output_tokens,
+           coalesce(sum(cost_usd), CAST(0 AS DECIMAL(38, 6))) AS cost,
+           count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced_calls,
+           min("timestamp") AS started,
+           max(epoch_ms("timestamp") + latency_ms) - min(epoch_ms("timestamp")) AS duration_ms
+    FROM calls AS c
+    JOIN multi USING (trace_id)
+    GROUP BY c.trace_id
+) AS runs;
 
 -- Levers ----------------------------------------------------------------------
 -- ledger: begin
@@ -643,9 +719,12 @@ JOIN model_prices AS p ON p.provider = u.provider AND p.model = u.model
 WHERE NOT (p.model_class = 'premium'
            AND simple_task(u.task_type));
 
--- Cost cap: an unprofitable customer's AI cost held to cost_cap_pct % of its
--- revenue (a usage cap or overage billing); cap_savings is the cost above
--- it, standalone and after the model levers.
+-- Cost cap: an unprofitable customer's AI cost held to cost_cap_pct % of
+-- the revenue of its current tier (a usage cap or overage billing, set on
+-- the fee it pays now, not on revenue billed at an earlier tier): cap_limit
+-- = current monthly fee x covered billed days / 30 x cost_cap_pct / 100, so
+-- per 30-day month the cap is cost_cap_pct % of the current fee;
+-- cap_savings is the cost above it, standalone and after the model levers.
 -- Upgrade: the next tier's fee. Its fee rise (upgrade_rise_pct) is judged by
 -- pricing's churn rule, the one the ledger applies to any bill: a rise of
 -- more than churn_increase_pct makes the customer likely to leave
@@ -656,24 +735,32 @@ WHERE NOT (p.model_class = 'premium'
 CREATE OR REPLACE TEMP TABLE ledger_caps AS
 WITH after_models AS (
     SELECT customer_id, sum(savings) AS model_savings FROM ledger_model_savings GROUP BY customer_id
+),
+e AS (
+    SELECT *, monthly_fee * covered_days / 30 * assumption_num('cost_cap_pct') / 100 AS cap_limit
+    FROM customer_economics
 )
 SELECT e.customer_id, e.subscription_tier, e.organization_id, e.tenure_days, e.covered_days, e.revenue, e.cost,
-       e.monthly_fee, t.tier_rank,
+       e.monthly_fee, t.tier_rank, e.cap_limit,
        nt.subscription_tier AS upgrade_tier, nt.monthly_fee AS upgrade_fee,
        money((nt.monthly_fee - e.monthly_fee) * e.covered_days / 30) AS upgrade_revenue,
        pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) AS upgrade_rise_pct,
        pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) <= assumption_num('churn_increase_pct') AS upgrade_keeps_customer,
-       money(greatest(0, e.cost - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings,
-       money(greatest(0, e.cost - coalesce(a.model_savings, 0)
-                         - e.revenue * assumption_num('cost_cap_pct') / 100)) AS cap_savings_after_models,
-       -- the ledger proposes the cap unless the upgrade alone breaks even and,
-       -- by the churn rule, keeps the customer
-       e.cost > e.revenue * assumption_num('cost_cap_pct') / 100
-       AND NOT (nt.subscription_tier IS NOT NULL
+       money(greatest(0, e.cost - e.cap_limit)) AS cap_savings,
+       money(greatest(0, e.cost - coalesce(a.model_savings, 0) - e.cap_limit)) AS cap_savings_after_models,
+       -- the upgrade alone breaks even and, by the churn rule, keeps the customer
+       coalesce(nt.subscription_tier IS NOT NULL
                 AND e.revenue - e.cost + money((nt.monthly_fee - e.monthly_fee) * e.covered_days / 30) >= 0
-                AND pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) <= assumption_num('churn_increase_pct'))
+                AND pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) <= assumption_num('churn_increase_pct'), false)
+           AS upgrade_proposed,
+       -- the ledger proposes the cap unless the upgrade is proposed; none when the
+       -- cost is within the cap at the current fee (a loss billed at an earlier tier)
+       e.cost > e.cap_limit
+       AND NOT coalesce(nt.subscription_tier IS NOT NULL
+                        AND e.revenue - e.cost + money((nt.monthly_fee - e.monthly_fee) * e.covered_days / 30) >= 0
+                        AND pct(nt.monthly_fee - e.monthly_fee, e.monthly_fee) <= assumption_num('churn_increase_pct'), false)
            AS proposed
-FROM customer_economics AS e
+FROM e
 JOIN subscription_tiers AS t USING (subscription_tier)
 LEFT JOIN subscription_tiers AS nt ON nt.tier_rank = t.tier_rank + 1
 LEFT JOIN after_models AS a USING (customer_id)
@@ -874,16 +961,75 @@ SELECT b.position, b.plan,
 FROM pricing_plan_bills AS b CROSS JOIN period AS p
 GROUP BY b.position, b.plan;
 
+-- Agent review targets ------------------------------------------------------------
+-- Runs far above the norm of their feature and model (the agents report
+-- lists them; the ledger lists what they cost above the norm as review
+-- targets, never savings). They rest on the assumptions outlier_ratio and
+-- min_feature_runs (the agents report's parameters of the same names).
+-- The norm an outlier is judged by: the median cost of the runs of the same
+-- feature on the same model. Judged against the whole feature, a run on a
+-- premium model looks 10-100x "abnormal" for its model choice alone (22% of
+-- all runs on the demo); the ledger's model switches already price that
+-- choice, so an outlier here is a run that took far more work (steps,
+-- tokens) than its peers on its model.
+CREATE OR REPLACE TEMP TABLE agent_model_norms AS
+SELECT feature_id, model, count(*) AS runs,
+       money(median(cost)) AS median_run_cost,
+       count(*) >= assumption_num('min_feature_runs') AS has_norm
+FROM agent_runs
+GROUP BY feature_id, model;
+
+-- excess_cost = cost - the median cost of its feature's runs on its model:
+-- what the run cost above a normal run of its kind.
+CREATE OR REPLACE TEMP TABLE agent_outliers AS
+SELECT r.trace_id, r.feature_id, r.model, r.customer_id, r.session_id, r.calls, r.cost,
+       n.median_run_cost AS baseline,
+       round(safe_div(r.cost, n.median_run_cost), 1) AS times_norm,
+       money(r.cost - n.median_run_cost) AS excess_cost,
+       r.started
+FROM agent_runs AS r
+JOIN agent_model_norms AS n USING (feature_id, model)
+WHERE n.has_norm
+  AND n.median_run_cost > 0
+  AND r.cost > n.median_run_cost * assumption_num('outlier_ratio');
+
+-- Per feature, its outlier runs: their excess over the median of their feature and model
+-- run, and the share of their cost on the calls the ledger's model
+-- switches already reprice (premium models on simple tasks, sql/finance.sql
+-- ledger_switch_scope). open_excess = excess x (1 - that share): the part
+-- of the excess no ledger action addresses, so nothing is counted twice.
+CREATE OR REPLACE TEMP TABLE agent_outlier_features AS
+WITH switched AS (
+    SELECT DISTINCT provider, model, task_type FROM ledger_switch_scope
+), scoped AS (
+    SELECT o.feature_id, o.trace_id,
+           sum(c.cost_usd) FILTER (WHERE sw.model IS NOT NULL) AS switched_cost
+    FROM agent_outliers AS o
+    JOIN calls AS c USING (trace_id)
+    LEFT JOIN switched AS sw
+           ON sw.provider = c.provider AND sw.model = c.model AND sw.task_type = c.task_type
+    GROUP BY o.feature_id, o.trace_id
+)
+SELECT o.feature_id, count(*) AS runs, sum(o.cost) AS cost, sum(o.excess_cost) AS excess,
+       max(o.times_norm) AS worst, round(avg(o.calls), 1) AS outlier_calls,
+       coalesce(sum(s.switched_cost), 0) AS switched_cost,
+       money(sum(o.excess_cost) * (1 - coalesce(safe_div(sum(s.switched_cost), sum(o.cost)), 0))) AS open_excess
+FROM agent_outliers AS o
+LEFT JOIN scoped AS s USING (feature_id, trace_id)
+GROUP BY o.feature_id;
+
 -- Churn evidence ---------------------------------------------------------------
 -- "Revenue at risk" has one meaning everywhere: the current monthly fee of
--- a customer still being billed whose calls show it is likely to leave:
--- its calls in the last 14 days down by decline_pct or more against the 14
--- days before (with at least min_observations calls then), or a downgrade
--- in the period. Revenue bills a customer (without a subscriptions row) to
--- its last call date, so a customer silent for quiet_days or more (under
--- 30) before the file's last call date is already not billed: it is listed
--- as lapsed, with the evidence, and its fee is not revenue at risk (it is
--- not in the revenue to lose). Silent 30 days or more: gone, not listed.
+-- a customer whose calls show it is likely to leave: its calls in the last
+-- 14 days down by decline_pct or more against the 14 days before (with at
+-- least min_observations calls then), a downgrade in the period, or
+-- silence. Revenue bills a customer (without a subscriptions row) to the
+-- end of the period unless it has lapsed (customer_lapsed: silent for
+-- quiet_days or more before the file's last call date), then to its last
+-- call date: a lapsed customer (silent under 30 days) is listed as lapsed,
+-- with its fee at risk and the evidence saying it is billed only to its
+-- last call (the money a finance reader must confirm: gone, or still
+-- paying and under-billed here). Silent 30 days or more: gone, not listed.
 CREATE OR REPLACE TEMP VIEW churn_signals AS
 WITH activity AS (
     SELECT u.customer_id,
@@ -914,8 +1060,7 @@ evidence AS (
                                 coalesce(a.calls_last_14, 0), a.calls_prior_14) END,
                CASE WHEN g.current_rank < g.top_rank THEN 'downgraded to ' || e.subscription_tier END
            ], lambda x: x IS NOT NULL) AS signals,
-           a.days_silent >= assumption_num('quiet_days')
-               AND e.revenue_source = 'calls' AS lapsed
+           e.lapsed
     FROM customer_economics AS e
     JOIN activity AS a USING (customer_id)
     LEFT JOIN downgrades AS g USING (customer_id)
@@ -925,9 +1070,12 @@ evidence AS (
     WHERE a.days_silent < 30
 )
 SELECT customer_id, subscription_tier, organization_id,
-       CASE WHEN lapsed THEN CAST(0 AS DECIMAL(18, 6)) ELSE monthly_fee END AS revenue_at_risk,
+       -- a lapsed customer's fee too: billed only to its last call, it is
+       -- revenue the reports no longer count unless the customer still pays
+       monthly_fee AS revenue_at_risk,
        array_to_string(signals, '; ')
-           || CASE WHEN lapsed THEN ': lapsed, not billed after its last call, so no revenue at risk' ELSE '' END AS evidence,
+           || CASE WHEN lapsed THEN ': lapsed, billed only to its last call (confirm whether it cancelled)'
+                   ELSE '' END AS evidence,
        lapsed
 FROM evidence
 WHERE array_length(signals) > 0;  -- (len() of a list is a string length on Spark)
@@ -1053,14 +1201,15 @@ arbitrage AS (
 caps AS (
     SELECT 'cap:' || customer_id, 'profitability', ['profitability', 'realtime'],
            'cost cap', 3, 'avoided cost',
-           format('Cap {}''s AI cost at {}% of its revenue', customer_id, assumption('cost_cap_pct')),
-           format('{} ({}) cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days{}.{}',
+           format('Cap {}''s AI cost at {}% of its {} fee', customer_id, assumption('cost_cap_pct'), subscription_tier),
+           format('{} ({}) cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days; the cap holds it to {}% of its current fee of ${:,.2f} a month, ${:,.2f} over those days{}.{}',
                   customer_id, subscription_tier, cost, revenue, tenure_days,
+                  assumption('cost_cap_pct'), monthly_fee, cap_limit,
                   CASE WHEN upgrade_tier IS NULL THEN '; it is on the top tier, so no upgrade exists' ELSE '' END,
                   CASE WHEN cap_savings_after_models < cap_savings
                        THEN format(' If the model switches are made its cost falls and the cap saves ${:,.2f} over those days (see the overlap line).',
                                    cap_savings_after_models) ELSE '' END),
-           format('A usage cap (or overage billing) holds cost to {}% of revenue; usage above it is not served or is billed.',
+           format('A usage cap (or overage billing) holds cost to {}% of the current tier''s fee; usage above it is not served or is billed.',
                   assumption('cost_cap_pct')),
            'medium', NULL,
            cap_savings, cost, 'cost', cap_savings, NULL, ledger_caps.covered_days
@@ -1228,6 +1377,44 @@ features AS (
            cost - target_cost, cost, 'cost', 0, 'a target, not counted as a saving', fp.covered_days
     FROM feature_economics, fp
     WHERE quadrant IN ('optimize', 'sunset') AND cost > target_cost
+),
+-- The agents report's targets: what outlier runs cost above the norm of
+-- their feature and model, net of the part the model switches already
+-- count (open_excess), and the spend no customer is attributed to. A per-run
+-- step budget is suggested only when outlier runs take more calls than the
+-- feature's runs do on average; single-call runs are expensive calls
+-- (model, prompt size), not runaway loops.
+agents AS (
+    SELECT 'target:agents/' || f.feature_id, 'agents', ['agents'], 'agent run review', 10, 'target',
+           format('Review the costliest {} runs', f.feature_id),
+           format('{:,} {} run(s) cost ${:,.2f} more than the median run of the feature on the same model over the {} days (the worst {}x); '
+                  || '${:,.2f} of it is on calls the model switches already reprice. {}',
+                  CAST(f.runs AS BIGINT), f.feature_id, f.excess, fp.period_days, f.worst,
+                  f.excess - f.open_excess,
+                  CASE WHEN f.outlier_calls > r.feature_calls
+                       THEN format('They average {} calls per run against {} for the feature: a step or token budget per run is a target to test.',
+                                   f.outlier_calls, r.feature_calls)
+                       ELSE format('They average {} calls per run, as the feature''s runs ({}): these are single expensive calls (prompt or output size), not runaway runs.',
+                                   f.outlier_calls, r.feature_calls) END),
+           format('A run costing over {}x the median run of its feature on its model (with at least {} runs) can be brought to that median.',
+                  assumption('outlier_ratio'), assumption('min_feature_runs')),
+           'low', NULL,
+           f.open_excess, f.cost, 'cost', 0, 'a target, not counted as a saving', fp.covered_days
+    FROM agent_outlier_features AS f
+    JOIN (SELECT feature_id, round(avg(calls), 1) AS feature_calls FROM agent_runs GROUP BY feature_id) AS r
+      USING (feature_id)
+    CROSS JOIN fp
+    WHERE f.open_excess >= assumption_num('materiality_usd')
+    UNION ALL
+    SELECT 'target:agents/unattributed', 'agents', ['agents'], 'attribution', 10, 'target',
+           'Attribute the untagged calls',
+           format('${:,.2f} of spend over the {} days has no customer; wrap those calls in finops.attribute(...) (see finops sql --name unattributed).',
+                  u.cost, fp.period_days),
+           'No subscription pays for spend without a customer until it is attributed.',
+           'low', NULL,
+           u.cost, u.cost, 'cost', 0, 'a target, not counted as a saving', fp.covered_days
+    FROM unattributed_usage AS u CROSS JOIN fp
+    WHERE u.cost >= assumption_num('materiality_usd')
 )
 SELECT * FROM switch
 UNION ALL SELECT * FROM features
@@ -1239,7 +1426,8 @@ UNION ALL SELECT * FROM overlap
 UNION ALL SELECT * FROM upgrades
 UNION ALL SELECT * FROM plan
 UNION ALL SELECT * FROM churn
-UNION ALL SELECT * FROM non_production;
+UNION ALL SELECT * FROM non_production
+UNION ALL SELECT * FROM agents;
 
 -- The ledger as every report shows it: amounts per 30-day month, revenue
 -- levers reconciled (the larger of upgrades and the pricing plan counts),

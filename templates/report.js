@@ -72,16 +72,19 @@
     }
     return Number.isInteger(v) ? v.toLocaleString("en-US") : v.toLocaleString("en-US", {maximumFractionDigits: 2});
   }
-  function money(v) {
+  // An amount to the cent, "< $0.01" when non-zero under a cent (render.fmt_money);
+  // a unit price keeps four significant digits under a dollar (render.fmt_price).
+  function money(v, kind) {
     var a = Math.abs(v), sign = v < 0 ? "-" : "";
     if (a >= 1e6) { return sign + "$" + compact(a); }
-    var digits = a === 0 || a >= 1 ? 2 : Math.min(8, Math.max(2, 3 - Math.floor(Math.log10(a))));
+    if (kind !== "price" && a > 0 && a < 0.01) { return v > 0 ? "< $0.01" : "> -$0.01"; }
+    var digits = kind !== "price" || a === 0 || a >= 1 ? 2 : Math.min(8, Math.max(2, 3 - Math.floor(Math.log10(a))));
     return sign + "$" + a.toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: digits});
   }
   function format(v, kind) {
     v = num(v);
     if (v === null) { return "—"; }
-    if (kind === "money") { return money(v); }
+    if (kind === "money" || kind === "price") { return money(v, kind); }
     if (kind === "pct") { return v.toFixed(1) + "%"; }
     if (kind === "ms") { return Math.round(v).toLocaleString("en-US") + " ms"; }
     return compact(v);
@@ -93,7 +96,7 @@
     var a = Math.abs(v);
     // The scale decides, not the tick: "$0" beside "$500", never "$0.00".
     var top = (ticks || []).reduce(function (m, t) { return Math.max(m, Math.abs(num(t.value) || 0)); }, a);
-    if (kind === "money" && top >= 10 && a < 1e6) {
+    if ((kind === "money" || kind === "price") && top >= 10 && a < 1e6) {
       return (v < 0 ? "-$" : "$") + Math.round(a).toLocaleString("en-US");
     }
     if (kind === "ms" && top >= 1000) {

@@ -116,3 +116,23 @@ def test_index_lists_every_report_from_its_embedded_manifest(open_page, site, wi
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert not page.errors, page.errors
     screenshot(page, "index", width)
+
+
+def test_on_a_phone_the_lever_table_shows_its_money_without_scrolling(open_page, site):
+    """At 390 px the optimization lever table (what the ledger counts, lever by lever)
+    keeps its monthly savings on screen: the amount follows the lever, and a table
+    still wider than the screen scrolls inside its own box, never the page. A lever's
+    name wraps between words, never inside one."""
+    result, _ = site
+    page = open_page((result.out_dir / "optimization.html").resolve().as_uri(), width=390, height=900)
+    box = page.evaluate("""() => {
+        const t = document.querySelector('#table-optimization-total_potential');
+        const wrap = t.closest('.table-wrap').getBoundingClientRect();
+        const money = [...t.querySelectorAll('th[data-column="monthly_savings"], td')]
+            .filter(el => el.tagName === 'TH' || el.cellIndex === 1).map(el => el.getBoundingClientRect().right);
+        const lever = [...t.querySelectorAll('tbody td:first-child')].map(td => td.className);
+        return {right: wrap.right, money, lever, page: document.documentElement.scrollWidth};
+    }""")
+    assert box["money"] and max(box["money"]) <= box["right"] + 1, box
+    assert all("words" in c for c in box["lever"] if c), box
+    assert box["page"] <= 390

@@ -20,7 +20,7 @@ MANIFEST_KEYS = {"generated_at", "build_seconds", "csv_path", "csv_size_mb", "ta
                  "status", "error", "duplicate_call_ids", "reject_samples", "poll_seconds", "live",
                  "filters", "filtered_rows", "statements",  # issue 13
                  "unpriced_calls", "unknown_price_models", "source_state", "warning",
-                 "last_good_at", "actions"}
+                 "last_good_at", "actions", "partial_tail_bytes"}
 REPORT_KEYS = {"id", "title", "category", "description", "version", "file", "headlines", "ok",
                "error", "downloads"}
 
@@ -252,6 +252,22 @@ def test_cli_build_reports_rejected_rows(tmp_path, calls_csv):
                                        str(tmp_path / "o")])
     assert ("rejected 1 malformed rows (first: line 42: latency_ms is not a whole number"
             in result.output)
+
+
+def test_a_last_line_without_a_line_end_is_said_not_read_in_output_footer_and_manifest(
+        tmp_path, calls_csv):
+    csv_path = calls_csv(sample_rows(40))
+    text = csv_path.read_bytes()
+    csv_path.write_bytes(text[:-1])  # the last row loses its LF: it may still be written
+    tail = len(text) - 1 - (text[:-1].rfind(b"\n") + 1)
+    result = CliRunner().invoke(main, ["build", "--csv", str(csv_path), "--out",
+                                       str(tmp_path / "o"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert f"has no line end yet ({tail} bytes): not read until a line end follows" in result.stderr
+    manifest = json.loads((tmp_path / "o/manifest.json").read_text())
+    assert (manifest["rows"], manifest["partial_tail_bytes"]) == (39, tail)
+    footer = (tmp_path / "o/understanding.html").read_text()
+    assert f"the file's last line, {tail} bytes without a line end" in footer
 
 
 def test_missing_csv_before_any_report_means_no_data(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import os
 import time
 from decimal import Decimal
@@ -12,7 +14,7 @@ from finops.engine import session as source_mod
 from finops.engine.session import open_session
 from finops.engine.errors import FinopsError, NoDataError
 
-from conftest import HEADER, write_calls
+from conftest import DEFAULT_ROW, HEADER, write_calls
 
 GOOD = [
     {"timestamp": "2025-11-01T10:00:00", "cost_usd": "0.100000", "customer_id": "cust_a"},
@@ -154,6 +156,23 @@ def test_rejected_rows_are_kept_for_inspection(calls_csv):
 def test_a_header_that_is_not_the_contract_is_an_error(tmp_path, header):
     path = tmp_path / "bad.csv"
     path.write_text(",".join(header) + "\n" + ",".join(["x"] * len(header)) + "\n")
+    with pytest.raises(FinopsError, match="CSV header is not the finops contract"):
+        load(path)
+
+
+def test_a_quoted_header_reads_as_the_same_names(tmp_path):
+    # R's write.csv and pandas with QUOTE_ALL quote every field, the header's too.
+    path = tmp_path / "quoted.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(
+            [HEADER] + [[{**DEFAULT_ROW, "call_id": f"call_{n}"}[c] for c in HEADER] for n in range(3)])
+    source, (_, count) = load(path)
+    assert source.rows == count == 3 and source.rows_rejected == 0
+
+
+def test_a_quoted_header_with_a_wrong_name_is_still_an_error(tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_text(",".join(f'"{c}"' for c in ["ts"] + HEADER[1:]) + "\n")
     with pytest.raises(FinopsError, match="CSV header is not the finops contract"):
         load(path)
 

@@ -108,10 +108,21 @@ def test_counts_that_are_not_whole_or_in_range_are_rejected(tmp_path, given):
     ("2025-11-01 05:00:00.250-05:00", "2025-11-01 10:00:00.250000"),
     ("2025-11-01T12:00:00+0200", "2025-11-01 10:00:00"),
     ("2025-11-01 10:00:00", "2025-11-01 10:00:00"),
+    ("2025-11-01 12:00:00+02", "2025-11-01 10:00:00"),      # PostgreSQL's and DuckDB's timestamptz text
+    ("2025-11-01 10:00:00.5+00", "2025-11-01 10:00:00.500000"),
+    ("2025-11-01T10:00", "2025-11-01 10:00:00"),             # ISO 8601 without seconds
+    ("2025-11-01T07:00-03", "2025-11-01 10:00:00"),
 ])
 def test_time_zone_suffixes_are_converted_to_utc(tmp_path, given, expect):
     source, rows, rejected = read(write_calls(tmp_path / "c.csv", [{"timestamp": given}]))
     assert rejected == [] and str(rows[0][5]) == expect
+
+
+@pytest.mark.parametrize("given", ["2025-11-01", "2025-11-01T10", "2025-11-01T10:00:00+2",
+                                   "2025-11-01T10:00:00 UTC", "01/11/2025 10:00"])
+def test_times_that_are_not_iso_8601_are_rejected(tmp_path, given):
+    source, rows, rejected = read(write_calls(tmp_path / "c.csv", [{"timestamp": given}]))
+    assert rows == [] and "not an ISO 8601 time" in rejected[0][2]
 
 
 def test_dates_outside_the_window_are_rejected_and_the_window_is_configurable(tmp_path):
@@ -275,6 +286,24 @@ def test_optional_columns_are_read_by_name_in_any_order(tmp_path):
         ("call_4", 0, 0, 0, "ok", "", "list_price", Decimal("0.001250")),
     ]
     assert total == (4, Decimal("0.003750"))
+
+
+def test_the_top_error_type_of_a_tie_is_the_same_whatever_the_row_order(tmp_path):
+    # Two timeouts and two rate limits on one model: a tie. mode() broke it by
+    # the order rows arrived in, which differs between the store and a direct
+    # read; the rank breaks it alphabetically.
+    errors = [{"status": "error", "error_type": kind} for kind in
+              ("timeout", "rate_limit", "timeout", "rate_limit")]
+    tops = []
+    for order, rows in (("as written", errors), ("reversed", errors[::-1])):
+        path = write_11(tmp_path / f"{order}.csv", rows + [{}])
+        for cache in (["--no-cache"], []):
+            result = CliRunner().invoke(main, ["run-sql", "performance", "--query", "errors_by_model",
+                                               "--csv", str(aged(path)), "--format", "json", *cache])
+            assert result.exit_code == 0, result.output
+            (row,) = json.loads(result.output)["queries"]["errors_by_model"]
+            tops.append((row["error_calls"], row["top_error_type"]))
+    assert tops == [(4, "rate_limit")] * 4
 
 
 def test_missing_optional_columns_read_as_defaults(tmp_path):

@@ -307,13 +307,17 @@ class Customer:
 
 
 def customers(calls) -> dict[str, Customer]:
-    """Each customer billed day by day from its first to its last call date, each
-    day at the tier of its latest call on or before that day."""
+    """Each customer billed day by day from its first call date to the file's last
+    date, or to its last call date when it has lapsed (silent 7 days or more before
+    the file's last date), each day at the tier of its latest call on or before it."""
     out = {}
     parts, _ = day_parts(calls)
+    _, file_last, _ = period(calls)
     for cid, cs in group(calls, lambda c: c.customer_id).items():
         latest = max(cs, key=lambda c: (c.ts, c.call_id))  # latest tier / organization
         first, last = min(c.date for c in cs), max(c.date for c in cs)
+        if (file_last - last).days < 7:
+            last = file_last
         day_tier = {d: max(dcs, key=lambda c: (c.ts, c.call_id)).tier
                     for d, dcs in group(cs, lambda c: c.date).items()}
         tiers, tier = {}, None
@@ -345,8 +349,8 @@ def churn_revenue_at_risk(calls) -> dict[str, Decimal]:
                     if last - dt.timedelta(days=28) < c.date <= last - dt.timedelta(days=14))
         declined = prior >= 20 and recent <= prior * 0.5
         downgraded = rank[cu.day_tiers[max(cu.day_tiers)]] < max(rank[t] for t in cu.day_tiers.values())
-        # silent 7+ days: billed only to its last call (lapsed), so nothing at risk
-        if quiet < 7 and (declined or downgraded):
+        # silent 7+ days: lapsed, billed only to its last call: its fee is at risk
+        if quiet >= 7 or declined or downgraded:
             out[cid] = cu.fee
     return out
 
@@ -375,25 +379,38 @@ def forecast_path(days, horizon):
     trend; sigma2 = SSR / (n - levels - 1); the sum of the next h days is
     sum(max(floor, pred)), floor = the lowest complete day (not below 0), its standard
     error sqrt(sigma2 (h + a' (X'X)^-1 a)) with a the sum of the h design rows; bounds
-    +/- t975(df) x se, the lower one a running max and never below h x floor."""
+    +/- t975(df) x se, the lower one a running max and never below h x floor.
+    A falling line (mean of the levels + slope x t) at or below $0 on the 30th day
+    ahead makes it the run-rate: weekday levels of the last 14 days, no slope,
+    sigma2 = SSR / (n - levels). Returns the path, the model and its floor."""
+    out, beta, floor = _fit_path(days, horizon, slope=True)
+    levels = beta[:-1]
+    if beta[-1] < 0 and sum(levels) / len(levels) + beta[-1] * (len(days) - 1 + 30) <= 0:
+        out, _, floor = _fit_path(days[-14:], horizon, slope=False)
+        return out, "run-rate", floor
+    return out, "trend", floor
+
+
+def _fit_path(days, horizon, slope):
     n = len(days)
     weekly = n >= 14
     groups = sorted({d.isoweekday() for d, _ in days}) if weekly else [0]
 
     def row(d, t):
-        return [Fraction(int((d.isoweekday() if weekly else 0) == g)) for g in groups] + [Fraction(t)]
+        levels = [Fraction(int((d.isoweekday() if weekly else 0) == g)) for g in groups]
+        return levels + [Fraction(t)] if slope else levels
 
     xs = [row(d, t) for t, (d, _) in enumerate(days)]
     ys = [frac(c) for _, c in days]
-    k = len(groups) + 1
+    k = len(groups) + int(slope)
     xtx = [[sum(x[i] * x[j] for x in xs) for j in range(k)] for i in range(k)]
-    if n > len(groups):
+    if n > len(groups) or not slope:
         beta = solve(xtx, [sum(x[i] * y for x, y in zip(xs, ys)) for i in range(k)])
     else:  # one day per level, no slope
         xtx = None
         beta = [sum(y for (d, _), y in zip(days, ys)) / n] * len(groups) + [Fraction(0)]
     ssr = sum((y - sum(b * v for b, v in zip(beta, x))) ** 2 for x, y in zip(xs, ys))
-    df = n - len(groups) - 1
+    df = n - len(groups) - int(slope)
     sigma2 = float(ssr) / df if df > 0 else None
     out, cum, a, low_max = [], Fraction(0), [Fraction(0)] * k, 0.0
     floor = max(Fraction(0), min(ys))
@@ -411,7 +428,7 @@ def forecast_path(days, horizon):
         tq = t975(df)
         low_max = max(low_max, max(float(h * floor), float(cum) - tq * se))
         out.append((float(cum), low_max, float(cum) + tq * se, float(pred)))
-    return out, beta
+    return out, (beta if slope else beta + [Fraction(0)]), floor
 
 
 def ref_understanding(calls):
@@ -447,14 +464,32 @@ def ref_understanding(calls):
     complete = [(r["call_date"], r["cost"]) for i, r in enumerate(daily)
                 if not (i == 0 and first_ts > dt.datetime.combine(first, dt.time(1)))
                 and not (i == len(daily) - 1 and last_ts < dt.datetime.combine(last, dt.time(23)))]
-    path, _ = forecast_path(complete, 365)
+    # fitted on the last 28 complete days (forecast_window_days), all when fewer
+    path, model, floor_all = forecast_path(complete[-28:], 365)
+    floor_all = float(floor_all)
+    # the backtest: the same model on the 28 days before the last 14, against them;
+    # e = |error of the 14-day sum| widens the range by sqrt(max(h, 14) / 14)
+    e = 0.0
+    if len(complete) - 14 >= 14:
+        held, fit = complete[-14:], complete[:-14][-28:]
+        held_path, _, _ = forecast_path(fit, 14)
+        predicted = held_path[13][0]  # the projected sum of the 14 held-out days
+        actual = float(sum(frac(c) for _, c in held))
+        e = abs((predicted - actual) / actual) if actual else 0.0
+    low_max = 0.0
+    widened = []
+    for h, (cum, _, high, pred) in enumerate(path, start=1):
+        half = max(high - cum, e * math.sqrt(max(h, 14) / 14) * cum)
+        low_max = max(low_max, max(h * floor_all, cum - half))
+        widened.append((cum, low_max, cum + half, pred))
+    path = widened
     forecast = []
     for h in (30, 90, 365):
         ok = h <= 2 * len(complete)
         cum, low, high, _ = path[h - 1]
         forecast.append({"horizon_days": h, "projected_cost": money(Fraction(cum)) if ok else None,
                          "low": money(Fraction(low)) if ok else None,
-                         "high": money(Fraction(high)) if ok else None})
+                         "high": money(Fraction(high)) if ok else None, "model": model})
     return {"summary": summary, "by_provider": by_provider, "by_model": by_model,
             "daily": daily, "forecast": forecast}
 
@@ -679,7 +714,7 @@ CONTRACT = {
         avg_output_tokens=R)),
     ("understanding", "daily"): dict(key=["call_date"], ordered=True, cols=dict(calls=X, cost=M)),
     ("understanding", "forecast"): dict(key=["horizon_days"], ordered=True, cols=dict(
-        projected_cost=M, low=M, high=M)),
+        projected_cost=M, low=M, high=M, model=X)),
     ("performance", "latency_by_model"): dict(key=["provider", "model"], cols=dict(
         calls=X, p50_ms=R, p95_ms=R, p99_ms=R, avg_ms=R, tokens_per_second=R,
         cost_per_1k_tokens=M, sla_pct=R)),
@@ -842,15 +877,19 @@ def edge_case_rows() -> list[list[str]]:
         task="analysis", feature="analysis", env="development", product="product_b")
     add("2025-02-22T11:00:00", "c_stage", "enterprise", "org_stage", "mistral-medium", "0.004000",
         env="staging", product="product_b")
-    # allocation: 30 billed days (Feb 5 - Mar 6), cost 23.20 against 29 of revenue:
-    # exactly 80% (medium)
-    add("2025-02-05T10:00:00", "c_med", "starter", "org_c", "claude-sonnet-4", "10.000000",
+    # allocation: 30 billed days (Feb 1 - Mar 2; silent 8 days before Mar 10: lapsed,
+    # billed to its last call), cost 23.20 against 29 of revenue: exactly 80% (medium)
+    add("2025-02-01T10:00:00", "c_med", "starter", "org_c", "claude-sonnet-4", "10.000000",
         task="code_generation", feature="code_generation")
-    add("2025-03-06T10:00:00", "c_med", "starter", "org_c", "claude-sonnet-4", "13.200000",
+    add("2025-03-02T10:00:00", "c_med", "starter", "org_c", "claude-sonnet-4", "13.200000",
         task="code_generation", feature="code_generation")
-    # one billed day, revenue 0.966667: a cost one millionth above it is over (high)
-    add("2025-03-09T10:00:00", "c_high", "starter", "org_c", "claude-3.5-sonnet", "0.966668",
+    # one billed day (lapsed), revenue 0.966667: a cost one millionth above it is over (high)
+    add("2025-02-27T10:00:00", "c_high", "starter", "org_c", "claude-3.5-sonnet", "0.966668",
         task="analysis", feature="analysis")
+    # silent 5 days before the last date (under 7): billed to the period's end,
+    # Mar 1 - Mar 10 (a whole day: c_old calls at 23:59), 10 days of pro: 33.00
+    add("2025-03-01T10:00:00", "c_quiet", "pro", "org_c", "gpt-4o", "0.100000")
+    add("2025-03-05T10:00:00", "c_quiet", "pro", "org_c", "gpt-4o", "0.100000")
     # the window's edges: 2025-02-08 is out, 2025-02-09 (last date - 29) is in
     add("2025-02-01T00:00:00", "c_old", "pro", "org_c", "gpt-4-turbo", "5.000000")
     add("2025-02-08T23:59:59.999999", "c_old", "pro", "org_c", "gpt-4-turbo", "7.000000")
@@ -1001,9 +1040,12 @@ def test_edge_case_file_holds_its_edge_cases(tmp_path):
     assert not {cid for cid, _ in spikes} & {"c_five", "c_zero"}  # ratio 5; baseline 0
     risk = {r["customer_id"]: r["risk"] for r in ref["budget_status"]}
     assert (risk["c_med"], risk["c_high"]) == ("medium", "high")
+    assert (cus["c_med"].tenure_days, cus["c_high"].tenure_days) == (30, 1)   # lapsed
+    assert cus["c_quiet"].tenure_days == 10                                # billed to the end
+    assert cus["c_quiet"].revenue == Decimal("33")
     at_risk = {r["customer_id"] for r in ref["budget_status"] if r["revenue_at_risk"]}
-    # silent 18 days: lapsed (billed to its last call), no revenue at risk; gone 36 days
-    assert "c_one" not in at_risk and "c_early" not in at_risk
+    # silent 18 days: lapsed (billed to its last call), its fee at risk; gone 36 days: not
+    assert "c_one" in at_risk and "c_early" not in at_risk
     # c_up was starter for 28 days and pro for 10: (28 * 29 + 10 * 99) / 30
     assert cus["c_up"].revenue == money(Fraction(28 * 29 + 10 * 99, 30))
     buckets = {r["customer_id"]: margin_bucket(r["margin_pct"])

@@ -602,8 +602,11 @@ def test_money_is_labelled_and_a_fee_is_never_called_a_budget(site):
                 cells = [c for c in row["children"] if c["tag"] == "td"]
                 for kind, td in zip(kinds, cells):
                     text = td["text"].strip()
-                    if kind == "money" and text not in ("", "—"):
+                    if kind in ("money", "price") and text not in ("", "—"):
                         assert "$" in text, (path.name, table["attrs"].get("id"), text)
+                    if kind == "money":  # an amount to the cent, never "$0.004"
+                        assert re.fullmatch(r"(-?\$[\d,]+\.\d\d|< \$0\.01|> -\$0\.01|—|)", text), \
+                            (path.name, table["attrs"].get("id"), text)
         for alert in page.find("li"):
             if "alert" in alert["attrs"].get("class", "").split():
                 amounts = [c for c in alert["children"] if c["tag"] == "span"

@@ -10,7 +10,7 @@ import pytest
 
 from finops.engine import analyze, catalog, render
 from finops.engine.site import build_site
-from finops.engine.render import fmt_count, fmt_money, fmt_ms, fmt_pct, fmt_value
+from finops.engine.render import fmt_count, fmt_money, fmt_ms, fmt_pct, fmt_price, fmt_value
 from test_build_support import (HOSTILE_CUSTOMER, HOSTILE_FEATURE, HOSTILE_MODEL, Page,
                                 external_references, probe_dir, sample_rows)
 
@@ -188,7 +188,10 @@ def test_charts_have_labels_and_json(site):
 
 def test_formats_by_column_name():
     assert fmt_money(1234.5) == "$1,234.50"
-    assert fmt_money(0.004213) == "$0.004213"
+    assert fmt_money(0.004213) == "< $0.01" and fmt_money(-0.004) == "> -$0.01"
+    assert fmt_money(0) == "$0.00" and fmt_money(0.01) == "$0.01"
+    assert fmt_price(0.004213) == "$0.004213" and fmt_price(12.5) == "$12.50"
+    assert fmt_value(0.004, "money") == "< $0.01" and fmt_value(0.004, "price") == "$0.004"
     assert fmt_money(-2) == "-$2.00"
     assert fmt_pct(12.345) == "12.3%"
     assert fmt_ms(1234.4) == "1,234 ms"
@@ -198,9 +201,9 @@ def test_formats_by_column_name():
     assert [column_kind(c) for c in ("cost", "projected_cost", "cost_per_1k_tokens", "margin_pct",
                                      "p95_ms", "calls", "revenue_at_risk", "monthly_fee",
                                      "revenue_exposed", "gain_now", "revenue_exposed_pct",
-                                     "revenue_source")] == \
-        ["money", "money", "money", "pct", "ms", "number", "money", "money", "money", "money", "pct",
-         "number"]
+                                     "revenue_source", "avg_cost_per_call", "input_price")] == \
+        ["money", "money", "price", "pct", "ms", "number", "money", "money", "money", "money", "pct",
+         "number", "price", "price"]
 
 
 def test_hostile_values_are_escaped_and_round_trip(tmp_path, calls_csv):

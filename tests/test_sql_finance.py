@@ -80,6 +80,59 @@ def test_subscriptions_file_overrides_what_the_calls_imply(calls_csv, tmp_path):
     assert rows["B"]["revenue"] == pytest.approx(33.0) and rows["B"]["revenue_source"] == "calls"
 
 
+def test_a_subscriber_is_billed_to_the_period_end_unless_it_has_lapsed(calls_csv, tmp_path):
+    """The file runs Nov 1 00:30 .. Nov 30 23:30 (30 whole days). A customer is billed
+    from its first call to Nov 30 unless silent 7 days (quiet_days) or more before it:
+    Q  starter, calls Nov 1 and Nov 24 (silent 6 days): Nov 1-30, 30 x 29 / 30 = 29.00
+    L7 starter, calls Nov 1 and Nov 23 (silent 7 days): lapsed, Nov 1-23, 23 x 29 / 30
+       = 22.233333
+    L  pro, calls Nov 1 and Nov 20 (silent 10): lapsed, 20 x 99 / 30 = 66.00
+    S  pro, calls Nov 1 and Nov 10 (silent 20), but the subscriptions file says pro
+       from Nov 1, open-ended: the file wins, Nov 1-30 = 99.00, not lapsed
+    E  pro, calls to Nov 29, the file says pro Nov 1-15: its end date wins, 15 x 99 / 30
+       = 49.50, not lapsed.
+    The headline counts the 2 lapsed customers (tests/test_contract_crosscheck.py
+    recomputes every customer's revenue day by day, independently)."""
+    rows = [{"customer_id": c, "timestamp": f"2025-11-{d:02d}T{t}", "subscription_tier": tier,
+             "cost_usd": "1.000000"}
+            for c, tier, days in (("Q", "starter", (1, 24)), ("L7", "starter", (1, 23)), ("L", "pro", (1, 20)),
+                                  ("S", "pro", (1, 10)), ("E", "pro", (1, 29)))
+            for d, t in zip(days, ("10:00:00", "10:00:00"))]
+    rows += [{"customer_id": "Q", "timestamp": "2025-11-01T00:30:00", "subscription_tier": "starter"},
+             {"customer_id": "E", "timestamp": "2025-11-30T23:30:00", "subscription_tier": "pro"}]
+    path = calls_csv(rows)
+    subs = write_subscriptions(tmp_path / "subs.csv", [
+        ["S", "org_001", "pro", "2025-11-01", "", "", ""],
+        ["E", "org_001", "pro", "2025-11-01", "2025-11-15", "", ""],
+    ])
+    _, results = analyze.run_sql("profitability", path, subscriptions=subs)
+    queries = results[0].to_json()["queries"]
+    got = {r["customer_id"]: (r["revenue"], r["tenure_days"], r["lapsed"]) for r in queries["customers"]}
+    assert got == {"Q": (pytest.approx(29.0), 30, False), "L7": (pytest.approx(22.233333), 23, True),
+                   "L": (pytest.approx(66.0), 20, True), "S": (pytest.approx(99.0), 30, False),
+                   "E": (pytest.approx(49.5), 15, False)}
+    card = next(r for r in queries["headline"] if r["label"].startswith("Lapsed customers"))
+    assert card["value"] == 2 and card["unit"] == "count"
+    assert "silent 7+ days" in card["label"]
+
+
+def test_usage_after_a_subscription_ends_is_sized_on_the_fee_not_billed(calls_csv, tmp_path):
+    """X: enterprise (299 a month), subscribed Nov 1-10, but calls on Nov 1, 11 and 30
+    (the file runs Nov 1 00:30 .. Nov 30 23:30: 30 covered days). Nov 11..30 are 20
+    days no row covers: $2.00 of AI cost, and 20 x 299 / 30 = 199.333333 of fee not
+    billed, per 30-day month the same (30 covered days): the alert's amount."""
+    rows = [{"customer_id": "X", "subscription_tier": "enterprise", "cost_usd": "1.000000",
+             "timestamp": f"2025-11-{d}"} for d in ("01T00:30:00", "11T10:00:00", "30T23:30:00")]
+    subs = write_subscriptions(tmp_path / "subs.csv", [
+        ["X", "org_001", "enterprise", "2025-11-01", "2025-11-10", "", ""]])
+    _, results = analyze.run_sql("profitability", calls_csv(rows), query="alerts", subscriptions=subs)
+    (alert,) = [r for r in results[0].to_json()["queries"]["alerts"]
+                if r["title"].startswith("Usage outside the subscription")]
+    assert alert["amount_usd"] == pytest.approx(199.333333)
+    assert "X after its end 2025-11-10 (2 calls over 20 days" in alert["detail"]
+    assert "$2.00 of AI cost, $199.33 unbilled" in alert["detail"]
+
+
 def test_a_bad_subscriptions_row_is_an_error_with_its_line(calls_csv, tmp_path):
     path = calls_csv([{"customer_id": "A"}])
     subs = write_subscriptions(tmp_path / "subs.csv", [
@@ -324,12 +377,56 @@ def test_every_report_shows_its_actions_from_the_one_ledger(tmp_path):
     assert all(len(amounts) == 1 for amounts in by_id.values()), by_id
 
 
+def test_the_agents_targets_are_ledger_rows_of_kind_target_never_counted(tmp_path):
+    """Six research runs on gpt-4o-mini (qa: not a premium model, no switch): five
+    one-call runs at $0.10 and one four-call run at 4 x $5.00 = $20.00, 200x the
+    median run ($0.10): excess 19.90 over the file's 6 days (Nov 1 00:30 .. Nov 6
+    23:30), 99.50 a 30-day month; and $3.00 of calls without a customer, 15.00 a
+    month. Both are ledger rows of kind target, listed once on the index (the one
+    ledger, engine/site.py ledger()), not counted, and the total's targets line is
+    their sum; the savings total holds the counted savings only."""
+    rows = [{"trace_id": f"r{n}", "feature_id": "research", "model": "gpt-4o-mini", "task_type": "qa",
+             "cost_usd": "0.100000", "timestamp": f"2025-11-0{n}T{'00:30' if n == 1 else '10:00'}:00"}
+            for n in range(1, 6)]
+    rows += [{"trace_id": "r6", "feature_id": "research", "model": "gpt-4o-mini", "task_type": "qa",
+              "cost_usd": "5.000000", "timestamp": f"2025-11-06T10:00:0{step}"} for step in range(4)]
+    rows.append({"trace_id": "", "customer_id": "unattributed", "model": "gpt-4o-mini", "task_type": "qa",
+                 "cost_usd": "3.000000", "timestamp": "2025-11-06T23:30:00"})
+    session = open_session(write_calls(tmp_path / "c.csv", rows))
+    try:
+        from finops.engine.site import ledger
+        index = ledger(session.con)
+        total = {r["line"]: r for r in rows_of(session.con, "SELECT * FROM actions_total")}
+    finally:
+        session.close()
+    targets = {i["action_id"]: i for i in index["items"] if i["action_id"].startswith("target:agents/")}
+    assert set(targets) == {"target:agents/research", "target:agents/unattributed"}
+    assert [i["action_id"] for i in index["items"]].count("target:agents/research") == 1
+    research, untagged = targets["target:agents/research"], targets["target:agents/unattributed"]
+    assert (research["kind"], research["counted"], float(research["counted_monthly_usd"])) == ("target", False, 0)
+    assert float(research["monthly_usd"]) == pytest.approx(19.9 * 30 / 6)
+    assert float(untagged["monthly_usd"]) == pytest.approx(3.0 * 30 / 6)
+    assert total["Targets (not counted)"]["monthly_usd"] == pytest.approx(99.5 + 15.0)
+    assert total["Targets (not counted)"]["actions"] == 2
+    # the savings total is the counted savings alone, whatever the targets
+    savings = sum(float(i["counted_monthly_usd"]) for i in index["items"]
+                  if i["kind"] in ("saving", "avoided cost", "overlap"))
+    assert float(total["All savings, each counted once"]["monthly_usd"]) == pytest.approx(savings)
+
+
 # -- the forecast on synthetic series -----------------------------------------------
 
 FORECAST_QUERIES = ("_fit", "_levels", "_path")
 
 
-def forecast_sum_interval(con, queries, costs, horizon):
+def forecast_sum_interval(con, queries, costs, horizon, window=None):
+    """The forecast's queries on a series of complete daily costs, under the
+    analyzer's declared parameters (window: forecast_window_days, else its default)."""
+    params = {name: p.default for name, p in catalog.discover()["understanding"].params.items()}
+    if window is not None:
+        params["forecast_window_days"] = window
+    for name, value in params.items():
+        con.execute(f"SET VARIABLE {name} = ?", [value])
     con.execute("CREATE OR REPLACE TEMP TABLE understanding_daily AS "
                 "SELECT DATE '2025-01-06' + CAST(i AS INTEGER) AS call_date, i AS day_index, "
                 "CAST(c AS DECIMAL(38, 6)) AS cost, true AS complete "
@@ -361,6 +458,29 @@ def test_forecast_interval_covers_the_truth_about_95_percent(calls_csv):
         session.close()
     print(f"forecast 30-day interval coverage: {covered}/{seeds} = {covered / seeds:.3f}")
     assert 0.91 <= covered / seeds <= 0.985, covered / seeds
+
+
+def test_a_business_that_grew_then_went_flat_is_projected_at_its_flat_level(calls_csv):
+    """Six weeks growing from $50 to $300 a day, then six weeks flat at $300 (a
+    weekday pattern of +-$20 and noise of sd $5 on both). Fitted on the last 28
+    complete days (forecast_window_days) the next 30 days are projected within 5% of
+    the flat level's 30 x 300 = 9,000; the same model fitted on all 84 days puts the
+    old growth on top of the flat level (over 25% above it)."""
+    rng = random.Random(11)
+    weekly = [20, 10, 0, -5, -10, -15, 0]
+    series = [(50 + 250 * t / 41 if t < 42 else 300) + weekly[t % 7] + rng.gauss(0, 5) for t in range(84)]
+    costs = [round(x, 6) for x in series]
+    analyzer = catalog.discover()["understanding"]
+    queries = {q.name: q.sql for q in analyzer.queries}
+    session = open_session(calls_csv([{}]))
+    try:
+        recent, low, high = forecast_sum_interval(session.con, queries, costs, 30)
+        all_history, _, _ = forecast_sum_interval(session.con, queries, costs, 30, window=84)
+    finally:
+        session.close()
+    assert recent == pytest.approx(9000, rel=0.05), recent
+    assert low <= 9000 <= high
+    assert all_history > 9000 * 1.25, all_history
 
 
 def test_forecast_bounds_never_fall_with_the_horizon_and_days_never_below_zero(calls_csv):
@@ -414,12 +534,13 @@ def test_the_forecast_range_is_never_narrower_than_the_backtest_error(calls_csv)
     at t - tbar = -10.5, -3.5, 3.5, 10.5: slope 105 / 245 = 3/7, level 17.5; residuals
     -3, 4, 1, -2 (SSR 7 x 30 = 210, df 20, sigma2 10.5). The next 30 days: 30 x 17.5 +
     3/7 x 875 = 900; the model's own half-width (t 2.086 x sqrt(10.5 x (30 + 32.5 +
-    875^2 / 1715))) is about 152.5, under 75% of 900 = 675: the range is 900 +- 675,
-    its low end held at 30 days of the lowest complete day ($10): 300 to 1,575.
+    875^2 / 1715))) is about 152.5, under the backtest's 75% widened to 30 days:
+    0.75 x sqrt(30 / 14) x 900 = 988.098824: the range is 900 +- 988.10, its low end
+    held at 30 days of the lowest complete day ($10): 300 to 1,888.10.
     The next 28 days: 490 + 3/7 x 784 = 826 against the actual 490 of the last 28
     days, +68.6%; the model's low end (826 - 137.6) is above 490 and would alert, the
-    widened one (826 x 0.25 = 206.5) is not: no growth alert on a model that missed
-    by 75%."""
+    widened one (826 - 0.75 x sqrt(2) x 826 = -50.1, held at 28 x $10 = 280) is not:
+    no growth alert on a model that missed by 75%."""
     rows = [{"timestamp": f"2025-11-{d:02d}T{h}:30:00", "cost_usd": "5.000000" if d <= 7 else "10.000000"}
             for d in range(1, 29) for h in ("00", "23")]
     path = calls_csv(rows)
@@ -427,7 +548,8 @@ def test_the_forecast_range_is_never_narrower_than_the_backtest_error(calls_csv)
     assert backtest[0]["sum_error_pct"] == pytest.approx(75.0)
     forecast = run_query("understanding", path, "forecast")
     assert forecast[0]["projected_cost"] == pytest.approx(900.0)
-    assert forecast[0]["low"] == pytest.approx(300.0) and forecast[0]["high"] == pytest.approx(1575.0)
+    assert forecast[0]["low"] == pytest.approx(300.0)
+    assert forecast[0]["high"] == pytest.approx(900 + 0.75 * math.sqrt(30 / 14) * 900, abs=1e-5)
     assert forecast[0]["range_basis"] == "backtest error"
     assert forecast[0]["backtest_sum_error_pct"] == pytest.approx(75.0)
     assert not [a for a in run_query("understanding", path, "alerts") if "projected to grow" in a["title"]]

@@ -79,7 +79,8 @@ def test_profitability(reports):
     q = reports["profitability"]
     cards, customers = q["_cards"], q["customers"]
     assert close(cards["Total margin"], sum(r["margin"] for r in customers))
-    assert cards["Unprofitable customers"] == sum(r["status"] == "unprofitable" for r in customers)
+    lapsed = next(v for k, v in cards.items() if k.startswith("Lapsed customers"))
+    assert lapsed == sum(r["lapsed"] for r in customers)
     assert close(cards["Loss on unprofitable customers"],
                  -sum(r["margin"] for r in customers if r["status"] == "unprofitable"))
     assert close(sum(r["revenue"] for r in q["by_tier"]), sum(r["revenue"] for r in customers))

@@ -31,6 +31,8 @@ def call(customer, day, cost, tier, **extra):
 #   D starter, Nov 1..30: revenue 29; cost 14.5 -> margin 14.5 = exactly 50% (over 50%)
 #   E enterprise, Nov 1..30: revenue 299; cost 239.2 -> margin 59.8 = exactly 20% (20-50%)
 #   F starter, Nov 1..30: revenue 29; cost 29 -> margin 0 = 0% (0-20%, profitable)
+# A, B and C are silent 15, 20 and 29 days before Nov 30 (7 or more: lapsed), so each
+# is billed to its last call; D, E and F call on Nov 30.
 ROWS = [
     call("A", 1, 10, "pro"), call("A", 15, 20, "pro"),
     call("B", 1, 1, "starter", organization_id="org_002"), call("B", 10, 2, "pro", organization_id="org_002"),
@@ -135,21 +137,47 @@ def test_interventions_and_recommendation_amounts(csv_path):
     assert c["customer_id"] == "C" and c["upgrade_tier"] == "pro"
     assert c["upgrade_revenue"] == pytest.approx(2.333333)
     assert c["upgrade_rise_pct"] == pytest.approx(100 * 70 / 29)
-    # cap at 80% of revenue: 1.934 - 0.8 * 0.966667 = 1.1606664 -> 1.160666
-    assert c["cap_savings"] == pytest.approx(1.160666, abs=1e-6)
-    assert c["intervention"] == "cap AI cost at 80% of revenue"
+    # cap at 80% of its current (starter) fee over its 1 billed day:
+    # 1.934 - 0.8 x 29 x 1 / 30 = 1.934 - 0.7733333 = 1.1606667 -> 1.160667
+    assert c["cap_savings"] == pytest.approx(1.160667, abs=1e-7)
+    assert c["intervention"] == "cap AI cost at 80% of its current fee"
     recs = {r["action_id"]: r for r in run_query("profitability", csv_path, "recommendations")}
-    # the ledger's actions, per 30-day month: the cap counts (1.160666 over 1 day,
-    # 34.81998 a month); the upgrade (pro pays 70 a month more) is listed, low
+    # the ledger's actions, per 30-day month: the cap counts (1.160667 over 1 day,
+    # 34.82001 a month); the upgrade (pro pays 70 a month more) is listed, low
     # confidence, not counted
     cap = recs["cap:C"]
     assert (cap["kind"], cap["confidence"], cap["counted"]) == ("avoided cost", "medium", True)
-    assert cap["amount_usd"] == pytest.approx(34.81998)
+    assert cap["amount_usd"] == pytest.approx(34.82001)
     up = recs["upgrade:C"]
     assert up["title"] == "Considered, not recommended: upgrade C from starter to pro"
     assert (up["kind"], up["confidence"], up["counted"]) == ("revenue gain", "low", False)
     assert up["amount_usd"] == pytest.approx(70)
     assert "$2.33 over 1 days" in up["detail"] and "likely to leave" in up["detail"]
+
+
+def test_the_cap_is_sized_on_the_current_tier_not_on_revenue_billed_at_an_earlier_one(calls_csv):
+    """U: enterprise Nov 1-15, starter from Nov 16 (a downgrade), calls Nov 1, 16, 30
+    costing 100 + 0 + 100 = 200. Revenue (15 x 299 + 15 x 29) / 30 = 164.00, margin
+    -36. The cap holds cost to 80% of the starter fee it pays now: 0.8 x 29 = 23.20 a
+    month, so it avoids 200 - 23.20 = 176.80 over its 30 days, 176.80 a 30-day month
+    (80% of the period's revenue, 131.20, would say 68.80). The pro upgrade (+70) would
+    cover the loss, but its fee rise (241%) is over the churn rule's 25%: the cap.
+    V: starter Nov 1-20, enterprise from Nov 21 (an upgrade), 3 x 50 = 150 against
+    (20 x 29 + 10 x 299) / 30 = 119.00 of revenue: a loss, but at the enterprise fee it
+    pays now its cost is within the cap (0.8 x 299 = 239.20 a month): no cap, and on
+    the top tier no upgrade either."""
+    path = calls_csv([call("U", 1, 100, "enterprise"), call("U", 16, 0, "starter"), call("U", 30, 100, "starter"),
+                      call("V", 1, 50, "starter"), call("V", 21, 50, "enterprise"), call("V", 30, 50, "enterprise")])
+    rows = {r["customer_id"]: r for r in run_query("profitability", path, "interventions")}
+    assert rows["U"]["revenue"] == pytest.approx(164.0) and rows["V"]["revenue"] == pytest.approx(119.0)
+    assert rows["U"]["cap_savings"] == pytest.approx(176.8)
+    assert rows["U"]["intervention"] == "cap AI cost at 80% of its current fee"
+    assert rows["V"]["cap_savings"] == 0 and rows["V"]["amount_usd"] == 0
+    assert rows["V"]["intervention"] == "none: its cost is within the cap at its current fee"
+    recs = {r["action_id"]: r for r in run_query("profitability", path, "recommendations")}
+    assert recs["cap:U"]["amount_usd"] == pytest.approx(176.8)
+    assert "current fee of $29.00 a month" in recs["cap:U"]["detail"]
+    assert "cap:V" not in recs
 
 
 def test_no_upgrade_above_the_top_tier(calls_csv):
@@ -170,6 +198,6 @@ def test_headline(csv_path):
     rows = {r["label"].split(" for the ")[0]: r for r in run_query("profitability", csv_path, "headline")}
     # total margin = 19.5 + 9 - 0.967333 + 14.5 + 59.8 + 0 = 101.832667
     assert rows["Total margin"]["value"] == pytest.approx(101.832667)
-    assert rows["Unprofitable customers"]["value"] == 1
+    assert rows["Lapsed customers (silent 7+ days: billed to their last call)"]["value"] == 3  # A, B, C
     assert rows["Loss on unprofitable customers"]["value"] == pytest.approx(0.967333)
     assert all(r["unit"] in {"usd", "count", "pct"} for r in rows.values())

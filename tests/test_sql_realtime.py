@@ -129,13 +129,13 @@ def test_budget_status_is_per_30_day_month_of_billed_days(calls_csv):
     assert (e["subscription_tier"], e["allocation"], e["monthly_cost"]) == ("enterprise", 56, 300)
     assert e["used_pct"] == pytest.approx(100 * 100 / 18.666667, abs=1e-3) and e["risk"] == "high"
     # Revenue at risk is churn evidence, not heavy use: cust_e (over its fee, active on
-    # the last day) has none. cust_s (silent 20 days) and cust_h (15 days) are billed
-    # only to their last call: lapsed, so their fee is not revenue at risk (it is not
-    # in the revenue) and the evidence says so.
+    # the last day) has none. cust_s (starter, silent 20 days) and cust_h (pro, 15
+    # days) are billed only to their last call: lapsed, so their whole monthly fee is
+    # at risk (29 and 99), and the evidence says they are billed only to their last call.
     assert e["revenue_at_risk"] == 0
-    assert (s["revenue_at_risk"], h["revenue_at_risk"]) == (0, 0)
-    assert h["churn_evidence"] == ("no calls in the last 15 days: lapsed, not billed after its"
-                                   " last call, so no revenue at risk")
+    assert (s["revenue_at_risk"], h["revenue_at_risk"]) == (29, 99)
+    assert h["churn_evidence"] == ("no calls in the last 15 days: lapsed, billed only to its"
+                                   " last call (confirm whether it cancelled)")
     # Highest use first.
     assert [r["customer_id"] for r in run_query("realtime", calls_csv(rows, name="b.csv"),
                                                 "budget_status")] == ["cust_e", "cust_h", "cust_b", "cust_p", "cust_s"]
@@ -218,11 +218,11 @@ def test_an_alert_below_the_dollar_floor_is_not_raised(calls_csv):
     assert run_query("realtime", calls_csv(rows, name="b.csv"), "alerts") == []
 
 
-def test_revenue_at_risk_is_the_fee_of_a_customer_still_billed(calls_csv):
+def test_revenue_at_risk_is_the_fee_of_a_customer_likely_to_leave_or_lapsed(calls_csv):
     # File Nov 1 .. 30. cust_d: enterprise Nov 1, downgraded to pro Nov 30 and active
     # on the last day: still billed, likely to leave: its current fee, 99, is at risk.
     # cust_q: pro, last call Nov 20: silent 10 days, billed Nov 1 .. 20 only (lapsed):
-    # its fee is not in the revenue, so it is not revenue at risk either.
+    # its fee, 99, is at risk too, with evidence saying it is billed only to its last call.
     rows = [{"customer_id": "cust_d", "subscription_tier": "enterprise", "timestamp": "2025-11-01T10:00:00"},
             {"customer_id": "cust_d", "subscription_tier": "pro", "timestamp": "2025-11-30T10:00:00"},
             {"customer_id": "cust_q", "subscription_tier": "pro", "timestamp": "2025-11-01T10:00:00"},
@@ -230,8 +230,10 @@ def test_revenue_at_risk_is_the_fee_of_a_customer_still_billed(calls_csv):
     path = calls_csv(rows)
     at_risk = run_query("realtime", path, "revenue_at_risk")
     assert [(r["customer_id"], r["revenue_at_risk"], r["churn_evidence"]) for r in at_risk] == [
-        ("cust_d", 99, "downgraded to pro")]
+        ("cust_d", 99, "downgraded to pro"),
+        ("cust_q", 99, "no calls in the last 10 days: lapsed, billed only to its last call"
+                       " (confirm whether it cancelled)")]
     revenue = {r["customer_id"]: r for r in run_query("profitability", path, "customers")}
     assert revenue["cust_q"]["tenure_days"] == 20            # billed to its last call
     headline = {r["label"]: r["value"] for r in run_query("realtime", path, "headline")}
-    assert headline["Revenue at risk per 30-day month"] == 99
+    assert headline["Revenue at risk per 30-day month"] == 198

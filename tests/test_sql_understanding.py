@@ -123,13 +123,25 @@ def test_forecast_on_a_linear_series_is_exact_with_no_band(calls_csv):
     assert rows[1]["projected_cost"] is None
 
 
-def test_a_falling_trend_stops_at_the_lowest_day_seen(calls_csv):
-    # y = 15, 14, ..., 1: the line reaches 0 the next day and stays below after; the
-    # projection holds each day at the lowest complete day's cost, 1: 30 x 1 = 30 for
-    # the next 30 days, never $0 a day.
+def test_a_falling_trend_that_would_reach_zero_is_not_extrapolated_the_run_rate_is(calls_csv):
+    # y = 15, 14, ..., 1 over 15 complete days: the within-weekday line is 15 - t
+    # (slope -1, levels 15), and 30 days after the fit (t = 44) it is at -29: a
+    # drop that cannot go on. The model is then the run-rate: the weekday levels
+    # of the last 14 days (t = 1..14, y = 14..1: weekday means 11.5 - t for
+    # t = 1..7, i.e. 10.5, 9.5, ..., 4.5), no trend. The next 30 days (t = 15..44)
+    # are 4 weeks x 52.5 + the weekdays of t = 43, 44 (10.5 + 9.5) = 230.
     rows = run_query("understanding", calls_csv(daily_series([str(15 - d) for d in range(15)])), "forecast")
-    assert rows[0]["projected_cost"] == pytest.approx(30, abs=1e-6)
-    assert 0 <= rows[0]["low"] <= 30
+    assert (rows[0]["model"], rows[0]["cost_growth_per_day"]) == ("run-rate", 0)
+    assert rows[0]["projected_cost"] == pytest.approx(230, abs=1e-6)
+    assert 0 <= rows[0]["low"] <= 230 <= rows[0]["high"]
+
+
+def test_a_gentle_fall_keeps_its_trend(calls_csv):
+    # y = 30, 29.9, ..., 28.6 (15 days, slope -0.1): 30 days on, the line is at
+    # 30 - 4.4 = 25.6, far above $0: the trend model projects it.
+    rows = run_query("understanding", calls_csv(daily_series([f"{30 - d / 10:.1f}" for d in range(15)])), "forecast")
+    assert rows[0]["model"] == "trend"
+    assert rows[0]["cost_growth_per_day"] == pytest.approx(-0.1, abs=1e-6)
 
 
 def test_recommendation_prices_a_model_switch(calls_csv):
@@ -157,6 +169,10 @@ def test_alert_when_spend_is_projected_to_grow(calls_csv):
     assert growth["severity"] == "high"
     assert growth["amount_usd"] == pytest.approx(450, abs=1e-6)
     assert "187.5% above the actual $120.00 of the last 15 complete days" in growth["detail"]
+    # 15 complete days: no backtest (it needs 28), and the alert says what its range rests on
+    assert "No backtest yet (it needs 28 complete days)" in growth["detail"]
+    # the forecast's assumption, stated: fewer complete days than the 28-day window, all 15
+    assert "from the trend and weekday levels of the last 15 complete days" in growth["detail"]
 
 
 def test_flat_spend_over_31_days_raises_no_growth_alert(calls_csv):

@@ -1,7 +1,7 @@
 -- name: agents
 -- title: Agent runs and sessions
 -- category: finops
--- version: 6
+-- version: 7
 -- description: What each agent run (a trace: every model call sharing a
 --   trace_id) and each session (session_id) cost over the file's period:
 --   the most expensive runs, how many calls a run takes, each feature's
@@ -14,34 +14,6 @@
 -- param: materiality_usd = 1.00 | No alert or recommendation below this many dollars
 -- param: top = 20 | Rows in the most-expensive lists
 
--- query: _runs
--- One row per trace. A run's feature, customer and session are those of its
--- first call; duration_ms runs from the first call's start to the end of the
--- call that finished last. Its model is that of its costliest call (ties:
--- the first call_id). cost sums the calls with a known cost;
--- unpriced_calls counts those without one (never counted as $0).
--- The first call's three columns come from one arg_min (three took 1.6x
--- the time over 1.5M runs).
-CREATE OR REPLACE TEMP TABLE agents_runs AS
-SELECT trace_id, first_call.feature_id, first_call.customer_id, first_call.session_id,
-       model, calls, input_tokens, output_tokens, cost, unpriced_calls, started, duration_ms
-FROM (
-    SELECT trace_id,
-           arg_min({'feature_id': feature_id, 'customer_id': customer_id, 'session_id': session_id},
-                   ("timestamp", call_id)) AS first_call,
-           arg_min(model, (0 - coalesce(cost_usd, 0), call_id)) AS model,
-           count(*) AS calls,
-           sum(input_tokens) AS input_tokens,
-           sum(output_tokens) AS output_tokens,
-           coalesce(sum(cost_usd), CAST(0 AS DECIMAL(38, 6))) AS cost,
-           count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced_calls,
-           min("timestamp") AS started,
-           max(epoch_ms("timestamp") + latency_ms) - min(epoch_ms("timestamp")) AS duration_ms
-    FROM calls
-    WHERE trace_id <> ''
-    GROUP BY trace_id
-) AS runs;
-
 -- query: _norms
 -- A feature's norm: the median cost of its runs (exact on DECIMAL), with
 -- enough runs (min_feature_runs) to call it one.
@@ -50,48 +22,19 @@ SELECT feature_id, count(*) AS runs,
        money(median(cost)) AS median_run_cost,
        money(quantile_disc(cost, 0.95)) AS p95_run_cost,
        count(*) >= getvariable('min_feature_runs') AS has_norm
-FROM agents_runs
+FROM agent_runs
 GROUP BY feature_id;
-
--- query: _model_norms
--- The norm an outlier is judged by: the median cost of the runs of the same
--- feature on the same model. Judged against the whole feature, a run on a
--- premium model looks 10-100x "abnormal" for its model choice alone (22% of
--- all runs on the demo); the ledger's model switches already price that
--- choice, so an outlier here is a run that took far more work (steps,
--- tokens) than its peers on its model.
-CREATE OR REPLACE TEMP TABLE agents_model_norms AS
-SELECT feature_id, model, count(*) AS runs,
-       money(median(cost)) AS median_run_cost,
-       count(*) >= getvariable('min_feature_runs') AS has_norm
-FROM agents_runs
-GROUP BY feature_id, model;
-
--- query: _outliers
--- excess_cost = cost - the median cost of its feature's runs on its model:
--- what the run cost above a normal run of its kind.
-CREATE OR REPLACE TEMP TABLE agents_outliers AS
-SELECT r.trace_id, r.feature_id, r.model, r.customer_id, r.session_id, r.calls, r.cost,
-       n.median_run_cost AS baseline,
-       round(safe_div(r.cost, n.median_run_cost), 1) AS times_norm,
-       money(r.cost - n.median_run_cost) AS excess_cost,
-       r.started
-FROM agents_runs AS r
-JOIN agents_model_norms AS n USING (feature_id, model)
-WHERE n.has_norm
-  AND n.median_run_cost > 0
-  AND r.cost > n.median_run_cost * getvariable('outlier_ratio');
 
 -- query: headline
 -- title: Headline
 SELECT label, value, unit FROM (
     SELECT 1 AS position, 'Cost of traced runs for ' || (SELECT period_label FROM finance_period) AS label,
            money(coalesce(sum(cost), 0)) AS value, 'usd' AS unit
-    FROM agents_runs
+    FROM agent_runs
     UNION ALL
-    SELECT 2, 'Runs (traces)', money(count(*)), 'count' FROM agents_runs
+    SELECT 2, 'Runs (traces)', money(count(*)), 'count' FROM agent_runs
     UNION ALL
-    SELECT 3, 'Runs far above the norm of their feature and model', money(count(*)), 'count' FROM agents_outliers
+    SELECT 3, 'Runs far above the norm of their feature and model', money(count(*)), 'count' FROM agent_outliers
     UNION ALL
     SELECT 4, 'Unattributed spend for ' || (SELECT period_label FROM finance_period),
            money(coalesce(sum(cost_usd) FILTER (WHERE customer_id = 'unattributed'), 0)), 'usd'
@@ -107,7 +50,7 @@ ORDER BY position;
 -- y: cost
 -- limit: 20
 WITH top AS (
-    SELECT * FROM agents_runs ORDER BY cost DESC, trace_id LIMIT getvariable('top')
+    SELECT * FROM agent_runs ORDER BY cost DESC, trace_id LIMIT getvariable('top')
 ),
 -- models used, counted for the listed runs only (a distinct count over
 -- every run was a fifth of agents' time at 500 MB)
@@ -138,7 +81,7 @@ SELECT CASE WHEN calls = 1 THEN '1'
        round(pct(count(*), sum(count(*)) OVER ()), 1) AS share_pct,
        sum(cost) AS cost,
        money(safe_div(sum(cost), count(*))) AS avg_cost_per_run
-FROM agents_runs
+FROM agent_runs
 GROUP BY ALL
 ORDER BY min(calls);
 
@@ -152,21 +95,21 @@ SELECT n.feature_id, n.runs,
        round(safe_div(sum(r.calls), n.runs), 1) AS calls_per_run_avg,
        n.median_run_cost, n.p95_run_cost,
        sum(r.cost) AS cost,
-       (SELECT count(*) FROM agents_outliers AS o WHERE o.feature_id = n.feature_id) AS outlier_runs,
+       (SELECT count(*) FROM agent_outliers AS o WHERE o.feature_id = n.feature_id) AS outlier_runs,
        n.has_norm
 FROM agents_norms AS n
-JOIN agents_runs AS r USING (feature_id)
+JOIN agent_runs AS r USING (feature_id)
 GROUP BY n.feature_id, n.runs, n.median_run_cost, n.p95_run_cost, n.has_norm
 ORDER BY cost DESC, n.feature_id;
 
 -- query: outlier_runs
 -- title: Runs far above the norm of their feature and model
--- description: Runs costing more than outlier_ratio times the median run of their feature on their model (baseline); excess_cost is what they cost above such a normal run.
+-- description: Runs costing more than the outlier ratio (10 by default) times the median run of their feature on their model (the baseline); the excess cost is what they cost above such a normal run.
 -- chart: none
 -- limit: 20
 SELECT trace_id, feature_id, model, customer_id, session_id, calls, cost, baseline, times_norm,
        excess_cost, started
-FROM agents_outliers
+FROM agent_outliers
 ORDER BY excess_cost DESC, trace_id;
 
 -- query: top_sessions
@@ -215,32 +158,6 @@ FROM calls
 GROUP BY ALL
 ORDER BY attribution;
 
--- query: _outlier_features
--- Per feature, its outlier runs: their excess over the median of their feature and model
--- run, and the share of their cost on the calls the ledger's model
--- switches already reprice (premium models on simple tasks, sql/finance.sql
--- ledger_switch_scope). open_excess = excess x (1 - that share): the part
--- of the excess no ledger action addresses, so nothing is counted twice.
-CREATE OR REPLACE TEMP TABLE agents_outlier_features AS
-WITH switched AS (
-    SELECT DISTINCT provider, model, task_type FROM ledger_switch_scope
-), scoped AS (
-    SELECT o.feature_id, o.trace_id,
-           sum(c.cost_usd) FILTER (WHERE sw.model IS NOT NULL) AS switched_cost
-    FROM agents_outliers AS o
-    JOIN calls AS c USING (trace_id)
-    LEFT JOIN switched AS sw
-           ON sw.provider = c.provider AND sw.model = c.model AND sw.task_type = c.task_type
-    GROUP BY o.feature_id, o.trace_id
-)
-SELECT o.feature_id, count(*) AS runs, sum(o.cost) AS cost, sum(o.excess_cost) AS excess,
-       max(o.times_norm) AS worst, round(avg(o.calls), 1) AS outlier_calls,
-       coalesce(sum(s.switched_cost), 0) AS switched_cost,
-       money(sum(o.excess_cost) * (1 - coalesce(safe_div(sum(s.switched_cost), sum(o.cost)), 0))) AS open_excess
-FROM agents_outliers AS o
-LEFT JOIN scoped AS s USING (feature_id, trace_id)
-GROUP BY o.feature_id;
-
 -- query: alerts
 -- title: Alerts
 -- description: Outlier runs (the part of their excess the ledger's model switches do not already address) and unattributed spend, per 30-day month, under the one alert policy.
@@ -250,7 +167,7 @@ GROUP BY o.feature_id;
 WITH fp AS (SELECT * FROM finance_period),
 outliers AS (
     SELECT sum(runs) AS runs, sum(excess) AS excess, sum(cost) AS cost, sum(open_excess) AS open_excess
-    FROM agents_outlier_features
+    FROM agent_outlier_features
 ),
 unattributed AS (
     SELECT count(*) AS calls, sum(cost_usd) AS cost FROM calls WHERE customer_id = 'unattributed'
@@ -279,45 +196,6 @@ ORDER BY position, title;
 
 -- query: recommendations
 -- title: Prioritised actions
--- description: Features whose outlier runs cost the most above their norm, as review targets (not savings: never added to the Actions total), per 30-day month, net of what the ledger's model switches already count; and untagged spend.
+-- description: Features whose outlier runs cost the most above their norm, as review targets (not savings: never added to the Actions total), per 30-day month, net of what the ledger's model switches already count; and untagged spend. From the one ledger of actions, where the index lists them with their kind.
 -- chart: none
--- amount_usd = the outliers' open excess (see _outlier_features) per 30-day
--- month: a target for review, kind 'target', not counted. A per-run step
--- budget is suggested only when outlier runs take more calls than the
--- feature's runs do on average; single-call runs are expensive calls
--- (model, prompt size), not runaway loops.
-WITH fp AS (SELECT * FROM finance_period),
-by_feature AS (
-    SELECT f.*, (SELECT round(avg(r.calls), 1) FROM agents_runs AS r
-                 WHERE r.feature_id = f.feature_id) AS feature_calls
-    FROM agents_outlier_features AS f
-),
-items AS (
-    SELECT format('Review the costliest {} runs', feature_id) AS title,
-           format('{:,} {} run(s) cost ${:,.2f} more than the median run of the feature on the same model over the {} days (the worst {}x); '
-                  || '${:,.2f} of it is on calls the model switches already reprice. {}',
-                  CAST(runs AS BIGINT), feature_id, excess, fp.period_days, worst,
-                  excess - open_excess,
-                  CASE WHEN outlier_calls > feature_calls
-                       THEN format('They average {} calls per run against {} for the feature: a step or token budget per run is a target to test.',
-                                   outlier_calls, feature_calls)
-                       ELSE format('They average {} calls per run, as the feature''s runs ({}): these are single expensive calls (prompt or output size), not runaway runs.',
-                                   outlier_calls, feature_calls) END) AS detail,
-           per_month(open_excess, fp.covered_days) AS amount_usd,
-           'target' AS kind, 'target:agents/' || feature_id AS action_id
-    FROM by_feature, fp
-    WHERE open_excess >= getvariable('materiality_usd')
-    UNION ALL
-    SELECT 'Attribute the untagged calls',
-           format('${:,.2f} of spend over the {} days has no customer; wrap those calls in finops.attribute(...) (see finops sql --name unattributed).',
-                  sum(cost_usd), any_value(fp.period_days)),
-           per_month(sum(cost_usd), any_value(fp.covered_days)), 'target', 'target:agents/unattributed'
-    FROM calls, fp
-    WHERE customer_id = 'unattributed'
-    HAVING sum(cost_usd) >= getvariable('materiality_usd')
-)
-SELECT CAST(row_number() OVER (ORDER BY amount_usd DESC, title) AS INTEGER) AS priority,
-       title, detail || ' A target per 30-day month, not a saving: not in the Actions total.' AS detail,
-       amount_usd, kind, 'low' AS confidence, false AS counted, action_id
-FROM items
-ORDER BY priority;
+SELECT * FROM report_actions('agents');

@@ -1,7 +1,7 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 9
+-- version: 10
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
@@ -120,7 +120,7 @@ ORDER BY savings DESC, provider, from_model, task_type;
 
 -- query: commitment
 -- title: Reserved capacity commitment
--- description: The ledger's commitment action: commit to a low percentile of daily spend after the cost caps (the spend that stays without any quality-dependent change) at a discount; spend above it stays on demand. current_cost is that spend over the period. If the model switches are made, commit_if_switched_daily_cost instead (the ledger's overlap line).
+-- description: The ledger's commitment action: commit to a low percentile of daily spend after the cost caps (the spend that stays without any quality-dependent change) at a discount; spend above it stays on demand. The current cost is that spend over the period. If the model switches are made, commit the daily amount of the 'commit if switched' column instead (the ledger's overlap line).
 -- chart: none
 SELECT percentile, commit_daily_cost, discount_pct, days,
        money(commit_daily_cost * days) AS commitment_value_usd,
@@ -223,15 +223,19 @@ ORDER BY savings DESC, from_provider, from_model;
 -- chart: bar
 -- x: lever
 -- y: monthly_savings
+-- The money right after the lever, the ledger's step order kept in the
+-- sort only: on a phone (390 px) the amount is on screen before the table
+-- scrolls sideways.
 WITH fp AS (SELECT * FROM finance_period)
-SELECT min(a.step) AS step, a.lever, any_value(a.confidence) AS confidence,
-       count(*) AS actions,
+SELECT a.lever,
        sum(a.counted_monthly_usd) AS monthly_savings,
-       pct(sum(a.counted_monthly_usd), any_value(fp.monthly_spend)) AS share_pct
+       pct(sum(a.counted_monthly_usd), any_value(fp.monthly_spend)) AS share_pct,
+       any_value(a.confidence) AS confidence,
+       count(*) AS actions
 FROM actions AS a CROSS JOIN fp
 WHERE a.domain = 'optimization' AND a.kind IN ('saving', 'avoided cost', 'overlap')
 GROUP BY a.lever
-ORDER BY step, a.lever;
+ORDER BY min(a.step), a.lever;
 
 -- query: assumptions
 -- title: Assumptions
@@ -324,7 +328,7 @@ ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amoun
 
 -- query: caching_opportunity
 -- title: Prompt-caching opportunity
--- description: Per model, the saving if its calls read target_cache_hit_pct of their input tokens from the prompt cache (today: cache_hit_pct), at list prices (a cache read instead of an input token; the one-off cache-write premium not counted); only models whose cache read is cheaper. potential_savings is on all their calls over the file's period; savings is what the ledger counts (not on customers it caps; the part on calls a model switch or arbitrage moves is taken back by the overlap line if those are made), monthly_savings per 30-day month, as the Actions on the index.
+-- description: Per model, the saving if its calls read the target share of their input tokens from the prompt cache (50% by default; today's share is the cache hit column), at list prices (a cache read instead of an input token; the one-off cache-write premium not counted); only models whose cache read is cheaper. The potential savings are on all their calls over the file's period; the savings are what the ledger counts (not on customers it caps; the part on calls a model switch or arbitrage moves is taken back by the overlap line if those are made), and the monthly savings the same per 30-day month, as the Actions on the index.
 -- chart: hbar
 -- x: model
 -- y: potential_savings, savings

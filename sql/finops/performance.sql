@@ -1,7 +1,7 @@
 -- name: performance
 -- title: Performance tracking
 -- category: finops
--- version: 5
+-- version: 7
 -- description: Latency percentiles, throughput, cost and SLA compliance per
 --   model, the SLA set per model class on a measure that does not punish long
 --   outputs (a base allowance plus time per output token, sla_targets in
@@ -143,7 +143,7 @@ ORDER BY rank;
 
 -- query: best_model_by_task
 -- title: Best model per task type (cost and speed only)
--- description: The model with the highest composite score on each task type, among models that meet their SLA (with at least 20 calls on it by default). The score weighs cost, speed and the SLA only: output quality is not measured, so this is not advice to route work there; moving a task to another model is a low-confidence action in the ledger until a sample of its outputs is checked (quality_caveat).
+-- description: The model with the highest composite score on each task type, among models that meet their SLA (with at least 20 calls on it by default). The score weighs cost, speed and the SLA only: output quality is not measured, so this is not advice to route work there; moving a task to another model is a low-confidence action in the ledger until a sample of its outputs is checked (the quality caveat column).
 -- chart: none
 SELECT task_type, provider, model, score, calls, cost_per_1k_tokens, p50_ms, p95_ms, sla_pct,
        'quality not measured: check a sample of ' || task_type || ' outputs on ' || model
@@ -230,16 +230,30 @@ ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amoun
 
 -- query: errors_by_model
 -- title: Failed calls by model
--- description: Over the file's period: calls with status error (contract 1.1), their share of the model's calls and what the failed calls cost (money spent for no answer); the most frequent error_type.
+-- description: Over the file's period: calls with status error (contract 1.1), their share of the model's calls and what the failed calls cost (money spent for no answer); the most frequent error_type (a tie goes to the first in alphabetical order).
 -- chart: none
 -- limit: 25
-SELECT provider, model,
-       count(*) AS calls,
-       count(*) FILTER (WHERE status = 'error') AS error_calls,
-       pct(count(*) FILTER (WHERE status = 'error'), count(*)) AS error_rate_pct,
-       coalesce(sum(cost_usd) FILTER (WHERE status = 'error'), 0) AS failed_cost,
-       mode(nullif(error_type, '')) FILTER (WHERE status = 'error') AS top_error_type
-FROM calls
-GROUP BY provider, model
-ORDER BY error_rate_pct DESC, failed_cost DESC, provider, model;
+-- The top error type is ranked, not mode(): mode() breaks a tie by the
+-- order rows arrive in, which differs between the store and a direct read.
+WITH error_types AS (
+    SELECT provider, model, error_type,
+           row_number() OVER (PARTITION BY provider, model ORDER BY count(*) DESC, error_type) AS rank
+    FROM calls
+    WHERE status = 'error' AND coalesce(error_type, '') <> ''
+    GROUP BY provider, model, error_type
+),
+by_model AS (
+    SELECT provider, model,
+           count(*) AS calls,
+           count(*) FILTER (WHERE status = 'error') AS error_calls,
+           pct(count(*) FILTER (WHERE status = 'error'), count(*)) AS error_rate_pct,
+           coalesce(sum(cost_usd) FILTER (WHERE status = 'error'), 0) AS failed_cost
+    FROM calls
+    GROUP BY provider, model
+)
+SELECT m.provider, m.model, m.calls, m.error_calls, m.error_rate_pct, m.failed_cost,
+       t.error_type AS top_error_type
+FROM by_model AS m
+LEFT JOIN error_types AS t ON t.provider = m.provider AND t.model = m.model AND t.rank = 1
+ORDER BY m.error_rate_pct DESC, m.failed_cost DESC, m.provider, m.model;
 

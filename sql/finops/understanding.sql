@@ -1,11 +1,12 @@
 -- name: understanding
 -- title: Understanding usage and cost
 -- category: finops
--- version: 8
+-- version: 11
 -- description: Where the AI API money goes: totals, cost by provider, model,
 --   organization, product, feature and environment, daily and hourly patterns,
 --   token efficiency by task type, and a forecast of spend from complete
 --   days (trend and day of week, with prediction intervals and a backtest).
+-- param: forecast_window_days = 28 min 14 | The forecast's trend and weekday levels are fitted on this many most recent complete days (all of them when fewer)
 -- param: forecast_growth_alert_pct = 20.0 min 0 | Alert when the next 30 days are projected to cost this much more than the last 30 (percent)
 
 -- query: _daily
@@ -47,14 +48,26 @@ FROM finance_usage  -- the shared usage aggregate (sql/finance.sql), not every c
 GROUP BY provider, model, task_type;
 
 -- query: _fit
--- The forecast model, fitted twice: 'full' on every complete day, and
--- 'backtest' on all but the last 14 complete days (when at least 14 remain
--- to fit). Model: daily cost = day-of-week level + trend x day index + noise
+-- The forecast model, fitted twice: 'full' on the last forecast_window_days
+-- complete days (all of them when fewer), and 'backtest' on as many days
+-- before the last 14 complete days (when at least 14 remain to fit). The
+-- window is the forecast's stated assumption: spend that grew fast and then
+-- went flat is projected from its recent weeks, not from a trend fitted
+-- over the growth it has left behind (over all history such a fit
+-- projects the old growth on top of a flat level). fit_from and fit_to
+-- (exclusive) are the day indexes the fit used.
+-- Model: daily cost = day-of-week level + trend x day index + noise
 -- (ordinary least squares with one level per weekday; with fewer than 14
 -- days to fit, one level: a straight line). The slope is the within-weekday
 -- regression (Frisch-Waugh): b = sum((t - tbar_d)(y - ybar_d)) /
 -- sum((t - tbar_d)^2) = Stt; each level = ybar_d - b tbar_d.
 -- sigma2 = SSR / (n - levels - 1).
+-- A falling trend that cannot go on is not extrapolated: when the fitted
+-- line (the mean of the weekday levels + b x t) would reach $0 a day within
+-- 30 days after the fit, the trend describes a drop already behind the
+-- business (a step down inside the window), and the model is the run-rate
+-- instead: the weekday levels of the last 14 complete days of the window,
+-- no trend (b = 0, Stt = 0, sigma2 = SSR / (n - levels)). model says which.
 CREATE OR REPLACE TEMP TABLE understanding_fit AS
 WITH c AS (
     SELECT call_date, CAST(cost AS DOUBLE) AS y,
@@ -62,32 +75,69 @@ WITH c AS (
            isodow(call_date) AS dow
     FROM understanding_daily WHERE complete
 ),
-n AS (SELECT count(*) AS n FROM c),
-f AS (
-    SELECT 'full' AS scenario, c.*, true AS in_fit, n.n AS fit_n FROM c, n
+window_bounds AS (
+    SELECT 'full' AS scenario, greatest(n - w, 0) AS fit_from, n AS fit_to FROM (
+        SELECT count(*) AS n, CAST(getvariable('forecast_window_days') AS INTEGER) AS w FROM c)
     UNION ALL
-    SELECT 'backtest', c.*, c.t < n.n - 14, n.n - 14 FROM c, n WHERE n.n - 14 >= 14
+    SELECT 'backtest', greatest(n - 14 - w, 0), n - 14 FROM (
+        SELECT count(*) AS n, CAST(getvariable('forecast_window_days') AS INTEGER) AS w FROM c)
+    WHERE n - 14 >= 14
 ),
-g AS (SELECT *, CASE WHEN fit_n >= 14 THEN dow ELSE 0 END AS grp FROM f),
+-- the trend fit on the window, only to judge whether its line stays above $0
+trend_groups AS (
+    SELECT b.scenario, b.fit_to, CASE WHEN b.fit_to - b.fit_from >= 14 THEN c.dow ELSE 0 END AS grp,
+           avg(c.y) AS ybar, avg(c.t) AS tbar
+    FROM window_bounds AS b JOIN c ON c.t >= b.fit_from AND c.t < b.fit_to
+    GROUP BY ALL
+),
+trend_slope AS (
+    SELECT g.scenario,
+           coalesce(safe_div(sum((c.t - g.tbar) * (c.y - g.ybar)), sum((c.t - g.tbar) * (c.t - g.tbar))), 0) AS b
+    FROM window_bounds AS w
+    JOIN c ON c.t >= w.fit_from AND c.t < w.fit_to
+    JOIN trend_groups AS g
+      ON g.scenario = w.scenario AND g.grp = CASE WHEN w.fit_to - w.fit_from >= 14 THEN c.dow ELSE 0 END
+    GROUP BY g.scenario
+),
+bounds AS (
+    SELECT w.scenario,
+           CASE WHEN r.run_rate THEN greatest(w.fit_to - 14, w.fit_from) ELSE w.fit_from END AS fit_from,
+           w.fit_to, r.run_rate
+    FROM window_bounds AS w
+    JOIN (SELECT g.scenario,
+                 s.b < 0 AND avg(g.ybar - s.b * g.tbar) + s.b * (any_value(g.fit_to) + 29) <= 0 AS run_rate
+          FROM trend_groups AS g JOIN trend_slope AS s USING (scenario)
+          GROUP BY g.scenario, s.b) AS r USING (scenario)
+),
+g AS (
+    SELECT b.scenario, b.fit_from, b.fit_to, b.run_rate, c.*,
+           CASE WHEN b.fit_to - b.fit_from >= 14 THEN c.dow ELSE 0 END AS grp
+    FROM bounds AS b JOIN c ON c.t >= b.fit_from AND c.t < b.fit_to
+),
 grp_stats AS (
     SELECT scenario, grp, count(*) AS n_g, avg(y) AS ybar, avg(t) AS tbar
-    FROM g WHERE in_fit GROUP BY scenario, grp
+    FROM g GROUP BY scenario, grp
 ),
 dm AS (
-    SELECT g.scenario, g.grp, g.t - s.tbar AS tt, g.y - s.ybar AS yy
-    FROM g JOIN grp_stats AS s USING (scenario, grp) WHERE g.in_fit
+    SELECT g.scenario, g.fit_from, g.fit_to, g.run_rate, g.grp, g.t - s.tbar AS tt, g.y - s.ybar AS yy
+    FROM g JOIN grp_stats AS s USING (scenario, grp)
 ),
 slope AS (
-    SELECT scenario, coalesce(safe_div(sum(tt * yy), sum(tt * tt)), 0) AS b, sum(tt * tt) AS stt,
-           count(*) AS n, count(DISTINCT grp) AS levels
-    FROM dm GROUP BY scenario
+    SELECT scenario, fit_from, fit_to, run_rate,
+           CASE WHEN run_rate THEN 0 ELSE coalesce(safe_div(sum(tt * yy), sum(tt * tt)), 0) END AS b,
+           CASE WHEN run_rate THEN 0 ELSE sum(tt * tt) END AS stt,
+           count(*) AS n, count(DISTINCT grp) AS levels,
+           CASE WHEN run_rate THEN 0 ELSE 1 END AS slopes
+    FROM dm GROUP BY scenario, fit_from, fit_to, run_rate
 )
-SELECT s.scenario, s.n, s.levels, s.b, s.stt,
+SELECT s.scenario, s.n, s.fit_from, s.fit_to, s.levels, s.b, s.stt,
+       CASE WHEN s.run_rate THEN 'run-rate' ELSE 'trend' END AS model,
        sum(power(d.yy - s.b * d.tt, 2)) AS ssr,
-       s.n - s.levels - 1 AS df,
-       CASE WHEN s.n - s.levels - 1 > 0 THEN sum(power(d.yy - s.b * d.tt, 2)) / (s.n - s.levels - 1) END AS sigma2
+       s.n - s.levels - s.slopes AS df,
+       CASE WHEN s.n - s.levels - s.slopes > 0
+            THEN sum(power(d.yy - s.b * d.tt, 2)) / (s.n - s.levels - s.slopes) END AS sigma2
 FROM slope AS s JOIN dm AS d USING (scenario)
-GROUP BY s.scenario, s.n, s.levels, s.b, s.stt;
+GROUP BY s.scenario, s.n, s.fit_from, s.fit_to, s.levels, s.b, s.stt, s.run_rate, s.slopes;
 
 -- query: _levels
 CREATE OR REPLACE TEMP TABLE understanding_levels AS
@@ -98,8 +148,7 @@ WITH c AS (
 ),
 f AS (
     SELECT m.scenario, c.*, CASE WHEN m.levels > 1 THEN c.dow ELSE 0 END AS grp
-    FROM c CROSS JOIN understanding_fit AS m
-    WHERE m.scenario = 'full' OR c.t < m.n
+    FROM c JOIN understanding_fit AS m ON c.t >= m.fit_from AND c.t < m.fit_to
 )
 SELECT scenario, grp, count(*) AS n_g, avg(y) AS ybar, avg(t) AS tbar
 FROM f GROUP BY scenario, grp;
@@ -108,7 +157,7 @@ FROM f GROUP BY scenario, grp;
 -- Day by day past the fit: h = 1, 2, ... (365 for 'full', the 14 held-out
 -- days for 'backtest'). pred = level of the day's weekday + b x t; the
 -- projection counts max(floor, pred), floor = the lowest complete day's
--- cost in the fitted history: a falling trend is not extrapolated below
+-- cost in the fitted window: a falling trend is not extrapolated below
 -- what the business has actually spent in a day (never to $0 a day).
 -- The variance of the sum of the next h days (unclipped) is
 -- sigma2 x (h + sum_d k_d^2 / n_d + A^2 / Stt): the noise of each day, the
@@ -117,6 +166,11 @@ FROM f GROUP BY scenario, grp;
 -- levels and the slope are uncorrelated by construction. cum_low is the
 -- running maximum of the lower bound (a cumulative cost never falls), and
 -- never below h x floor: the band holds the model's own floor.
+-- backtest_scale = sqrt(max(h, 14) / 14) widens the backtest's error
+-- (measured 14 days ahead) with the horizon: a relative error that grows
+-- as a level drifting like a random walk between refits (x1.46 at 30
+-- days, x2.54 at 90, x5.11 at 365), so a longer horizon never gets the
+-- precision the model showed over two weeks.
 CREATE OR REPLACE TEMP TABLE understanding_path AS
 WITH tq AS (
     -- Student t 0.975 quantiles by degrees of freedom (df beyond the table: 1.96)
@@ -128,7 +182,7 @@ WITH tq AS (
         AS v(df, t975)
 ),
 days AS (
-    SELECT m.scenario, CAST(k.i + 1 AS INTEGER) AS h, CAST(m.n + k.i AS INTEGER) AS t,
+    SELECT m.scenario, CAST(k.i + 1 AS INTEGER) AS h, CAST(m.fit_to + k.i AS INTEGER) AS t,
            CAST((SELECT max(call_date) FROM understanding_daily WHERE complete) - (
                CASE WHEN m.scenario = 'backtest' THEN 14 ELSE 0 END) + CAST(k.i + 1 AS INTEGER) AS DATE) AS call_date,
            m.b, m.stt, m.sigma2, m.df AS fit_df, m.levels
@@ -141,7 +195,7 @@ floors AS (
     FROM understanding_fit AS m
     CROSS JOIN (SELECT CAST(cost AS DOUBLE) AS y, row_number() OVER (ORDER BY call_date) - 1 AS t
                 FROM understanding_daily WHERE complete) AS c
-    WHERE m.scenario = 'full' OR c.t < m.n
+    WHERE c.t >= m.fit_from AND c.t < m.fit_to
     GROUP BY m.scenario
 ),
 pred AS (
@@ -163,7 +217,7 @@ cum AS (
     WINDOW w AS (PARTITION BY scenario ORDER BY h ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 )
 SELECT scenario, h, call_date, pred, greatest(floor_cost, pred) AS projected_daily, day_se, t975,
-       floor_cost, cum_projected, cum_se,
+       floor_cost, cum_projected, cum_se, sqrt(greatest(h, 14) / 14.0) AS backtest_scale,
        max(greatest(h * floor_cost, cum_projected - t975 * coalesce(cum_se, 0))) OVER w AS cum_low,
        cum_projected + t975 * coalesce(cum_se, 0) AS cum_high
 FROM cum
@@ -196,11 +250,12 @@ WHERE p.scenario = 'backtest';
 
 -- query: _range
 -- The interval every table, chart and alert shows for the summed horizon:
--- never narrower than the model's own backtest error. half-width =
--- greatest(t975 x cum_se, e x cum_projected), e = |sum_error_pct| / 100 of
--- the backtest (the error the same model made on a 14-day sum it had not
--- seen; 0 without a backtest). A model that missed by 30% does not get a
--- +-8.5% range. low is the running maximum (a cumulative cost never falls)
+-- never narrower than the model's own backtest error, widened with the
+-- horizon. half-width = greatest(t975 x cum_se, e x backtest_scale x
+-- cum_projected), e = |sum_error_pct| / 100 of the backtest (the error the
+-- same model made on a 14-day sum it had not seen; 0 without a backtest),
+-- backtest_scale = sqrt(max(h, 14) / 14) (_path). A model that missed by
+-- 30% over 14 days does not get a +-30% range over a year. low is the running maximum (a cumulative cost never falls)
 -- and never below h days at the floor (the lowest complete day, _path);
 -- range_basis says which of the two set the width.
 CREATE OR REPLACE TEMP TABLE understanding_range AS
@@ -209,7 +264,7 @@ WITH e AS (
 ),
 w AS (
     SELECT p.h, p.call_date, p.cum_projected, p.t975 * coalesce(p.cum_se, 0) AS model_half,
-           e.e * p.cum_projected AS backtest_half, p.h * p.floor_cost AS floor_sum
+           e.e * p.backtest_scale * p.cum_projected AS backtest_half, p.h * p.floor_cost AS floor_sum
     FROM understanding_path AS p CROSS JOIN e
     WHERE p.scenario = 'full'
 )
@@ -234,7 +289,9 @@ SELECT m.m AS days, money(p.cum_projected) AS next_cost, money(p.cum_low) AS nex
        money(p.cum_high) AS next_high, l.actual_cost AS last_cost,
        pct(money(p.cum_projected) - l.actual_cost, l.actual_cost) AS growth_pct,
        p.range_basis,
-       (SELECT abs(sum_error_pct) FROM understanding_backtest WHERE days > 0) AS backtest_error_pct
+       (SELECT abs(sum_error_pct) FROM understanding_backtest WHERE days > 0) AS backtest_error_pct,
+       (SELECT n FROM understanding_fit WHERE scenario = 'full') AS fit_days,
+       (SELECT model FROM understanding_fit WHERE scenario = 'full') AS model
 FROM m CROSS JOIN last_m AS l
 JOIN understanding_range AS p ON p.h = m.m;
 
@@ -252,8 +309,10 @@ SELECT h.horizon_days,
        hist.n AS history_days,
        (SELECT money(b) FROM understanding_fit WHERE scenario = 'full') AS cost_growth_per_day,
        (SELECT mape_pct FROM understanding_backtest WHERE days > 0) AS backtest_mape_pct,
-       (SELECT abs(sum_error_pct) FROM understanding_backtest WHERE days > 0) AS backtest_sum_error_pct,
-       CASE WHEN h.horizon_days <= 2 * hist.n THEN p.range_basis END AS range_basis
+       -- signed as in forecast_backtest: below 0 the model under-predicted
+       (SELECT sum_error_pct FROM understanding_backtest WHERE days > 0) AS backtest_sum_error_pct,
+       CASE WHEN h.horizon_days <= 2 * hist.n THEN p.range_basis END AS range_basis,
+       (SELECT model FROM understanding_fit WHERE scenario = 'full') AS model
 FROM horizons AS h CROSS JOIN hist
 LEFT JOIN understanding_range AS p ON p.h = h.horizon_days;
 
@@ -275,7 +334,7 @@ ORDER BY k;
 
 -- query: summary
 -- title: Summary
--- description: Totals over the whole file; the period counts both end dates, covered_days counts a partial first or last day for the part the calls cover, and the daily burn is total cost divided by the covered days.
+-- description: Totals over the whole file; the period counts both end dates, the covered days count a partial first or last day for the part the calls cover, and the daily burn is total cost divided by the covered days.
 -- chart: none
 SELECT sum(u.cost) AS total_cost,
        sum(u.calls) AS total_calls,
@@ -339,19 +398,19 @@ ORDER BY call_date;
 
 -- query: forecast
 -- title: Cost forecast
--- description: Spend over the next 30, 90 and 365 days from a trend and day-of-week model fitted on complete days, with a 95% prediction interval for the summed horizon (noise, weekday levels and trend uncertainty), never narrower than the backtest's error on its 14-day sum (range_basis says which set the width); no projection beyond twice the history. Backtest error (MAPE per day, and the error of the sum) on the last 14 complete days.
+-- description: Spend over the next 30, 90 and 365 days from a trend and day-of-week model fitted on the most recent complete days (the forecast window, 28 by default: a business that grew and then went flat is projected from its flat weeks, not from its old growth), or, when that trend would take a day's cost to $0 within 30 days (a drop already behind the business, not one that can go on), from the run-rate of the last 14 complete days by weekday with no trend (the model column says which); with a 95% prediction interval for the summed horizon (noise, weekday levels and trend uncertainty), never narrower than the backtest's error on its 14-day sum widened with the square root of the horizon over 14 days (the range basis says which of the two set the width); no projection beyond twice the history. Backtest error (MAPE per day, and the error of the sum: below 0 the model under-predicted) on the last 14 complete days.
 -- chart: bar
 -- x: horizon_days
 -- y: low, projected_cost, high
 -- format: low=money, high=money
 SELECT horizon_days, projected_cost, low, high, range_basis, status, history_days,
-       cost_growth_per_day, backtest_mape_pct, backtest_sum_error_pct
+       model, cost_growth_per_day, backtest_mape_pct, backtest_sum_error_pct
 FROM understanding_forecast
 ORDER BY horizon_days;
 
 -- query: forecast_backtest
 -- title: Forecast backtest
--- description: The model fitted without the last 14 complete days, against what those days actually cost: mean absolute percentage error per day (MAPE) and the error of their sum. Needs at least 28 complete days (14 to fit, 14 to test); with fewer the table is empty.
+-- description: The model fitted on the forecast window before the last 14 complete days, against what those days actually cost: mean absolute percentage error per day (MAPE) and the error of their sum. Needs at least 28 complete days (14 to fit, 14 to test); with fewer the table is empty.
 -- chart: none
 SELECT days, money(actual_cost) AS actual_cost, money(predicted_cost) AS predicted_cost,
        mape_pct, sum_error_pct, sum_within_interval
@@ -361,7 +420,7 @@ ORDER BY days;
 
 -- query: forecast_daily
 -- title: Daily cost and forecast
--- description: Actual daily cost (complete days), and the next 30 days projected by the trend and day-of-week model, with a 95% band for each day, no narrower than the backtest's daily error (MAPE); as the forecast table, no projection when 30 days is more than twice the complete days of history.
+-- description: Actual daily cost (complete days), and the next 30 days projected by the trend and day-of-week model fitted on the forecast window, with a 95% band for each day, no narrower than the backtest's daily error (MAPE) widened with the horizon as the forecast table's range is; as the forecast table, no projection when 30 days is more than twice the complete days of history.
 -- chart: line
 -- x: call_date
 -- y: cost, projected_cost
@@ -374,10 +433,12 @@ UNION ALL
 SELECT p.call_date, NULL, money(p.projected_daily),
        -- around the projection the table counts (held at the floor, _path),
        -- never below that floor
-       money(greatest(p.floor_cost, p.projected_daily - greatest(p.t975 * coalesce(p.day_se, 0), b.mape * p.projected_daily))),
-       money(p.projected_daily + greatest(p.t975 * coalesce(p.day_se, 0), b.mape * p.projected_daily))
+       money(greatest(p.floor_cost, p.projected_daily
+                                    - greatest(p.t975 * coalesce(p.day_se, 0), b.mape * p.backtest_scale * p.projected_daily))),
+       money(p.projected_daily + greatest(p.t975 * coalesce(p.day_se, 0), b.mape * p.backtest_scale * p.projected_daily))
 FROM understanding_path AS p
--- each day's band no narrower than the backtest's daily error (MAPE)
+-- each day's band no narrower than the backtest's daily error (MAPE),
+-- widened with the horizon as the summed range is (backtest_scale, _path)
 CROSS JOIN (SELECT coalesce((SELECT mape_pct / 100 FROM understanding_backtest WHERE days > 0), 0) AS mape) AS b
 WHERE p.scenario = 'full' AND p.h <= 30
   -- as the forecast table: no 30-day projection from under 15 complete days
@@ -513,13 +574,19 @@ SELECT severity, title, detail, amount_usd
 FROM (
     SELECT alert_severity(per_month(o.next_cost - o.last_cost, o.days)) AS severity,
            'AI spend is projected to grow' AS title,
-           format('The next {} days are projected at ${:,.2f} ({} ${:,.2f} to ${:,.2f}), {:.1f}% above the actual ${:,.2f} of the last {} complete days: ${:,.2f} more a 30-day month.',
+           format('The next {} days are projected at ${:,.2f} from the {} of the last {} complete days ({} ${:,.2f} to ${:,.2f}), {:.1f}% above the actual ${:,.2f} of the last {} complete days: ${:,.2f} more a 30-day month.',
                   o.days, o.next_cost,
+                  CASE WHEN o.model = 'run-rate' THEN 'run-rate (weekday levels, no trend)'
+                       ELSE 'trend and weekday levels' END,
+                  o.fit_days,
                   CASE WHEN o.range_basis = 'backtest error'
                        THEN format('range widened to the backtest''s {:.1f}% error on a 14-day sum', o.backtest_error_pct)
                        ELSE '95% range' END,
                   o.next_low, o.next_high, o.growth_pct, o.last_cost, o.days,
-                  per_month(o.next_cost - o.last_cost, o.days)) AS detail,
+                  per_month(o.next_cost - o.last_cost, o.days))
+           || CASE WHEN o.backtest_error_pct IS NULL
+                   THEN ' No backtest yet (it needs 28 complete days): the range rests on the model''s own fit, not on a measured error.'
+                   ELSE '' END AS detail,
            per_month(o.next_cost - o.last_cost, o.days) AS amount_usd
     FROM o, fp
     WHERE o.growth_pct >= getvariable('forecast_growth_alert_pct')
@@ -547,7 +614,7 @@ ORDER BY amount_usd DESC, title;
 
 -- query: prompt_caching
 -- title: Prompt caching by model and feature
--- description: Over the file's period: the share of input tokens read from the prompt cache (cache_hit_pct) and the money caching saved at list prices (cache reads at the cache price instead of the input price, less the cache-write premium); NULL savings: no list price for the model.
+-- description: Over the file's period: the share of input tokens read from the prompt cache (the cache hit) and the money caching saved at list prices (cache reads at the cache price instead of the input price, less the cache-write premium); NULL savings: no list price for the model.
 -- chart: none
 -- limit: 25
 SELECT provider, model, feature_id,

@@ -1,27 +1,29 @@
 -- name: profitability
 -- title: Customer profitability
 -- category: ubr
--- version: 5
+-- version: 8
 -- description: Revenue from each customer's subscription, each day billed at
 --   that day's tier, against the AI cost it causes: margin per customer and
 --   per tier, the margin distribution, the customers that lose money, and
 --   what to do about them (upgrade or cap) per 30-day month. Calls without
 --   a customer (customer_id 'unattributed') have no subscription and no
 --   revenue: they are no customer here and are shown apart.
--- param: cost_cap_pct = 80 min 0 | AI cost cap offered to unprofitable customers, as a percent of their revenue
+-- param: cost_cap_pct = 80 min 0 | AI cost cap offered to unprofitable customers, as a percent of their current tier's monthly fee
 -- param: top_n = 10 min 1 | Unprofitable customers listed by loss
 
 -- query: _customers
 -- One row per customer (aggregated once, then reused by every query).
 -- Revenue is customer_economics.revenue (sql/finance.sql): each billed day
 -- at that day's monthly fee / 30 (the file's partial end day for the part
--- the calls cover), over the days from the first to the last call date (or
--- the subscriptions file's days). status: a customer is unprofitable when margin < 0; break-even
+-- the calls cover), over the days from the first call date to the end of
+-- the period, or to the last call date for a lapsed customer (silent
+-- quiet_days, 7, or more before the file's last call date: lapsed), or
+-- the subscriptions file's days. status: a customer is unprofitable when margin < 0; break-even
 -- (margin = 0) counts as profitable, like the 0-20% margin bucket.
 CREATE OR REPLACE TEMP TABLE profitability_customers AS
 SELECT e.customer_id, e.subscription_tier, e.organization_id, e.product_id,
        e.calls, e.tenure_days, e.monthly_fee, t.tier_rank,
-       e.revenue, e.cost, e.tier_changes, e.revenue_source,
+       e.revenue, e.cost, e.tier_changes, e.revenue_source, e.lapsed,
        e.revenue - e.cost AS margin,
        pct(e.revenue - e.cost, e.revenue) AS margin_pct,
        CASE WHEN e.revenue - e.cost < 0 THEN 'unprofitable' ELSE 'profitable' END AS status
@@ -33,7 +35,8 @@ JOIN subscription_tiers AS t USING (subscription_tier);
 -- definition (ledger_caps in sql/finance.sql), over its billed days:
 -- upgrade: the next tier's fee instead of the current one,
 --   (next_fee - fee) * covered billed days / 30 (none above the top tier);
--- cap: AI cost limited to cost_cap_pct % of revenue; cap_savings is the
+-- cap: AI cost limited to cost_cap_pct % of its current tier's fee over its
+--   billed days (the revenue of the tier it is on now); cap_savings is the
 --   cost above that cap.
 -- The upgrade is proposed when it alone makes the customer break even
 -- (margin + upgrade_revenue >= 0) and its fee rise is within pricing's
@@ -43,7 +46,7 @@ CREATE OR REPLACE TEMP TABLE profitability_interventions AS
 SELECT customer_id, subscription_tier, organization_id, tenure_days,
        revenue, cost, revenue - cost AS margin,
        upgrade_tier, upgrade_revenue, upgrade_rise_pct, upgrade_keeps_customer, cap_savings,
-       proposed AS cap_proposed
+       proposed AS cap_proposed, upgrade_proposed
 FROM ledger_caps;
 
 -- query: headline
@@ -55,7 +58,10 @@ SELECT label, value, unit FROM (
     UNION ALL
     SELECT 2, 'Margin', money(pct(sum(margin), sum(revenue))), 'pct' FROM profitability_customers
     UNION ALL
-    SELECT 3, 'Unprofitable customers', money(count(*) FILTER (WHERE status = 'unprofitable')), 'count'
+    -- why some revenue stops before the period's end (the customers table's lapsed column)
+    SELECT 3, format('Lapsed customers (silent {}+ days: billed to their last call)',
+                     (SELECT value FROM finance_assumptions WHERE name = 'quiet_days')),
+           money(count(*) FILTER (WHERE lapsed)), 'count'
     FROM profitability_customers
     UNION ALL
     SELECT 4, 'Loss on unprofitable customers for ' || (SELECT period_label FROM finance_period),
@@ -66,14 +72,14 @@ ORDER BY position;
 
 -- query: customers
 -- title: Margin by customer
--- description: Each customer's subscription revenue (each day at that day's tier) against its AI cost over its billed days, worst margin first.
+-- description: Each customer's subscription revenue (each day at that day's tier, from its first call to the end of the period, or to its last call when it has lapsed: silent for the quiet days of the finance assumptions, 7 by default, or more before the file's last call date) against its AI cost, worst margin first.
 -- chart: hbar
 -- x: customer_id
 -- y: margin
 -- limit: 25
 SELECT customer_id, subscription_tier, organization_id, calls, tenure_days,
        revenue, cost, margin, margin_pct, status,
-       product_id, monthly_fee, tier_changes, revenue_source
+       product_id, monthly_fee, tier_changes, revenue_source, lapsed
 FROM profitability_customers
 ORDER BY margin, customer_id;
 
@@ -167,18 +173,18 @@ ORDER BY margin, organization_id;
 
 -- query: interventions
 -- title: Interventions for unprofitable customers
--- description: For each customer that loses money, over its billed days: the next tier's extra revenue (none above the top tier) and its fee rise, the cost a cap avoids, and the proposed remedy: the upgrade only when it covers the loss and its fee rise is within pricing's churn rule (a bill rising more than churn_increase_pct makes the customer likely to leave), else the cap.
+-- description: For each customer that loses money, over its billed days: the next tier's extra revenue (none above the top tier) and its fee rise, the cost a cap at a share of its current tier's fee avoids, and the proposed remedy: the upgrade only when it covers the loss and its fee rise is within pricing's churn rule (a bill rising more than the churn threshold of the finance assumptions, 25% by default, makes the customer likely to leave), else the cap; none when its cost is already within the cap at the fee it pays now.
 -- chart: hbar
 -- x: customer_id
 -- y: upgrade_revenue, cap_savings
 -- limit: 25
 SELECT customer_id, subscription_tier, organization_id, revenue, cost, margin,
        upgrade_tier, upgrade_revenue, upgrade_rise_pct, cap_savings,
-       CASE WHEN NOT cap_proposed AND upgrade_tier IS NOT NULL
-            THEN 'upgrade to ' || upgrade_tier
-            ELSE 'cap AI cost at ' || getvariable('cost_cap_pct') || '% of revenue' END AS intervention,
-       CASE WHEN NOT cap_proposed AND upgrade_tier IS NOT NULL
-            THEN upgrade_revenue ELSE cap_savings END AS amount_usd
+       CASE WHEN upgrade_proposed THEN 'upgrade to ' || upgrade_tier
+            WHEN cap_proposed THEN 'cap AI cost at ' || getvariable('cost_cap_pct') || '% of its current fee'
+            ELSE 'none: its cost is within the cap at its current fee' END AS intervention,
+       CASE WHEN upgrade_proposed THEN upgrade_revenue
+            WHEN cap_proposed THEN cap_savings ELSE 0 END AS amount_usd
 FROM profitability_interventions
 ORDER BY margin, customer_id;
 
@@ -227,12 +233,13 @@ totals AS (
     UNION ALL
     SELECT 5, format('Usage outside the subscription: {} customer{}', count(DISTINCT u.customer_id),
                      CASE WHEN count(DISTINCT u.customer_id) = 1 THEN '' ELSE 's' END),
-           format('Calls on days no subscription covers (subscriptions file): {}; ${:,.2f} of AI cost no fee pays for over the {} days. Bill it or end the access.',
-                  string_agg(format('{} {} ({:,} calls, {} to {}, ${:,.2f})', u.customer_id, u.side, u.calls,
-                                    u.first_date, u.last_date, u.cost), '; '
-                             ORDER BY u.cost DESC, u.customer_id, u.side),
-                  sum(u.cost), any_value(fp.period_days)),
-           per_month(sum(u.cost), any_value(fp.covered_days))
+           format('Calls on days no subscription covers (subscriptions file): {}; ${:,.2f} of AI cost no fee pays for over the {} days. At each customer''s monthly fee those days would bill ${:,.2f} (days from the first to the last such call x fee / 30), the amount this alert is sized on. Bill it or end the access.',
+                  string_agg(format('{} {} ({:,} calls over {} days, {} to {}, ${:,.2f} of AI cost, ${:,.2f} unbilled)',
+                                    u.customer_id, u.side, u.calls, u.days,
+                                    u.first_date, u.last_date, u.cost, u.unbilled_fee), '; '
+                             ORDER BY u.unbilled_fee DESC, u.customer_id, u.side),
+                  sum(u.cost), any_value(fp.period_days), sum(u.unbilled_fee)),
+           per_month(sum(u.unbilled_fee), any_value(fp.covered_days))
     FROM unbilled_usage AS u, fp
     HAVING count(*) > 0
 )
