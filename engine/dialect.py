@@ -341,14 +341,22 @@ def _division(node):
 
 
 def _ordered_list(node):
-    """list(x ORDER BY k1 [DESC], ...): collect structs, sort with a comparator, keep x."""
+    """list(x ORDER BY k1 [DESC], ...) [FILTER (...)]: collect structs (the
+    FILTER on the collecting), sort with a comparator, keep x."""
+    where = None
+    if isinstance(node, exp.Filter) and isinstance(node.this, exp.ArrayAgg):
+        where, node = node.expression, node.this
+    elif isinstance(node, exp.ArrayAgg) and isinstance(node.parent, exp.Filter):
+        return node  # rewritten with its FILTER, one level up
     if not (isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order)):
-        return node
+        return node if where is None else node.parent
     value = node.this.this
     keys = node.this.expressions
     fields = [exp.alias_(k.this.copy(), f"k{i}") for i, k in enumerate(keys)]
     fields.append(exp.alias_(value.copy(), "v"))
     pairs = exp.Anonymous(this="collect_list", expressions=[exp.Anonymous(this="struct", expressions=fields)])
+    if where is not None:
+        pairs = exp.Filter(this=pairs, expression=where.copy())
     ifs = []
     for i, key in enumerate(keys):
         left, right = exp.column(f"k{i}", table="l"), exp.column(f"k{i}", table="r")

@@ -150,6 +150,9 @@ CASES = {
                          "regexp_full_match('ab', 'a|ab') AS c",
     # strlen counts bytes.
     "strlen": "SELECT strlen('h\u00e9') AS n",
+    # list(x ORDER BY k) FILTER (...): the FILTER belongs on the collecting.
+    "ordered_list_filter": "SELECT list(x ORDER BY p DESC) FILTER (WHERE p > 1) AS l FROM "
+                           "(VALUES ('a', 1), ('b', 2), ('c', 3)) t(x, p)",
     # query('...') of a literal text, and a MATERIALIZED CTE.
     "query_text": "WITH a AS MATERIALIZED (SELECT 41 AS x) SELECT q.y + a.x AS z FROM query('SELECT 1 AS y') AS q, a",
     "quantile_disc": "SELECT quantile_disc(i, 0.0) AS a, quantile_disc(i, 0.1) AS b, quantile_disc(i, 0.3) AS c, "
