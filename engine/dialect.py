@@ -602,7 +602,14 @@ def _utc_wall_time(node):
     if (_call_name(node) == "timezone" and len(node.expressions) == 2
             and isinstance(node.expressions[0], exp.Literal)
             and str(node.expressions[0].this).upper() == "UTC"):
-        return node.expressions[1].copy()
+        value = node.expressions[1].copy()
+        if isinstance(value, (exp.Cast, exp.TryCast)) and value.to.this == exp.DataType.Type.TIMESTAMPTZ:
+            # Spark reads a time with an offset only with its seconds
+            # ('..T00:10+02' is NULL there, 00:10:00 in DuckDB): add them.
+            value.set("this", exp.Anonymous(this="regexp_replace", expressions=[
+                value.this.copy(), exp.Literal.string(r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2})(?=[Z+-])"),
+                exp.Literal.string("$1:00")]))
+        return value
     return node
 
 

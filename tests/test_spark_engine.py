@@ -153,6 +153,11 @@ CASES = {
     # list(x ORDER BY k) FILTER (...): the FILTER belongs on the collecting.
     "ordered_list_filter": "SELECT list(x ORDER BY p DESC) FILTER (WHERE p > 1) AS l FROM "
                            "(VALUES ('a', 1), ('b', 2), ('c', 3)) t(x, p)",
+    # timezone('UTC', TIMESTAMPTZ) is the TIMESTAMP of a UTC session; Spark reads an
+    # offset only after seconds.
+    "utc_time_with_offset": "SELECT CAST(timezone('UTC', try_cast(s AS TIMESTAMPTZ)) AS VARCHAR) AS t FROM "
+                            "(VALUES ('2025-10-01T00:10+02'), ('2025-10-01 00:10:59-0500'), "
+                            "('2025-10-01T00:10Z')) v(s) ORDER BY s",
     # query('...') of a literal text, and a MATERIALIZED CTE.
     "query_text": "WITH a AS MATERIALIZED (SELECT 41 AS x) SELECT q.y + a.x AS z FROM query('SELECT 1 AS y') AS q, a",
     "quantile_disc": "SELECT quantile_disc(i, 0.0) AS a, quantile_disc(i, 0.1) AS b, quantile_disc(i, 0.3) AS c, "

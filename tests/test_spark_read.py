@@ -5,7 +5,8 @@ as s3a:// would be) never opens the file in DuckDB: Spark numbers the
 lines and runs the contract translated. The fixture has what the contract
 must set aside or keep: CRLF lines, a quoted field with a comma, a quoted
 field over two lines, rule rejects, a repeated call_id, an empty line,
-invalid UTF-8, a lone CR, a NUL byte, and an optional column. Spark reads it
+invalid UTF-8, a lone CR, a NUL byte, and an optional column, under a
+header of quoted names. Spark reads it
 in many small splits, so line numbers must be exact across split
 boundaries. Uses the suite's one Spark session (tests/conftest.py).
 """
@@ -36,7 +37,7 @@ def messy_csv(out: Path) -> Path:
     lines = FIXTURE.read_bytes().split(b"\n")
     header, rows = lines[0], [line for line in lines[1:41] if line]
     fields = [row.split(b",") for row in rows]
-    body = [header + b",status"]
+    body = [b",".join(b'"' + name + b'"' for name in (header + b",status").split(b","))]  # quoted names
     body += [row + b",ok" + (b"\r" if i % 3 == 0 else b"") for i, row in enumerate(rows[:30])]  # CRLF
     body.append(b",".join(fields[30][:18] + [b'"Mozilla/5.0 (X11, Linux), like Gecko"', b"ok"]))
     body.append(rows[31].replace(b"2025-10-", b"2025/10/", 1) + b",ok")      # not a timestamp
