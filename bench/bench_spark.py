@@ -3,13 +3,17 @@
 Each size: the seed-7 simulated CSV in bench/out/ (shared with the other
 benchmarks) is read once into its store by DuckDB (sql/calls.sql's `read`
 stage); Spark applies the contract's `views` stage to the store's Parquet
-segments (engine/spark.py calls_on_spark) and gets the finance and price
-tables from DuckDB; then every analyzer runs on each engine in this one
+segments (engine/spark.py calls_on_spark) and computes the finance and
+price tables itself; then every analyzer runs on each engine in this one
 process, timed by wall clock. Spark's start-up is printed apart: it is a fixed cost
 that a long-lived cluster pays once. Spark loses on one machine; the figure
 shows its fixed cost per statement, and the scan rate (rows per second per
 core) is the number the 1 TB estimate in BENCHMARKS.md is made from.
-Usage: python bench/bench_spark.py [MB ...]   (default: 50 500)
+With --read, only the CSV's `read` stage is timed instead: DuckDB reading
+the file directly (no store) against Spark reading and checking it itself
+(engine/spark.py read_csv_on_spark, then the `views` stage), and the two
+`source` blocks compared.
+Usage: python bench/bench_spark.py [--read] [MB ...]   (default: 50 500)
 """
 
 from __future__ import annotations
@@ -82,5 +86,37 @@ def main(sizes: list[float]) -> int:
     return 0
 
 
+def read_figures(sizes: list[float]) -> int:
+    """DuckDB's read of the CSV (no store) against Spark's own read and check of it."""
+    print(machine())
+    print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    spark = spark_engine.spark_session("local[2]")
+    for mb in sizes:
+        csv_path = simulate(mb)
+        t0 = time.perf_counter()
+        duck = open_session(csv_path, cache=False)
+        load = time.perf_counter() - t0
+        cpu0 = time.process_time()
+        t0 = time.perf_counter()
+        runner = spark_engine.SparkRunner(spark)
+        spark_engine.read_csv_on_spark(runner, str(csv_path))
+        spark_engine._views_stage(runner)
+        rows, rejected, duplicates = spark.sql(
+            "SELECT rows, rows_rejected, duplicate_call_ids FROM data_quality").collect()[0]
+        read = time.perf_counter() - t0
+        same = (rows, rejected, duplicates) == (duck.source.rows, duck.source.rows_rejected,
+                                                duck.source.duplicate_call_ids)
+        print(f"\n{mb:g} MB, {rows:,} calls ({rejected} rejected, {duplicates} repeated): "
+              f"DuckDB read {load:.2f} s; Spark read and check {read:.2f} s "
+              f"(driver CPU {time.process_time() - cpu0:.2f} s); counts equal: {same}")
+        print("load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        duck.close()
+    spark.stop()
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main([float(a) for a in sys.argv[1:]] or [50.0, 500.0]))
+    args = sys.argv[1:]
+    if args[:1] == ["--read"]:
+        sys.exit(read_figures([float(a) for a in args[1:]] or [50.0, 500.0]))
+    sys.exit(main([float(a) for a in args] or [50.0, 500.0]))

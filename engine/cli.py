@@ -268,9 +268,13 @@ SAFE_CSV_HELP = ("With --format csv: neutralize text cells a spreadsheet would r
 @no_cache_option
 @engine_option
 @spark_master_option
+@click.option("--spark-read", is_flag=True,
+              help="With --engine spark: Spark parses and checks the CSV itself, not DuckDB "
+                   "into the store (always so with --no-cache or a path such as s3a://...).")
 @user_errors
 def run_sql_command(name, csv_path, fmt, safe_csv, query, params, show_sql, quiet, verbose,
-                    sql_dirs, memory_limit, subscriptions, budgets, no_cache, engine, spark_master):
+                    sql_dirs, memory_limit, subscriptions, budgets, no_cache, engine, spark_master,
+                    spark_read):
     """Run analyzer NAME (or `all`) on the CSV and print its queries.
 
     \b
@@ -284,6 +288,7 @@ def run_sql_command(name, csv_path, fmt, safe_csv, query, params, show_sql, quie
       finops run-sql all --no-cache --format json    # bypass the store
       finops run-sql profitability --query customers --format csv --safe-csv > for_excel.csv
       finops run-sql all --engine spark --spark-master 'local[4]' --format json
+      finops run-sql all --engine spark --csv s3a://bucket/calls.csv --format json
 
     Every analyzer passes `finops check` first: problems in the one you run
     stop it (exit 1); a broken file you did not select is skipped with a warning.
@@ -301,12 +306,15 @@ def run_sql_command(name, csv_path, fmt, safe_csv, query, params, show_sql, quie
                     continue
                 click.echo(f"-- {analyzer.path}:{q.line}  {analyzer.name}.{q.name}", err=True)
                 click.echo(q.sql + ";\n", err=True)
+    if spark_read and engine != "spark":
+        raise FinopsError("--spark-read needs --engine spark")
     if engine == "spark":
         from .spark import run_sql_on_spark
         source, results = run_sql_on_spark(name, csv_path, sql_dirs=sql_dirs, params=parsed,
                                            query=query, memory_limit=memory_limit,
                                            subscriptions=subscriptions, budgets=budgets,
-                                           cache=not no_cache, master=spark_master)
+                                           cache=not no_cache, master=spark_master,
+                                           spark_read=spark_read)
     else:
         source, results = analyze.run_sql(name, csv_path, sql_dirs=sql_dirs, params=parsed,
                                           query=query, memory_limit=memory_limit,
@@ -682,6 +690,13 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, wh
     from .store import resolve_inputs
 
     logs.configure(quiet=quiet, info_to_stderr=False)
+    if engine == "spark":
+        from .spark import is_local_path
+        if not is_local_path(csv_path):
+            # The ledger, the statement pages and the explorer's scope read
+            # the calls in DuckDB on this machine.
+            raise FinopsError(f"build reads a file on this machine, not {csv_path}; for a path "
+                              "only Spark reads, use `finops run-sql all --engine spark --csv ...`")
     resolve_inputs(csv_path)  # a missing file is a usage error (exit 2), as in run-sql
     filters = parse_where(where, date_from, date_to)
     # A second build into the same --out waits for the first (one build's

@@ -32,12 +32,16 @@ The rules, in the order they are applied:
 8. Division is DOUBLE division, as in DuckDB (Spark keeps a DECIMAL scale).
 9. `list(x ORDER BY y)` keeps its order (sorted array of structs).
 10. Table macros (`CREATE MACRO m(a) AS TABLE SELECT ...`) used in FROM
-    become their SELECT as a subquery.
+    become their SELECT as a subquery, and so does `query('SELECT ...')`
+    of a literal text.
 11. `epoch_ms`, a LIMIT computed by a subquery, `quantile_disc`, DECIMAL
     percentiles (DuckDB's exact, floored interpolation), `GROUP BY ALL`,
     aggregates in ORDER BY, `any_value(..) FILTER`, and scalar subqueries
-    of a grouped SELECT (into its GROUP BY): each the way Spark takes it,
-    see the rule's docstring.
+    of a grouped SELECT (into its GROUP BY), `error()`,
+    `regexp_full_match()`, `arg_min(x, (a, b))`, list indexes,
+    `string_agg(DISTINCT ..)`, `strlen`, `timezone('UTC', t)` and
+    MATERIALIZED CTEs: each the way Spark takes it, see the rule's
+    docstring.
 
 What has no faithful translation is reported by `untranslatable()` with the
 construct's name, which `finops check --engine spark` prints with file:line.
@@ -337,14 +341,22 @@ def _division(node):
 
 
 def _ordered_list(node):
-    """list(x ORDER BY k1 [DESC], ...): collect structs, sort with a comparator, keep x."""
+    """list(x ORDER BY k1 [DESC], ...) [FILTER (...)]: collect structs (the
+    FILTER on the collecting), sort with a comparator, keep x."""
+    where = None
+    if isinstance(node, exp.Filter) and isinstance(node.this, exp.ArrayAgg):
+        where, node = node.expression, node.this
+    elif isinstance(node, exp.ArrayAgg) and isinstance(node.parent, exp.Filter):
+        return node  # rewritten with its FILTER, one level up
     if not (isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order)):
-        return node
+        return node if where is None else node.parent
     value = node.this.this
     keys = node.this.expressions
     fields = [exp.alias_(k.this.copy(), f"k{i}") for i, k in enumerate(keys)]
     fields.append(exp.alias_(value.copy(), "v"))
     pairs = exp.Anonymous(this="collect_list", expressions=[exp.Anonymous(this="struct", expressions=fields)])
+    if where is not None:
+        pairs = exp.Filter(this=pairs, expression=where.copy())
     ifs = []
     for i, key in enumerate(keys):
         left, right = exp.column(f"k{i}", table="l"), exp.column(f"k{i}", table="r")
@@ -530,11 +542,137 @@ def _subqueries_into_group_by(node):
     return node
 
 
+def _query_function(tree):
+    """`query('SELECT ...')` in FROM (DuckDB runs the text as a query): the text,
+    parsed as DuckDB SQL, as a subquery. Only a literal text has a faithful
+    translation (list_price_match('...') passes one). Runs before the
+    bottom-up rules, so they rewrite the inner query too."""
+    def sub(node):
+        if isinstance(node, exp.Table) and _call_name(node.this) == "query":
+            args = node.this.expressions
+            if len(args) != 1 or not isinstance(args[0], exp.Literal) or not args[0].is_string:
+                raise FinopsError("query() needs a literal SQL text to run on Spark")
+            inner = parse(args[0].this)
+            alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier("query"))
+            return exp.Subquery(this=inner, alias=alias.copy())
+        return node
+    return tree.transform(sub)
+
+
+def _list_index(node):
+    """`l[i]`: DuckDB gives NULL past a list's end (the contract reads f[19] of a
+    line with fewer fields) and counts a computed index from 1; Spark's `l[i]`
+    is 0-based and fails past the end. try_element_at is 1-based and NULL
+    past the end (and a map lookup for a map). sqlglot already made a
+    literal index 0-based; a string literal is a map key and stays."""
+    if not (isinstance(node, exp.Bracket) and len(node.expressions) == 1):
+        return node
+    index = node.expressions[0]
+    if isinstance(index, exp.Slice) or (isinstance(index, exp.Literal) and index.is_string):
+        return node
+    if isinstance(index, exp.Literal):
+        index = exp.Literal.number(int(index.this) + 1)
+    return exp.Anonymous(this="try_element_at", expressions=[node.this.copy(), index.copy()])
+
+
+def _distinct_string_agg(node):
+    """string_agg(DISTINCT x, sep) [FILTER (...)] without an order: Spark fails
+    (a ClassCastException) when such a listagg shares a SELECT with an ordered
+    one. The distinct values, sorted, joined; NULL over no rows, as in DuckDB."""
+    if isinstance(node, exp.GroupConcat) and isinstance(node.parent, exp.Filter):
+        return node  # rewritten with its FILTER, one level up
+    agg = node.this if isinstance(node, exp.Filter) else node
+    if not (isinstance(agg, exp.GroupConcat) and isinstance(agg.this, exp.Distinct)
+            and len(agg.this.expressions) == 1):
+        return node
+    values = exp.Anonymous(this="collect_set", expressions=[agg.this.expressions[0].copy()])
+    if isinstance(node, exp.Filter):
+        values = exp.Filter(this=values, expression=node.expression.copy())
+    ordered = exp.Anonymous(this="array_sort", expressions=[values])
+    separator = agg.args.get("separator") or exp.Literal.string(",")
+    return exp.Case(ifs=[exp.If(this=exp.GT(this=exp.Anonymous(this="size", expressions=[ordered.copy()]),
+                                            expression=exp.Literal.number(0)),
+                                true=exp.Anonymous(this="array_join", expressions=[ordered, separator.copy()]))])
+
+
+def _utc_wall_time(node):
+    """timezone('UTC', t) of a TIMESTAMPTZ is its UTC wall time. A Spark TIMESTAMP
+    is an instant shown in the session's time zone, which finops sets to UTC
+    (spark.py, spark_session): the same value, so t itself."""
+    if (_call_name(node) == "timezone" and len(node.expressions) == 2
+            and isinstance(node.expressions[0], exp.Literal)
+            and str(node.expressions[0].this).upper() == "UTC"):
+        value = node.expressions[1].copy()
+        if isinstance(value, (exp.Cast, exp.TryCast)) and value.to.this == exp.DataType.Type.TIMESTAMPTZ:
+            # Spark reads a time with an offset only with its seconds
+            # ('..T00:10+02' is NULL there, 00:10:00 in DuckDB): add them.
+            value.set("this", exp.Anonymous(this="regexp_replace", expressions=[
+                value.this.copy(), exp.Literal.string(r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2})(?=[Z+-])"),
+                exp.Literal.string("$1:00")]))
+        return value
+    return node
+
+
+def _materialized(node):
+    """`WITH x AS MATERIALIZED (...)` is a DuckDB planning hint: Spark takes the CTE without it."""
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node.set("materialized", None)
+    return node
+
+
+def _strlen(node):
+    """DuckDB's strlen(s) counts bytes: Spark's octet_length."""
+    if _call_name(node) == "strlen":
+        return exp.Anonymous(this="octet_length", expressions=[a.copy() for a in node.expressions])
+    return node
+
+
+def _error(node):
+    """DuckDB's error(message) fails the query with that message: Spark's raise_error."""
+    if _call_name(node) == "error":
+        return exp.Anonymous(this="raise_error", expressions=[a.copy() for a in node.expressions])
+    return node
+
+
+def _full_match(node):
+    """regexp_full_match(s, p): the whole string matches. Spark's RLIKE finds p
+    anywhere, and `$` also matches before a final line break: anchor with ^ and \\z."""
+    if not isinstance(node, exp.RegexpFullMatch):
+        return node
+    pattern = node.expression
+    text = _literal_text(pattern)
+    if text is not None:
+        anchored = exp.Literal.string(f"^(?:{text})\\z")
+    else:
+        anchored = exp.Concat(expressions=[exp.Literal.string("^(?:"), pattern.copy(),
+                                           exp.Literal.string(")\\z")])
+    return exp.RegexpLike(this=node.this.copy(), expression=anchored)
+
+
+def _row_key(node):
+    """arg_min(x, (a, b)) orders by the row (a, b), where DuckDB puts a NULL
+    field after every value; a Spark struct puts it first. Each field becomes
+    (field IS NULL, field), so a NULL sorts last on both engines."""
+    if not (isinstance(node, exp.Tuple) and isinstance(node.parent, (exp.ArgMin, exp.ArgMax))
+            and node.arg_key == "expression"):
+        return node
+    fields = []
+    for field in node.expressions:
+        fields += [exp.Is(this=field.copy(), expression=exp.Null()), field.copy()]
+    return exp.Anonymous(this="struct", expressions=fields)
+
+
 def _hugeint(node):
     """DuckDB HUGEINT (128-bit) is Spark DECIMAL(38, 0)."""
     if isinstance(node, exp.DataType) and node.this in (exp.DataType.Type.INT128,):
         return exp.DataType.build("DECIMAL(38, 0)")
     return node
+
+
+def spark_type(duckdb_type: str) -> str:
+    """A DuckDB column type (as DESCRIBE names it) as a Spark SQL type."""
+    require_sqlglot()
+    return _hugeint(exp.DataType.build(duckdb_type, dialect="duckdb")).sql(dialect="spark")
 
 
 def _values_with_subqueries(node):
@@ -599,7 +737,7 @@ def _join_generator(select, generator, name: str, columns: list[str]):
     return select.join(exp.Lateral(this=generator, alias=alias))
 
 
-RULES = (_hugeint, _any_value, _group_by_all, _subqueries_into_group_by, _ordered_by_aggregate, _computed_limit, _epoch_ms, _zipped_generators, _list_slice, _values_with_subqueries, _nested_generators, _getvariable, _percentiles, _series, _format, _days, _division, _ordered_list)
+RULES = (_strlen, _utc_wall_time, _distinct_string_agg, _materialized, _error, _full_match, _row_key, _hugeint, _any_value, _group_by_all, _subqueries_into_group_by, _ordered_by_aggregate, _computed_limit, _epoch_ms, _zipped_generators, _list_slice, _values_with_subqueries, _nested_generators, _getvariable, _percentiles, _series, _format, _days, _division, _ordered_list, _list_index)
 
 
 def _bottom_up(node, rule):
@@ -623,7 +761,15 @@ def parse(sql: str, macros: dict[str, Macro] | None = None):
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise FinopsError(f"cannot parse for Spark: {str(exc).splitlines()[0]}") from None
-    return _expand_macros(tree, macros) if macros else tree
+    tree = _expand_macros(tree, macros) if macros else tree
+    return _query_function(tree)
+
+
+def variables_read(sql: str, macros: dict[str, Macro] | None = None) -> set[str]:
+    """The names a statement reads with getvariable('name'), its macros expanded."""
+    return {node.expressions[0].this.lower() for node in parse(sql, macros).find_all(exp.Anonymous)
+            if _call_name(node) == "getvariable" and node.expressions
+            and isinstance(node.expressions[0], exp.Literal) and node.expressions[0].is_string}
 
 
 def translate(sql: str, macros: dict[str, Macro] | None = None, column_types=None) -> str:

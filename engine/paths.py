@@ -20,5 +20,7 @@ FILTERS_SQL = SQL_DIR / "filters.sql"
 # Statement pages (one per organization, one per customer): analyzer-like
 # files with a parameter, run by engine/statements.py, not analyzers.
 STATEMENTS_DIR = SQL_DIR / "statements"
+# calls.sql's `read` stage bookkeeping over numbered lines (the Spark read).
+CALLS_LINES_SQL = SQL_DIR / "calls_lines.sql"
 # The engine's own SQL under sql/: never discovered as analyzers.
-ENGINE_SQL = (CALLS_SQL, FILTERS_SQL)
+ENGINE_SQL = (CALLS_SQL, FILTERS_SQL, CALLS_LINES_SQL)

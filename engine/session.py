@@ -195,14 +195,18 @@ def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_pa
     try:
         con.execute(sql if sql is not None else CALLS_SQL.read_text(encoding="utf-8"))
     except duckdb.Error as exc:
-        message = duckdb_message(exc)
-        if "does not know" in message:
-            raise FinopsError(f"{shown_path}: {message}; rename or drop them, or set "
-                              "FINOPS_IGNORE_EXTRA_COLUMNS=1 to skip them") from None
-        if "CSV header" in message:
-            raise FinopsError(f"{shown_path}: {message}; fix the header or pass --csv "
-                              "with a file in the finops format (see docs/data-contract.md)") from None
-        raise FinopsError(f"{shown_path}: cannot read the CSV: {message}") from None
+        raise read_error(shown_path, duckdb_message(exc)) from None
+
+
+def read_error(shown_path, message: str) -> FinopsError:
+    """calls.sql's failure to read a file (a header check, ...) as one line with its fix."""
+    if "does not know" in message:
+        return FinopsError(f"{shown_path}: {message}; rename or drop them, or set "
+                           "FINOPS_IGNORE_EXTRA_COLUMNS=1 to skip them")
+    if "CSV header" in message:
+        return FinopsError(f"{shown_path}: {message}; fix the header or pass --csv "
+                           "with a file in the finops format (see docs/data-contract.md)")
+    return FinopsError(f"{shown_path}: cannot read the CSV: {message}")
 
 
 def load_list_prices(con: duckdb.DuckDBPyConnection) -> None:

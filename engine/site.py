@@ -295,9 +295,9 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     index.html and manifest.json. filters narrows every page (build --where).
 
     engine="spark": the analyzers of the report pages run on Spark
-    (spark_master, see engine/spark.py) over the calls DuckDB read and
-    checked; the ledger and the statement pages stay on DuckDB. The pages
-    are the same; narrowing filters need the DuckDB engine.
+    (spark_master, see engine/spark.py), narrowed by filters there too; the
+    ledger, the statement pages and the scope (period, previous period's
+    headlines) stay on DuckDB. The pages are the same.
 
     on_wait(message) is called once if another build holds the folder (this
     one waits for it). hold=(source_state, message): do not read the CSV;
@@ -306,9 +306,6 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     log(message) receives the store's notes and progress.
     """
     filters = filters or Filters()
-    if engine == "spark" and not filters.empty:
-        raise FinopsError("--engine spark builds the whole file; --from, --to and --where "
-                          "need --engine duckdb", exit_code=2)
     started = time.perf_counter()
     out = Path(out_dir)
     try:
@@ -400,7 +397,11 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
             if runner is not None:
                 from . import spark as spark_engine
                 spark_dir = Path(tempfile.mkdtemp(prefix="finops-spark-"))
-                source = spark_engine.attach(runner, session, analyzers, spark_dir)
+                source = spark_engine.attach(runner, session, analyzers, spark_dir,
+                                             subscriptions=subscriptions, budgets=budgets)
+                if not filters.empty:
+                    spark_engine.apply_filters(runner, filters, subscriptions=subscriptions,
+                                               budgets=budgets)
             try:
                 actions = ledger(session.con)
             except Exception as exc:  # the reports still build without the ledger
@@ -409,8 +410,10 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
             for analyzer in analyzers:
                 t0 = time.perf_counter()
                 try:
-                    if runner is not None:  # --engine spark: scope is the whole file
-                        result, changes = runner.run_analyzer(analyzer), []
+                    if runner is not None:  # the scope and the previous period are DuckDB's
+                        result = runner.run_analyzer(analyzer)
+                        changes = flt.headline_changes(session.con, result.queries.get("headline"),
+                                                       before.get(analyzer.name))
                     else:
                         result, changes = explore.report(session.con, analyzer, scope, before)
                     outcomes.append(_render_report(env, staging, result, changes, source, scope,

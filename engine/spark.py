@@ -125,12 +125,21 @@ _CREATES = re.compile(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+|TEMPORARY\s+
                       r"(TABLE|VIEW|MACRO)\s+(\w+)", re.I)
 
 
+def finance_files() -> list[Path]:
+    """The files a session runs after calls.sql, in its order (session.py's
+    load_list_prices and _run_finance_sql): list prices, each call at list
+    price, and finance.sql."""
+    from .session import PRICES_DIR
+    return [PRICES_DIR / "list_prices.sql", PRICES_DIR / "calls_list_prices.sql", FINANCE_SQL]
+
+
 @dataclass
 class SharedDefinitions:
-    """What calls.sql defines for every analyzer, split for Spark."""
+    """What calls.sql and the files after it define for every analyzer, split for Spark."""
 
     macros: dict
     statements: list[tuple[str, str]] = field(default_factory=list)  # (name, DuckDB SQL)
+    finance: list[tuple[Path, str]] = field(default_factory=list)  # (file, DuckDB SQL), no macros
 
 
 def shared_definitions(calls_sql: Path = CALLS_SQL) -> SharedDefinitions:
@@ -139,12 +148,16 @@ def shared_definitions(calls_sql: Path = CALLS_SQL) -> SharedDefinitions:
     A statement belongs to the reading when it reads the file (read_csv),
     deletes, or reads a table that the reading made; the reading's results
     `calls`, `calls_rejected` and `data_quality` come from calls_on_spark().
+    The statements of finance_files() all run on Spark (SparkRunner.prepare).
     """
     statements = split_statements(calls_sql.read_text(encoding="utf-8"))
-    # finance.sql's macros (per_month, alert_severity, normal_cdf, the table
-    # macro report_actions) are expanded like calls.sql's; its tables come
-    # from the DuckDB session (publish_calls).
-    macros = dialect.parse_macros(statements + split_statements(FINANCE_SQL.read_text(encoding="utf-8")))
+    finance = [(path, sql) for path in finance_files()
+               for sql in split_statements(path.read_text(encoding="utf-8"))]
+    # Their macros (per_month, alert_severity, list_price_match, the table
+    # macro report_actions, ...) are expanded like calls.sql's.
+    macros = dialect.parse_macros(statements + [sql for _, sql in finance])
+    finance = [(path, sql) for path, sql in finance
+               if not ((m := _CREATES.match(dialect.strip_comments(sql))) and m.group(1).upper() == "MACRO")]
     # read_csv's reject tables are made by the reading without a CREATE.
     reading: set[str] = {"csv_reject_errors", "csv_reject_scans"}
     shared: list[tuple[str, str]] = []
@@ -164,7 +177,7 @@ def shared_definitions(calls_sql: Path = CALLS_SQL) -> SharedDefinitions:
                 reading.add(name)
             continue
         shared.append((name, text))
-    return SharedDefinitions(macros, shared)
+    return SharedDefinitions(macros, shared, finance)
 
 
 # --- values -------------------------------------------------------------------
@@ -218,6 +231,19 @@ class SparkRunner:
         self.spark = spark
         self.shared = shared or shared_definitions()
         self._translated: dict[str, str] = {}
+        self._variables: dict[str, set[str]] = {}
+        self._declared: set[str] = set()
+        self._reference_made: set[str] = set()
+
+    def make_reference_tables(self) -> None:
+        """calls.sql's tables before its stages (subscription_tiers, model_prices,
+        contract_columns): what the `read` stage needs before any call is read."""
+        from .store import calls_sql_stages
+        prelude = calls_sql_stages()["prelude"]
+        for name, sql in self.shared.statements:
+            if sql in prelude and name not in self._reference_made:
+                self._run(sql, f"calls.sql: {name}")
+                self._reference_made.add(name)
 
     def translate(self, sql: str) -> str:
         if sql not in self._translated:
@@ -235,14 +261,104 @@ class SparkRunner:
             return (found.precision, found.scale)
         return None
 
-    def prepare(self) -> None:
-        """Materialize calls.sql's shared tables (reference tables, period, customer_economics)."""
+    def prepare(self, subscriptions=None, budgets=None) -> None:
+        """Make calls.sql's shared tables (reference tables, period) and run the
+        files after it on Spark: list prices, calls at list price, finance.sql.
+
+        Only the small files those read with read_csv (the checked-in list
+        prices, the subscriptions and budgets files given to finops) are
+        read on the driver, by DuckDB as in a DuckDB session, and handed to
+        Spark as rows (createDataFrame), not as files: executors on a
+        cluster need no path of this machine. Everything else, the checks
+        of those files included, is translated and runs on Spark.
+        """
+        import duckdb
+
+        from .session import PRICES_DIR, EMPTY_BUDGETS, EMPTY_SUBSCRIPTIONS, _input_path
         for name, sql in self.shared.statements:
-            self._run(sql, f"calls.sql: {name}")
+            if name not in self._reference_made:
+                self._run(sql, f"calls.sql: {name}")
+        inputs = {"subscriptions": _input_path("subscriptions", subscriptions, EMPTY_SUBSCRIPTIONS),
+                  "budgets": _input_path("budgets", budgets, EMPTY_BUDGETS)}
+        driver = duckdb.connect()
+        try:
+            driver.execute("SET VARIABLE list_prices_dir = ?", [str(PRICES_DIR)])
+            for kind, path in inputs.items():
+                driver.execute(f"SET VARIABLE {kind}_path = ?", [str(path)])
+            for path, sql in self.shared.finance:
+                self.run_statement(sql, path, driver=driver, inputs=inputs)
+        finally:
+            driver.close()
+
+    def run_statement(self, sql: str, path: Path, driver=None, inputs=None):
+        """One statement of a setup file, as a DuckDB session would run it."""
+        body = dialect.strip_comments(sql)
+        made = _CREATES.match(body)
+        where = f"{path.name}: {made.group(2) if made else body.strip().split(None, 1)[0]}"
+        if made is None and re.match(r"\s*SET\s+VARIABLE\b", body, re.I):
+            return self._set_variable(body, where)
+        if "read_csv" in {w.lower() for w in re.findall(r"\w+", body)}:
+            if driver is None or made is None:
+                raise FinopsError(f"{where}: read_csv runs only on the driver, into a table")
+            return self._from_driver(driver, sql, made.group(2), where, inputs or {})
+        if made is None:  # a check: a SELECT that fails (error()) on a bad row
+            try:
+                frame = self._run(sql, where)
+                try:
+                    return frame.collect()
+                except Exception as exc:
+                    raise FinopsError(f"{where}: Spark failed: {spark_error(exc)}", exit_code=1) from None
+            except FinopsError as exc:
+                message = re.sub(r"^\[USER_RAISED_EXCEPTION\] |\s*SQLSTATE: \w+$", "",
+                                 str(exc).split("Spark failed: ", 1)[-1])
+                source = next((p for k, p in (inputs or {}).items() if message.startswith(f"{k} file")),
+                              None)
+                if source is None:
+                    raise
+                raise FinopsError(f"{source}: {message}") from None
+        return self._run(sql, where)
+
+    def _from_driver(self, driver, sql: str, name: str, where: str, inputs: dict):
+        """A table read_csv makes from a small driver-side file, handed to Spark as rows."""
+        import duckdb
+
+        from .session import duckdb_message
+        try:
+            driver.execute(sql)
+            types = driver.execute(f"SELECT column_name, column_type FROM (DESCRIBE {name})").fetchall()
+            rows = driver.execute(f"SELECT * FROM {name}").fetchall()
+        except duckdb.Error as exc:
+            source = next((p for k, p in inputs.items() if f"{k}_path" in sql), where)
+            raise FinopsError(f"{source}: {duckdb_message(exc)}") from None
+        schema = ", ".join(f"`{column}` {dialect.spark_type(kind)}" for column, kind in types)
+        frame = self.spark.createDataFrame(rows, schema).localCheckpoint(eager=True)
+        frame.createOrReplaceTempView(name)
+        return frame
+
+    def _set_variable(self, body: str, where: str):
+        """`SET VARIABLE name = expr`: a Spark session variable of expr's type, set to it."""
+        m = re.match(r"\s*SET\s+VARIABLE\s+(\w+)\s*=\s*(.*?)\s*;?\s*$", body, re.I | re.S)
+        if not m:
+            raise FinopsError(f"{where}: cannot read the SET VARIABLE statement")
+        name, select = m.group(1).lower(), f"SELECT {m.group(2)} AS value"
+        frame = self._run(select, where)
+        self.spark.sql(f"DECLARE OR REPLACE VARIABLE {name} {frame.schema[0].dataType.simpleString()}")
+        self.spark.sql(f"SET VAR {name} = ({self.translate(select)})")
+        self._declared.add(name)
+
+    def _declare_read_variables(self, sql: str) -> None:
+        """DuckDB's getvariable() of a name never set is NULL; a Spark session
+        variable must be declared first: declare each one the statement reads."""
+        if sql not in self._variables:
+            self._variables[sql] = dialect.variables_read(sql, self.shared.macros)
+        for name in sorted(self._variables[sql] - self._declared):
+            self.spark.sql(f"DECLARE OR REPLACE VARIABLE {name} STRING")
+            self._declared.add(name)
 
     def _run(self, sql: str, where: str):
         spark_sql = self.translate(sql)
         try:
+            self._declare_read_variables(sql)
             cached = re.match(r"CACHE TABLE (\w+) AS (.*)", spark_sql, re.S)
             if cached:
                 # Materialized once and cut from its lineage: a view over a
@@ -262,8 +378,34 @@ class SparkRunner:
             if not re.fullmatch(r"[A-Za-z_]\w*", name):
                 raise FinopsError(f"bad parameter name {name!r}")
             self.spark.sql(f"DECLARE OR REPLACE VARIABLE {name} {_sql_type(value)}")
+            self._declared.add(name.lower())
             if value is not None:  # a declared variable is NULL
                 self.spark.sql(f"SET VAR {name} = :value", args={"value": value})
+
+    def unbind(self, names) -> None:
+        """As DuckDB's RESET VARIABLE: each name reads NULL again."""
+        for name in names:
+            self.spark.sql(f"DECLARE OR REPLACE VARIABLE {name} STRING")
+
+    def _store_ledger(self) -> None:
+        from .session import ledger_section
+        for sql in split_statements(ledger_section()):
+            self.run_statement(sql, FINANCE_SQL)
+
+    def _refresh_ledger(self, params: dict) -> bool:
+        """session.refresh_ledger_for_params on Spark: the stored ledger follows a
+        parameter that changes a finance assumption; True when it was stored again."""
+        if not self.spark.catalog.tableExists("finance_assumptions"):
+            return False
+        names = {r[0] for r in self.spark.sql("SELECT name FROM finance_assumptions").collect()}
+        shared = [name for name in params if name in names]
+        if not shared:
+            return False
+        changed = " OR ".join(f"assumption_changed('{name}')" for name in shared)
+        if not self._run(f"SELECT {changed} AS changed", "finance.sql: assumption_changed").collect()[0][0]:
+            return False
+        self._store_ledger()
+        return True
 
     def run_analyzer(self, analyzer: Analyzer, overrides: dict | None = None,
                      only: str | None = None) -> AnalyzerResult:
@@ -271,24 +413,31 @@ class SparkRunner:
         params = resolve_params(analyzer, overrides)
         wanted = [analyzer.query(only)] if only else analyzer.visible_queries
         started = time.perf_counter()
-        self.bind(params)
         results: dict[str, QueryResult] = {}
-        for query in analyzer.queries:
-            if not query.hidden and query not in wanted:
-                continue
-            where = f"{analyzer.path}:{query.line}: query {query.name}"
-            frame = self._run(query.sql, where)
-            if query.hidden:
-                continue
-            try:
-                rows = frame.collect()
-            except Exception as exc:
-                raise FinopsError(f"{where}: Spark failed: {spark_error(exc)}", exit_code=1) from None
-            columns = list(frame.columns)
-            types = [_duck_type(f.dataType) for f in frame.schema.fields]
-            plain = [tuple(_plain(v) for v in row) for row in rows]
-            results[query.name] = QueryResult(query.name, columns, types, plain,
-                                              dict(query.meta), query.title)
+        restore = False
+        try:
+            self.bind(params)
+            restore = bool(params) and self._refresh_ledger(params)
+            for query in analyzer.queries:
+                if not query.hidden and query not in wanted:
+                    continue
+                where = f"{analyzer.path}:{query.line}: query {query.name}"
+                frame = self._run(query.sql, where)
+                if query.hidden:
+                    continue
+                try:
+                    rows = frame.collect()
+                except Exception as exc:
+                    raise FinopsError(f"{where}: Spark failed: {spark_error(exc)}", exit_code=1) from None
+                columns = list(frame.columns)
+                types = [_duck_type(f.dataType) for f in frame.schema.fields]
+                plain = [tuple(_plain(v) for v in row) for row in rows]
+                results[query.name] = QueryResult(query.name, columns, types, plain,
+                                                  dict(query.meta), query.title)
+        finally:
+            self.unbind(params)
+            if restore:
+                self._store_ledger()
         return AnalyzerResult(analyzer, params, results, time.perf_counter() - started)
 
 
@@ -301,7 +450,7 @@ STORE_RELATIONS = {"calls": "calls_loaded", "rule_rejects": "calls_rule_rejects"
                    "multiline": "csv_multiline", "header_fields": "csv_header_fields"}
 
 
-def calls_on_spark(runner: "SparkRunner", store, shown_path: str, size_bytes: int):
+def calls_on_spark(runner: "SparkRunner", store) -> None:
     """The calls contract on Spark: calls.sql's `views` stage over the store's Parquet segments.
 
     The segments hold what calls.sql's `read` stage made of each byte range
@@ -309,12 +458,9 @@ def calls_on_spark(runner: "SparkRunner", store, shown_path: str, size_bytes: in
     repeated call_ids, the header); the store already applied the one rule
     spanning segments (a call_id kept in an earlier segment is a repeat).
     Spark reads the segment files where they are (any path Spark reads)
-    and runs the `views` stage itself: `calls`, `calls_rejected`,
-    `data_quality` and `period` are Spark's. Returns the `source` block
-    (SourceInfo), counted by Spark.
+    and runs the `views` stage itself: `calls`, `calls_rejected` and
+    `data_quality` are Spark's.
     """
-    from .session import SourceInfo, _REJECT_SAMPLES
-    from .store import calls_sql_stages
     spark = runner.spark
     for kind, relation in STORE_RELATIONS.items():
         files = store.files(kind)
@@ -324,10 +470,203 @@ def calls_on_spark(runner: "SparkRunner", store, shown_path: str, size_bytes: in
         frame.createOrReplaceTempView(relation)
     emitted = 1 + sum(s.data_lines for u in store.units for s in u.segments)
     runner.bind({"line_offset": 0, "csv_header": None, "csv_emitted_lines": emitted})
+    _views_stage(runner)
+
+
+def _views_stage(runner: "SparkRunner") -> None:
+    from .store import calls_sql_stages
     for sql in split_statements(calls_sql_stages()["views"]):
         name = _CREATES.match(dialect.strip_comments(sql))
         runner._run(sql, f"{CALLS_SQL.name}: {name.group(2) if name else 'views'}")
-    spark.sql("CACHE TABLE calls")
+    runner.spark.sql("CACHE TABLE calls")
+
+
+# --- the `read` stage on Spark: a CSV file on any path Spark reads -------------
+
+# A line that cannot be read becomes this marker and its reason, as in
+# engine/linefix.py's readable copy; calls.sql's contract_records rejects it.
+_MARKER = "chr(1) || 'finops-unreadable:'"
+
+# Each physical line (split at LF; a CRLF's CR dropped) as calls.sql's
+# csv_source reads it: (line, extra, tag), line NULL before a NUL byte at its
+# start, extra the text after a NUL byte; the checks linefix.py makes of a
+# line's bytes, in its order. (Spark keeps a line's bytes as they are, so
+# is_valid_utf8 sees an invalid one.)
+_CSV_LINES = rf"""
+SELECT r AS tag,
+       CASE WHEN s = '' THEN {_MARKER} || 'empty line'
+            WHEN octet_length(s) > 2097152 THEN {_MARKER} || 'line longer than 2 MB'
+            WHEN NOT valid THEN {_MARKER} || 'not valid UTF-8 (byte 0x'
+                 || lower(hex(substr(CAST(value AS BINARY), bad_at, 1))) || ' at column ' || bad_at || ')'
+            WHEN s RLIKE '^(?:[^"\\r]*"[^"]*")*[^"\\r]*\\r'
+                 THEN {_MARKER} || 'a carriage return (CR) outside quotes splits the line'
+            WHEN nul = 0 THEN s
+            ELSE nullif(substr(s, 1, nul - 1), '')
+       END AS line,
+       CASE WHEN nul > 0 THEN nullif(substr(s, nul + 1), '') END AS extra
+FROM (
+    SELECT r, value, valid, s,
+           CASE WHEN valid THEN instr(s, char(0)) ELSE 0 END AS nul,
+           CASE WHEN NOT valid THEN octet_length(substr(make_valid_utf8(value), 1,
+                instr(make_valid_utf8(value), '\uFFFD') - 1)) + 1 END AS bad_at
+    FROM (SELECT r, value, is_valid_utf8(value) AS valid,
+                 CASE WHEN is_valid_utf8(value) THEN regexp_replace(value, '\\r\\z', '') ELSE value END AS s
+          FROM csv_numbered_lines)
+)
+"""
+
+
+def numbered_lines(spark, path: str):
+    """The physical lines of the one file at path, each with its exact index (the header 0).
+
+    Spark reads a file in splits, each line in exactly one, in order within
+    it; monotonically_increasing_id numbers the lines of a partition in
+    order. One pass counts the lines of each split (and keeps the first
+    line, the header); the index of a line is the lines of the splits
+    before it plus its place in its own. Returns (frame of (r, value),
+    file size in bytes, line count, header text).
+    """
+    from pyspark.sql import functions as F
+    try:
+        raw = (spark.read.option("lineSep", "\n").text(path)
+               .select("value", F.col("_metadata.file_path").alias("file"),
+                       F.col("_metadata.file_block_start").alias("block"),
+                       F.col("_metadata.file_size").alias("size"),
+                       F.monotonically_increasing_id().alias("id")))
+        blocks = (raw.groupBy("file", "block")
+                  .agg(F.count(F.lit(1)).alias("n"), F.min("id").alias("first_id"),
+                       F.max("size").alias("size"), F.min_by("value", "id").alias("first_line"))
+                  .collect())
+    except Exception as exc:
+        raise FinopsError(f"{path}: Spark cannot read it: {spark_error(exc)}") from None
+    files = {b["file"] for b in blocks}
+    if len(files) > 1:
+        raise FinopsError(f"{path} names {len(files)} files; --engine spark reads one CSV file "
+                          "per --csv (or pass the store of a local file)")
+    if not blocks:
+        from .errors import NoDataError
+        raise NoDataError(f"no data yet: {path} is empty; run `finops simulate` to create data")
+    shifts, total = [], 0
+    blocks = sorted(blocks, key=lambda b: b["block"])
+    for b in blocks:
+        shifts.append((b["block"], total - b["first_id"]))
+        total += b["n"]
+    shift = spark.createDataFrame(shifts, "block BIGINT, shift BIGINT")
+    lines = raw.join(F.broadcast(shift), "block").select((F.col("id") + F.col("shift")).alias("r"), "value")
+    return lines, int(blocks[0]["size"]), total, blocks[0]["first_line"]
+
+
+def _bind_settings(runner: "SparkRunner") -> None:
+    """calls.sql's settings (FINOPS_MIN_CALL_DATE, ...) as typed Spark session
+    variables: checked and cast by session.py's own binding, on a DuckDB
+    connection that reads no file."""
+    import duckdb
+
+    from .session import _SQL_SETTINGS, _apply_settings
+    con = duckdb.connect()
+    try:
+        _apply_settings(con, None)
+        values = {name: con.execute(f"SELECT getvariable('{name}')").fetchone()[0] for name in _SQL_SETTINGS}
+    finally:
+        con.close()
+    for name, value in values.items():
+        runner.spark.sql(f"DECLARE OR REPLACE VARIABLE {name} {_SQL_SETTINGS[name][1]}")
+        runner._declared.add(name)
+        if value is not None:
+            runner.spark.sql(f"SET VAR {name} = :value", args={"value": value})
+
+
+def _on_line_index(sql: str, target: str | None = None) -> str:
+    """A statement of calls.sql's `read` stage over line indexes instead of DuckDB's
+    rowid: rowid is the column `tag` (the line index), calls_loaded (every line
+    read) is calls_read_lines, file_line(i) is i (every line is read, so no
+    gaps), and a CREATE of calls_loaded makes target with `tag` kept."""
+    from sqlglot import exp, parse_one
+    tree = parse_one(sql, read="duckdb")
+
+    def sub(node):
+        if isinstance(node, exp.Column) and node.name.lower() == "rowid":
+            return exp.column("tag", table=node.table or None)
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() == "file_line":
+            return exp.Paren(this=node.expressions[0].copy())
+        if isinstance(node, exp.Table) and node.name.lower() == "calls_loaded":
+            node = node.copy()
+            node.set("this", exp.to_identifier(target or "calls_read_lines"))
+        return node
+    tree = tree.transform(sub)
+    if target and isinstance(tree, exp.Create):
+        tree.expression.select("tag", copy=False)
+    return tree.sql(dialect="duckdb")
+
+
+def read_csv_on_spark(runner: "SparkRunner", path: str) -> int:
+    """calls.sql's `read` stage run by Spark on a CSV file on any path Spark reads.
+
+    Spark numbers the file's lines (numbered_lines); calls.sql's own rules
+    then run translated: the header check, csv_header_fields and the
+    optional columns' positions, contract_records (every rejection reason),
+    calls_loaded and csv_multiline, over line indexes instead of DuckDB's
+    rowid (_on_line_index). sql/calls_lines.sql keeps each record once and
+    sets rejects and repeated call_ids aside, as the rest of the `read`
+    stage does with rowid, DELETE and UPDATE. Makes the relations the
+    `views` stage reads; returns the file's size in bytes.
+    """
+    from .paths import CALLS_LINES_SQL
+    from .store import calls_sql_stages
+    spark = runner.spark
+    runner.make_reference_tables()
+    lines, size, _, header = numbered_lines(spark, path)
+    lines.createOrReplaceTempView("csv_numbered_lines")
+    spark.sql(_CSV_LINES).createOrReplaceTempView("csv_lines")
+    header = (header or "").lstrip("\ufeff")
+    header = header[:-1] if header.endswith("\r") else header
+    spark.createDataFrame([(header,)], "line STRING").createOrReplaceTempView("csv_header")
+    runner.bind({"line_offset": 0, "csv_header": None})
+    _bind_settings(runner)
+
+    def source(sql: str) -> None:
+        runner._run(f"CREATE OR REPLACE TEMP VIEW csv_source AS {sql}", f"{CALLS_SQL.name}: csv_source")
+
+    statements = {}
+    for sql in split_statements(calls_sql_stages()["read"]):
+        body = dialect.strip_comments(sql).strip()
+        made = _CREATES.match(body)
+        key = made.group(2).lower() if made else " ".join(body.split()[:3]).lower()
+        statements.setdefault(key, []).append(sql)
+    # The header check and the optional columns' positions; the counts of
+    # what was read come after calls_loaded.
+    counts = ("set variable csv_emitted_lines", "set variable csv_line_bytes",
+              "set variable csv_longest_line")
+    header_sql = [sql for key in ("csv_header_fields", "select case when") for sql in statements.get(key, [])]
+    header_sql += [sql for key, sqls in statements.items()
+                   if key.startswith("set variable ") and key not in counts for sql in sqls]
+    source("SELECT line, extra, tag FROM csv_lines")
+    try:
+        for sql in header_sql + statements["contract_records"]:
+            runner.run_statement(sql, CALLS_SQL)
+    except FinopsError as exc:
+        if "[USER_RAISED_EXCEPTION]" not in str(exc):
+            raise
+        from .session import read_error
+        raise read_error(path, re.sub(r"^.*?\[USER_RAISED_EXCEPTION\] |\s*SQLSTATE: \w+$", "",
+                                      str(exc))) from None
+    runner.run_statement(_on_line_index(statements["calls_loaded"][0], "calls_read_lines"), CALLS_SQL)
+    for key in counts:
+        for sql in statements.get(key, []):
+            runner.run_statement(_on_line_index(sql), CALLS_SQL)
+    runner.run_statement(_on_line_index(statements["csv_multiline"][0]), CALLS_SQL)
+    source("SELECT record AS line, CAST(NULL AS VARCHAR) AS extra, first_r AS tag FROM csv_multiline")
+    runner.run_statement(_on_line_index(statements["calls_loaded"][0], "calls_read_records"), CALLS_SQL)
+    for sql in split_statements(CALLS_LINES_SQL.read_text(encoding="utf-8")):
+        runner.run_statement(sql, CALLS_LINES_SQL)
+    return size
+
+
+def source_on_spark(runner: "SparkRunner", shown_path: str, size_bytes: int):
+    """The `source` block (SourceInfo) of the calls on Spark, counted by Spark
+    (as session.source_info counts DuckDB's), after prepare() made price_coverage."""
+    from .session import SourceInfo, _REJECT_SAMPLES
+    spark = runner.spark
     (rows, rejected, duplicates, first, last, data_lines, continuation, unpriced,
      errors) = spark.sql("SELECT rows, rows_rejected, duplicate_call_ids, first_call, last_call, "
                          "data_lines, continuation_lines, unpriced_calls, error_calls "
@@ -336,11 +675,9 @@ def calls_on_spark(runner: "SparkRunner", store, shown_path: str, size_bytes: in
                                        "ORDER BY position").collect()]
     samples = spark.sql("SELECT line, kind, reason FROM calls_rejected "
                         f"ORDER BY line NULLS LAST, kind, reason LIMIT {int(_REJECT_SAMPLES)}").collect()
-    unknown = []
-    if spark.catalog.tableExists("price_coverage"):
-        unknown = [{"provider": p, "model": m, "calls": int(n)} for p, m, n in spark.sql(
-            "SELECT provider, model, calls FROM price_coverage WHERE unknown_to_price_list "
-            "ORDER BY calls DESC, provider, model").collect()]
+    unknown = [{"provider": p, "model": m, "calls": int(n)} for p, m, n in spark.sql(
+        "SELECT provider, model, calls FROM price_coverage WHERE unknown_to_price_list "
+        "ORDER BY calls DESC, provider, model").collect()]
     return SourceInfo(
         csv_path=shown_path, size_bytes=size_bytes, rows=int(rows), rows_rejected=int(rejected),
         duplicate_call_ids=int(duplicates), first_call=first.isoformat() if first else None,
@@ -349,75 +686,6 @@ def calls_on_spark(runner: "SparkRunner", store, shown_path: str, size_bytes: in
         data_lines=int(data_lines), continuation_lines=int(continuation),
         unpriced_calls=int(unpriced), error_calls=int(errors), columns=columns,
         unknown_price_models=unknown)
-
-
-def tables_read(analyzers, shared: SharedDefinitions) -> set[str]:
-    """The tables the analyzers read that neither they nor calls.sql's shared statements make.
-
-    These come from the DuckDB session (the calls and their checks, list
-    prices, the finance definitions); everything else runs on Spark.
-    """
-    made = {name for name, _ in shared.statements}
-    read: set[str] = set()
-    for analyzer in analyzers:
-        for q in analyzer.queries:
-            tree = dialect.parse(q.sql, shared.macros)
-            ctes = {c.alias_or_name.lower() for c in tree.find_all(exp_module().CTE)}
-            if isinstance(tree, exp_module().Create):
-                made.add(tree.this.name.lower())
-            for table in tree.find_all(exp_module().Table):
-                name = table.name.lower()
-                if name and not table.args.get("db") and name not in ctes:
-                    read.add(name)
-    return read - made
-
-
-def exp_module():
-    from sqlglot import exp
-    return exp
-
-
-def publish_calls(spark, con, folder: Path, names: set[str] | None = None,
-                  calls: bool = True) -> None:
-    """Give Spark the checked calls of a DuckDB session and the tables made beside them.
-
-    The contract's rules ran in DuckDB (sql/calls.sql); `calls`,
-    `calls_rejected`, `data_quality` and the other tables the analyzers
-    read from the session (names) are written once as Parquet into folder
-    (private to this run) and read by Spark as cached temp views, so every
-    analyzer statement on Spark reads exactly the rows DuckDB would.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    loaded = {r[0].lower() for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()").fetchall()}
-    wanted = price_tables(con) | ((names or set()) & loaded)
-    wanted = (wanted | PROVIDED) if calls else (wanted - PROVIDED - set(STORE_RELATIONS.values()))
-    for name in sorted(wanted):
-        target = folder / f"{name}.parquet"
-        con.execute(f"COPY (SELECT * FROM {name}) TO '{_sql_path(target)}' (FORMAT parquet)")
-        spark.read.parquet(str(target)).createOrReplaceTempView(name)
-        spark.sql(f"CACHE TABLE {name}")
-
-
-def price_tables(con) -> set[str]:
-    """The tables and views the session made from sql/prices/ (list prices, calls at list price)."""
-    from .session import PRICES_DIR
-    made = set()
-    for path in sorted(PRICES_DIR.glob("*.sql")):
-        for stmt in split_statements(path.read_text(encoding="utf-8")):
-            m = _CREATES.match(dialect.strip_comments(stmt))
-            if m and m.group(1).upper() != "MACRO":
-                made.add(m.group(2).lower())
-    loaded = {r[0].lower() for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()").fetchall()}
-    return made & loaded
-
-
-def _sql_path(path: Path) -> str:
-    text = str(path)
-    if "'" in text:
-        raise FinopsError(f"a quote in a temp path is not supported: {text}")
-    return text
 
 
 def check_translations(runner: "SparkRunner", analyzers) -> None:
@@ -430,32 +698,86 @@ def check_translations(runner: "SparkRunner", analyzers) -> None:
                 raise FinopsError(f"{analyzer.path}:{q.line}: query {q.name}: {exc}") from None
 
 
-def attach(runner: "SparkRunner", session, analyzers, folder: Path):
-    """Give runner's Spark session the calls and calls.sql's shared tables; the `source` block.
+def is_local_path(path) -> bool:
+    """A path of this machine's file system (not s3a://, hdfs://, ...)."""
+    return re.match(r"^[A-Za-z][\w+.-]*://", str(path)) is None
+
+
+def attach(runner: "SparkRunner", session, analyzers, folder: Path | None = None, *,
+           subscriptions=None, budgets=None):
+    """Give runner's Spark session the calls, calls.sql's shared tables and the
+    finance and price tables; return the `source` block, counted by Spark.
 
     With a store beside the file (the default), Spark reads the store's
     Parquet segments and applies calls.sql's `views` stage itself
-    (calls_on_spark); the finance and price tables the analyzers read come
-    from the DuckDB session. Without one (--no-cache), the calls DuckDB
-    checked are published too.
+    (calls_on_spark). Without one (--no-cache), Spark reads the CSV itself
+    (read_csv_on_spark). Either way the price tables and finance.sql are
+    computed by Spark (SparkRunner.prepare).
     """
     store = getattr(session, "store", None)
-    publish_calls(runner.spark, session.con, folder, tables_read(analyzers, runner.shared),
-                  calls=store is None)
-    source = session.source
-    if store is not None:
-        source = calls_on_spark(runner, store, session.source.csv_path, session.source.size_bytes)
-        source.partial_tail_bytes = session.source.partial_tail_bytes
-        source.notes = list(session.source.notes)
-    runner.prepare()
+    if store is None:
+        return attach_csv(runner, session.source.csv_path, subscriptions=subscriptions, budgets=budgets)
+    calls_on_spark(runner, store)
+    runner.prepare(subscriptions, budgets)
+    source = source_on_spark(runner, session.source.csv_path, session.source.size_bytes)
+    source.partial_tail_bytes = session.source.partial_tail_bytes
+    source.notes = list(session.source.notes)
+    return source
+
+
+def apply_filters(runner: "SparkRunner", filters, *, subscriptions=None, budgets=None) -> None:
+    """build --from/--to/--where on Spark, as filters.install and filters.apply do in DuckDB:
+    sql/filters.sql's `calls` view, translated, narrows the whole file's calls
+    (now `calls_unfiltered`) by the bound filter values, and the tables
+    computed from `calls` (period, list prices per call, finance.sql) are
+    made again for the narrowed calls."""
+    from sqlglot import exp, parse_one
+
+    from .paths import FILTERS_SQL
+    from .store import calls_sql_stages
+    spark = runner.spark
+    # calls.sql's `calls` view under the name calls_unfiltered (Spark resolves
+    # a view by name, so a renamed `calls` would read the filtered one).
+    calls = next(sql for sql in split_statements(calls_sql_stages()["views"])
+                 if (m := _CREATES.match(dialect.strip_comments(sql))) and m.group(2).lower() == "calls")
+    tree = parse_one(calls, read="duckdb")
+    tree.this.set("this", exp.to_identifier("calls_unfiltered"))
+    runner.run_statement(tree.sql(dialect="duckdb"), CALLS_SQL)
+    spark.sql("CACHE TABLE calls_unfiltered")
+    runner.bind(filters.variables())
+    view = [sql for sql in split_statements(FILTERS_SQL.read_text(encoding="utf-8"))
+            if (m := _CREATES.match(dialect.strip_comments(sql))) and m.group(2).lower() == "calls"]
+    runner.run_statement(view[0], FILTERS_SQL)
+    spark.sql("CACHE TABLE calls")
+    runner.prepare(subscriptions, budgets)
+
+
+def attach_csv(runner: "SparkRunner", path: str, *, subscriptions=None, budgets=None):
+    """The calls of a CSV file that Spark reads and checks itself, and everything
+    after them (as attach); the file is never read by DuckDB. Returns the `source` block."""
+    from .errors import NoDataError
+    size = read_csv_on_spark(runner, str(path))
+    runner.bind({"csv_header": None})
+    _views_stage(runner)
+    runner.prepare(subscriptions, budgets)
+    source = source_on_spark(runner, str(path), size)
+    if source.rows == 0:
+        detail = f" ({source.rows_rejected} rows rejected)" if source.rows_rejected else ""
+        raise NoDataError(f"no data yet: {path} has no valid rows{detail}; "
+                          "run `finops simulate` to create data")
     return source
 
 
 def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=None,
                      memory_limit=None, subscriptions=None, budgets=None, cache: bool = True,
-                     master: str | None = None):
-    """`finops run-sql --engine spark`: the same analyzers and JSON as DuckDB, run by Spark."""
-    import tempfile
+                     master: str | None = None, spark_read: bool = False):
+    """`finops run-sql --engine spark`: the same analyzers and JSON as DuckDB, run by Spark.
+
+    A local file is read into its store by DuckDB (only new bytes are
+    parsed) and Spark reads the store; with spark_read, --no-cache, or a
+    path that is not local (s3a://...), Spark reads and checks the CSV
+    itself and DuckDB never opens it.
+    """
     from .analyze import checked_selection
     from .session import open_session
     analyzers = checked_selection(name, sql_dirs)
@@ -465,19 +787,23 @@ def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=Non
         analyzers[0].query(query)
     runner = SparkRunner(spark_session(master))
     check_translations(runner, analyzers)
-    session = open_session(csv_path, memory_limit=memory_limit, subscriptions=subscriptions,
-                           budgets=budgets, cache=cache)
+    session = None
     try:
-        with tempfile.TemporaryDirectory(prefix="finops-spark-") as tmp:
-            source = attach(runner, session, analyzers, Path(tmp))
-            results = []
-            for analyzer in analyzers:
-                own = {k: v for k, v in (params or {}).items()
-                       if len(analyzers) == 1 or k in analyzer.params}
-                results.append(runner.run_analyzer(analyzer, own, only=query))
+        if spark_read or not cache or not is_local_path(csv_path):
+            source = attach_csv(runner, str(csv_path), subscriptions=subscriptions, budgets=budgets)
+        else:
+            session = open_session(csv_path, memory_limit=memory_limit, subscriptions=subscriptions,
+                                   budgets=budgets, cache=cache)
+            source = attach(runner, session, analyzers, subscriptions=subscriptions, budgets=budgets)
+        results = []
+        for analyzer in analyzers:
+            own = {k: v for k, v in (params or {}).items()
+                   if len(analyzers) == 1 or k in analyzer.params}
+            results.append(runner.run_analyzer(analyzer, own, only=query))
         return source, results
     finally:
-        session.close()
+        if session is not None:
+            session.close()
 
 
 def spark_problems(analyzers) -> list:
@@ -485,15 +811,28 @@ def spark_problems(analyzers) -> list:
     from .catalog import Problem
     fix = ("rewrite it in the portable subset (docs/spark.md), or keep the analyzer to "
            "--engine duckdb")
+    from .paths import CALLS_LINES_SQL
+    from .store import calls_sql_stages
     shared = shared_definitions()
     problems = []
-    text = CALLS_SQL.read_text(encoding="utf-8")
-    for name, sql in shared.statements:
+    # What runs on Spark besides the analyzers: calls.sql's shared and read
+    # statements (driver reads, DuckDB-only bookkeeping and macros aside),
+    # sql/calls_lines.sql, and the files after calls.sql.
+    engine_sql = [(CALLS_SQL, sql) for _, sql in shared.statements]
+    engine_sql += [(CALLS_SQL, sql) for sql in split_statements(calls_sql_stages()["read"])
+                   if not re.search(r"\b(read_csv|rowid|DELETE|UPDATE|DROP|MACRO)\b",
+                                    dialect.strip_comments(sql), re.I)]
+    engine_sql += [(CALLS_LINES_SQL, sql)
+                   for sql in split_statements(CALLS_LINES_SQL.read_text(encoding="utf-8"))]
+    engine_sql += [(path, sql) for path, sql in shared.finance
+                   if "read_csv" not in dialect.strip_comments(sql)]
+    for path, sql in engine_sql:
         try:
             dialect.translate(sql, shared.macros)
         except FinopsError as exc:
+            text = path.read_text(encoding="utf-8")
             line = text[:text.find(sql)].count("\n") + 1 if sql in text else 1
-            problems.append(Problem(CALLS_SQL, line, f"{name}: no Spark translation: {exc}", fix))
+            problems.append(Problem(path, line, f"no Spark translation: {exc}", fix))
     for analyzer in analyzers:
         for q in analyzer.queries:
             try:

@@ -172,7 +172,7 @@ CREATE OR REPLACE TEMP MACRO csv_fields(line) AS
             THEN list_transform(
                 regexp_extract_all(',' || line, ',("(?:[^"]|"")*"|[^,"]*)', 1),
                 lambda x: CASE WHEN starts_with(x, '"')
-                              THEN replace(replace(x[2:-2], '""', '"'), chr(57344), chr(13)) ELSE x END)
+                              THEN replace(replace(substr(x, 2, length(x) - 2), '""', '"'), chr(57344), chr(13)) ELSE x END)
     END;
 
 -- stage: read
@@ -201,9 +201,9 @@ SELECT coalesce(getvariable('csv_header'), (
 CREATE OR REPLACE TEMP TABLE csv_header_fields AS
 SELECT f.position, f.column_name, c.required, c.column_name IS NOT NULL AS known,
        count(*) OVER (PARTITION BY f.column_name) AS times
-FROM (SELECT CAST(generate_subscripts(names, 1) AS INTEGER) AS position,
-             unnest(names) AS column_name
-      FROM (SELECT coalesce(csv_fields(line), string_split(line, ',')) AS names FROM csv_header)) AS f
+FROM (SELECT CAST(i AS INTEGER) AS position, names[i] AS column_name
+      FROM (SELECT coalesce(csv_fields(line), string_split(line, ',')) AS names FROM csv_header) AS h,
+           range(1, array_length(names) + 1) AS t(i)) AS f
 LEFT JOIN contract_columns AS c USING (column_name);
 
 SELECT CASE
@@ -355,7 +355,7 @@ FROM (
            CASE WHEN getvariable('pos_cache_write_input_tokens') IS NULL THEN 0 ELSE whole_number(t_cw) END AS v_cw,
            CASE WHEN getvariable('pos_reasoning_output_tokens') IS NULL THEN 0 ELSE whole_number(t_rs) END AS v_rs
     FROM (
-        SELECT line, tag, line_bytes, open_quote, marker, len(f) AS n_fields,
+        SELECT line, tag, line_bytes, open_quote, marker, array_length(f) AS n_fields,
                f[1] AS f1, f[2] AS f2, f[3] AS f3, f[4] AS f4, f[5] AS f5, f[6] AS f6,
                f[7] AS f7, f[8] AS f8, f[9] AS f9, f[10] AS f10, f[11] AS f11, f[12] AS f12,
                f[13] AS f13, f[14] AS f14, f[15] AS f15, f[16] AS f16, f[17] AS f17,
@@ -455,7 +455,7 @@ WITH open_lines AS (
     SELECT *, row_number() OVER (ORDER BY k) AS n
     FROM joined
     WHERE lines = last_r - first_r + 1
-      AND len(csv_fields(record)) = getvariable('csv_field_count')
+      AND array_length(csv_fields(record)) = getvariable('csv_field_count')
 )
 SELECT first_r, last_r, record
 FROM (SELECT *, row_number() OVER (PARTITION BY k - n ORDER BY k) AS place FROM fitting)

@@ -321,8 +321,9 @@ WHERE customer_id = unattributed_customer()
 -- of where a customer's bill stops (revenue_days), of the lapsed count
 -- (customer_economics.lapsed) and of churn_signals. quiet_days is read
 -- when the file is loaded: no analyzer takes it as a --param.
+-- (Whole days by date_diff: a date minus a date is an interval on Spark.)
 CREATE OR REPLACE TEMP MACRO customer_lapsed(last_call_date, file_last_date) AS
-    file_last_date - last_call_date >= assumption_num('quiet_days');
+    date_diff('day', last_call_date, file_last_date) >= assumption_num('quiet_days');
 
 -- One row per customer and billed day, with that day's monthly fee.
 -- From the calls: every day from the customer's first call date to the
@@ -350,11 +351,19 @@ days AS (
     SELECT customer_id, CAST(unnest(generate_series(first_date, last_date, INTERVAL 1 DAY)) AS DATE) AS bill_date
     FROM spans
 ),
+-- A day's tier is the one of the customer's last call day on or before it:
+-- a running last value (portable SQL; an ASOF JOIN has no Spark match).
 from_calls AS (
-    SELECT d.customer_id, d.bill_date, c.subscription_tier, t.monthly_fee, 'calls' AS source
-    FROM days AS d
-    ASOF JOIN customer_call_days AS c
-      ON c.customer_id = d.customer_id AND c.call_date <= d.bill_date
+    SELECT d.customer_id, d.bill_date, d.subscription_tier, t.monthly_fee, 'calls' AS source
+    FROM (
+        SELECT d.customer_id, d.bill_date,
+               last_value(c.subscription_tier IGNORE NULLS) OVER (
+                   PARTITION BY d.customer_id ORDER BY d.bill_date
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS subscription_tier
+        FROM days AS d
+        LEFT JOIN customer_call_days AS c
+          ON c.customer_id = d.customer_id AND c.call_date = d.bill_date
+    ) AS d
     JOIN subscription_tiers AS t USING (subscription_tier)
 ),
 from_file AS (
@@ -646,19 +655,22 @@ JOIN model_prices AS m ON m.provider = u.provider AND m.model = u.model AND m.mo
 JOIN model_prices AS e ON e.provider = m.provider AND e.model = m.economy_model
 WHERE simple_task(u.task_type);
 
+-- (The target's SLA and class are joined to the grouped rows: a subquery
+-- correlated on an aggregate has no Spark match.)
 CREATE OR REPLACE TEMP TABLE ledger_switches AS
-SELECT provider, model AS from_model, any_value(to_model) AS to_model, task_type,
-       sum(calls) AS calls, sum(cost) AS current_cost,
-       token_cost(sum(input_tokens), sum(output_tokens), any_value(to_input_per_1k),
-                  any_value(to_output_per_1k)) AS projected_cost,
-       sum(cost) - token_cost(sum(input_tokens), sum(output_tokens), any_value(to_input_per_1k),
-                              any_value(to_output_per_1k)) AS savings,
-       (SELECT meets_sla FROM model_sla AS m
-        WHERE m.provider = s.provider AND m.model = any_value(s.to_model)) AS target_meets_sla,
-       (SELECT model_class FROM model_prices AS c
-        WHERE c.provider = s.provider AND c.model = any_value(s.to_model)) AS to_model_class
-FROM ledger_switch_scope AS s
-GROUP BY provider, model, task_type;
+SELECT s.*, m.meets_sla AS target_meets_sla, c.model_class AS to_model_class
+FROM (
+    SELECT provider, model AS from_model, any_value(to_model) AS to_model, task_type,
+           sum(calls) AS calls, sum(cost) AS current_cost,
+           token_cost(sum(input_tokens), sum(output_tokens), any_value(to_input_per_1k),
+                      any_value(to_output_per_1k)) AS projected_cost,
+           sum(cost) - token_cost(sum(input_tokens), sum(output_tokens), any_value(to_input_per_1k),
+                                  any_value(to_output_per_1k)) AS savings
+    FROM ledger_switch_scope
+    GROUP BY provider, model, task_type
+) AS s
+LEFT JOIN model_sla AS m ON m.provider = s.provider AND m.model = s.to_model
+LEFT JOIN model_prices AS c ON c.provider = s.provider AND c.model = s.to_model;
 
 -- Provider arbitrage: each model's calls outside the switching scope (no
 -- call is counted twice) repriced at every model of the same model_class
@@ -1036,7 +1048,9 @@ WITH activity AS (
            sum(u.calls) FILTER (WHERE u.call_date > p.last_date - 14) AS calls_last_14,
            sum(u.calls) FILTER (WHERE u.call_date <= p.last_date - 14 AND u.call_date > p.last_date - 28) AS calls_prior_14,
            max(u.call_date) AS last_call_date,
-           any_value(p.last_date) AS file_last_date
+           any_value(p.last_date) AS file_last_date,
+           -- whole days (a date minus a date is an interval on Spark)
+           date_diff('day', max(u.call_date), any_value(p.last_date)) AS days_silent
     FROM finance_usage AS u CROSS JOIN period AS p
     GROUP BY u.customer_id
 ),
@@ -1048,9 +1062,9 @@ downgrades AS (
 evidence AS (
     SELECT e.customer_id, e.subscription_tier, e.organization_id, e.monthly_fee,
            list_filter([
-               CASE WHEN a.file_last_date - a.last_call_date BETWEEN assumption_num('quiet_days') AND 29
-                    THEN format('no calls in the last {} days', a.file_last_date - a.last_call_date) END,
-               CASE WHEN coalesce(a.calls_prior_14, 0) >= (SELECT min_observations FROM alert_policy)
+               CASE WHEN a.days_silent BETWEEN assumption_num('quiet_days') AND 29
+                    THEN format('no calls in the last {} days', a.days_silent) END,
+               CASE WHEN coalesce(a.calls_prior_14, 0) >= ap.min_observations
                          AND coalesce(a.calls_last_14, 0)
                              <= a.calls_prior_14 * (1 - assumption_num('decline_pct') / 100)
                     THEN format('calls down {:.0f}% (last 14 days {} against {} the 14 before)',
@@ -1062,8 +1076,10 @@ evidence AS (
     FROM customer_economics AS e
     JOIN activity AS a USING (customer_id)
     LEFT JOIN downgrades AS g USING (customer_id)
+    -- (joined, not a subquery: Spark takes none inside list_filter's list)
+    CROSS JOIN alert_policy AS ap
     -- silent for 30 days or more: already gone, its revenue is no longer current
-    WHERE a.file_last_date - a.last_call_date < 30
+    WHERE a.days_silent < 30
 )
 SELECT customer_id, subscription_tier, organization_id,
        -- a lapsed customer's fee too: billed only to its last call, it is
@@ -1074,7 +1090,7 @@ SELECT customer_id, subscription_tier, organization_id,
                    ELSE '' END AS evidence,
        lapsed
 FROM evidence
-WHERE len(signals) > 0;
+WHERE array_length(signals) > 0;  -- (len() of a list is a string length on Spark)
 
 -- Feature economics ----------------------------------------------------------------
 -- Attributed revenue, by call share: each customer's revenue split over the

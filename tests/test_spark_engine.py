@@ -135,6 +135,31 @@ CASES = {
     "any_value_filter": "SELECT any_value(x) FILTER (WHERE k = 2) AS v FROM "
                         "(VALUES (NULL, 2), ('a', 2), ('b', 1)) t(x, k)",
     # quantile_disc(x, p) is the standard percentile_disc (Spark's takes p only).
+    # A list index past the end is NULL in DuckDB (Spark's l[i] fails), and a
+    # computed index counts from 1 (Spark's l[i] from 0).
+    "list_index": "SELECT [1, 2][3] AS a, l[i] AS b FROM (VALUES ([10, 20], 2)) t(l, i)",
+    # Spark failed on a DISTINCT listagg beside an ordered one (ClassCastException).
+    "distinct_string_agg": "SELECT string_agg(DISTINCT x, ', ') FILTER (WHERE k) AS a, "
+                           "string_agg(x, ',' ORDER BY p) AS b FROM "
+                           "(VALUES ('a', 2, true), ('a', 1, true), ('c', 3, false)) t(x, p, k)",
+    # A NULL field of an arg_min row sorts last in DuckDB, first in a Spark struct.
+    "arg_min_row_with_null": "SELECT arg_min(x, (a, b)) AS m, arg_max(x, (a, b)) AS n FROM "
+                             "(VALUES ('n', 1, NULL), ('m', 1, 5), ('k', 0, 9)) t(x, a, b)",
+    # regexp_full_match is the whole string; RLIKE finds, and `$` matches before a last LF.
+    "regexp_full_match": "SELECT regexp_full_match('ab', 'a') AS a, regexp_full_match('a' || chr(10), 'a') AS b, "
+                         "regexp_full_match('ab', 'a|ab') AS c",
+    # strlen counts bytes.
+    "strlen": "SELECT strlen('h\u00e9') AS n",
+    # list(x ORDER BY k) FILTER (...): the FILTER belongs on the collecting.
+    "ordered_list_filter": "SELECT list(x ORDER BY p DESC) FILTER (WHERE p > 1) AS l FROM "
+                           "(VALUES ('a', 1), ('b', 2), ('c', 3)) t(x, p)",
+    # timezone('UTC', TIMESTAMPTZ) is the TIMESTAMP of a UTC session; Spark reads an
+    # offset only after seconds.
+    "utc_time_with_offset": "SELECT CAST(timezone('UTC', try_cast(s AS TIMESTAMPTZ)) AS VARCHAR) AS t FROM "
+                            "(VALUES ('2025-10-01T00:10+02'), ('2025-10-01 00:10:59-0500'), "
+                            "('2025-10-01T00:10Z')) v(s) ORDER BY s",
+    # query('...') of a literal text, and a MATERIALIZED CTE.
+    "query_text": "WITH a AS MATERIALIZED (SELECT 41 AS x) SELECT q.y + a.x AS z FROM query('SELECT 1 AS y') AS q, a",
     "quantile_disc": "SELECT quantile_disc(i, 0.0) AS a, quantile_disc(i, 0.1) AS b, quantile_disc(i, 0.3) AS c, "
                      "quantile_disc(i, 0.5) AS d, quantile_disc(i, 0.7) AS e, quantile_disc(i, 0.95) AS f, "
                      "quantile_disc(i, 1.0) AS g FROM range(1, 8) AS t(i)",
