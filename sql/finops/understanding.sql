@@ -83,61 +83,53 @@ window_bounds AS (
         SELECT count(*) AS n, CAST(getvariable('forecast_window_days') AS INTEGER) AS w FROM c)
     WHERE n - 14 >= 14
 ),
--- the trend fit on the window, only to judge whether its line stays above $0
-trend_groups AS (
-    SELECT b.scenario, b.fit_to, CASE WHEN b.fit_to - b.fit_from >= 14 THEN c.dow ELSE 0 END AS grp,
-           avg(c.y) AS ybar, avg(c.t) AS tbar
-    FROM window_bounds AS b JOIN c ON c.t >= b.fit_from AND c.t < b.fit_to
-    GROUP BY ALL
-),
-trend_slope AS (
-    SELECT g.scenario,
-           coalesce(safe_div(sum((c.t - g.tbar) * (c.y - g.ybar)), sum((c.t - g.tbar) * (c.t - g.tbar))), 0) AS b
-    FROM window_bounds AS w
-    JOIN c ON c.t >= w.fit_from AND c.t < w.fit_to
-    JOIN trend_groups AS g
-      ON g.scenario = w.scenario AND g.grp = CASE WHEN w.fit_to - w.fit_from >= 14 THEN c.dow ELSE 0 END
-    GROUP BY g.scenario
-),
-bounds AS (
-    SELECT w.scenario,
-           CASE WHEN r.run_rate THEN greatest(w.fit_to - 14, w.fit_from) ELSE w.fit_from END AS fit_from,
-           w.fit_to, r.run_rate
-    FROM window_bounds AS w
-    JOIN (SELECT g.scenario,
-                 s.b < 0 AND avg(g.ybar - s.b * g.tbar) + s.b * (any_value(g.fit_to) + 29) <= 0 AS run_rate
-          FROM trend_groups AS g JOIN trend_slope AS s USING (scenario)
-          GROUP BY g.scenario, s.b) AS r USING (scenario)
+-- Both models of each scenario, fitted by the one regression below: the
+-- trend on the window, the run-rate (no slope) on its last 14 days.
+candidates AS (
+    SELECT scenario, 'trend' AS model, fit_from, fit_to FROM window_bounds
+    UNION ALL
+    SELECT scenario, 'run-rate', greatest(fit_to - 14, fit_from), fit_to FROM window_bounds
 ),
 g AS (
-    SELECT b.scenario, b.fit_from, b.fit_to, b.run_rate, c.*,
+    SELECT b.scenario, b.model, b.fit_from, b.fit_to, c.*,
            CASE WHEN b.fit_to - b.fit_from >= 14 THEN c.dow ELSE 0 END AS grp
-    FROM bounds AS b JOIN c ON c.t >= b.fit_from AND c.t < b.fit_to
+    FROM candidates AS b JOIN c ON c.t >= b.fit_from AND c.t < b.fit_to
 ),
 grp_stats AS (
-    SELECT scenario, grp, count(*) AS n_g, avg(y) AS ybar, avg(t) AS tbar
-    FROM g GROUP BY scenario, grp
+    SELECT scenario, model, grp, count(*) AS n_g, avg(y) AS ybar, avg(t) AS tbar
+    FROM g GROUP BY scenario, model, grp
 ),
 dm AS (
-    SELECT g.scenario, g.fit_from, g.fit_to, g.run_rate, g.grp, g.t - s.tbar AS tt, g.y - s.ybar AS yy
-    FROM g JOIN grp_stats AS s USING (scenario, grp)
+    SELECT g.scenario, g.model, g.fit_from, g.fit_to, g.grp, g.t - s.tbar AS tt, g.y - s.ybar AS yy
+    FROM g JOIN grp_stats AS s USING (scenario, model, grp)
 ),
 slope AS (
-    SELECT scenario, fit_from, fit_to, run_rate,
-           CASE WHEN run_rate THEN 0 ELSE coalesce(safe_div(sum(tt * yy), sum(tt * tt)), 0) END AS b,
-           CASE WHEN run_rate THEN 0 ELSE sum(tt * tt) END AS stt,
+    SELECT scenario, model, fit_from, fit_to,
+           CASE WHEN model = 'run-rate' THEN 0 ELSE coalesce(safe_div(sum(tt * yy), sum(tt * tt)), 0) END AS b,
+           CASE WHEN model = 'run-rate' THEN 0 ELSE sum(tt * tt) END AS stt,
            count(*) AS n, count(DISTINCT grp) AS levels,
-           CASE WHEN run_rate THEN 0 ELSE 1 END AS slopes
-    FROM dm GROUP BY scenario, fit_from, fit_to, run_rate
+           CASE WHEN model = 'run-rate' THEN 0 ELSE 1 END AS slopes
+    FROM dm GROUP BY scenario, model, fit_from, fit_to
+),
+-- The run-rate when the trend falls and its line (the mean of the weekday
+-- levels + b x t) is at or below $0 thirty days after the fit.
+chosen AS (
+    SELECT s.scenario,
+           CASE WHEN s.b < 0 AND avg(l.ybar - s.b * l.tbar) + s.b * (s.fit_to + 29) <= 0
+                THEN 'run-rate' ELSE 'trend' END AS model
+    FROM slope AS s JOIN grp_stats AS l USING (scenario, model)
+    WHERE s.model = 'trend'
+    GROUP BY s.scenario, s.b, s.fit_to
 )
-SELECT s.scenario, s.n, s.fit_from, s.fit_to, s.levels, s.b, s.stt,
-       CASE WHEN s.run_rate THEN 'run-rate' ELSE 'trend' END AS model,
+SELECT s.scenario, s.n, s.fit_from, s.fit_to, s.levels, s.b, s.stt, s.model,
        sum(power(d.yy - s.b * d.tt, 2)) AS ssr,
        s.n - s.levels - s.slopes AS df,
        CASE WHEN s.n - s.levels - s.slopes > 0
             THEN sum(power(d.yy - s.b * d.tt, 2)) / (s.n - s.levels - s.slopes) END AS sigma2
-FROM slope AS s JOIN dm AS d USING (scenario)
-GROUP BY s.scenario, s.n, s.fit_from, s.fit_to, s.levels, s.b, s.stt, s.run_rate, s.slopes;
+FROM slope AS s
+JOIN chosen USING (scenario, model)
+JOIN dm AS d USING (scenario, model)
+GROUP BY s.scenario, s.model, s.n, s.fit_from, s.fit_to, s.levels, s.b, s.stt, s.slopes;
 
 -- query: _levels
 CREATE OR REPLACE TEMP TABLE understanding_levels AS
