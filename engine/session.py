@@ -258,18 +258,28 @@ def ledger_section() -> str:
     return text[begin:end]
 
 
+def assumption_change_query(params, assumptions) -> str | None:
+    """The query (one boolean, `changed`) of whether the parameters bound now
+    change a finance assumption (finance.sql's assumption_changed()), or None
+    when none of params names one of assumptions. The one rule both engines
+    follow to store the ledger again around an analyzer."""
+    # Parameter names are identifiers (catalog.py), as in SET VARIABLE.
+    shared = [name for name in params if name in assumptions]
+    if not shared:
+        return None
+    return "SELECT " + " OR ".join(f"assumption_changed('{name}')" for name in shared) + " AS changed"
+
+
 def refresh_ledger_for_params(con: duckdb.DuckDBPyConnection, params) -> bool:
     """Store the ledger again under the analyzer parameters bound now when one
-    changes a finance assumption (finance.sql's assumption_changed()); True when
-    it did, and the caller calls store_ledger() again once they are reset."""
+    changes a finance assumption (assumption_change_query); True when it did,
+    and the caller calls store_ledger() again once they are reset."""
     try:
         names = {r[0] for r in con.execute("SELECT name FROM finance_assumptions").fetchall()}
     except duckdb.CatalogException:
         return False  # a connection without sql/finance.sql: no ledger to follow
-    # Parameter names are identifiers (catalog.py), as in SET VARIABLE.
-    shared = [name for name in params if name in names]
-    if not shared or not con.execute(
-            "SELECT " + " OR ".join(f"assumption_changed('{name}')" for name in shared)).fetchone()[0]:
+    query = assumption_change_query(params, names)
+    if query is None or not con.execute(query).fetchone()[0]:
         return False
     store_ledger(con)
     return True

@@ -397,12 +397,10 @@ class SparkRunner:
         parameter that changes a finance assumption; True when it was stored again."""
         if not self.spark.catalog.tableExists("finance_assumptions"):
             return False
+        from .session import assumption_change_query
         names = {r[0] for r in self.spark.sql("SELECT name FROM finance_assumptions").collect()}
-        shared = [name for name in params if name in names]
-        if not shared:
-            return False
-        changed = " OR ".join(f"assumption_changed('{name}')" for name in shared)
-        if not self._run(f"SELECT {changed} AS changed", "finance.sql: assumption_changed").collect()[0][0]:
+        query = assumption_change_query(params, names)
+        if query is None or not self._run(query, "finance.sql: assumption_changed").collect()[0][0]:
             return False
         self._store_ledger()
         return True

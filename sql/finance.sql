@@ -520,6 +520,7 @@ outside AS (
                 WHEN c.call_date > s.end_date THEN 'after its end ' || strftime(s.end_date, '%Y-%m-%d')
                 ELSE 'between its subscriptions' END AS side,
            min(c.call_date) AS first_date, max(c.call_date) AS last_date,
+           date_diff('day', min(c.call_date), max(c.call_date)) + 1 AS days,
            count(*) AS calls, sum(c.cost_usd) AS cost
     FROM calls AS c
     JOIN spans AS s USING (customer_id)
@@ -527,8 +528,7 @@ outside AS (
                       WHERE d.customer_id = c.customer_id AND d.bill_date = c.call_date)
     GROUP BY c.customer_id, side
 )
-SELECT o.*, date_diff('day', o.first_date, o.last_date) + 1 AS days,
-       money(coalesce(e.monthly_fee, 0) * (date_diff('day', o.first_date, o.last_date) + 1) / 30) AS unbilled_fee
+SELECT o.*, money(coalesce(e.monthly_fee, 0) * o.days / 30) AS unbilled_fee
 FROM outside AS o
 LEFT JOIN customer_economics AS e USING (customer_id);
 
