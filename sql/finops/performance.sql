@@ -235,20 +235,27 @@ ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amoun
 -- limit: 25
 -- The top error type is ranked, not mode(): mode() breaks a tie by the
 -- order rows arrive in, which differs between the store and a direct read.
-WITH error_types AS (
-    SELECT provider, model, error_type,
-           row_number() OVER (PARTITION BY provider, model ORDER BY count(*) DESC, error_type) AS rank
+-- One pass over the calls: by model, failed or not, and error type.
+WITH kinds AS (
+    SELECT provider, model, status = 'error' AS failed, coalesce(error_type, '') AS error_type,
+           count(*) AS calls, sum(cost_usd) AS cost
     FROM calls
-    WHERE status = 'error' AND coalesce(error_type, '') <> ''
+    GROUP BY ALL
+),
+error_types AS (
+    SELECT provider, model, error_type,
+           row_number() OVER (PARTITION BY provider, model ORDER BY sum(calls) DESC, error_type) AS rank
+    FROM kinds
+    WHERE failed AND error_type <> ''
     GROUP BY provider, model, error_type
 ),
 by_model AS (
     SELECT provider, model,
-           count(*) AS calls,
-           count(*) FILTER (WHERE status = 'error') AS error_calls,
-           pct(count(*) FILTER (WHERE status = 'error'), count(*)) AS error_rate_pct,
-           coalesce(sum(cost_usd) FILTER (WHERE status = 'error'), 0) AS failed_cost
-    FROM calls
+           CAST(sum(calls) AS BIGINT) AS calls,
+           CAST(coalesce(sum(calls) FILTER (WHERE failed), 0) AS BIGINT) AS error_calls,
+           pct(coalesce(sum(calls) FILTER (WHERE failed), 0), sum(calls)) AS error_rate_pct,
+           coalesce(sum(cost) FILTER (WHERE failed), 0) AS failed_cost
+    FROM kinds
     GROUP BY provider, model
 )
 SELECT m.provider, m.model, m.calls, m.error_calls, m.error_rate_pct, m.failed_cost,
