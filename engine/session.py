@@ -12,7 +12,9 @@ reads the file directly, as the store's check.
 from __future__ import annotations
 
 import os
+import threading
 import time
+import weakref
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -68,13 +70,67 @@ class SourceInfo:
         return data
 
 
+class Stopped(Exception):
+    """The work was stopped on purpose (`finops serve` is stopping): not a failure to report."""
+
+
+class QueryStop:
+    """Stops the DuckDB work of other threads (serve's builds, loads and filter requests).
+
+    connect(stop=...) registers each connection it opens. stop() interrupts
+    the query each of them runs now (DuckDB ends it within milliseconds with
+    an InterruptException), and from then on connect() and check() raise
+    Stopped, so the work ends at its next step instead of starting more.
+    interrupt() only reaches the query running at that moment: a caller
+    waiting for the work to end calls it again while it waits.
+    """
+
+    def __init__(self) -> None:
+        # Reentrant: stop() runs in serve's signal handler, which may interrupt
+        # the main thread inside track().
+        self._lock = threading.RLock()
+        self._connections: weakref.WeakSet = weakref.WeakSet()
+        self._stopped = False
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def track(self, con: duckdb.DuckDBPyConnection) -> None:
+        with self._lock:
+            if not self._stopped:
+                self._connections.add(con)
+                return
+        con.close()
+        raise Stopped("stopping")
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+        self.interrupt()
+
+    def interrupt(self) -> None:
+        with self._lock:
+            connections = list(self._connections)
+        for con in connections:
+            try:
+                con.interrupt()
+            except duckdb.Error:
+                pass  # closed meanwhile: nothing runs on it
+
+    def check(self) -> None:
+        if self._stopped:
+            raise Stopped("stopping")
+
+
 def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None = None,
-            threads: int | None = None) -> duckdb.DuckDBPyConnection:
+            threads: int | None = None, stop: QueryStop | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with a memory cap and a spill folder.
 
     memory_limit defaults to $FINOPS_MEMORY_LIMIT or 2GB; temp_dir (where
     DuckDB spills when over the cap, and the CSV snapshot goes) to this
     process's private folder under $FINOPS_TEMP_DIR or the system temp.
+    stop: the QueryStop that may interrupt this connection's queries.
     """
     memory_limit = memory_limit or os.environ.get("FINOPS_MEMORY_LIMIT", "2GB")
     # A private folder (tempdir.py): never a shared one another user could own.
@@ -87,6 +143,8 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
     except duckdb.Error as exc:
         raise FinopsError(f"cannot start DuckDB ({duckdb_message(exc)}); "
                           "check --memory-limit / FINOPS_MEMORY_LIMIT") from None
+    if stop is not None:
+        stop.track(con)
     con.execute("SET TimeZone = 'UTC'")
     # DuckDB draws a progress bar on the terminal for long queries; finops
     # output (JSON, CSV) must stay clean.
@@ -488,7 +546,8 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
                  cache: bool = True, log=None, *,
                  require_rows: bool = True, settings: dict | None = None,
                  subscriptions: str | os.PathLike | None = None,
-                 budgets: str | os.PathLike | None = None) -> Session:
+                 budgets: str | os.PathLike | None = None,
+                 stop: QueryStop | None = None) -> Session:
     """A session over the calls of csv_path: a CSV, a Parquet file, a folder or a glob.
 
     cache=True (the default) reads through the store beside the file, parsing
@@ -496,12 +555,13 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
     (other inputs go through a throwaway store). require_rows=False lets an
     ad-hoc query see calls_rejected and data_quality when no row is valid;
     settings: calls.sql's settings (see load_calls); subscriptions and budgets:
-    the optional files sql/finance.sql reads.
+    the optional files sql/finance.sql reads; stop: the QueryStop that may
+    interrupt the loading and every later query of this session.
     """
     from .store import PARQUET_SUFFIXES, is_pattern
     from .store import has_stages as store_has_stages
 
-    con = connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
+    con = connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads, stop=stop)
     text = str(csv_path)
     single_csv = (not is_pattern(text) and not Path(text).is_dir()
                   and Path(text).suffix.lower() not in PARQUET_SUFFIXES)
@@ -512,7 +572,8 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
                                            require_rows=require_rows, settings=settings))
 
         def scratch_connection() -> duckdb.DuckDBPyConnection:
-            return connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads)
+            return connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads,
+                           stop=stop)
 
         source, store = load_calls_cached(con, csv_path, scratch_connection,
                                           persistent=cache, log=log,
@@ -520,5 +581,7 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
                                           subscriptions=subscriptions, budgets=budgets)
     except BaseException:
         con.close()
+        if stop is not None:
+            stop.check()  # an interrupted load is a stop, not a file to complain about
         raise
     return Session(con, source, store)

@@ -36,7 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import catalog, render
-from .session import open_session
+from .session import QueryStop, open_session
 from .catalog import Analyzer
 from .check import check_analyzers
 from .paths import CALLS_SQL
@@ -290,7 +290,7 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
                statements: bool = True, on_wait=None, hold: tuple[str, str] | None = None,
                lock_timeout: float | None = None, subscriptions=None,
                budgets=None, cache: bool = True, log=None, engine: str = "duckdb",
-               spark_master: str | None = None) -> BuildResult:
+               spark_master: str | None = None, stop: QueryStop | None = None) -> BuildResult:
     """Run every analyzer on the CSV and write reports, statement pages,
     index.html and manifest.json. filters narrows every page (build --where).
 
@@ -303,7 +303,9 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
     one waits for it). hold=(source_state, message): do not read the CSV;
     keep the last good reports listed and say why (serve's guard against a
     truncated CSV). cache=False reads the CSV directly, not through the store;
-    log(message) receives the store's notes and progress.
+    log(message) receives the store's notes and progress. stop (serve's): once
+    stopped, its queries are interrupted and the build raises Stopped at its
+    next step, publishing nothing.
     """
     filters = filters or Filters()
     started = time.perf_counter()
@@ -326,7 +328,11 @@ def build_site(csv_path, out_dir="reports", *, sql_dirs=(), target_mb: float | N
                                  poll_seconds=poll_seconds, live=live, hold=hold,
                                  subscriptions=subscriptions, budgets=budgets,
                                  cache=cache, log=log, filters=filters, statements=statements,
-                                 engine=engine, spark_master=spark_master)
+                                 engine=engine, spark_master=spark_master, stop=stop)
+        except Exception:
+            if stop is not None:
+                stop.check()  # a query interrupted by the stop: Stopped, not a failed build
+            raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -357,7 +363,11 @@ def _read_failure(exc: BaseException, csv_path, has_reports: bool) -> tuple[str,
 def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dirs, target_mb,
                   memory_limit, poll_seconds, live, hold, filters: Filters,
                   statements: bool, subscriptions=None, budgets=None, cache: bool = True,
-                  log=None, engine: str = "duckdb", spark_master: str | None = None) -> BuildResult:
+                  log=None, engine: str = "duckdb", spark_master: str | None = None,
+                  stop: QueryStop | None = None) -> BuildResult:
+    # An interrupted query fails like a broken one: check the stop before
+    # taking any failure for the build's result.
+    check_stop = stop.check if stop is not None else (lambda: None)
     env = render.environment()
     previous = read_manifest(out)
     generated_at = _now_iso()
@@ -382,7 +392,7 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
         try:
             analyzers, outcomes = _discover(sql_dirs)
             session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log,
-                                   subscriptions=subscriptions, budgets=budgets)
+                                   subscriptions=subscriptions, budgets=budgets, stop=stop)
         except (FinopsError, OSError) as exc:
             status, state, error = _read_failure(exc, csv_path, has_reports)
             outcomes = []
@@ -408,6 +418,7 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
                 actions = {"error": f"the ledger of actions failed: {exc}", "total": [], "items": [],
                            "period_label": None}
             for analyzer in analyzers:
+                check_stop()
                 t0 = time.perf_counter()
                 try:
                     if runner is not None:  # the scope and the previous period are DuckDB's
@@ -423,6 +434,7 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
                         else f"{_shown_path(analyzer.path)}: {type(exc).__name__}: {exc}"
                     outcomes.append(_failed(analyzer, out, public_text(message),
                                             time.perf_counter() - t0))
+            check_stop()
             if statements:
                 try:
                     statement_info = stmts.write_pages(env, staging, session.con,
@@ -441,6 +453,7 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
             session.close()
             if spark_dir is not None:
                 shutil.rmtree(spark_dir, ignore_errors=True)
+        check_stop()
         for rid, clash in _collisions(outcomes).items():
             r = next(r for r in outcomes if r.id == rid)
             r.ok, r.error, r.file, r.downloads = False, clash, None, []
