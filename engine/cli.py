@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -631,10 +632,16 @@ def serve_command(csv_path, out_dir, host, allow_hosts, port, simulate, target_m
 
     # Progress lines on stdout, warnings and failed builds on stderr: by level.
     logs.configure(verbose=verbose, info_to_stderr=False, timestamps=True)
-    serve(csv_path, out_dir, host=host, port=port, simulate=simulate, target_mb=target_mb,
-          poll_seconds=poll_seconds, sql_dirs=sql_dirs, memory_limit=memory_limit, rate=rate,
-          seed=seed, verbose=verbose, allow_hosts=allow_hosts, subscriptions=subscriptions,
-          budgets=budgets)
+    summary = serve(csv_path, out_dir, host=host, port=port, simulate=simulate,
+                    target_mb=target_mb, poll_seconds=poll_seconds, sql_dirs=sql_dirs,
+                    memory_limit=memory_limit, rate=rate, seed=seed, verbose=verbose,
+                    allow_hosts=allow_hosts, subscriptions=subscriptions, budgets=budgets)
+    if summary.unfinished:
+        # A thread that did not stop may be inside DuckDB, whose C++ code aborts
+        # the process when the interpreter finalizes under it: leave without that.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 # --- build ----------------------------------------------------------------

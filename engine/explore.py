@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from .catalog import Analyzer
 from .downloads import analyzer_json, csv_text
 from .errors import FinopsError
 from .results import AnalyzerResult
-from .session import Session, open_session
+from .session import QueryStop, Session, Stopped, open_session
 
 STATEMENT_LINKS = [{"title": "Organization statements", "file": "organizations.html"},
                    {"title": "Customer statements", "file": "customers.html"}]
@@ -137,11 +138,13 @@ class ExploreService:
     generated_at changes (a new build landed). Requests run one at a time
     (a DuckDB connection holds one set of filter variables); at most
     `max_waiting` more wait, the rest are refused with 503 at once.
+    stop (serve's): interrupts the session's queries and its loading when
+    serve stops; after close() nothing loads or queries again.
     """
 
     def __init__(self, csv_path, out_dir, *, sql_dirs=(), memory_limit: str | None = None,
                  max_waiting: int = 4, wait_seconds: float = 20.0,
-                 subscriptions=None, budgets=None):
+                 subscriptions=None, budgets=None, stop: QueryStop | None = None):
         self.csv_path, self.out_dir = Path(csv_path), Path(out_dir)
         self.sql_dirs, self.memory_limit = tuple(sql_dirs), memory_limit
         # The build's subscriptions and budgets files: a filtered page bills and
@@ -155,6 +158,9 @@ class ExploreService:
         self._built: str | None = None
         self._analyzers: dict[str, Analyzer] = {}
         self._choices: dict | None = None
+        self.stop = stop
+        self._closed = False
+        self._warmer: threading.Thread | None = None
 
     def _statement(self, session: Session, stamp: str, folder: str, page: str,
                    filters: flt.Filters) -> Reply:
@@ -178,7 +184,7 @@ class ExploreService:
         """Reload the session in the background as soon as a new build lands,
         so the first filter request after a rebuild does not pay for the load."""
         def run():
-            while not stop_event.wait(every):
+            while not stop_event.wait(every) and not self._closed:
                 stamp = self._manifest_stamp()
                 if stamp and stamp != self._built and self._lock.acquire(timeout=0.1):
                     try:
@@ -190,13 +196,31 @@ class ExploreService:
 
         thread = threading.Thread(target=run, name="finops-explore-warm", daemon=True)
         thread.start()
+        self._warmer = thread
         return thread
 
-    def close(self) -> None:
-        with self._lock:
+    def close(self, timeout: float = 5.0) -> bool:
+        """Stop loading and answering, close the session; whether that was done within timeout.
+
+        The warmer or a request may be inside DuckDB: with a stop, its query
+        is interrupted again while close() waits for it."""
+        self._closed = True
+        end = time.monotonic() + timeout
+        while not self._lock.acquire(timeout=0.05):
+            if time.monotonic() > end:
+                return False
+            if self.stop is not None:
+                self.stop.interrupt()
+        try:
             if self._session is not None:
                 self._session.close()
                 self._session = None
+        finally:
+            self._lock.release()
+        if self._warmer is not None:
+            self._warmer.join(max(0.0, end - time.monotonic()))
+            return not self._warmer.is_alive()
+        return True
 
     def _manifest_stamp(self) -> str | None:
         try:
@@ -206,6 +230,8 @@ class ExploreService:
         return data.get("generated_at") if isinstance(data, dict) else None
 
     def _fresh_session(self) -> tuple[Session, str]:
+        if self._closed:
+            raise Stopped("stopping")
         stamp = self._manifest_stamp() or ""
         if self._session is None or stamp != self._built:
             if self._session is not None:
@@ -217,7 +243,7 @@ class ExploreService:
             # would keep the next build (a store writer) waiting.
             self._session = open_session(self.csv_path, memory_limit=self.memory_limit,
                                          cache=False, subscriptions=self.subscriptions,
-                                         budgets=self.budgets)
+                                         budgets=self.budgets, stop=self.stop)
             flt.install(self._session.con)
             self._choices = flt.choices(self._session.con)
             self._built = stamp
@@ -259,6 +285,8 @@ class ExploreService:
         stem, _, suffix = name.rpartition(".")
         try:
             session, stamp = self._fresh_session()
+        except Stopped:
+            return Reply(503, "text/plain; charset=utf-8", b"503 The server is stopping\n")
         except (FinopsError, duckdb.Error) as exc:
             return Reply(503, "text/plain; charset=utf-8", f"503 No data: {exc}\n".encode())
         if "/" in stem:

@@ -3,7 +3,11 @@
 This module only wires threads: server.py serves files, watch.py decides
 when to build, site.build_site builds, the simulator writes the CSV. It
 owns start-up order and a clean stop (Ctrl-C or SIGTERM: the simulator
-stops at a line boundary, the server and watchers end, one closing line).
+stops at a line boundary, a build or load under way has its DuckDB query
+interrupted and publishes nothing, the server and watchers end, one closing
+line). No thread may still be inside DuckDB when the interpreter exits: a
+daemon thread that DuckDB's C++ code is running then aborts the process
+("terminate called ... FATAL: exception not rethrown").
 """
 
 from __future__ import annotations
@@ -21,10 +25,15 @@ from .catalog import check_sql_dirs
 from .errors import FinopsError
 from .server import filter_route, is_loopback, make_server, start_in_thread, urls_of
 from .paths import SQL_DIR, TEMPLATES_DIR, VIEWER_DIR
+from .session import QueryStop, Stopped
 from .watch import RebuildLoop, WatchPlan
 
 MB = 1_000_000
 DEMO_TARGET_MB = 50.0
+# How long a stop waits for the threads once their queries are interrupted
+# (they end within a second; a thread still running then is named, and the
+# CLI leaves without finalizing the interpreter under it).
+STOP_SECONDS = 10.0
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +53,7 @@ class ServeSummary:
     failed: int
     csv_mb: float
     simulated_rows: int | None = None
+    unfinished: tuple[str, ...] = ()  # threads still running after STOP_SECONDS
 
 
 class LiveBuild:
@@ -91,7 +101,7 @@ class LiveBuild:
         try:
             result = self._build_site(self.csv_path, self.out_dir, live=True, on_wait=self.log,
                                       hold=hold, **self.options)
-        except FinopsError:
+        except (FinopsError, Stopped):
             raise
         except Exception as exc:
             message = f"the build failed: {type(exc).__name__}: {exc}"
@@ -108,11 +118,12 @@ class LiveBuild:
 
 def default_build(csv_path, out_dir, *, sql_dirs=(), target_mb=None, memory_limit=None,
                   poll_seconds=15, log: Callable[[str], None] | None = None,
-                  subscriptions=None, budgets=None) -> Callable[[], object]:
+                  subscriptions=None, budgets=None,
+                  stop: QueryStop | None = None) -> Callable[[], object]:
     """The real build: build_site with the serve options, live mode on, guarded."""
     return LiveBuild(csv_path, out_dir, log=log, sql_dirs=tuple(sql_dirs), target_mb=target_mb,
                      memory_limit=memory_limit, poll_seconds=poll_seconds,
-                     subscriptions=subscriptions, budgets=budgets)
+                     subscriptions=subscriptions, budgets=budgets, stop=stop)
 
 
 class _Simulator:
@@ -175,12 +186,13 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         target_mb = DEMO_TARGET_MB
     extra_sql = check_sql_dirs(sql_dirs)
     stop_event = stop_event or threading.Event()
+    queries = QueryStop()  # every DuckDB connection of this serve's builds and filter requests
     from .explore import ExploreService
 
     # Filtered reports (issue 13): a report, download or statement page asked
     # for with a filter query is re-run by the explore service on a cached session.
     explore = ExploreService(csv_path, out_dir, sql_dirs=extra_sql, memory_limit=memory_limit,
-                             subscriptions=subscriptions, budgets=budgets)
+                             subscriptions=subscriptions, budgets=budgets, stop=queries)
     # A busy port or an unnamed network exposure fails first, before any build.
     # routes: extra Starlette routes (e.g. an endpoint that re-runs one analyzer),
     # answered before the folder's files, behind the same Host check and headers.
@@ -190,7 +202,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
         build = default_build(csv_path, out_dir, sql_dirs=extra_sql, target_mb=target_mb,
                               memory_limit=memory_limit, poll_seconds=poll_seconds,
                               log=log or _logger_at(logging.WARNING),
-                              subscriptions=subscriptions, budgets=budgets)
+                              subscriptions=subscriptions, budgets=budgets, stop=queries)
     plan = WatchPlan(csv_path, sql_dirs=[SQL_DIR, *extra_sql],
                      template_dirs=[TEMPLATES_DIR, VIEWER_DIR], ignore_dirs=[out_dir])
     if min_interval is None:
@@ -199,7 +211,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
     loop = RebuildLoop(build, plan, log=log, debounce=debounce, min_interval=min_interval,
                        target_bytes=int(target_mb * MB) if target_mb else None,
                        stop_event=stop_event)
-    previous = _install_sigterm()
+    previous = _install_stop_signals(stop_event, queries)
     say = log or _logger_at(logging.INFO)
     warn = log or _logger_at(logging.WARNING)
     sim = None
@@ -214,6 +226,8 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
             # Let the first rows land so the first page shows data, not "no data".
             _wait_for_rows(csv_path, stop_event, timeout=3.0)
         loop.build_now(None)
+        if stop_event.is_set():  # stopped during the first build, its queries interrupted
+            raise KeyboardInterrupt
         explore.start_warmer(stop_event)
         http_thread = start_in_thread(server)
         urls = urls_of(server, host, allow_hosts)
@@ -233,22 +247,24 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
     except KeyboardInterrupt:
         pass
     finally:
+        # The order matters: interrupt DuckDB first, so that a build, a load or a
+        # filter request ends within a moment; then wait for every thread that
+        # may be inside DuckDB, bounded; the HTTP server last (its requests are
+        # answered "stopping" by then).
         stop_event.set()
-        try:
-            if sim:
-                sim.thread.join(10)
-            if http_thread:
-                server.shutdown()
-            server.server_close()
-            explore.close()
-            if loop_thread:
-                loop_thread.join(15)  # a build in progress finishes its atomic writes
-            loop.join(2)
-        except KeyboardInterrupt:
-            pass  # a second Ctrl-C: leave now
-        _restore_sigterm(previous)
+        queries.stop()
+        end = time.monotonic() + STOP_SECONDS
+        unfinished = [] if explore.close(STOP_SECONDS) else ["finops-explore"]
+        threads = [t for t in (sim.thread if sim else None, loop_thread, *loop.threads) if t]
+        unfinished += _join_interrupting(threads, queries, end)
+        if http_thread:
+            server.shutdown(max(1.0, end - time.monotonic()))
+        server.server_close()
+        _restore_signals(previous)
+    if unfinished:
+        warn(f"warning: {', '.join(unfinished)} did not stop within {STOP_SECONDS:g} s")
     summary = ServeSummary(loop.record.builds, loop.record.failed, loop.csv_size() / MB,
-                           sim.result.rows if sim and sim.result else None)
+                           sim.result.rows if sim and sim.result else None, tuple(unfinished))
     say(f"stopped: {summary.builds} build{'s' if summary.builds != 1 else ''}"
         f"{f' ({summary.failed} failed)' if summary.failed else ''}, "
         f"CSV {summary.csv_mb:.1f} MB")
@@ -268,18 +284,40 @@ def _wait_for_rows(csv_path: Path, stop_event: threading.Event, timeout: float) 
         stop_event.wait(0.05)
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+def _join_interrupting(threads: list[threading.Thread], queries: QueryStop,
+                       end: float) -> list[str]:
+    """Wait until `end` for threads to end, interrupting DuckDB again meanwhile
+    (an interrupt reaches only the query running at that moment); the names
+    of those still running."""
+    for thread in threads:
+        while thread.is_alive() and time.monotonic() < end:
+            thread.join(0.05)
+            queries.interrupt()
+    return [t.name for t in threads if t.is_alive()]
 
 
-def _install_sigterm():
-    """SIGTERM stops like Ctrl-C (only possible from the main thread)."""
+def _install_stop_signals(stop_event: threading.Event, queries: QueryStop):
+    """Ctrl-C and SIGTERM stop serve (handlers are only possible in the main thread).
+
+    The first raises KeyboardInterrupt in the main thread; later ones only
+    interrupt the queries again. A second signal must not cut the stop short:
+    `timeout 75 make demo` delivers SIGTERM twice (timeout signals make's
+    process group, and make passes its own SIGTERM on), and leaving then with
+    a thread inside DuckDB aborted the interpreter at exit."""
     if threading.current_thread() is not threading.main_thread():
         return None
-    return signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    def on_signal(signum, frame):
+        first = not stop_event.is_set()
+        stop_event.set()
+        queries.stop()
+        if first:
+            raise KeyboardInterrupt
+
+    return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
-def _restore_sigterm(previous) -> None:
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
+def _restore_signals(previous) -> None:
+    for sig, handler in (previous or {}).items():
+        signal.signal(sig, handler)
 

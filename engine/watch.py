@@ -322,6 +322,12 @@ class RebuildLoop:
         try:
             result = self.build()
         except Exception as exc:  # the build function should not raise; stay alive if it does
+            if self.stop_event.is_set():
+                # Stopping interrupted it (serve's QueryStop): it published nothing and is
+                # no build to count.
+                self._say(logging.INFO, "build stopped: finops is stopping; the last good "
+                                        "reports stay")
+                return None
             result = _Failed(f"{type(exc).__name__}: {exc}")
         self.record.builds += 1
         self.record.reasons.append(set(reasons or ()))
@@ -394,6 +400,11 @@ class RebuildLoop:
                 break
             self.build_now(reasons)
         return self.record
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """The watcher threads (to wait for when stopping)."""
+        return list(self._threads)
 
     def join(self, timeout: float = 5.0) -> None:
         for thread in self._threads:
