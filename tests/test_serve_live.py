@@ -14,6 +14,8 @@ import urllib.request
 from functools import partial
 from pathlib import Path
 
+import pytest
+
 from browser import free_port
 from finops import simulator
 from finops.engine.live import serve
@@ -96,6 +98,60 @@ def test_finops_serve_subprocess_builds_serves_and_stops_on_ctrl_c(tmp_path):
     assert any(f"at http://127.0.0.1:{port}/" in l for l in lines), lines
     assert lines[-1].endswith("stopped: 1 build, CSV 0.1 MB"), lines
     assert not any("Traceback" in l for l in lines)
+
+
+# A query DuckDB runs for minutes unless interrupted: a build that is still
+# inside DuckDB whenever the test stops the server.
+SLOW_SQL = conftest.MINE_SQL + """
+-- query: slow
+SELECT sum(hash(i)) AS h FROM range(100000000000) t(i)
+"""
+
+
+@pytest.mark.parametrize("signals", [1, 2], ids=["sigterm", "sigterm-twice"])
+def test_stop_during_a_build_interrupts_it_and_exits_cleanly(tmp_path, signals):
+    """SIGTERM while a rebuild is inside DuckDB: the query is interrupted, the
+    build publishes nothing, and the process exits 0 without DuckDB aborting
+    the interpreter's exit. Twice is what `timeout 75 make demo` delivers
+    (from timeout and from make); the second one once cut the stop short and
+    the exit aborted ("terminate called ... FATAL: exception not rethrown")."""
+    csv, extra, out = tmp_path / "calls.csv", tmp_path / "my_sql", tmp_path / "r"
+    simulator.simulate(csv, rows=300, seed=2)
+    extra.mkdir()
+    (extra / "mine.sql").write_text(conftest.MINE_SQL)
+    proc = subprocess.Popen([str(FINOPS), "serve", "--csv", str(csv), "--out", str(out),
+                             "--port", str(free_port()), "--sql-dir", str(extra)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, preexec_fn=deliver_sigint)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(l.rstrip() for l in proc.stdout),
+                              daemon=True)
+    reader.start()
+    try:
+        assert wait_for(lambda: any(" serving " in l for l in lines), timeout=30), lines
+        first = json.loads((out / "manifest.json").read_text())
+        (extra / "mine.sql").write_text(SLOW_SQL)  # the rebuild runs in serve's build thread
+        # A build works in a staging folder; the slow query keeps it there.
+        assert wait_for(lambda: any(out.glob(".staging-*")), timeout=10), lines
+        time.sleep(1.0)
+        for _ in range(signals):
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.1)
+        rc = proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        reader.join(5)
+    text = "\n".join(lines)
+    assert rc == 0, text
+    for sign in ("terminate called", "FATAL", "Traceback", "Fatal Python error"):
+        assert sign not in text, text
+    assert "build stopped: finops is stopping" in text, text
+    assert re.search(r"stopped: 1 build, CSV 0\.1 MB$", lines[-1]), text
+    # The interrupted build published nothing and left no staging folder.
+    assert json.loads((out / "manifest.json").read_text())["generated_at"] == first["generated_at"]
+    assert not any(out.glob(".staging-*"))
 
 
 def _get(url):
