@@ -21,7 +21,7 @@ from finops.engine.cli import main
 from finops.engine.errors import FinopsError
 from finops.engine.explore import ExploreService, prepare, report
 from finops.engine.server import filter_route, make_server, start_in_thread
-from finops.engine.session import open_session
+from finops.engine.session import QueryStop, Stopped, open_session
 from finops.engine.site import build_site
 from test_build_support import Page, sample_rows
 
@@ -295,6 +295,41 @@ def test_serve_renders_a_filtered_report_whose_figures_match_run_sql(served, cal
     assert status == 200 and text.startswith('"provider","model"')
     status, text, _ = get(server, "/understanding.json?organization=org_001")
     assert status == 200 and json.loads(text)["source"]["filters"] == {"organization": "org_001"}
+
+
+def test_stopping_interrupts_the_session_query_and_nothing_loads_after(site, calls):
+    """serve's stop: a query running on the service's session ends at once
+    (interrupted), close() waits only for that, and a
+    request after that loads nothing (no thread may be inside DuckDB at exit)."""
+    stop = QueryStop()
+    service = ExploreService(calls, site.out_dir, stop=stop)
+    assert service.handle("understanding.json", [("organization", "org_001")]).status == 200
+    con = service._session.con
+    errors = []
+
+    def slow():  # a request's query (under the service's lock): minutes unless interrupted
+        with service._lock:
+            try:
+                con.execute("SELECT sum(hash(i)) FROM range(100000000000) t(i)").fetchall()
+            except Exception as exc:
+                errors.append(exc)
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    try:
+        threading.Event().wait(0.5)
+        stop.stop()
+        assert service.close(5.0)
+        thread.join(5)
+        assert not thread.is_alive() and "INTERRUPT" in str(errors[0])
+        reply = service.handle("understanding.json", [("organization", "org_001")])
+        assert reply.status == 503 and b"stopping" in reply.body
+        assert service._session is None
+        with pytest.raises(Stopped):
+            open_session(calls, stop=stop)
+    finally:
+        stop.stop()
+        thread.join(10)
 
 
 def test_serve_filters_with_the_subscriptions_and_budgets_serve_was_given(site, calls, tmp_path):
