@@ -12,6 +12,7 @@ reads the file directly, as the store's check.
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -87,6 +88,12 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
     except duckdb.Error as exc:
         raise FinopsError(f"cannot start DuckDB ({duckdb_message(exc)}); "
                           "check --memory-limit / FINOPS_MEMORY_LIMIT") from None
+    _configure(con)
+    return con
+
+
+def _configure(con: duckdb.DuckDBPyConnection) -> None:
+    """The settings each connection holds for itself (DuckDB keeps them per connection)."""
     con.execute("SET TimeZone = 'UTC'")
     # DuckDB draws a progress bar on the terminal for long queries; finops
     # output (JSON, CSV) must stay clean.
@@ -99,7 +106,24 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
             con.execute(setting)
         except duckdb.Error:
             pass  # older DuckDB: division by zero already yields NULL
-    return con
+
+
+# `CREATE [OR REPLACE] TEMP` at the start of a statement's line.
+_TEMP_CREATE = re.compile(r"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?)TEMP(?:ORARY)?\s+",
+                          re.IGNORECASE | re.MULTILINE)
+
+
+def shared(sql: str) -> str:
+    """sql with its TEMP objects created in the session's database instead.
+
+    The shared definitions (calls.sql, the store's relations, the list
+    prices, finance.sql, filters.sql) say TEMP so that a user's own duckdb
+    shell keeps them out of a database file. A session's database is in
+    memory, and its objects must be seen by every connection to it: the
+    analyzers run on two at once (Session.connections). An analyzer's own
+    TEMP tables stay private to the connection it runs on.
+    """
+    return _TEMP_CREATE.sub(r"\1", sql)
 
 
 def _snapshot(path: Path, length: int, temp_dir: Path) -> Path:
@@ -193,7 +217,7 @@ def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_pa
     con.execute("SET VARIABLE csv_max_line_size = ?", [settings[1]])
     con.execute("SET VARIABLE csv_parallel = ?", [settings[2]])
     try:
-        con.execute(sql if sql is not None else CALLS_SQL.read_text(encoding="utf-8"))
+        con.execute(shared(sql if sql is not None else CALLS_SQL.read_text(encoding="utf-8")))
     except duckdb.Error as exc:
         raise read_error(shown_path, duckdb_message(exc)) from None
 
@@ -213,8 +237,8 @@ def load_list_prices(con: duckdb.DuckDBPyConnection) -> None:
     """List prices (generated from genai-prices by engine/prices.py) and each
     call at list price: small tables, read with every load, after `calls`."""
     con.execute("SET VARIABLE list_prices_dir = ?", [str(PRICES_DIR)])
-    con.execute((PRICES_DIR / "list_prices.sql").read_text(encoding="utf-8"))
-    con.execute((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8"))
+    con.execute(shared((PRICES_DIR / "list_prices.sql").read_text(encoding="utf-8")))
+    con.execute(shared((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8")))
 
 
 _INPUT_COLUMNS = {
@@ -242,7 +266,7 @@ def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.Pat
     for kind, path in paths.items():
         con.execute(f"SET VARIABLE {kind}_path = ?", [str(path)])
     try:
-        con.execute(FINANCE_SQL.read_text(encoding="utf-8"))
+        con.execute(shared(FINANCE_SQL.read_text(encoding="utf-8")))
     except duckdb.Error as exc:
         message = duckdb_message(exc)
         where = next((paths[k] for k in paths if message.startswith(f"{k} file")), FINANCE_SQL)
@@ -286,7 +310,7 @@ def refresh_ledger_for_params(con: duckdb.DuckDBPyConnection, params) -> bool:
 
 
 def store_ledger(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(ledger_section())
+    con.execute(shared(ledger_section()))
 
 
 def store_settings(settings: dict | None) -> dict:
@@ -345,9 +369,9 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
             raise NoDataError(f"no data yet: no file of {csv_arg} has a complete line; "
                               "run `finops simulate` to create data")
         stages = store_mod.calls_sql_stages()
-        con.execute(stages["prelude"])
+        con.execute(shared(stages["prelude"]))
         store.define(con)
-        con.execute(stages["views"])
+        con.execute(shared(stages["views"]))
         load_list_prices(con)
         info = source_info(con, Path(csv_arg), size_bytes=store.report.size_bytes)
         _run_finance_sql(con, subscriptions, budgets)  # as load_calls does
@@ -476,6 +500,33 @@ class Session:
     con: duckdb.DuckDBPyConnection
     source: SourceInfo
     store: object | None = None
+
+    def connections(self, count: int) -> list[duckdb.DuckDBPyConnection]:
+        """count more connections to this session's database, each holding
+        what a connection keeps for itself (settings, variables such as the
+        filters and the store's file lists): to run analyzers on at once.
+        They see every shared definition (shared()); the caller closes them."""
+        variables = self.con.execute(
+            "SELECT name, CAST(type AS VARCHAR) FROM duckdb_variables() ORDER BY name").fetchall()
+        values = [(name, kind, self.con.execute("SELECT getvariable(?)", [name]).fetchone()[0])
+                  for name, kind in variables]
+        made = []
+        try:
+            for _ in range(count):
+                con = self.con.cursor()
+                made.append(con)
+                _configure(con)
+                for name, kind, value in values:
+                    # Names are DuckDB's own identifiers; the value is bound, typed as before.
+                    if value is None:
+                        con.execute(f'SET VARIABLE "{name}" = NULL')
+                    else:
+                        con.execute(f'SET VARIABLE "{name}" = CAST(? AS {kind})', [value])
+        except BaseException:
+            for con in made:
+                con.close()
+            raise
+        return made
 
     def close(self) -> None:
         self.con.close()

@@ -43,7 +43,7 @@ from .paths import CALLS_SQL
 from .files import write_atomic
 from .sitelock import build_lock
 from .errors import FinopsError, MissingCSVError, NoDataError, folder_error
-from . import downloads, explore, statements as stmts
+from . import analyze, downloads, explore, statements as stmts
 from . import filters as flt
 from .filters import Filters
 from .results import AnalyzerResult, jsonable
@@ -407,22 +407,24 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
             except Exception as exc:  # the reports still build without the ledger
                 actions = {"error": f"the ledger of actions failed: {exc}", "total": [], "items": [],
                            "period_label": None}
-            for analyzer in analyzers:
-                t0 = time.perf_counter()
+            if runner is not None:
+                runs = analyze.run_each(session, analyzers, lambda _con, a: runner.run_analyzer(a),
+                                        connections=1)
+            else:  # DuckDB: on two connections at once, rendered here as each one ends
+                runs = analyze.run_each(session, analyzers, analyze.run_analyzer)
+            for analyzer, result, error, seconds in runs:
                 try:
-                    if runner is not None:  # the scope and the previous period are DuckDB's
-                        result = runner.run_analyzer(analyzer)
-                        changes = flt.headline_changes(session.con, result.queries.get("headline"),
-                                                       before.get(analyzer.name))
-                    else:
-                        result, changes = explore.report(session.con, analyzer, scope, before)
+                    if error is not None:
+                        raise error
+                    # The scope and the previous period are DuckDB's, on any engine.
+                    changes = flt.headline_changes(session.con, result.queries.get("headline"),
+                                                   before.get(analyzer.name))
                     outcomes.append(_render_report(env, staging, result, changes, source, scope,
                                                    nav, generated_at, live, choices))
                 except Exception as exc:  # one broken analyzer must not stop the others
                     message = str(exc) if isinstance(exc, FinopsError) \
                         else f"{_shown_path(analyzer.path)}: {type(exc).__name__}: {exc}"
-                    outcomes.append(_failed(analyzer, out, public_text(message),
-                                            time.perf_counter() - t0))
+                    outcomes.append(_failed(analyzer, out, public_text(message), seconds))
             if statements:
                 try:
                     statement_info = stmts.write_pages(env, staging, session.con,
