@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from . import linefix
+from .concurrent import configure, connections
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
 from .files import complete_bytes, copy_prefix
 from .paths import CALLS_SQL, EMPTY_BUDGETS, EMPTY_SUBSCRIPTIONS, FINANCE_SQL, SQL_DIR
@@ -88,24 +89,8 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
     except duckdb.Error as exc:
         raise FinopsError(f"cannot start DuckDB ({duckdb_message(exc)}); "
                           "check --memory-limit / FINOPS_MEMORY_LIMIT") from None
-    _configure(con)
+    configure(con)
     return con
-
-
-def _configure(con: duckdb.DuckDBPyConnection) -> None:
-    """The settings each connection holds for itself (DuckDB keeps them per connection)."""
-    con.execute("SET TimeZone = 'UTC'")
-    # DuckDB draws a progress bar on the terminal for long queries; finops
-    # output (JSON, CSV) must stay clean.
-    con.execute("SET enable_progress_bar = false")
-    # Belt and braces behind the SQL's safe_div(): a division by zero that
-    # slips through yields NULL, never NaN or infinity.
-    for setting in ("SET ieee_floating_point_ops = false",
-                    "SET error_on_division_by_zero = false"):
-        try:
-            con.execute(setting)
-        except duckdb.Error:
-            pass  # older DuckDB: division by zero already yields NULL
 
 
 # `CREATE [OR REPLACE] TEMP` at the start of a statement's line.
@@ -502,31 +487,8 @@ class Session:
     store: object | None = None
 
     def connections(self, count: int) -> list[duckdb.DuckDBPyConnection]:
-        """count more connections to this session's database, each holding
-        what a connection keeps for itself (settings, variables such as the
-        filters and the store's file lists): to run analyzers on at once.
-        They see every shared definition (shared()); the caller closes them."""
-        variables = self.con.execute(
-            "SELECT name, CAST(type AS VARCHAR) FROM duckdb_variables() ORDER BY name").fetchall()
-        values = [(name, kind, self.con.execute("SELECT getvariable(?)", [name]).fetchone()[0])
-                  for name, kind in variables]
-        made = []
-        try:
-            for _ in range(count):
-                con = self.con.cursor()
-                made.append(con)
-                _configure(con)
-                for name, kind, value in values:
-                    # Names are DuckDB's own identifiers; the value is bound, typed as before.
-                    if value is None:
-                        con.execute(f'SET VARIABLE "{name}" = NULL')
-                    else:
-                        con.execute(f'SET VARIABLE "{name}" = CAST(? AS {kind})', [value])
-        except BaseException:
-            for con in made:
-                con.close()
-            raise
-        return made
+        """count more connections to this session's database (concurrent.connections)."""
+        return connections(self.con, count)
 
     def close(self) -> None:
         self.con.close()
