@@ -407,12 +407,26 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
             except Exception as exc:  # the reports still build without the ledger
                 actions = {"error": f"the ledger of actions failed: {exc}", "total": [], "items": [],
                            "period_label": None}
-            if runner is not None:
-                runs = analyze.run_each(session, analyzers, lambda _con, a: runner.run_analyzer(a),
-                                        connections=1)
-            else:  # DuckDB: on two connections at once, rendered here as each one ends
-                runs = analyze.run_each(session, analyzers, analyze.run_analyzer)
-            for analyzer, result, error, seconds in runs:
+            def run_one(con, item):
+                if isinstance(item, stmts.Kind):  # the statements' SQL is DuckDB's, on any engine
+                    return stmts.run(con, item)
+                if runner is not None:
+                    return runner.run_analyzer(item)
+                return analyze.run_analyzer(con, item)
+
+            # On DuckDB the analyzers, then the statements' SQL, run on two
+            # connections at once; each report is rendered here as it ends.
+            items = [*analyzers, *(stmts.KINDS if statements else ())]
+            ran_statements: dict[str, list] = {}
+            statement_error: Exception | None = None
+            for item, result, error, seconds in analyze.run_each(
+                    session, items, run_one, connections=1 if runner is not None else None):
+                if isinstance(item, stmts.Kind):
+                    if error is None:
+                        ran_statements[item.name] = result
+                    statement_error = statement_error or error
+                    continue
+                analyzer = item
                 try:
                     if error is not None:
                         raise error
@@ -427,10 +441,12 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
                     outcomes.append(_failed(analyzer, out, public_text(message), seconds))
             if statements:
                 try:
+                    if statement_error is not None:
+                        raise statement_error
                     statement_info = stmts.write_pages(env, staging, session.con,
                                                        source=_public_source(source), scope=scope,
                                                        nav=nav, generated_at=generated_at,
-                                                       published=out)
+                                                       published=out, ran=ran_statements)
                     unchanged_pages = set(statement_info.pop("unchanged"))
                     statement_info["generated_at"] = generated_at
                 except FinopsError as exc:
