@@ -7,7 +7,11 @@ never pasted into SQL text. No business arithmetic happens here.
 from __future__ import annotations
 
 import os
+import queue
 import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import duckdb
 
@@ -16,7 +20,15 @@ from .catalog import Analyzer, Query
 from .check import check_analyzers, require_sound
 from .errors import FinopsError, duckdb_message, sql_error_line
 from .results import AnalyzerResult, QueryResult
-from .session import SourceInfo, open_session, refresh_ledger_for_params, store_ledger
+from .session import Session, SourceInfo, open_session, refresh_ledger_for_params, store_ledger
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Analyzers run at once, each on its own connection to the session's
+# database: their planning is single-threaded, so a second one fills the
+# other core while the first plans (see BENCHMARKS.md).
+MAX_CONNECTIONS = 2
 
 
 def resolve_params(analyzer: Analyzer, overrides: dict[str, str] | None) -> dict[str, object]:
@@ -74,6 +86,66 @@ def run_analyzer(con: duckdb.DuckDBPyConnection, analyzer: Analyzer,
     return AnalyzerResult(analyzer, params, results, time.perf_counter() - started)
 
 
+def run_each(session: Session, items: Sequence[T],
+             run: Callable[[duckdb.DuckDBPyConnection, T], R], *,
+             connections: int | None = None) -> Iterator[tuple[T, R | None, Exception | None, float]]:
+    """(item, run(con, item), error, seconds) for each item, in order.
+
+    run goes on up to `connections` connections to the session's database at
+    once (default: DuckDB's threads, at most MAX_CONNECTIONS); with one, on
+    session.con itself. run must only read what the session shares: it gets
+    its own variables and TEMP objects, and a ledger stored again for a
+    --param would be seen by the others, so such runs take one connection.
+    An error is yielded in its place; the others still run.
+    """
+    if connections is None:
+        threads = session.con.execute("SELECT current_setting('threads')").fetchone()[0]
+        connections = min(int(threads), MAX_CONNECTIONS)
+    connections = max(1, min(connections, len(items)))
+
+    def timed(con: duckdb.DuckDBPyConnection, item: T) -> tuple[R | None, Exception | None, float]:
+        started = time.perf_counter()
+        try:
+            return run(con, item), None, time.perf_counter() - started
+        except Exception as exc:  # yielded in its place: one failure must not stop the others
+            return None, exc, time.perf_counter() - started
+
+    if connections == 1:
+        for item in items:
+            yield (item, *timed(session.con, item))
+        return
+    cons = session.connections(connections)
+    free: queue.SimpleQueue = queue.SimpleQueue()
+    for con in cons:
+        free.put(con)
+
+    def task(item: T):
+        con = free.get()
+        try:
+            return timed(con, item)
+        finally:
+            free.put(con)
+
+    pool = ThreadPoolExecutor(connections, thread_name_prefix="finops-analyzer")
+    futures = [pool.submit(task, item) for item in items]
+    finished = False
+    try:
+        for item, future in zip(items, futures):
+            yield (item, *future.result())
+        finished = True
+    finally:
+        # Stopped early (an error raised by the caller, Ctrl-C): no query may
+        # go on inside DuckDB once this returns.
+        for future in futures:
+            future.cancel()
+        if not finished:
+            for con in cons:
+                con.interrupt()
+        pool.shutdown(wait=True)
+        for con in cons:
+            con.close()
+
+
 def checked_selection(name: str, sql_dirs=()) -> list[Analyzer]:
     """The analyzers `name` selects (one, or `all`), after `finops check`.
 
@@ -103,11 +175,18 @@ def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
     session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log,
                            subscriptions=subscriptions, budgets=budgets)
     try:
-        results = []
-        for analyzer in analyzers:
+        def run(con: duckdb.DuckDBPyConnection, analyzer: Analyzer) -> AnalyzerResult:
             own = {k: v for k, v in (params or {}).items()
                    if len(analyzers) == 1 or k in analyzer.params}
-            results.append(run_analyzer(session.con, analyzer, own, only=query))
+            return run_analyzer(con, analyzer, own, only=query)
+
+        results = []
+        # A --param may store the ledger again (run_analyzer): one connection then.
+        for _analyzer, result, error, _seconds in run_each(session, analyzers, run,
+                                                           connections=1 if params else None):
+            if error is not None:
+                raise error
+            results.append(result)
         return session.source, results
     finally:
         session.close()

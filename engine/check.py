@@ -128,6 +128,40 @@ def variable_problems(analyzer: Analyzer, engine_variables: set[str] | None = No
     return problems
 
 
+_TEMP_CREATE = re.compile(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s", re.IGNORECASE)
+
+
+def write_problems(analyzer: Analyzer) -> list[Problem]:
+    """Statements that would change what other analyzers read.
+
+    Analyzers run two at once on one database (analyze.run_each): each may
+    read the shared definitions and create TEMP objects, which are its own;
+    anything else (a table in the database, an INSERT, a DROP, a SET) would
+    reach the analyzer running beside it.
+    """
+    problems: list[Problem] = []
+    for query in analyzer.queries:
+        try:
+            statements = duckdb.extract_statements(query.sql)
+        except duckdb.Error:
+            continue  # a syntax error: the run below reports it with its line
+        for statement in statements:
+            kind = statement.type
+            if kind == duckdb.StatementType.SELECT:
+                continue
+            code = "\n".join(_code_lines(statement.query))
+            if kind == duckdb.StatementType.CREATE and _TEMP_CREATE.match(code):
+                continue
+            what = code.split(None, 3)[:3] if code.strip() else [str(kind)]
+            problems.append(Problem(
+                analyzer.path, query.line,
+                f"query {query.name} runs `{' '.join(what)} ...`: an analyzer may only "
+                "SELECT and create TEMP tables, views and macros",
+                "write CREATE OR REPLACE TEMP ...; analyzers run side by side and must "
+                "not change what another reads"))
+    return problems
+
+
 # --- checks that run the SQL ---------------------------------------------------
 
 def header_only_csv(con: duckdb.DuckDBPyConnection, folder: Path) -> Path:
@@ -262,6 +296,7 @@ def _run_checks(sql_dirs: list[Path]) -> CheckResult:
     engine_variables = calls_variables()
     for analyzer in readable:
         problems.extend(variable_problems(analyzer, engine_variables))
+        problems.extend(write_problems(analyzer))
     con = connect(memory_limit="512MB", threads=1)
     try:
         with tempfile.TemporaryDirectory(prefix="finops-check-") as folder:

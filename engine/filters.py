@@ -23,6 +23,7 @@ import duckdb
 from .errors import FinopsError, duckdb_message
 from .paths import CALLS_SQL, FILTERS_SQL, SQL_DIR
 from .results import QueryResult, jsonable
+from .session import shared
 
 # The keys a user may filter on, in the order they are shown, and the
 # contract column each text key matches exactly.
@@ -171,7 +172,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
                                   ).fetchone()[0] else "VIEW"
     try:
         con.execute(f"ALTER {kind} calls RENAME TO calls_unfiltered")
-        con.execute(FILTERS_SQL.read_text(encoding="utf-8"))
+        con.execute(shared(FILTERS_SQL.read_text(encoding="utf-8")))
     except duckdb.Error as exc:
         raise FinopsError(f"{FILTERS_SQL}: {duckdb_message(exc)}") from None
 
@@ -183,7 +184,7 @@ def apply(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
             con.execute(f"RESET VARIABLE {name}")
         else:
             con.execute(f"SET VARIABLE {name} = ?", [value])
-    con.execute(_shared_definitions())
+    con.execute(shared(_shared_definitions()))
 
 
 def installed(con: duckdb.DuckDBPyConnection) -> bool:

@@ -12,6 +12,7 @@ reads the file directly, as the store's check.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 import weakref
@@ -22,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from . import linefix
+from .concurrent import configure, connections
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
 from .files import complete_bytes, copy_prefix
 from .paths import CALLS_SQL, EMPTY_BUDGETS, EMPTY_SUBSCRIPTIONS, FINANCE_SQL, SQL_DIR
@@ -145,19 +147,26 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
                           "check --memory-limit / FINOPS_MEMORY_LIMIT") from None
     if stop is not None:
         stop.track(con)
-    con.execute("SET TimeZone = 'UTC'")
-    # DuckDB draws a progress bar on the terminal for long queries; finops
-    # output (JSON, CSV) must stay clean.
-    con.execute("SET enable_progress_bar = false")
-    # Belt and braces behind the SQL's safe_div(): a division by zero that
-    # slips through yields NULL, never NaN or infinity.
-    for setting in ("SET ieee_floating_point_ops = false",
-                    "SET error_on_division_by_zero = false"):
-        try:
-            con.execute(setting)
-        except duckdb.Error:
-            pass  # older DuckDB: division by zero already yields NULL
+    configure(con)
     return con
+
+
+# `CREATE [OR REPLACE] TEMP` at the start of a statement's line.
+_TEMP_CREATE = re.compile(r"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?)TEMP(?:ORARY)?\s+",
+                          re.IGNORECASE | re.MULTILINE)
+
+
+def shared(sql: str) -> str:
+    """sql with its TEMP objects created in the session's database instead.
+
+    The shared definitions (calls.sql, the store's relations, the list
+    prices, finance.sql, filters.sql) say TEMP so that a user's own duckdb
+    shell keeps them out of a database file. A session's database is in
+    memory, and its objects must be seen by every connection to it: the
+    analyzers run on two at once (Session.connections). An analyzer's own
+    TEMP tables stay private to the connection it runs on.
+    """
+    return _TEMP_CREATE.sub(r"\1", sql)
 
 
 def _snapshot(path: Path, length: int, temp_dir: Path) -> Path:
@@ -251,7 +260,7 @@ def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_pa
     con.execute("SET VARIABLE csv_max_line_size = ?", [settings[1]])
     con.execute("SET VARIABLE csv_parallel = ?", [settings[2]])
     try:
-        con.execute(sql if sql is not None else CALLS_SQL.read_text(encoding="utf-8"))
+        con.execute(shared(sql if sql is not None else CALLS_SQL.read_text(encoding="utf-8")))
     except duckdb.Error as exc:
         raise read_error(shown_path, duckdb_message(exc)) from None
 
@@ -271,8 +280,8 @@ def load_list_prices(con: duckdb.DuckDBPyConnection) -> None:
     """List prices (generated from genai-prices by engine/prices.py) and each
     call at list price: small tables, read with every load, after `calls`."""
     con.execute("SET VARIABLE list_prices_dir = ?", [str(PRICES_DIR)])
-    con.execute((PRICES_DIR / "list_prices.sql").read_text(encoding="utf-8"))
-    con.execute((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8"))
+    con.execute(shared((PRICES_DIR / "list_prices.sql").read_text(encoding="utf-8")))
+    con.execute(shared((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8")))
 
 
 _INPUT_COLUMNS = {
@@ -300,7 +309,7 @@ def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.Pat
     for kind, path in paths.items():
         con.execute(f"SET VARIABLE {kind}_path = ?", [str(path)])
     try:
-        con.execute(FINANCE_SQL.read_text(encoding="utf-8"))
+        con.execute(shared(FINANCE_SQL.read_text(encoding="utf-8")))
     except duckdb.Error as exc:
         message = duckdb_message(exc)
         where = next((paths[k] for k in paths if message.startswith(f"{k} file")), FINANCE_SQL)
@@ -344,7 +353,7 @@ def refresh_ledger_for_params(con: duckdb.DuckDBPyConnection, params) -> bool:
 
 
 def store_ledger(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(ledger_section())
+    con.execute(shared(ledger_section()))
 
 
 def store_settings(settings: dict | None) -> dict:
@@ -403,9 +412,9 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
             raise NoDataError(f"no data yet: no file of {csv_arg} has a complete line; "
                               "run `finops simulate` to create data")
         stages = store_mod.calls_sql_stages()
-        con.execute(stages["prelude"])
+        con.execute(shared(stages["prelude"]))
         store.define(con)
-        con.execute(stages["views"])
+        con.execute(shared(stages["views"]))
         load_list_prices(con)
         info = source_info(con, Path(csv_arg), size_bytes=store.report.size_bytes)
         _run_finance_sql(con, subscriptions, budgets)  # as load_calls does
@@ -534,6 +543,20 @@ class Session:
     con: duckdb.DuckDBPyConnection
     source: SourceInfo
     store: object | None = None
+    stop: QueryStop | None = None  # interrupts con's queries and those of its connections()
+
+    def connections(self, count: int) -> list[duckdb.DuckDBPyConnection]:
+        """count more connections to this session's database (concurrent.connections)."""
+        made = connections(self.con, count)
+        if self.stop is not None:
+            try:
+                for con in made:
+                    self.stop.track(con)
+            except Stopped:
+                for con in made:
+                    con.close()
+                raise
+        return made
 
     def close(self) -> None:
         self.con.close()
@@ -569,7 +592,8 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
         if single_csv and (not cache or not store_has_stages()):
             # Without its stage lines calls.sql can only read a whole file.
             return Session(con, load_calls(con, csv_path, subscriptions, budgets,
-                                           require_rows=require_rows, settings=settings))
+                                           require_rows=require_rows, settings=settings),
+                           stop=stop)
 
         def scratch_connection() -> duckdb.DuckDBPyConnection:
             return connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads,
@@ -584,4 +608,4 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
         if stop is not None:
             stop.check()  # an interrupted load is a stop, not a file to complain about
         raise
-    return Session(con, source, store)
+    return Session(con, source, store, stop=stop)

@@ -43,7 +43,7 @@ from .paths import CALLS_SQL
 from .files import write_atomic
 from .sitelock import build_lock
 from .errors import FinopsError, MissingCSVError, NoDataError, folder_error
-from . import downloads, explore, statements as stmts
+from . import analyze, downloads, explore, statements as stmts
 from . import filters as flt
 from .filters import Filters
 from .results import AnalyzerResult, jsonable
@@ -417,30 +417,48 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
             except Exception as exc:  # the reports still build without the ledger
                 actions = {"error": f"the ledger of actions failed: {exc}", "total": [], "items": [],
                            "period_label": None}
-            for analyzer in analyzers:
-                check_stop()
-                t0 = time.perf_counter()
+            def run_one(con, item):
+                if isinstance(item, stmts.Kind):  # the statements' SQL is DuckDB's, on any engine
+                    return stmts.run(con, item)
+                if runner is not None:
+                    return runner.run_analyzer(item)
+                return analyze.run_analyzer(con, item)
+
+            # On DuckDB the analyzers, then the statements' SQL, run on two
+            # connections at once; each report is rendered here as it ends.
+            items = [*analyzers, *(stmts.KINDS if statements else ())]
+            ran_statements: dict[str, list] = {}
+            statement_error: Exception | None = None
+            for item, result, error, seconds in analyze.run_each(
+                    session, items, run_one, connections=1 if runner is not None else None):
+                check_stop()  # leaving the loop interrupts and waits for the other connections
+                if isinstance(item, stmts.Kind):
+                    if error is None:
+                        ran_statements[item.name] = result
+                    statement_error = statement_error or error
+                    continue
+                analyzer = item
                 try:
-                    if runner is not None:  # the scope and the previous period are DuckDB's
-                        result = runner.run_analyzer(analyzer)
-                        changes = flt.headline_changes(session.con, result.queries.get("headline"),
-                                                       before.get(analyzer.name))
-                    else:
-                        result, changes = explore.report(session.con, analyzer, scope, before)
+                    if error is not None:
+                        raise error
+                    # The scope and the previous period are DuckDB's, on any engine.
+                    changes = flt.headline_changes(session.con, result.queries.get("headline"),
+                                                   before.get(analyzer.name))
                     outcomes.append(_render_report(env, staging, result, changes, source, scope,
                                                    nav, generated_at, live, choices))
                 except Exception as exc:  # one broken analyzer must not stop the others
                     message = str(exc) if isinstance(exc, FinopsError) \
                         else f"{_shown_path(analyzer.path)}: {type(exc).__name__}: {exc}"
-                    outcomes.append(_failed(analyzer, out, public_text(message),
-                                            time.perf_counter() - t0))
+                    outcomes.append(_failed(analyzer, out, public_text(message), seconds))
             check_stop()
             if statements:
                 try:
+                    if statement_error is not None:
+                        raise statement_error
                     statement_info = stmts.write_pages(env, staging, session.con,
                                                        source=_public_source(source), scope=scope,
                                                        nav=nav, generated_at=generated_at,
-                                                       published=out)
+                                                       published=out, ran=ran_statements)
                     unchanged_pages = set(statement_info.pop("unchanged"))
                     statement_info["generated_at"] = generated_at
                 except FinopsError as exc:

@@ -156,7 +156,8 @@ def _published_digest(path: Path) -> str | None:
 
 def write_pages(env, out: Path, con: duckdb.DuckDBPyConnection, *, source: dict,
                 scope: dict, nav: list[dict], generated_at: str,
-                published: Path | None = None) -> dict:
+                published: Path | None = None,
+                ran: dict[str, list[Statement]] | None = None) -> dict:
     """Run both kinds, write every statement page and each kind's index into
     `out` (the build's staging folder; site._publish moves them into place and
     removes the pages of ids no longer there). Returns counts and seconds for
@@ -167,6 +168,8 @@ def write_pages(env, out: Path, con: duckdb.DuckDBPyConnection, *, source: dict,
     written: at thousands of customers a serve rebuild would otherwise spend
     most of its time rewriting identical pages. The digest lives in the page
     itself, so a page and its digest are replaced together, atomically.
+    ran: each kind's statements by its name, run already (beside the
+    analyzers, site.build); a kind missing there is run here, on con.
     """
     started = time.perf_counter()
     counts = {}
@@ -174,7 +177,9 @@ def write_pages(env, out: Path, con: duckdb.DuckDBPyConnection, *, source: dict,
     template = env.get_template("statement.html")
     context = context_digest(source=source, scope=scope, nav=nav)
     for kind in KINDS:
-        statements = run(con, kind)
+        statements = (ran or {}).get(kind.name)
+        if statements is None:
+            statements = run(con, kind)
         folder = out / kind.folder
         folder.mkdir(parents=True, exist_ok=True)
         for st in statements:

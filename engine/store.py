@@ -712,8 +712,10 @@ SELECT * FROM read_parquet({header});
 """
 
     def define(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Create the relations calls.sql's `views` stage reads, in con."""
-        con.execute(self.define_sql())
+        """Create the relations calls.sql's `views` stage reads, in con's database."""
+        from .session import shared
+
+        con.execute(shared(self.define_sql()))
 
 
 def _even_cut(block: bytes, start: int, quotes_odd: bool) -> int | None:

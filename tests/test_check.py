@@ -100,6 +100,12 @@ MISTAKES = [
      "the default -5 is below its minimum 1", "change the default"),
     ("SELECT model, count(*)", "SELECT 1;\nSELECT model, count(*)", 23,
      "query by_model holds 2 statements", "its own `-- query: NAME`"),
+    # Analyzers run side by side: one may not change what another reads.
+    ("CREATE OR REPLACE TEMP VIEW probe_slow", "CREATE OR REPLACE VIEW probe_slow", 9,
+     "query _slow runs `CREATE OR REPLACE ...`: an analyzer may only SELECT and create TEMP",
+     "CREATE OR REPLACE TEMP"),
+    ("-- query: _slow\n", "-- query: _gone\nDROP TABLE IF EXISTS finance_period;\n\n-- query: _slow\n",
+     9, "query _gone runs `DROP TABLE IF ...`", "must not change what another reads"),
 ]
 
 
