@@ -94,10 +94,6 @@ class QueryStop:
         self._connections: weakref.WeakSet = weakref.WeakSet()
         self._stopped = False
 
-    @property
-    def stopped(self) -> bool:
-        return self._stopped
-
     def track(self, con: duckdb.DuckDBPyConnection) -> None:
         with self._lock:
             if not self._stopped:
