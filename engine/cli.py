@@ -30,15 +30,43 @@ def user_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            _interrupted()
         except FinopsError as exc:
+            if _is_interrupt(exc):
+                _interrupted()
             for line in str(exc).splitlines() or [""]:
                 click.echo(f"error: {line}", err=True)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+        except Exception as exc:
+            if _is_interrupt(exc):
+                _interrupted()
+            raise
 
     return wrapper
+
+
+def _is_interrupt(exc: BaseException | None) -> bool:
+    """Whether exc is, or was raised while handling, a Ctrl-C that DuckDB took.
+
+    A Ctrl-C that lands inside a query ends the query, and DuckDB raises its
+    own error for it (an InterruptException, or for a script a RuntimeError
+    "Query interrupted"), which finops may have wrapped in a FinopsError."""
+    import duckdb
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (KeyboardInterrupt, duckdb.InterruptException)) or (
+                isinstance(exc, RuntimeError) and str(exc) == "Query interrupted"):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _interrupted():
+    click.echo("interrupted", err=True)
+    sys.exit(130)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

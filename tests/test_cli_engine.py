@@ -286,3 +286,47 @@ def test_simulate_refuses_a_negative_rate_and_a_damaged_plan_file(tmp_path):
     result = run("simulate", "--append", "--rows", "10", "--out", out)
     assert result.exit_code == 2 and "is damaged" in result.output
     assert "Traceback" not in result.output
+
+
+def test_what_duckdb_raises_for_a_ctrl_c_reads_as_the_interrupt():
+    """A Ctrl-C DuckDB caught: its error, bare or wrapped in a FinopsError."""
+    import click
+    import duckdb
+
+    from finops.engine import cli
+    from finops.engine.errors import FinopsError
+
+    def command(raise_it):
+        @click.command()
+        @cli.user_errors
+        def run():
+            raise_it()
+        return run
+
+    def script():
+        raise RuntimeError("Query interrupted")  # a multi-statement script's form
+
+    def wrapped():
+        try:
+            raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+        except duckdb.Error as exc:
+            raise FinopsError(f"query failed: {exc}") from None
+
+    for raise_it in (script, wrapped):
+        result = CliRunner().invoke(command(raise_it), [])
+        assert result.exit_code == 130, result.output
+        assert "interrupted" in result.output
+
+
+def test_an_error_without_ctrl_c_is_not_called_an_interrupt():
+    import click
+
+    from finops.engine import cli
+
+    @click.command()
+    @cli.user_errors
+    def broken():
+        raise RuntimeError("a real bug")
+
+    result = CliRunner().invoke(broken, [])
+    assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
