@@ -38,7 +38,7 @@ from .catalog import Analyzer, AnalyzerFileError, Problem, Query
 from .errors import FinopsError, NoDataError, duckdb_message, sql_error_line
 from .paths import CALLS_SQL, SQL_DIR
 from .results import is_numeric_type
-from .session import connect, load_calls
+from .session import TEMP_CREATE, connect, load_calls
 from .tempdir import ensure_private, private_root
 
 log = logging.getLogger(__name__)
@@ -128,9 +128,6 @@ def variable_problems(analyzer: Analyzer, engine_variables: set[str] | None = No
     return problems
 
 
-_TEMP_CREATE = re.compile(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s", re.IGNORECASE)
-
-
 def write_problems(analyzer: Analyzer) -> list[Problem]:
     """Statements that would change what other analyzers read.
 
@@ -150,7 +147,7 @@ def write_problems(analyzer: Analyzer) -> list[Problem]:
             if kind == duckdb.StatementType.SELECT:
                 continue
             code = "\n".join(_code_lines(statement.query))
-            if kind == duckdb.StatementType.CREATE and _TEMP_CREATE.match(code):
+            if kind == duckdb.StatementType.CREATE and TEMP_CREATE.match(code):
                 continue
             what = code.split(None, 3)[:3] if code.strip() else [str(kind)]
             problems.append(Problem(

@@ -15,6 +15,8 @@ use both cores.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
 
@@ -34,10 +36,13 @@ def configure(con: duckdb.DuckDBPyConnection) -> None:
             pass  # older DuckDB: division by zero already yields NULL
 
 
-def connections(con: duckdb.DuckDBPyConnection, count: int) -> list[duckdb.DuckDBPyConnection]:
+def connections(con: duckdb.DuckDBPyConnection, count: int,
+                track: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+                ) -> list[duckdb.DuckDBPyConnection]:
     """count more connections to con's database, each holding con's settings
     and variables (the filters, the store's file lists, the inputs' paths).
-    The caller closes them."""
+    track(each) as it is opened (a QueryStop's, which may refuse it); the
+    caller closes them, and on any failure none is left open."""
     variables = con.execute(
         "SELECT name, CAST(type AS VARCHAR) FROM duckdb_variables() ORDER BY name").fetchall()
     values = [(name, kind, con.execute("SELECT getvariable(?)", [name]).fetchone()[0])
@@ -47,6 +52,8 @@ def connections(con: duckdb.DuckDBPyConnection, count: int) -> list[duckdb.DuckD
         for _ in range(count):
             other = con.cursor()
             made.append(other)
+            if track is not None:
+                track(other)
             configure(other)
             for name, kind, value in values:
                 # Names are DuckDB's own identifiers; the value is bound, typed as before.

@@ -147,8 +147,9 @@ def connect(memory_limit: str | None = None, temp_dir: str | os.PathLike | None 
     return con
 
 
-# `CREATE [OR REPLACE] TEMP` at the start of a statement's line.
-_TEMP_CREATE = re.compile(r"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?)TEMP(?:ORARY)?\s+",
+# `CREATE [OR REPLACE] TEMP` at the start of a statement's line (check.py
+# reads an analyzer's statements with it too).
+TEMP_CREATE = re.compile(r"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?)TEMP(?:ORARY)?\s+",
                           re.IGNORECASE | re.MULTILINE)
 
 
@@ -162,7 +163,7 @@ def shared(sql: str) -> str:
     analyzers run on two at once (Session.connections). An analyzer's own
     TEMP tables stay private to the connection it runs on.
     """
-    return _TEMP_CREATE.sub(r"\1", sql)
+    return TEMP_CREATE.sub(r"\1", sql)
 
 
 def _snapshot(path: Path, length: int, temp_dir: Path) -> Path:
@@ -327,10 +328,10 @@ def assumption_change_query(params, assumptions) -> str | None:
     when none of params names one of assumptions. The one rule both engines
     follow to store the ledger again around an analyzer."""
     # Parameter names are identifiers (catalog.py), as in SET VARIABLE.
-    shared = [name for name in params if name in assumptions]
-    if not shared:
+    named = [name for name in params if name in assumptions]
+    if not named:
         return None
-    return "SELECT " + " OR ".join(f"assumption_changed('{name}')" for name in shared) + " AS changed"
+    return "SELECT " + " OR ".join(f"assumption_changed('{name}')" for name in named) + " AS changed"
 
 
 def refresh_ledger_for_params(con: duckdb.DuckDBPyConnection, params) -> bool:
@@ -543,16 +544,8 @@ class Session:
 
     def connections(self, count: int) -> list[duckdb.DuckDBPyConnection]:
         """count more connections to this session's database (concurrent.connections)."""
-        made = connections(self.con, count)
-        if self.stop is not None:
-            try:
-                for con in made:
-                    self.stop.track(con)
-            except Stopped:
-                for con in made:
-                    con.close()
-                raise
-        return made
+        return connections(self.con, count,
+                           track=self.stop.track if self.stop is not None else None)
 
     def close(self) -> None:
         self.con.close()

@@ -455,10 +455,10 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
                 try:
                     if statement_error is not None:
                         raise statement_error
-                    statement_info = stmts.write_pages(env, staging, session.con,
+                    statement_info = stmts.write_pages(env, staging, ran_statements,
                                                        source=_public_source(source), scope=scope,
                                                        nav=nav, generated_at=generated_at,
-                                                       published=out, ran=ran_statements)
+                                                       published=out)
                     unchanged_pages = set(statement_info.pop("unchanged"))
                     statement_info["generated_at"] = generated_at
                 except FinopsError as exc:

@@ -154,11 +154,10 @@ def _published_digest(path: Path) -> str | None:
     return found.group(1).decode("ascii") if found else None
 
 
-def write_pages(env, out: Path, con: duckdb.DuckDBPyConnection, *, source: dict,
+def write_pages(env, out: Path, ran: dict[str, list[Statement]], *, source: dict,
                 scope: dict, nav: list[dict], generated_at: str,
-                published: Path | None = None,
-                ran: dict[str, list[Statement]] | None = None) -> dict:
-    """Run both kinds, write every statement page and each kind's index into
+                published: Path | None = None) -> dict:
+    """Write every statement page of both kinds and each kind's index into
     `out` (the build's staging folder; site._publish moves them into place and
     removes the pages of ids no longer there). Returns counts and seconds for
     the manifest, and under "unchanged" the pages left as they are.
@@ -168,8 +167,8 @@ def write_pages(env, out: Path, con: duckdb.DuckDBPyConnection, *, source: dict,
     written: at thousands of customers a serve rebuild would otherwise spend
     most of its time rewriting identical pages. The digest lives in the page
     itself, so a page and its digest are replaced together, atomically.
-    ran: each kind's statements by its name, run already (beside the
-    analyzers, site.build); a kind missing there is run here, on con.
+    ran: each kind's statements by its name (run(), beside the analyzers
+    in site.build).
     """
     started = time.perf_counter()
     counts = {}
@@ -177,9 +176,7 @@ def write_pages(env, out: Path, con: duckdb.DuckDBPyConnection, *, source: dict,
     template = env.get_template("statement.html")
     context = context_digest(source=source, scope=scope, nav=nav)
     for kind in KINDS:
-        statements = (ran or {}).get(kind.name)
-        if statements is None:
-            statements = run(con, kind)
+        statements = ran[kind.name]
         folder = out / kind.folder
         folder.mkdir(parents=True, exist_ok=True)
         for st in statements:
