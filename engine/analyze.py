@@ -159,10 +159,10 @@ def checked_selection(name: str, sql_dirs=()) -> list[Analyzer]:
     return catalog.select(checked.analyzers, name)
 
 
-def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
-            query: str | None = None, memory_limit: str | None = None, subscriptions=None,
-            budgets=None, cache: bool = True, log=None) -> tuple[SourceInfo, list[AnalyzerResult]]:
-    """Run one analyzer, or `all`, on the CSV (read once), after checking it."""
+def run_selection(name: str, sql_dirs=(), query: str | None = None,
+                  params: dict | None = None) -> list[Analyzer]:
+    """run-sql's analyzers (checked_selection), with --query and --param
+    checked against them before any file is read, on either engine."""
     analyzers = checked_selection(name, sql_dirs)
     if query and len(analyzers) > 1:
         raise FinopsError("--query needs one analyzer, not `all`")
@@ -172,13 +172,26 @@ def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
         unknown = set(params) - {p for a in analyzers for p in a.params}
         if unknown:
             raise FinopsError(f"no analyzer has parameter(s) {', '.join(sorted(unknown))}")
+    return analyzers
+
+
+def own_params(analyzer: Analyzer, analyzers: list[Analyzer], params: dict | None) -> dict:
+    """The --param values analyzer is run with: every one when it runs alone
+    (resolve_params names a wrong one), else those it declares."""
+    return {k: v for k, v in (params or {}).items()
+            if len(analyzers) == 1 or k in analyzer.params}
+
+
+def run_sql(name: str, csv_path: str | os.PathLike, *, sql_dirs=(), params=None,
+            query: str | None = None, memory_limit: str | None = None, subscriptions=None,
+            budgets=None, cache: bool = True, log=None) -> tuple[SourceInfo, list[AnalyzerResult]]:
+    """Run one analyzer, or `all`, on the CSV (read once), after checking it."""
+    analyzers = run_selection(name, sql_dirs, query, params)
     session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log,
                            subscriptions=subscriptions, budgets=budgets)
     try:
         def run(con: duckdb.DuckDBPyConnection, analyzer: Analyzer) -> AnalyzerResult:
-            own = {k: v for k, v in (params or {}).items()
-                   if len(analyzers) == 1 or k in analyzer.params}
-            return run_analyzer(con, analyzer, own, only=query)
+            return run_analyzer(con, analyzer, own_params(analyzer, analyzers, params), only=query)
 
         results = []
         # A --param may store the ledger again (run_analyzer): one connection then.

@@ -776,13 +776,9 @@ def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=Non
     path that is not local (s3a://...), Spark reads and checks the CSV
     itself and DuckDB never opens it.
     """
-    from .analyze import checked_selection
+    from .analyze import own_params, run_selection
     from .session import open_session
-    analyzers = checked_selection(name, sql_dirs)
-    if query and len(analyzers) > 1:
-        raise FinopsError("--query needs one analyzer, not `all`")
-    if query:
-        analyzers[0].query(query)
+    analyzers = run_selection(name, sql_dirs, query, params)
     runner = SparkRunner(spark_session(master))
     check_translations(runner, analyzers)
     session = None
@@ -793,11 +789,9 @@ def run_sql_on_spark(name: str, csv_path, *, sql_dirs=(), params=None, query=Non
             session = open_session(csv_path, memory_limit=memory_limit, subscriptions=subscriptions,
                                    budgets=budgets, cache=cache)
             source = attach(runner, session, analyzers, subscriptions=subscriptions, budgets=budgets)
-        results = []
-        for analyzer in analyzers:
-            own = {k: v for k, v in (params or {}).items()
-                   if len(analyzers) == 1 or k in analyzer.params}
-            results.append(runner.run_analyzer(analyzer, own, only=query))
+        results = [runner.run_analyzer(analyzer, own_params(analyzer, analyzers, params),
+                                       only=query)
+                   for analyzer in analyzers]
         return source, results
     finally:
         if session is not None:

@@ -330,3 +330,15 @@ def test_an_error_without_ctrl_c_is_not_called_an_interrupt():
 
     result = CliRunner().invoke(broken, [])
     assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_an_unknown_param_for_all_is_refused_on_either_engine(env, engine):
+    """Both engines check run-sql's --query and --param the same way (one
+    function), before any file is read or Spark is started."""
+    if engine == "spark":
+        pytest.importorskip("pyspark")
+    csv, _ = env
+    result = run("run-sql", "all", "--engine", engine, "--param", "nosuch=1", "--csv", csv)
+    assert result.exit_code == 2, result.output
+    assert "no analyzer has parameter(s) nosuch" in result.output
