@@ -39,12 +39,15 @@ def configure(con: duckdb.DuckDBPyConnection) -> None:
 def connections(con: duckdb.DuckDBPyConnection, count: int,
                 track: Callable[[duckdb.DuckDBPyConnection], None] | None = None
                 ) -> list[duckdb.DuckDBPyConnection]:
-    """count more connections to con's database, each holding con's settings
-    and variables (the filters, the store's file lists, the inputs' paths).
+    """count more connections to con's database, each holding con's settings,
+    search path and variables (the filters, the store's file lists, the
+    inputs' paths).
     track(each) as it is opened (a QueryStop's, which may refuse it); the
     caller closes them, and on any failure none is left open."""
     variables = con.execute(
         "SELECT name, CAST(type AS VARCHAR) FROM duckdb_variables() ORDER BY name").fetchall()
+    # Where unqualified names are looked up (the store's cached tables: finance_cache.py).
+    search_path = con.execute("SELECT current_setting('search_path')").fetchone()[0]
     values = [(name, kind, con.execute("SELECT getvariable(?)", [name]).fetchone()[0])
               for name, kind in variables]
     made = []
@@ -55,6 +58,8 @@ def connections(con: duckdb.DuckDBPyConnection, count: int,
             if track is not None:
                 track(other)
             configure(other)
+            if search_path:
+                other.execute("SET search_path = '" + search_path.replace("'", "''") + "'")
             for name, kind, value in values:
                 # Names are DuckDB's own identifiers; the value is bound, typed as before.
                 if value is None:

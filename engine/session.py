@@ -273,12 +273,16 @@ def read_error(shown_path, message: str) -> FinopsError:
     return FinopsError(f"{shown_path}: cannot read the CSV: {message}")
 
 
-def load_list_prices(con: duckdb.DuckDBPyConnection) -> None:
+def load_list_prices(con: duckdb.DuckDBPyConnection, store=None) -> None:
     """List prices (generated from genai-prices by engine/prices.py) and each
-    call at list price: small tables, read with every load, after `calls`."""
+    call at list price: small tables, read with every load, after `calls`.
+    store: as for _run_finance_sql."""
+    from . import finance_cache
+
     con.execute("SET VARIABLE list_prices_dir = ?", [str(PRICES_DIR)])
     con.execute(shared((PRICES_DIR / "list_prices.sql").read_text(encoding="utf-8")))
-    con.execute(shared((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8")))
+    finance_cache.run(con, shared((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8")),
+                      store, {}, "list_prices")
 
 
 _INPUT_COLUMNS = {
@@ -299,14 +303,20 @@ def _input_path(kind: str, given, empty: Path) -> Path:
 
 
 def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.PathLike | None,
-                     budgets: str | os.PathLike | None = None) -> None:
-    """Revenue by day, budgets, the alert policy and the ledger (sql/finance.sql)."""
+                     budgets: str | os.PathLike | None = None, store=None) -> None:
+    """Revenue by day, budgets, the alert policy and the ledger (sql/finance.sql).
+
+    store: the calls store the session reads; its tables then come from the
+    store's cache when nothing they follow from changed (finance_cache.py)."""
+    from . import finance_cache
+
     paths = {"subscriptions": _input_path("subscriptions", subscriptions, EMPTY_SUBSCRIPTIONS),
              "budgets": _input_path("budgets", budgets, EMPTY_BUDGETS)}
     for kind, path in paths.items():
         con.execute(f"SET VARIABLE {kind}_path = ?", [str(path)])
     try:
-        con.execute(shared(FINANCE_SQL.read_text(encoding="utf-8")))
+        finance_cache.run(con, shared(FINANCE_SQL.read_text(encoding="utf-8")), store, paths,
+                          "finance")
     except duckdb.Error as exc:
         message = duckdb_message(exc)
         where = next((paths[k] for k in paths if message.startswith(f"{k} file")), FINANCE_SQL)
@@ -412,9 +422,9 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
         con.execute(shared(stages["prelude"]))
         store.define(con)
         con.execute(shared(stages["views"]))
-        load_list_prices(con)
+        load_list_prices(con, store)
         info = source_info(con, Path(csv_arg), size_bytes=store.report.size_bytes)
-        _run_finance_sql(con, subscriptions, budgets)  # as load_calls does
+        _run_finance_sql(con, subscriptions, budgets, store)  # as load_calls does
     except duckdb.Error as exc:
         store.close()
         raise FinopsError(f"{csv_arg}: cannot read the store: {duckdb_message(exc)}; "

@@ -1,0 +1,173 @@
+"""The tables sql/finance.sql and the list prices derive from the calls, kept in the store.
+
+sql/finance.sql (revenue by day, the alert policy, the agent runs, the
+levers and the ledger of actions) and the calls at list price are the same
+work on every load of unchanged calls: about 0.5 s at 50 MB, 1.7 s at 500
+MB, 20 s at 5 GB. Once a load finds the store already up to date, their
+tables are written to `<name>.duckdb` in the store folder with the key of
+everything they were computed from. A later load with the same key copies
+them back instead of computing them; the views, macros and checks are still
+created by the files' own statements. Any difference in the key (the stored
+calls, calls.sql, finance.sql, the list prices, the subscriptions and budgets
+files, the calls.sql settings, the code that runs them, DuckDB or finops)
+computes afresh: never a stale answer.
+
+A load that ingested new bytes does not write the file (the live demo, whose
+file grows between builds, would pay the write on every build for nothing).
+Like the segments, the file is a cache: deleting it changes nothing but time.
+FINOPS_CACHE_TABLES=0 turns it off (the benchmarks time both ways).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import duckdb
+import xxhash
+
+from .paths import CALLS_SQL, FINANCE_SQL, SQL_DIR
+
+_ALIAS = "finops_finance_cache"
+_KEY_TABLE = "finops_cache_key"
+_TABLE = re.compile(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+AS\b",
+                    re.IGNORECASE)
+_COMMENT = re.compile(r"^\s*--[^\n]*\n", re.MULTILINE)
+# What finance.sql reads besides `calls` and the input files: the list prices.
+_PRICES_DIR = SQL_DIR / "prices"
+
+
+def _statements(sql: str) -> list[tuple[str, str | None]]:
+    """(statement, the table it creates or None), in order."""
+    out = []
+    for st in duckdb.extract_statements(sql):
+        made = _TABLE.match(_COMMENT.sub("", st.query)) if st.type == duckdb.StatementType.CREATE \
+            else None
+        out.append((st.query, made.group(1) if made else None))
+    return out
+
+
+def enabled() -> bool:
+    """False when FINOPS_CACHE_TABLES=0: every load computes the tables (and writes none)."""
+    return os.environ.get("FINOPS_CACHE_TABLES", "1").strip() != "0"
+
+
+def cache_key(store, inputs: dict[str, Path]) -> str:
+    """What finance.sql's tables follow from, as one hash."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .store import STORE_FORMAT
+
+    try:
+        finops_version = version("finops")
+    except PackageNotFoundError:
+        finops_version = "?"
+    h = xxhash.xxh3_128()
+    # The stored calls: each unit's identity, its ingested bytes' hash and its
+    # segments (not the still-since times, which change with no new byte).
+    units = [{k: v for k, v in asdict(u).items() if not k.startswith("still_")}
+             for u in store.units]
+    h.update(json.dumps({"units": units, "settings": store._settings_key(),
+                         "format": STORE_FORMAT, "duckdb": duckdb.__version__,
+                         "finops": finops_version}, sort_keys=True).encode())
+    sources = [CALLS_SQL, FINANCE_SQL, *sorted(p for p in _PRICES_DIR.iterdir() if p.is_file()),
+               Path(__file__), Path(__file__).with_name("session.py")]
+    for path in [*(p for p in sources if p.is_file()), *(inputs[k] for k in sorted(inputs))]:
+        h.update(str(path.name).encode() + b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, store, inputs: dict[str, Path],
+        name: str) -> None:
+    """Run sql in con, its tables read from the store's cache `name` when its
+    key matches; write that cache when the store took no new bytes.
+    store None (a file read directly) or a throwaway store: just run it."""
+    if store is None or getattr(store, "scratch", True) or not enabled():
+        con.execute(sql)
+        return
+    key = cache_key(store, inputs)
+    path = Path(store.dir) / f"{name}.duckdb"
+    statements = _statements(sql)
+    if _attach(con, statements, path, key, f"{_ALIAS}_{name}"):
+        return
+    con.execute(sql)
+    # The input files hashed again: one changed during the run leaves no cache behind.
+    if store.report.new_bytes == 0 and cache_key(store, inputs) == key:
+        _write(con, [table for _, table in statements if table], path, key)
+
+
+def _attach(con: duckdb.DuckDBPyConnection, statements, path: Path, key: str,
+            alias: str) -> bool:
+    """Attach the cache at path (read-only, for the connection's life) behind
+    con's own tables on its search path, and run sql's other statements (its
+    views, macros and checks), when the cache holds every table under key.
+
+    The cached tables are read where they lie, not copied: a later CREATE OR
+    REPLACE of one (the ledger stored again for a --param, a filtered build)
+    makes a table of the session's own database, found first.
+    """
+    if not path.is_file():
+        return False
+    try:
+        con.execute(f"ATTACH {_quote(path)} AS {alias} (READ_ONLY)")
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error:
+        return False  # damaged, or written by another DuckDB: computed afresh
+    before = con.execute("SELECT current_setting('search_path')").fetchone()[0]
+    try:
+        stored = con.execute(f"SELECT key FROM {alias}.{_KEY_TABLE}").fetchone()
+        held = {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]).fetchall()}
+        if stored is None or stored[0] != key or not {t for _, t in statements if t} <= held:
+            raise LookupError
+        path_now = ",".join(p for p in (before or "memory.main", f"{alias}.main") if p)
+        con.execute(f"SET search_path = {_quote(path_now)}")
+        for query, table in statements:
+            if table is None:
+                con.execute(query)
+        return True
+    except (duckdb.Error, LookupError) as exc:
+        # The caller computes every statement (each a CREATE OR REPLACE).
+        con.execute(f"SET search_path = {_quote(before)}")
+        con.execute(f"DETACH {alias}")
+        if isinstance(exc, duckdb.InterruptException):
+            raise
+        return False
+
+
+def _write(con: duckdb.DuckDBPyConnection, tables: list[str], path: Path, key: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # DuckDB creates the database file itself
+    alias = f"{_ALIAS}_new"
+    try:
+        con.execute(f"ATTACH {_quote(Path(tmp))} AS {alias}")
+        try:
+            for name in tables:
+                con.execute(f"CREATE TABLE {alias}.{name} AS SELECT * FROM {name}")
+            con.execute(f"CREATE TABLE {alias}.{_KEY_TABLE} AS SELECT CAST(? AS VARCHAR) AS key",
+                        [key])
+        finally:
+            con.execute(f"DETACH {alias}")
+        os.replace(tmp, path)  # readers see the old file or the new one, whole
+    except duckdb.InterruptException:
+        raise
+    except (duckdb.Error, OSError):
+        pass  # a cache: the next load computes the tables again
+    finally:
+        for leftover in (tmp, f"{tmp}.wal"):
+            try:
+                os.unlink(leftover)
+            except OSError:
+                pass
+
+
+def _quote(text) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
