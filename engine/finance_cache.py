@@ -24,6 +24,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from dataclasses import asdict
 from pathlib import Path
 
@@ -84,10 +85,12 @@ def cache_key(store, inputs: dict[str, Path]) -> str:
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, store, inputs: dict[str, Path],
-        name: str) -> None:
+        name: str, track=None) -> None:
     """Run sql in con, its tables read from the store's cache `name` when its
-    key matches; write that cache when the store took no new bytes.
-    store None (a file read directly) or a throwaway store: just run it."""
+    key matches; else computed, and written to that cache (by a thread, while
+    the analyzers run) when the store took no new bytes.
+    store None (a file read directly) or a throwaway store: just run it.
+    track: a QueryStop's track(), for the writer's connection."""
     if store is None or getattr(store, "scratch", True) or not enabled():
         con.execute(sql)
         return
@@ -98,8 +101,13 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, store, inputs: dict[str, Path]
         return
     con.execute(sql)
     # The input files hashed again: one changed during the run leaves no cache behind.
-    if store.report.new_bytes == 0 and cache_key(store, inputs) == key:
-        _write(con, [table for _, table in statements if table], path, key)
+    tables = [table for _, table in statements if table]
+    if tables and store.report.new_bytes == 0 and cache_key(store, inputs) == key:
+        writer = _begin_write(con, tables, path, key, f"{_ALIAS}_new_{name}", track)
+        if writer is not None:
+            thread = threading.Thread(target=writer, name=f"finops-cache-{name}", daemon=True)
+            thread.start()
+            store.writers.append(thread)
 
 
 def _attach(con: duckdb.DuckDBPyConnection, statements, path: Path, key: str,
@@ -142,31 +150,64 @@ def _attach(con: duckdb.DuckDBPyConnection, statements, path: Path, key: str,
         return False
 
 
-def _write(con: duckdb.DuckDBPyConnection, tables: list[str], path: Path, key: str) -> None:
+def _begin_write(con: duckdb.DuckDBPyConnection, tables: list[str], path: Path, key: str,
+                 alias: str, track=None):
+    """Start writing tables to a new cache file; return the rest of the work
+    (a function for a thread), or None when the file cannot be started.
+
+    The copy is one transaction whose snapshot is taken here, before this
+    returns: a table stored again later (the ledger for a --param, a filter)
+    is never what the file holds under this key.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     os.unlink(tmp)  # DuckDB creates the database file itself
-    alias = f"{_ALIAS}_new"
+    tmp = Path(tmp)
+    writer = con.cursor()
     try:
-        con.execute(f"ATTACH {_quote(Path(tmp))} AS {alias}")
+        if track is not None:
+            track(writer)
+        writer.execute(f"ATTACH {_quote(tmp)} AS {alias}")
+        writer.execute("BEGIN TRANSACTION")
+        # The session's database joins the transaction now: its snapshot is fixed.
+        writer.execute(f"SELECT count(*) FROM memory.main.{tables[0]}").fetchall()
+    except duckdb.Error:
+        _discard(writer, alias, tmp)
+        return None
+
+    def finish() -> None:
         try:
-            for name in tables:
-                con.execute(f"CREATE TABLE {alias}.{name} AS SELECT * FROM {name}")
-            con.execute(f"CREATE TABLE {alias}.{_KEY_TABLE} AS SELECT CAST(? AS VARCHAR) AS key",
-                        [key])
-        finally:
-            con.execute(f"DETACH {alias}")
-        os.replace(tmp, path)  # readers see the old file or the new one, whole
-    except duckdb.InterruptException:
-        raise
-    except (duckdb.Error, OSError):
-        pass  # a cache: the next load computes the tables again
-    finally:
-        for leftover in (tmp, f"{tmp}.wal"):
-            try:
-                os.unlink(leftover)
-            except OSError:
-                pass
+            for table in tables:
+                writer.execute(f"CREATE TABLE {alias}.{table} AS SELECT * FROM memory.main.{table}")
+            writer.execute(f"CREATE TABLE {alias}.{_KEY_TABLE} AS SELECT CAST(? AS VARCHAR) AS key",
+                           [key])
+            writer.execute("COMMIT")
+            writer.execute(f"DETACH {alias}")
+            os.replace(tmp, path)  # readers see the old file or the new one, whole
+            writer.close()
+        except (duckdb.Error, OSError):  # interrupted, or no room: the next load computes again
+            _discard(writer, alias, tmp)
+
+    return finish
+
+
+def _discard(writer: duckdb.DuckDBPyConnection, alias: str, tmp: Path) -> None:
+    for statement in ("ROLLBACK", f"DETACH {alias}"):
+        try:
+            writer.execute(statement)
+        except duckdb.Error:
+            pass
+    writer.close()
+    for leftover in (tmp, Path(f"{tmp}.wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def wait(store) -> None:
+    """Wait for the cache files this store's loads are writing (before their connection closes)."""
+    for thread in getattr(store, "writers", ()):
+        thread.join()
+    if store is not None and hasattr(store, "writers"):
+        store.writers.clear()
 
 
 def _quote(text) -> str:

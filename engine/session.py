@@ -273,16 +273,16 @@ def read_error(shown_path, message: str) -> FinopsError:
     return FinopsError(f"{shown_path}: cannot read the CSV: {message}")
 
 
-def load_list_prices(con: duckdb.DuckDBPyConnection, store=None) -> None:
+def load_list_prices(con: duckdb.DuckDBPyConnection, store=None, track=None) -> None:
     """List prices (generated from genai-prices by engine/prices.py) and each
     call at list price: small tables, read with every load, after `calls`.
-    store: as for _run_finance_sql."""
+    store, track: as for _run_finance_sql."""
     from . import finance_cache
 
     con.execute("SET VARIABLE list_prices_dir = ?", [str(PRICES_DIR)])
     con.execute(shared((PRICES_DIR / "list_prices.sql").read_text(encoding="utf-8")))
     finance_cache.run(con, shared((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8")),
-                      store, {}, "list_prices")
+                      store, {}, "list_prices", track)
 
 
 _INPUT_COLUMNS = {
@@ -303,11 +303,13 @@ def _input_path(kind: str, given, empty: Path) -> Path:
 
 
 def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.PathLike | None,
-                     budgets: str | os.PathLike | None = None, store=None) -> None:
+                     budgets: str | os.PathLike | None = None, store=None,
+                     track=None) -> None:
     """Revenue by day, budgets, the alert policy and the ledger (sql/finance.sql).
 
     store: the calls store the session reads; its tables then come from the
-    store's cache when nothing they follow from changed (finance_cache.py)."""
+    store's cache when nothing they follow from changed (finance_cache.py).
+    track: a QueryStop's track(), for the connection that writes that cache."""
     from . import finance_cache
 
     paths = {"subscriptions": _input_path("subscriptions", subscriptions, EMPTY_SUBSCRIPTIONS),
@@ -316,7 +318,7 @@ def _run_finance_sql(con: duckdb.DuckDBPyConnection, subscriptions: str | os.Pat
         con.execute(f"SET VARIABLE {kind}_path = ?", [str(path)])
     try:
         finance_cache.run(con, shared(FINANCE_SQL.read_text(encoding="utf-8")), store, paths,
-                          "finance")
+                          "finance", track)
     except duckdb.Error as exc:
         message = duckdb_message(exc)
         where = next((paths[k] for k in paths if message.startswith(f"{k} file")), FINANCE_SQL)
@@ -392,7 +394,7 @@ def read_calls_range(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path
 def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike,
                       connect_fn, *, persistent: bool = True, log=None,
                       require_rows: bool = True, settings: dict | None = None,
-                      subscriptions=None, budgets=None):
+                      subscriptions=None, budgets=None, track=None):
     """Define `calls` and friends in con from the store; return (SourceInfo, store).
 
     The store is brought up to date (only new bytes are parsed), then
@@ -422,9 +424,9 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
         con.execute(shared(stages["prelude"]))
         store.define(con)
         con.execute(shared(stages["views"]))
-        load_list_prices(con, store)
+        load_list_prices(con, store, track)
         info = source_info(con, Path(csv_arg), size_bytes=store.report.size_bytes)
-        _run_finance_sql(con, subscriptions, budgets, store)  # as load_calls does
+        _run_finance_sql(con, subscriptions, budgets, store, track)  # as load_calls does
     except duckdb.Error as exc:
         store.close()
         raise FinopsError(f"{csv_arg}: cannot read the store: {duckdb_message(exc)}; "
@@ -558,6 +560,10 @@ class Session:
                            track=self.stop.track if self.stop is not None else None)
 
     def close(self) -> None:
+        if self.store is not None:
+            from .finance_cache import wait
+
+            wait(self.store)  # before the connection its writers use closes
         self.con.close()
         if self.store is not None:
             self.store.close()
@@ -601,7 +607,8 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
         source, store = load_calls_cached(con, csv_path, scratch_connection,
                                           persistent=cache, log=log,
                                           require_rows=require_rows, settings=settings,
-                                          subscriptions=subscriptions, budgets=budgets)
+                                          subscriptions=subscriptions, budgets=budgets,
+                                          track=stop.track if stop is not None else None)
     except BaseException:
         con.close()
         if stop is not None:

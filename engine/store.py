@@ -264,6 +264,7 @@ class CallsStore:
         self._lock_fd: int | None = None
         self.report = StoreReport()
         self.scratch = False  # a throwaway store: deleted on close
+        self.writers: list = []  # threads writing cached tables (finance_cache.py)
 
     # locking
     def _lock(self, mode: int) -> None:
@@ -276,6 +277,9 @@ class CallsStore:
             fcntl.flock(self._lock_fd, mode)
 
     def close(self) -> None:
+        from .finance_cache import wait
+
+        wait(self)  # the cached tables being written read the session's connection
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the lock
             self._lock_fd = None

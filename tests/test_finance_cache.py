@@ -120,3 +120,22 @@ def test_a_param_that_changes_an_assumption_stores_the_ledger_over_the_cache(cal
     assert dumps([r.to_json() for r in cached]) == dumps([r.to_json() for r in direct])
     # and the stored ledger is back to the defaults for the next analyzer
     assert run_all(calls) == run_all(calls, cache=False)
+
+
+def test_the_written_tables_are_those_of_the_defaults_even_when_a_param_stores_the_ledger_again(
+        calls):
+    """The cache is written by a thread while the analyzers run; a --param that
+    stores the ledger again right away must not reach the file (its snapshot
+    is taken before the analyzers start)."""
+    run_all(calls)  # ingests: nothing written
+    params = {"target_cache_hit_pct": "95", "commitment_discount_pct": "45"}
+    _, with_params = analyzer_json("optimization", calls, params=params)
+    assert cache_file(calls).exists()  # written during that run
+    assert with_params == analyzer_json("optimization", calls, params=params, cache=False)[1]
+    assert where_agent_runs(calls) != "memory"
+    assert run_all(calls) == run_all(calls, cache=False)
+
+
+def analyzer_json(name, path, **kwargs):
+    source, results = analyze.run_sql(name, path, **kwargs)
+    return source, dumps([r.to_json() for r in results])
