@@ -5,9 +5,10 @@ levers and the ledger of actions) and the calls at list price are the same
 work on every load of unchanged calls: about 0.5 s at 50 MB, 1.7 s at 500
 MB, 20 s at 5 GB. Once a load finds the store already up to date, their
 tables are written to `<name>.duckdb` in the store folder with the key of
-everything they were computed from. A later load with the same key copies
-them back instead of computing them; the views, macros and checks are still
-created by the files' own statements. Any difference in the key (the stored
+everything they were computed from (by a thread, while the analyzers run).
+A later load with the same key attaches that file read-only and reads the
+tables where they lie instead of computing them; the views, macros and
+checks are still created by the files' own statements. Any difference in the key (the stored
 calls, calls.sql, finance.sql, the list prices, the subscriptions and budgets
 files, the calls.sql settings, the code that runs them, DuckDB or finops)
 computes afresh: never a stale answer.
@@ -31,15 +32,13 @@ from pathlib import Path
 import duckdb
 import xxhash
 
-from .paths import CALLS_SQL, FINANCE_SQL, SQL_DIR
+from .paths import CALLS_SQL, FINANCE_SQL
 
 _ALIAS = "finops_finance_cache"
 _KEY_TABLE = "finops_cache_key"
 _TABLE = re.compile(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+AS\b",
                     re.IGNORECASE)
 _COMMENT = re.compile(r"^\s*--[^\n]*\n", re.MULTILINE)
-# What finance.sql reads besides `calls` and the input files: the list prices.
-_PRICES_DIR = SQL_DIR / "prices"
 
 
 def _statements(sql: str) -> list[tuple[str, str | None]]:
@@ -61,6 +60,7 @@ def cache_key(store, inputs: dict[str, Path]) -> str:
     """What finance.sql's tables follow from, as one hash."""
     from importlib.metadata import PackageNotFoundError, version
 
+    from .session import PRICES_DIR  # what finance.sql reads besides the calls and inputs
     from .store import STORE_FORMAT
 
     try:
@@ -75,7 +75,7 @@ def cache_key(store, inputs: dict[str, Path]) -> str:
     h.update(json.dumps({"units": units, "settings": store._settings_key(),
                          "format": STORE_FORMAT, "duckdb": duckdb.__version__,
                          "finops": finops_version}, sort_keys=True).encode())
-    sources = [CALLS_SQL, FINANCE_SQL, *sorted(p for p in _PRICES_DIR.iterdir() if p.is_file()),
+    sources = [CALLS_SQL, FINANCE_SQL, *sorted(p for p in PRICES_DIR.iterdir() if p.is_file()),
                Path(__file__), Path(__file__).with_name("session.py")]
     for path in [*(p for p in sources if p.is_file()), *(inputs[k] for k in sorted(inputs))]:
         h.update(str(path.name).encode() + b"\0")

@@ -139,3 +139,11 @@ def test_the_written_tables_are_those_of_the_defaults_even_when_a_param_stores_t
 def analyzer_json(name, path, **kwargs):
     source, results = analyze.run_sql(name, path, **kwargs)
     return source, dumps([r.to_json() for r in results])
+
+
+def test_finops_cache_tables_0_computes_every_time_and_writes_nothing(calls, monkeypatch):
+    monkeypatch.setenv("FINOPS_CACHE_TABLES", "0")
+    run_all(calls)
+    run_all(calls)
+    assert not cache_file(calls).exists()
+    assert where_agent_runs(calls) == "memory"
