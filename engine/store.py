@@ -674,10 +674,13 @@ class CallsStore:
             unit.segments[i:i + 2] = [merged]
 
     def _sweep(self) -> None:
-        """Delete segment files the manifest no longer names (we hold the exclusive lock)."""
+        """Delete segment files the manifest no longer names, and cached tables a
+        killed process left half-written (we hold the exclusive lock: no load
+        is writing them now, finance_cache.py writes under a shared one)."""
         wanted = {self._file(s, k).name for u in self.units for s in u.segments for k in _KINDS}
         for p in self.dir.iterdir():
-            if p.name.endswith(".parquet") and p.name not in wanted:
+            if ((p.name.endswith(".parquet") and p.name not in wanted)
+                    or re.fullmatch(r"\..+\.duckdb\..+\.tmp(\.wal)?", p.name)):
                 p.unlink(missing_ok=True)
 
     # reading

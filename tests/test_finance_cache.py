@@ -147,3 +147,16 @@ def test_finops_cache_tables_0_computes_every_time_and_writes_nothing(calls, mon
     run_all(calls)
     assert not cache_file(calls).exists()
     assert where_agent_runs(calls) == "memory"
+
+
+def test_a_half_written_cache_left_by_a_killed_process_is_swept(calls):
+    from finops import simulator
+
+    run_all(calls)
+    folder = cache_file(calls).parent
+    left = [folder / ".finance.duckdb.abc123.tmp", folder / ".finance.duckdb.abc123.tmp.wal"]
+    for path in left:
+        path.write_bytes(b"half")
+    simulator.simulate(calls, append=True, rows=50)  # the next load takes the exclusive lock
+    run_all(calls)
+    assert not any(path.exists() for path in left)
