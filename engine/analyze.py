@@ -210,9 +210,10 @@ def adhoc_query(sql: str, csv_path: str | os.PathLike, memory_limit: str | None 
     """Run one ad-hoc statement against the calls views."""
     if not sql.strip():
         raise FinopsError('give a query, e.g. finops sql "SELECT count(*) FROM calls"')
-    # No valid row is no reason to hide calls_rejected and data_quality.
+    # No valid row is no reason to hide calls_rejected and data_quality. The
+    # user's SQL sees the plain catalog (no table cache attached behind it).
     session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log,
-                           require_rows=False)
+                           require_rows=False, cache_tables=False)
     try:
         try:
             cursor = session.con.execute(sql)

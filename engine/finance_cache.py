@@ -4,14 +4,16 @@ sql/finance.sql (revenue by day, the alert policy, the agent runs, the
 levers and the ledger of actions) and the calls at list price are the same
 work on every load of unchanged calls: about 0.5 s at 50 MB, 1.7 s at 500
 MB, 20 s at 5 GB. Once a load finds the store already up to date, their
-tables are written to `<name>.duckdb` in the store folder with the key of
-everything they were computed from (by a thread, while the analyzers run).
+tables are written to `<name>-<key>.duckdb` in the store folder with the key
+of everything they were computed from (by a thread, while the analyzers
+run; the two newest files of each name are kept).
 A later load with the same key attaches that file read-only and reads the
 tables where they lie instead of computing them; the views, macros and
 checks are still created by the files' own statements. Any difference in the key (the stored
-calls, calls.sql, finance.sql, the list prices, the subscriptions and budgets
-files, the calls.sql settings, the code that runs them, DuckDB or finops)
-computes afresh: never a stale answer.
+calls, the SQL text run, calls.sql, the list prices, the subscriptions and
+budgets files, the calls.sql settings, the engine's code as imported, DuckDB
+or finops) computes afresh: never a stale answer. Ad-hoc queries (`finops
+sql`) neither read nor write it: their catalog stays the plain one.
 
 A load that ingested new bytes does not write the file (the live demo, whose
 file grows between builds, would pay the write on every build for nothing).
@@ -24,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import tempfile
 import threading
 from dataclasses import asdict
@@ -32,7 +35,8 @@ from pathlib import Path
 import duckdb
 import xxhash
 
-from .paths import CALLS_SQL, FINANCE_SQL
+from .concurrent import configure
+from .paths import CALLS_SQL
 
 _ALIAS = "finops_finance_cache"
 _KEY_TABLE = "finops_cache_key"
@@ -56,11 +60,23 @@ def enabled() -> bool:
     return os.environ.get("FINOPS_CACHE_TABLES", "1").strip() != "0"
 
 
-def cache_key(store, inputs: dict[str, Path]) -> str:
-    """What finance.sql's tables follow from, as one hash."""
+def _code_hash() -> str:
+    """The engine's Python as this process imported it (a long-running `serve`
+    keeps its code after the files change: its tables are keyed by what ran)."""
+    h = xxhash.xxh3_128()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+_CODE = _code_hash()
+
+
+def cache_key(store, inputs: dict[str, Path], sql: str) -> str:
+    """What the tables of sql (the text run) follow from, as one hash."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from .session import PRICES_DIR  # what finance.sql reads besides the calls and inputs
+    from .session import PRICES_DIR  # the list prices, read by both
     from .store import STORE_FORMAT
 
     try:
@@ -74,10 +90,10 @@ def cache_key(store, inputs: dict[str, Path]) -> str:
              for u in store.units]
     h.update(json.dumps({"units": units, "settings": store._settings_key(),
                          "format": STORE_FORMAT, "duckdb": duckdb.__version__,
-                         "finops": finops_version}, sort_keys=True).encode())
-    sources = [CALLS_SQL, FINANCE_SQL, *sorted(p for p in PRICES_DIR.iterdir() if p.is_file()),
-               Path(__file__), Path(__file__).with_name("session.py")]
-    for path in [*(p for p in sources if p.is_file()), *(inputs[k] for k in sorted(inputs))]:
+                         "finops": finops_version, "code": _CODE}, sort_keys=True).encode())
+    h.update(sql.encode() + b"\0")
+    sources = [CALLS_SQL, *sorted(p for p in PRICES_DIR.iterdir() if p.is_file())]
+    for path in [*sources, *(inputs[k] for k in sorted(inputs))]:
         h.update(str(path.name).encode() + b"\0")
         h.update(path.read_bytes())
         h.update(b"\0")
@@ -89,25 +105,26 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, store, inputs: dict[str, Path]
     """Run sql in con, its tables read from the store's cache `name` when its
     key matches; else computed, and written to that cache (by a thread, while
     the analyzers run) when the store took no new bytes.
-    store None (a file read directly) or a throwaway store: just run it.
-    track: a QueryStop's track(), for the writer's connection."""
+    store None (a file read directly, an ad-hoc query) or a throwaway store:
+    just run it. track: a QueryStop's track(), for the writer's connection."""
     if store is None or getattr(store, "scratch", True) or not enabled():
         con.execute(sql)
         return
-    key = cache_key(store, inputs)
-    path = Path(store.dir) / f"{name}.duckdb"
+    key = cache_key(store, inputs, sql)
+    # One file per key, the two newest kept: runs that alternate between two
+    # sets of inputs (with and without --subscriptions) both stay cached.
+    path = Path(store.dir) / f"{name}-{key[:16]}.duckdb"
     statements = _statements(sql)
     if _attach(con, statements, path, key, f"{_ALIAS}_{name}"):
         return
     con.execute(sql)
     # The input files hashed again: one changed during the run leaves no cache behind.
     tables = [table for _, table in statements if table]
-    if tables and store.report.new_bytes == 0 and cache_key(store, inputs) == key:
-        writer = _begin_write(con, tables, path, key, f"{_ALIAS}_new_{name}", track)
-        if writer is not None:
-            thread = threading.Thread(target=writer, name=f"finops-cache-{name}", daemon=True)
-            thread.start()
-            store.writers.append(thread)
+    if tables and store.report.new_bytes == 0 and cache_key(store, inputs, sql) == key:
+        write = _begin_write(con, tables, path, key, f"{_ALIAS}_new_{name}", track)
+        if write is not None:
+            write.thread.start()
+            store.writers.append(write)
 
 
 def _attach(con: duckdb.DuckDBPyConnection, statements, path: Path, key: str,
@@ -150,10 +167,24 @@ def _attach(con: duckdb.DuckDBPyConnection, statements, path: Path, key: str,
         return False
 
 
+class _Write:
+    """A cache file being written: its thread and the connection it uses."""
+
+    def __init__(self, writer: duckdb.DuckDBPyConnection, work, name: str) -> None:
+        self.writer = writer
+        self.thread = threading.Thread(target=work, name=f"finops-cache-{name}", daemon=True)
+
+    def interrupt(self) -> None:
+        try:
+            self.writer.interrupt()
+        except duckdb.Error:
+            pass  # closed meanwhile: it has ended
+
+
 def _begin_write(con: duckdb.DuckDBPyConnection, tables: list[str], path: Path, key: str,
-                 alias: str, track=None):
-    """Start writing tables to a new cache file; return the rest of the work
-    (a function for a thread), or None when the file cannot be started.
+                 alias: str, track=None) -> _Write | None:
+    """Start writing tables to a new cache file; the rest of the work is the
+    returned _Write's thread (None when the file cannot be started).
 
     The copy is one transaction whose snapshot is taken here, before this
     returns: a table stored again later (the ledger for a --param, a filter)
@@ -167,6 +198,7 @@ def _begin_write(con: duckdb.DuckDBPyConnection, tables: list[str], path: Path, 
     try:
         if track is not None:
             track(writer)
+        configure(writer)
         writer.execute(f"ATTACH {_quote(tmp)} AS {alias}")
         writer.execute("BEGIN TRANSACTION")
         # The session's database joins the transaction now: its snapshot is fixed.
@@ -185,10 +217,20 @@ def _begin_write(con: duckdb.DuckDBPyConnection, tables: list[str], path: Path, 
             writer.execute(f"DETACH {alias}")
             os.replace(tmp, path)  # readers see the old file or the new one, whole
             writer.close()
-        except (duckdb.Error, OSError):  # interrupted, or no room: the next load computes again
+            _prune(path)
+        except BaseException:  # interrupted, or no room: the next load computes again
             _discard(writer, alias, tmp)
 
-    return finish
+    return _Write(writer, finish, path.stem)
+
+
+def _prune(path: Path) -> None:
+    """Keep the two newest cache files of path's kind (an attached one stays readable)."""
+    kind = path.name.rsplit("-", 1)[0]
+    files = sorted(path.parent.glob(f"{kind}-*.duckdb"), key=lambda p: p.stat().st_mtime_ns,
+                   reverse=True)
+    for old in files[2:]:
+        old.unlink(missing_ok=True)
 
 
 def _discard(writer: duckdb.DuckDBPyConnection, alias: str, tmp: Path) -> None:
@@ -203,11 +245,21 @@ def _discard(writer: duckdb.DuckDBPyConnection, alias: str, tmp: Path) -> None:
 
 
 def wait(store) -> None:
-    """Wait for the cache files this store's loads are writing (before their connection closes)."""
-    for thread in getattr(store, "writers", ()):
-        thread.join()
-    if store is not None and hasattr(store, "writers"):
-        store.writers.clear()
+    """Wait for the cache files this store's loads are writing, before the
+    connection they read closes. Called while an error or Ctrl-C is on its
+    way out, or interrupted itself, it interrupts the write instead (the
+    next load computes the tables again)."""
+    writes = getattr(store, "writers", None)
+    while writes:
+        write = writes.pop()
+        if sys.exc_info()[0] is not None:
+            write.interrupt()
+        try:
+            write.thread.join()
+        except BaseException:
+            write.interrupt()
+            write.thread.join()
+            raise
 
 
 def _quote(text) -> str:

@@ -122,7 +122,7 @@ def run_named_query(name: str, csv_path: str | os.PathLike, params: dict[str, st
                           "(finops sql --list)")
     query = queries[name]
     values = resolve(query, params or {})
-    session = open_session(csv_path, memory_limit=memory_limit, cache=cache)
+    session = open_session(csv_path, memory_limit=memory_limit, cache=cache, cache_tables=False)
     try:
         con = session.con
         for pname, value in values.items():

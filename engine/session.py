@@ -394,7 +394,7 @@ def read_calls_range(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path
 def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike,
                       connect_fn, *, persistent: bool = True, log=None,
                       require_rows: bool = True, settings: dict | None = None,
-                      subscriptions=None, budgets=None, track=None):
+                      subscriptions=None, budgets=None, track=None, cache_tables: bool = True):
     """Define `calls` and friends in con from the store; return (SourceInfo, store).
 
     The store is brought up to date (only new bytes are parsed), then
@@ -424,9 +424,10 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
         con.execute(shared(stages["prelude"]))
         store.define(con)
         con.execute(shared(stages["views"]))
-        load_list_prices(con, store, track)
+        tables = store if cache_tables else None  # where the derived tables may be kept
+        load_list_prices(con, tables, track)
         info = source_info(con, Path(csv_arg), size_bytes=store.report.size_bytes)
-        _run_finance_sql(con, subscriptions, budgets, store, track)  # as load_calls does
+        _run_finance_sql(con, subscriptions, budgets, tables, track)  # as load_calls does
     except duckdb.Error as exc:
         store.close()
         raise FinopsError(f"{csv_arg}: cannot read the store: {duckdb_message(exc)}; "
@@ -575,7 +576,7 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
                  require_rows: bool = True, settings: dict | None = None,
                  subscriptions: str | os.PathLike | None = None,
                  budgets: str | os.PathLike | None = None,
-                 stop: QueryStop | None = None) -> Session:
+                 stop: QueryStop | None = None, cache_tables: bool = True) -> Session:
     """A session over the calls of csv_path: a CSV, a Parquet file, a folder or a glob.
 
     cache=True (the default) reads through the store beside the file, parsing
@@ -584,7 +585,9 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
     ad-hoc query see calls_rejected and data_quality when no row is valid;
     settings: calls.sql's settings (see load_calls); subscriptions and budgets:
     the optional files sql/finance.sql reads; stop: the QueryStop that may
-    interrupt the loading and every later query of this session.
+    interrupt the loading and every later query of this session;
+    cache_tables=False: the ledger's tables are computed, never read from or
+    written to the store (finance_cache.py), so the catalog is the plain one.
     """
     from .store import PARQUET_SUFFIXES, is_pattern
     from .store import has_stages as store_has_stages
@@ -608,7 +611,8 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
                                           persistent=cache, log=log,
                                           require_rows=require_rows, settings=settings,
                                           subscriptions=subscriptions, budgets=budgets,
-                                          track=stop.track if stop is not None else None)
+                                          track=stop.track if stop is not None else None,
+                                          cache_tables=cache_tables)
     except BaseException:
         con.close()
         if stop is not None:

@@ -14,9 +14,9 @@ import pytest
 
 from finops.engine import analyze, finance_cache, store
 from finops.engine.console import dumps
+from finops.engine.paths import FINANCE_SQL
 from finops.engine.session import open_session
 
-CACHE = "finance.duckdb"
 
 
 def run_all(path, cache: bool = True, **kwargs) -> str:
@@ -24,8 +24,14 @@ def run_all(path, cache: bool = True, **kwargs) -> str:
     return dumps([r.to_json() for r in results])
 
 
-def cache_file(path: Path) -> Path:
-    return path.parent / (path.name + store.STORE_SUFFIX) / CACHE
+def store_dir(path: Path) -> Path:
+    return path.parent / (path.name + store.STORE_SUFFIX)
+
+
+def cache_files(path: Path, name: str = "finance") -> list[Path]:
+    """The cache files of one kind in the store (one per key, the newest first)."""
+    return sorted(store_dir(path).glob(f"{name}-*.duckdb"), key=lambda p: p.stat().st_mtime_ns,
+                  reverse=True)
 
 
 def where_agent_runs(path: Path, **kwargs) -> str:
@@ -47,12 +53,11 @@ def calls(simulated_csv, tmp_path) -> Path:
 def test_written_once_the_store_is_up_to_date_then_read_with_the_same_answers(calls):
     direct = run_all(calls, cache=False)
     assert run_all(calls) == direct  # ingests the file: no cache written
-    assert not cache_file(calls).exists()
+    assert not cache_files(calls)
     assert run_all(calls) == direct  # nothing new: computed, then written
-    assert cache_file(calls).exists()
+    assert len(cache_files(calls)) == 1 and len(cache_files(calls, "list_prices")) == 1
     assert where_agent_runs(calls) != "memory"  # read from the cache ...
     assert run_all(calls) == direct  # ... with the same JSON, on two connections
-    assert (cache_file(calls).parent / "list_prices.duckdb").exists()
 
 
 def test_an_append_computes_afresh_and_writes_nothing(calls):
@@ -60,10 +65,10 @@ def test_an_append_computes_afresh_and_writes_nothing(calls):
 
     run_all(calls)
     run_all(calls)
-    written = cache_file(calls).stat().st_mtime_ns
+    written = [(p, p.stat().st_mtime_ns) for p in cache_files(calls)]
     simulator.simulate(calls, append=True, rows=300)
     assert where_agent_runs(calls) == "memory"  # new bytes: the old key no longer holds
-    assert cache_file(calls).stat().st_mtime_ns == written
+    assert [(p, p.stat().st_mtime_ns) for p in cache_files(calls)] == written
     assert run_all(calls) == run_all(calls, cache=False)
 
 
@@ -86,29 +91,59 @@ def test_a_damaged_or_foreign_cache_file_is_computed_again(calls):
     direct = run_all(calls, cache=False)
     run_all(calls)
     run_all(calls)
-    path = cache_file(calls)
+    [path] = cache_files(calls)
     path.write_bytes(b"not a database" * 1000)
     assert run_all(calls) == direct
     assert where_agent_runs(calls) != "memory"  # rewritten whole, and read again
-    shutil.copyfile(path, path.with_name("list_prices.duckdb"))  # another key's tables
+    [prices] = cache_files(calls, "list_prices")
+    shutil.copyfile(path, prices)  # the finance tables, under the list prices' key
     assert run_all(calls) == direct
 
 
-def test_the_key_follows_the_sql_and_the_inputs(calls, tmp_path, monkeypatch):
+def test_the_key_follows_the_sql_run_and_the_inputs(calls, tmp_path):
     run_all(calls)
     session = open_session(calls)
     try:
-        key = finance_cache.cache_key(session.store, {})
-        changed = tmp_path / "finance.sql"
-        changed.write_text(finance_cache.FINANCE_SQL.read_text() + "\n-- a comment\n")
-        monkeypatch.setattr(finance_cache, "FINANCE_SQL", changed)
-        assert finance_cache.cache_key(session.store, {}) != key
-        monkeypatch.undo()
+        sql = FINANCE_SQL.read_text()
+        key = finance_cache.cache_key(session.store, {}, sql)
+        assert finance_cache.cache_key(session.store, {}, sql + "\n-- a comment\n") != key
         other = tmp_path / "budgets.csv"
         other.write_text("month,scope,scope_id,budget_usd\n")
-        assert finance_cache.cache_key(session.store, {"budgets": other}) != key
+        assert finance_cache.cache_key(session.store, {"budgets": other}, sql) != key
+        other.write_text("month,scope,scope_id,budget_usd\n2025-01,customer,c1,10\n")
+        assert finance_cache.cache_key(session.store, {"budgets": other}, sql) not in (
+            key, finance_cache.cache_key(session.store, {}, sql))
     finally:
         session.close()
+
+
+def test_two_sets_of_inputs_in_turn_both_stay_cached(calls, tmp_path):
+    subs = tmp_path / "subs.csv"
+    subs.write_text("customer_id,organization_id,subscription_tier,start_date,end_date,"
+                    "monthly_price,discount_pct\ncust_0001,org_001,pro,2020-01-01,,50,\n")
+    run_all(calls)
+    run_all(calls)
+    run_all(calls, subscriptions=subs)
+    assert len(cache_files(calls)) == 2
+    assert where_agent_runs(calls) != "memory"
+    assert where_agent_runs(calls, subscriptions=subs) != "memory"
+    assert run_all(calls, subscriptions=subs) == run_all(calls, cache=False, subscriptions=subs)
+    budgets = tmp_path / "budgets.csv"
+    budgets.write_text("month,scope,scope_id,budget_usd\n")
+    run_all(calls, budgets=budgets)  # a third key: the oldest file goes
+    assert len(cache_files(calls)) == 2
+
+
+def test_an_ad_hoc_query_sees_the_plain_catalog_and_writes_nothing(calls):
+    run_all(calls)
+    _, result = analyze.adhoc_query(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name <> 'memory'", calls)
+    assert result.rows == [(0,)]
+    assert not cache_files(calls)
+    run_all(calls)
+    _, result = analyze.adhoc_query(
+        "SELECT database_name FROM duckdb_tables() WHERE table_name = 'agent_runs'", calls)
+    assert result.rows == [("memory",)]
 
 
 def test_a_param_that_changes_an_assumption_stores_the_ledger_over_the_cache(calls):
@@ -130,7 +165,7 @@ def test_the_written_tables_are_those_of_the_defaults_even_when_a_param_stores_t
     run_all(calls)  # ingests: nothing written
     params = {"target_cache_hit_pct": "95", "commitment_discount_pct": "45"}
     _, with_params = analyzer_json("optimization", calls, params=params)
-    assert cache_file(calls).exists()  # written during that run
+    assert cache_files(calls)  # written during that run
     assert with_params == analyzer_json("optimization", calls, params=params, cache=False)[1]
     assert where_agent_runs(calls) != "memory"
     assert run_all(calls) == run_all(calls, cache=False)
@@ -145,7 +180,7 @@ def test_finops_cache_tables_0_computes_every_time_and_writes_nothing(calls, mon
     monkeypatch.setenv("FINOPS_CACHE_TABLES", "0")
     run_all(calls)
     run_all(calls)
-    assert not cache_file(calls).exists()
+    assert not cache_files(calls)
     assert where_agent_runs(calls) == "memory"
 
 
@@ -153,10 +188,49 @@ def test_a_half_written_cache_left_by_a_killed_process_is_swept(calls):
     from finops import simulator
 
     run_all(calls)
-    folder = cache_file(calls).parent
-    left = [folder / ".finance.duckdb.abc123.tmp", folder / ".finance.duckdb.abc123.tmp.wal"]
+    folder = store_dir(calls)
+    left = [folder / ".finance-0123456789abcdef.duckdb.abc123.tmp",
+            folder / ".finance-0123456789abcdef.duckdb.abc123.tmp.wal"]
     for path in left:
         path.write_bytes(b"half")
     simulator.simulate(calls, append=True, rows=50)  # the next load takes the exclusive lock
     run_all(calls)
     assert not any(path.exists() for path in left)
+
+
+class _SlowWrite:
+    """Stands for a cache write: its thread runs until interrupted (or 10 s)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.interrupted = threading.Event()
+        self.thread = threading.Thread(target=self.interrupted.wait, args=(10,), daemon=True)
+        self.thread.start()
+
+    def interrupt(self) -> None:
+        self.interrupted.set()
+
+
+def test_closing_on_an_error_or_ctrl_c_interrupts_the_write_instead_of_waiting_for_it():
+    import time
+
+    class Store:
+        writers: list = []
+
+    store_ = Store()
+    store_.writers = [_SlowWrite()]
+    started = time.perf_counter()
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        finance_cache.wait(store_)
+    assert time.perf_counter() - started < 5 and not store_.writers
+
+    finished = _SlowWrite()
+    finished.interrupted.set()  # a write that ends by itself is waited for, not interrupted
+    finished.thread.join()
+    finished.interrupted.clear()
+    store_.writers = [finished]
+    finance_cache.wait(store_)
+    assert not finished.interrupted.is_set()
