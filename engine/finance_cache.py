@@ -6,13 +6,13 @@ work on every load of unchanged calls: about 0.5 s at 50 MB, 1.7 s at 500
 MB, 20 s at 5 GB. Once a load finds the store already up to date, their
 tables are written to `<name>-<key>.duckdb` in the store folder with the key
 of everything they were computed from (by a thread, while the analyzers
-run; the two newest files of each name are kept).
-A later load with the same key attaches that file read-only and reads the
-tables where they lie instead of computing them; the views, macros and
-checks are still created by the files' own statements. Any difference in the key (the stored
-calls, the SQL text run, calls.sql, the list prices, the subscriptions and
-budgets files, the calls.sql settings, the engine's code as imported, DuckDB
-or finops) computes afresh: never a stale answer. Ad-hoc queries (`finops
+run; the two newest files of each name are kept). A later load with the
+same key attaches that file read-only and reads the tables where they lie
+instead of computing them; the views, macros and checks are still created
+by the files' own statements. Any difference in the key (the stored calls,
+the SQL text run, calls.sql, the list prices, the subscriptions and budgets
+files, the calls.sql settings, the engine's code as imported, DuckDB or
+finops) computes afresh: never a stale answer. Ad-hoc queries (`finops
 sql`) neither read nor write it: their catalog stays the plain one.
 
 A load that ingested new bytes does not write the file (the live demo, whose

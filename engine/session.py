@@ -281,8 +281,8 @@ def load_list_prices(con: duckdb.DuckDBPyConnection, store=None, track=None) -> 
 
     con.execute("SET VARIABLE list_prices_dir = ?", [str(PRICES_DIR)])
     con.execute(shared((PRICES_DIR / "list_prices.sql").read_text(encoding="utf-8")))
-    finance_cache.run(con, shared((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8")),
-                      store, {}, "list_prices", track)
+    sql = shared((PRICES_DIR / "calls_list_prices.sql").read_text(encoding="utf-8"))
+    finance_cache.run(con, sql, store, {}, "list_prices", track)
 
 
 _INPUT_COLUMNS = {
