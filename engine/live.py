@@ -226,7 +226,7 @@ def serve(csv_path: str | os.PathLike, out_dir: str | os.PathLike = "reports", *
             # Let the first rows land so the first page shows data, not "no data".
             _wait_for_rows(csv_path, stop_event, timeout=3.0)
         loop.build_now(None)
-        if stop_event.is_set():  # stopped during the first build, its queries interrupted
+        if stop_event.is_set() or queries.stopped:  # stopped during the first build
             raise KeyboardInterrupt
         explore.start_warmer(stop_event)
         http_thread = start_in_thread(server)
@@ -307,11 +307,18 @@ def _install_stop_signals(stop_event: threading.Event, queries: QueryStop):
     if threading.current_thread() is not threading.main_thread():
         return None
 
+    # The handler takes no lock the main thread may hold: it runs between two
+    # of the main thread's bytecodes, also inside stop_event.wait() or inside
+    # an earlier handler's stop_event.set(). Setting the event there hung
+    # serve for good when the second SIGTERM landed in the first's set() (the
+    # Event's lock is not reentrant); serve's `finally` sets it instead.
+    # (QueryStop's lock is reentrant.)
+    signalled = []
+
     def on_signal(signum, frame):
-        first = not stop_event.is_set()
-        stop_event.set()
         queries.stop()
-        if first:
+        if not signalled:
+            signalled.append(signum)
             raise KeyboardInterrupt
 
     return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -116,6 +116,11 @@ class QueryStop:
             except duckdb.Error:
                 pass  # closed meanwhile: nothing runs on it
 
+    @property
+    def stopped(self) -> bool:
+        """Whether stop() was called (read without the lock: a signal handler may ask)."""
+        return self._stopped
+
     def check(self) -> None:
         if self._stopped:
             raise Stopped("stopping")

@@ -205,3 +205,37 @@ def test_network_bind_warns_and_prints_the_real_urls(tmp_path):
     assert "0.0.0.0" in warning and "reports.lan" in warning and "anyone" in warning
     serving = next(l for l in logs if l.startswith("serving"))
     assert f"http://127.0.0.1:{port}/" in serving and f"http://reports.lan:{port}/" in serving
+
+
+def test_a_stop_signal_takes_no_lock_the_main_thread_may_hold():
+    """serve's signal handler runs between two bytecodes of the main thread,
+    also inside stop_event.wait() or inside the handler of an earlier signal.
+    When it set the Event itself, a second SIGTERM landing in the first one's
+    set() waited for the Event's own (non-reentrant) lock: `timeout 40 make
+    demo` hung for good. Here the handler runs while its caller holds that lock."""
+    from finops.engine.live import _install_stop_signals, _restore_signals
+    from finops.engine.session import QueryStop
+
+    stop_event, queries = threading.Event(), QueryStop()
+    previous = _install_stop_signals(stop_event, queries)
+    try:
+        handler = signal.getsignal(signal.SIGTERM)
+        outcomes = []
+
+        def inside_the_events_lock():
+            with stop_event._cond:  # as the main thread is, inside wait() or set()
+                for _ in range(2):  # the first signal, then the second
+                    try:
+                        handler(signal.SIGTERM, None)
+                        outcomes.append("returned")
+                    except KeyboardInterrupt:
+                        outcomes.append("KeyboardInterrupt")
+
+        caller = threading.Thread(target=inside_the_events_lock, daemon=True)
+        caller.start()
+        caller.join(5)
+        assert not caller.is_alive(), "the handler waited for a lock its caller holds"
+        assert outcomes == ["KeyboardInterrupt", "returned"]
+        assert queries.stopped
+    finally:
+        _restore_signals(previous)
