@@ -59,7 +59,7 @@ def connections(con: duckdb.DuckDBPyConnection, count: int,
                 track(other)
             configure(other)
             if search_path:
-                other.execute("SET search_path = '" + search_path.replace("'", "''") + "'")
+                other.execute("SET search_path = ?", [search_path])
             for name, kind, value in values:
                 # Names are DuckDB's own identifiers; the value is bound, typed as before.
                 if value is None:

@@ -37,6 +37,7 @@ import xxhash
 
 from .concurrent import configure
 from .paths import CALLS_SQL
+from .store import STORE_FORMAT, sql_literal
 
 _ALIAS = "finops_finance_cache"
 _KEY_TABLE = "finops_cache_key"
@@ -77,7 +78,6 @@ def cache_key(store, inputs: dict[str, Path], sql: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     from .session import PRICES_DIR  # the list prices, read by both
-    from .store import STORE_FORMAT
 
     try:
         finops_version = version("finops")
@@ -107,7 +107,7 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, store, inputs: dict[str, Path]
     the analyzers run) when the store took no new bytes.
     store None (a file read directly, an ad-hoc query) or a throwaway store:
     just run it. track: a QueryStop's track(), for the writer's connection."""
-    if store is None or getattr(store, "scratch", True) or not enabled():
+    if store is None or store.scratch or not enabled():
         con.execute(sql)
         return
     key = cache_key(store, inputs, sql)
@@ -140,7 +140,7 @@ def _attach(con: duckdb.DuckDBPyConnection, statements, path: Path, key: str,
     if not path.is_file():
         return False
     try:
-        con.execute(f"ATTACH {_quote(path)} AS {alias} (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(path)} AS {alias} (READ_ONLY)")
     except duckdb.InterruptException:
         raise
     except duckdb.Error:
@@ -153,14 +153,14 @@ def _attach(con: duckdb.DuckDBPyConnection, statements, path: Path, key: str,
         if stored is None or stored[0] != key or not {t for _, t in statements if t} <= held:
             raise LookupError
         path_now = ",".join(p for p in (before or "memory.main", f"{alias}.main") if p)
-        con.execute(f"SET search_path = {_quote(path_now)}")
+        con.execute("SET search_path = ?", [path_now])
         for query, table in statements:
             if table is None:
                 con.execute(query)
         return True
     except (duckdb.Error, LookupError) as exc:
         # The caller computes every statement (each a CREATE OR REPLACE).
-        con.execute(f"SET search_path = {_quote(before)}")
+        con.execute("SET search_path = ?", [before])
         con.execute(f"DETACH {alias}")
         if isinstance(exc, duckdb.InterruptException):
             raise
@@ -199,7 +199,7 @@ def _begin_write(con: duckdb.DuckDBPyConnection, tables: list[str], path: Path, 
         if track is not None:
             track(writer)
         configure(writer)
-        writer.execute(f"ATTACH {_quote(tmp)} AS {alias}")
+        writer.execute(f"ATTACH {sql_literal(tmp)} AS {alias}")
         writer.execute("BEGIN TRANSACTION")
         # The session's database joins the transaction now: its snapshot is fixed.
         writer.execute(f"SELECT count(*) FROM memory.main.{tables[0]}").fetchall()
@@ -249,7 +249,7 @@ def wait(store) -> None:
     connection they read closes. Called while an error or Ctrl-C is on its
     way out, or interrupted itself, it interrupts the write instead (the
     next load computes the tables again)."""
-    writes = getattr(store, "writers", None)
+    writes = store.writers
     while writes:
         write = writes.pop()
         if sys.exc_info()[0] is not None:
@@ -260,7 +260,3 @@ def wait(store) -> None:
             write.interrupt()
             write.thread.join()
             raise
-
-
-def _quote(text) -> str:
-    return "'" + str(text).replace("'", "''") + "'"

@@ -98,8 +98,8 @@ def _contract_key() -> str:
     return h.hexdigest()
 
 
-def _literal(path: Path | str) -> str:
-    """A path as a SQL string literal (COPY ... TO takes no parameter)."""
+def sql_literal(path: Path | str) -> str:
+    """A path as a SQL string literal (COPY ... TO and ATTACH take no parameter)."""
     return "'" + str(path).replace("'", "''") + "'"
 
 
@@ -528,7 +528,7 @@ class CallsStore:
             try:
                 con.execute("SET VARIABLE store_parquet = ?", [str(state.path)])
                 con.execute(f"COPY (SELECT * FROM read_parquet(getvariable('store_parquet'))) "
-                            f"TO {_literal(snap)} (FORMAT csv, HEADER true)")
+                            f"TO {sql_literal(snap)} (FORMAT csv, HEADER true)")
             except duckdb.Error as exc:
                 raise FinopsError(f"{state.path}: cannot read the Parquet file: "
                                   f"{duckdb_message(exc)}") from None
@@ -600,7 +600,7 @@ class CallsStore:
             # (rowids stay as they were after a DELETE: line numbers hold.)
             con.execute("DELETE FROM calls_loaded "
                         "WHERE call_id IN (SELECT call_id FROM store_prior_ids)")
-            out = {k: _literal(self._file(seg, k)) for k in _KINDS}
+            out = {k: sql_literal(self._file(seg, k)) for k in _KINDS}
             con.execute(f"""COPY (SELECT * EXCLUDE (reject_reason, raw_line, open_quote, line_bytes),
                                          CAST({line_of} AS BIGINT) AS store_line
                                   FROM calls_loaded) TO {out['calls']} (FORMAT parquet)""")
@@ -668,7 +668,7 @@ class CallsStore:
                     con.execute("SET VARIABLE store_pair = ?",
                                 [[str(self._file(x, kind)) for x in pair]])
                     con.execute(f"COPY (SELECT * FROM read_parquet(getvariable('store_pair'))) "
-                                f"TO {_literal(self._file(merged, kind))} (FORMAT parquet)")
+                                f"TO {sql_literal(self._file(merged, kind))} (FORMAT parquet)")
             finally:
                 con.close()
             unit.segments[i:i + 2] = [merged]
@@ -695,9 +695,11 @@ class CallsStore:
         numbers are already the file's, so line_offset is 0 here.
         """
         lists = "".join(
-            f"SET VARIABLE store_{kind} = [{', '.join(_literal(f) for f in self.files(kind))}];\n"
+            f"SET VARIABLE store_{kind} = "
+            f"[{', '.join(sql_literal(f) for f in self.files(kind))}];\n"
             for kind in _KINDS)
-        header = _literal(self.files("header_fields")[0]) if self.files("header_fields") else "''"
+        headers = self.files("header_fields")
+        header = sql_literal(headers[0]) if headers else "''"
         # data_quality counts csv_emitted_lines less one header line.
         emitted = 1 + sum(s.data_lines for u in self.units for s in u.segments)
         return lists + f"""

@@ -19,9 +19,14 @@ from finops.engine.session import open_session
 
 
 
-def run_all(path, cache: bool = True, **kwargs) -> str:
-    _, results = analyze.run_sql("all", path, cache=cache, **kwargs)
+def run_json(name: str, path, cache: bool = True, **kwargs) -> str:
+    """What `run-sql NAME --format json` prints for these analyzers."""
+    _, results = analyze.run_sql(name, path, cache=cache, **kwargs)
     return dumps([r.to_json() for r in results])
+
+
+def run_all(path, cache: bool = True, **kwargs) -> str:
+    return run_json("all", path, cache, **kwargs)
 
 
 def store_dir(path: Path) -> Path:
@@ -150,9 +155,8 @@ def test_a_param_that_changes_an_assumption_stores_the_ledger_over_the_cache(cal
     run_all(calls)
     run_all(calls)
     params = {"target_cache_hit_pct": "80"}
-    _, cached = analyze.run_sql("optimization", calls, params=params)
-    _, direct = analyze.run_sql("optimization", calls, params=params, cache=False)
-    assert dumps([r.to_json() for r in cached]) == dumps([r.to_json() for r in direct])
+    assert run_json("optimization", calls, params=params) == \
+        run_json("optimization", calls, cache=False, params=params)
     # and the stored ledger is back to the defaults for the next analyzer
     assert run_all(calls) == run_all(calls, cache=False)
 
@@ -164,16 +168,11 @@ def test_the_written_tables_are_those_of_the_defaults_even_when_a_param_stores_t
     is taken before the analyzers start)."""
     run_all(calls)  # ingests: nothing written
     params = {"target_cache_hit_pct": "95", "commitment_discount_pct": "45"}
-    _, with_params = analyzer_json("optimization", calls, params=params)
+    with_params = run_json("optimization", calls, params=params)
     assert cache_files(calls)  # written during that run
-    assert with_params == analyzer_json("optimization", calls, params=params, cache=False)[1]
+    assert with_params == run_json("optimization", calls, cache=False, params=params)
     assert where_agent_runs(calls) != "memory"
     assert run_all(calls) == run_all(calls, cache=False)
-
-
-def analyzer_json(name, path, **kwargs):
-    source, results = analyze.run_sql(name, path, **kwargs)
-    return source, dumps([r.to_json() for r in results])
 
 
 def test_finops_cache_tables_0_computes_every_time_and_writes_nothing(calls, monkeypatch):
