@@ -547,9 +547,11 @@ def ledger(con) -> dict:
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     total = rows("SELECT position, line, kind, monthly_usd, actions FROM actions_total ORDER BY position")
+    # shown in cents, as actions_total adds them
     items = rows("SELECT action_id, domain, lever, kind, title, detail, assumptions, confidence, "
-                 "quality_risk, monthly_usd, counted_monthly_usd, counted, reconciliation, severity "
-                 "FROM actions ORDER BY step, monthly_usd DESC, action_id")
+                 "quality_risk, cents(monthly_usd) AS monthly_usd, "
+                 "cents(counted_monthly_usd) AS counted_monthly_usd, counted, reconciliation, severity "
+                 "FROM actions ORDER BY step, actions.monthly_usd DESC, action_id")
     for row in total:
         row["display"] = render.fmt_money(row["monthly_usd"])
     for row in items:

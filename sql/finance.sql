@@ -114,6 +114,10 @@ CREATE OR REPLACE TEMP MACRO normal_cdf(z) AS
 -- customer's billed days.
 CREATE OR REPLACE TEMP MACRO per_month(amount, days) AS
     money(safe_div(amount * 30, days));
+-- An amount to the cent (half away from zero). The index's ledger shows each
+-- line and adds its totals in cents, so what it shows adds up to the cent.
+CREATE OR REPLACE TEMP MACRO cents(amount) AS
+    CAST(round(amount, 2) AS DECIMAL(38, 2));
 -- Money in prose: $1,234.56, a negative amount -$1,234.56 (never $-1,234.56),
 -- as the reports' amount columns write it.
 CREATE OR REPLACE TEMP MACRO usd_text(amount) AS
@@ -1539,8 +1543,16 @@ CREATE OR REPLACE TEMP TABLE actions AS SELECT * FROM actions_live;
 -- the overlap line. Action counts count only actions with a counted amount
 -- (the overlap line is an adjustment, not an action), each action a
 -- 'smaller' line sums counted (action_count), not the line as one.
+-- Every amount is in cents, each action's rounded before it is added: the
+-- lines add up to the cent as shown (the index lists the actions in cents).
 CREATE OR REPLACE TEMP VIEW actions_total AS
-WITH fp AS (SELECT * FROM finance_period), a AS MATERIALIZED (SELECT * FROM actions),
+WITH fp AS (SELECT cents(monthly_spend) AS monthly_spend, cents(monthly_revenue) AS monthly_revenue
+            FROM finance_period),
+a AS MATERIALIZED (
+    SELECT kind, confidence, counted, action_count,
+           cents(monthly_usd) AS monthly_usd, cents(counted_monthly_usd) AS counted_monthly_usd
+    FROM actions
+),
 sums AS (
     SELECT coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost') AND confidence <> 'low'), 0) AS sure,
            coalesce(sum(counted_monthly_usd) FILTER (WHERE kind IN ('saving', 'avoided cost', 'overlap') AND confidence = 'low'), 0) AS quality,

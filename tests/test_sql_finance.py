@@ -5,9 +5,9 @@ anomaly rule's false-alarm rate on simulated data. Numbers worked out by hand.""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import math
 import random
+from decimal import Decimal
 
 import pytest
 
@@ -787,3 +787,38 @@ def test_the_commitment_is_sized_on_complete_days(tmp_path):
     assert current["days"] == 10
     assert float(current["commit_daily_cost"]) == 10.0
     assert float(current["current_cost"]) == 100.0
+
+
+def _shown(text: str) -> Decimal:
+    """An amount as the index shows it ($1,234.56, -$5.97) as a Decimal."""
+    return Decimal(text.replace("$", "").replace(",", ""))
+
+
+@pytest.mark.parametrize("seed", [5, 8])
+def test_the_index_ledger_adds_up_to_the_cent_as_shown(tmp_path, simulated_csv, seed):
+    """A reader adding the index's figures gets its totals to the cent: the lines
+    shown, not the unrounded amounts behind them, make up each total."""
+    from finops.engine.site import ledger
+    session = open_session(simulated_csv(tmp_path / "calls.csv", seed=seed, rows=4000))
+    try:
+        index = ledger(session.con)
+    finally:
+        session.close()
+    total = {row["line"]: _shown(row["display"]) for row in index["total"]}
+    items = index["items"]
+
+    def shown_sum(kinds, low=None, counted=True):
+        return sum((_shown(i["counted_display"] if counted else i["display"]) for i in items
+                    if i["kind"] in kinds and (low is None or (i["confidence"] == "low") == low)
+                    and (i["counted"] or not counted)), Decimal(0))
+
+    sure = shown_sum({"saving", "avoided cost"}, low=False)
+    quality = shown_sum({"saving", "avoided cost", "overlap"}, low=True)
+    assert len(items) > 20 and sure > 0 and quality > 0
+    assert total["Savings, high or medium confidence"] == sure
+    assert total["Savings that depend on quality (low confidence)"] == quality
+    assert total["All savings, each counted once"] == sure + quality
+    assert total["Monthly AI spend"] - sure - quality == total["Spend after all savings"]
+    assert total["Revenue gains, counted once"] == shown_sum({"revenue gain"})
+    assert total["Revenue at risk (not netted)"] == shown_sum({"revenue at risk"}, counted=False)
+    assert total["Targets (not counted)"] == shown_sum({"target"}, counted=False)
