@@ -136,3 +136,23 @@ def test_on_a_phone_the_lever_table_shows_its_money_without_scrolling(open_page,
     assert box["money"] and max(box["money"]) <= box["right"] + 1, box
     assert all("words" in c for c in box["lever"] if c), box
     assert box["page"] <= 390
+
+
+def test_on_a_phone_a_wide_tables_first_column_stays_while_the_amounts_scroll_in(open_page, site):
+    """At 390 px the customers' margin table is wider than the screen: scrolled
+    sideways to its money columns, each row still shows whose they are (the first
+    column stays at the box's left edge, over the cells that scroll under it)."""
+    result, _ = site
+    page = open_page((result.out_dir / "profitability.html").resolve().as_uri(), width=390, height=900)
+    box = page.evaluate("""() => {
+        const t = document.querySelector('#table-profitability-customers');
+        const wrap = t.closest('.table-wrap');
+        wrap.scrollLeft = wrap.scrollWidth;
+        const left = wrap.getBoundingClientRect().left;
+        const first = [...t.querySelectorAll('tr > :first-child')].map(c => c.getBoundingClientRect().left - left);
+        const second = t.querySelector('tbody tr > :nth-child(2)').getBoundingClientRect().left - left;
+        return {scrolls: wrap.classList.contains('scrolls'), scrolled: wrap.scrollLeft, first, second};
+    }""")
+    assert box["scrolls"] and box["scrolled"] > 100, box
+    assert all(abs(x) <= 2 for x in box["first"]), box  # header and every row, at the edge
+    assert box["second"] < 0, box  # the next column did scroll away under it
