@@ -707,6 +707,9 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, wh
     The reports open offline (file://) and from `finops serve` alike. Exit
     code 1 when an analyzer failed or there is no data. Builds into one --out
     take turns: a second one waits until the first has written everything.
+    A build that finds nothing new since the last one into --out (the same
+    calls, SQL, templates, input files and options, every page still there)
+    says "up to date" and leaves the folder as it is.
 
     \b
     Examples:
@@ -743,6 +746,13 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, wh
                         subscriptions=subscriptions, budgets=budgets, cache=not no_cache,
                         engine=engine, spark_master=spark_master)
     _echo_notes(result.source)
+    if result.unchanged:
+        if not quiet:
+            click.echo(f"up to date: nothing new since the build of "
+                       f"{result.manifest.get('generated_at', '?')}; {len(result.reports)} reports "
+                       f"and the statement pages left as they are ({result.seconds:.2f}s) -> "
+                       f"{result.out_dir / 'index.html'}")
+        return
     if not quiet:
         for r in result.reports:
             rows = f"{r.main_query} {r.main_rows:,} rows" if r.main_query else ""

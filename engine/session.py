@@ -19,6 +19,7 @@ import weakref
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -399,12 +400,14 @@ def read_calls_range(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path
 def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike,
                       connect_fn, *, persistent: bool = True, log=None,
                       require_rows: bool = True, settings: dict | None = None,
-                      subscriptions=None, budgets=None, track=None, cache_tables: bool = True):
+                      subscriptions=None, budgets=None, track=None, cache_tables: bool = True,
+                      finance: bool = True):
     """Define `calls` and friends in con from the store; return (SourceInfo, store).
 
     The store is brought up to date (only new bytes are parsed), then
     calls.sql's `views` stage runs over its segments. The caller closes the
-    store (it holds a shared lock while the segments are read).
+    store (it holds a shared lock while the segments are read). finance=False
+    leaves sql/finance.sql to the caller (Session.finish_loading).
     """
     from . import store as store_mod
 
@@ -432,7 +435,8 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
         tables = store if cache_tables else None  # where the derived tables may be kept
         load_list_prices(con, tables, track)
         info = source_info(con, Path(csv_arg), size_bytes=store.report.size_bytes)
-        _run_finance_sql(con, subscriptions, budgets, tables, track)  # as load_calls does
+        if finance:
+            _run_finance_sql(con, subscriptions, budgets, tables, track)  # as load_calls does
     except duckdb.Error as exc:
         store.close()
         raise FinopsError(f"{csv_arg}: cannot read the store: {duckdb_message(exc)}; "
@@ -559,6 +563,19 @@ class Session:
     source: SourceInfo
     store: object | None = None
     stop: QueryStop | None = None  # interrupts con's queries and those of its connections()
+    pending: Callable[[], None] | None = None  # the deferred sql/finance.sql (open_session)
+
+    def finish_loading(self) -> None:
+        """Run sql/finance.sql if open_session deferred it (defer_finance=True)."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        try:
+            pending()
+        except BaseException:
+            if self.stop is not None:
+                self.stop.check()  # an interrupted load is a stop, not a broken file
+            raise
 
     def connections(self, count: int) -> list[duckdb.DuckDBPyConnection]:
         """count more connections to this session's database (concurrent.connections)."""
@@ -581,7 +598,8 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
                  require_rows: bool = True, settings: dict | None = None,
                  subscriptions: str | os.PathLike | None = None,
                  budgets: str | os.PathLike | None = None,
-                 stop: QueryStop | None = None, cache_tables: bool = True) -> Session:
+                 stop: QueryStop | None = None, cache_tables: bool = True,
+                 defer_finance: bool = False) -> Session:
     """A session over the calls of csv_path: a CSV, a Parquet file, a folder or a glob.
 
     cache=True (the default) reads through the store beside the file, parsing
@@ -593,6 +611,9 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
     interrupt the loading and every later query of this session;
     cache_tables=False: the ledger's tables are computed, never read from or
     written to the store (finance_cache.py), so the catalog is the plain one.
+    defer_finance=True (read through the store): sql/finance.sql waits for
+    Session.finish_loading, so a build that finds its reports current
+    (uptodate.py) never runs it.
     """
     from .store import PARQUET_SUFFIXES, is_pattern
     from .store import has_stages as store_has_stages
@@ -608,6 +629,8 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
                                            require_rows=require_rows, settings=settings),
                            stop=stop)
 
+        track = stop.track if stop is not None else None
+
         def scratch_connection() -> duckdb.DuckDBPyConnection:
             return connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads,
                            stop=stop)
@@ -616,11 +639,15 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
                                           persistent=cache, log=log,
                                           require_rows=require_rows, settings=settings,
                                           subscriptions=subscriptions, budgets=budgets,
-                                          track=stop.track if stop is not None else None,
-                                          cache_tables=cache_tables)
+                                          track=track, cache_tables=cache_tables,
+                                          finance=not defer_finance)
     except BaseException:
         con.close()
         if stop is not None:
             stop.check()  # an interrupted load is a stop, not a file to complain about
         raise
-    return Session(con, source, store, stop=stop)
+    session = Session(con, source, store, stop=stop)
+    if defer_finance:
+        tables = store if cache_tables else None
+        session.pending = lambda: _run_finance_sql(con, subscriptions, budgets, tables, track)
+    return session

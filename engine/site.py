@@ -45,6 +45,7 @@ from .sitelock import build_lock
 from .errors import FinopsError, MissingCSVError, NoDataError, folder_error
 from . import analyze, downloads, explore, statements as stmts
 from . import filters as flt
+from . import uptodate
 from .filters import Filters
 from .results import AnalyzerResult, jsonable
 from .session import SourceInfo
@@ -89,6 +90,7 @@ class BuildResult:
     manifest: dict
     seconds: float
     source: SourceInfo | None
+    unchanged: bool = False  # nothing new to build: the folder was left as it was
 
 
 # --- files -------------------------------------------------------------------
@@ -368,6 +370,14 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
     # An interrupted query fails like a broken one: check the stop before
     # taking any failure for the build's result.
     check_stop = stop.check if stop is not None else (lambda: None)
+    # Everything the pages follow from but the calls, hashed before it is read
+    # (uptodate.py); a build from the store keyed on it may find nothing to do.
+    files = key = None
+    if hold is None and cache and engine == "duckdb":
+        try:
+            files = uptodate.files_digest(sql_dirs, (subscriptions, budgets))
+        except OSError:
+            pass  # a missing input: open_session below says so
     env = render.environment()
     previous = read_manifest(out)
     generated_at = _now_iso()
@@ -392,10 +402,26 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
         try:
             analyzers, outcomes = _discover(sql_dirs)
             session = open_session(csv_path, memory_limit=memory_limit, cache=cache, log=log,
-                                   subscriptions=subscriptions, budgets=budgets, stop=stop)
+                                   subscriptions=subscriptions, budgets=budgets, stop=stop,
+                                   defer_finance=files is not None)
+            if files is not None:  # current reports: no ledger to compute, nothing to write
+                key = uptodate.build_key(files, session, {
+                    "filters": dict(filters.items()), "statements": statements,
+                    "target_mb": target_mb, "poll_seconds": poll_seconds, "live": live})
+                if uptodate.is_current(out, previous, key):
+                    session.close()
+                    return _unchanged(out, previous, session.source, started)
+                session.finish_loading()
         except (FinopsError, OSError) as exc:
+            if session is not None:
+                session.close()
+                session = None
             status, state, error = _read_failure(exc, csv_path, has_reports)
             outcomes = []
+        except BaseException:  # a stop (or Ctrl-C) in the ledger: let go of the store
+            if session is not None:
+                session.close()
+            raise
     if session is not None:
         source = session.source
         try:
@@ -516,6 +542,9 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
                     "csv_size_mb", "progress_pct"):
             if key in previous:
                 manifest[key] = previous[key]
+    if key is not None and uptodate.files_digest(sql_dirs, (subscriptions, budgets)) != files:
+        key = None  # a file changed while this build read it: the next one runs
+    manifest["build_key"] = key
     manifest["filters"] = dict(filters.items())
     manifest["filtered_rows"] = filtered_rows
     manifest["statements"] = statement_info
@@ -536,6 +565,17 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
         _remove_stale(out, previous, outcomes)  # after the new manifest no longer links them
     return BuildResult(out, status, error, outcomes, manifest, time.perf_counter() - started,
                        source)
+
+
+def _unchanged(out: Path, previous: dict, source: SourceInfo, started: float) -> BuildResult:
+    """The result of a build that found the last one current (uptodate.py)."""
+    reports = [ReportOutcome(e["id"], e["title"], e["category"], e.get("file"), True, None, 0.0,
+                             version=e.get("version"), description=e.get("description") or "",
+                             headlines=e.get("headlines") or [],
+                             downloads=list(e.get("downloads") or []))
+               for e in previous["reports"]]
+    return BuildResult(out, "ok", None, reports, previous, time.perf_counter() - started, source,
+                       unchanged=True)
 
 
 def ledger(con) -> dict:

@@ -159,6 +159,8 @@ def describe(result, reasons: set[str] | None = None) -> str:
         detail += "; " + " ".join(str(error).split())
     elif status == "no_data" and error:
         detail += ": " + " ".join(str(error).split())
+    if getattr(result, "unchanged", False):
+        detail += "; up to date, nothing rewritten"
     # What the calls store did (a file re-read from scratch, and why).
     for note in getattr(getattr(result, "source", None), "notes", None) or []:
         detail += f"; note: {note}"

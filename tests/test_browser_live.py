@@ -8,6 +8,7 @@ tests/artifacts/ for a human to look at.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -184,13 +185,20 @@ def test_viewer_reconnects_after_the_server_goes_away(tmp_path, open_page):
         "() => document.getElementById('connection-status').textContent === 'reconnecting\u2026'",
         timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "reconnect-1-down.png"))
+    # A call arrives while the server is down (with nothing new, the restart
+    # would find the reports current and leave them: tests/test_uptodate.py).
+    csv_path = tmp_path / "data" / "calls.csv"
+    last = list(csv.reader(csv_path.read_text(encoding="utf-8").splitlines()))[-1]
+    last[1] = "call_while_down"
+    with open(csv_path, "a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerow(last)
     second = Serve(tmp_path, port)
     try:
         second.wait_line(r"serving", timeout=30)
         page.wait_for_function(
             "() => document.getElementById('connection-status').textContent === 'Live'",
             timeout=10_000)
-        # The restart built again: the page took the new build without a reload.
+        # The restart built the new call: the page took the build without a reload.
         page.wait_for_function(
             "() => document.getElementById('toast').textContent.startsWith('Reports updated')",
             timeout=10_000)

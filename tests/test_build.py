@@ -20,7 +20,7 @@ MANIFEST_KEYS = {"generated_at", "build_seconds", "csv_path", "csv_size_mb", "ta
                  "status", "error", "duplicate_call_ids", "reject_samples", "poll_seconds", "live",
                  "filters", "filtered_rows", "statements",  # issue 13
                  "unpriced_calls", "unknown_price_models", "source_state", "warning",
-                 "last_good_at", "actions", "partial_tail_bytes"}
+                 "last_good_at", "actions", "partial_tail_bytes", "build_key"}
 REPORT_KEYS = {"id", "title", "category", "description", "version", "file", "headlines", "ok",
                "error", "downloads"}
 
