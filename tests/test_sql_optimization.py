@@ -141,7 +141,7 @@ def test_commitment_is_sized_after_the_caps(calls_csv):
     assert row["commit_daily_cost"] == pytest.approx(4.784, abs=1e-6)
     assert row["current_cost"] == pytest.approx(39.866667, abs=1e-6)
     headline = run_query("optimization", path, "headline")
-    assert headline[0]["value"] == pytest.approx(row["monthly_savings"], abs=1e-9)
+    assert headline[0]["value"] == pytest.approx(row["monthly_savings"], abs=0.005)  # in cents
 
 
 def test_commitment_percentile_and_discount_parameters(calls_csv):
@@ -222,13 +222,14 @@ def test_total_potential_stacks_levers_without_double_counting(levers_csv):
     # 0.00125 x 30 = 0.0375; the commitment (a sure lever) on the day's spend, 0.062
     # at 80%: 0.0124, 0.372 a month; sized on what remains after the switch and
     # arbitrage, 0.062 - 0.05955 - 0.00125 = 0.0012 at 80%: 0.00024, 0.0072 a month:
-    # the overlap line is 0.0072 - 0.372 = -0.3648.
-    assert by_lever["model switching"]["monthly_savings"] == pytest.approx(1.7865)
-    assert by_lever["provider arbitrage"]["monthly_savings"] == pytest.approx(0.0375)
+    # the overlap line is 0.0072 - 0.372 = -0.3648. The table is in cents, each
+    # action rounded (half away from zero) before it is added, as the index adds.
+    assert by_lever["model switching"]["monthly_savings"] == 1.79
+    assert by_lever["provider arbitrage"]["monthly_savings"] == 0.04
     assert "prompt caching" not in by_lever
-    assert by_lever["reserved commitment"]["monthly_savings"] == pytest.approx(0.372)
-    assert by_lever["overlap with the sure levers"]["monthly_savings"] == pytest.approx(-0.3648)
-    assert sum(r["monthly_savings"] for r in rows) == pytest.approx(1.7865 + 0.0375 + 0.0072)
+    assert by_lever["reserved commitment"]["monthly_savings"] == 0.37
+    assert by_lever["overlap with the sure levers"]["monthly_savings"] == -0.36
+    assert sum(r["monthly_savings"] for r in rows) == pytest.approx(1.84)
     assert sum(r["monthly_savings"] for r in rows) <= 0.062 * 30
 
 
@@ -238,9 +239,9 @@ def test_headline_and_alerts(levers_csv):
     # the sure part (medium confidence: caching and the commitment, standalone) leads,
     # then what depends on quality (with the overlap line); see the test above
     assert headline[0]["label"] == "Rate-optimization savings per 30-day month, high or medium confidence"
-    assert headline[0]["value"] == pytest.approx(0.372, abs=1e-6)
+    assert headline[0]["value"] == 0.37  # in cents, as the lever table under it
     assert headline[1]["label"] == "Rate-optimization savings per 30-day month that depend on quality"
-    assert headline[1]["value"] == pytest.approx(1.7865 + 0.0375 - 0.3648, abs=1e-6)
+    assert headline[1]["value"] == pytest.approx(1.79 + 0.04 - 0.36, abs=1e-9)
     assert headline[2]["value"] == pytest.approx(1.86, abs=1e-6)      # 0.062 x 30
     # 1.7865 a month of avoidable spend is under the $10 floor: no alert
     assert run_query("optimization", levers_csv, "alerts") == []

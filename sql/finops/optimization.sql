@@ -1,7 +1,7 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 12
+-- version: 13
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
@@ -225,11 +225,11 @@ ORDER BY savings DESC, from_provider, from_model;
 -- y: monthly_savings
 -- The money right after the lever, the ledger's step order kept in the
 -- sort only: on a phone (390 px) the amount is on screen before the table
--- scrolls sideways.
+-- scrolls sideways. In cents: each action rounded, then added (as the index).
 WITH fp AS (SELECT * FROM finance_period)
 SELECT a.lever,
-       sum(a.counted_monthly_usd) AS monthly_savings,
-       pct(sum(a.counted_monthly_usd), any_value(fp.monthly_spend)) AS share_pct,
+       CAST(sum(cents(a.counted_monthly_usd)) AS DECIMAL(38, 6)) AS monthly_savings,
+       pct(sum(cents(a.counted_monthly_usd)), any_value(fp.monthly_spend)) AS share_pct,
        any_value(a.confidence) AS confidence,
        -- each action a 'smaller' line sums; the overlap line is an adjustment
        CAST(coalesce(sum(a.action_count) FILTER (WHERE a.kind <> 'overlap'), 0) AS BIGINT) AS actions
@@ -260,11 +260,13 @@ ORDER BY step;
 -- medium confidence), then what depends on output quality. Only this
 -- report's levers (the ledger's optimization domain, the Actions table
 -- below): the index's total also counts profitability's cost caps, so the
--- labels name the rate-optimization levers.
+-- labels name the rate-optimization levers. In cents, each action rounded
+-- before it is added, as the lever table below and the index add them: a
+-- tile is the sum of the lines shown under it.
 WITH fp AS (SELECT * FROM finance_period),
 t AS (
-    SELECT coalesce(sum(counted_monthly_usd) FILTER (WHERE confidence <> 'low'), 0) AS sure,
-           coalesce(sum(counted_monthly_usd) FILTER (WHERE confidence = 'low'), 0) AS quality
+    SELECT coalesce(sum(cents(counted_monthly_usd)) FILTER (WHERE confidence <> 'low'), 0) AS sure,
+           coalesce(sum(cents(counted_monthly_usd)) FILTER (WHERE confidence = 'low'), 0) AS quality
     FROM actions WHERE domain = 'optimization' AND kind IN ('saving', 'avoided cost', 'overlap')
 )
 SELECT label, value, unit FROM (
@@ -272,7 +274,7 @@ SELECT label, value, unit FROM (
     UNION ALL
     SELECT 2, 'Rate-optimization savings per 30-day month that depend on quality', CAST(t.quality AS DECIMAL(38, 6)), 'usd' FROM t
     UNION ALL
-    SELECT 3, 'AI spend per 30-day month', CAST(fp.monthly_spend AS DECIMAL(38, 6)), 'usd' FROM fp
+    SELECT 3, 'AI spend per 30-day month', CAST(cents(fp.monthly_spend) AS DECIMAL(38, 6)), 'usd' FROM fp
     UNION ALL
     SELECT 4, 'Rate-optimization savings, % of monthly spend', CAST(pct(t.sure + t.quality, fp.monthly_spend) AS DECIMAL(38, 6)), 'pct' FROM t, fp
 )
