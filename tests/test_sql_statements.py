@@ -85,3 +85,36 @@ def test_an_organization_statement_shows_its_budget(tmp_path):
     assert float(page["forecast_month_end_cost"]) == pytest.approx(103.0)
     assert page["budget_status"] == "forecast over"
     assert page["allocation_share_pct"] is None and page["shared_pool_cost"] == 0
+
+
+def test_a_month_over_budget_shows_on_the_statement_when_the_last_is_on_track(tmp_path):
+    """An organization over its October budget and on track in November: the summary
+    speaks of November (the period's last month), the months show October's overrun;
+    the same for a customer."""
+    rows = [dict(r, timestamp=r["timestamp"].replace("2025-11-01", "2025-10-31")) for r in ROWS]
+    calls = write_calls(tmp_path / "calls.csv", rows)
+    budget_path = tmp_path / "budgets.csv"
+    # October: cust_a 20.00 + cust_b 0.60 = 20.60 against 10; November 20.60 against 100
+    budget_path.write_text("month,scope,scope_id,budget_usd\n2025-10,organization,org_001,10\n"
+                           "2025-11,organization,org_001,100\n2025-10,customer,cust_a,15\n",
+                           encoding="utf-8")
+    session = open_session(calls, budgets=budget_path)
+    try:
+        prepare(session.con, flt.Filters())
+        [org] = statements.run(session.con, statements.ORGANIZATION)
+        customers = {st.id: st for st in statements.run(session.con, statements.CUSTOMER)}
+    finally:
+        session.close()
+
+    def months(st):
+        q = st.queries["monthly"]
+        return {r[q.columns.index("month")]: (r[q.columns.index("budget_usd")],
+                                              r[q.columns.index("budget_status")]) for r in q.rows}
+
+    assert org.summary()["budget_status"] in ("on track", "forecast over")
+    assert months(org) == {"2025-10": (10, "over budget"),
+                           "2025-11": (100, org.summary()["budget_status"])}
+    assert months(customers["cust_a"]) == {"2025-10": (15, "over budget"),
+                                           "2025-11": (None, "no budget")}
+    assert months(customers["cust_b"]) == {"2025-10": (None, "no budget"),
+                                           "2025-11": (None, "no budget")}

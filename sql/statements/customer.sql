@@ -1,7 +1,7 @@
 -- name: customer
 -- title: Customer statement
 -- category: ubr
--- version: 3
+-- version: 4
 -- description: One page per customer for the period: usage, AI cost,
 --   subscription revenue (billed day by day at that day's tier, or from the
 --   subscriptions file, as customer_economics), margin, AI cost against its
@@ -72,12 +72,19 @@ ORDER BY customer_id, cost DESC, provider, model;
 
 -- query: monthly
 -- title: Month by month
--- description: Calls and AI cost in each calendar month (the first and last may be partial).
-SELECT customer_id, strftime(call_date, '%Y-%m') AS month, count(*) AS calls,
-       sum(cost_usd) AS cost
-FROM statement_customer_calls
-GROUP BY customer_id, month
-ORDER BY customer_id, month;
+-- description: Calls and AI cost in each calendar month (the first and last may be partial), with the month's budget and its status from the budgets file ("no budget" without one), so a month over budget shows even when the last one is on track.
+WITH months AS (
+    SELECT customer_id, strftime(call_date, '%Y-%m') AS month, count(*) AS calls,
+           sum(cost_usd) AS cost
+    FROM statement_customer_calls
+    GROUP BY customer_id, month
+)
+SELECT m.customer_id, m.month, m.calls, m.cost,
+       b.budget_usd, b.used_pct AS budget_used_pct, coalesce(b.status, 'no budget') AS budget_status
+FROM months AS m
+LEFT JOIN budget_vs_actual AS b
+       ON b.scope = 'customer' AND b.scope_id = m.customer_id AND b.month = m.month
+ORDER BY m.customer_id, m.month;
 
 -- query: top_sessions
 -- title: Costliest sessions

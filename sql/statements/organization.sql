@@ -1,7 +1,7 @@
 -- name: organization
 -- title: Organization statement
 -- category: finops
--- version: 3
+-- version: 4
 -- description: A showback/chargeback statement per organization for the
 --   period: its cost by product, feature, model and environment, its share
 --   of the shared (untagged) cost, and the same month by month. One run
@@ -105,7 +105,7 @@ ORDER BY organization_id, cost DESC, environment;
 
 -- query: monthly
 -- title: Month by month
--- description: Each calendar month of the period (the first and last may be partial): the organization's own cost, and its allocated share of untagged shared cost spread over the months in proportion to each month's pool, so the months add up to the statement.
+-- description: Each calendar month of the period (the first and last may be partial): the organization's own cost, and its allocated share of untagged shared cost spread over the months in proportion to each month's pool, so the months add up to the statement; and each month's budget and its status from the budgets file ("no budget" without one), so a month over budget shows even when the last one is on track.
 -- chart: stacked
 -- x: month
 -- y: production_cost, own_non_production_cost, allocated_shared_cost
@@ -140,13 +140,16 @@ WITH tagged AS (
                ELSE 0 END AS allocated_shared_cost
     FROM spread
 )
-SELECT organization_id, month, calls, production_cost, own_non_production_cost,
-       allocated_shared_cost,
-       production_cost + own_non_production_cost + allocated_shared_cost AS chargeback_cost
-FROM allocated
+SELECT a.organization_id, a.month, a.calls, a.production_cost, a.own_non_production_cost,
+       a.allocated_shared_cost,
+       a.production_cost + a.own_non_production_cost + a.allocated_shared_cost AS chargeback_cost,
+       b.budget_usd, b.used_pct AS budget_used_pct, coalesce(b.status, 'no budget') AS budget_status
+FROM allocated AS a
+LEFT JOIN budget_vs_actual AS b
+       ON b.scope = 'organization' AND b.scope_id = a.organization_id AND b.month = a.month
 WHERE coalesce(getvariable('organization_id'), '') = ''
-   OR organization_id = getvariable('organization_id')
-ORDER BY organization_id, month;
+   OR a.organization_id = getvariable('organization_id')
+ORDER BY a.organization_id, a.month;
 
 -- query: customers
 -- title: Customers of the organization
