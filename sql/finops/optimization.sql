@@ -1,7 +1,7 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 13
+-- version: 14
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
@@ -38,13 +38,14 @@ SELECT * FROM ledger_switches;
 
 -- query: _daily
 -- The daily cost series over the whole period, zero-filled (ledger_daily in
--- sql/finance.sql): cost as spent, and cost_after_caps, what remains of
--- each day after the proposed cost caps (their saving spread over the days
--- in proportion to cost). The commitment is sized on cost_after_caps: the
+-- sql/finance.sql): cost as spent, and cost_after_caps_and_caching, what
+-- remains of each day after the proposed cost caps (their saving spread over
+-- the days in proportion to cost) and prompt caching. The commitment is
+-- sized on it: the
 -- spend that stays without any quality-dependent change, on the ledger's
 -- sizing days (sizes_commitment: the complete ones).
 CREATE OR REPLACE TEMP TABLE optimization_daily AS
-SELECT call_date, money(cost) AS cost, money(greatest(after_caps_cost, 0)) AS cost_after_caps,
+SELECT call_date, money(cost) AS cost, money(greatest(after_caps_cost, 0)) AS cost_after_caps_and_caching,
        CAST(greatest(after_caps_cost, 0) AS DOUBLE) AS sized_cost, sizes_commitment
 FROM ledger_daily;
 
@@ -120,7 +121,7 @@ ORDER BY savings DESC, provider, from_model, task_type;
 
 -- query: commitment
 -- title: Reserved capacity commitment
--- description: The ledger's commitment action: commit to a low percentile of daily spend after the cost caps (the spend that stays without any quality-dependent change) at a discount; spend above it stays on demand. The current cost is that spend over the period. If the model switches are made, commit the daily amount of the 'commit if switched' column instead (the ledger's overlap line).
+-- description: The ledger's commitment action: commit to a low percentile of daily spend after the cost caps and prompt caching (the spend that stays without any quality-dependent change) at a discount; spend above it stays on demand. The current cost is that spend (after the caps and caching) over the period, not all of today's spend. If the model switches are made, commit the daily amount of the 'commit if switched' column instead (the ledger's overlap line).
 -- chart: none
 SELECT percentile, commit_daily_cost, discount_pct, days,
        money(commit_daily_cost * days) AS commitment_value_usd,
@@ -141,7 +142,7 @@ ORDER BY percentile;
 
 -- query: commitment_scenarios
 -- title: Commitment level scenarios
--- description: Savings over the period when committing at different percentiles of daily spend after the cost caps; the chosen row is the ledger's commitment; higher levels risk paying for unused capacity.
+-- description: Savings over the period when committing at different percentiles of daily spend after the cost caps and prompt caching; the chosen row is the ledger's commitment; higher levels risk paying for unused capacity.
 -- chart: bar
 -- x: percentile
 -- y: savings
@@ -155,11 +156,11 @@ ORDER BY percentile;
 
 -- query: daily_commitment
 -- title: Daily spend against the commitment level
--- description: Each day's cost, what remains of it after the cost caps (the spend the commitment is sized on) and the committed daily amount; the gap above the line is paid on demand. A partial first or last day is shown but does not size the commitment.
+-- description: Each day's cost, what remains of it after the cost caps and prompt caching (the spend the commitment is sized on) and the committed daily amount; the gap above the line is paid on demand. A partial first or last day is shown but does not size the commitment.
 -- chart: line
 -- x: call_date
--- y: cost, cost_after_caps, commit_daily_cost
-SELECT d.call_date, d.cost, d.cost_after_caps, c.commit_daily_cost
+-- y: cost, cost_after_caps_and_caching, commit_daily_cost
+SELECT d.call_date, d.cost, d.cost_after_caps_and_caching, c.commit_daily_cost
 FROM optimization_daily AS d
 CROSS JOIN (SELECT commit_daily_cost FROM optimization_commitment WHERE chosen) AS c
 ORDER BY d.call_date;
