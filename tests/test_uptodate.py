@@ -64,8 +64,7 @@ def test_any_change_builds_again(tmp_path, data, change):
     subs.write_text("customer_id,organization_id,subscription_tier,start_date,end_date,"
                     "monthly_fee,billing_cycle\ncust_0001,org_001,pro,2025-11-01,,99,\n")
     options = {"sql_dirs": [sql_dir], "subscriptions": subs}
-    build(data, out, **options)
-    assert build(data, out, **options).unchanged
+    build(data, out, **options)  # current now (test above)
     if change == "append":
         with open(data, "a", encoding="utf-8") as f:
             f.write(data.read_text().splitlines()[-1].replace("2025-11-", "2025-12-") + "\n")
@@ -91,7 +90,7 @@ def test_any_change_builds_again(tmp_path, data, change):
         options["live"] = True
     elif change == "subscriptions":  # same size, same times: the content is what counts
         st = subs.stat()
-        subs.write_text(subs.read_text().replace("pro,", "pre,").replace(",99,", ",98,"))
+        subs.write_text(subs.read_text().replace(",99,", ",98,"))
         os.utime(subs, ns=(st.st_atime_ns, st.st_mtime_ns))
     elif change == "report deleted":
         (out / "probe.html").unlink()
@@ -101,9 +100,6 @@ def test_any_change_builds_again(tmp_path, data, change):
         next(out.glob("probe-*.csv")).unlink()
     result = build_site(data, out, **options)
     assert not result.unchanged, change
-    if change == "subscriptions":
-        assert result.status == "ok" or "pre" in (result.error or "")
-        return
     assert result.status == "ok", result.error
     assert all((out / name).is_file() for r in result.reports for name in [r.file, *r.downloads])
     assert build_site(data, out, **options).unchanged  # and then it is current again
