@@ -401,7 +401,7 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
                       connect_fn, *, persistent: bool = True, log=None,
                       require_rows: bool = True, settings: dict | None = None,
                       subscriptions=None, budgets=None, track=None, cache_tables: bool = True,
-                      finance: bool = True):
+                      finance: bool = True, retry: bool = True):
     """Define `calls` and friends in con from the store; return (SourceInfo, store).
 
     The store is brought up to date (only new bytes are parsed), then
@@ -438,13 +438,26 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
         if finance:
             _run_finance_sql(con, subscriptions, budgets, tables, track)  # as load_calls does
     except duckdb.Error as exc:
+        message = duckdb_message(exc)
+        if persistent and retry and "parquet" in message.lower():
+            # A damaged segment (a disk error, a file cut short): the store is
+            # only a cache, so it is made again from the input files, once.
+            store.discard()
+            info, store = load_calls_cached(
+                con, csv_arg, connect_fn, persistent=persistent, log=log,
+                require_rows=require_rows, settings=settings, subscriptions=subscriptions,
+                budgets=budgets, track=track, cache_tables=cache_tables, finance=finance,
+                retry=False)
+            info.notes.insert(0, f"the store {store.dir.name} could not be read ({message}): "
+                                 "made again from scratch")
+            return info, store
         store.close()
-        raise FinopsError(f"{csv_arg}: cannot read the store: {duckdb_message(exc)}; "
+        raise FinopsError(f"{csv_arg}: cannot read the store: {message}; "
                           "pass --no-cache to read the file directly") from None
     except BaseException:
         store.close()
         raise
-    info.csv_path = str(csv_arg)
+    # csv_path as source_info writes it (str(Path(...))), as a direct read does
     info.partial_tail_bytes = store.report.partial_tail_bytes
     info.notes = list(store.report.notes)
     if info.rows == 0 and require_rows:
@@ -477,8 +490,11 @@ def load_calls(con: duckdb.DuckDBPyConnection, csv_path: str | os.PathLike,
     data_quality when no row is valid. settings: calls.sql's settings
     (min_call_date, max_call_date, ignore_extra_columns).
     """
+    from .store import resolve_inputs
+
     path = Path(csv_path)
     require_csv(path)
+    resolve_inputs(path)  # the same checks as a read through the store (not a .gz, ...)
     stat = path.stat()
     if stat.st_size == 0:
         raise NoDataError(f"no data yet: {path} is empty; run `finops simulate` to create data")

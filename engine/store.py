@@ -54,7 +54,7 @@ from .paths import CALLS_SQL
 
 logger = logging.getLogger(__name__)
 
-STORE_FORMAT = 2
+STORE_FORMAT = 3  # 3: units keep open_quote_lines; chunks cut clear of odd-quote lines
 STORE_SUFFIX = ".finops-store"
 # A first ingest of a big file is cut into chunks of about this size, so the
 # memory it takes stays flat whatever the file's size.
@@ -63,6 +63,9 @@ CHUNK_BYTES = int(os.environ.get("FINOPS_STORE_CHUNK_MB", "256")) * 1_000_000
 # chunk's size (appends every few seconds would otherwise leave thousands of
 # tiny files).
 MAX_SEGMENTS = 12
+# calls.sql joins two lines with an odd number of quotes when they are at
+# most this many lines apart (a quoted field spanning lines).
+PAIR_REACH = 200
 _KINDS = ("calls", "rule_rejects", "unreadable", "duplicates", "multiline", "header_fields")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -189,6 +192,9 @@ class Unit:
     # the end of what was read: calls.sql could pair it with a line appended
     # later (a quoted field spanning lines), so an append re-reads the file.
     quotes_even: bool = True
+    # The file lines of those unpaired odd-quote lines among the last 200 read
+    # (judged on the whole line, not the 500-character sample a reject keeps).
+    open_quote_lines: list[int] = field(default_factory=list)
     # The file's size and change time (ctime) when both had been still for a
     # while at the last read: the same pair now means nothing was written
     # since, and the re-hash is skipped. (Any write, and any utime() that puts
@@ -285,6 +291,14 @@ class CallsStore:
             self._lock_fd = None
         if self.scratch:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    def discard(self) -> None:
+        """Forget every segment (one could not be read) and close: the manifest
+        goes under the exclusive lock, so the next open reads the input files
+        from scratch and sweeps the old segments."""
+        self._lock(fcntl.LOCK_EX)  # flock converts by releasing first: no deadlock
+        self._manifest_path().unlink(missing_ok=True)
+        self.close()
 
     # manifest
     def _manifest_path(self) -> Path:
@@ -472,7 +486,6 @@ class CallsStore:
     def _ingest_chunks(self, unit: Unit, fh, header: bytes, complete: int, hasher,
                        earlier: list[Unit]) -> None:
         pos = unit.end
-        quotes_odd = False  # since the last read, which ended clear of open quotes
         while True:
             seg_start = pos
             lines_before = unit.lines
@@ -491,12 +504,11 @@ class CallsStore:
                             raise FinopsError(f"{unit.path} shrank while it was read; run again")
                         cut = None
                         if written + len(block) >= CHUNK_BYTES and pos + len(block) < complete:
-                            cut = _even_cut(block, max(0, CHUNK_BYTES - written - 1), quotes_odd)
+                            cut = _clean_cut(block, max(0, CHUNK_BYTES - written - 1))
                         part = block if cut is None else block[:cut]
                         out.write(part)
                         hasher.update(part)
                         unit.lines += part.count(b"\n")
-                        quotes_odd ^= part.count(b'"') % 2 == 1
                         written += len(part)
                         pos += len(part)
                         if cut is not None:
@@ -567,6 +579,12 @@ class CallsStore:
             # (calls_loaded is written to Parquet as it is, with this column
             # added: no second copy of the range's rows in memory.)
             line_of = "file_line(rowid)" if gaps else "rowid + 1 + getvariable('line_offset')"
+            # Lines left with an odd number of quotes, unpaired (calls.sql's
+            # open_quote, on the whole line), within pairing reach of the end.
+            open_lines = [int(n) for (n,) in con.execute(
+                f"SELECT CAST({line_of} AS BIGINT) FROM calls_loaded WHERE open_quote "
+                "UNION ALL SELECT CAST(line AS BIGINT) FROM calls_rule_rejects WHERE open_quote"
+            ).fetchall()]
             # The one rule across segments: a call_id kept earlier makes the
             # one kept here a repeat (first occurrence in the file wins), and
             # this range's own repeats of it name that earlier line.
@@ -623,12 +641,14 @@ class CallsStore:
             # (The unit's earlier segments count too: this range may be short.)
             con.execute("SET VARIABLE store_unit_rejects = ?",
                         [[str(self._file(s, "rule_rejects")) for s in unit.segments]])
-            unit.quotes_even = not con.execute(f"""
+            unit.open_quote_lines = [n for n in [*unit.open_quote_lines, *open_lines]
+                                     if n > last_line - PAIR_REACH - 1]
+            unit.quotes_even = not unit.open_quote_lines and not con.execute(f"""
                 SELECT count(*) > 0
                 FROM (SELECT line, reject_reason, rejected_content FROM calls_rule_rejects
                       {"UNION ALL SELECT line, reject_reason, rejected_content FROM "
                        "read_parquet(getvariable('store_unit_rejects'))" if unit.segments else ""})
-                WHERE line > ? - 201
+                WHERE line > ? - 201  -- PAIR_REACH + 1
                   AND (reject_reason LIKE 'broken quoting%'
                        OR (strlen(rejected_content) - strlen(replace(rejected_content, '"', ''))) % 2 = 1)
                 """, [last_line]).fetchone()[0]
@@ -727,14 +747,23 @@ SELECT * FROM read_parquet({header});
         con.execute(shared(self.define_sql()))
 
 
-def _even_cut(block: bytes, start: int, quotes_odd: bool) -> int | None:
-    """Just past the first LF at or after start where the quotes so far are balanced."""
-    i = start
+def _clean_cut(block: bytes, start: int) -> int | None:
+    """Just past the first LF at or after start that ends more than PAIR_REACH
+    lines of the block with an even number of quotes each; None if none does.
+
+    calls.sql pairs two odd-quote lines at most PAIR_REACH lines apart (a
+    quoted field spanning lines): no such line in reach before the cut, and
+    nothing before it can pair with anything after, so the chunks read as
+    the whole file does. (Not a parity count from the read's start: one
+    stray quote would put every later cut inside a record.) Lines before
+    the block are not seen, so its first PAIR_REACH lines never qualify."""
+    clean, i = 0, 0
     while True:
         j = block.find(b"\n", i)
         if j < 0:
             return None
-        if (block.count(b'"', 0, j + 1) % 2 == 1) == quotes_odd:
+        clean = clean + 1 if block.count(b'"', i, j) % 2 == 0 else 0
+        if j >= start and clean > PAIR_REACH:
             return j + 1
         i = j + 1
 

@@ -503,9 +503,11 @@ WHERE c.rowid = m.first_r;
 DELETE FROM calls_loaded
 WHERE rowid IN (SELECT unnest(range(first_r + 1, last_r + 1)) FROM csv_multiline);
 
--- Rows that break a rule, kept for inspection with their line.
+-- Rows that break a rule, kept for inspection with their line (open_quote:
+-- the whole line has an odd number of quotes and was left unpaired; the
+-- calls store reads it, as the sample is cut at 500 characters).
 CREATE OR REPLACE TEMP TABLE calls_rule_rejects AS
-SELECT file_line(rowid) AS line, reject_reason, left(raw_line, 500) AS rejected_content
+SELECT file_line(rowid) AS line, reject_reason, left(raw_line, 500) AS rejected_content, open_quote
 FROM calls_loaded
 WHERE reject_reason IS NOT NULL;
 

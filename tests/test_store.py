@@ -515,3 +515,64 @@ def test_a_setting_change_re_reads_the_store(tmp_path, monkeypatch):
     assert any("other settings" in n for n in notes(path))
     source = assert_same(path)
     assert source["rows"] == 1 and source["rows_rejected"] == 1
+
+
+def test_an_open_quote_past_the_reject_sample_still_makes_an_append_re_read(tmp_path):
+    """A NUL line whose odd quote lies past the 500 characters a reject keeps: the
+    line its closing quote is on, appended later, joins it as in a direct read."""
+    path = write_calls(tmp_path / "calls.csv", [{"call_id": f"n{n}"} for n in range(5)])
+    fields = path.read_text().splitlines()[1].split(",")
+    fields[1], fields[15] = "nul_1", "r" * 600  # the quote below is past character 500
+    append(path, (",".join(fields[:18]) + ',"agent start\x00tail\n').encode())
+    assert_same(path)
+    assert manifest(path)["units"][0]["quotes_even"] is False
+    append(path, b'agent end"\n')
+    source = assert_same(path)
+    assert (source["rows"], source["continuation_lines"]) == (6, 1)
+
+
+def test_chunks_are_cut_clear_of_quoted_fields_whatever_came_before(sim_csv, monkeypatch):
+    """A stray quote early in a big first read (one unbalanced line) must not put
+    a later chunk boundary inside a record whose quoted field spans two lines."""
+    monkeypatch.setattr(store, "BLOCK_BYTES", 256_000)
+    monkeypatch.setattr(store, "CHUNK_BYTES", 100_000)
+    lines = sim_csv.read_bytes().split(b"\n")
+    header, body = lines[0], lines[1:-1]
+    stray = body[100].split(b",")
+    stray[13] = b'qa"x'
+    body[100] = b",".join(stray)
+    for at in range(300, 2900, 400):  # records spanning two lines, after chunk starts
+        record = body[at].split(b",")
+        record[18] = b'"agent line one\nagent line two"'
+        body[at] = b",".join(record)
+    sim_csv.write_bytes(header + b"\n" + b"\n".join(body) + b"\n")
+    source = assert_same(sim_csv)
+    assert len(manifest(sim_csv)["units"][0]["segments"]) > 2  # it was read in chunks
+    assert source["continuation_lines"] == len(range(300, 2900, 400))
+
+
+def test_csv_path_is_written_alike_cached_and_direct(sim_csv, monkeypatch):
+    monkeypatch.chdir(sim_csv.parent)
+    for spelling in ("./calls.csv", str(sim_csv.parent) + "//calls.csv"):
+        cached, direct = run_all(spelling)[0], run_all(spelling, cache=False)[0]
+        assert cached["csv_path"] == direct["csv_path"] == str(Path(spelling))
+
+
+def test_a_gz_file_is_one_clear_error_cached_or_not(tmp_path):
+    path = tmp_path / "calls.csv.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00")
+    for cache in (True, False):
+        with pytest.raises(FinopsError, match=r"reads CSV or Parquet files, not \.gz"):
+            run_all(path, cache=cache)
+
+
+def test_a_damaged_segment_is_made_again_with_a_note(sim_csv):
+    expected = run_all(sim_csv, cache=False)
+    assert run_all(sim_csv) == expected
+    segment = sorted(store_dir(sim_csv).glob("*.calls.parquet"))[0]
+    with open(segment, "r+b") as fh:
+        fh.truncate(3000)
+    assert any("could not be read" in note and "made again from scratch" in note
+               for note in notes(sim_csv))
+    assert run_all(sim_csv) == expected
+    assert not segment.exists()  # swept
