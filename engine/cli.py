@@ -748,9 +748,10 @@ def build_command(csv_path, out_dir, sql_dirs, target_mb, date_from, date_to, wh
     _echo_notes(result.source)
     if result.unchanged:
         if not quiet:
+            pages = " and the statement pages" if result.manifest.get("statements") else ""
             click.echo(f"up to date: nothing new since the build of "
-                       f"{result.manifest.get('generated_at', '?')}; {len(result.reports)} reports "
-                       f"and the statement pages left as they are ({result.seconds:.2f}s) -> "
+                       f"{result.manifest.get('generated_at', '?')}; {len(result.reports)} reports"
+                       f"{pages} left as they are ({result.seconds:.2f}s) -> "
                        f"{result.out_dir / 'index.html'}")
         return
     if not quiet:

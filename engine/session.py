@@ -439,10 +439,15 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
             _run_finance_sql(con, subscriptions, budgets, tables, track)  # as load_calls does
     except duckdb.Error as exc:
         message = duckdb_message(exc)
-        if persistent and retry and "parquet" in message.lower():
-            # A damaged segment (a disk error, a file cut short): the store is
-            # only a cache, so it is made again from the input files, once.
-            store.discard()
+        if persistent and retry and str(store.dir) in message:
+            # A segment that cannot be read while loading (a disk error, a file
+            # cut short): the store is only a cache, so it is made again from
+            # the input files, once.
+            try:
+                store.discard()
+            except OSError as err:
+                raise FinopsError(f"{csv_arg}: cannot read the store: {message} ({err}); "
+                                  "pass --no-cache to read the file directly") from None
             info, store = load_calls_cached(
                 con, csv_arg, connect_fn, persistent=persistent, log=log,
                 require_rows=require_rows, settings=settings, subscriptions=subscriptions,

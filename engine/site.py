@@ -538,12 +538,18 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
                          generated_at, target_mb, poll_seconds, live, seconds)
     if status == "error" and report_entries and previous:
         # The page describes the reports it shows: the last good build's data.
-        for key in ("rows", "rows_rejected", "duplicate_call_ids", "reject_samples", "time_range",
-                    "csv_size_mb", "progress_pct"):
-            if key in previous:
-                manifest[key] = previous[key]
-    if key is not None and uptodate.files_digest(sql_dirs, (subscriptions, budgets)) != files:
-        key = None  # a file changed while this build read it: the next one runs
+        for name in ("rows", "rows_rejected", "duplicate_call_ids", "reject_samples", "time_range",
+                     "csv_size_mb", "progress_pct"):
+            if name in previous:
+                manifest[name] = previous[name]
+    if key is not None and (status != "ok" or (actions or {}).get("error")):
+        key = None  # something to try again: never taken as current
+    if key is not None:
+        try:
+            if uptodate.files_digest(sql_dirs, (subscriptions, budgets)) != files:
+                key = None  # a file changed while this build read it: the next one runs
+        except OSError:
+            key = None  # one went away meanwhile: the same
     manifest["build_key"] = key
     manifest["filters"] = dict(filters.items())
     manifest["filtered_rows"] = filtered_rows

@@ -296,9 +296,11 @@ class CallsStore:
         """Forget every segment (one could not be read) and close: the manifest
         goes under the exclusive lock, so the next open reads the input files
         from scratch and sweeps the old segments."""
-        self._lock(fcntl.LOCK_EX)  # flock converts by releasing first: no deadlock
-        self._manifest_path().unlink(missing_ok=True)
-        self.close()
+        try:
+            self._lock(fcntl.LOCK_EX)  # flock converts by releasing first: no deadlock
+            self._manifest_path().unlink(missing_ok=True)
+        finally:
+            self.close()
 
     # manifest
     def _manifest_path(self) -> Path:
@@ -498,13 +500,15 @@ class CallsStore:
                     if seg_start > 0:
                         out.write(header)
                     written = 0
+                    scan = (0, 0)  # _clean_cut's state, carried from block to block
                     while pos < complete:
                         block = fh.read(min(BLOCK_BYTES, complete - pos))
                         if not block:
                             raise FinopsError(f"{unit.path} shrank while it was read; run again")
                         cut = None
                         if written + len(block) >= CHUNK_BYTES and pos + len(block) < complete:
-                            cut = _clean_cut(block, max(0, CHUNK_BYTES - written - 1))
+                            cut, *scan = _clean_cut(block, max(0, CHUNK_BYTES - written - 1),
+                                                    *scan)
                         part = block if cut is None else block[:cut]
                         out.write(part)
                         hasher.update(part)
@@ -747,24 +751,28 @@ SELECT * FROM read_parquet({header});
         con.execute(shared(self.define_sql()))
 
 
-def _clean_cut(block: bytes, start: int) -> int | None:
-    """Just past the first LF at or after start that ends more than PAIR_REACH
-    lines of the block with an even number of quotes each; None if none does.
+def _clean_cut(block: bytes, start: int, clean: int = 0,
+               carry: int = 0) -> tuple[int | None, int, int]:
+    """(cut, clean, carry): cut just past the first LF at or after start that
+    ends more than PAIR_REACH lines with an even number of quotes each, or
+    None; clean and carry (the quotes of the block's unfinished last line,
+    mod 2) go into the call for the next block.
 
     calls.sql pairs two odd-quote lines at most PAIR_REACH lines apart (a
     quoted field spanning lines): no such line in reach before the cut, and
     nothing before it can pair with anything after, so the chunks read as
     the whole file does. (Not a parity count from the read's start: one
     stray quote would put every later cut inside a record.) Lines before
-    the block are not seen, so its first PAIR_REACH lines never qualify."""
-    clean, i = 0, 0
+    the first block looked at count as unseen: they never qualify."""
+    i = 0
     while True:
         j = block.find(b"\n", i)
         if j < 0:
-            return None
-        clean = clean + 1 if block.count(b'"', i, j) % 2 == 0 else 0
+            return None, clean, (carry + block.count(b'"', i)) % 2
+        clean = clean + 1 if (carry + block.count(b'"', i, j)) % 2 == 0 else 0
+        carry = 0
         if j >= start and clean > PAIR_REACH:
-            return j + 1
+            return j + 1, clean, 0
         i = j + 1
 
 

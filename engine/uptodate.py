@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jinja2
 import xxhash
 
 from . import finance_cache
@@ -35,9 +36,11 @@ def files_digest(sql_dirs, inputs) -> str:
     """The SQL (the package's and each --sql-dir's), templates, viewer files and
     the input files (subscriptions, budgets) as one hash, by name and content."""
     h = xxhash.xxh3_128()
-    roots = [SQL_DIR, TEMPLATES_DIR, VIEWER_DIR, *(Path(d) for d in sql_dirs)]
-    for root in roots:
-        for path in sorted(p for p in Path(root).rglob("*") if p.is_file()):
+    # the package's folders whole; of a --sql-dir, what finops reads from it
+    roots = [(SQL_DIR, "*"), (TEMPLATES_DIR, "*"), (VIEWER_DIR, "*"),
+             *((Path(d), "*.sql") for d in sql_dirs)]
+    for root, pattern in roots:
+        for path in sorted(p for p in Path(root).rglob(pattern) if p.is_file()):
             if "__pycache__" in path.parts:
                 continue
             h.update(str(path.relative_to(root)).encode() + b"\0")
@@ -59,6 +62,7 @@ def build_key(files: str, session, options: dict) -> str | None:
     h = xxhash.xxh3_128()
     # the stored calls, the calls.sql settings, the engine's code, DuckDB and finops
     h.update(finance_cache.cache_key(store, {}, "").encode())
+    h.update(f"jinja2 {jinja2.__version__}".encode())  # renders every page
     h.update(json.dumps({"files": files, "source": session.source.to_dict(), "options": options},
                         sort_keys=True, default=str).encode())
     return h.hexdigest()
@@ -67,7 +71,7 @@ def build_key(files: str, session, options: dict) -> str | None:
 def is_current(out: Path, previous: dict | None, key: str | None) -> bool:
     """Whether the last build in out had this key, was whole, and left every file it listed."""
     if key is None or not previous or previous.get("build_key") != key \
-            or previous.get("status") != "ok":
+            or previous.get("status") != "ok" or (previous.get("actions") or {}).get("error"):
         return False
     names = {"index.html"}
     for entry in previous.get("reports") or []:

@@ -114,7 +114,7 @@ def test_no_key_without_the_store_or_after_a_partial_build(tmp_path, data):
     (tmp_path / "b").mkdir()
     broken = probe_dir(tmp_path / "b", broken=True)
     partial = build_site(data, out, sql_dirs=[broken])
-    assert partial.status == "partial" and partial.manifest["build_key"]
+    assert partial.status == "partial" and partial.manifest["build_key"] is None
     assert not build_site(data, out, sql_dirs=[broken]).unchanged
 
 
@@ -162,3 +162,30 @@ def test_the_cli_says_up_to_date(tmp_path, data):
     assert again.exit_code == 0, again.output
     generated = json.loads((out / "manifest.json").read_text())["generated_at"]
     assert f"up to date: nothing new since the build of {generated}" in again.output
+
+
+def test_an_input_file_gone_is_a_clear_error_build_and_never_current(tmp_path, data):
+    out = tmp_path / "reports"
+    budgets = tmp_path / "budgets.csv"
+    budgets.write_text("month,scope,scope_id,budget_usd\n2025-11,customer,cust_0001,10\n")
+    build(data, out, budgets=budgets)
+    budgets.unlink()
+    result = build_site(data, out, sql_dirs=[probe_dir(tmp_path)], budgets=budgets)
+    assert result.status == "error" and "budgets" in result.error
+    assert result.manifest["build_key"] is None and not result.unchanged
+
+
+def test_a_build_whose_ledger_failed_is_never_current(tmp_path, data, monkeypatch):
+    out = tmp_path / "reports"
+
+    def broken(con):
+        raise RuntimeError("no ledger today")
+
+    monkeypatch.setattr(site, "ledger", broken)
+    first = build(data, out)
+    assert "no ledger today" in first.manifest["actions"]["error"]
+    assert first.manifest["build_key"] is None
+    monkeypatch.undo()
+    again = build(data, out)
+    assert not again.unchanged and again.manifest["actions"].get("error") is None
+    assert build(data, out).unchanged

@@ -72,7 +72,7 @@ ORDER BY customer_id, cost DESC, provider, model;
 
 -- query: monthly
 -- title: Month by month
--- description: Calls and AI cost in each calendar month (the first and last may be partial), with the month's budget and its status from the budgets file ("no budget" without one), so a month over budget shows even when the last one is on track.
+-- description: Calls and AI cost in each calendar month (the first and last may be partial), with the month's budget, the cost it is measured against and its status from the budgets file ("no budget" without one), so a month over budget shows even when the last one is on track.
 WITH months AS (
     SELECT customer_id, strftime(call_date, '%Y-%m') AS month, count(*) AS calls,
            sum(cost_usd) AS cost
@@ -80,7 +80,8 @@ WITH months AS (
     GROUP BY customer_id, month
 )
 SELECT m.customer_id, m.month, m.calls, m.cost,
-       b.budget_usd, b.used_pct AS budget_used_pct, coalesce(b.status, 'no budget') AS budget_status
+       b.budget_usd, b.actual AS budget_month_cost, b.used_pct AS budget_used_pct,
+       coalesce(b.status, 'no budget') AS budget_status
 FROM months AS m
 LEFT JOIN budget_vs_actual AS b
        ON b.scope = 'customer' AND b.scope_id = m.customer_id AND b.month = m.month

@@ -105,7 +105,7 @@ ORDER BY organization_id, cost DESC, environment;
 
 -- query: monthly
 -- title: Month by month
--- description: Each calendar month of the period (the first and last may be partial): the organization's own cost, and its allocated share of untagged shared cost spread over the months in proportion to each month's pool, so the months add up to the statement; and each month's budget and its status from the budgets file ("no budget" without one), so a month over budget shows even when the last one is on track.
+-- description: Each calendar month of the period (the first and last may be partial): the organization's own cost, and its allocated share of untagged shared cost spread over the months in proportion to each month's pool, so the months add up to the statement; and each month's budget, the cost it is measured against (the organization's own cost, as in the summary: not the allocated shared cost) and its status from the budgets file ("no budget" without one), so a month over budget shows even when the last one is on track.
 -- chart: stacked
 -- x: month
 -- y: production_cost, own_non_production_cost, allocated_shared_cost
@@ -143,7 +143,8 @@ WITH tagged AS (
 SELECT a.organization_id, a.month, a.calls, a.production_cost, a.own_non_production_cost,
        a.allocated_shared_cost,
        a.production_cost + a.own_non_production_cost + a.allocated_shared_cost AS chargeback_cost,
-       b.budget_usd, b.used_pct AS budget_used_pct, coalesce(b.status, 'no budget') AS budget_status
+       b.budget_usd, b.actual AS budget_month_cost, b.used_pct AS budget_used_pct,
+       coalesce(b.status, 'no budget') AS budget_status
 FROM allocated AS a
 LEFT JOIN budget_vs_actual AS b
        ON b.scope = 'organization' AND b.scope_id = a.organization_id AND b.month = a.month
