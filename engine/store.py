@@ -642,20 +642,11 @@ class CallsStore:
             # A line left with an open quote near the end could pair with a
             # line appended later (calls.sql joins such pairs up to 200 lines
             # apart): then an append re-reads the file rather than guess.
-            # (The unit's earlier segments count too: this range may be short.)
-            con.execute("SET VARIABLE store_unit_rejects = ?",
-                        [[str(self._file(s, "rule_rejects")) for s in unit.segments]])
+            # (The unit's earlier segments count too: this range may be short.
+            # Lines with broken quoting but an even count never pair.)
             unit.open_quote_lines = [n for n in [*unit.open_quote_lines, *open_lines]
                                      if n > last_line - PAIR_REACH - 1]
-            unit.quotes_even = not unit.open_quote_lines and not con.execute(f"""
-                SELECT count(*) > 0
-                FROM (SELECT line, reject_reason, rejected_content FROM calls_rule_rejects
-                      {"UNION ALL SELECT line, reject_reason, rejected_content FROM "
-                       "read_parquet(getvariable('store_unit_rejects'))" if unit.segments else ""})
-                WHERE line > ? - 201  -- PAIR_REACH + 1
-                  AND (reject_reason LIKE 'broken quoting%'
-                       OR (strlen(rejected_content) - strlen(replace(rejected_content, '"', ''))) % 2 = 1)
-                """, [last_line]).fetchone()[0]
+            unit.quotes_even = not unit.open_quote_lines
         except duckdb.Error as exc:
             raise FinopsError(f"cannot write the store {self.dir} ({duckdb_message(exc)}); "
                               "pass --no-cache to read the file directly") from None
