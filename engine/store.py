@@ -272,6 +272,9 @@ class CallsStore:
         self.report = StoreReport()
         self.scratch = False  # a throwaway store: deleted on close
         self.writers: list = []  # threads writing cached tables (finance_cache.py)
+        # Each input file as --csv names it (resolve_inputs), by its absolute
+        # path: an error names the file as a direct read of it does.
+        self._shown: dict[str, Path] = {}
 
     # locking
     def _lock(self, mode: int) -> None:
@@ -370,6 +373,7 @@ class CallsStore:
         return self.report
 
     def _refresh(self, files: list[Path]) -> None:
+        self._shown = {os.path.abspath(p): p for p in files}
         stored = self._read_manifest()
         if stored is None:
             if self._manifest_path().exists() and not getattr(self, "_settings_changed", False):
@@ -547,7 +551,8 @@ class CallsStore:
                 con.execute(f"COPY (SELECT * FROM read_parquet(getvariable('store_parquet'))) "
                             f"TO {sql_literal(snap)} (FORMAT csv, HEADER true)")
             except duckdb.Error as exc:
-                raise FinopsError(f"{state.path}: cannot read the Parquet file: "
+                shown = self._shown.get(unit.path, state.path)
+                raise FinopsError(f"{shown}: cannot read the Parquet file: "
                                   f"{duckdb_message(exc)}") from None
             finally:
                 con.close()
@@ -574,7 +579,8 @@ class CallsStore:
         prior = [str(self._file(s, "calls")) for u in [*earlier, unit] for s in u.segments]
         con = self.connect()
         try:
-            read_calls_range(con, snap, Path(unit.path), line_offset, self.settings)
+            read_calls_range(con, snap, self._shown.get(unit.path, Path(unit.path)), line_offset,
+                             self.settings)
             emitted, unreadable, gaps = con.execute(
                 "SELECT getvariable('csv_emitted_lines'), (SELECT count(*) FROM csv_unreadable), "
                 "(SELECT count(*) FROM csv_line_gaps)").fetchone()

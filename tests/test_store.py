@@ -578,6 +578,26 @@ def test_csv_path_is_written_alike_cached_and_direct(sim_csv, monkeypatch):
         assert cached["csv_path"] == direct["csv_path"] == str(Path(spelling))
 
 
+def test_errors_name_the_file_alike_cached_and_direct(tmp_path, monkeypatch):
+    """A file that cannot be read (a bad header, no valid row) is named as typed,
+    the same cached or not: the message is what run-sql prints and a build's
+    pages show."""
+    monkeypatch.chdir(tmp_path)
+    Path("header.csv").write_text("a,b,c\n1,2,3\n")
+    write_calls(tmp_path / "no_valid.csv", [{"call_id": f"n{n}", "environment": "prod"}
+                                            for n in range(3)])
+    for name in ("header.csv", "no_valid.csv"):
+        for spelling in (name, "./" + name):
+            messages = []
+            for cache in (True, False):
+                with pytest.raises(FinopsError) as caught:
+                    run_all(spelling, cache=cache)
+                messages.append(str(caught.value))
+            assert messages[0] == messages[1]
+            assert messages[0].startswith(f"{Path(spelling)}: ") or \
+                f" {Path(spelling)} has no valid rows" in messages[0]
+
+
 def test_a_gz_file_is_one_clear_error_cached_or_not(tmp_path):
     path = tmp_path / "calls.csv.gz"
     path.write_bytes(b"\x1f\x8b\x08\x00")
