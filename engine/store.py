@@ -110,7 +110,8 @@ def sql_literal(path: Path | str) -> str:
 # --- inputs ----------------------------------------------------------------
 
 def is_pattern(text: str) -> bool:
-    return any(ch in text for ch in "*?[")
+    """A glob, unless a file or folder of that very name exists (`calls[1].csv`)."""
+    return any(ch in text for ch in "*?[") and not os.path.exists(os.path.expanduser(text))
 
 
 def resolve_inputs(csv_arg: str | os.PathLike) -> list[Path]:

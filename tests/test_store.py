@@ -306,6 +306,18 @@ def _split_by_day(csv_path: Path, folder: Path, parquet_days: int = 0) -> list[P
     return out
 
 
+def test_a_file_whose_name_has_glob_characters_is_that_file(sim_csv, tmp_path):
+    """`calls[1].csv` exists: it is read as the file, not as a pattern matching `calls1.csv`."""
+    odd = tmp_path / "odd" / "calls[1].csv"
+    odd.parent.mkdir()
+    shutil.copy(sim_csv, odd)
+    assert store.resolve_inputs(str(odd)) == [odd]
+    assert store.default_store_dir(str(odd)) == odd.parent / ("calls[1].csv" + store.STORE_SUFFIX)
+    assert assert_same(odd)["rows"] > 0
+    # a name that exists nowhere is still a pattern
+    assert store.is_pattern(str(tmp_path / "odd" / "calls[0-9].csv"))
+
+
 def test_glob_and_folder_of_daily_files(sim_csv, tmp_path):
     whole = _queries(sim_csv)
     files = _split_by_day(sim_csv, tmp_path / "daily")
