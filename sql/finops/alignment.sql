@@ -1,7 +1,7 @@
 -- name: alignment
 -- title: Organizational alignment
 -- category: finops
--- version: 8
+-- version: 9
 -- description: Who spends what: cost by organization, product, feature and
 --   environment, a chargeback that keeps tagged cost with its owner and
 --   spreads only untagged (shared) cost over the organizations in proportion
@@ -123,7 +123,7 @@ ORDER BY c.cost DESC, c.organization_id, c.feature_id;
 
 -- query: chargeback
 -- title: Chargeback
--- description: What each organization is billed: all its own (tagged) cost, production and non-production, plus its share of untagged shared cost in proportion to its own cost.
+-- description: What each organization is billed for the period: all its own (tagged) cost, production and non-production, plus its share of untagged shared cost in proportion to its own cost; in cents, as its statement (each month's cost to the cent, added).
 -- chart: stacked
 -- x: organization_id
 -- y: direct_cost, shared_cost
@@ -143,14 +143,24 @@ ORDER BY chargeback_cost DESC, c.organization_id;
 
 -- query: chargeback_lines
 -- title: Chargeback invoice lines
--- description: Invoice-like lines per organization: its own usage by product, its share of untagged cost (when there is any), the total.
+-- description: Invoice-like lines per organization: its own usage by product, its share of untagged cost (when there is any), the total; each line to the cent, adding up to the total and to the chargeback table.
 -- chart: none
 -- limit: 40
-WITH product_lines AS (
+-- In cents, as the chargeback table: each product line to the cent, the
+-- line of the largest product taking the remainder, so the lines add up to
+-- the organization's own cost there, and lines and Total to its chargeback.
+WITH product_usage AS (
     SELECT organization_id, product_id, sum(calls) AS calls, sum(cost) AS cost
     FROM alignment_usage
     WHERE organization_id IN (SELECT organization_id FROM alignment_chargeback)
     GROUP BY organization_id, product_id
+), product_lines AS (
+    SELECT u.organization_id, u.product_id, u.calls,
+           cents(u.cost) + CASE WHEN row_number() OVER (PARTITION BY u.organization_id
+                                                        ORDER BY u.cost DESC, u.product_id) = 1
+                                THEN c.direct_cost - sum(cents(u.cost)) OVER (PARTITION BY u.organization_id)
+                                ELSE 0 END AS cost
+    FROM product_usage AS u JOIN alignment_chargeback AS c USING (organization_id)
 ),
 lines AS (
     SELECT organization_id, 1 AS kind, product_id AS sort_key,
@@ -258,10 +268,12 @@ alerts AS (
                   CASE WHEN month_state = 'open' THEN 'at the month-to-date rate the month ends at'
                        ELSE 'the month closed at' END,
                   forecast_month_end, forecast_month_end - budget_usd) AS detail,
-           forecast_month_end - budget_usd AS amount_usd
+           forecast_month_end - budget_usd AS amount_usd,
+           CASE WHEN month_state = 'open' THEN 'forecast cost over budget, ' ELSE 'cost over budget, ' END
+               || month AS amount_label
     FROM budget_vs_actual WHERE status IN ('over budget', 'forecast over')
 )
-SELECT severity, title, detail, amount_usd
+SELECT severity, title, detail, amount_usd, amount_label
 FROM (SELECT alert_severity(amount_usd) AS severity, *
       FROM alerts)
 WHERE severity IS NOT NULL
