@@ -31,9 +31,9 @@ between all-down and all-up), and a percentage of two such amounts
 100 * numerator / denominator of the engine's own row.
 
 Money a reader compares across pages is in cents (docs/analyzers.md): a
-customer's revenue, cost and margin in profitability, and each customer's bill
-under each pricing plan, are rounded to the cent (half-up) before they are
-added (cents(), shown_cost()).
+customer's revenue, cost and margin in profitability, each customer's bill
+under each pricing plan, and an organization's cost by month in alignment, are
+rounded to the cent (half-up) before they are added (cents(), shown_cost()).
 
 Not a spec rule, a convention of the SQL (safe_div) followed here: a day whose
 customer's other active days cost 0 has no baseline and no ratio, so it is
@@ -611,17 +611,27 @@ def ref_optimization(calls):
     return {"model_switching": rows}
 
 
+UNTAGGED = {"shared", "unallocated", "untagged", "unknown"}  # shared_organizations' default
+
+
 def ref_alignment(calls):
+    """Cost by organization in cents as the chargeback: a tagged organization's own
+    cost and production cost each calendar month to the cent, added (non-production
+    the difference); an untagged one's to the cent over the period."""
     total = total_cost(calls)
     rows = []
     for org, cs in group(calls, lambda c: c.organization_id).items():
         cost = total_cost(cs)
+        spans = [cs] if org in UNTAGGED else list(group(cs, lambda c: (c.date.year, c.date.month)).values())
+        shown = sum((cents(total_cost(m)) for m in spans), Decimal(0))
+        production = sum((cents(total_cost([c for c in m if c.environment == "production"])) for m in spans),
+                         Decimal(0))
         rows.append({
-            "organization_id": org, "calls": len(cs), "cost": cost, "share_pct": pct(cost, total),
+            "organization_id": org, "calls": len(cs), "cost": shown, "share_pct": pct(cost, total),
             "customers": len({c.customer_id for c in cs}),
             "cost_per_call": money(frac(cost) / len(cs)),
-            "production_cost": total_cost([c for c in cs if c.environment == "production"]),
-            "non_production_cost": total_cost([c for c in cs if c.environment != "production"]),
+            "production_cost": production,
+            "non_production_cost": shown - production,
         })
     return {"by_organization": rows}
 

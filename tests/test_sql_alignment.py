@@ -140,7 +140,7 @@ def test_showback_variance_nets_to_zero_and_is_no_saving(orgs_csv):
 def test_headline_recommendations_alerts(orgs_csv):
     headline = {r["label"].split(" for the ")[0]: r for r in run_query("alignment", orgs_csv, "headline")}
     assert 2 <= len(headline) <= 4
-    assert headline["Total cost"]["value"] == pytest.approx(7.5)
+    assert headline["Total cost charged back"]["value"] == pytest.approx(7.5)
     assert headline["Non-production share (target 10.0%)"]["value"] == pytest.approx(100 * 3.5 / 7.5)
 
     recs = run_query("alignment", orgs_csv, "recommendations")

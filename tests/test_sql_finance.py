@@ -924,6 +924,11 @@ def test_the_chargeback_adds_up_to_the_cent_as_shown(two_month_session):
         assert total == [parts] == [_as_shown(row["chargeback_cost"])], oid
         assert _as_shown(row["direct_cost"]) + _as_shown(row["shared_cost"]) == _as_shown(row["chargeback_cost"])
         assert _as_shown(statements[oid]["chargeback_cost"]) == _as_shown(row["chargeback_cost"]), oid
+    # the headline's total is the chargeback rows, and the cost by organization, as shown
+    total = next(r[1] for r in alignment["headline"].rows if r[0].startswith("Total cost charged back"))
+    assert _as_shown(total) == sum((_as_shown(r["chargeback_cost"]) for r in rows.values()), Decimal(0))
+    by_org = [dict(zip(alignment["by_organization"].columns, r)) for r in alignment["by_organization"].rows]
+    assert _as_shown(total) == sum((_as_shown(r["cost"]) for r in by_org), Decimal(0))
 
 
 def test_customer_statements_add_up_to_the_profitability_and_pricing_revenue(two_month_session):

@@ -73,7 +73,8 @@ def test_optimization(reports):
 
 def test_alignment(reports):
     q = reports["alignment"]
-    assert close(q["_cards"]["Total cost"], sum(r["cost"] for r in q["by_organization"]))
+    assert close(q["_cards"]["Total cost charged back"], sum(r["cost"] for r in q["by_organization"]))
+    assert close(q["_cards"]["Total cost charged back"], sum(r["chargeback_cost"] for r in q["chargeback"]))
     assert q["_cards"]["Organizations"] == len(q["by_organization"])
     assert close(q["_cards"]["Largest organization share"], max(r["share_pct"] for r in q["by_organization"]))
 

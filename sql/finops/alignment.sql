@@ -48,20 +48,32 @@ FROM chargeback_allocation(getvariable('shared_organizations'));
 -- y: production_cost, non_production_cost
 -- customers = distinct customers with calls under the organization;
 -- cost_per_call = cost / calls; non-production = staging and development.
-SELECT u.organization_id,
-       sum(u.calls) AS calls,
-       sum(u.cost) AS cost,
-       pct(sum(u.cost), any_value(t.cost)) AS share_pct,
-       count(DISTINCT u.customer_id) AS customers,
-       money(safe_div(sum(u.cost), sum(u.calls))) AS cost_per_call,
-       coalesce(sum(u.cost) FILTER (WHERE u.environment = 'production'), 0) AS production_cost,
-       coalesce(sum(u.cost) FILTER (WHERE u.environment <> 'production'), 0) AS non_production_cost,
-       money(safe_div(sum(u.cost), count(DISTINCT u.customer_id))) AS cost_per_customer,
-       pct(coalesce(sum(u.cost) FILTER (WHERE u.environment <> 'production'), 0), sum(u.cost))
-           AS non_production_pct
-FROM alignment_usage AS u CROSS JOIN alignment_totals AS t
-GROUP BY u.organization_id
-ORDER BY cost DESC, u.organization_id;
+-- cost, production_cost and non_production_cost in cents as the chargeback
+-- (an organization's months to the cent, added; an untagged one's cost to
+-- the cent), so the rows add up to the headline's total as shown.
+WITH orgs AS (
+    SELECT u.organization_id,
+           sum(u.calls) AS calls,
+           sum(u.cost) AS cost,
+           pct(sum(u.cost), any_value(t.cost)) AS share_pct,
+           count(DISTINCT u.customer_id) AS customers,
+           money(safe_div(sum(u.cost), sum(u.calls))) AS cost_per_call,
+           coalesce(sum(u.cost) FILTER (WHERE u.environment = 'production'), 0) AS production_cost,
+           coalesce(sum(u.cost) FILTER (WHERE u.environment <> 'production'), 0) AS non_production_cost,
+           money(safe_div(sum(u.cost), count(DISTINCT u.customer_id))) AS cost_per_customer,
+           pct(coalesce(sum(u.cost) FILTER (WHERE u.environment <> 'production'), 0), sum(u.cost))
+               AS non_production_pct
+    FROM alignment_usage AS u CROSS JOIN alignment_totals AS t
+    GROUP BY u.organization_id
+)
+SELECT o.organization_id, o.calls,
+       coalesce(c.direct_cost, cents(o.cost)) AS cost,
+       o.share_pct, o.customers, o.cost_per_call,
+       coalesce(c.production_cost, cents(o.production_cost)) AS production_cost,
+       coalesce(c.own_non_production_cost, cents(o.cost) - cents(o.production_cost)) AS non_production_cost,
+       o.cost_per_customer, o.non_production_pct
+FROM orgs AS o LEFT JOIN alignment_chargeback AS c USING (organization_id)
+ORDER BY o.cost DESC, o.organization_id;
 
 -- query: environment_split
 -- title: Cost by environment
@@ -236,7 +248,15 @@ ORDER BY month NULLS FIRST, scope, scope_id;
 
 -- query: headline
 SELECT label, value, unit FROM (VALUES
-    (1, 'Total cost for ' || (SELECT period_label FROM finance_period), (SELECT money(cost) FROM alignment_totals), 'usd'),
+    -- the organizations' cost as charged back, in cents (the chargeback rows
+    -- and the cost by organization add up to it as shown); the untagged cost
+    -- to the cent when no organization is there to take it. Within a cent or
+    -- two of the calls' cost to the cent (understanding's total AI cost):
+    -- each organization's months are rounded first.
+    (1, 'Total cost charged back for ' || (SELECT period_label FROM finance_period),
+        (SELECT CAST(coalesce(sum(direct_cost + shared_cost), 0) AS DECIMAL(38, 6)) FROM alignment_chargeback)
+        + CASE WHEN EXISTS (SELECT 1 FROM alignment_chargeback) THEN 0
+               ELSE (SELECT cents(cost) FROM alignment_totals) END, 'usd'),
     (2, 'Organizations', (SELECT money(count(DISTINCT organization_id)) FROM alignment_usage), 'count'),
     (3, format('Non-production share (target {:.1f}%)', CAST(getvariable('non_production_target_pct') AS DOUBLE)),
         (SELECT money(pct(non_production_cost, cost)) FROM alignment_totals), 'pct'),
