@@ -468,7 +468,7 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
     if info.rows == 0 and require_rows:
         store.close()
         detail = f" ({info.rows_rejected} rows rejected)" if info.rows_rejected else ""
-        raise NoDataError(f"no data yet: {csv_arg} has no valid rows{detail}; "
+        raise NoDataError(f"no data yet: {Path(csv_arg)} has no valid rows{detail}; "
                           "run `finops simulate` to create data")
     return info, store
 

@@ -54,7 +54,8 @@ from .paths import CALLS_SQL
 
 logger = logging.getLogger(__name__)
 
-STORE_FORMAT = 3  # 3: units keep open_quote_lines; chunks cut clear of odd-quote lines
+STORE_FORMAT = 4  # 3: units keep open_quote_lines; chunks cut clear of odd-quote lines;
+                  # 4: a line's quotes counted up to its NUL, as calls.sql does
 STORE_SUFFIX = ".finops-store"
 # A first ingest of a big file is cut into chunks of about this size, so the
 # memory it takes stays flat whatever the file's size.
@@ -109,7 +110,8 @@ def sql_literal(path: Path | str) -> str:
 # --- inputs ----------------------------------------------------------------
 
 def is_pattern(text: str) -> bool:
-    return any(ch in text for ch in "*?[")
+    """A glob, unless a file or folder of that very name exists (`calls[1].csv`)."""
+    return any(ch in text for ch in "*?[") and not os.path.exists(os.path.expanduser(text))
 
 
 def resolve_inputs(csv_arg: str | os.PathLike) -> list[Path]:
@@ -271,6 +273,9 @@ class CallsStore:
         self.report = StoreReport()
         self.scratch = False  # a throwaway store: deleted on close
         self.writers: list = []  # threads writing cached tables (finance_cache.py)
+        # Each input file as --csv names it (resolve_inputs), by its absolute
+        # path: an error names the file as a direct read of it does.
+        self._shown: dict[str, Path] = {}
 
     # locking
     def _lock(self, mode: int) -> None:
@@ -369,6 +374,7 @@ class CallsStore:
         return self.report
 
     def _refresh(self, files: list[Path]) -> None:
+        self._shown = {os.path.abspath(p): p for p in files}
         stored = self._read_manifest()
         if stored is None:
             if self._manifest_path().exists() and not getattr(self, "_settings_changed", False):
@@ -500,7 +506,7 @@ class CallsStore:
                     if seg_start > 0:
                         out.write(header)
                     written = 0
-                    scan = (0, 0)  # _clean_cut's state, carried from block to block
+                    scan = (0, 0, False)  # _clean_cut's state, carried from block to block
                     while pos < complete:
                         block = fh.read(min(BLOCK_BYTES, complete - pos))
                         if not block:
@@ -546,7 +552,8 @@ class CallsStore:
                 con.execute(f"COPY (SELECT * FROM read_parquet(getvariable('store_parquet'))) "
                             f"TO {sql_literal(snap)} (FORMAT csv, HEADER true)")
             except duckdb.Error as exc:
-                raise FinopsError(f"{state.path}: cannot read the Parquet file: "
+                shown = self._shown.get(unit.path, state.path)
+                raise FinopsError(f"{shown}: cannot read the Parquet file: "
                                   f"{duckdb_message(exc)}") from None
             finally:
                 con.close()
@@ -573,7 +580,8 @@ class CallsStore:
         prior = [str(self._file(s, "calls")) for u in [*earlier, unit] for s in u.segments]
         con = self.connect()
         try:
-            read_calls_range(con, snap, Path(unit.path), line_offset, self.settings)
+            read_calls_range(con, snap, self._shown.get(unit.path, Path(unit.path)), line_offset,
+                             self.settings)
             emitted, unreadable, gaps = con.execute(
                 "SELECT getvariable('csv_emitted_lines'), (SELECT count(*) FROM csv_unreadable), "
                 "(SELECT count(*) FROM csv_line_gaps)").fetchone()
@@ -642,20 +650,11 @@ class CallsStore:
             # A line left with an open quote near the end could pair with a
             # line appended later (calls.sql joins such pairs up to 200 lines
             # apart): then an append re-reads the file rather than guess.
-            # (The unit's earlier segments count too: this range may be short.)
-            con.execute("SET VARIABLE store_unit_rejects = ?",
-                        [[str(self._file(s, "rule_rejects")) for s in unit.segments]])
+            # (The unit's earlier segments count too: this range may be short.
+            # Lines with broken quoting but an even count never pair.)
             unit.open_quote_lines = [n for n in [*unit.open_quote_lines, *open_lines]
                                      if n > last_line - PAIR_REACH - 1]
-            unit.quotes_even = not unit.open_quote_lines and not con.execute(f"""
-                SELECT count(*) > 0
-                FROM (SELECT line, reject_reason, rejected_content FROM calls_rule_rejects
-                      {"UNION ALL SELECT line, reject_reason, rejected_content FROM "
-                       "read_parquet(getvariable('store_unit_rejects'))" if unit.segments else ""})
-                WHERE line > ? - 201  -- PAIR_REACH + 1
-                  AND (reject_reason LIKE 'broken quoting%'
-                       OR (strlen(rejected_content) - strlen(replace(rejected_content, '"', ''))) % 2 = 1)
-                """, [last_line]).fetchone()[0]
+            unit.quotes_even = not unit.open_quote_lines
         except duckdb.Error as exc:
             raise FinopsError(f"cannot write the store {self.dir} ({duckdb_message(exc)}); "
                               "pass --no-cache to read the file directly") from None
@@ -751,28 +750,42 @@ SELECT * FROM read_parquet({header});
         con.execute(shared(self.define_sql()))
 
 
-def _clean_cut(block: bytes, start: int, clean: int = 0,
-               carry: int = 0) -> tuple[int | None, int, int]:
-    """(cut, clean, carry): cut just past the first LF at or after start that
-    ends more than PAIR_REACH lines with an even number of quotes each, or
-    None; clean and carry (the quotes of the block's unfinished last line,
-    mod 2) go into the call for the next block.
+def _clean_cut(block: bytes, start: int, clean: int = 0, carry: int = 0,
+               past_nul: bool = False) -> tuple[int | None, int, int, bool]:
+    """(cut, clean, carry, past_nul): cut just past the first LF at or after
+    start that ends more than PAIR_REACH lines with an even number of quotes
+    each, or None; clean, carry (the quotes of the block's unfinished last
+    line, mod 2) and past_nul (that line has a NUL byte) go into the call for
+    the next block.
 
     calls.sql pairs two odd-quote lines at most PAIR_REACH lines apart (a
     quoted field spanning lines): no such line in reach before the cut, and
     nothing before it can pair with anything after, so the chunks read as
     the whole file does. (Not a parity count from the read's start: one
     stray quote would put every later cut inside a record.) Lines before
-    the first block looked at count as unseen: they never qualify."""
+    the first block looked at count as unseen: they never qualify. A line's
+    quotes are counted as calls.sql counts them: up to its first NUL byte
+    (DuckDB's line reader splits the line there, and calls.sql's open_quote
+    looks only at the text before it)."""
+    has_nul = past_nul or b"\0" in block
     i = 0
     while True:
         j = block.find(b"\n", i)
+        end = len(block) if j < 0 else j
+        if past_nul:
+            quotes = 0
+        elif has_nul:
+            nul = block.find(b"\0", i, end)
+            quotes = block.count(b'"', i, end if nul < 0 else nul)
+            past_nul = nul >= 0
+        else:
+            quotes = block.count(b'"', i, end)
         if j < 0:
-            return None, clean, (carry + block.count(b'"', i)) % 2
-        clean = clean + 1 if (carry + block.count(b'"', i, j)) % 2 == 0 else 0
-        carry = 0
+            return None, clean, (carry + quotes) % 2, past_nul
+        clean = clean + 1 if (carry + quotes) % 2 == 0 else 0
+        carry, past_nul = 0, False
         if j >= start and clean > PAIR_REACH:
-            return j + 1, clean, 0
+            return j + 1, clean, 0, False
         i = j + 1
 
 

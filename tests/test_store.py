@@ -306,6 +306,18 @@ def _split_by_day(csv_path: Path, folder: Path, parquet_days: int = 0) -> list[P
     return out
 
 
+def test_a_file_whose_name_has_glob_characters_is_that_file(sim_csv, tmp_path):
+    """`calls[1].csv` exists: it is read as the file, not as a pattern matching `calls1.csv`."""
+    odd = tmp_path / "odd" / "calls[1].csv"
+    odd.parent.mkdir()
+    shutil.copy(sim_csv, odd)
+    assert store.resolve_inputs(str(odd)) == [odd]
+    assert store.default_store_dir(str(odd)) == odd.parent / ("calls[1].csv" + store.STORE_SUFFIX)
+    assert assert_same(odd)["rows"] > 0
+    # a name that exists nowhere is still a pattern
+    assert store.is_pattern(str(tmp_path / "odd" / "calls[0-9].csv"))
+
+
 def test_glob_and_folder_of_daily_files(sim_csv, tmp_path):
     whole = _queries(sim_csv)
     files = _split_by_day(sim_csv, tmp_path / "daily")
@@ -551,11 +563,51 @@ def test_chunks_are_cut_clear_of_quoted_fields_whatever_came_before(sim_csv, mon
     assert source["continuation_lines"] == len(range(300, 2900, 400))
 
 
+def test_a_chunk_is_never_cut_after_a_line_whose_nul_hides_an_open_quote(sim_csv, monkeypatch):
+    """calls.sql reads a line up to its NUL: `..,"agent start<NUL>tail"` has an
+    open quote there and pairs with the `agent end"` line after it. A chunk cut
+    between the two, counting the whole line's (even) quotes, lost the record."""
+    monkeypatch.setattr(store, "BLOCK_BYTES", 256_000)
+    monkeypatch.setattr(store, "CHUNK_BYTES", 100_000)
+    data = sim_csv.read_bytes()
+    cut = store.CHUNK_BYTES - 1  # where the first chunk looks for its cut
+    start = data.rindex(b"\n", 0, cut) + 1
+    end = data.index(b"\n", cut)
+    fields = data[start:end].split(b",")
+    fields[1] = b"nul_at_the_cut"
+    head = b",".join(fields[:18]) + b',"agent start\x00'
+    line = head + b"t" * max(0, cut - start - len(head) + 1) + b'tail"'
+    sim_csv.write_bytes(data[:start] + line + b'\nagent end"\n' + data[end + 1:])
+    source = assert_same(sim_csv)
+    assert len(manifest(sim_csv)["units"][0]["segments"]) > 2  # it was read in chunks
+    assert (source["rows_rejected"], source["continuation_lines"]) == (0, 1)
+
+
 def test_csv_path_is_written_alike_cached_and_direct(sim_csv, monkeypatch):
     monkeypatch.chdir(sim_csv.parent)
     for spelling in ("./calls.csv", str(sim_csv.parent) + "//calls.csv"):
         cached, direct = run_all(spelling)[0], run_all(spelling, cache=False)[0]
         assert cached["csv_path"] == direct["csv_path"] == str(Path(spelling))
+
+
+def test_errors_name_the_file_alike_cached_and_direct(tmp_path, monkeypatch):
+    """A file that cannot be read (a bad header, no valid row) is named as typed,
+    the same cached or not: the message is what run-sql prints and a build's
+    pages show."""
+    monkeypatch.chdir(tmp_path)
+    Path("header.csv").write_text("a,b,c\n1,2,3\n")
+    write_calls(tmp_path / "no_valid.csv", [{"call_id": f"n{n}", "environment": "prod"}
+                                            for n in range(3)])
+    for name in ("header.csv", "no_valid.csv"):
+        for spelling in (name, "./" + name):
+            messages = []
+            for cache in (True, False):
+                with pytest.raises(FinopsError) as caught:
+                    run_all(spelling, cache=cache)
+                messages.append(str(caught.value))
+            assert messages[0] == messages[1]
+            assert messages[0].startswith(f"{Path(spelling)}: ") or \
+                f" {Path(spelling)} has no valid rows" in messages[0]
 
 
 def test_a_gz_file_is_one_clear_error_cached_or_not(tmp_path):
