@@ -393,6 +393,7 @@ def _amount_rows(result: QueryResult | None) -> list[dict]:
         amount = record.get("amount_usd")
         out.append({**{k: v for k, v in record.items()},
                     "amount_display": fmt_money(amount) if amount is not None else None,
+                    "amount_label": record.get("amount_label"),
                     "severity": str(record.get("severity") or "").lower() or None,
                     "kind": str(record.get("kind") or "").lower() or None,
                     "confidence": record.get("confidence"),

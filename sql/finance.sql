@@ -464,6 +464,23 @@ CROSS JOIN period AS p
 WHERE coalesce(u.customer_id, b.customer_id) <> unattributed_customer()
    OR b.revenue_source = 'subscriptions';
 
+-- A customer's figures as its statement shows them, in cents (cents()): its
+-- AI cost month by month (each calendar month rounded, as the statement's
+-- "Month by month" rows), the period's cost the sum of those months; its
+-- revenue to the cent; its margin the two as shown. The statements, the
+-- profitability report and the pricing report show and add these, so a
+-- total over customers is the sum of their statements to the cent.
+CREATE OR REPLACE TEMP TABLE customer_month_cost AS
+SELECT customer_id, strftime(call_date, '%Y-%m') AS month,
+       CAST(sum(calls) AS BIGINT) AS calls, cents(sum(cost)) AS cost
+FROM customer_call_days
+GROUP BY customer_id, month;
+CREATE OR REPLACE TEMP TABLE customer_shown AS
+WITH months AS (SELECT customer_id, sum(cost) AS cost FROM customer_month_cost GROUP BY customer_id)
+SELECT e.customer_id, coalesce(m.cost, cents(0)) AS cost, cents(e.revenue) AS revenue,
+       cents(e.revenue) - coalesce(m.cost, cents(0)) AS margin
+FROM customer_economics AS e LEFT JOIN months AS m USING (customer_id);
+
 -- Fee-based allocation -------------------------------------------------------
 -- Each customer's AI cost against the fee it pays, on one basis for every
 -- report that shows it (realtime, the customer statements): a 30-day month
@@ -1600,37 +1617,77 @@ WHERE list_contains(shown_in, report);
 -- list: each caller passes its shared_organizations parameter) is a shared
 -- pool, spread over the tagged organizations in proportion to their
 -- own cost. Pool and proportions are over every organization in `calls`.
--- Shares are rounded to 6 decimals; the rounding remainder goes to the
--- organization with the largest own cost (tie: organization_id), so the
--- chargeback total equals total cost exactly.
-CREATE OR REPLACE TEMP MACRO chargeback_allocation(shared) AS TABLE
+-- It is kept in cents (cents()), as every statement and the alignment
+-- report show it, so what a reader adds up adds up to the cent:
+--   each month's own cost of an organization is rounded to the cent (as its
+--   budget's actual for the month), its production cost too, and its
+--   non-production cost is the one less the other; its period's costs are
+--   the sums of those months (its statement's "Month by month" rows add up
+--   to its summary);
+--   its share of the pool is rounded to the cent, the remainder (cents of
+--   the pool less the shares) to the organization with the largest own cost
+--   (tie: organization_id), so the shares add up to the pool in cents; and
+--   that share is spread over its months by each month's pool, each month
+--   in cents, the last month taking the remainder, so they add up to it.
+-- chargeback_months: one row per organization and calendar month;
+-- chargeback_allocation: one per organization, the sums of its months.
+CREATE OR REPLACE TEMP MACRO chargeback_months(shared) AS TABLE
 WITH tagged AS (
-    SELECT organization_id, customer_id, environment, cost_usd,
+    SELECT organization_id, strftime(call_date, '%Y-%m') AS month, environment, cost_usd,
            NOT list_contains(string_split(replace(shared, ' ', ''), ','), organization_id) AS is_tagged
     FROM calls
-), org AS (
-    SELECT organization_id, count(*) AS calls,
-           count(DISTINCT customer_id) AS customers,
-           sum(cost_usd) AS direct_cost,
-           coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0) AS production_cost,
-           coalesce(sum(cost_usd) FILTER (WHERE environment <> 'production'), 0) AS own_non_production_cost
+), org_month AS (
+    SELECT organization_id, month, count(*) AS calls, sum(cost_usd) AS own_cost,
+           cents(coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0)) AS production_cost,
+           cents(sum(cost_usd))
+             - cents(coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0)) AS own_non_production_cost
     FROM tagged
     WHERE is_tagged
-    GROUP BY organization_id
+    GROUP BY organization_id, month
+), month_pool AS (
+    SELECT month, sum(cost_usd) AS pool_cost FROM tagged WHERE NOT is_tagged GROUP BY month
 ), pool AS (
     SELECT coalesce(sum(cost_usd) FILTER (WHERE NOT is_tagged), 0) AS pool_cost,
            coalesce(sum(cost_usd) FILTER (WHERE is_tagged), 0) AS tagged_cost
     FROM tagged
-), allocated AS (
-    SELECT org.*, pool.pool_cost, pool.tagged_cost,
-           money(coalesce(safe_div(pool.pool_cost * org.direct_cost, pool.tagged_cost), 0)) AS shared_rounded,
-           row_number() OVER (ORDER BY org.direct_cost DESC, org.organization_id) AS rank_by_direct
-    FROM org CROSS JOIN pool
+), org AS (
+    SELECT o.organization_id, sum(o.own_cost) AS own_cost, any_value(p.pool_cost) AS pool_cost,
+           any_value(p.tagged_cost) AS tagged_cost,
+           cents(coalesce(safe_div(any_value(p.pool_cost) * sum(o.own_cost), any_value(p.tagged_cost)), 0)) AS shared_rounded,
+           row_number() OVER (ORDER BY sum(o.own_cost) DESC, o.organization_id) AS rank_by_direct
+    FROM org_month AS o CROSS JOIN pool AS p
+    GROUP BY o.organization_id
+), org_shared AS (
+    SELECT organization_id, pool_cost, pct(own_cost, tagged_cost) AS allocation_pct,
+           shared_rounded
+             + CASE WHEN rank_by_direct = 1 THEN cents(pool_cost) - sum(shared_rounded) OVER () ELSE 0 END
+             AS shared_cost
+    FROM org
+), spread AS (
+    SELECT o.organization_id, o.month, o.calls, o.production_cost, o.own_non_production_cost,
+           s.shared_cost, s.allocation_pct, s.pool_cost,
+           CASE WHEN s.pool_cost > 0 THEN cents(s.shared_cost * coalesce(m.pool_cost, 0) / s.pool_cost)
+                ELSE cents(0) END AS allocated_rounded,
+           row_number() OVER (PARTITION BY o.organization_id ORDER BY o.month DESC) AS from_last
+    FROM org_month AS o
+    JOIN org_shared AS s USING (organization_id)
+    LEFT JOIN month_pool AS m USING (month)
 )
-SELECT organization_id, calls, customers, direct_cost, production_cost, own_non_production_cost,
-       pct(direct_cost, tagged_cost) AS allocation_pct,
-       shared_rounded
-         + CASE WHEN rank_by_direct = 1 THEN pool_cost - sum(shared_rounded) OVER () ELSE 0 END
-         AS shared_cost,
-       pool_cost
-FROM allocated;
+SELECT organization_id, month, calls, production_cost, own_non_production_cost,
+       allocated_rounded + CASE WHEN from_last = 1
+           THEN shared_cost - sum(allocated_rounded) OVER (PARTITION BY organization_id)
+           ELSE 0 END AS allocated_shared_cost,
+       allocation_pct, cents(pool_cost) AS pool_cost
+FROM spread;
+CREATE OR REPLACE TEMP MACRO chargeback_allocation(shared) AS TABLE
+WITH months AS (SELECT * FROM chargeback_months(shared)),
+customers AS (SELECT organization_id, count(DISTINCT customer_id) AS customers FROM calls GROUP BY organization_id)
+SELECT m.organization_id, sum(m.calls) AS calls, any_value(c.customers) AS customers,
+       sum(m.production_cost) + sum(m.own_non_production_cost) AS direct_cost,
+       sum(m.production_cost) AS production_cost,
+       sum(m.own_non_production_cost) AS own_non_production_cost,
+       any_value(m.allocation_pct) AS allocation_pct,
+       sum(m.allocated_shared_cost) AS shared_cost,
+       any_value(m.pool_cost) AS pool_cost
+FROM months AS m JOIN customers AS c USING (organization_id)
+GROUP BY m.organization_id;

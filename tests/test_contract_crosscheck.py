@@ -30,6 +30,11 @@ between all-down and all-up), and a percentage of two such amounts
 (savings_pct, margin_pct of pricing and features) is checked as
 100 * numerator / denominator of the engine's own row.
 
+Money a reader compares across pages is in cents (docs/analyzers.md): a
+customer's revenue, cost and margin in profitability, each customer's bill
+under each pricing plan, and an organization's cost by month in alignment, are
+rounded to the cent (half-up) before they are added (cents(), shown_cost()).
+
 Not a spec rule, a convention of the SQL (safe_div) followed here: a day whose
 customer's other active days cost 0 has no baseline and no ratio, so it is
 never a daily spike.
@@ -134,6 +139,23 @@ class Tied:
 
     def __rsub__(self, other):
         return Tied(other - self.hi, other - self.lo)
+
+
+Q2 = Decimal("0.01")
+
+
+def cents(x) -> Decimal:
+    """An amount to the cent, half-up: the statements' and the customer reports'
+    shown figures (docs/analyzers.md: a customer's cost, revenue and margin, and
+    each pricing bill, in cents; their totals add the cents)."""
+    return _exact_decimal(x).quantize(Q2, rounding=ROUND_HALF_UP)
+
+
+def shown_cost(calls) -> Decimal:
+    """A customer's AI cost as its statement shows it: each calendar month's cost
+    to the cent, added."""
+    months = group(calls, lambda c: (c.date.year, c.date.month))
+    return sum((cents(total_cost(cs)) for cs in months.values()), Decimal(0))
 
 
 def money_tied(x) -> Tied:
@@ -589,17 +611,27 @@ def ref_optimization(calls):
     return {"model_switching": rows}
 
 
+UNTAGGED = {"shared", "unallocated", "untagged", "unknown"}  # shared_organizations' default
+
+
 def ref_alignment(calls):
+    """Cost by organization in cents as the chargeback: a tagged organization's own
+    cost and production cost each calendar month to the cent, added (non-production
+    the difference); an untagged one's to the cent over the period."""
     total = total_cost(calls)
     rows = []
     for org, cs in group(calls, lambda c: c.organization_id).items():
         cost = total_cost(cs)
+        spans = [cs] if org in UNTAGGED else list(group(cs, lambda c: (c.date.year, c.date.month)).values())
+        shown = sum((cents(total_cost(m)) for m in spans), Decimal(0))
+        production = sum((cents(total_cost([c for c in m if c.environment == "production"])) for m in spans),
+                         Decimal(0))
         rows.append({
-            "organization_id": org, "calls": len(cs), "cost": cost, "share_pct": pct(cost, total),
+            "organization_id": org, "calls": len(cs), "cost": shown, "share_pct": pct(cost, total),
             "customers": len({c.customer_id for c in cs}),
             "cost_per_call": money(frac(cost) / len(cs)),
-            "production_cost": total_cost([c for c in cs if c.environment == "production"]),
-            "non_production_cost": total_cost([c for c in cs if c.environment != "production"]),
+            "production_cost": production,
+            "non_production_cost": shown - production,
         })
     return {"by_organization": rows}
 
@@ -618,12 +650,14 @@ def ref_profitability(calls):
     cus = customers(calls)
     rows = []
     for cu in cus.values():
-        margin = cu.revenue - cu.cost
+        # shown in cents as the customer's statement; status on the exact margin
+        revenue, cost = cents(cu.revenue), shown_cost(cu.calls)
+        margin = revenue - cost
         rows.append({"customer_id": cu.customer_id, "subscription_tier": cu.tier,
                      "organization_id": cu.organization_id, "calls": len(cu.calls),
-                     "tenure_days": cu.tenure_days, "revenue": cu.revenue, "cost": cu.cost,
-                     "margin": margin, "margin_pct": pct(margin, cu.revenue),
-                     "status": "unprofitable" if margin < 0 else "profitable"})
+                     "tenure_days": cu.tenure_days, "revenue": revenue, "cost": cost,
+                     "margin": margin, "margin_pct": pct(margin, revenue),
+                     "status": "unprofitable" if cu.revenue - cu.cost < 0 else "profitable"})
     by_tier = []
     for tier, rs in group(rows, lambda r: r["subscription_tier"]).items():
         revenue = sum(r["revenue"] for r in rs)
@@ -649,9 +683,11 @@ def ref_pricing(calls):
         "hybrid": lambda cu: frac(cu.revenue) / 2 + Fraction(13, 10) * frac(cu.cost),
     }
     rows = []
-    cost = sum(cu.cost for cu in cus)
+    # each customer's bill and cost in cents (its statement's), the plan's totals their sums
+    cost = sum(shown_cost(cu.calls) for cu in cus)
     for model, bill in bills.items():
-        revenue = sum((money_tied(bill(cu)) for cu in cus), Tied(Decimal(0), Decimal(0)))
+        revenue = sum((Tied(cents(t.lo), cents(t.hi)) for t in (money_tied(bill(cu)) for cu in cus)),
+                      Tied(Decimal(0), Decimal(0)))
         rows.append({"model": model, "revenue": revenue, "cost": cost, "margin": revenue - cost,
                      "margin_pct": pct(revenue.hi - cost, revenue.hi),
                      "customers_paying_more": sum(bill(cu) > cu.revenue for cu in cus),

@@ -651,7 +651,10 @@ def test_money_is_labelled_and_a_fee_is_never_called_a_budget(site):
             if "alert" in alert["attrs"].get("class", "").split():
                 amounts = [c for c in alert["children"] if c["tag"] == "span"
                            and c["attrs"].get("class") == "amount"]
-                assert all("at stake" in a["text"] for a in amounts), path.name
+                # what the money is and for what period (the alerts' amount_label)
+                assert all(re.search(r"(a 30-day month|in the period|over the \d+ days|\d{4}-\d{2})$",
+                                     a["text"].strip()) and "at stake" not in a["text"]
+                           for a in amounts), path.name
     customer = (out / "customer" / "cust_0001.html").read_text(encoding="utf-8")
     labels = [el["text"].strip() for el in Page(customer).find("dt")]
     # the fee-based allocation is never called a budget: only the budgets file's columns are

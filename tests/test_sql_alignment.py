@@ -87,8 +87,8 @@ def test_chargeback_spreads_only_untagged_cost(calls_csv):
 
 
 def test_chargeback_total_equals_total_cost_exactly_despite_rounding(calls_csv):
-    # own cost 1 : 1 : 1, untagged pool 1.0 -> 0.333333 each, 0.000001 left over;
-    # the remainder goes to the largest own cost (tie: org_001).
+    # own cost 1 : 1 : 1, untagged pool 1.0 -> $0.33 each in cents, $0.01 left
+    # over; the remainder goes to the largest own cost (tie: org_001).
     path = calls_csv([
         call("org_001", "cust_1", "production", 1.0),
         call("org_002", "cust_2", "production", 1.0),
@@ -97,9 +97,9 @@ def test_chargeback_total_equals_total_cost_exactly_despite_rounding(calls_csv):
     ])
     rows = run_query("alignment", path, "chargeback")
     assert [(r["organization_id"], r["shared_cost"]) for r in rows] == [
-        ("org_001", 0.333334), ("org_002", 0.333333), ("org_003", 0.333333)]
-    # exact, in millionths: 1.333334 + 1.333333 + 1.333333 = 4.000000
-    assert sum(round(r["chargeback_cost"] * 1_000_000) for r in rows) == 4_000_000
+        ("org_001", 0.34), ("org_002", 0.33), ("org_003", 0.33)]
+    # in cents: 1.34 + 1.33 + 1.33 = 4.00
+    assert sum(round(r["chargeback_cost"] * 100) for r in rows) == 400
 
 
 def test_chargeback_without_production_keeps_own_cost(calls_csv):
@@ -140,7 +140,7 @@ def test_showback_variance_nets_to_zero_and_is_no_saving(orgs_csv):
 def test_headline_recommendations_alerts(orgs_csv):
     headline = {r["label"].split(" for the ")[0]: r for r in run_query("alignment", orgs_csv, "headline")}
     assert 2 <= len(headline) <= 4
-    assert headline["Total cost"]["value"] == pytest.approx(7.5)
+    assert headline["Total cost charged back"]["value"] == pytest.approx(7.5)
     assert headline["Non-production share (target 10.0%)"]["value"] == pytest.approx(100 * 3.5 / 7.5)
 
     recs = run_query("alignment", orgs_csv, "recommendations")

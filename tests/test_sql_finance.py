@@ -52,7 +52,7 @@ def test_revenue_bills_each_day_at_that_days_tier(calls_csv):
         {"customer_id": "G", "timestamp": "2025-11-12T10:00:00", "subscription_tier": "pro"},
     ])
     rows = {r["customer_id"]: r for r in run_query("profitability", path, "customers")}
-    assert rows["P"]["revenue"] == pytest.approx(205.666667)
+    assert rows["P"]["revenue"] == pytest.approx(205.67)  # in cents, as its statement
     assert rows["P"]["tenure_days"] == 30 and rows["P"]["tier_changes"] == 1
     assert rows["G"]["revenue"] == pytest.approx(18.6)
     assert rows["G"]["tenure_days"] == 12
@@ -75,7 +75,7 @@ def test_subscriptions_file_overrides_what_the_calls_imply(calls_csv, tmp_path):
     ])
     _, results = analyze.run_sql("profitability", path, query="customers", subscriptions=subs)
     rows = {r["customer_id"]: r for r in results[0].to_json()["queries"]["customers"]}
-    assert rows["A"]["revenue"] == pytest.approx(56.516667)
+    assert rows["A"]["revenue"] == pytest.approx(56.52)  # in cents, as its statement
     assert rows["A"]["subscription_tier"] == "enterprise" and rows["A"]["revenue_source"] == "subscriptions"
     assert rows["B"]["revenue"] == pytest.approx(33.0) and rows["B"]["revenue_source"] == "calls"
 
@@ -108,7 +108,8 @@ def test_a_subscriber_is_billed_to_the_period_end_unless_it_has_lapsed(calls_csv
     _, results = analyze.run_sql("profitability", path, subscriptions=subs)
     queries = results[0].to_json()["queries"]
     got = {r["customer_id"]: (r["revenue"], r["tenure_days"], r["lapsed"]) for r in queries["customers"]}
-    assert got == {"Q": (pytest.approx(29.0), 30, False), "L7": (pytest.approx(22.233333), 23, True),
+    # shown in cents, as each customer's statement (L7: $22.23)
+    assert got == {"Q": (pytest.approx(29.0), 30, False), "L7": (pytest.approx(22.23), 23, True),
                    "L": (pytest.approx(66.0), 20, True), "S": (pytest.approx(99.0), 30, False),
                    "E": (pytest.approx(49.5), 15, False)}
     card = next(r for r in queries["headline"] if r["label"].startswith("Lapsed customers"))
@@ -822,3 +823,165 @@ def test_the_index_ledger_adds_up_to_the_cent_as_shown(tmp_path, simulated_csv, 
     assert total["Revenue gains, counted once"] == shown_sum({"revenue gain"})
     assert total["Revenue at risk (not netted)"] == shown_sum({"revenue at risk"}, counted=False)
     assert total["Targets (not counted)"] == shown_sum({"target"}, counted=False)
+
+
+# -- figures a reader compares, to the cent as shown -------------------------------
+# The finance review: "a headline equals the table under it". Each check adds the
+# figures as the pages show them (render.fmt_money), not the amounts behind them.
+
+def _as_shown(value) -> Decimal:
+    """An amount as a page shows it, back as a Decimal; one a reader cannot add
+    ("< $0.01") fails the check."""
+    from finops.engine.render import fmt_money
+    text = fmt_money(value)
+    assert not text.startswith("<"), f"{value} is shown as {text}: no figure to add"
+    return -_shown(text[1:]) if text.startswith("-") else _shown(text)
+
+
+def _rows_by(result, key):
+    out = {}
+    for row in result.rows:
+        record = dict(zip(result.columns, row))
+        out.setdefault(record[key], []).append(record)
+    return out
+
+
+@pytest.fixture(params=[5, 8])
+def two_month_session(request, tmp_path, simulated_csv):
+    """A simulated file over two calendar months (statements with two month rows),
+    org_003 treated as untagged (its cost is the shared pool that chargeback spreads)."""
+    path = simulated_csv(tmp_path / "calls.csv", seed=request.param, rows=4000, days=45,
+                         start="2025-10-10")
+    session = open_session(path)
+    yield session
+    session.close()
+
+
+SHARED = {"shared_organizations": "org_003"}
+
+
+def _run(session, name, params=None, folder=None):
+    from finops.engine.analyze import run_analyzer
+    from finops.engine.paths import STATEMENTS_DIR
+    path = (STATEMENTS_DIR / f"{name}.sql") if folder == "statements" else None
+    analyzer = catalog.parse_analyzer(path) if path else catalog.discover()[name]
+    return run_analyzer(session.con, analyzer, params).queries
+
+
+def test_statements_add_up_to_the_cent_as_shown(two_month_session):
+    """A customer's AI cost is its "Month by month" rows as shown, and its revenue less
+    that cost is its margin; an organization's summary is its months as shown, column
+    by column, and each line's parts add up to its total."""
+    customer = _run(two_month_session, "customer", folder="statements")
+    months = _rows_by(customer["monthly"], "customer_id")
+    assert sum(len(m) > 1 for m in months.values()) > 10
+    for summary in (dict(zip(customer["summary"].columns, r)) for r in customer["summary"].rows):
+        cid = summary["customer_id"]
+        assert _as_shown(summary["ai_cost"]) == sum((_as_shown(m["cost"]) for m in months.get(cid, [])),
+                                                    Decimal(0)), cid
+        assert (_as_shown(summary["subscription_revenue"]) - _as_shown(summary["ai_cost"])
+                == _as_shown(summary["margin"])), cid
+    org = _run(two_month_session, "organization", SHARED, folder="statements")
+    months = _rows_by(org["monthly"], "organization_id")
+    for summary in (dict(zip(org["summary"].columns, r)) for r in org["summary"].rows):
+        rows = months[summary["organization_id"]]
+        for column in ("production_cost", "own_non_production_cost", "allocated_shared_cost",
+                       "chargeback_cost"):
+            assert _as_shown(summary[column]) == sum((_as_shown(m[column]) for m in rows), Decimal(0)), column
+        assert (_as_shown(summary["production_cost"]) + _as_shown(summary["own_non_production_cost"])
+                == _as_shown(summary["showback_cost"]))
+        assert (_as_shown(summary["showback_cost"]) + _as_shown(summary["allocated_shared_cost"])
+                == _as_shown(summary["chargeback_cost"]))
+        for m in rows:
+            assert (_as_shown(m["production_cost"]) + _as_shown(m["own_non_production_cost"])
+                    + _as_shown(m["allocated_shared_cost"]) == _as_shown(m["chargeback_cost"]))
+    # a month's own cost, as shown, is the month's cost of its calls as a budget's
+    # actual shows it (budget_vs_actual: the organization's cost in the month)
+    own = {(o, m): c for o, m, c in two_month_session.con.execute(
+        "SELECT organization_id, strftime(call_date, '%Y-%m'), sum(cost_usd) FROM calls GROUP BY ALL").fetchall()}
+    for oid, rows in months.items():
+        for m in rows:
+            assert (_as_shown(m["production_cost"]) + _as_shown(m["own_non_production_cost"])
+                    == _as_shown(own[(oid, m["month"])])), (oid, m["month"])
+
+
+def test_the_chargeback_adds_up_to_the_cent_as_shown(two_month_session):
+    """Alignment: each invoice's lines add up to its Total, the Total is the chargeback
+    row, the shares add up to the shared pool, and each row is its organization's
+    statement."""
+    alignment = _run(two_month_session, "alignment", SHARED)
+    rows = {r["organization_id"]: r for rs in _rows_by(alignment["chargeback"], "organization_id").values()
+            for r in rs}
+    org = _run(two_month_session, "organization", SHARED, folder="statements")
+    statements = {r[0]: dict(zip(org["summary"].columns, r)) for r in org["summary"].rows}
+    pool = {s["shared_pool_cost"] for s in statements.values()}
+    assert len(pool) == 1 and _as_shown(pool.pop()) == sum((_as_shown(r["shared_cost"]) for r in rows.values()),
+                                                            Decimal(0)) > 0
+    for oid, lines in _rows_by(alignment["chargeback_lines"], "organization_id").items():
+        total = [_as_shown(line["amount_usd"]) for line in lines if line["item"] == "Total"]
+        parts = sum((_as_shown(line["amount_usd"]) for line in lines if line["item"] != "Total"), Decimal(0))
+        row = rows[oid]
+        assert total == [parts] == [_as_shown(row["chargeback_cost"])], oid
+        assert _as_shown(row["direct_cost"]) + _as_shown(row["shared_cost"]) == _as_shown(row["chargeback_cost"])
+        assert _as_shown(statements[oid]["chargeback_cost"]) == _as_shown(row["chargeback_cost"]), oid
+    # the headline's total is the chargeback rows, and the cost by organization, as shown
+    total = next(r[1] for r in alignment["headline"].rows if r[0].startswith("Total cost charged back"))
+    assert _as_shown(total) == sum((_as_shown(r["chargeback_cost"]) for r in rows.values()), Decimal(0))
+    by_org = [dict(zip(alignment["by_organization"].columns, r)) for r in alignment["by_organization"].rows]
+    assert _as_shown(total) == sum((_as_shown(r["cost"]) for r in by_org), Decimal(0))
+
+
+def test_customer_statements_add_up_to_the_profitability_and_pricing_revenue(two_month_session):
+    """The customers' statements, added as shown, are profitability's revenue by tier
+    and by organization, and pricing's flat revenue; each plan's revenue less its cost
+    is its margin as shown."""
+    customer = _run(two_month_session, "customer", folder="statements")
+    summaries = [dict(zip(customer["summary"].columns, r)) for r in customer["summary"].rows]
+    revenue = sum((_as_shown(s["subscription_revenue"]) for s in summaries), Decimal(0))
+    cost = sum((_as_shown(s["ai_cost"]) for s in summaries), Decimal(0))
+    profitability = _run(two_month_session, "profitability")
+    pricing = _run(two_month_session, "pricing")
+    for query in ("by_tier", "by_organization", "margin_buckets"):
+        rows = [dict(zip(profitability[query].columns, r)) for r in profitability[query].rows]
+        assert sum((_as_shown(r["revenue"]) for r in rows), Decimal(0)) == revenue, query
+        assert sum((_as_shown(r["cost"]) for r in rows), Decimal(0)) == cost, query
+    models = {r[0]: dict(zip(pricing["models"].columns, r)) for r in pricing["models"].rows}
+    assert _as_shown(models["flat"]["revenue"]) == revenue and _as_shown(models["flat"]["cost"]) == cost
+    for model in models.values():
+        assert _as_shown(model["revenue"]) - _as_shown(model["cost"]) == _as_shown(model["margin"]), model["model"]
+
+
+@pytest.mark.parametrize("two_month_session", [4, 13], indirect=True)  # seeds a cent apart before
+def test_the_pricing_margin_card_is_the_index_revenue_less_spend(two_month_session):
+    """The pricing card's margin a 30-day month is the index's monthly revenue less its
+    monthly AI spend, as shown (the file has no calls outside a customer)."""
+    from finops.engine.site import ledger
+    totals = {row["line"]: _shown(row["display"]) for row in ledger(two_month_session.con)["total"]}
+    headline = _run(two_month_session, "pricing")["headline"]
+    card = next(r[1] for r in headline.rows if r[0] == "Margin per 30-day month under current pricing")
+    assert _as_shown(card) == totals["Monthly revenue"] - totals["Monthly AI spend"]
+
+
+PERIODS = ("a 30-day month", "in the period", "over the ")
+
+
+def test_every_alert_says_what_its_money_is_and_for_what_period(two_month_session):
+    """Each alert's amount comes with a label naming the money (loss, cost above a
+    norm, revenue exposed...) and its period: a 30-day month, the period, or a
+    calendar month (budgets)."""
+    import re
+    from finops.engine import render
+    labels = []
+    for name in catalog.discover():
+        alerts = _run(two_month_session, name).get("alerts")
+        if alerts is None:
+            continue
+        assert "amount_label" in alerts.columns, name  # even when no alert fires here
+        for row in render._amount_rows(alerts):
+            if row["amount_display"] is None:
+                continue
+            label = row["amount_label"] or ""
+            assert label and "stake" not in label, (name, row["title"])
+            assert any(p in label for p in PERIODS) or re.search(r"\b\d{4}-\d{2}$", label), (name, label)
+            labels.append(label)
+    assert labels

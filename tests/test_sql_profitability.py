@@ -27,7 +27,8 @@ def call(customer, day, cost, tier, **extra):
 #     each day billed at its own tier: 9 starter days and 1 pro day,
 #     revenue (9*29 + 1*99)/30 = 12.00; cost 1 + 2 = 3 -> margin 9, 75% (over 50%)
 #   C starter, one day: revenue 29*1/30 = 0.966667; cost 1.934 ->
-#     margin -0.967333 (negative, unprofitable)
+#     margin -0.967333 (negative, unprofitable); shown in cents as its
+#     statement: revenue $0.97, cost $1.93, margin -$0.96
 #   D starter, Nov 1..30: revenue 29; cost 14.5 -> margin 14.5 = exactly 50% (over 50%)
 #   E enterprise, Nov 1..30: revenue 299; cost 239.2 -> margin 59.8 = exactly 20% (20-50%)
 #   F starter, Nov 1..30: revenue 29; cost 29 -> margin 0 = 0% (0-20%, profitable)
@@ -72,8 +73,9 @@ def test_customers_prorated_revenue_latest_tier_margin_and_status(csv_path):
 
     c = rows["C"]
     assert c["tenure_days"] == 1
-    assert c["revenue"] == pytest.approx(0.966667)  # 29/30 rounded to 6 decimals
-    assert c["margin"] == pytest.approx(0.966667 - 1.934)
+    assert c["revenue"] == pytest.approx(0.97)  # 29/30 in cents, as its statement
+    assert c["cost"] == pytest.approx(1.93)
+    assert c["margin"] == pytest.approx(0.97 - 1.93)
     assert c["status"] == "unprofitable"
 
     assert rows["D"]["margin_pct"] == pytest.approx(50)
@@ -91,12 +93,12 @@ def test_by_tier(csv_path):
     rows = run_query("profitability", csv_path, "by_tier")
     assert [r["subscription_tier"] for r in rows] == ["starter", "pro", "enterprise"]
     starter, pro, enterprise = rows
-    # starter: C, D, F -> revenue 0.966667 + 29 + 29, cost 1.934 + 14.5 + 29
+    # starter: C, D, F in cents -> revenue 0.97 + 29 + 29, cost 1.93 + 14.5 + 29
     assert starter["customers"] == 3
-    assert starter["revenue"] == pytest.approx(58.966667)
-    assert starter["cost"] == pytest.approx(45.434)
-    assert starter["margin"] == pytest.approx(13.532667)
-    assert starter["margin_pct"] == pytest.approx(100 * 13.532667 / 58.966667)
+    assert starter["revenue"] == pytest.approx(58.97)
+    assert starter["cost"] == pytest.approx(45.43)
+    assert starter["margin"] == pytest.approx(13.54)
+    assert starter["margin_pct"] == pytest.approx(100 * 13.54 / 58.97)
     assert starter["unprofitable_customers"] == 1
     # pro (latest tier): A, B -> 49.5 + 12 = 61.5 revenue, 30 + 3 = 33 cost,
     # margin 28.5 = 46.3415%
@@ -196,8 +198,8 @@ def test_no_upgrade_above_the_top_tier(calls_csv):
 
 def test_headline(csv_path):
     rows = {r["label"].split(" for the ")[0]: r for r in run_query("profitability", csv_path, "headline")}
-    # total margin = 19.5 + 9 - 0.967333 + 14.5 + 59.8 + 0 = 101.832667
-    assert rows["Total margin"]["value"] == pytest.approx(101.832667)
+    # total margin, in cents as the statements: 19.5 + 9 - 0.96 + 14.5 + 59.8 + 0 = 101.84
+    assert rows["Total margin"]["value"] == pytest.approx(101.84)
     assert rows["Lapsed customers (silent 7+ days: billed to their last call)"]["value"] == 3  # A, B, C
-    assert rows["Loss on unprofitable customers"]["value"] == pytest.approx(0.967333)
+    assert rows["Loss on unprofitable customers"]["value"] == pytest.approx(0.96)
     assert all(r["unit"] in {"usd", "count", "pct"} for r in rows.values())

@@ -176,10 +176,11 @@ def test_budget_status_is_per_30_day_month_of_billed_days(calls_csv):
     assert losing == {"cust_h", "cust_e"}
     # The 80% alert fires for cust_p, cust_b, cust_h, cust_e; the money at stake is what
     # they lose (cost above revenue), not the gap to 80%: cust_h 3.31 - 3.30 = 0.01,
-    # cust_e 100 - 18.666667 = 81.333333: 81.343333 over the 30 days, a 30-day month.
+    # cust_e 100 - 18.67 = 81.33 (in cents, as its statement): 81.34 over the 30 days,
+    # a 30-day month.
     rules = {r["rule"]: r for r in run_query("realtime", path, "alert_rules")}
     over = rules["AI cost over 80% of the fee-based allocation"]
-    assert over["customers"] == 4 and over["amount_usd"] == pytest.approx(81.343333)
+    assert over["customers"] == 4 and over["amount_usd"] == pytest.approx(81.34)
 
 
 def test_allocation_parameter_scales_the_fee(calls_csv):
@@ -206,10 +207,10 @@ def test_heavy_users_get_caps_not_upgrade_advice_above_the_top_tier(calls_csv):
     assert not any(a["title"].startswith("Upgrade") for a in actions)
     rules = {r["rule"]: r for r in run_query("realtime", path, "alert_rules")}
     # over 80% of the fee-based allocation; at stake is what they lose over the one
-    # billed day, (400 - 9.966667) + (80 - 3.30) = 466.733333, x 30 = 14,002.00 against
-    # 480 x 30 = 14,400 of monthly spend: 97.2%, high
+    # billed day, in cents as their statements, (400 - 9.97) + (80 - 3.30) = 466.73,
+    # x 30 = 14,001.90 against 480 x 30 = 14,400 of monthly spend: 97.2%, high
     over = rules["AI cost over 80% of the fee-based allocation"]
-    assert over["amount_usd"] == pytest.approx(14002.0, abs=1e-4) and over["severity"] == "high"
+    assert over["amount_usd"] == pytest.approx(14001.9, abs=1e-4) and over["severity"] == "high"
 
 
 def test_alert_rule_for_cost_over_30_pct_of_revenue(calls_csv):
@@ -217,7 +218,7 @@ def test_alert_rule_for_cost_over_30_pct_of_revenue(calls_csv):
     # (0.29) by 1.71, and losing 1.033333. cust_p: pro, revenue 3.30, cost 1.50: 45% of
     # revenue, over 30% (0.99) by 0.51, profitable. The rule's amount is its own measure
     # over both customers it counts: (1.71 + 0.51) x 30 = 66.60 a month (not the loss
-    # of cust_s alone, 31), against a monthly spend of 3.50 x 30 = 105: 63.4%, high.
+    # of cust_s alone, 30.90), against a monthly spend of 3.50 x 30 = 105: 63.4%, high.
     rows = [{"customer_id": "cust_s", "subscription_tier": "starter", "cost_usd": "2.000000"},
             {"customer_id": "cust_p", "subscription_tier": "pro", "cost_usd": "1.500000"}]
     rules = run_query("realtime", calls_csv(rows), "alert_rules")
@@ -228,15 +229,16 @@ def test_alert_rule_for_cost_over_30_pct_of_revenue(calls_csv):
     assert first["amount_usd"] == pytest.approx(66.6)
     assert first["severity"] == "high"
     # cust_s is also over its fee-based allocation (2.00 x 30 = 60 a month against 29):
-    # the same loss, the same severity (one finding, one severity)
+    # the same loss, the same severity (one finding, one severity); the loss as its
+    # statement shows it, in cents: 2.00 - 0.97 = 1.03, x 30 = 30.90 a month
     assert (rules[2]["status"], rules[2]["customers"]) == ("triggered: alerted in profitability", 1)
-    assert rules[2]["amount_usd"] == pytest.approx(31) and rules[2]["severity"] == "high"
+    assert rules[2]["amount_usd"] == pytest.approx(30.9) and rules[2]["severity"] == "high"
     assert {rules[1]["status"], rules[3]["status"]} == {"ok"}
     # profitability's loss alert carries the same amount and severity, and is the one
     # alert for that loss: realtime raises none of its own for it
     path = calls_csv(rows, name="b.csv")
     [loss] = [a for a in run_query("profitability", path, "alerts") if "unprofitable" in a["title"]]
-    assert (loss["severity"], loss["amount_usd"]) == ("high", pytest.approx(31))
+    assert (loss["severity"], loss["amount_usd"]) == ("high", pytest.approx(30.9))
     assert run_query("realtime", path, "alerts") == []
 
 

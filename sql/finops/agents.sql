@@ -1,7 +1,7 @@
 -- name: agents
 -- title: Agent runs and sessions
 -- category: finops
--- version: 8
+-- version: 9
 -- description: What each agent run (a trace: every model call sharing a
 --   trace_id) and each session (session_id) cost over the file's period:
 --   the most expensive runs, how many calls a run takes, each feature's
@@ -174,7 +174,7 @@ outliers AS (
 unattributed AS (
     SELECT count(*) AS calls, sum(cost_usd) AS cost FROM calls WHERE customer_id = 'unattributed'
 )
-SELECT severity, title, detail, amount_usd FROM (
+SELECT severity, title, detail, amount_usd, amount_label FROM (
     SELECT 1 AS position, alert_severity(per_month(open_excess, fp.covered_days)) AS severity,
            'Agent runs far above the norm of their feature and model' AS title,
            format('{:,} run(s) cost ${:,.2f} over the {} days, ${:,.2f} more than normal runs of their feature on their model (over {}x that median); '
@@ -182,14 +182,15 @@ SELECT severity, title, detail, amount_usd FROM (
                   || '${:,.2f} is not: ${:,.2f} a 30-day month. The runs are listed under "Runs far above the norm of their feature and model".',
                   CAST(runs AS BIGINT), cost, fp.period_days, excess, getvariable('outlier_ratio'),
                   excess - open_excess, open_excess, per_month(open_excess, fp.covered_days)) AS detail,
-           per_month(open_excess, fp.covered_days) AS amount_usd
+           per_month(open_excess, fp.covered_days) AS amount_usd,
+           'cost above normal runs, a 30-day month' AS amount_label
     FROM outliers, fp
     WHERE runs > 0 AND open_excess >= getvariable('materiality_usd')
     UNION ALL
     SELECT 2, alert_severity(per_month(cost, fp.covered_days)), 'Spend not attributed to a customer',
            format('{:,} calls costing ${:,.2f} over the {} days (${:,.2f} a 30-day month) were made outside any finops.attribute block; tag them to bill or allocate them.',
                   calls, cost, fp.period_days, per_month(cost, fp.covered_days)),
-           per_month(cost, fp.covered_days)
+           per_month(cost, fp.covered_days), 'spend not attributed, a 30-day month'
     FROM unattributed, fp
     WHERE cost >= getvariable('materiality_usd')
 )

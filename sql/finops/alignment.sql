@@ -1,7 +1,7 @@
 -- name: alignment
 -- title: Organizational alignment
 -- category: finops
--- version: 8
+-- version: 9
 -- description: Who spends what: cost by organization, product, feature and
 --   environment, a chargeback that keeps tagged cost with its owner and
 --   spreads only untagged (shared) cost over the organizations in proportion
@@ -48,20 +48,32 @@ FROM chargeback_allocation(getvariable('shared_organizations'));
 -- y: production_cost, non_production_cost
 -- customers = distinct customers with calls under the organization;
 -- cost_per_call = cost / calls; non-production = staging and development.
-SELECT u.organization_id,
-       sum(u.calls) AS calls,
-       sum(u.cost) AS cost,
-       pct(sum(u.cost), any_value(t.cost)) AS share_pct,
-       count(DISTINCT u.customer_id) AS customers,
-       money(safe_div(sum(u.cost), sum(u.calls))) AS cost_per_call,
-       coalesce(sum(u.cost) FILTER (WHERE u.environment = 'production'), 0) AS production_cost,
-       coalesce(sum(u.cost) FILTER (WHERE u.environment <> 'production'), 0) AS non_production_cost,
-       money(safe_div(sum(u.cost), count(DISTINCT u.customer_id))) AS cost_per_customer,
-       pct(coalesce(sum(u.cost) FILTER (WHERE u.environment <> 'production'), 0), sum(u.cost))
-           AS non_production_pct
-FROM alignment_usage AS u CROSS JOIN alignment_totals AS t
-GROUP BY u.organization_id
-ORDER BY cost DESC, u.organization_id;
+-- cost, production_cost and non_production_cost in cents as the chargeback
+-- (an organization's months to the cent, added; an untagged one's cost to
+-- the cent), so the rows add up to the headline's total as shown.
+WITH orgs AS (
+    SELECT u.organization_id,
+           sum(u.calls) AS calls,
+           sum(u.cost) AS cost,
+           pct(sum(u.cost), any_value(t.cost)) AS share_pct,
+           count(DISTINCT u.customer_id) AS customers,
+           money(safe_div(sum(u.cost), sum(u.calls))) AS cost_per_call,
+           coalesce(sum(u.cost) FILTER (WHERE u.environment = 'production'), 0) AS production_cost,
+           coalesce(sum(u.cost) FILTER (WHERE u.environment <> 'production'), 0) AS non_production_cost,
+           money(safe_div(sum(u.cost), count(DISTINCT u.customer_id))) AS cost_per_customer,
+           pct(coalesce(sum(u.cost) FILTER (WHERE u.environment <> 'production'), 0), sum(u.cost))
+               AS non_production_pct
+    FROM alignment_usage AS u CROSS JOIN alignment_totals AS t
+    GROUP BY u.organization_id
+)
+SELECT o.organization_id, o.calls,
+       coalesce(c.direct_cost, cents(o.cost)) AS cost,
+       o.share_pct, o.customers, o.cost_per_call,
+       coalesce(c.production_cost, cents(o.production_cost)) AS production_cost,
+       coalesce(c.own_non_production_cost, cents(o.cost) - cents(o.production_cost)) AS non_production_cost,
+       o.cost_per_customer, o.non_production_pct
+FROM orgs AS o LEFT JOIN alignment_chargeback AS c USING (organization_id)
+ORDER BY o.cost DESC, o.organization_id;
 
 -- query: environment_split
 -- title: Cost by environment
@@ -123,7 +135,7 @@ ORDER BY c.cost DESC, c.organization_id, c.feature_id;
 
 -- query: chargeback
 -- title: Chargeback
--- description: What each organization is billed: all its own (tagged) cost, production and non-production, plus its share of untagged shared cost in proportion to its own cost.
+-- description: What each organization is billed for the period: all its own (tagged) cost, production and non-production, plus its share of untagged shared cost in proportion to its own cost; in cents, as its statement (each month's cost to the cent, added).
 -- chart: stacked
 -- x: organization_id
 -- y: direct_cost, shared_cost
@@ -143,14 +155,24 @@ ORDER BY chargeback_cost DESC, c.organization_id;
 
 -- query: chargeback_lines
 -- title: Chargeback invoice lines
--- description: Invoice-like lines per organization: its own usage by product, its share of untagged cost (when there is any), the total.
+-- description: Invoice-like lines per organization: its own usage by product, its share of untagged cost (when there is any), the total; each line to the cent, adding up to the total and to the chargeback table.
 -- chart: none
 -- limit: 40
-WITH product_lines AS (
+-- In cents, as the chargeback table: each product line to the cent, the
+-- line of the largest product taking the remainder, so the lines add up to
+-- the organization's own cost there, and lines and Total to its chargeback.
+WITH product_usage AS (
     SELECT organization_id, product_id, sum(calls) AS calls, sum(cost) AS cost
     FROM alignment_usage
     WHERE organization_id IN (SELECT organization_id FROM alignment_chargeback)
     GROUP BY organization_id, product_id
+), product_lines AS (
+    SELECT u.organization_id, u.product_id, u.calls,
+           cents(u.cost) + CASE WHEN row_number() OVER (PARTITION BY u.organization_id
+                                                        ORDER BY u.cost DESC, u.product_id) = 1
+                                THEN c.direct_cost - sum(cents(u.cost)) OVER (PARTITION BY u.organization_id)
+                                ELSE 0 END AS cost
+    FROM product_usage AS u JOIN alignment_chargeback AS c USING (organization_id)
 ),
 lines AS (
     SELECT organization_id, 1 AS kind, product_id AS sort_key,
@@ -226,7 +248,15 @@ ORDER BY month NULLS FIRST, scope, scope_id;
 
 -- query: headline
 SELECT label, value, unit FROM (VALUES
-    (1, 'Total cost for ' || (SELECT period_label FROM finance_period), (SELECT money(cost) FROM alignment_totals), 'usd'),
+    -- the organizations' cost as charged back, in cents (the chargeback rows
+    -- and the cost by organization add up to it as shown); the untagged cost
+    -- to the cent when no organization is there to take it. Within a cent or
+    -- two of the calls' cost to the cent (understanding's total AI cost):
+    -- each organization's months are rounded first.
+    (1, 'Total cost charged back for ' || (SELECT period_label FROM finance_period),
+        (SELECT CAST(coalesce(sum(direct_cost + shared_cost), 0) AS DECIMAL(38, 6)) FROM alignment_chargeback)
+        + CASE WHEN EXISTS (SELECT 1 FROM alignment_chargeback) THEN 0
+               ELSE (SELECT cents(cost) FROM alignment_totals) END, 'usd'),
     (2, 'Organizations', (SELECT money(count(DISTINCT organization_id)) FROM alignment_usage), 'count'),
     (3, format('Non-production share (target {:.1f}%)', CAST(getvariable('non_production_target_pct') AS DOUBLE)),
         (SELECT money(pct(non_production_cost, cost)) FROM alignment_totals), 'pct'),
@@ -258,10 +288,12 @@ alerts AS (
                   CASE WHEN month_state = 'open' THEN 'at the month-to-date rate the month ends at'
                        ELSE 'the month closed at' END,
                   forecast_month_end, forecast_month_end - budget_usd) AS detail,
-           forecast_month_end - budget_usd AS amount_usd
+           forecast_month_end - budget_usd AS amount_usd,
+           CASE WHEN month_state = 'open' THEN 'forecast cost over budget, ' ELSE 'cost over budget, ' END
+               || month AS amount_label
     FROM budget_vs_actual WHERE status IN ('over budget', 'forecast over')
 )
-SELECT severity, title, detail, amount_usd
+SELECT severity, title, detail, amount_usd, amount_label
 FROM (SELECT alert_severity(amount_usd) AS severity, *
       FROM alerts)
 WHERE severity IS NOT NULL

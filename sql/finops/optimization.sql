@@ -1,7 +1,7 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 14
+-- version: 15
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
@@ -314,7 +314,8 @@ alerts AS (
                   || 'if their quality holds.',
                   CAST(w.calls AS BIGINT), pct(w.calls, t.calls), w.current_cost, (SELECT period_days FROM period),
                   w.savings, pct(w.savings, t.cost), per_month(w.savings, (SELECT covered_days FROM period))) AS detail,
-           per_month(w.savings, (SELECT covered_days FROM period)) AS amount_usd
+           per_month(w.savings, (SELECT covered_days FROM period)) AS amount_usd,
+           'avoidable cost, a 30-day month' AS amount_label
     FROM waste AS w, total AS t
     WHERE alert_severity(per_month(w.savings, (SELECT covered_days FROM period))) IS NOT NULL
     UNION ALL
@@ -322,11 +323,11 @@ alerts AS (
            format('{:,} calls of {} model(s) missing from the price table (${:,.2f}) cannot be '
                   || 'repriced; add them to model_prices in sql/calls.sql.',
                   CAST(u.calls AS BIGINT), u.models, u.cost),
-           u.cost
+           u.cost, format('cost not repriced, over the {} days', (SELECT period_days FROM period))
     FROM unpriced AS u
     WHERE u.calls > 0
 )
-SELECT severity, title, detail, amount_usd
+SELECT severity, title, detail, amount_usd, amount_label
 FROM alerts
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;
 

@@ -1,7 +1,7 @@
 -- name: performance
 -- title: Performance tracking
 -- category: finops
--- version: 7
+-- version: 8
 -- description: Latency percentiles, throughput, cost and SLA compliance per
 --   model, the SLA set per model class on a measure that does not punish long
 --   outputs (a base allowance plus time per output token, sla_targets in
@@ -213,7 +213,7 @@ missing AS (
     FROM performance_models AS m, fp
     WHERE m.meets_sla = false
 )
-SELECT severity, title, detail, amount_usd
+SELECT severity, title, detail, amount_usd, amount_label
 FROM (
     SELECT alert_severity(monthly_over_sla_cost) AS severity,
            model || ' misses its latency SLA' AS title,
@@ -222,7 +222,8 @@ FROM (
                   sla_pct, calls, (SELECT base_ms FROM sla_targets WHERE model IS NULL AND sla_targets.model_class = missing.model_class),
                   (SELECT per_output_token_ms FROM sla_targets WHERE model IS NULL AND sla_targets.model_class = missing.model_class),
                   sla_target_pct, p95_ms, monthly_over_sla_cost) AS detail,
-           monthly_over_sla_cost AS amount_usd
+           monthly_over_sla_cost AS amount_usd,
+           'spend on calls over the SLA, a 30-day month' AS amount_label
     FROM missing
 )
 WHERE severity IS NOT NULL

@@ -1,7 +1,7 @@
 -- name: realtime
 -- title: Real-time decision making
 -- category: finops
--- version: 11
+-- version: 12
 -- description: What needs action now: calls whose cost per token is far off
 --   their model and task, customers whose daily spend spikes, customers whose
 --   AI cost runs past their fee (a margin finding), customers the calls show
@@ -245,11 +245,13 @@ rules AS (
     UNION ALL
     SELECT 3, 'AI cost over 80% of the fee-based allocation', 'cost a 30-day month >= 80% x allocation',
            count(*), count(*),
-           coalesce(sum(greatest(total_cost - revenue * getvariable('allocation_pct') / 100, 0)), 0),
-           string_agg(customer_id, ', ' ORDER BY used_pct DESC, customer_id),
-           count(*) FILTER (WHERE risk = 'high')
-    FROM realtime_budget
-    WHERE used_pct >= 80
+           -- the loss as the customers' statements show it (customer_shown, in
+           -- cents), as profitability's alert on the same loss
+           coalesce(sum(greatest(s.cost - s.revenue * getvariable('allocation_pct') / 100, 0)), 0),
+           string_agg(b.customer_id, ', ' ORDER BY b.used_pct DESC, b.customer_id),
+           count(*) FILTER (WHERE b.risk = 'high')
+    FROM realtime_budget AS b JOIN customer_shown AS s USING (customer_id)
+    WHERE b.used_pct >= 80
     UNION ALL
     SELECT 4, 'Anomalous cost per token', 'log cost per token > median + ' || format('{:.1f}', getvariable('robust_z')) || ' robust sd',
            coalesce(sum(anomalies), 0), count(*), coalesce(sum(excess), 0),
@@ -298,7 +300,11 @@ SELECT severity, rule AS title,
                    ELSE format('${:,.2f} at stake a 30-day month', stake_usd) END,
               array_to_string(string_split(top_customers, ', ')[1:5], ', '),
               CASE WHEN customers > 5 THEN format(' and {:,} more', customers - 5) ELSE '' END) AS detail,
-       stake_usd AS amount_usd
+       stake_usd AS amount_usd,
+       CASE position WHEN 2 THEN 'one-off excess over the baseline, in the period'
+                     WHEN 4 THEN 'cost above the expected, a 30-day month'
+                     WHEN 1 THEN 'cost above the revenue share, a 30-day month'
+                     ELSE 'loss (cost above revenue), a 30-day month' END AS amount_label
 FROM realtime_rules
 WHERE triggered > 0 AND severity IS NOT NULL AND NOT alerted_in_profitability
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;

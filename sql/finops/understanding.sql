@@ -1,7 +1,7 @@
 -- name: understanding
 -- title: Understanding usage and cost
 -- category: finops
--- version: 11
+-- version: 12
 -- description: Where the AI API money goes: totals, cost by provider, model,
 --   organization, product, feature and environment, daily and hourly patterns,
 --   token efficiency by task type, and a forecast of spend from complete
@@ -562,7 +562,7 @@ SELECT * FROM report_actions('understanding') WHERE priority <= 5 ORDER BY prior
 -- chart: none
 WITH o AS (SELECT * FROM understanding_outlook),
 fp AS (SELECT * FROM finance_period)
-SELECT severity, title, detail, amount_usd
+SELECT severity, title, detail, amount_usd, amount_label
 FROM (
     SELECT alert_severity(per_month(o.next_cost - o.last_cost, o.days)) AS severity,
            'AI spend is projected to grow' AS title,
@@ -579,7 +579,8 @@ FROM (
            || CASE WHEN o.backtest_error_pct IS NULL
                    THEN ' No backtest yet (it needs 28 complete days): the range rests on the model''s own fit, not on a measured error.'
                    ELSE '' END AS detail,
-           per_month(o.next_cost - o.last_cost, o.days) AS amount_usd
+           per_month(o.next_cost - o.last_cost, o.days) AS amount_usd,
+           'projected spend growth, a 30-day month' AS amount_label
     FROM o, fp
     WHERE o.growth_pct >= getvariable('forecast_growth_alert_pct')
       -- only when the 95% range excludes the actual: otherwise no evidence of growth
@@ -594,7 +595,7 @@ FROM (
                   || 'Check the meter, the contract rate or the price the calls are costed with (see "Recorded cost against list price").',
                   CAST(d.calls AS BIGINT), d.model, d.provider, d.recorded, fp.period_days, d.list,
                   per_month(d.recorded - d.list, fp.covered_days)),
-           per_month(d.recorded - d.list, fp.covered_days)
+           per_month(d.recorded - d.list, fp.covered_days), 'cost above list price, a 30-day month'
     FROM (SELECT provider, model, sum(calls) AS calls, sum(cost_usd) AS recorded, sum(list_cost) AS list
           FROM calls_list_cost
           WHERE cost_source = 'recorded' AND list_cost IS NOT NULL

@@ -1,7 +1,7 @@
 -- name: customer
 -- title: Customer statement
 -- category: ubr
--- version: 4
+-- version: 5
 -- description: One page per customer for the period: usage, AI cost,
 --   subscription revenue (billed day by day at that day's tier, or from the
 --   subscriptions file, as customer_economics), margin, AI cost against its
@@ -20,7 +20,10 @@ WHERE coalesce(getvariable('customer_id'), '') = ''
 -- query: summary
 -- title: Statement
 -- description: Usage, cost, revenue and margin for the period. Monthly AI cost and the fee-based allocation (the fee it pays, not a budget) are both per 30-day month of its billed days; allocation risk is high above 100% (it costs more than it pays), medium at 80%. Budget columns come from the budgets file (customer scope, the calendar month of the period's last call date); without one the statement says "no budget".
--- Allocation figures come from customer_allocation (sql/finance.sql), the
+-- AI cost, revenue and margin are customer_shown's (sql/finance.sql), in
+-- cents: the cost is the sum of the "Month by month" rows as shown, the
+-- margin the revenue less that cost, as shown; profitability and pricing
+-- add the same figures. Allocation figures come from customer_allocation (sql/finance.sql), the
 -- same definition realtime shows. budget_* come from budget_vs_actual (the
 -- budgets file): budget_risk is its status for the calendar month holding
 -- the period's last call date (over budget, forecast over, on track), or
@@ -36,8 +39,8 @@ SELECT e.customer_id, e.organization_id, e.subscription_tier,
        e.first_date AS first_call_date, e.last_date AS last_call_date,
        e.tenure_days AS billed_days, e.calls,
        e.input_tokens + e.output_tokens AS tokens,
-       e.cost AS ai_cost, e.revenue AS subscription_revenue, e.revenue - e.cost AS margin,
-       pct(e.revenue - e.cost, e.revenue) AS margin_pct,
+       c.cost AS ai_cost, c.revenue AS subscription_revenue, c.margin,
+       pct(c.margin, c.revenue) AS margin_pct,
        a.monthly_cost AS monthly_ai_cost,
        a.allocation,
        a.used_pct AS allocation_used_pct,
@@ -46,6 +49,7 @@ SELECT e.customer_id, e.organization_id, e.subscription_tier,
        b.budget_usd, b.budget_month_cost, b.forecast_month_end_cost, b.budget_used_pct,
        coalesce(b.status, 'no budget') AS budget_risk
 FROM customer_economics AS e
+JOIN customer_shown AS c USING (customer_id)
 JOIN customer_allocation AS a USING (customer_id)
 LEFT JOIN budget AS b USING (customer_id)
 CROSS JOIN period AS p
@@ -55,7 +59,7 @@ ORDER BY e.customer_id;
 
 -- query: by_feature
 -- title: Usage by feature
--- description: The customer's calls and AI cost by feature.
+-- description: The customer's calls and AI cost by feature. Each row is its own cost to the cent (under a cent: < $0.01), so the rows may differ from the statement's total by a few cents of rounding; the Month by month rows add up to it.
 SELECT customer_id, feature_id, count(*) AS calls, sum(total_tokens) AS tokens,
        sum(cost_usd) AS cost
 FROM statement_customer_calls
@@ -64,7 +68,7 @@ ORDER BY customer_id, cost DESC, feature_id;
 
 -- query: by_model
 -- title: Usage by model
--- description: The customer's calls and AI cost by provider and model.
+-- description: The customer's calls and AI cost by provider and model. Each row is its own cost to the cent (under a cent: < $0.01), so the rows may differ from the statement's total by a few cents of rounding; the Month by month rows add up to it.
 SELECT customer_id, provider, model, count(*) AS calls, sum(cost_usd) AS cost
 FROM statement_customer_calls
 GROUP BY customer_id, provider, model
@@ -72,12 +76,12 @@ ORDER BY customer_id, cost DESC, provider, model;
 
 -- query: monthly
 -- title: Month by month
--- description: Calls and AI cost in each calendar month (the first and last may be partial), with the month's budget, the cost it is measured against and its status from the budgets file ("no budget" without one), so a month over budget shows even when the last one is on track.
+-- description: Calls and AI cost in each calendar month (the first and last may be partial), each to the cent, adding up to the statement's AI cost; with the month's budget, the cost it is measured against and its status from the budgets file ("no budget" without one), so a month over budget shows even when the last one is on track.
 WITH months AS (
-    SELECT customer_id, strftime(call_date, '%Y-%m') AS month, count(*) AS calls,
-           sum(cost_usd) AS cost
-    FROM statement_customer_calls
-    GROUP BY customer_id, month
+    SELECT customer_id, month, calls, cost
+    FROM customer_month_cost
+    WHERE coalesce(getvariable('customer_id'), '') = ''
+       OR customer_id = getvariable('customer_id')
 )
 SELECT m.customer_id, m.month, m.calls, m.cost,
        b.budget_usd, b.actual AS budget_month_cost, b.used_pct AS budget_used_pct,

@@ -1,7 +1,7 @@
 -- name: organization
 -- title: Organization statement
 -- category: finops
--- version: 4
+-- version: 5
 -- description: A showback/chargeback statement per organization for the
 --   period: its cost by product, feature, model and environment, its share
 --   of the shared (untagged) cost, and the same month by month. One run
@@ -57,7 +57,7 @@ ORDER BY c.organization_id;
 
 -- query: by_product
 -- title: Cost by product
--- description: Every call of the organization, by product.
+-- description: Every call of the organization, by product. Each row is its own cost to the cent (under a cent: < $0.01), so the rows may differ from the statement's total by a few cents of rounding; the Month by month rows add up to it.
 -- chart: hbar
 -- x: product_id
 -- y: cost
@@ -69,7 +69,7 @@ ORDER BY organization_id, cost DESC, product_id;
 
 -- query: by_feature
 -- title: Cost by feature
--- description: Every call of the organization, by feature.
+-- description: Every call of the organization, by feature. Each row is its own cost to the cent (under a cent: < $0.01), so the rows may differ from the statement's total by a few cents of rounding; the Month by month rows add up to it.
 -- chart: hbar
 -- x: feature_id
 -- y: cost
@@ -81,7 +81,7 @@ ORDER BY organization_id, cost DESC, feature_id;
 
 -- query: by_model
 -- title: Cost by model
--- description: Every call of the organization, by provider and model.
+-- description: Every call of the organization, by provider and model. Each row is its own cost to the cent (under a cent: < $0.01), so the rows may differ from the statement's total by a few cents of rounding; the Month by month rows add up to it.
 -- chart: hbar
 -- x: model
 -- y: cost
@@ -93,7 +93,7 @@ ORDER BY organization_id, cost DESC, provider, model;
 
 -- query: by_environment
 -- title: Cost by environment
--- description: Production is charged directly; staging and development are the organization's own non-production cost (showback).
+-- description: Production is charged directly; staging and development are the organization's own non-production cost (showback). Each row is its own cost to the cent (under a cent: < $0.01), so the rows may differ from the statement's total by a few cents of rounding; the Month by month rows add up to it.
 -- chart: doughnut
 -- x: environment
 -- y: cost
@@ -105,47 +105,20 @@ ORDER BY organization_id, cost DESC, environment;
 
 -- query: monthly
 -- title: Month by month
--- description: Each calendar month of the period (the first and last may be partial): the organization's own cost, and its allocated share of untagged shared cost spread over the months in proportion to each month's pool, so the months add up to the statement; and each month's budget, the cost it is measured against (the organization's own cost, as in the summary: not the allocated shared cost) and its status from the budgets file ("no budget" without one), so a month over budget shows even when the last one is on track.
+-- description: Each calendar month of the period (the first and last may be partial): the organization's own cost, and its allocated share of untagged shared cost spread over the months in proportion to each month's pool, each figure to the cent, so the months add up to the statement as shown; and each month's budget, the cost it is measured against (the organization's own cost, as in the summary: not the allocated shared cost) and its status from the budgets file ("no budget" without one), so a month over budget shows even when the last one is on track.
 -- chart: stacked
 -- x: month
 -- y: production_cost, own_non_production_cost, allocated_shared_cost
-WITH tagged AS (
-    SELECT *, NOT list_contains(string_split(replace(getvariable('shared_organizations'), ' ', ''), ','),
-                                organization_id) AS is_tagged
-    FROM calls
-), org_month AS (
-    SELECT organization_id, strftime(call_date, '%Y-%m') AS month, count(*) AS calls,
-           coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0) AS production_cost,
-           coalesce(sum(cost_usd) FILTER (WHERE environment <> 'production'), 0) AS own_non_production_cost
-    FROM tagged
-    WHERE is_tagged
-    GROUP BY organization_id, month
-), month_pool AS (
-    SELECT strftime(call_date, '%Y-%m') AS month, sum(cost_usd) AS pool_cost
-    FROM tagged WHERE NOT is_tagged GROUP BY month
-), spread AS (
-    -- The period's allocation (statement_org_chargeback.shared_cost) split by
-    -- each month's share of the pool; the last month takes the rounding
-    -- remainder, so the months sum to the statement exactly.
-    SELECT o.*, c.shared_cost,
-           CASE WHEN c.pool_cost > 0 THEN money(c.shared_cost * coalesce(m.pool_cost, 0) / c.pool_cost)
-                ELSE CAST(0 AS DECIMAL(38, 6)) END AS allocated_rounded,
-           row_number() OVER (PARTITION BY o.organization_id ORDER BY o.month DESC) AS from_last
-    FROM org_month AS o
-    LEFT JOIN month_pool AS m USING (month)
-    JOIN statement_org_chargeback AS c USING (organization_id)
-), allocated AS (
-    SELECT *, allocated_rounded + CASE WHEN from_last = 1
-               THEN shared_cost - sum(allocated_rounded) OVER (PARTITION BY organization_id)
-               ELSE 0 END AS allocated_shared_cost
-    FROM spread
-)
+-- The months of the chargeback rule in cents (chargeback_months in
+-- sql/finance.sql): each month's costs to the cent, the allocated share
+-- spread by each month's pool with the last month taking the remainder, so
+-- every column adds up to the summary as shown.
 SELECT a.organization_id, a.month, a.calls, a.production_cost, a.own_non_production_cost,
        a.allocated_shared_cost,
        a.production_cost + a.own_non_production_cost + a.allocated_shared_cost AS chargeback_cost,
        b.budget_usd, b.actual AS budget_month_cost, b.used_pct AS budget_used_pct,
        coalesce(b.status, 'no budget') AS budget_status
-FROM allocated AS a
+FROM chargeback_months(getvariable('shared_organizations')) AS a
 LEFT JOIN budget_vs_actual AS b
        ON b.scope = 'organization' AND b.scope_id = a.organization_id AND b.month = a.month
 WHERE coalesce(getvariable('organization_id'), '') = ''
@@ -154,7 +127,7 @@ ORDER BY a.organization_id, a.month;
 
 -- query: customers
 -- title: Customers of the organization
--- description: The organization's customers by cost in the period; each links to its own statement.
+-- description: The organization's customers by cost in the period; each links to its own statement. Each row is its own cost to the cent (under a cent: < $0.01), so the rows may differ from the statement's total by a few cents of rounding; the Month by month rows add up to it.
 SELECT organization_id, customer_id, count(*) AS calls, sum(cost_usd) AS cost
 FROM statement_org_calls
 GROUP BY organization_id, customer_id

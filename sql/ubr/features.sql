@@ -1,7 +1,7 @@
 -- name: features
 -- title: Feature economics
 -- category: ubr
--- version: 9
+-- version: 10
 -- description: What each product feature costs in AI calls, how widely it is
 --   adopted, the subscription revenue attributed to it by call share (an
 --   allocation, not revenue it earns or would lose), where each feature sits
@@ -190,10 +190,11 @@ items AS (
            feature_id || ' costs more than the revenue attributed to it' AS title,
            format('Its AI cost ${:,.2f} over the {} days exceeds the ${:,.2f} of revenue attributed to it by call share.',
                   cost, fp.period_days, attributed_revenue) AS detail,
-           per_month(-margin, fp.covered_days) AS amount_usd
+           per_month(-margin, fp.covered_days) AS amount_usd,
+           'cost above attributed revenue, a 30-day month' AS amount_label
     FROM features_features, fp WHERE margin < 0
 )
-SELECT severity, title, detail, amount_usd
+SELECT severity, title, detail, amount_usd, amount_label
 FROM items
 WHERE severity IS NOT NULL
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, amount_usd DESC, title;

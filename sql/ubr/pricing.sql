@@ -1,7 +1,7 @@
 -- name: pricing
 -- title: Pricing strategy
 -- category: ubr
--- version: 7
+-- version: 8
 -- description: Re-bills every customer's actual usage under four pricing
 --   models (flat subscription, tiered with overage, usage-based, hybrid) and
 --   compares revenue, margin, who pays more or less, the impact on low,
@@ -26,25 +26,51 @@
 --   hybrid      = base% * flat + hybrid markup * cost
 -- usage_segment: customers ranked by AI cost per billed day and cut in
 -- three equal groups (ntile), ties broken by customer_id.
+-- Money is shown and added in cents: each customer's cost and current
+-- revenue as its statement shows them (customer_shown), each plan's bill
+-- rounded to the cent (cents()); every table below adds these, so a plan's
+-- revenue less its cost is its margin as shown, and the flat plan's revenue
+-- is the sum of the customer statements'.
 CREATE OR REPLACE TEMP TABLE pricing_customers AS
 SELECT b.customer_id, any_value(b.subscription_tier) AS subscription_tier,
-       any_value(b.tenure_days) AS tenure_days, any_value(b.calls) AS calls, any_value(b.cost) AS cost,
-       any_value(b.current_revenue) AS flat_revenue,
-       any_value(b.new_revenue) FILTER (WHERE b.plan = 'tiered') AS tiered_revenue,
-       any_value(b.new_revenue) FILTER (WHERE b.plan = 'usage_based') AS usage_based_revenue,
-       any_value(b.new_revenue) FILTER (WHERE b.plan = 'hybrid') AS hybrid_revenue,
+       any_value(b.tenure_days) AS tenure_days, any_value(b.calls) AS calls, any_value(c.cost) AS cost,
+       any_value(c.revenue) AS flat_revenue,
+       any_value(cents(b.new_revenue)) FILTER (WHERE b.plan = 'tiered') AS tiered_revenue,
+       any_value(cents(b.new_revenue)) FILTER (WHERE b.plan = 'usage_based') AS usage_based_revenue,
+       any_value(cents(b.new_revenue)) FILTER (WHERE b.plan = 'hybrid') AS hybrid_revenue,
        CASE ntile(3) OVER (ORDER BY safe_div(any_value(b.cost), any_value(b.tenure_days)), b.customer_id)
             WHEN 1 THEN 'low' WHEN 2 THEN 'medium' ELSE 'high' END AS usage_segment
-FROM pricing_plan_bills AS b
+FROM pricing_plan_bills AS b JOIN customer_shown AS c USING (customer_id)
 GROUP BY b.customer_id;
 
 -- query: _revenue
--- The same, one row per customer and plan (long form), with the policy.
+-- The same, one row per customer and plan (long form), with the policy;
+-- in cents as pricing_customers (the flat plan's bill is its revenue).
 CREATE OR REPLACE TEMP TABLE pricing_revenue AS
 SELECT b.position, b.plan AS model, b.customer_id, b.subscription_tier, c.usage_segment,
-       b.cost, b.current_revenue AS flat_revenue, b.new_revenue AS revenue,
-       b.grandfathered, b.revenue_while_grandfathered
+       c.cost, c.flat_revenue,
+       CASE WHEN b.plan = 'flat' THEN c.flat_revenue ELSE cents(b.new_revenue) END AS revenue,
+       b.grandfathered,
+       CASE WHEN b.grandfathered THEN c.flat_revenue
+            WHEN b.plan = 'flat' THEN c.flat_revenue ELSE cents(b.new_revenue) END AS revenue_while_grandfathered
 FROM pricing_plan_bills AS b JOIN pricing_customers AS c USING (customer_id);
+
+-- query: _shown
+-- Each plan's money as shown: the sums of pricing_revenue's cents, so a
+-- plan's revenue less its cost is its margin to the cent, and its gains are
+-- the differences of the revenue columns shown beside them.
+CREATE OR REPLACE TEMP TABLE pricing_shown AS
+SELECT model, sum(revenue) AS revenue, sum(cost) AS cost, sum(revenue) - sum(cost) AS margin,
+       pct(sum(revenue) - sum(cost), sum(revenue)) AS margin_pct,
+       sum(flat_revenue) AS current_revenue,
+       sum(revenue) - sum(flat_revenue) AS extra_revenue,
+       sum(revenue_while_grandfathered) AS revenue_while_grandfathered,
+       sum(revenue_while_grandfathered) - sum(flat_revenue) AS gain_now,
+       sum(revenue) - sum(flat_revenue) AS gain_full,
+       coalesce(sum(flat_revenue) FILTER (WHERE grandfathered), 0) AS revenue_exposed,
+       coalesce(sum(revenue) FILTER (WHERE grandfathered), 0) AS grandfathered_new_revenue
+FROM pricing_revenue
+GROUP BY model;
 
 -- query: _models
 -- Per plan (pricing_plans in sql/finance.sql). customers_paying_more /
@@ -77,8 +103,12 @@ FROM pricing_plans AS p CROSS JOIN finance_period AS fp;
 WITH fp AS (SELECT * FROM finance_period),
 best AS (SELECT * FROM pricing_models WHERE model = (SELECT plan FROM pricing_plan_choice))
 SELECT label, value, unit FROM (
+    -- in cents: the revenue and the AI cost each a 30-day month to the cent
+    -- (cents()), as the index's ledger shows monthly revenue and spend
     SELECT 1 AS position, 'Margin per 30-day month under current pricing' AS label,
-           (SELECT per_month(margin, fp.covered_days) FROM pricing_models, fp WHERE model = 'flat') AS value, 'usd' AS unit
+           (SELECT CAST(cents(per_month(current_revenue, fp.covered_days)) - cents(per_month(cost, fp.covered_days))
+                        AS DECIMAL(38, 6))
+            FROM pricing_models, fp WHERE model = 'flat') AS value, 'usd' AS unit
     UNION ALL
     SELECT 2, 'Gain per 30-day month while grandfathering, ' || coalesce((SELECT plan FROM pricing_plan_choice), 'no plan worth it'),
            coalesce((SELECT per_month(gain_now, fp.covered_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
@@ -95,12 +125,12 @@ ORDER BY position;
 -- x: model
 -- y: revenue, cost, margin
 -- format: revenue_while_grandfathered=money, gain_now=money, gain_full=money
-SELECT model, revenue, cost, margin, margin_pct, customers_paying_more, customers_paying_less,
-       extra_revenue, pct(extra_revenue, current_revenue) AS extra_revenue_pct,
-       grandfathered_customers, grandfathered_until, revenue_while_grandfathered,
-       gain_now, gain_full, revenue_exposed, churn_severity
-FROM pricing_models
-ORDER BY position;
+SELECT m.model, s.revenue, s.cost, s.margin, s.margin_pct, m.customers_paying_more, m.customers_paying_less,
+       s.extra_revenue, pct(s.extra_revenue, s.current_revenue) AS extra_revenue_pct,
+       m.grandfathered_customers, m.grandfathered_until, s.revenue_while_grandfathered,
+       s.gain_now, s.gain_full, s.revenue_exposed, m.churn_severity
+FROM pricing_models AS m JOIN pricing_shown AS s USING (model)
+ORDER BY m.position;
 
 -- query: parameters
 -- title: Model parameters
@@ -143,12 +173,12 @@ ORDER BY CASE usage_segment WHEN 'low' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END;
 -- chart: bar
 -- x: model
 -- y: revenue_exposed
-SELECT model, churn_risk_customers, pct(churn_risk_customers, customers) AS churn_risk_pct,
-       revenue_exposed, pct(revenue_exposed, current_revenue) AS revenue_exposed_pct,
-       grandfathered_new_revenue, churn_severity,
-       customers_paying_more, customers_paying_less
-FROM pricing_models
-ORDER BY position;
+SELECT m.model, m.churn_risk_customers, pct(m.churn_risk_customers, m.customers) AS churn_risk_pct,
+       s.revenue_exposed, pct(s.revenue_exposed, s.current_revenue) AS revenue_exposed_pct,
+       s.grandfathered_new_revenue, m.churn_severity,
+       m.customers_paying_more, m.customers_paying_less
+FROM pricing_models AS m JOIN pricing_shown AS s USING (model)
+ORDER BY m.position;
 
 -- query: migration_plan
 -- title: Migration plan to the recommended plan
@@ -197,7 +227,8 @@ WITH fp AS (SELECT * FROM finance_period),
 items AS (
     SELECT 'high' AS severity, 0 AS position, 'Current pricing loses money' AS title,
            format('Subscription fees fall ${:,.2f} short of AI cost over the {} days.', -margin, fp.period_days) AS detail,
-           per_month(-margin, fp.covered_days) AS amount_usd
+           per_month(-margin, fp.covered_days) AS amount_usd,
+           'loss (fees below AI cost), a 30-day month' AS amount_label
     FROM pricing_models, fp WHERE model = 'flat' AND margin < 0
     UNION ALL
     SELECT churn_severity, position,
@@ -206,12 +237,12 @@ items AS (
                   || 'would be likely to leave when their grandfathering ends on {}.',
                   pct(churn_risk_customers, customers), revenue_exposed, fp.period_days,
                   per_month(revenue_exposed, fp.covered_days), grandfathered_until),
-           per_month(revenue_exposed, fp.covered_days)
+           per_month(revenue_exposed, fp.covered_days), 'revenue exposed when grandfathering ends, a 30-day month'
     FROM pricing_models, fp
     -- only the recommended plan: a plan nobody adopts exposes nothing
     WHERE model = (SELECT plan FROM pricing_plan_choice)
       AND churn_risk_customers > 0 AND churn_severity IS NOT NULL
 )
-SELECT severity, title, detail, amount_usd
+SELECT severity, title, detail, amount_usd, amount_label
 FROM items
 ORDER BY CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, position, title;

@@ -1,7 +1,7 @@
 -- name: profitability
 -- title: Customer profitability
 -- category: ubr
--- version: 9
+-- version: 10
 -- description: Revenue from each customer's subscription, each day billed at
 --   that day's tier, against the AI cost it causes: margin per customer and
 --   per tier, the margin distribution, the customers that lose money, and
@@ -18,16 +18,21 @@
 -- the calls cover), over the days from the first call date to the end of
 -- the period, or to the last call date for a lapsed customer (silent
 -- quiet_days, 7, or more before the file's last call date: lapsed), or
--- the subscriptions file's days. status: a customer is unprofitable when margin < 0; break-even
+-- the subscriptions file's days. Revenue, cost and margin are in cents as
+-- each customer's statement shows them (customer_shown), so every total
+-- below (tiers, bands, organizations, the headline) is the sum of the
+-- customers' statements. status: a customer is unprofitable when margin < 0 (the
+-- unrounded margin, as the ledger's caps); break-even
 -- (margin = 0) counts as profitable, like the 0-20% margin bucket.
 CREATE OR REPLACE TEMP TABLE profitability_customers AS
 SELECT e.customer_id, e.subscription_tier, e.organization_id, e.product_id,
        e.calls, e.tenure_days, e.monthly_fee, t.tier_rank,
-       e.revenue, e.cost, e.tier_changes, e.revenue_source, e.lapsed,
-       e.revenue - e.cost AS margin,
-       pct(e.revenue - e.cost, e.revenue) AS margin_pct,
+       c.revenue, c.cost, e.tier_changes, e.revenue_source, e.lapsed,
+       c.margin,
+       pct(c.margin, c.revenue) AS margin_pct,
        CASE WHEN e.revenue - e.cost < 0 THEN 'unprofitable' ELSE 'profitable' END AS status
 FROM customer_economics AS e
+JOIN customer_shown AS c USING (customer_id)
 JOIN subscription_tiers AS t USING (subscription_tier);
 
 -- query: _interventions
@@ -205,20 +210,21 @@ totals AS (
 ), items AS (
     SELECT 1 AS position, 'The book loses money' AS title,
            format('AI cost exceeds subscription revenue by ${:,.2f} over the {} days.', -margin, fp.period_days) AS detail,
-           per_month(-margin, fp.covered_days) AS amount_usd
+           per_month(-margin, fp.covered_days) AS amount_usd,
+           'loss (cost above revenue), a 30-day month' AS amount_label
     FROM totals, fp WHERE margin < 0
     UNION ALL
     SELECT 2, 'The ' || subscription_tier || ' tier loses money',
            format('{} customers, margin {:.1f}%: a loss of ${:,.2f} over the {} days. Raise the fee or add usage-based overage.',
                   count(*), pct(sum(margin), sum(revenue)), -sum(margin), any_value(fp.period_days)),
-           per_month(-sum(margin), any_value(fp.covered_days))
+           per_month(-sum(margin), any_value(fp.covered_days)), 'loss (cost above revenue), a 30-day month'
     FROM profitability_customers, fp
     GROUP BY subscription_tier HAVING sum(margin) < 0
     UNION ALL
     SELECT 3, format('{} unprofitable customer{}', count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END),
            format('Their AI cost exceeds their revenue by ${:,.2f} over the {} days; worst: {}.',
                   -sum(c.margin), any_value(fp.period_days), arg_min(c.customer_id, (c.margin, c.customer_id))),
-           per_month(-sum(c.margin), any_value(fp.covered_days))
+           per_month(-sum(c.margin), any_value(fp.covered_days)), 'loss (cost above revenue), a 30-day month'
     FROM profitability_customers AS c, fp
     WHERE c.status = 'unprofitable'
     HAVING count(*) > 0
@@ -226,7 +232,7 @@ totals AS (
     SELECT 4, format('{} customer{} with a thin margin (0-20%)', count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END),
            format('A little more usage makes them unprofitable; their margin is ${:,.2f} over the {} days.',
                   sum(margin), any_value(fp.period_days)),
-           per_month(sum(margin), any_value(fp.covered_days))
+           per_month(sum(margin), any_value(fp.covered_days)), 'their margin (revenue less cost), a 30-day month'
     FROM profitability_customers, fp
     WHERE margin_pct >= 0 AND margin_pct < 20
     HAVING count(*) > 0
@@ -239,11 +245,12 @@ totals AS (
                                     u.first_date, u.last_date, u.cost, u.unbilled_fee), '; '
                              ORDER BY u.unbilled_fee DESC, u.customer_id, u.side),
                   sum(u.cost), any_value(fp.period_days), sum(u.unbilled_fee)),
-           per_month(sum(u.unbilled_fee), any_value(fp.covered_days))
+           per_month(sum(u.unbilled_fee), any_value(fp.covered_days)), 'fees not billed, a 30-day month'
     FROM unbilled_usage AS u, fp
     HAVING count(*) > 0
 )
-SELECT severity, title, detail || format(' That is ${:,.2f} a 30-day month.', amount_usd) AS detail, amount_usd
+SELECT severity, title, detail || format(' That is ${:,.2f} a 30-day month.', amount_usd) AS detail, amount_usd,
+       amount_label
 FROM (SELECT alert_severity(i.amount_usd) AS severity, i.*
       FROM items AS i CROSS JOIN fp)
 WHERE severity IS NOT NULL
