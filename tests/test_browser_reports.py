@@ -64,6 +64,12 @@ def assert_charts_painted(page, where: str) -> None:
 
 WIDTHS = {1280: "desktop", 390: "phone"}
 
+# The headline cards whose right edge passes their .cards row's content edge.
+CARDS_OUTSIDE_THEIR_ROW = """() => [...document.querySelectorAll('.cards > .card')].filter(card => {
+  const row = card.parentElement.getBoundingClientRect();
+  return card.getBoundingClientRect().right > row.right + 0.5;
+}).map(card => card.innerText.slice(0, 60))"""
+
 
 def screenshot(page, name: str, width: int) -> None:
     """A full-page screenshot in tests/artifacts/ for a human to look at."""
@@ -97,6 +103,9 @@ def test_every_report_runs_clean_and_draws_every_chart(open_page, site, width):
         # nothing wider than the screen: a phone reads it without scrolling sideways
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= width, (where, scroll_width)
+        # each headline card within its row: a long word in a label does not
+        # push a card past the row's edge (and over its panel's padding)
+        assert page.evaluate(CARDS_OUTSIDE_THEIR_ROW) == [], where
         assert not page.errors, (where, page.errors)
         if report.id in shots:
             screenshot(page, report.id, width)
