@@ -64,6 +64,12 @@ def assert_charts_painted(page, where: str) -> None:
 
 WIDTHS = {1280: "desktop", 390: "phone"}
 
+# The headline cards whose right edge passes their .cards row's content edge.
+CARDS_OUTSIDE_THEIR_ROW = """() => [...document.querySelectorAll('.cards > .card')].filter(card => {
+  const row = card.parentElement.getBoundingClientRect();
+  return card.getBoundingClientRect().right > row.right + 0.5;
+}).map(card => card.innerText.slice(0, 60))"""
+
 
 def screenshot(page, name: str, width: int) -> None:
     """A full-page screenshot in tests/artifacts/ for a human to look at."""
@@ -97,6 +103,9 @@ def test_every_report_runs_clean_and_draws_every_chart(open_page, site, width):
         # nothing wider than the screen: a phone reads it without scrolling sideways
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= width, (where, scroll_width)
+        # each headline card within its row: a long word in a label does not
+        # push a card past the row's edge (and over its panel's padding)
+        assert page.evaluate(CARDS_OUTSIDE_THEIR_ROW) == [], where
         assert not page.errors, (where, page.errors)
         if report.id in shots:
             screenshot(page, report.id, width)
@@ -156,3 +165,33 @@ def test_on_a_phone_a_wide_tables_first_column_stays_while_the_amounts_scroll_in
     assert box["scrolls"] and box["scrolled"] > 100, box
     assert all(abs(x) <= 2 for x in box["first"]), box  # header and every row, at the edge
     assert box["second"] < 0, box  # the next column did scroll away under it
+
+
+def test_on_a_phone_an_alerts_long_amount_label_wraps_inside_the_alert(open_page, site):
+    """At 390 px an alert's amount moves under its text and its label (what the
+    money is and its period, the alerts query's amount_label) sits left, under the
+    figure; a label longer than the phone's alert ("their margin (revenue less
+    cost), a 30-day month" is one) wraps instead of pushing the alert past its
+    panel and the page sideways."""
+    result, _ = site
+    pages = [r.file for r in result.reports]
+    for file in pages:
+        page = open_page((result.out_dir / file).resolve().as_uri(), width=390, height=900)
+        if page.locator(".alert .amount small").count():
+            break
+    else:
+        pytest.fail("no report of the test site has an alert with an amount")
+    box = page.evaluate("""() => {
+        const small = document.querySelector('.alert .amount small');
+        small.textContent = 'their margin (revenue less cost), a 30-day month, ' +
+                            'over the 100 days 2025-10-01..2026-01-08';
+        const alert = small.closest('.alert').getBoundingClientRect();
+        const panel = small.closest('.alert').parentElement.getBoundingClientRect();
+        const amount = small.closest('.amount').getBoundingClientRect();
+        return {alert: alert.right, panel: panel.right, label: small.getBoundingClientRect().left,
+                amount: amount.left, align: getComputedStyle(small).textAlign,
+                page: document.documentElement.scrollWidth};
+    }""")
+    assert box["alert"] <= box["panel"] + 0.5, box
+    assert box["page"] <= 390, box
+    assert box["align"] in ("left", "start") and abs(box["label"] - box["amount"]) < 60, box
