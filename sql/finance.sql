@@ -1007,8 +1007,7 @@ GROUP BY b.position, b.plan;
 -- tokens) than its peers on its model.
 CREATE OR REPLACE TEMP TABLE agent_model_norms AS
 SELECT feature_id, model, count(*) AS runs,
-       -- on DECIMAL(18, 6): the same values, a faster sort than DECIMAL(38, 6)
-       money(median(CAST(cost AS DECIMAL(18, 6)))) AS median_run_cost,
+       money(median(cost)) AS median_run_cost,
        count(*) >= assumption_num('min_feature_runs') AS has_norm
 FROM agent_runs
 GROUP BY feature_id, model;
