@@ -5,8 +5,9 @@ levers and the ledger of actions) and the calls at list price are the same
 work on every load of unchanged calls: about 0.5 s at 50 MB, 1.7 s at 500
 MB, 20 s at 5 GB. Once a load finds the store already up to date, their
 tables are written to `<name>-<key>.duckdb` in the store folder with the key
-of everything they were computed from (by a thread, while the analyzers
-run; the two newest files of each name are kept). A later load with the
+of everything they were computed from (when the session closes, after the
+analyzers: beside them the copy competed for DuckDB's memory cap; the two
+newest files of each name are kept). A later load with the
 same key attaches that file read-only and reads the tables where they lie
 instead of computing them; the views, macros and checks are still created
 by the files' own statements. Any difference in the key (the stored calls,
@@ -103,8 +104,8 @@ def cache_key(store, inputs: dict[str, Path], sql: str) -> str:
 def run(con: duckdb.DuckDBPyConnection, sql: str, store, inputs: dict[str, Path],
         name: str, track=None) -> None:
     """Run sql in con, its tables read from the store's cache `name` when its
-    key matches; else computed, and written to that cache (by a thread, while
-    the analyzers run) when the store took no new bytes.
+    key matches; else computed, and written to that cache (when the session
+    closes, wait()) when the store took no new bytes.
     store None (a file read directly, an ad-hoc query) or a throwaway store:
     just run it. track: a QueryStop's track(), for the writer's connection."""
     if store is None or store.scratch or not enabled():
@@ -123,7 +124,9 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, store, inputs: dict[str, Path]
     if tables and store.report.new_bytes == 0 and cache_key(store, inputs, sql) == key:
         write = _begin_write(con, tables, path, key, f"{_ALIAS}_new_{name}", track)
         if write is not None:
-            write.thread.start()
+            # Started when the session closes (wait()): written beside the
+            # analyzers, the copy competed with them for DuckDB's memory cap
+            # and a 5 GB build ran out of it.
             store.writers.append(write)
 
 
@@ -168,10 +171,13 @@ def _attach(con: duckdb.DuckDBPyConnection, statements, path: Path, key: str,
 
 
 class _Write:
-    """A cache file being written: its thread and the connection it uses."""
+    """A cache file to write: its connection, in a transaction whose snapshot
+    is fixed, and the work, run on a thread (so Ctrl-C can interrupt it)."""
 
-    def __init__(self, writer: duckdb.DuckDBPyConnection, work, name: str) -> None:
+    def __init__(self, writer: duckdb.DuckDBPyConnection, work, name: str, alias: str,
+                 tmp: Path) -> None:
         self.writer = writer
+        self.alias, self.tmp = alias, tmp
         self.thread = threading.Thread(target=work, name=f"finops-cache-{name}", daemon=True)
 
     def interrupt(self) -> None:
@@ -179,6 +185,20 @@ class _Write:
             self.writer.interrupt()
         except duckdb.Error:
             pass  # closed meanwhile: it has ended
+
+    def run(self) -> None:
+        """Write the file; interrupted, stop the write (the next load computes again)."""
+        self.thread.start()
+        try:
+            self.thread.join()
+        except BaseException:
+            self.interrupt()
+            self.thread.join()
+            raise
+
+    def discard(self) -> None:
+        """Give up a write never run."""
+        _discard(self.writer, self.alias, self.tmp)
 
 
 def _begin_write(con: duckdb.DuckDBPyConnection, tables: list[str], path: Path, key: str,
@@ -221,7 +241,7 @@ def _begin_write(con: duckdb.DuckDBPyConnection, tables: list[str], path: Path, 
         except BaseException:  # interrupted, or no room: the next load computes again
             _discard(writer, alias, tmp)
 
-    return _Write(writer, finish, path.stem)
+    return _Write(writer, finish, path.stem, alias, tmp)
 
 
 def _prune(path: Path) -> None:
@@ -245,18 +265,13 @@ def _discard(writer: duckdb.DuckDBPyConnection, alias: str, tmp: Path) -> None:
 
 
 def wait(store) -> None:
-    """Wait for the cache files this store's loads are writing, before the
+    """Write the cache files this store's loads left to write, before the
     connection they read closes. Called while an error or Ctrl-C is on its
-    way out, or interrupted itself, it interrupts the write instead (the
-    next load computes the tables again)."""
+    way out, it writes none (the next load computes the tables again)."""
     writes = store.writers
     while writes:
         write = writes.pop()
         if sys.exc_info()[0] is not None:
-            write.interrupt()
-        try:
-            write.thread.join()
-        except BaseException:
-            write.interrupt()
-            write.thread.join()
-            raise
+            write.discard()
+        else:
+            write.run()
