@@ -19,19 +19,17 @@
 -- Each call's log cost per token. For a model in model_prices the tokens
 -- are weighted by its list prices (cost / list-price cost of the same
 -- input and output tokens), so the input/output mix does not move it; for
--- other models it is cost / total_tokens. A view, read twice below: stored,
--- its row per call (15M at 5 GB) outgrew memory and was the slowest step.
-CREATE OR REPLACE TEMP VIEW realtime_scored AS
-SELECT call_id, customer_id, provider, model, task_type, cost_usd, "timestamp", feature_id,
-       total_tokens, ln(CAST(cost_usd AS DOUBLE) / unit_base) AS log_cpt, unit_base
-FROM (
-    SELECT c.*,
-           coalesce(nullif(CAST((c.input_tokens * p.input_per_1k + c.output_tokens * p.output_per_1k) / 1000 AS DOUBLE), 0),
-                    CAST(c.total_tokens AS DOUBLE)) AS unit_base
-    FROM calls AS c
-    LEFT JOIN model_prices AS p USING (provider, model)
-    WHERE c.cost_usd > 0
-);
+-- other models it is cost / total_tokens.
+CREATE OR REPLACE TEMP TABLE realtime_scored AS
+SELECT c.call_id, c.provider, c.model, c.task_type,
+       ln(CAST(c.cost_usd AS DOUBLE)
+          / coalesce(nullif(CAST((c.input_tokens * p.input_per_1k + c.output_tokens * p.output_per_1k) / 1000 AS DOUBLE), 0),
+                     CAST(c.total_tokens AS DOUBLE))) AS log_cpt,
+       coalesce(nullif(CAST((c.input_tokens * p.input_per_1k + c.output_tokens * p.output_per_1k) / 1000 AS DOUBLE), 0),
+                CAST(c.total_tokens AS DOUBLE)) AS unit_base
+FROM calls AS c
+LEFT JOIN model_prices AS p USING (provider, model)
+WHERE c.cost_usd > 0;
 
 -- query: _model_stats
 -- Robust baselines per model and task type on the log of cost per token
@@ -46,13 +44,16 @@ FROM (
 -- robust_z > 3.5, a log-normal cost per token flags 0.023% of calls
 -- (1 - Phi(3.5)): the expected false-alarm rate.
 CREATE OR REPLACE TEMP TABLE realtime_model_stats AS
-WITH med AS (
+WITH x AS (
+    SELECT provider, model, task_type, log_cpt FROM realtime_scored
+),
+med AS (
     SELECT provider, model, task_type, count(*) AS calls, median(log_cpt) AS median_log_cpt
-    FROM realtime_scored GROUP BY provider, model, task_type
+    FROM x GROUP BY provider, model, task_type
 )
 SELECT m.provider, m.model, m.task_type, m.calls, m.median_log_cpt,
        greatest(1.4826 * median(abs(x.log_cpt - m.median_log_cpt)), 0.05) AS robust_sd
-FROM med AS m JOIN realtime_scored AS x USING (provider, model, task_type)
+FROM med AS m JOIN x USING (provider, model, task_type)
 GROUP BY m.provider, m.model, m.task_type, m.calls, m.median_log_cpt;
 
 -- query: _customer_days
@@ -117,13 +118,14 @@ WHERE active_days - 1 >= getvariable('spike_min_days')
 -- the call's (price-weighted) tokens at its model and task's median cost per token,
 -- excess_cost = cost - expected_cost.
 CREATE OR REPLACE TEMP TABLE realtime_anomalies AS
-SELECT x.call_id, x.customer_id, x.model, x.cost_usd,
+SELECT c.call_id, c.customer_id, c.model, c.cost_usd,
        (x.log_cpt - s.median_log_cpt) / s.robust_sd AS z_score,
-       x.provider, x."timestamp", x.task_type, x.feature_id, x.total_tokens,
+       c.provider, c."timestamp", c.task_type, c.feature_id, c.total_tokens,
        money(x.unit_base * exp(s.median_log_cpt)) AS expected_cost,
-       x.cost_usd - money(x.unit_base * exp(s.median_log_cpt)) AS excess_cost
+       c.cost_usd - money(x.unit_base * exp(s.median_log_cpt)) AS excess_cost
 FROM realtime_scored AS x
 JOIN realtime_model_stats AS s USING (provider, model, task_type)
+JOIN calls AS c ON c.call_id = x.call_id
 WHERE s.calls >= getvariable('min_calls') AND s.robust_sd > 0
   AND (x.log_cpt - s.median_log_cpt) / s.robust_sd > getvariable('robust_z');
 
