@@ -5,7 +5,7 @@ read from it when they are current), runs each built-in analyzer's queries
 in order in that session twice, and prints the second pass's slowest
 queries and the total. A query whose time grows much faster than the
 calls between two sizes is the one to look at (at 5 GB five such queries
-once took 32 of 50 s: BENCHMARKS.md, "The analyzers' super-linear step").
+take 32 of 50 s: BENCHMARKS.md, "The ledger's cache written last").
 
     python bench/bench_queries.py                 # the seed-7 50 MB file
     python bench/bench_queries.py bench/out/scale_5000mb.csv --top 15
