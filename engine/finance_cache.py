@@ -273,5 +273,10 @@ def wait(store) -> None:
         write = writes.pop()
         if sys.exc_info()[0] is not None:
             write.discard()
-        else:
+            continue
+        try:
             write.run()
+        except BaseException:  # Ctrl-C during the write: the others are not begun
+            while writes:
+                writes.pop().discard()
+            raise

@@ -604,13 +604,15 @@ class Session:
                            track=self.stop.track if self.stop is not None else None)
 
     def close(self) -> None:
-        if self.store is not None:
-            from .finance_cache import wait
+        try:
+            if self.store is not None:
+                from .finance_cache import wait
 
-            wait(self.store)  # before the connection its writers use closes
-        self.con.close()
-        if self.store is not None:
-            self.store.close()
+                wait(self.store)  # before the connection its writers use closes
+        finally:
+            self.con.close()
+            if self.store is not None:
+                self.store.close()
 
 
 def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,

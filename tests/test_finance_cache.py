@@ -227,3 +227,13 @@ def test_closing_on_an_error_or_ctrl_c_writes_nothing_else_writes_every_file():
     store_.writers = list(pending)
     finance_cache.wait(store_)
     assert not store_.writers and all(w.ran and not w.discarded for w in pending)
+
+    # Ctrl-C during one write: it stops, the ones not begun are dropped.
+    class _Stopped(_FakeWrite):
+        def run(self) -> None:
+            raise KeyboardInterrupt
+    later, stopped = _FakeWrite(), _Stopped()
+    store_.writers = [later, stopped]  # popped from the end: stopped runs first
+    with pytest.raises(KeyboardInterrupt):
+        finance_cache.wait(store_)
+    assert not store_.writers and later.discarded and not later.ran
