@@ -59,7 +59,6 @@ WITH orgs AS (
            count(DISTINCT u.customer_id) AS customers,
            money(safe_div(sum(u.cost), sum(u.calls))) AS cost_per_call,
            coalesce(sum(u.cost) FILTER (WHERE u.environment = 'production'), 0) AS production_cost,
-           coalesce(sum(u.cost) FILTER (WHERE u.environment <> 'production'), 0) AS non_production_cost,
            money(safe_div(sum(u.cost), count(DISTINCT u.customer_id))) AS cost_per_customer,
            pct(coalesce(sum(u.cost) FILTER (WHERE u.environment <> 'production'), 0), sum(u.cost))
                AS non_production_pct
