@@ -119,9 +119,13 @@ CREATE OR REPLACE TEMP MACRO per_month(amount, days) AS
 CREATE OR REPLACE TEMP MACRO cents(amount) AS
     CAST(round(amount, 2) AS DECIMAL(38, 2));
 -- Money in prose: $1,234.56, a negative amount -$1,234.56 (never $-1,234.56),
--- as the reports' amount columns write it.
+-- as the reports' amount columns write it. Every amount a sentence states
+-- goes through here: it is rounded by cents() first, so a sentence says
+-- what the table beside it says. format('{:,.2f}') alone would round the
+-- amount as a binary double: 198.315 would read $198.31 next to a
+-- table's $198.32.
 CREATE OR REPLACE TEMP MACRO usd_text(amount) AS
-    CASE WHEN round(amount, 2) < 0 THEN '-' ELSE '' END || format('${:,.2f}', abs(amount));
+    CASE WHEN cents(amount) < 0 THEN '-' ELSE '' END || format('${:,.2f}', abs(cents(amount)));
 -- A number of days as text: whole days as a whole number, else 2 decimals.
 CREATE OR REPLACE TEMP MACRO days_text(days) AS
     CASE WHEN days = round(days) THEN format('{} days', CAST(round(days) AS BIGINT))
@@ -1206,8 +1210,8 @@ switch AS (
            'optimization' AS domain, ['optimization', 'understanding', 'performance'] AS shown_in,
            'model switching' AS lever, 1 AS step, 'saving' AS kind,
            format('Move {} calls from {} to {}', task_type, from_model, to_model) AS title,
-           format('{:,} {} calls on {} cost ${:,.2f} over the {} days; the same tokens at {}''s table price (model_prices) cost ${:,.2f}.',
-                  CAST(calls AS BIGINT), task_type, from_model, current_cost, fp.period_days, to_model, projected_cost) AS detail,
+           format('{:,} {} calls on {} cost {} over the {} days; the same tokens at {}''s table price (model_prices) cost {}.',
+                  CAST(calls AS BIGINT), task_type, from_model, usd_text(current_cost), fp.period_days, to_model, usd_text(projected_cost)) AS detail,
            format('Same tokens per call; {} at its price in model_prices (the price table calls are costed with, not the genai-prices list price the pricing check uses); {} is a simple task type.', to_model, task_type) AS assumptions,
            'low' AS confidence,
            format('{} is in the {} class of model_prices: check a sample of {} outputs before switching{}.', to_model,
@@ -1223,8 +1227,8 @@ arbitrage AS (
     SELECT 'arbitrage:' || from_provider || '/' || from_model, 'optimization', ['optimization'],
            'provider arbitrage', 2, 'saving',
            format('Move {} work from {} to {} {}', from_model, from_provider, to_provider, to_model),
-           format('{:,} {} calls outside simple tasks cost ${:,.2f} over the {} days; at {}''s table price (model_prices) ${:,.2f}.',
-                  CAST(calls AS BIGINT), from_model, current_cost, fp.period_days, to_model, projected_cost),
+           format('{:,} {} calls outside simple tasks cost {} over the {} days; at {}''s table price (model_prices) {}.',
+                  CAST(calls AS BIGINT), from_model, usd_text(current_cost), fp.period_days, to_model, usd_text(projected_cost)),
            format('Same tokens per call; {} at its price in model_prices; the cheapest {} model of another provider.', to_model, model_class),
            'low',
            format('{} is another provider''s model: its quality on this work is untested.', to_model),
@@ -1235,13 +1239,13 @@ caps AS (
     SELECT 'cap:' || customer_id, 'profitability', ['profitability', 'realtime'],
            'cost cap', 3, 'avoided cost',
            format('Cap {}''s AI cost at {}% of its {} fee', customer_id, assumption('cost_cap_pct'), subscription_tier),
-           format('{} ({}) cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days; the cap holds it to {}% of its current fee of ${:,.2f} a month, ${:,.2f} over those days{}.{}',
-                  customer_id, subscription_tier, cost, revenue, tenure_days,
-                  assumption('cost_cap_pct'), monthly_fee, cap_limit,
+           format('{} ({}) cost {} against {} of revenue over its {} billed days; the cap holds it to {}% of its current fee of {} a month, {} over those days{}.{}',
+                  customer_id, subscription_tier, usd_text(cost), usd_text(revenue), tenure_days,
+                  assumption('cost_cap_pct'), usd_text(monthly_fee), usd_text(cap_limit),
                   CASE WHEN upgrade_tier IS NULL THEN '; it is on the top tier, so no upgrade exists' ELSE '' END,
                   CASE WHEN cap_savings_after_models < cap_savings
-                       THEN format(' If the model switches are made its cost falls and the cap saves ${:,.2f} over those days (see the overlap line).',
-                                   cap_savings_after_models) ELSE '' END),
+                       THEN format(' If the model switches are made its cost falls and the cap saves {} over those days (see the overlap line).',
+                                   usd_text(cap_savings_after_models)) ELSE '' END),
            format('A usage cap (or overage billing) holds cost to {}% of the current tier''s fee; usage above it is not served or is billed.',
                   assumption('cost_cap_pct')),
            'medium', NULL,
@@ -1252,16 +1256,16 @@ caps AS (
 caching AS (
     SELECT 'caching:' || provider || '/' || model, 'optimization', ['optimization'], 'prompt caching', 3, 'saving',
            format('Cache {} prompts: {}% of input tokens from the prompt cache', model, assumption('target_cache_hit_pct')),
-           format('{:,} {} calls read {:.1f}% of their input tokens from the cache; at {}% the same calls cost ${:,.2f} less over the {} days at genai-prices list prices'
+           format('{:,} {} calls read {:.1f}% of their input tokens from the cache; at {}% the same calls cost {} less over the {} days at genai-prices list prices'
                   || '{}.',
                   CAST(calls AS BIGINT), model, coalesce(cache_hit_pct, 0), assumption('target_cache_hit_pct'),
-                  potential_savings, fp.period_days,
+                  usd_text(potential_savings), fp.period_days,
                   CASE WHEN on_capped_customers > 0
-                       THEN format('; ${:,.2f} of it is on customers the ledger caps and is not counted', on_capped_customers)
+                       THEN format('; {} of it is on customers the ledger caps and is not counted', usd_text(on_capped_customers))
                        ELSE '' END
                   || CASE WHEN on_model_lever_calls > 0
-                          THEN format('; ${:,.2f} is on calls a model switch or arbitrage moves, lost if those are made (see the overlap line)',
-                                      on_model_lever_calls)
+                          THEN format('; {} is on calls a model switch or arbitrage moves, lost if those are made (see the overlap line)',
+                                      usd_text(on_model_lever_calls))
                           ELSE '' END),
            format('Prompts restructured so that {}% of input tokens are cache reads; cache reads at the genai-prices list price of a cache read; the one-off cache-write premium not counted.',
                   assumption('target_cache_hit_pct')),
@@ -1272,11 +1276,11 @@ caching AS (
 ),
 commitment AS (
     SELECT 'commitment', 'optimization', ['optimization'], 'reserved commitment', 4, 'saving',
-           format('Commit to ${:,.2f} a day of reserved capacity', a.commit_daily_cost),
+           format('Commit to {} a day of reserved capacity', usd_text(a.commit_daily_cost)),
            format('Sized on daily spend after the cost caps and prompt caching (the levers that do not depend on output quality): the {}th percentile of daily spend at a {}% discount; '
-                  || '{:.1f}% utilization, break-even at {:.0f}%. If the model switches and arbitrage are made, commit ${:,.2f} a day instead (see the overlap line).',
+                  || '{:.1f}% utilization, break-even at {:.0f}%. If the model switches and arbitrage are made, commit {} a day instead (see the overlap line).',
                   CAST(round(a.percentile * 100) AS INTEGER), a.discount_pct,
-                  pct(a.covered_cost, a.commit_daily_cost * a.days), 100 - a.discount_pct, l.commit_daily_cost),
+                  pct(a.covered_cost, a.commit_daily_cost * a.days), 100 - a.discount_pct, usd_text(l.commit_daily_cost)),
            format('Daily spend stays at its level; committed spend is billed at {}% off whether used or not.', a.discount_pct),
            'medium', NULL,
            a.savings, a.current_cost, 'cost', a.savings, NULL, a.days
@@ -1318,8 +1322,8 @@ overlap_parts AS (
 overlap AS (
     SELECT 'overlap:caps', 'profitability', ['profitability'], 'overlap with the sure levers', 4, 'overlap',
            'If the model switches are made: the cost caps save less',
-           format('After the model switches and arbitrage the caps save ${:,.2f} instead of ${:,.2f} over their billed days.',
-                  o.after_models, o.standalone),
+           format('After the model switches and arbitrage the caps save {} instead of {} over their billed days.',
+                  usd_text(o.after_models), usd_text(o.standalone)),
            'Applies only with the quality-dependent levers; counted with them.',
            'low', NULL,
            money(o.difference), NULL, 'cost', money(o.difference), NULL, fp.covered_days
@@ -1328,9 +1332,9 @@ overlap AS (
     UNION ALL
     SELECT 'overlap:rate-levers', 'optimization', ['optimization'], 'overlap with the sure levers', 4, 'overlap',
            'If the model switches are made: resize the commitment; prompt caching saves less',
-           format('After the model switches and arbitrage prompt caching loses the ${:,.2f} it saves on the calls they move, '
-                  || 'and the commitment is ${:,.2f} a day instead of ${:,.2f}, saving ${:,.2f} instead of ${:,.2f} over its {} complete days.',
-                  o.lost, o.commit_after, o.commit_before, o.commit_savings_after, o.commit_savings_before,
+           format('After the model switches and arbitrage prompt caching loses the {} it saves on the calls they move, '
+                  || 'and the commitment is {} a day instead of {}, saving {} instead of {} over its {} complete days.',
+                  usd_text(o.lost), usd_text(o.commit_after), usd_text(o.commit_before), usd_text(o.commit_savings_after), usd_text(o.commit_savings_before),
                   o.commit_days),
            'Applies only with the quality-dependent levers; counted with them.',
            'low', NULL,
@@ -1347,11 +1351,11 @@ upgrades AS (
                 THEN format('Upgrade {} from {} to {}', customer_id, subscription_tier, upgrade_tier)
                 ELSE format('Considered, not recommended: upgrade {} from {} to {}',
                             customer_id, subscription_tier, upgrade_tier) END,
-           format('{} cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days; {} pays ${:,.2f} a month more and covers the loss.{}',
-                  customer_id, cost, revenue, tenure_days, upgrade_tier, upgrade_fee - monthly_fee,
+           format('{} cost {} against {} of revenue over its {} billed days; {} pays {} a month more and covers the loss.{}',
+                  customer_id, usd_text(cost), usd_text(revenue), tenure_days, upgrade_tier, usd_text(upgrade_fee - monthly_fee),
                   CASE WHEN NOT upgrade_keeps_customer
-                       THEN format(' Its bill would rise {:.0f}%: by pricing''s churn rule (over {}%) the customer is likely to leave, putting its ${:,.2f} a month at risk, so the ledger proposes the cap instead.',
-                                   upgrade_rise_pct, assumption('churn_increase_pct'), monthly_fee)
+                       THEN format(' Its bill would rise {:.0f}%: by pricing''s churn rule (over {}%) the customer is likely to leave, putting its {} a month at risk, so the ledger proposes the cap instead.',
+                                   upgrade_rise_pct, assumption('churn_increase_pct'), usd_text(monthly_fee))
                        ELSE '' END),
            'The customer accepts the next tier at its list fee.',
            CASE WHEN upgrade_keeps_customer THEN 'medium' ELSE 'low' END, NULL,
@@ -1367,10 +1371,10 @@ upgrades AS (
 plan AS (
     SELECT 'pricing:' || plan, 'pricing', ['pricing'], 'pricing plan', 6, 'revenue gain',
            format('Move to {} pricing, grandfathering {} customer(s)', plan, grandfathered_customers),
-           format('Re-billing the same usage under {}: ${:,.2f} instead of ${:,.2f} over the period while {} customer(s) whose bill would rise over {}% keep theirs until {}; ${:,.2f} if all then moved and stayed. '
-                  || 'If adopted, those customers'' ${:,.2f} of current revenue over the period is exposed when the grandfathering ends (they are likely to leave); the gain exceeds it.',
-                  plan, revenue_while_grandfathered, current_revenue, grandfathered_customers,
-                  assumption('churn_increase_pct'), grandfathered_until, revenue, revenue_exposed),
+           format('Re-billing the same usage under {}: {} instead of {} over the period while {} customer(s) whose bill would rise over {}% keep theirs until {}; {} if all then moved and stayed. '
+                  || 'If adopted, those customers'' {} of current revenue over the period is exposed when the grandfathering ends (they are likely to leave); the gain exceeds it.',
+                  plan, usd_text(revenue_while_grandfathered), usd_text(current_revenue), grandfathered_customers,
+                  assumption('churn_increase_pct'), grandfathered_until, usd_text(revenue), usd_text(revenue_exposed)),
            'Usage stays the same under the new prices; customers paying more stay.',
            'low', NULL,
            gain_now, current_revenue, 'revenue', gain_now, NULL, fp.covered_days
@@ -1380,7 +1384,7 @@ plan AS (
 churn AS (
     SELECT 'churn:' || customer_id, 'realtime', ['realtime', 'profitability'], 'retention', 7, 'revenue at risk',
            format('Contact {} ({}) before it leaves', customer_id, subscription_tier),
-           format('Evidence: {}. Its current fee is ${:,.2f} a month.', evidence, revenue_at_risk),
+           format('Evidence: {}. Its current fee is {} a month.', evidence, usd_text(revenue_at_risk)),
            'A customer showing this evidence leaves within a month unless contacted.',
            'medium', NULL,
            revenue_at_risk, NULL, 'revenue', 0, 'revenue at risk is listed, not added', 30
@@ -1390,8 +1394,8 @@ churn AS (
 non_production AS (
     SELECT 'target:non-production', 'alignment', ['alignment'], 'non-production spend', 8, 'target',
            'Hold staging and development to ' || assumption('non_production_target_pct') || '% of spend',
-           format('Non-production cost ${:,.2f} is {:.1f}% of the ${:,.2f} spent over the period.',
-                  c.cost, pct(c.cost, fp.total_cost), fp.total_cost),
+           format('Non-production cost {} is {:.1f}% of the {} spent over the period.',
+                  usd_text(c.cost), pct(c.cost, fp.total_cost), usd_text(fp.total_cost)),
            'A target share set by the team, not an observed saving.',
            'medium', NULL,
            money(c.cost - fp.total_cost * assumption_num('non_production_target_pct') / 100), c.cost, 'cost', 0,
@@ -1401,10 +1405,10 @@ non_production AS (
 ),
 features AS (
     SELECT 'target:feature/' || feature_id, 'features', ['features'], 'feature cost target', 9, 'target',
-           format('Bring {}''s AI cost to ${:,.2f} over the period', feature_id, target_cost),
+           format('Bring {}''s AI cost to {} over the period', feature_id, usd_text(target_cost)),
            format('{} ({}): {:.1f}% adoption, {:.1f}% margin on revenue attributed by call share (median {:.1f}%); '
-                  || 'its AI cost was ${:,.2f}.',
-                  feature_id, quadrant, adoption_pct, margin_pct, median_margin_pct, cost),
+                  || 'its AI cost was {}.',
+                  feature_id, quadrant, adoption_pct, margin_pct, median_margin_pct, usd_text(cost)),
            'Attributed revenue splits each customer''s revenue over its features by call share; the target reaches the median margin.',
            'medium', NULL,
            cost - target_cost, cost, 'cost', 0, 'a target, not counted as a saving', fp.covered_days
@@ -1420,10 +1424,10 @@ features AS (
 agents AS (
     SELECT 'target:agents/' || f.feature_id, 'agents', ['agents'], 'agent run review', 10, 'target',
            format('Review the costliest {} runs', f.feature_id),
-           format('{:,} {} run(s) cost ${:,.2f} more than the median run of the feature on the same model over the {} days (the worst {}x); '
-                  || '${:,.2f} of it is on calls the model switches already reprice. {}',
-                  CAST(f.runs AS BIGINT), f.feature_id, f.excess, fp.period_days, f.worst,
-                  f.excess - f.open_excess,
+           format('{:,} {} run(s) cost {} more than the median run of the feature on the same model over the {} days (the worst {}x); '
+                  || '{} of it is on calls the model switches already reprice. {}',
+                  CAST(f.runs AS BIGINT), f.feature_id, usd_text(f.excess), fp.period_days, f.worst,
+                  usd_text(f.excess - f.open_excess),
                   CASE WHEN f.outlier_calls > r.feature_calls
                        THEN format('They average {} calls per run against {} for the feature: a step or token budget per run is a target to test.',
                                    f.outlier_calls, r.feature_calls)
@@ -1441,8 +1445,8 @@ agents AS (
     UNION ALL
     SELECT 'target:agents/unattributed', 'agents', ['agents'], 'attribution', 10, 'target',
            'Attribute the untagged calls',
-           format('${:,.2f} of spend over the {} days has no customer; wrap those calls in finops.attribute(...) (see finops sql --name unattributed).',
-                  u.cost, fp.period_days),
+           format('{} of spend over the {} days has no customer; wrap those calls in finops.attribute(...) (see finops sql --name unattributed).',
+                  usd_text(u.cost), fp.period_days),
            'No subscription pays for spend without a customer until it is attributed.',
            'low', NULL,
            u.cost, u.cost, 'cost', 0, 'a target, not counted as a saving', fp.covered_days

@@ -985,3 +985,57 @@ def test_every_alert_says_what_its_money_is_and_for_what_period(two_month_sessio
             assert any(p in label for p in PERIODS) or re.search(r"\b\d{4}-\d{2}$", label), (name, label)
             labels.append(label)
     assert labels
+
+
+# -- money in prose rounds as the tables' cents ------------------------------------
+# format('${:,.2f}', x) rounds a DECIMAL as a binary double: 198.315 read $198.31
+# beside a table's cents() $198.32. Every amount a sentence states goes through
+# usd_text (sql/finance.sql), which rounds with cents() first.
+
+def test_money_in_prose_rounds_half_a_cent_as_the_tables_do(tmp_path, simulated_csv):
+    session = open_session(simulated_csv(tmp_path / "calls.csv", seed=5, rows=200), cache=False)
+    try:
+        rows = session.con.execute(
+            "SELECT usd_text(x), CAST(cents(x) AS VARCHAR) FROM (VALUES "
+            "(CAST(198.315 AS DECIMAL(18, 6))), (CAST(-198.315 AS DECIMAL(18, 6))), "
+            "(CAST(1234.005 AS DECIMAL(38, 6))), (CAST(0.004 AS DECIMAL(18, 6))), "
+            "(CAST(-0.004 AS DECIMAL(18, 6)))) AS t(x)").fetchall()
+    finally:
+        session.close()
+    assert rows == [("$198.32", "198.32"), ("-$198.32", "-198.32"), ("$1,234.01", "1234.01"),
+                    ("$0.00", "0.00"), ("$0.00", "0.00")]
+
+
+def test_no_sentence_formats_money_outside_usd_text():
+    """A money placeholder to the cent (`${:,.2f}`, or `$` then a `{:,.2f}`) anywhere in
+    sql/ but in usd_text itself is a sentence that may say a cent less than its table.
+    (Whole-dollar thresholds, `${:,.0f}`, round nothing a table shows.)"""
+    import re
+    from finops.engine.paths import SQL_DIR
+    found = []
+    for path in sorted(SQL_DIR.rglob("*.sql")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            code = line.split("--", 1)[0]
+            if re.search(r"\$\{:[^}]*\.2f\}|\$'\s*\|\|\s*format\('\{:[^}]*\.2f\}", code) \
+                    and "MACRO usd_text" not in code and "abs(cents(amount))" not in code:
+                found.append(f"{path.relative_to(SQL_DIR)}:{n}")
+    assert not found, found
+
+
+def test_an_alert_states_a_half_cent_amount_as_its_table(calls_csv):
+    # $198.315 of unattributed calls over a whole 30-day month (Nov 1 00:00 - Nov 30
+    # 24:00 covered): the alert's "costing $X" and its "$X a 30-day month" are both
+    # cents(198.315) = $198.32, the amount_usd beside them; it read $198.31.
+    path = calls_csv([
+        {"customer_id": "A", "timestamp": "2025-11-01T00:00:00", "cost_usd": "0.000000"},
+        {"customer_id": "A", "timestamp": "2025-11-30T23:59:59", "cost_usd": "0.000000"},
+        {"customer_id": "unattributed", "organization_id": "unattributed", "subscription_tier": "starter",
+         "timestamp": "2025-11-02T10:00:00", "cost_usd": "100.000000"},
+        {"customer_id": "unattributed", "organization_id": "unattributed", "subscription_tier": "starter",
+         "timestamp": "2025-11-03T10:00:00", "cost_usd": "98.315000"},
+    ])
+    (alert,) = [r for r in run_query("agents", path, "alerts")
+                if r["title"] == "Spend not attributed to a customer"]
+    assert "costing $198.32 over" in alert["detail"], alert["detail"]
+    from finops.engine.render import fmt_money
+    assert f"({fmt_money(alert['amount_usd'])} a 30-day month)" in alert["detail"], alert

@@ -1,7 +1,7 @@
 -- name: alignment
 -- title: Organizational alignment
 -- category: finops
--- version: 9
+-- version: 10
 -- description: Who spends what: cost by organization, product, feature and
 --   environment, a chargeback that keeps tagged cost with its owner and
 --   spreads only untagged (shared) cost over the organizations in proportion
@@ -180,8 +180,8 @@ lines AS (
     FROM product_lines
     UNION ALL
     SELECT c.organization_id, 2, '',
-           format('Shared untagged cost: {:.1f}% of ${:,.2f}', coalesce(c.allocation_pct, 0),
-                  (SELECT coalesce(sum(shared_cost), 0) FROM alignment_chargeback)),
+           format('Shared untagged cost: {:.1f}% of {}', coalesce(c.allocation_pct, 0),
+                  usd_text((SELECT coalesce(sum(shared_cost), 0) FROM alignment_chargeback))),
            NULL, c.shared_cost
     FROM alignment_chargeback AS c
     WHERE (SELECT coalesce(sum(shared_cost), 0) FROM alignment_chargeback) <> 0
@@ -282,11 +282,11 @@ SELECT * FROM report_actions('alignment') ORDER BY priority;
 WITH fp AS (SELECT * FROM finance_period),
 alerts AS (
     SELECT format('{} {}: {} for {}', scope, scope_id, status, month) AS title,
-           format('Actual ${:,.2f} against a ${:,.2f} budget ({:.1f}%); {} ${:,.2f}: ${:,.2f} over the budget for the month.',
-                  actual, budget_usd, used_pct,
+           format('Actual {} against a {} budget ({:.1f}%); {} {}: {} over the budget for the month.',
+                  usd_text(actual), usd_text(budget_usd), used_pct,
                   CASE WHEN month_state = 'open' THEN 'at the month-to-date rate the month ends at'
                        ELSE 'the month closed at' END,
-                  forecast_month_end, forecast_month_end - budget_usd) AS detail,
+                  usd_text(forecast_month_end), usd_text(forecast_month_end - budget_usd)) AS detail,
            forecast_month_end - budget_usd AS amount_usd,
            CASE WHEN month_state = 'open' THEN 'forecast cost over budget, ' ELSE 'cost over budget, ' END
                || month AS amount_label
