@@ -229,8 +229,40 @@ SELECT line, CAST(month || '-01' AS DATE) AS month, scope, scope_id,
        CAST(budget_usd AS DECIMAL(18, 2)) AS budget_usd
 FROM budgets_raw;
 
+-- Cost as every statement and report shows it ------------------------------
+-- One definition of a shown cost: a customer's cost in one organization in
+-- one calendar month, to the cent (cents()), and its production part to
+-- the cent. Every cost a page shows for a customer, an organization or the
+-- whole book is a sum of these cells: a customer's statement (its months),
+-- an organization's statement and chargeback (its customers, its months,
+-- production and non-production, the shared pool), alignment's cost by
+-- organization and showback, profitability by organization, and the
+-- budgets of an organization or a customer. So a customer's row on its
+-- organization's statement is its own statement's cost, the customers add
+-- up to the organization, and the organizations to the total, to the cent.
+-- (A cost rounded once from the calls, such as understanding's total AI
+-- cost, can differ from a sum of cells by a few cents.) exact_cost is the
+-- calls' cost unrounded, for proportions only (the chargeback's key): a
+-- share follows what was spent, not how a small cost happens to round.
+CREATE OR REPLACE TEMP TABLE customer_org_month_cost AS
+SELECT customer_id, organization_id, strftime(call_date, '%Y-%m') AS month,
+       count(*) AS calls,
+       cents(sum(cost_usd)) AS cost,
+       sum(cost_usd) AS exact_cost,
+       cents(coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0)) AS production_cost
+FROM calls
+GROUP BY customer_id, organization_id, strftime(call_date, '%Y-%m');
+-- A customer's month as its statement's "Month by month" row shows it: the
+-- sum of its cells (one, unless it called under two organizations).
+CREATE OR REPLACE TEMP TABLE customer_month_cost AS
+SELECT customer_id, month, CAST(sum(calls) AS BIGINT) AS calls, sum(cost) AS cost
+FROM customer_org_month_cost
+GROUP BY customer_id, month;
+
 -- Budget against actual, per budget row. actual = the scope's cost in that
--- calendar month. For the month holding the file's last call date, the
+-- calendar month: for an organization or a customer the sum of its cells
+-- of customer_org_month_cost (as its statement's month row shows it), for a
+-- product or a feature the cost of its calls. For the month holding the file's last call date, the
 -- month to date runs to that date and the forecast to the end of the
 -- month adds the month-to-date daily run rate over the days left:
 -- forecast = actual + actual / days covered x days left. A month the file
@@ -244,8 +276,18 @@ WITH spend AS (
     FROM budgets AS b
     JOIN calls AS c
       ON date_trunc('month', c.call_date) = b.month
-     AND CASE b.scope WHEN 'organization' THEN c.organization_id WHEN 'product' THEN c.product_id
-                      WHEN 'feature' THEN c.feature_id ELSE c.customer_id END = b.scope_id
+     AND CASE b.scope WHEN 'product' THEN c.product_id ELSE c.feature_id END = b.scope_id
+    WHERE b.scope IN ('product', 'feature')
+    GROUP BY b.line
+    UNION ALL
+    -- DECIMAL(38, 6), as the calls' sum: a union with DECIMAL(38, 2) would cut
+    -- that to cents
+    SELECT b.line, CAST(sum(m.cost) AS DECIMAL(38, 6)) AS actual
+    FROM budgets AS b
+    JOIN customer_org_month_cost AS m
+      ON m.month = strftime(b.month, '%Y-%m')
+     AND CASE b.scope WHEN 'organization' THEN m.organization_id ELSE m.customer_id END = b.scope_id
+    WHERE b.scope IN ('organization', 'customer')
     GROUP BY b.line
 ),
 shaped AS (
@@ -469,16 +511,11 @@ WHERE coalesce(u.customer_id, b.customer_id) <> unattributed_customer()
    OR b.revenue_source = 'subscriptions';
 
 -- A customer's figures as its statement shows them, in cents (cents()): its
--- AI cost month by month (each calendar month rounded, as the statement's
+-- AI cost month by month (customer_month_cost above, as the statement's
 -- "Month by month" rows), the period's cost the sum of those months; its
 -- revenue to the cent; its margin the two as shown. The statements, the
 -- profitability report and the pricing report show and add these, so a
 -- total over customers is the sum of their statements to the cent.
-CREATE OR REPLACE TEMP TABLE customer_month_cost AS
-SELECT customer_id, strftime(call_date, '%Y-%m') AS month,
-       CAST(sum(calls) AS BIGINT) AS calls, cents(sum(cost)) AS cost
-FROM customer_call_days
-GROUP BY customer_id, month;
 CREATE OR REPLACE TEMP TABLE customer_shown AS
 WITH months AS (SELECT customer_id, sum(cost) AS cost FROM customer_month_cost GROUP BY customer_id)
 SELECT e.customer_id, coalesce(m.cost, cents(0)) AS cost, cents(e.revenue) AS revenue,
@@ -1620,38 +1657,42 @@ WHERE list_contains(shown_in, report);
 -- list: each caller passes its shared_organizations parameter) is a shared
 -- pool, spread over the tagged organizations in proportion to their
 -- own cost. Pool and proportions are over every organization in `calls`.
--- It is kept in cents (cents()), as every statement and the alignment
--- report show it, so what a reader adds up adds up to the cent:
---   each month's own cost of an organization is rounded to the cent (as its
---   budget's actual for the month), its production cost too, and its
---   non-production cost is the one less the other; its period's costs are
---   the sums of those months (its statement's "Month by month" rows add up
---   to its summary);
---   its share of the pool is rounded to the cent, the remainder (cents of
---   the pool less the shares) to the organization with the largest own cost
---   (tie: organization_id), so the shares add up to the pool in cents; and
---   that share is spread over its months by each month's pool, each month
---   in cents, the last month taking the remainder, so they add up to it.
+-- It is kept in cents, as every statement and the alignment report show it,
+-- so what a reader adds up adds up to the cent:
+--   an organization's own cost in a month is the sum of its customers'
+--   cells of customer_org_month_cost (each customer's month to the cent, as
+--   the customer's statement shows it; the month's budget actual is the
+--   same sum), its production cost the sum of theirs, and its
+--   non-production cost the one less the other; its period's costs are the
+--   sums of those months (its statement's "Month by month" rows add up to
+--   its summary, and its customers' rows to its own cost);
+--   the pool is the untagged organizations' cells added up, as alignment
+--   shows their cost; each organization's share of it is rounded to the
+--   cent in proportion to its own exact cost (exact_cost: the key follows
+--   what was spent, not the rounding of a small cost), the remainder (the pool less
+--   the shares) to the organization with the largest own cost (tie:
+--   organization_id), so the shares add up to the pool; and that share is
+--   spread over its months by each month's pool, each month in cents, the
+--   last month taking the remainder, so they add up to it.
 -- chargeback_months: one row per organization and calendar month;
 -- chargeback_allocation: one per organization, the sums of its months.
 CREATE OR REPLACE TEMP MACRO chargeback_months(shared) AS TABLE
 WITH tagged AS (
-    SELECT organization_id, strftime(call_date, '%Y-%m') AS month, environment, cost_usd,
+    SELECT organization_id, month, calls, cost, exact_cost, production_cost,
            NOT list_contains(string_split(replace(shared, ' ', ''), ','), organization_id) AS is_tagged
-    FROM calls
+    FROM customer_org_month_cost
 ), org_month AS (
-    SELECT organization_id, month, count(*) AS calls, sum(cost_usd) AS own_cost,
-           cents(coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0)) AS production_cost,
-           cents(sum(cost_usd))
-             - cents(coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0)) AS own_non_production_cost
+    SELECT organization_id, month, CAST(sum(calls) AS BIGINT) AS calls, sum(exact_cost) AS own_cost,
+           sum(production_cost) AS production_cost,
+           sum(cost) - sum(production_cost) AS own_non_production_cost
     FROM tagged
     WHERE is_tagged
     GROUP BY organization_id, month
 ), month_pool AS (
-    SELECT month, sum(cost_usd) AS pool_cost FROM tagged WHERE NOT is_tagged GROUP BY month
+    SELECT month, sum(cost) AS pool_cost FROM tagged WHERE NOT is_tagged GROUP BY month
 ), pool AS (
-    SELECT coalesce(sum(cost_usd) FILTER (WHERE NOT is_tagged), 0) AS pool_cost,
-           coalesce(sum(cost_usd) FILTER (WHERE is_tagged), 0) AS tagged_cost
+    SELECT coalesce(sum(cost) FILTER (WHERE NOT is_tagged), 0) AS pool_cost,
+           coalesce(sum(exact_cost) FILTER (WHERE is_tagged), 0) AS tagged_cost
     FROM tagged
 ), org AS (
     SELECT o.organization_id, sum(o.own_cost) AS own_cost, any_value(p.pool_cost) AS pool_cost,
@@ -1684,7 +1725,8 @@ SELECT organization_id, month, calls, production_cost, own_non_production_cost,
 FROM spread;
 CREATE OR REPLACE TEMP MACRO chargeback_allocation(shared) AS TABLE
 WITH months AS (SELECT * FROM chargeback_months(shared)),
-customers AS (SELECT organization_id, count(DISTINCT customer_id) AS customers FROM calls GROUP BY organization_id)
+customers AS (SELECT organization_id, count(DISTINCT customer_id) AS customers
+              FROM customer_org_month_cost GROUP BY organization_id)
 SELECT m.organization_id, sum(m.calls) AS calls, any_value(c.customers) AS customers,
        sum(m.production_cost) + sum(m.own_non_production_cost) AS direct_cost,
        sum(m.production_cost) AS production_cost,

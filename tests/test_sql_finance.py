@@ -895,14 +895,17 @@ def test_statements_add_up_to_the_cent_as_shown(two_month_session):
         for m in rows:
             assert (_as_shown(m["production_cost"]) + _as_shown(m["own_non_production_cost"])
                     + _as_shown(m["allocated_shared_cost"]) == _as_shown(m["chargeback_cost"]))
-    # a month's own cost, as shown, is the month's cost of its calls as a budget's
-    # actual shows it (budget_vs_actual: the organization's cost in the month)
-    own = {(o, m): c for o, m, c in two_month_session.con.execute(
-        "SELECT organization_id, strftime(call_date, '%Y-%m'), sum(cost_usd) FROM calls GROUP BY ALL").fetchall()}
+    # a month's own cost, as shown, is its customers' months as their statements
+    # show them (each customer calls under one organization here)
+    customer_months = {(r["customer_id"], r["month"]): r["cost"] for rs in
+                       _rows_by(customer["monthly"], "customer_id").values() for r in rs}
+    members = _rows_by(org["customers"], "organization_id")
     for oid, rows in months.items():
         for m in rows:
+            theirs = sum((_as_shown(customer_months.get((c["customer_id"], m["month"]), 0))
+                          for c in members[oid]), Decimal(0))
             assert (_as_shown(m["production_cost"]) + _as_shown(m["own_non_production_cost"])
-                    == _as_shown(own[(oid, m["month"])])), (oid, m["month"])
+                    == theirs), (oid, m["month"])
 
 
 def test_the_chargeback_adds_up_to_the_cent_as_shown(two_month_session):
@@ -949,6 +952,38 @@ def test_customer_statements_add_up_to_the_profitability_and_pricing_revenue(two
     assert _as_shown(models["flat"]["revenue"]) == revenue and _as_shown(models["flat"]["cost"]) == cost
     for model in models.values():
         assert _as_shown(model["revenue"]) - _as_shown(model["cost"]) == _as_shown(model["margin"]), model["model"]
+
+
+@pytest.mark.parametrize("two_month_session", [4, 8], indirect=True)  # seeds cents apart before
+def test_an_organizations_cost_is_the_same_in_every_report(two_month_session):
+    """One definition of an organization's cost (its customers' months to the cent,
+    added: customer_org_month_cost): profitability's margin by organization,
+    alignment's cost by organization, chargeback and showback, and the organization
+    statement show the same figure; its customer rows add up to it, and each is that
+    customer's own statement. They were up to 3 cents apart (exact totals rounded
+    against sums of rounded months)."""
+    prof = _run(two_month_session, "profitability")["by_organization"]
+    prof = {r[0]: dict(zip(prof.columns, r)) for r in prof.rows}
+    alignment = _run(two_month_session, "alignment", SHARED)
+    charged = {r[0]: dict(zip(alignment["chargeback"].columns, r)) for r in alignment["chargeback"].rows}
+    showback = {r[0]: dict(zip(alignment["showback"].columns, r)) for r in alignment["showback"].rows}
+    by_org = {r[0]: dict(zip(alignment["by_organization"].columns, r)) for r in alignment["by_organization"].rows}
+    org = _run(two_month_session, "organization", SHARED, folder="statements")
+    statements = {r[0]: dict(zip(org["summary"].columns, r)) for r in org["summary"].rows}
+    members = _rows_by(org["customers"], "organization_id")
+    customer = _run(two_month_session, "customer", folder="statements")
+    own = {r[0]: _as_shown(dict(zip(customer["summary"].columns, r))["ai_cost"]) for r in customer["summary"].rows}
+    assert len(charged) >= 8
+    for oid, row in charged.items():
+        cost = _as_shown(row["direct_cost"])
+        assert [_as_shown(prof[oid]["cost"]), _as_shown(by_org[oid]["cost"]), _as_shown(showback[oid]["cost"]),
+                _as_shown(statements[oid]["showback_cost"])] == [cost] * 4, oid
+        rows = members[oid]
+        assert sum((_as_shown(r["cost"]) for r in rows), Decimal(0)) == cost, oid
+        assert [_as_shown(r["cost"]) for r in rows] == [own[r["customer_id"]] for r in rows], oid
+    # the untagged organization (the shared pool) is its customers' months too
+    pool = {s["shared_pool_cost"] for s in statements.values()}
+    assert [_as_shown(p) for p in pool] == [_as_shown(by_org["org_003"]["cost"])]
 
 
 @pytest.mark.parametrize("two_month_session", [4, 13], indirect=True)  # seeds a cent apart before
