@@ -1247,8 +1247,8 @@ switch AS (
            'optimization' AS domain, ['optimization', 'understanding', 'performance'] AS shown_in,
            'model switching' AS lever, 1 AS step, 'saving' AS kind,
            format('Move {} calls from {} to {}', task_type, from_model, to_model) AS title,
-           format('{:,} {} calls on {} cost {} over the {} days; the same tokens at {}''s table price (model_prices) cost {}.',
-                  CAST(calls AS BIGINT), task_type, from_model, usd_text(current_cost), fp.period_days, to_model, usd_text(projected_cost)) AS detail,
+           format('{:,} {} calls on {} cost {} over the {}; the same tokens at {}''s table price (model_prices) cost {}.',
+                  CAST(calls AS BIGINT), task_type, from_model, usd_text(current_cost), days_text(fp.covered_days), to_model, usd_text(projected_cost)) AS detail,
            format('Same tokens per call; {} at its price in model_prices (the price table calls are costed with, not the genai-prices list price the pricing check uses); {} is a simple task type.', to_model, task_type) AS assumptions,
            'low' AS confidence,
            format('{} is in the {} class of model_prices: check a sample of {} outputs before switching{}.', to_model,
@@ -1264,8 +1264,8 @@ arbitrage AS (
     SELECT 'arbitrage:' || from_provider || '/' || from_model, 'optimization', ['optimization'],
            'provider arbitrage', 2, 'saving',
            format('Move {} work from {} to {} {}', from_model, from_provider, to_provider, to_model),
-           format('{:,} {} calls outside simple tasks cost {} over the {} days; at {}''s table price (model_prices) {}.',
-                  CAST(calls AS BIGINT), from_model, usd_text(current_cost), fp.period_days, to_model, usd_text(projected_cost)),
+           format('{:,} {} calls outside simple tasks cost {} over the {}; at {}''s table price (model_prices) {}.',
+                  CAST(calls AS BIGINT), from_model, usd_text(current_cost), days_text(fp.covered_days), to_model, usd_text(projected_cost)),
            format('Same tokens per call; {} at its price in model_prices; the cheapest {} model of another provider.', to_model, model_class),
            'low',
            format('{} is another provider''s model: its quality on this work is untested.', to_model),
@@ -1276,8 +1276,8 @@ caps AS (
     SELECT 'cap:' || customer_id, 'profitability', ['profitability', 'realtime'],
            'cost cap', 3, 'avoided cost',
            format('Cap {}''s AI cost at {}% of its {} fee', customer_id, assumption('cost_cap_pct'), subscription_tier),
-           format('{} ({}) cost {} against {} of revenue over its {} billed days; the cap holds it to {}% of its current fee of {} a month, {} over those days{}.{}',
-                  customer_id, subscription_tier, usd_text(cost), usd_text(revenue), tenure_days,
+           format('{} ({}) cost {} against {} of revenue over the {} it was billed; the cap holds it to {}% of its current fee of {} a month, {} over those days{}.{}',
+                  customer_id, subscription_tier, usd_text(cost), usd_text(revenue), days_text(ledger_caps.covered_days),
                   assumption('cost_cap_pct'), usd_text(monthly_fee), usd_text(cap_limit),
                   CASE WHEN upgrade_tier IS NULL THEN '; it is on the top tier, so no upgrade exists' ELSE '' END,
                   CASE WHEN cap_savings_after_models < cap_savings
@@ -1293,10 +1293,10 @@ caps AS (
 caching AS (
     SELECT 'caching:' || provider || '/' || model, 'optimization', ['optimization'], 'prompt caching', 3, 'saving',
            format('Cache {} prompts: {}% of input tokens from the prompt cache', model, assumption('target_cache_hit_pct')),
-           format('{:,} {} calls read {:.1f}% of their input tokens from the cache; at {}% the same calls cost {} less over the {} days at genai-prices list prices'
+           format('{:,} {} calls read {:.1f}% of their input tokens from the cache; at {}% the same calls cost {} less over the {} at genai-prices list prices'
                   || '{}.',
                   CAST(calls AS BIGINT), model, coalesce(cache_hit_pct, 0), assumption('target_cache_hit_pct'),
-                  usd_text(potential_savings), fp.period_days,
+                  usd_text(potential_savings), days_text(fp.covered_days),
                   CASE WHEN on_capped_customers > 0
                        THEN format('; {} of it is on customers the ledger caps and is not counted', usd_text(on_capped_customers))
                        ELSE '' END
@@ -1388,8 +1388,8 @@ upgrades AS (
                 THEN format('Upgrade {} from {} to {}', customer_id, subscription_tier, upgrade_tier)
                 ELSE format('Considered, not recommended: upgrade {} from {} to {}',
                             customer_id, subscription_tier, upgrade_tier) END,
-           format('{} cost {} against {} of revenue over its {} billed days; {} pays {} a month more and covers the loss.{}',
-                  customer_id, usd_text(cost), usd_text(revenue), tenure_days, upgrade_tier, usd_text(upgrade_fee - monthly_fee),
+           format('{} cost {} against {} of revenue over the {} it was billed; {} pays {} a month more and covers the loss.{}',
+                  customer_id, usd_text(cost), usd_text(revenue), days_text(ledger_caps.covered_days), upgrade_tier, usd_text(upgrade_fee - monthly_fee),
                   CASE WHEN NOT upgrade_keeps_customer
                        THEN format(' Its bill would rise {:.0f}%: by pricing''s churn rule (over {}%) the customer is likely to leave, putting its {} a month at risk, so the ledger proposes the cap instead.',
                                    upgrade_rise_pct, assumption('churn_increase_pct'), usd_text(monthly_fee))
@@ -1461,9 +1461,9 @@ features AS (
 agents AS (
     SELECT 'target:agents/' || f.feature_id, 'agents', ['agents'], 'agent run review', 10, 'target',
            format('Review the costliest {} runs', f.feature_id),
-           format('{:,} {} run(s) cost {} more than the median run of the feature on the same model over the {} days (the worst {}x); '
+           format('{:,} {} run(s) cost {} more than the median run of the feature on the same model over the {} (the worst {}x); '
                   || '{} of it is on calls the model switches already reprice. {}',
-                  CAST(f.runs AS BIGINT), f.feature_id, usd_text(f.excess), fp.period_days, f.worst,
+                  CAST(f.runs AS BIGINT), f.feature_id, usd_text(f.excess), days_text(fp.covered_days), f.worst,
                   usd_text(f.excess - f.open_excess),
                   CASE WHEN f.outlier_calls > r.feature_calls
                        THEN format('They average {} calls per run against {} for the feature: a step or token budget per run is a target to test.',
@@ -1482,8 +1482,8 @@ agents AS (
     UNION ALL
     SELECT 'target:agents/unattributed', 'agents', ['agents'], 'attribution', 10, 'target',
            'Attribute the untagged calls',
-           format('{} of spend over the {} days has no customer; wrap those calls in finops.attribute(...) (see finops sql --name unattributed).',
-                  usd_text(u.cost), fp.period_days),
+           format('{} of spend over the {} has no customer; wrap those calls in finops.attribute(...) (see finops sql --name unattributed).',
+                  usd_text(u.cost), days_text(fp.covered_days)),
            'No subscription pays for spend without a customer until it is attributed.',
            'low', NULL,
            u.cost, u.cost, 'cost', 0, 'a target, not counted as a saving', fp.covered_days

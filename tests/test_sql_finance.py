@@ -1074,3 +1074,27 @@ def test_an_alert_states_a_half_cent_amount_as_its_table(calls_csv):
     assert "costing $198.32 over" in alert["detail"], alert["detail"]
     from finops.engine.render import fmt_money
     assert f"({fmt_money(alert['amount_usd'])} a 30-day month)" in alert["detail"], alert
+
+
+def test_an_alert_states_the_days_its_30_day_figure_is_converted_from(calls_csv):
+    # The file ends at 12:00 on Nov 10: 9.5 days covered (a partial end day counts for
+    # its covered part), not 10. The alert said "over the 10 days" and then sized its
+    # 30-day month on 9.5 days; it now names the days it converts from.
+    path = calls_csv([
+        {"customer_id": "A", "timestamp": "2025-11-01T00:00:00", "cost_usd": "0.000000"},
+        {"customer_id": "A", "timestamp": "2025-11-10T12:00:00", "cost_usd": "0.000000"},
+        {"customer_id": "unattributed", "organization_id": "unattributed", "subscription_tier": "starter",
+         "timestamp": "2025-11-02T10:00:00", "cost_usd": "19.000000"},
+    ])
+    s = open_session(path, cache=False)
+    try:
+        period_days, covered = s.con.execute("SELECT period_days, covered_days FROM finance_period").fetchone()
+    finally:
+        s.close()
+    assert period_days == 10 and float(covered) == pytest.approx(9.5, abs=0.05)
+    (alert,) = [r for r in run_query("agents", path, "alerts")
+                if r["title"] == "Spend not attributed to a customer"]
+    days = f"{float(covered):.2f} days"
+    assert f"costing $19.00 over the {days} (" in alert["detail"], alert["detail"]
+    assert "over the 10 days" not in alert["detail"]
+    assert alert["amount_usd"] == pytest.approx(round(19 * 30 / float(covered), 2), abs=0.006)

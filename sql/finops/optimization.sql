@@ -309,10 +309,10 @@ unpriced AS (
 alerts AS (
     SELECT alert_severity(per_month(w.savings, (SELECT covered_days FROM period))) AS severity,
            'Premium models on simple tasks' AS title,
-           format('{:,} calls ({:.1f}% of calls) ran premium models on simple tasks for {} over the {} days; '
+           format('{:,} calls ({:.1f}% of calls) ran premium models on simple tasks for {} over the {}; '
                   || '{} of it ({:.1f}% of all spend), {} a 30-day month, would not be spent on the economy models '
                   || 'if their quality holds.',
-                  CAST(w.calls AS BIGINT), pct(w.calls, t.calls), usd_text(w.current_cost), (SELECT period_days FROM period),
+                  CAST(w.calls AS BIGINT), pct(w.calls, t.calls), usd_text(w.current_cost), days_text((SELECT covered_days FROM period)),
                   usd_text(w.savings), pct(w.savings, t.cost), usd_text(per_month(w.savings, (SELECT covered_days FROM period)))) AS detail,
            per_month(w.savings, (SELECT covered_days FROM period)) AS amount_usd,
            'avoidable cost, a 30-day month' AS amount_label
@@ -323,7 +323,7 @@ alerts AS (
            format('{:,} calls of {} model(s) missing from the price table ({}) cannot be '
                   || 'repriced; add them to model_prices in sql/calls.sql.',
                   CAST(u.calls AS BIGINT), u.models, usd_text(u.cost)),
-           u.cost, format('cost not repriced, over the {} days', (SELECT period_days FROM period))
+           u.cost, format('cost not repriced, over the {}', days_text((SELECT covered_days FROM period)))
     FROM unpriced AS u
     WHERE u.calls > 0
 )

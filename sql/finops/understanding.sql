@@ -591,9 +591,9 @@ FROM (
     -- list price is a discount, not an alert).
     SELECT alert_severity(per_month(d.recorded - d.list, fp.covered_days)),
            format('{} is recorded {:.0f}% above its list price', d.model, pct(d.recorded - d.list, d.list)),
-           format('{:,} {} calls ({}) were recorded at {} over the {} days against {} at the genai-prices list price of each day: {} more a 30-day month. '
+           format('{:,} {} calls ({}) were recorded at {} over the {} against {} at the genai-prices list price of each day: {} more a 30-day month. '
                   || 'Check the meter, the contract rate or the price the calls are costed with (see "Recorded cost against list price").',
-                  CAST(d.calls AS BIGINT), d.model, d.provider, usd_text(d.recorded), fp.period_days, usd_text(d.list),
+                  CAST(d.calls AS BIGINT), d.model, d.provider, usd_text(d.recorded), days_text(fp.covered_days), usd_text(d.list),
                   usd_text(per_month(d.recorded - d.list, fp.covered_days))),
            per_month(d.recorded - d.list, fp.covered_days), 'cost above list price, a 30-day month'
     FROM (SELECT provider, model, sum(calls) AS calls, sum(cost_usd) AS recorded, sum(list_cost) AS list

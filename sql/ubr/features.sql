@@ -188,8 +188,8 @@ WITH fp AS (SELECT * FROM finance_period),
 items AS (
     SELECT alert_severity(per_month(-margin, fp.covered_days)) AS severity,
            feature_id || ' costs more than the revenue attributed to it' AS title,
-           format('Its AI cost {} over the {} days exceeds the {} of revenue attributed to it by call share.',
-                  usd_text(cost), fp.period_days, usd_text(attributed_revenue)) AS detail,
+           format('Its AI cost {} over the {} exceeds the {} of revenue attributed to it by call share.',
+                  usd_text(cost), days_text(fp.covered_days), usd_text(attributed_revenue)) AS detail,
            per_month(-margin, fp.covered_days) AS amount_usd,
            'cost above attributed revenue, a 30-day month' AS amount_label
     FROM features_features, fp WHERE margin < 0

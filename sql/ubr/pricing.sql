@@ -226,16 +226,16 @@ SELECT * FROM report_actions('pricing') ORDER BY priority;
 WITH fp AS (SELECT * FROM finance_period),
 items AS (
     SELECT 'high' AS severity, 0 AS position, 'Current pricing loses money' AS title,
-           format('Subscription fees fall {} short of AI cost over the {} days.', usd_text(-margin), fp.period_days) AS detail,
+           format('Subscription fees fall {} short of AI cost over the {}.', usd_text(-margin), days_text(fp.covered_days)) AS detail,
            per_month(-margin, fp.covered_days) AS amount_usd,
            'loss (fees below AI cost), a 30-day month' AS amount_label
     FROM pricing_models, fp WHERE model = 'flat' AND margin < 0
     UNION ALL
     SELECT churn_severity, position,
            format('The recommended {} pricing raises {} bills by more than {}%', model, churn_risk_customers, getvariable('churn_increase_pct')),
-           format('If adopted, {:.1f}% of customers, bringing {} of current revenue over the {} days ({} a 30-day month), '
+           format('If adopted, {:.1f}% of customers, bringing {} of current revenue over the {} ({} a 30-day month), '
                   || 'would be likely to leave when their grandfathering ends on {}.',
-                  pct(churn_risk_customers, customers), usd_text(revenue_exposed), fp.period_days,
+                  pct(churn_risk_customers, customers), usd_text(revenue_exposed), days_text(fp.covered_days),
                   usd_text(per_month(revenue_exposed, fp.covered_days)), grandfathered_until),
            per_month(revenue_exposed, fp.covered_days), 'revenue exposed when grandfathering ends, a 30-day month'
     FROM pricing_models, fp
