@@ -601,6 +601,15 @@ LEFT JOIN customer_economics AS e USING (customer_id);
 -- part the calls cover), never the calendar days: a file cut at 19:59 on
 -- its 12th day covers 11.83 days, and its cost x 30 / 12 would understate
 -- the month. period_label names the period in every text.
+-- monthly_revenue is converted from the revenue as shown: the customers'
+-- revenue to the cent, added (the statements', profitability's and
+-- pricing's total), so the shown total x 30 / covered days is the monthly
+-- figure shown (from the exact sum it missed that by up to 6 cents: 200
+-- customers' roundings). monthly_spend stays on the exact cost: the shown
+-- total AI cost is that cost rounded once, and converting its cents would
+-- multiply a half cent by 30 / covered days (on a one-day file, $0.062
+-- would be $1.80 a month instead of $1.86). total_cost and total_revenue
+-- stay exact: the levers scale on them.
 CREATE OR REPLACE TEMP TABLE finance_period AS
 SELECT p.first_date, p.last_date, p.period_days, p.covered_days,
        format('the {} days {}..{}', p.period_days, strftime(p.first_date, '%Y-%m-%d'),
@@ -608,10 +617,11 @@ SELECT p.first_date, p.last_date, p.period_days, p.covered_days,
            || CASE WHEN p.covered_days < p.period_days
                    THEN format(' ({:.2f} days covered)', p.covered_days) ELSE '' END AS period_label,
        s.cost AS total_cost, per_month(s.cost, p.covered_days) AS monthly_spend,
-       r.revenue AS total_revenue, per_month(r.revenue, p.covered_days) AS monthly_revenue
+       r.revenue AS total_revenue, per_month(r.shown, p.covered_days) AS monthly_revenue
 FROM period AS p,
      (SELECT sum(cost_usd) AS cost FROM calls) AS s,
-     (SELECT coalesce(sum(revenue), 0) AS revenue FROM customer_economics) AS r;
+     (SELECT coalesce(sum(e.revenue), 0) AS revenue, coalesce(sum(c.revenue), 0) AS shown
+      FROM customer_economics AS e JOIN customer_shown AS c USING (customer_id)) AS r;
 
 -- The alert policy's severity against the monthly AI spend (alert_severity_of above).
 CREATE OR REPLACE TEMP MACRO alert_severity(monthly_usd) AS

@@ -1098,3 +1098,26 @@ def test_an_alert_states_the_days_its_30_day_figure_is_converted_from(calls_csv)
     assert f"costing $19.00 over the {days} (" in alert["detail"], alert["detail"]
     assert "over the 10 days" not in alert["detail"]
     assert alert["amount_usd"] == pytest.approx(round(19 * 30 / float(covered), 2), abs=0.006)
+
+
+@pytest.mark.parametrize("two_month_session", [4, 5, 8, 13], indirect=True)
+def test_the_index_monthly_figures_are_the_shown_totals_per_30_day_month(two_month_session):
+    """The index's monthly revenue is the customers' statements' revenue added, as
+    shown, x 30 / the covered days. It was converted from the unrounded sum and
+    missed a reader's 30/days of the shown total by up to 6 cents here (seed 13:
+    $16,907.84 against $16,907.78). The monthly AI spend is the exact cost
+    converted; on these files that is the shown total AI cost converted too."""
+    from finops.engine.render import fmt_money
+    from finops.engine.site import ledger
+    totals = {row["line"]: _shown(row["display"]) for row in ledger(two_month_session.con)["total"]}
+    (covered,) = two_month_session.con.execute("SELECT covered_days FROM finance_period").fetchone()
+    customer = _run(two_month_session, "customer", folder="statements")
+    revenue = sum((_as_shown(dict(zip(customer["summary"].columns, r))["subscription_revenue"])
+                   for r in customer["summary"].rows), Decimal(0))
+    headline = _run(two_month_session, "understanding")["headline"]
+    cost = next(_as_shown(r[1]) for r in headline.rows if r[0].startswith("Total AI cost"))
+
+    def per_month(amount):
+        return _as_shown((amount * 30 / Decimal(covered)).quantize(Decimal("0.000001")))
+    assert totals["Monthly revenue"] == per_month(revenue), fmt_money(revenue)
+    assert totals["Monthly AI spend"] == per_month(cost), fmt_money(cost)

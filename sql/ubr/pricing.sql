@@ -104,11 +104,14 @@ WITH fp AS (SELECT * FROM finance_period),
 best AS (SELECT * FROM pricing_models WHERE model = (SELECT plan FROM pricing_plan_choice))
 SELECT label, value, unit FROM (
     -- in cents: the revenue and the AI cost each a 30-day month to the cent
-    -- (cents()), as the index's ledger shows monthly revenue and spend
+    -- (cents()), the revenue from the customers' revenue as shown (in
+    -- cents, added), as the index's ledger shows monthly revenue and spend
+    -- (finance_period)
     SELECT 1 AS position, 'Margin per 30-day month under current pricing' AS label,
-           (SELECT CAST(cents(per_month(current_revenue, fp.covered_days)) - cents(per_month(cost, fp.covered_days))
-                        AS DECIMAL(38, 6))
-            FROM pricing_models, fp WHERE model = 'flat') AS value, 'usd' AS unit
+           (SELECT CAST(cents(per_month(s.current_revenue, fp.covered_days))
+                        - cents(per_month(m.cost, fp.covered_days)) AS DECIMAL(38, 6))
+            FROM pricing_shown AS s, pricing_models AS m, fp
+            WHERE s.model = 'flat' AND m.model = 'flat') AS value, 'usd' AS unit
     UNION ALL
     SELECT 2, 'Gain per 30-day month while grandfathering, ' || coalesce((SELECT plan FROM pricing_plan_choice), 'no plan worth it'),
            coalesce((SELECT per_month(gain_now, fp.covered_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
