@@ -1057,20 +1057,25 @@ def test_no_sentence_formats_money_outside_usd_text():
     assert not found, found
 
 
+def unattributed_alert(calls_csv, last_call, costs):
+    """Agents' alert on unattributed spend for a file from Nov 1 00:00 to last_call
+    (customer A's two free calls) with unattributed calls of the given costs, one a
+    day from Nov 2 at 10:00; and the file's path."""
+    path = calls_csv([
+        {"customer_id": "A", "timestamp": "2025-11-01T00:00:00", "cost_usd": "0.000000"},
+        {"customer_id": "A", "timestamp": last_call, "cost_usd": "0.000000"},
+    ] + [{"customer_id": "unattributed", "organization_id": "unattributed", "subscription_tier": "starter",
+          "timestamp": f"2025-11-{2 + n:02d}T10:00:00", "cost_usd": cost} for n, cost in enumerate(costs)])
+    (alert,) = [r for r in run_query("agents", path, "alerts")
+                if r["title"] == "Spend not attributed to a customer"]
+    return alert, path
+
+
 def test_an_alert_states_a_half_cent_amount_as_its_table(calls_csv):
     # $198.315 of unattributed calls over a whole 30-day month (Nov 1 00:00 - Nov 30
     # 24:00 covered): the alert's "costing $X" and its "$X a 30-day month" are both
     # cents(198.315) = $198.32, the amount_usd beside them; it read $198.31.
-    path = calls_csv([
-        {"customer_id": "A", "timestamp": "2025-11-01T00:00:00", "cost_usd": "0.000000"},
-        {"customer_id": "A", "timestamp": "2025-11-30T23:59:59", "cost_usd": "0.000000"},
-        {"customer_id": "unattributed", "organization_id": "unattributed", "subscription_tier": "starter",
-         "timestamp": "2025-11-02T10:00:00", "cost_usd": "100.000000"},
-        {"customer_id": "unattributed", "organization_id": "unattributed", "subscription_tier": "starter",
-         "timestamp": "2025-11-03T10:00:00", "cost_usd": "98.315000"},
-    ])
-    (alert,) = [r for r in run_query("agents", path, "alerts")
-                if r["title"] == "Spend not attributed to a customer"]
+    alert, _ = unattributed_alert(calls_csv, "2025-11-30T23:59:59", ["100.000000", "98.315000"])
     assert "costing $198.32 over" in alert["detail"], alert["detail"]
     from finops.engine.render import fmt_money
     assert f"({fmt_money(alert['amount_usd'])} a 30-day month)" in alert["detail"], alert
@@ -1080,20 +1085,13 @@ def test_an_alert_states_the_days_its_30_day_figure_is_converted_from(calls_csv)
     # The file ends at 12:00 on Nov 10: 9.5 days covered (a partial end day counts for
     # its covered part), not 10. The alert said "over the 10 days" and then sized its
     # 30-day month on 9.5 days; it now names the days it converts from.
-    path = calls_csv([
-        {"customer_id": "A", "timestamp": "2025-11-01T00:00:00", "cost_usd": "0.000000"},
-        {"customer_id": "A", "timestamp": "2025-11-10T12:00:00", "cost_usd": "0.000000"},
-        {"customer_id": "unattributed", "organization_id": "unattributed", "subscription_tier": "starter",
-         "timestamp": "2025-11-02T10:00:00", "cost_usd": "19.000000"},
-    ])
+    alert, path = unattributed_alert(calls_csv, "2025-11-10T12:00:00", ["19.000000"])
     s = open_session(path, cache=False)
     try:
         period_days, covered = s.con.execute("SELECT period_days, covered_days FROM finance_period").fetchone()
     finally:
         s.close()
     assert period_days == 10 and float(covered) == pytest.approx(9.5, abs=0.05)
-    (alert,) = [r for r in run_query("agents", path, "alerts")
-                if r["title"] == "Spend not attributed to a customer"]
     days = f"{float(covered):.2f} days"
     assert f"costing $19.00 over the {days} (" in alert["detail"], alert["detail"]
     assert "over the 10 days" not in alert["detail"]
