@@ -15,25 +15,44 @@
 -- param: usage_revenue_pct = 30.0 min 0 | Alert when a customer's AI cost exceeds this share of its revenue (percent)
 -- param: allocation_pct = 100.0 min 1 | A customer's fee-based allocation as a share of its monthly fee (percent); not a budget
 
+-- query: _priced
+-- Each priced call's log cost per token. For a model in model_prices the
+-- tokens are weighted by its list prices (cost / list-price cost of the
+-- same input and output tokens), so the input/output mix does not move it;
+-- for other models it is cost / total_tokens. A view: _scored keeps only
+-- what the baselines need, _anomalies reads the calls again for the few
+-- it lists (the same expression gives the same value both times).
+CREATE OR REPLACE TEMP VIEW realtime_priced AS
+SELECT *, ln(CAST(cost_usd AS DOUBLE) / unit_base) AS log_cpt
+FROM (
+    SELECT c.call_id, c.customer_id, c.provider, c.model, c.task_type, c.cost_usd,
+           c."timestamp", c.feature_id, c.total_tokens,
+           coalesce(nullif(CAST((c.input_tokens * p.input_per_1k + c.output_tokens * p.output_per_1k) / 1000 AS DOUBLE), 0),
+                    CAST(c.total_tokens AS DOUBLE)) AS unit_base
+    FROM calls AS c
+    LEFT JOIN model_prices AS p USING (provider, model)
+    WHERE c.cost_usd > 0
+);
+
+-- query: _groups
+-- Each model and task type a number, so the scores below hold 12 bytes a
+-- call (at 15M calls, names and ids beside every score took a gigabyte and
+-- spilled to disk). finance_usage (sql/finance.sql) has every model and
+-- task type the calls have.
+CREATE OR REPLACE TEMP TABLE realtime_groups AS
+SELECT provider, model, task_type,
+       CAST(row_number() OVER (ORDER BY provider, model, task_type) AS INTEGER) AS group_id
+FROM (SELECT DISTINCT provider, model, task_type FROM finance_usage);
+
 -- query: _scored
--- Each call's log cost per token. For a model in model_prices the tokens
--- are weighted by its list prices (cost / list-price cost of the same
--- input and output tokens), so the input/output mix does not move it; for
--- other models it is cost / total_tokens.
 CREATE OR REPLACE TEMP TABLE realtime_scored AS
-SELECT c.call_id, c.provider, c.model, c.task_type,
-       ln(CAST(c.cost_usd AS DOUBLE)
-          / coalesce(nullif(CAST((c.input_tokens * p.input_per_1k + c.output_tokens * p.output_per_1k) / 1000 AS DOUBLE), 0),
-                     CAST(c.total_tokens AS DOUBLE))) AS log_cpt,
-       coalesce(nullif(CAST((c.input_tokens * p.input_per_1k + c.output_tokens * p.output_per_1k) / 1000 AS DOUBLE), 0),
-                CAST(c.total_tokens AS DOUBLE)) AS unit_base
-FROM calls AS c
-LEFT JOIN model_prices AS p USING (provider, model)
-WHERE c.cost_usd > 0;
+SELECT g.group_id, x.log_cpt
+FROM realtime_priced AS x
+JOIN realtime_groups AS g USING (provider, model, task_type);
 
 -- query: _model_stats
 -- Robust baselines per model and task type on the log of cost per token
--- (see _scored): token-driven costs are skewed, so the mean and
+-- (see _priced): token-driven costs are skewed, so the mean and
 -- standard deviation of raw cost flag long prompts, not wrong prices. The
 -- median and the median absolute deviation (MAD, scaled by 1.4826 to match
 -- a standard deviation under normality) of log cost per token give
@@ -44,17 +63,17 @@ WHERE c.cost_usd > 0;
 -- robust_z > 3.5, a log-normal cost per token flags 0.023% of calls
 -- (1 - Phi(3.5)): the expected false-alarm rate.
 CREATE OR REPLACE TEMP TABLE realtime_model_stats AS
-WITH x AS (
-    SELECT provider, model, task_type, log_cpt FROM realtime_scored
-),
-med AS (
-    SELECT provider, model, task_type, count(*) AS calls, median(log_cpt) AS median_log_cpt
-    FROM x GROUP BY provider, model, task_type
+WITH med AS (
+    SELECT group_id, count(*) AS calls, median(log_cpt) AS median_log_cpt
+    FROM realtime_scored GROUP BY group_id
+), spread AS (
+    SELECT m.group_id, m.calls, m.median_log_cpt,
+           greatest(1.4826 * median(abs(x.log_cpt - m.median_log_cpt)), 0.05) AS robust_sd
+    FROM med AS m JOIN realtime_scored AS x USING (group_id)
+    GROUP BY m.group_id, m.calls, m.median_log_cpt
 )
-SELECT m.provider, m.model, m.task_type, m.calls, m.median_log_cpt,
-       greatest(1.4826 * median(abs(x.log_cpt - m.median_log_cpt)), 0.05) AS robust_sd
-FROM med AS m JOIN x USING (provider, model, task_type)
-GROUP BY m.provider, m.model, m.task_type, m.calls, m.median_log_cpt;
+SELECT g.provider, g.model, g.task_type, s.calls, s.median_log_cpt, s.robust_sd
+FROM spread AS s JOIN realtime_groups AS g USING (group_id);
 
 -- query: _customer_days
 -- Cost per customer and active day (a day with at least one call): the
@@ -118,14 +137,13 @@ WHERE active_days - 1 >= getvariable('spike_min_days')
 -- the call's (price-weighted) tokens at its model and task's median cost per token,
 -- excess_cost = cost - expected_cost.
 CREATE OR REPLACE TEMP TABLE realtime_anomalies AS
-SELECT c.call_id, c.customer_id, c.model, c.cost_usd,
+SELECT x.call_id, x.customer_id, x.model, x.cost_usd,
        (x.log_cpt - s.median_log_cpt) / s.robust_sd AS z_score,
-       c.provider, c."timestamp", c.task_type, c.feature_id, c.total_tokens,
+       x.provider, x."timestamp", x.task_type, x.feature_id, x.total_tokens,
        money(x.unit_base * exp(s.median_log_cpt)) AS expected_cost,
-       c.cost_usd - money(x.unit_base * exp(s.median_log_cpt)) AS excess_cost
-FROM realtime_scored AS x
+       x.cost_usd - money(x.unit_base * exp(s.median_log_cpt)) AS excess_cost
+FROM realtime_priced AS x
 JOIN realtime_model_stats AS s USING (provider, model, task_type)
-JOIN calls AS c ON c.call_id = x.call_id
 WHERE s.calls >= getvariable('min_calls') AND s.robust_sd > 0
   AND (x.log_cpt - s.median_log_cpt) / s.robust_sd > getvariable('robust_z');
 
