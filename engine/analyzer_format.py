@@ -51,7 +51,7 @@ CHART_TYPES = ("line", "bar", "hbar", "stacked", "doughnut", "pie", "scatter", "
 
 # Display formats a column may take (`-- format: col=kind`), and what each shows.
 FORMATS = {
-    "money": "an amount: dollars and cents with thousands separators; a non-zero amount under a cent is < $0.01",
+    "money": "an amount: dollars and cents with thousands separators, half a cent rounded up as cents() in sql/finance.sql; a non-zero amount under half a cent is < $0.01",
     "price": "a unit price (per call, per 1K tokens): dollars and cents, four significant digits under a dollar",
     "pct": "a percentage (the value is 0-100) with one decimal",
     "ms": "milliseconds",

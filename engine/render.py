@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -72,15 +72,46 @@ def _number(value):
     return number if math.isfinite(number) else None
 
 
+def _decimal(value) -> Decimal | None:
+    """An amount as the Decimal it stands for, or None when it is not a finite
+    number: a Decimal as it is, a float by its shortest text (198.315, not the
+    binary 198.31499999...), so rounding it is rounding what the SQL wrote."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        if isinstance(value, Decimal):
+            number = value
+        elif isinstance(value, (int, float)):
+            number = Decimal(str(value))
+        elif isinstance(value, str):
+            number = Decimal(value.strip())
+        else:
+            return None
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+_CENT = Decimal("0.01")
+
+
+def _to_cents(number: Decimal) -> Decimal:
+    """Half away from zero, as sql/finance.sql's cents() (DuckDB's round)."""
+    return number.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
 def fmt_money(value) -> str:
-    """An amount of money, to the cent ($0.38, $1,234.56); a non-zero amount under
-    a cent is "< $0.01" ("> -$0.01" below zero), never "$0.00" or "$0.004"."""
-    number = _number(value)
+    """An amount of money to the cent as cents() in sql/finance.sql rounds it
+    (half away from zero: 198.315 is $198.32, as the SQL's prose says it);
+    $0.38, $1,234.56, -$2.00. A non-zero amount that rounds to nothing is
+    "< $0.01" ("> -$0.01" below zero), never "$0.00" or "$0.004"."""
+    number = _decimal(value)
     if number is None:
         return "—"
-    if 0 < abs(number) < 0.01:
+    cents = _to_cents(number)
+    if cents == 0 and number != 0:
         return "< $0.01" if number > 0 else "> -$0.01"
-    return f"{'-' if number < 0 else ''}${abs(number):,.2f}"
+    return f"{'-' if cents < 0 else ''}${abs(cents):,.2f}"
 
 
 def fmt_price(value) -> str:
@@ -92,7 +123,7 @@ def fmt_price(value) -> str:
     sign = "-" if number < 0 else ""
     number = abs(number)
     if number == 0 or number >= 1:
-        return f"{sign}${number:,.2f}"
+        return f"{sign}${_to_cents(_decimal(number)):,.2f}"
     decimals = min(8, max(2, 3 - math.floor(math.log10(number))))
     whole, frac = f"{number:.{decimals}f}".split(".")
     return f"{sign}${whole}.{frac.rstrip('0').ljust(2, '0')}"

@@ -119,9 +119,13 @@ CREATE OR REPLACE TEMP MACRO per_month(amount, days) AS
 CREATE OR REPLACE TEMP MACRO cents(amount) AS
     CAST(round(amount, 2) AS DECIMAL(38, 2));
 -- Money in prose: $1,234.56, a negative amount -$1,234.56 (never $-1,234.56),
--- as the reports' amount columns write it.
+-- as the reports' amount columns write it. Every amount a sentence states
+-- goes through here: it is rounded by cents() first, so a sentence says
+-- what the table beside it says. format('{:,.2f}') alone would round the
+-- amount as a binary double: 198.315 would read $198.31 next to a
+-- table's $198.32.
 CREATE OR REPLACE TEMP MACRO usd_text(amount) AS
-    CASE WHEN round(amount, 2) < 0 THEN '-' ELSE '' END || format('${:,.2f}', abs(amount));
+    CASE WHEN cents(amount) < 0 THEN '-' ELSE '' END || format('${:,.2f}', abs(cents(amount)));
 -- A number of days as text: whole days as a whole number, else 2 decimals.
 CREATE OR REPLACE TEMP MACRO days_text(days) AS
     CASE WHEN days = round(days) THEN format('{} days', CAST(round(days) AS BIGINT))
@@ -225,8 +229,40 @@ SELECT line, CAST(month || '-01' AS DATE) AS month, scope, scope_id,
        CAST(budget_usd AS DECIMAL(18, 2)) AS budget_usd
 FROM budgets_raw;
 
+-- Cost as every statement and report shows it ------------------------------
+-- One definition of a shown cost: a customer's cost in one organization in
+-- one calendar month, to the cent (cents()), and its production part to
+-- the cent. Every cost a page shows for a customer, an organization or the
+-- whole book is a sum of these cells: a customer's statement (its months),
+-- an organization's statement and chargeback (its customers, its months,
+-- production and non-production, the shared pool), alignment's cost by
+-- organization and showback, profitability by organization, and the
+-- budgets of an organization or a customer. So a customer's row on its
+-- organization's statement is its own statement's cost, the customers add
+-- up to the organization, and the organizations to the total, to the cent.
+-- (A cost rounded once from the calls, such as understanding's total AI
+-- cost, can differ from a sum of cells by a few cents.) exact_cost is the
+-- calls' cost unrounded, for proportions only (the chargeback's key): a
+-- share follows what was spent, not how a small cost happens to round.
+CREATE OR REPLACE TEMP TABLE customer_org_month_cost AS
+SELECT customer_id, organization_id, strftime(call_date, '%Y-%m') AS month,
+       count(*) AS calls,
+       cents(sum(cost_usd)) AS cost,
+       sum(cost_usd) AS exact_cost,
+       cents(coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0)) AS production_cost
+FROM calls
+GROUP BY customer_id, organization_id, strftime(call_date, '%Y-%m');
+-- A customer's month as its statement's "Month by month" row shows it: the
+-- sum of its cells (one, unless it called under two organizations).
+CREATE OR REPLACE TEMP TABLE customer_month_cost AS
+SELECT customer_id, month, CAST(sum(calls) AS BIGINT) AS calls, sum(cost) AS cost
+FROM customer_org_month_cost
+GROUP BY customer_id, month;
+
 -- Budget against actual, per budget row. actual = the scope's cost in that
--- calendar month. For the month holding the file's last call date, the
+-- calendar month: for an organization or a customer the sum of its cells
+-- of customer_org_month_cost (as its statement's month row shows it), for a
+-- product or a feature the cost of its calls. For the month holding the file's last call date, the
 -- month to date runs to that date and the forecast to the end of the
 -- month adds the month-to-date daily run rate over the days left:
 -- forecast = actual + actual / days covered x days left. A month the file
@@ -240,8 +276,18 @@ WITH spend AS (
     FROM budgets AS b
     JOIN calls AS c
       ON date_trunc('month', c.call_date) = b.month
-     AND CASE b.scope WHEN 'organization' THEN c.organization_id WHEN 'product' THEN c.product_id
-                      WHEN 'feature' THEN c.feature_id ELSE c.customer_id END = b.scope_id
+     AND CASE b.scope WHEN 'product' THEN c.product_id ELSE c.feature_id END = b.scope_id
+    WHERE b.scope IN ('product', 'feature')
+    GROUP BY b.line
+    UNION ALL
+    -- DECIMAL(38, 6), as the calls' sum: a union with DECIMAL(38, 2) would cut
+    -- that to cents
+    SELECT b.line, CAST(sum(m.cost) AS DECIMAL(38, 6)) AS actual
+    FROM budgets AS b
+    JOIN customer_org_month_cost AS m
+      ON m.month = strftime(b.month, '%Y-%m')
+     AND CASE b.scope WHEN 'organization' THEN m.organization_id ELSE m.customer_id END = b.scope_id
+    WHERE b.scope IN ('organization', 'customer')
     GROUP BY b.line
 ),
 shaped AS (
@@ -465,16 +511,11 @@ WHERE coalesce(u.customer_id, b.customer_id) <> unattributed_customer()
    OR b.revenue_source = 'subscriptions';
 
 -- A customer's figures as its statement shows them, in cents (cents()): its
--- AI cost month by month (each calendar month rounded, as the statement's
+-- AI cost month by month (customer_month_cost above, as the statement's
 -- "Month by month" rows), the period's cost the sum of those months; its
 -- revenue to the cent; its margin the two as shown. The statements, the
 -- profitability report and the pricing report show and add these, so a
 -- total over customers is the sum of their statements to the cent.
-CREATE OR REPLACE TEMP TABLE customer_month_cost AS
-SELECT customer_id, strftime(call_date, '%Y-%m') AS month,
-       CAST(sum(calls) AS BIGINT) AS calls, cents(sum(cost)) AS cost
-FROM customer_call_days
-GROUP BY customer_id, month;
 CREATE OR REPLACE TEMP TABLE customer_shown AS
 WITH months AS (SELECT customer_id, sum(cost) AS cost FROM customer_month_cost GROUP BY customer_id)
 SELECT e.customer_id, coalesce(m.cost, cents(0)) AS cost, cents(e.revenue) AS revenue,
@@ -560,6 +601,15 @@ LEFT JOIN customer_economics AS e USING (customer_id);
 -- part the calls cover), never the calendar days: a file cut at 19:59 on
 -- its 12th day covers 11.83 days, and its cost x 30 / 12 would understate
 -- the month. period_label names the period in every text.
+-- monthly_revenue is converted from the revenue as shown: the customers'
+-- revenue to the cent, added (the statements', profitability's and
+-- pricing's total), so the shown total x 30 / covered days is the monthly
+-- figure shown (from the exact sum it missed that by up to 6 cents: 200
+-- customers' roundings). monthly_spend stays on the exact cost: the shown
+-- total AI cost is that cost rounded once, and converting its cents would
+-- multiply a half cent by 30 / covered days (on a one-day file, $0.062
+-- would be $1.80 a month instead of $1.86). total_cost and total_revenue
+-- stay exact: the levers scale on them.
 CREATE OR REPLACE TEMP TABLE finance_period AS
 SELECT p.first_date, p.last_date, p.period_days, p.covered_days,
        format('the {} days {}..{}', p.period_days, strftime(p.first_date, '%Y-%m-%d'),
@@ -567,10 +617,11 @@ SELECT p.first_date, p.last_date, p.period_days, p.covered_days,
            || CASE WHEN p.covered_days < p.period_days
                    THEN format(' ({:.2f} days covered)', p.covered_days) ELSE '' END AS period_label,
        s.cost AS total_cost, per_month(s.cost, p.covered_days) AS monthly_spend,
-       r.revenue AS total_revenue, per_month(r.revenue, p.covered_days) AS monthly_revenue
+       r.revenue AS total_revenue, per_month(r.shown, p.covered_days) AS monthly_revenue
 FROM period AS p,
      (SELECT sum(cost_usd) AS cost FROM calls) AS s,
-     (SELECT coalesce(sum(revenue), 0) AS revenue FROM customer_economics) AS r;
+     (SELECT coalesce(sum(e.revenue), 0) AS revenue, coalesce(sum(c.revenue), 0) AS shown
+      FROM customer_economics AS e JOIN customer_shown AS c USING (customer_id)) AS r;
 
 -- The alert policy's severity against the monthly AI spend (alert_severity_of above).
 CREATE OR REPLACE TEMP MACRO alert_severity(monthly_usd) AS
@@ -1206,8 +1257,8 @@ switch AS (
            'optimization' AS domain, ['optimization', 'understanding', 'performance'] AS shown_in,
            'model switching' AS lever, 1 AS step, 'saving' AS kind,
            format('Move {} calls from {} to {}', task_type, from_model, to_model) AS title,
-           format('{:,} {} calls on {} cost ${:,.2f} over the {} days; the same tokens at {}''s table price (model_prices) cost ${:,.2f}.',
-                  CAST(calls AS BIGINT), task_type, from_model, current_cost, fp.period_days, to_model, projected_cost) AS detail,
+           format('{:,} {} calls on {} cost {} over the {}; the same tokens at {}''s table price (model_prices) cost {}.',
+                  CAST(calls AS BIGINT), task_type, from_model, usd_text(current_cost), days_text(fp.covered_days), to_model, usd_text(projected_cost)) AS detail,
            format('Same tokens per call; {} at its price in model_prices (the price table calls are costed with, not the genai-prices list price the pricing check uses); {} is a simple task type.', to_model, task_type) AS assumptions,
            'low' AS confidence,
            format('{} is in the {} class of model_prices: check a sample of {} outputs before switching{}.', to_model,
@@ -1223,8 +1274,8 @@ arbitrage AS (
     SELECT 'arbitrage:' || from_provider || '/' || from_model, 'optimization', ['optimization'],
            'provider arbitrage', 2, 'saving',
            format('Move {} work from {} to {} {}', from_model, from_provider, to_provider, to_model),
-           format('{:,} {} calls outside simple tasks cost ${:,.2f} over the {} days; at {}''s table price (model_prices) ${:,.2f}.',
-                  CAST(calls AS BIGINT), from_model, current_cost, fp.period_days, to_model, projected_cost),
+           format('{:,} {} calls outside simple tasks cost {} over the {}; at {}''s table price (model_prices) {}.',
+                  CAST(calls AS BIGINT), from_model, usd_text(current_cost), days_text(fp.covered_days), to_model, usd_text(projected_cost)),
            format('Same tokens per call; {} at its price in model_prices; the cheapest {} model of another provider.', to_model, model_class),
            'low',
            format('{} is another provider''s model: its quality on this work is untested.', to_model),
@@ -1235,13 +1286,13 @@ caps AS (
     SELECT 'cap:' || customer_id, 'profitability', ['profitability', 'realtime'],
            'cost cap', 3, 'avoided cost',
            format('Cap {}''s AI cost at {}% of its {} fee', customer_id, assumption('cost_cap_pct'), subscription_tier),
-           format('{} ({}) cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days; the cap holds it to {}% of its current fee of ${:,.2f} a month, ${:,.2f} over those days{}.{}',
-                  customer_id, subscription_tier, cost, revenue, tenure_days,
-                  assumption('cost_cap_pct'), monthly_fee, cap_limit,
+           format('{} ({}) cost {} against {} of revenue over the {} it was billed; the cap holds it to {}% of its current fee of {} a month, {} over those days{}.{}',
+                  customer_id, subscription_tier, usd_text(cost), usd_text(revenue), days_text(ledger_caps.covered_days),
+                  assumption('cost_cap_pct'), usd_text(monthly_fee), usd_text(cap_limit),
                   CASE WHEN upgrade_tier IS NULL THEN '; it is on the top tier, so no upgrade exists' ELSE '' END,
                   CASE WHEN cap_savings_after_models < cap_savings
-                       THEN format(' If the model switches are made its cost falls and the cap saves ${:,.2f} over those days (see the overlap line).',
-                                   cap_savings_after_models) ELSE '' END),
+                       THEN format(' If the model switches are made its cost falls and the cap saves {} over those days (see the overlap line).',
+                                   usd_text(cap_savings_after_models)) ELSE '' END),
            format('A usage cap (or overage billing) holds cost to {}% of the current tier''s fee; usage above it is not served or is billed.',
                   assumption('cost_cap_pct')),
            'medium', NULL,
@@ -1252,16 +1303,16 @@ caps AS (
 caching AS (
     SELECT 'caching:' || provider || '/' || model, 'optimization', ['optimization'], 'prompt caching', 3, 'saving',
            format('Cache {} prompts: {}% of input tokens from the prompt cache', model, assumption('target_cache_hit_pct')),
-           format('{:,} {} calls read {:.1f}% of their input tokens from the cache; at {}% the same calls cost ${:,.2f} less over the {} days at genai-prices list prices'
+           format('{:,} {} calls read {:.1f}% of their input tokens from the cache; at {}% the same calls cost {} less over the {} at genai-prices list prices'
                   || '{}.',
                   CAST(calls AS BIGINT), model, coalesce(cache_hit_pct, 0), assumption('target_cache_hit_pct'),
-                  potential_savings, fp.period_days,
+                  usd_text(potential_savings), days_text(fp.covered_days),
                   CASE WHEN on_capped_customers > 0
-                       THEN format('; ${:,.2f} of it is on customers the ledger caps and is not counted', on_capped_customers)
+                       THEN format('; {} of it is on customers the ledger caps and is not counted', usd_text(on_capped_customers))
                        ELSE '' END
                   || CASE WHEN on_model_lever_calls > 0
-                          THEN format('; ${:,.2f} is on calls a model switch or arbitrage moves, lost if those are made (see the overlap line)',
-                                      on_model_lever_calls)
+                          THEN format('; {} is on calls a model switch or arbitrage moves, lost if those are made (see the overlap line)',
+                                      usd_text(on_model_lever_calls))
                           ELSE '' END),
            format('Prompts restructured so that {}% of input tokens are cache reads; cache reads at the genai-prices list price of a cache read; the one-off cache-write premium not counted.',
                   assumption('target_cache_hit_pct')),
@@ -1272,11 +1323,11 @@ caching AS (
 ),
 commitment AS (
     SELECT 'commitment', 'optimization', ['optimization'], 'reserved commitment', 4, 'saving',
-           format('Commit to ${:,.2f} a day of reserved capacity', a.commit_daily_cost),
+           format('Commit to {} a day of reserved capacity', usd_text(a.commit_daily_cost)),
            format('Sized on daily spend after the cost caps and prompt caching (the levers that do not depend on output quality): the {}th percentile of daily spend at a {}% discount; '
-                  || '{:.1f}% utilization, break-even at {:.0f}%. If the model switches and arbitrage are made, commit ${:,.2f} a day instead (see the overlap line).',
+                  || '{:.1f}% utilization, break-even at {:.0f}%. If the model switches and arbitrage are made, commit {} a day instead (see the overlap line).',
                   CAST(round(a.percentile * 100) AS INTEGER), a.discount_pct,
-                  pct(a.covered_cost, a.commit_daily_cost * a.days), 100 - a.discount_pct, l.commit_daily_cost),
+                  pct(a.covered_cost, a.commit_daily_cost * a.days), 100 - a.discount_pct, usd_text(l.commit_daily_cost)),
            format('Daily spend stays at its level; committed spend is billed at {}% off whether used or not.', a.discount_pct),
            'medium', NULL,
            a.savings, a.current_cost, 'cost', a.savings, NULL, a.days
@@ -1318,8 +1369,8 @@ overlap_parts AS (
 overlap AS (
     SELECT 'overlap:caps', 'profitability', ['profitability'], 'overlap with the sure levers', 4, 'overlap',
            'If the model switches are made: the cost caps save less',
-           format('After the model switches and arbitrage the caps save ${:,.2f} instead of ${:,.2f} over their billed days.',
-                  o.after_models, o.standalone),
+           format('After the model switches and arbitrage the caps save {} instead of {} over their billed days.',
+                  usd_text(o.after_models), usd_text(o.standalone)),
            'Applies only with the quality-dependent levers; counted with them.',
            'low', NULL,
            money(o.difference), NULL, 'cost', money(o.difference), NULL, fp.covered_days
@@ -1328,9 +1379,9 @@ overlap AS (
     UNION ALL
     SELECT 'overlap:rate-levers', 'optimization', ['optimization'], 'overlap with the sure levers', 4, 'overlap',
            'If the model switches are made: resize the commitment; prompt caching saves less',
-           format('After the model switches and arbitrage prompt caching loses the ${:,.2f} it saves on the calls they move, '
-                  || 'and the commitment is ${:,.2f} a day instead of ${:,.2f}, saving ${:,.2f} instead of ${:,.2f} over its {} complete days.',
-                  o.lost, o.commit_after, o.commit_before, o.commit_savings_after, o.commit_savings_before,
+           format('After the model switches and arbitrage prompt caching loses the {} it saves on the calls they move, '
+                  || 'and the commitment is {} a day instead of {}, saving {} instead of {} over its {} complete days.',
+                  usd_text(o.lost), usd_text(o.commit_after), usd_text(o.commit_before), usd_text(o.commit_savings_after), usd_text(o.commit_savings_before),
                   o.commit_days),
            'Applies only with the quality-dependent levers; counted with them.',
            'low', NULL,
@@ -1347,11 +1398,11 @@ upgrades AS (
                 THEN format('Upgrade {} from {} to {}', customer_id, subscription_tier, upgrade_tier)
                 ELSE format('Considered, not recommended: upgrade {} from {} to {}',
                             customer_id, subscription_tier, upgrade_tier) END,
-           format('{} cost ${:,.2f} against ${:,.2f} of revenue over its {} billed days; {} pays ${:,.2f} a month more and covers the loss.{}',
-                  customer_id, cost, revenue, tenure_days, upgrade_tier, upgrade_fee - monthly_fee,
+           format('{} cost {} against {} of revenue over the {} it was billed; {} pays {} a month more and covers the loss.{}',
+                  customer_id, usd_text(cost), usd_text(revenue), days_text(ledger_caps.covered_days), upgrade_tier, usd_text(upgrade_fee - monthly_fee),
                   CASE WHEN NOT upgrade_keeps_customer
-                       THEN format(' Its bill would rise {:.0f}%: by pricing''s churn rule (over {}%) the customer is likely to leave, putting its ${:,.2f} a month at risk, so the ledger proposes the cap instead.',
-                                   upgrade_rise_pct, assumption('churn_increase_pct'), monthly_fee)
+                       THEN format(' Its bill would rise {:.0f}%: by pricing''s churn rule (over {}%) the customer is likely to leave, putting its {} a month at risk, so the ledger proposes the cap instead.',
+                                   upgrade_rise_pct, assumption('churn_increase_pct'), usd_text(monthly_fee))
                        ELSE '' END),
            'The customer accepts the next tier at its list fee.',
            CASE WHEN upgrade_keeps_customer THEN 'medium' ELSE 'low' END, NULL,
@@ -1367,10 +1418,10 @@ upgrades AS (
 plan AS (
     SELECT 'pricing:' || plan, 'pricing', ['pricing'], 'pricing plan', 6, 'revenue gain',
            format('Move to {} pricing, grandfathering {} customer(s)', plan, grandfathered_customers),
-           format('Re-billing the same usage under {}: ${:,.2f} instead of ${:,.2f} over the period while {} customer(s) whose bill would rise over {}% keep theirs until {}; ${:,.2f} if all then moved and stayed. '
-                  || 'If adopted, those customers'' ${:,.2f} of current revenue over the period is exposed when the grandfathering ends (they are likely to leave); the gain exceeds it.',
-                  plan, revenue_while_grandfathered, current_revenue, grandfathered_customers,
-                  assumption('churn_increase_pct'), grandfathered_until, revenue, revenue_exposed),
+           format('Re-billing the same usage under {}: {} instead of {} over the period while {} customer(s) whose bill would rise over {}% keep theirs until {}; {} if all then moved and stayed. '
+                  || 'If adopted, those customers'' {} of current revenue over the period is exposed when the grandfathering ends (they are likely to leave); the gain exceeds it.',
+                  plan, usd_text(revenue_while_grandfathered), usd_text(current_revenue), grandfathered_customers,
+                  assumption('churn_increase_pct'), grandfathered_until, usd_text(revenue), usd_text(revenue_exposed)),
            'Usage stays the same under the new prices; customers paying more stay.',
            'low', NULL,
            gain_now, current_revenue, 'revenue', gain_now, NULL, fp.covered_days
@@ -1380,7 +1431,7 @@ plan AS (
 churn AS (
     SELECT 'churn:' || customer_id, 'realtime', ['realtime', 'profitability'], 'retention', 7, 'revenue at risk',
            format('Contact {} ({}) before it leaves', customer_id, subscription_tier),
-           format('Evidence: {}. Its current fee is ${:,.2f} a month.', evidence, revenue_at_risk),
+           format('Evidence: {}. Its current fee is {} a month.', evidence, usd_text(revenue_at_risk)),
            'A customer showing this evidence leaves within a month unless contacted.',
            'medium', NULL,
            revenue_at_risk, NULL, 'revenue', 0, 'revenue at risk is listed, not added', 30
@@ -1390,8 +1441,8 @@ churn AS (
 non_production AS (
     SELECT 'target:non-production', 'alignment', ['alignment'], 'non-production spend', 8, 'target',
            'Hold staging and development to ' || assumption('non_production_target_pct') || '% of spend',
-           format('Non-production cost ${:,.2f} is {:.1f}% of the ${:,.2f} spent over the period.',
-                  c.cost, pct(c.cost, fp.total_cost), fp.total_cost),
+           format('Non-production cost {} is {:.1f}% of the {} spent over the period.',
+                  usd_text(c.cost), pct(c.cost, fp.total_cost), usd_text(fp.total_cost)),
            'A target share set by the team, not an observed saving.',
            'medium', NULL,
            money(c.cost - fp.total_cost * assumption_num('non_production_target_pct') / 100), c.cost, 'cost', 0,
@@ -1401,10 +1452,10 @@ non_production AS (
 ),
 features AS (
     SELECT 'target:feature/' || feature_id, 'features', ['features'], 'feature cost target', 9, 'target',
-           format('Bring {}''s AI cost to ${:,.2f} over the period', feature_id, target_cost),
+           format('Bring {}''s AI cost to {} over the period', feature_id, usd_text(target_cost)),
            format('{} ({}): {:.1f}% adoption, {:.1f}% margin on revenue attributed by call share (median {:.1f}%); '
-                  || 'its AI cost was ${:,.2f}.',
-                  feature_id, quadrant, adoption_pct, margin_pct, median_margin_pct, cost),
+                  || 'its AI cost was {}.',
+                  feature_id, quadrant, adoption_pct, margin_pct, median_margin_pct, usd_text(cost)),
            'Attributed revenue splits each customer''s revenue over its features by call share; the target reaches the median margin.',
            'medium', NULL,
            cost - target_cost, cost, 'cost', 0, 'a target, not counted as a saving', fp.covered_days
@@ -1420,10 +1471,10 @@ features AS (
 agents AS (
     SELECT 'target:agents/' || f.feature_id, 'agents', ['agents'], 'agent run review', 10, 'target',
            format('Review the costliest {} runs', f.feature_id),
-           format('{:,} {} run(s) cost ${:,.2f} more than the median run of the feature on the same model over the {} days (the worst {}x); '
-                  || '${:,.2f} of it is on calls the model switches already reprice. {}',
-                  CAST(f.runs AS BIGINT), f.feature_id, f.excess, fp.period_days, f.worst,
-                  f.excess - f.open_excess,
+           format('{:,} {} run(s) cost {} more than the median run of the feature on the same model over the {} (the worst {}x); '
+                  || '{} of it is on calls the model switches already reprice. {}',
+                  CAST(f.runs AS BIGINT), f.feature_id, usd_text(f.excess), days_text(fp.covered_days), f.worst,
+                  usd_text(f.excess - f.open_excess),
                   CASE WHEN f.outlier_calls > r.feature_calls
                        THEN format('They average {} calls per run against {} for the feature: a step or token budget per run is a target to test.',
                                    f.outlier_calls, r.feature_calls)
@@ -1441,8 +1492,8 @@ agents AS (
     UNION ALL
     SELECT 'target:agents/unattributed', 'agents', ['agents'], 'attribution', 10, 'target',
            'Attribute the untagged calls',
-           format('${:,.2f} of spend over the {} days has no customer; wrap those calls in finops.attribute(...) (see finops sql --name unattributed).',
-                  u.cost, fp.period_days),
+           format('{} of spend over the {} has no customer; wrap those calls in finops.attribute(...) (see finops sql --name unattributed).',
+                  usd_text(u.cost), days_text(fp.covered_days)),
            'No subscription pays for spend without a customer until it is attributed.',
            'low', NULL,
            u.cost, u.cost, 'cost', 0, 'a target, not counted as a saving', fp.covered_days
@@ -1616,38 +1667,42 @@ WHERE list_contains(shown_in, report);
 -- list: each caller passes its shared_organizations parameter) is a shared
 -- pool, spread over the tagged organizations in proportion to their
 -- own cost. Pool and proportions are over every organization in `calls`.
--- It is kept in cents (cents()), as every statement and the alignment
--- report show it, so what a reader adds up adds up to the cent:
---   each month's own cost of an organization is rounded to the cent (as its
---   budget's actual for the month), its production cost too, and its
---   non-production cost is the one less the other; its period's costs are
---   the sums of those months (its statement's "Month by month" rows add up
---   to its summary);
---   its share of the pool is rounded to the cent, the remainder (cents of
---   the pool less the shares) to the organization with the largest own cost
---   (tie: organization_id), so the shares add up to the pool in cents; and
---   that share is spread over its months by each month's pool, each month
---   in cents, the last month taking the remainder, so they add up to it.
+-- It is kept in cents, as every statement and the alignment report show it,
+-- so what a reader adds up adds up to the cent:
+--   an organization's own cost in a month is the sum of its customers'
+--   cells of customer_org_month_cost (each customer's month to the cent, as
+--   the customer's statement shows it; the month's budget actual is the
+--   same sum), its production cost the sum of theirs, and its
+--   non-production cost the one less the other; its period's costs are the
+--   sums of those months (its statement's "Month by month" rows add up to
+--   its summary, and its customers' rows to its own cost);
+--   the pool is the untagged organizations' cells added up, as alignment
+--   shows their cost; each organization's share of it is rounded to the
+--   cent in proportion to its own exact cost (exact_cost: the key follows
+--   what was spent, not the rounding of a small cost), the remainder (the pool less
+--   the shares) to the organization with the largest own cost (tie:
+--   organization_id), so the shares add up to the pool; and that share is
+--   spread over its months by each month's pool, each month in cents, the
+--   last month taking the remainder, so they add up to it.
 -- chargeback_months: one row per organization and calendar month;
 -- chargeback_allocation: one per organization, the sums of its months.
 CREATE OR REPLACE TEMP MACRO chargeback_months(shared) AS TABLE
 WITH tagged AS (
-    SELECT organization_id, strftime(call_date, '%Y-%m') AS month, environment, cost_usd,
+    SELECT organization_id, month, calls, cost, exact_cost, production_cost,
            NOT list_contains(string_split(replace(shared, ' ', ''), ','), organization_id) AS is_tagged
-    FROM calls
+    FROM customer_org_month_cost
 ), org_month AS (
-    SELECT organization_id, month, count(*) AS calls, sum(cost_usd) AS own_cost,
-           cents(coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0)) AS production_cost,
-           cents(sum(cost_usd))
-             - cents(coalesce(sum(cost_usd) FILTER (WHERE environment = 'production'), 0)) AS own_non_production_cost
+    SELECT organization_id, month, CAST(sum(calls) AS BIGINT) AS calls, sum(exact_cost) AS own_cost,
+           sum(production_cost) AS production_cost,
+           sum(cost) - sum(production_cost) AS own_non_production_cost
     FROM tagged
     WHERE is_tagged
     GROUP BY organization_id, month
 ), month_pool AS (
-    SELECT month, sum(cost_usd) AS pool_cost FROM tagged WHERE NOT is_tagged GROUP BY month
+    SELECT month, sum(cost) AS pool_cost FROM tagged WHERE NOT is_tagged GROUP BY month
 ), pool AS (
-    SELECT coalesce(sum(cost_usd) FILTER (WHERE NOT is_tagged), 0) AS pool_cost,
-           coalesce(sum(cost_usd) FILTER (WHERE is_tagged), 0) AS tagged_cost
+    SELECT coalesce(sum(cost) FILTER (WHERE NOT is_tagged), 0) AS pool_cost,
+           coalesce(sum(exact_cost) FILTER (WHERE is_tagged), 0) AS tagged_cost
     FROM tagged
 ), org AS (
     SELECT o.organization_id, sum(o.own_cost) AS own_cost, any_value(p.pool_cost) AS pool_cost,
@@ -1680,7 +1735,8 @@ SELECT organization_id, month, calls, production_cost, own_non_production_cost,
 FROM spread;
 CREATE OR REPLACE TEMP MACRO chargeback_allocation(shared) AS TABLE
 WITH months AS (SELECT * FROM chargeback_months(shared)),
-customers AS (SELECT organization_id, count(DISTINCT customer_id) AS customers FROM calls GROUP BY organization_id)
+customers AS (SELECT organization_id, count(DISTINCT customer_id) AS customers
+              FROM customer_org_month_cost GROUP BY organization_id)
 SELECT m.organization_id, sum(m.calls) AS calls, any_value(c.customers) AS customers,
        sum(m.production_cost) + sum(m.own_non_production_cost) AS direct_cost,
        sum(m.production_cost) AS production_cost,

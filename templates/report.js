@@ -72,13 +72,24 @@
     }
     return Number.isInteger(v) ? v.toLocaleString("en-US") : v.toLocaleString("en-US", {maximumFractionDigits: 2});
   }
-  // An amount to the cent, "< $0.01" when non-zero under a cent (render.fmt_money);
+  // A non-negative amount to the cent, half up on the number as written
+  // (198.315, not the binary 198.31499...), as render.fmt_money and the
+  // SQL's cents(): a tooltip says what the table says.
+  function toCents(a) {
+    var text = String(a), dot = text.indexOf(".");
+    if (/e-/i.test(text)) { return 0; }  // under a millionth
+    if (/e/i.test(text) || dot < 0 || text.length - dot - 1 <= 2) { return a; }
+    var whole = Number(text.slice(0, dot) + text.slice(dot + 1, dot + 3));
+    return (whole + (text.charAt(dot + 3) >= "5" ? 1 : 0)) / 100;
+  }
+  // An amount to the cent, "< $0.01" when non-zero but under half a cent (render.fmt_money);
   // a unit price keeps four significant digits under a dollar (render.fmt_price).
   function money(v, kind) {
     var a = Math.abs(v), sign = v < 0 ? "-" : "";
     if (a >= 1e6) { return sign + "$" + compact(a); }
-    if (kind !== "price" && a > 0 && a < 0.01) { return v > 0 ? "< $0.01" : "> -$0.01"; }
+    if (kind !== "price" && a > 0 && toCents(a) === 0) { return v > 0 ? "< $0.01" : "> -$0.01"; }
     var digits = kind !== "price" || a === 0 || a >= 1 ? 2 : Math.min(8, Math.max(2, 3 - Math.floor(Math.log10(a))));
+    if (digits === 2) { a = toCents(a); }
     return sign + "$" + a.toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: digits});
   }
   function format(v, kind) {

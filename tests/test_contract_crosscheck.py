@@ -32,8 +32,9 @@ between all-down and all-up), and a percentage of two such amounts
 
 Money a reader compares across pages is in cents (docs/analyzers.md): a
 customer's revenue, cost and margin in profitability, each customer's bill
-under each pricing plan, and an organization's cost by month in alignment, are
-rounded to the cent (half-up) before they are added (cents(), shown_cost()).
+under each pricing plan, and an organization's cost in alignment (its customers'
+months), are rounded to the cent (half-up) before they are added (cents(),
+shown_cost()).
 
 Not a spec rule, a convention of the SQL (safe_div) followed here: a day whose
 customer's other active days cost 0 has no baseline and no ratio, so it is
@@ -611,18 +612,16 @@ def ref_optimization(calls):
     return {"model_switching": rows}
 
 
-UNTAGGED = {"shared", "unallocated", "untagged", "unknown"}  # shared_organizations' default
-
-
 def ref_alignment(calls):
-    """Cost by organization in cents as the chargeback: a tagged organization's own
-    cost and production cost each calendar month to the cent, added (non-production
-    the difference); an untagged one's to the cent over the period."""
+    """Cost by organization in cents as the chargeback and the statements: each of
+    its customers' calendar months, own cost and production cost, to the cent,
+    added (non-production the difference), for a tagged and an untagged
+    organization alike."""
     total = total_cost(calls)
     rows = []
     for org, cs in group(calls, lambda c: c.organization_id).items():
         cost = total_cost(cs)
-        spans = [cs] if org in UNTAGGED else list(group(cs, lambda c: (c.date.year, c.date.month)).values())
+        spans = list(group(cs, lambda c: (c.customer_id, c.date.year, c.date.month)).values())
         shown = sum((cents(total_cost(m)) for m in spans), Decimal(0))
         production = sum((cents(total_cost([c for c in m if c.environment == "production"])) for m in spans),
                          Decimal(0))

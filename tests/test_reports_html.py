@@ -186,6 +186,21 @@ def test_charts_have_labels_and_json(site):
     assert line["band"] == ["low", "high"] and line["kinds"]["low"] == "money"
 
 
+def test_money_rounds_half_a_cent_up_as_the_sql_cents():
+    """A table cell says what cents() (sql/finance.sql) and the SQL's prose say:
+    half away from zero on the amount as written, never on its binary double
+    (198.315 as a float is 198.31499..., which :,.2f printed as $198.31)."""
+    from decimal import Decimal
+    assert fmt_money(Decimal("198.315000")) == "$198.32" and fmt_money(198.315) == "$198.32"
+    assert fmt_money(Decimal("-198.315")) == "-$198.32" and fmt_money(-198.315) == "-$198.32"
+    assert fmt_money(2.675) == "$2.68" and fmt_money("1.005") == "$1.01"
+    # half a cent rounds to a cent, as cents() does; under it is still "< $0.01"
+    assert fmt_money(0.005) == "$0.01" and fmt_money(-0.005) == "-$0.01"
+    assert fmt_money(Decimal("0.004999")) == "< $0.01" and fmt_money(-0.0049) == "> -$0.01"
+    assert fmt_value(Decimal("198.315"), "money") == "$198.32" and fmt_price(2.675) == "$2.68"
+    assert fmt_money(float("nan")) == "—" and fmt_money(True) == "—"
+
+
 def test_formats_by_column_name():
     assert fmt_money(1234.5) == "$1,234.50"
     assert fmt_money(0.004213) == "< $0.01" and fmt_money(-0.004) == "> -$0.01"

@@ -895,14 +895,17 @@ def test_statements_add_up_to_the_cent_as_shown(two_month_session):
         for m in rows:
             assert (_as_shown(m["production_cost"]) + _as_shown(m["own_non_production_cost"])
                     + _as_shown(m["allocated_shared_cost"]) == _as_shown(m["chargeback_cost"]))
-    # a month's own cost, as shown, is the month's cost of its calls as a budget's
-    # actual shows it (budget_vs_actual: the organization's cost in the month)
-    own = {(o, m): c for o, m, c in two_month_session.con.execute(
-        "SELECT organization_id, strftime(call_date, '%Y-%m'), sum(cost_usd) FROM calls GROUP BY ALL").fetchall()}
+    # a month's own cost, as shown, is its customers' months as their statements
+    # show them (each customer calls under one organization here)
+    customer_months = {(r["customer_id"], r["month"]): r["cost"] for rs in
+                       _rows_by(customer["monthly"], "customer_id").values() for r in rs}
+    members = _rows_by(org["customers"], "organization_id")
     for oid, rows in months.items():
         for m in rows:
+            theirs = sum((_as_shown(customer_months.get((c["customer_id"], m["month"]), 0))
+                          for c in members[oid]), Decimal(0))
             assert (_as_shown(m["production_cost"]) + _as_shown(m["own_non_production_cost"])
-                    == _as_shown(own[(oid, m["month"])])), (oid, m["month"])
+                    == theirs), (oid, m["month"])
 
 
 def test_the_chargeback_adds_up_to_the_cent_as_shown(two_month_session):
@@ -951,6 +954,38 @@ def test_customer_statements_add_up_to_the_profitability_and_pricing_revenue(two
         assert _as_shown(model["revenue"]) - _as_shown(model["cost"]) == _as_shown(model["margin"]), model["model"]
 
 
+@pytest.mark.parametrize("two_month_session", [4, 8], indirect=True)  # seeds cents apart before
+def test_an_organizations_cost_is_the_same_in_every_report(two_month_session):
+    """One definition of an organization's cost (its customers' months to the cent,
+    added: customer_org_month_cost): profitability's margin by organization,
+    alignment's cost by organization, chargeback and showback, and the organization
+    statement show the same figure; its customer rows add up to it, and each is that
+    customer's own statement. They were up to 3 cents apart (exact totals rounded
+    against sums of rounded months)."""
+    prof = _run(two_month_session, "profitability")["by_organization"]
+    prof = {r[0]: dict(zip(prof.columns, r)) for r in prof.rows}
+    alignment = _run(two_month_session, "alignment", SHARED)
+    charged = {r[0]: dict(zip(alignment["chargeback"].columns, r)) for r in alignment["chargeback"].rows}
+    showback = {r[0]: dict(zip(alignment["showback"].columns, r)) for r in alignment["showback"].rows}
+    by_org = {r[0]: dict(zip(alignment["by_organization"].columns, r)) for r in alignment["by_organization"].rows}
+    org = _run(two_month_session, "organization", SHARED, folder="statements")
+    statements = {r[0]: dict(zip(org["summary"].columns, r)) for r in org["summary"].rows}
+    members = _rows_by(org["customers"], "organization_id")
+    customer = _run(two_month_session, "customer", folder="statements")
+    own = {r[0]: _as_shown(dict(zip(customer["summary"].columns, r))["ai_cost"]) for r in customer["summary"].rows}
+    assert len(charged) >= 8
+    for oid, row in charged.items():
+        cost = _as_shown(row["direct_cost"])
+        assert [_as_shown(prof[oid]["cost"]), _as_shown(by_org[oid]["cost"]), _as_shown(showback[oid]["cost"]),
+                _as_shown(statements[oid]["showback_cost"])] == [cost] * 4, oid
+        rows = members[oid]
+        assert sum((_as_shown(r["cost"]) for r in rows), Decimal(0)) == cost, oid
+        assert [_as_shown(r["cost"]) for r in rows] == [own[r["customer_id"]] for r in rows], oid
+    # the untagged organization (the shared pool) is its customers' months too
+    pool = {s["shared_pool_cost"] for s in statements.values()}
+    assert [_as_shown(p) for p in pool] == [_as_shown(by_org["org_003"]["cost"])]
+
+
 @pytest.mark.parametrize("two_month_session", [4, 13], indirect=True)  # seeds a cent apart before
 def test_the_pricing_margin_card_is_the_index_revenue_less_spend(two_month_session):
     """The pricing card's margin a 30-day month is the index's monthly revenue less its
@@ -985,3 +1020,102 @@ def test_every_alert_says_what_its_money_is_and_for_what_period(two_month_sessio
             assert any(p in label for p in PERIODS) or re.search(r"\b\d{4}-\d{2}$", label), (name, label)
             labels.append(label)
     assert labels
+
+
+# -- money in prose rounds as the tables' cents ------------------------------------
+# format('${:,.2f}', x) rounds a DECIMAL as a binary double: 198.315 read $198.31
+# beside a table's cents() $198.32. Every amount a sentence states goes through
+# usd_text (sql/finance.sql), which rounds with cents() first.
+
+def test_money_in_prose_rounds_half_a_cent_as_the_tables_do(tmp_path, simulated_csv):
+    session = open_session(simulated_csv(tmp_path / "calls.csv", seed=5, rows=200), cache=False)
+    try:
+        rows = session.con.execute(
+            "SELECT usd_text(x), CAST(cents(x) AS VARCHAR) FROM (VALUES "
+            "(CAST(198.315 AS DECIMAL(18, 6))), (CAST(-198.315 AS DECIMAL(18, 6))), "
+            "(CAST(1234.005 AS DECIMAL(38, 6))), (CAST(0.004 AS DECIMAL(18, 6))), "
+            "(CAST(-0.004 AS DECIMAL(18, 6)))) AS t(x)").fetchall()
+    finally:
+        session.close()
+    assert rows == [("$198.32", "198.32"), ("-$198.32", "-198.32"), ("$1,234.01", "1234.01"),
+                    ("$0.00", "0.00"), ("$0.00", "0.00")]
+
+
+def test_no_sentence_formats_money_outside_usd_text():
+    """A money placeholder to the cent (`${:,.2f}`, or `$` then a `{:,.2f}`) anywhere in
+    sql/ but in usd_text itself is a sentence that may say a cent less than its table.
+    (Whole-dollar thresholds, `${:,.0f}`, round nothing a table shows.)"""
+    import re
+    from finops.engine.paths import SQL_DIR
+    found = []
+    for path in sorted(SQL_DIR.rglob("*.sql")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            code = line.split("--", 1)[0]
+            if re.search(r"\$\{:[^}]*\.2f\}|\$'\s*\|\|\s*format\('\{:[^}]*\.2f\}", code) \
+                    and "MACRO usd_text" not in code and "abs(cents(amount))" not in code:
+                found.append(f"{path.relative_to(SQL_DIR)}:{n}")
+    assert not found, found
+
+
+def unattributed_alert(calls_csv, last_call, costs):
+    """Agents' alert on unattributed spend for a file from Nov 1 00:00 to last_call
+    (customer A's two free calls) with unattributed calls of the given costs, one a
+    day from Nov 2 at 10:00; and the file's path."""
+    path = calls_csv([
+        {"customer_id": "A", "timestamp": "2025-11-01T00:00:00", "cost_usd": "0.000000"},
+        {"customer_id": "A", "timestamp": last_call, "cost_usd": "0.000000"},
+    ] + [{"customer_id": "unattributed", "organization_id": "unattributed", "subscription_tier": "starter",
+          "timestamp": f"2025-11-{2 + n:02d}T10:00:00", "cost_usd": cost} for n, cost in enumerate(costs)])
+    (alert,) = [r for r in run_query("agents", path, "alerts")
+                if r["title"] == "Spend not attributed to a customer"]
+    return alert, path
+
+
+def test_an_alert_states_a_half_cent_amount_as_its_table(calls_csv):
+    # $198.315 of unattributed calls over a whole 30-day month (Nov 1 00:00 - Nov 30
+    # 24:00 covered): the alert's "costing $X" and its "$X a 30-day month" are both
+    # cents(198.315) = $198.32, the amount_usd beside them; it read $198.31.
+    alert, _ = unattributed_alert(calls_csv, "2025-11-30T23:59:59", ["100.000000", "98.315000"])
+    assert "costing $198.32 over" in alert["detail"], alert["detail"]
+    from finops.engine.render import fmt_money
+    assert f"({fmt_money(alert['amount_usd'])} a 30-day month)" in alert["detail"], alert
+
+
+def test_an_alert_states_the_days_its_30_day_figure_is_converted_from(calls_csv):
+    # The file ends at 12:00 on Nov 10: 9.5 days covered (a partial end day counts for
+    # its covered part), not 10. The alert said "over the 10 days" and then sized its
+    # 30-day month on 9.5 days; it now names the days it converts from.
+    alert, path = unattributed_alert(calls_csv, "2025-11-10T12:00:00", ["19.000000"])
+    s = open_session(path, cache=False)
+    try:
+        period_days, covered = s.con.execute("SELECT period_days, covered_days FROM finance_period").fetchone()
+    finally:
+        s.close()
+    assert period_days == 10 and float(covered) == pytest.approx(9.5, abs=0.05)
+    days = f"{float(covered):.2f} days"
+    assert f"costing $19.00 over the {days} (" in alert["detail"], alert["detail"]
+    assert "over the 10 days" not in alert["detail"]
+    assert alert["amount_usd"] == pytest.approx(round(19 * 30 / float(covered), 2), abs=0.006)
+
+
+@pytest.mark.parametrize("two_month_session", [4, 5, 8, 13], indirect=True)
+def test_the_index_monthly_figures_are_the_shown_totals_per_30_day_month(two_month_session):
+    """The index's monthly revenue is the customers' statements' revenue added, as
+    shown, x 30 / the covered days. It was converted from the unrounded sum and
+    missed a reader's 30/days of the shown total by up to 6 cents here (seed 13:
+    $16,907.84 against $16,907.78). The monthly AI spend is the exact cost
+    converted; on these files that is the shown total AI cost converted too."""
+    from finops.engine.render import fmt_money
+    from finops.engine.site import ledger
+    totals = {row["line"]: _shown(row["display"]) for row in ledger(two_month_session.con)["total"]}
+    (covered,) = two_month_session.con.execute("SELECT covered_days FROM finance_period").fetchone()
+    customer = _run(two_month_session, "customer", folder="statements")
+    revenue = sum((_as_shown(dict(zip(customer["summary"].columns, r))["subscription_revenue"])
+                   for r in customer["summary"].rows), Decimal(0))
+    headline = _run(two_month_session, "understanding")["headline"]
+    cost = next(_as_shown(r[1]) for r in headline.rows if r[0].startswith("Total AI cost"))
+
+    def per_month(amount):
+        return _as_shown((amount * 30 / Decimal(covered)).quantize(Decimal("0.000001")))
+    assert totals["Monthly revenue"] == per_month(revenue), fmt_money(revenue)
+    assert totals["Monthly AI spend"] == per_month(cost), fmt_money(cost)

@@ -1,7 +1,7 @@
 -- name: agents
 -- title: Agent runs and sessions
 -- category: finops
--- version: 9
+-- version: 10
 -- description: What each agent run (a trace: every model call sharing a
 --   trace_id) and each session (session_id) cost over the file's period:
 --   the most expensive runs, how many calls a run takes, each feature's
@@ -175,19 +175,19 @@ unattributed AS (
 SELECT severity, title, detail, amount_usd, amount_label FROM (
     SELECT 1 AS position, alert_severity(per_month(open_excess, fp.covered_days)) AS severity,
            'Agent runs far above the norm of their feature and model' AS title,
-           format('{:,} run(s) cost ${:,.2f} over the {} days, ${:,.2f} more than normal runs of their feature on their model (over {}x that median); '
-                  || '${:,.2f} of that excess is on calls the model switches already reprice (in the Actions total), '
-                  || '${:,.2f} is not: ${:,.2f} a 30-day month. The runs are listed under "Runs far above the norm of their feature and model".',
-                  CAST(runs AS BIGINT), cost, fp.period_days, excess, getvariable('outlier_ratio'),
-                  excess - open_excess, open_excess, per_month(open_excess, fp.covered_days)) AS detail,
+           format('{:,} run(s) cost {} over the {}, {} more than normal runs of their feature on their model (over {}x that median); '
+                  || '{} of that excess is on calls the model switches already reprice (in the Actions total), '
+                  || '{} is not: {} a 30-day month. The runs are listed under "Runs far above the norm of their feature and model".',
+                  CAST(runs AS BIGINT), usd_text(cost), days_text(fp.covered_days), usd_text(excess), getvariable('outlier_ratio'),
+                  usd_text(excess - open_excess), usd_text(open_excess), usd_text(per_month(open_excess, fp.covered_days))) AS detail,
            per_month(open_excess, fp.covered_days) AS amount_usd,
            'cost above normal runs, a 30-day month' AS amount_label
     FROM outliers, fp
     WHERE runs > 0 AND open_excess >= getvariable('materiality_usd')
     UNION ALL
     SELECT 2, alert_severity(per_month(cost, fp.covered_days)), 'Spend not attributed to a customer',
-           format('{:,} calls costing ${:,.2f} over the {} days (${:,.2f} a 30-day month) were made outside any finops.attribute block; tag them to bill or allocate them.',
-                  calls, cost, fp.period_days, per_month(cost, fp.covered_days)),
+           format('{:,} calls costing {} over the {} ({} a 30-day month) were made outside any finops.attribute block; tag them to bill or allocate them.',
+                  calls, usd_text(cost), days_text(fp.covered_days), usd_text(per_month(cost, fp.covered_days))),
            per_month(cost, fp.covered_days), 'spend not attributed, a 30-day month'
     FROM unattributed, fp
     WHERE cost >= getvariable('materiality_usd')

@@ -1,7 +1,7 @@
 -- name: alignment
 -- title: Organizational alignment
 -- category: finops
--- version: 9
+-- version: 10
 -- description: Who spends what: cost by organization, product, feature and
 --   environment, a chargeback that keeps tagged cost with its owner and
 --   spreads only untagged (shared) cost over the organizations in proportion
@@ -49,9 +49,14 @@ FROM chargeback_allocation(getvariable('shared_organizations'));
 -- customers = distinct customers with calls under the organization;
 -- cost_per_call = cost / calls; non-production = staging and development.
 -- cost, production_cost and non_production_cost in cents as the chargeback
--- (an organization's months to the cent, added; an untagged one's cost to
--- the cent), so the rows add up to the headline's total as shown.
-WITH orgs AS (
+-- and the statements (the organization's cells of customer_org_month_cost,
+-- added, for a tagged organization and an untagged one alike), so the rows
+-- add up to the headline's total as shown.
+WITH shown AS (
+    SELECT organization_id, sum(cost) AS cost, sum(production_cost) AS production_cost
+    FROM customer_org_month_cost GROUP BY organization_id
+),
+orgs AS (
     SELECT u.organization_id,
            sum(u.calls) AS calls,
            sum(u.cost) AS cost,
@@ -66,12 +71,10 @@ WITH orgs AS (
     GROUP BY u.organization_id
 )
 SELECT o.organization_id, o.calls,
-       coalesce(c.direct_cost, cents(o.cost)) AS cost,
-       o.share_pct, o.customers, o.cost_per_call,
-       coalesce(c.production_cost, cents(o.production_cost)) AS production_cost,
-       coalesce(c.own_non_production_cost, cents(o.cost) - cents(o.production_cost)) AS non_production_cost,
+       s.cost, o.share_pct, o.customers, o.cost_per_call,
+       s.production_cost, s.cost - s.production_cost AS non_production_cost,
        o.cost_per_customer, o.non_production_pct
-FROM orgs AS o LEFT JOIN alignment_chargeback AS c USING (organization_id)
+FROM orgs AS o JOIN shown AS s USING (organization_id)
 ORDER BY o.cost DESC, o.organization_id;
 
 -- query: environment_split
@@ -180,8 +183,8 @@ lines AS (
     FROM product_lines
     UNION ALL
     SELECT c.organization_id, 2, '',
-           format('Shared untagged cost: {:.1f}% of ${:,.2f}', coalesce(c.allocation_pct, 0),
-                  (SELECT coalesce(sum(shared_cost), 0) FROM alignment_chargeback)),
+           format('Shared untagged cost: {:.1f}% of {}', coalesce(c.allocation_pct, 0),
+                  usd_text((SELECT coalesce(sum(shared_cost), 0) FROM alignment_chargeback))),
            NULL, c.shared_cost
     FROM alignment_chargeback AS c
     WHERE (SELECT coalesce(sum(shared_cost), 0) FROM alignment_chargeback) <> 0
@@ -202,11 +205,14 @@ ORDER BY l.organization_id, line;
 -- per token (100 = average, above 100 = dearer, from model choice mostly);
 -- variance_cost = cost - tokens * overall cost per token: a variance
 -- against the average that nets to zero over all organizations, not a saving.
+-- cost is the organization's cost as the chargeback and its statement show
+-- it (its cells of customer_org_month_cost); the unit costs and the
+-- variance are on the calls' exact cost.
 CREATE OR REPLACE TEMP TABLE alignment_showback AS
 SELECT u.organization_id,
        sum(u.calls) AS calls,
        sum(u.tokens) AS tokens,
-       sum(u.cost) AS cost,
+       any_value(s.cost) AS cost,
        pct(sum(u.cost), any_value(t.cost)) AS share_pct,
        money(safe_div(sum(u.cost) * 1000, sum(u.tokens))) AS cost_per_1k_tokens,
        money(safe_div(any_value(t.cost) * 1000, any_value(t.tokens))) AS avg_cost_per_1k_tokens,
@@ -216,6 +222,8 @@ SELECT u.organization_id,
        money(safe_div(sum(u.cost), sum(u.calls))) AS cost_per_call,
        money(safe_div(any_value(t.cost), any_value(t.calls))) AS avg_cost_per_call
 FROM alignment_usage AS u CROSS JOIN alignment_totals AS t
+JOIN (SELECT organization_id, sum(cost) AS cost FROM customer_org_month_cost GROUP BY organization_id) AS s
+  USING (organization_id)
 GROUP BY u.organization_id;
 
 -- query: showback
@@ -248,14 +256,13 @@ ORDER BY month NULLS FIRST, scope, scope_id;
 -- query: headline
 SELECT label, value, unit FROM (VALUES
     -- the organizations' cost as charged back, in cents (the chargeback rows
-    -- and the cost by organization add up to it as shown); the untagged cost
-    -- to the cent when no organization is there to take it. Within a cent or
-    -- two of the calls' cost to the cent (understanding's total AI cost):
-    -- each organization's months are rounded first.
+    -- and the cost by organization add up to it as shown): every cell of
+    -- customer_org_month_cost, tagged or in the shared pool, whether or not
+    -- an organization is there to take the pool. Within a few cents of the
+    -- calls' cost rounded once (understanding's total AI cost): each
+    -- customer's month is rounded first.
     (1, 'Total cost charged back for ' || (SELECT period_label FROM finance_period),
-        (SELECT CAST(coalesce(sum(direct_cost + shared_cost), 0) AS DECIMAL(38, 6)) FROM alignment_chargeback)
-        + CASE WHEN EXISTS (SELECT 1 FROM alignment_chargeback) THEN 0
-               ELSE (SELECT cents(cost) FROM alignment_totals) END, 'usd'),
+        (SELECT CAST(coalesce(sum(cost), 0) AS DECIMAL(38, 6)) FROM customer_org_month_cost), 'usd'),
     (2, 'Organizations', (SELECT money(count(DISTINCT organization_id)) FROM alignment_usage), 'count'),
     (3, format('Non-production share (target {:.1f}%)', CAST(getvariable('non_production_target_pct') AS DOUBLE)),
         (SELECT money(pct(non_production_cost, cost)) FROM alignment_totals), 'pct'),
@@ -282,11 +289,11 @@ SELECT * FROM report_actions('alignment') ORDER BY priority;
 WITH fp AS (SELECT * FROM finance_period),
 alerts AS (
     SELECT format('{} {}: {} for {}', scope, scope_id, status, month) AS title,
-           format('Actual ${:,.2f} against a ${:,.2f} budget ({:.1f}%); {} ${:,.2f}: ${:,.2f} over the budget for the month.',
-                  actual, budget_usd, used_pct,
+           format('Actual {} against a {} budget ({:.1f}%); {} {}: {} over the budget for the month.',
+                  usd_text(actual), usd_text(budget_usd), used_pct,
                   CASE WHEN month_state = 'open' THEN 'at the month-to-date rate the month ends at'
                        ELSE 'the month closed at' END,
-                  forecast_month_end, forecast_month_end - budget_usd) AS detail,
+                  usd_text(forecast_month_end), usd_text(forecast_month_end - budget_usd)) AS detail,
            forecast_month_end - budget_usd AS amount_usd,
            CASE WHEN month_state = 'open' THEN 'forecast cost over budget, ' ELSE 'cost over budget, ' END
                || month AS amount_label

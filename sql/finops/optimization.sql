@@ -1,7 +1,7 @@
 -- name: optimization
 -- title: Rate optimization
 -- category: finops
--- version: 15
+-- version: 16
 -- description: Where the same work could cost less: premium models on simple
 --   tasks repriced at their provider's economy model, a reserved-capacity
 --   commitment at a low percentile of daily spend, volume discount tiers,
@@ -309,21 +309,21 @@ unpriced AS (
 alerts AS (
     SELECT alert_severity(per_month(w.savings, (SELECT covered_days FROM period))) AS severity,
            'Premium models on simple tasks' AS title,
-           format('{:,} calls ({:.1f}% of calls) ran premium models on simple tasks for ${:,.2f} over the {} days; '
-                  || '${:,.2f} of it ({:.1f}% of all spend), ${:,.2f} a 30-day month, would not be spent on the economy models '
+           format('{:,} calls ({:.1f}% of calls) ran premium models on simple tasks for {} over the {}; '
+                  || '{} of it ({:.1f}% of all spend), {} a 30-day month, would not be spent on the economy models '
                   || 'if their quality holds.',
-                  CAST(w.calls AS BIGINT), pct(w.calls, t.calls), w.current_cost, (SELECT period_days FROM period),
-                  w.savings, pct(w.savings, t.cost), per_month(w.savings, (SELECT covered_days FROM period))) AS detail,
+                  CAST(w.calls AS BIGINT), pct(w.calls, t.calls), usd_text(w.current_cost), days_text((SELECT covered_days FROM period)),
+                  usd_text(w.savings), pct(w.savings, t.cost), usd_text(per_month(w.savings, (SELECT covered_days FROM period)))) AS detail,
            per_month(w.savings, (SELECT covered_days FROM period)) AS amount_usd,
            'avoidable cost, a 30-day month' AS amount_label
     FROM waste AS w, total AS t
     WHERE alert_severity(per_month(w.savings, (SELECT covered_days FROM period))) IS NOT NULL
     UNION ALL
     SELECT 'low', 'Calls of models without a list price',
-           format('{:,} calls of {} model(s) missing from the price table (${:,.2f}) cannot be '
+           format('{:,} calls of {} model(s) missing from the price table ({}) cannot be '
                   || 'repriced; add them to model_prices in sql/calls.sql.',
-                  CAST(u.calls AS BIGINT), u.models, u.cost),
-           u.cost, format('cost not repriced, over the {} days', (SELECT period_days FROM period))
+                  CAST(u.calls AS BIGINT), u.models, usd_text(u.cost)),
+           u.cost, format('cost not repriced, over the {}', days_text((SELECT covered_days FROM period)))
     FROM unpriced AS u
     WHERE u.calls > 0
 )

@@ -1,7 +1,7 @@
 -- name: performance
 -- title: Performance tracking
 -- category: finops
--- version: 8
+-- version: 9
 -- description: Latency percentiles, throughput, cost and SLA compliance per
 --   model, the SLA set per model class on a measure that does not punish long
 --   outputs (a base allowance plus time per output token, sla_targets in
@@ -218,10 +218,10 @@ FROM (
     SELECT alert_severity(monthly_over_sla_cost) AS severity,
            model || ' misses its latency SLA' AS title,
            format('{:.1f}% of {:,} calls within {:,} ms + {:.0f} ms per output token (target {:.0f}%); p95 {:,.0f} ms; '
-                  || 'about ${:,.2f} a 30-day month is spent on its calls over the SLA. No action routes work to it.',
+                  || 'about {} a 30-day month is spent on its calls over the SLA. No action routes work to it.',
                   sla_pct, calls, (SELECT base_ms FROM sla_targets WHERE model IS NULL AND sla_targets.model_class = missing.model_class),
                   (SELECT per_output_token_ms FROM sla_targets WHERE model IS NULL AND sla_targets.model_class = missing.model_class),
-                  sla_target_pct, p95_ms, monthly_over_sla_cost) AS detail,
+                  sla_target_pct, p95_ms, usd_text(monthly_over_sla_cost)) AS detail,
            monthly_over_sla_cost AS amount_usd,
            'spend on calls over the SLA, a 30-day month' AS amount_label
     FROM missing

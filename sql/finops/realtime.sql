@@ -1,7 +1,7 @@
 -- name: realtime
 -- title: Real-time decision making
 -- category: finops
--- version: 12
+-- version: 13
 -- description: What needs action now: calls whose cost per token is far off
 --   their model and task, customers whose daily spend spikes, customers whose
 --   AI cost runs past their fee (a margin finding), customers the calls show
@@ -253,8 +253,8 @@ rules AS (
     WHERE total_cost > revenue * getvariable('usage_revenue_pct') / 100
     UNION ALL
     SELECT 2, 'Daily spike over ' || format('{:.0f}', getvariable('spike_ratio')) || 'x the customer average',
-           'customer-day cost > ' || format('{:.0f}', getvariable('spike_ratio')) || ' x baseline and >= $'
-               || format('{:,.2f}', greatest(getvariable('spike_min_usd'), any_value(p.dollar_floor_usd))) || ' above it',
+           'customer-day cost > ' || format('{:.0f}', getvariable('spike_ratio')) || ' x baseline and >= '
+               || usd_text(greatest(getvariable('spike_min_usd'), any_value(p.dollar_floor_usd))) || ' above it',
            coalesce(sum(days), 0), count(days), coalesce(sum(excess), 0),
            string_agg(customer_id, ', ' ORDER BY excess DESC, customer_id), NULL
     FROM (SELECT customer_id, count(*) AS days, sum(excess_cost) AS excess
@@ -315,9 +315,9 @@ SELECT severity, rule AS title,
               triggered, customers,
               CASE WHEN losing IS NOT NULL THEN format(', {:,} of them costing more than they pay', losing) ELSE '' END,
               CASE WHEN one_off
-                   THEN format('${:,.2f} of one-off excess over the baseline in {}, not a monthly rate',
-                               stake_usd, (SELECT period_label FROM finance_period))
-                   ELSE format('${:,.2f} at stake a 30-day month', stake_usd) END,
+                   THEN format('{} of one-off excess over the baseline in {}, not a monthly rate',
+                               usd_text(stake_usd), (SELECT period_label FROM finance_period))
+                   ELSE format('{} at stake a 30-day month', usd_text(stake_usd)) END,
               array_to_string(string_split(top_customers, ', ')[1:5], ', '),
               CASE WHEN customers > 5 THEN format(' and {:,} more', customers - 5) ELSE '' END) AS detail,
        stake_usd AS amount_usd,

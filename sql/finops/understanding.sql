@@ -1,7 +1,7 @@
 -- name: understanding
 -- title: Understanding usage and cost
 -- category: finops
--- version: 12
+-- version: 13
 -- description: Where the AI API money goes: totals, cost by provider, model,
 --   organization, product, feature and environment, daily and hourly patterns,
 --   token efficiency by task type, and a forecast of spend from complete
@@ -566,16 +566,16 @@ SELECT severity, title, detail, amount_usd, amount_label
 FROM (
     SELECT alert_severity(per_month(o.next_cost - o.last_cost, o.days)) AS severity,
            'AI spend is projected to grow' AS title,
-           format('The next {} days are projected at ${:,.2f} from the {} of the last {} complete days ({} ${:,.2f} to ${:,.2f}), {:.1f}% above the actual ${:,.2f} of the last {} complete days: ${:,.2f} more a 30-day month.',
-                  o.days, o.next_cost,
+           format('The next {} days are projected at {} from the {} of the last {} complete days ({} {} to {}), {:.1f}% above the actual {} of the last {} complete days: {} more a 30-day month.',
+                  o.days, usd_text(o.next_cost),
                   CASE WHEN o.model = 'run-rate' THEN 'run-rate (weekday levels, no trend)'
                        ELSE 'trend and weekday levels' END,
                   o.fit_days,
                   CASE WHEN o.range_basis = 'backtest error'
                        THEN format('range widened to the backtest''s {:.1f}% error on a 14-day sum', o.backtest_error_pct)
                        ELSE '95% range' END,
-                  o.next_low, o.next_high, o.growth_pct, o.last_cost, o.days,
-                  per_month(o.next_cost - o.last_cost, o.days))
+                  usd_text(o.next_low), usd_text(o.next_high), o.growth_pct, usd_text(o.last_cost), o.days,
+                  usd_text(per_month(o.next_cost - o.last_cost, o.days)))
            || CASE WHEN o.backtest_error_pct IS NULL
                    THEN ' No backtest yet (it needs 28 complete days): the range rests on the model''s own fit, not on a measured error.'
                    ELSE '' END AS detail,
@@ -591,10 +591,10 @@ FROM (
     -- list price is a discount, not an alert).
     SELECT alert_severity(per_month(d.recorded - d.list, fp.covered_days)),
            format('{} is recorded {:.0f}% above its list price', d.model, pct(d.recorded - d.list, d.list)),
-           format('{:,} {} calls ({}) were recorded at ${:,.2f} over the {} days against ${:,.2f} at the genai-prices list price of each day: ${:,.2f} more a 30-day month. '
+           format('{:,} {} calls ({}) were recorded at {} over the {} against {} at the genai-prices list price of each day: {} more a 30-day month. '
                   || 'Check the meter, the contract rate or the price the calls are costed with (see "Recorded cost against list price").',
-                  CAST(d.calls AS BIGINT), d.model, d.provider, d.recorded, fp.period_days, d.list,
-                  per_month(d.recorded - d.list, fp.covered_days)),
+                  CAST(d.calls AS BIGINT), d.model, d.provider, usd_text(d.recorded), days_text(fp.covered_days), usd_text(d.list),
+                  usd_text(per_month(d.recorded - d.list, fp.covered_days))),
            per_month(d.recorded - d.list, fp.covered_days), 'cost above list price, a 30-day month'
     FROM (SELECT provider, model, sum(calls) AS calls, sum(cost_usd) AS recorded, sum(list_cost) AS list
           FROM calls_list_cost

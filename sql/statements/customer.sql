@@ -1,7 +1,7 @@
 -- name: customer
 -- title: Customer statement
 -- category: ubr
--- version: 5
+-- version: 6
 -- description: One page per customer for the period: usage, AI cost,
 --   subscription revenue (billed day by day at that day's tier, or from the
 --   subscriptions file, as customer_economics), margin, AI cost against its

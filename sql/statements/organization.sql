@@ -1,7 +1,7 @@
 -- name: organization
 -- title: Organization statement
 -- category: finops
--- version: 5
+-- version: 6
 -- description: A showback/chargeback statement per organization for the
 --   period: its cost by product, feature, model and environment, its share
 --   of the shared (untagged) cost, and the same month by month. One run
@@ -127,8 +127,12 @@ ORDER BY a.organization_id, a.month;
 
 -- query: customers
 -- title: Customers of the organization
--- description: The organization's customers by cost in the period; each links to its own statement. Each row is its own cost to the cent (under a cent: < $0.01), so the rows may differ from the statement's total by a few cents of rounding; the Month by month rows add up to it.
-SELECT organization_id, customer_id, count(*) AS calls, sum(cost_usd) AS cost
-FROM statement_org_calls
+-- description: The organization's customers by cost in the period; each links to its own statement and shows the cost that statement shows (each month to the cent, added), so the rows add up to the organization's own cost (showback).
+-- A customer's cells of customer_org_month_cost (sql/finance.sql), the
+-- figures its statement and the chargeback add.
+SELECT organization_id, customer_id, CAST(sum(calls) AS BIGINT) AS calls, sum(cost) AS cost
+FROM customer_org_month_cost
+WHERE coalesce(getvariable('organization_id'), '') = ''
+   OR organization_id = getvariable('organization_id')
 GROUP BY organization_id, customer_id
 ORDER BY organization_id, cost DESC, customer_id;

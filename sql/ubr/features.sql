@@ -1,7 +1,7 @@
 -- name: features
 -- title: Feature economics
 -- category: ubr
--- version: 10
+-- version: 11
 -- description: What each product feature costs in AI calls, how widely it is
 --   adopted, the subscription revenue attributed to it by call share (an
 --   allocation, not revenue it earns or would lose), where each feature sits
@@ -188,8 +188,8 @@ WITH fp AS (SELECT * FROM finance_period),
 items AS (
     SELECT alert_severity(per_month(-margin, fp.covered_days)) AS severity,
            feature_id || ' costs more than the revenue attributed to it' AS title,
-           format('Its AI cost ${:,.2f} over the {} days exceeds the ${:,.2f} of revenue attributed to it by call share.',
-                  cost, fp.period_days, attributed_revenue) AS detail,
+           format('Its AI cost {} over the {} exceeds the {} of revenue attributed to it by call share.',
+                  usd_text(cost), days_text(fp.covered_days), usd_text(attributed_revenue)) AS detail,
            per_month(-margin, fp.covered_days) AS amount_usd,
            'cost above attributed revenue, a 30-day month' AS amount_label
     FROM features_features, fp WHERE margin < 0

@@ -1,7 +1,7 @@
 -- name: pricing
 -- title: Pricing strategy
 -- category: ubr
--- version: 8
+-- version: 9
 -- description: Re-bills every customer's actual usage under four pricing
 --   models (flat subscription, tiered with overage, usage-based, hybrid) and
 --   compares revenue, margin, who pays more or less, the impact on low,
@@ -104,11 +104,14 @@ WITH fp AS (SELECT * FROM finance_period),
 best AS (SELECT * FROM pricing_models WHERE model = (SELECT plan FROM pricing_plan_choice))
 SELECT label, value, unit FROM (
     -- in cents: the revenue and the AI cost each a 30-day month to the cent
-    -- (cents()), as the index's ledger shows monthly revenue and spend
+    -- (cents()), the revenue from the customers' revenue as shown (in
+    -- cents, added), as the index's ledger shows monthly revenue and spend
+    -- (finance_period)
     SELECT 1 AS position, 'Margin per 30-day month under current pricing' AS label,
-           (SELECT CAST(cents(per_month(current_revenue, fp.covered_days)) - cents(per_month(cost, fp.covered_days))
-                        AS DECIMAL(38, 6))
-            FROM pricing_models, fp WHERE model = 'flat') AS value, 'usd' AS unit
+           (SELECT CAST(cents(per_month(s.current_revenue, fp.covered_days))
+                        - cents(per_month(m.cost, fp.covered_days)) AS DECIMAL(38, 6))
+            FROM pricing_shown AS s, pricing_models AS m, fp
+            WHERE s.model = 'flat' AND m.model = 'flat') AS value, 'usd' AS unit
     UNION ALL
     SELECT 2, 'Gain per 30-day month while grandfathering, ' || coalesce((SELECT plan FROM pricing_plan_choice), 'no plan worth it'),
            coalesce((SELECT per_month(gain_now, fp.covered_days) FROM best, fp), CAST(0 AS DECIMAL(38, 6))), 'usd'
@@ -226,17 +229,17 @@ SELECT * FROM report_actions('pricing') ORDER BY priority;
 WITH fp AS (SELECT * FROM finance_period),
 items AS (
     SELECT 'high' AS severity, 0 AS position, 'Current pricing loses money' AS title,
-           format('Subscription fees fall ${:,.2f} short of AI cost over the {} days.', -margin, fp.period_days) AS detail,
+           format('Subscription fees fall {} short of AI cost over the {}.', usd_text(-margin), days_text(fp.covered_days)) AS detail,
            per_month(-margin, fp.covered_days) AS amount_usd,
            'loss (fees below AI cost), a 30-day month' AS amount_label
     FROM pricing_models, fp WHERE model = 'flat' AND margin < 0
     UNION ALL
     SELECT churn_severity, position,
            format('The recommended {} pricing raises {} bills by more than {}%', model, churn_risk_customers, getvariable('churn_increase_pct')),
-           format('If adopted, {:.1f}% of customers, bringing ${:,.2f} of current revenue over the {} days (${:,.2f} a 30-day month), '
+           format('If adopted, {:.1f}% of customers, bringing {} of current revenue over the {} ({} a 30-day month), '
                   || 'would be likely to leave when their grandfathering ends on {}.',
-                  pct(churn_risk_customers, customers), revenue_exposed, fp.period_days,
-                  per_month(revenue_exposed, fp.covered_days), grandfathered_until),
+                  pct(churn_risk_customers, customers), usd_text(revenue_exposed), days_text(fp.covered_days),
+                  usd_text(per_month(revenue_exposed, fp.covered_days)), grandfathered_until),
            per_month(revenue_exposed, fp.covered_days), 'revenue exposed when grandfathering ends, a 30-day month'
     FROM pricing_models, fp
     -- only the recommended plan: a plan nobody adopts exposes nothing

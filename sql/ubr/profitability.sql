@@ -1,7 +1,7 @@
 -- name: profitability
 -- title: Customer profitability
 -- category: ubr
--- version: 10
+-- version: 11
 -- description: Revenue from each customer's subscription, each day billed at
 --   that day's tier, against the AI cost it causes: margin per customer and
 --   per tier, the margin distribution, the customers that lose money, and
@@ -209,29 +209,29 @@ totals AS (
     SELECT sum(revenue) AS revenue, sum(margin) AS margin FROM profitability_customers
 ), items AS (
     SELECT 1 AS position, 'The book loses money' AS title,
-           format('AI cost exceeds subscription revenue by ${:,.2f} over the {} days.', -margin, fp.period_days) AS detail,
+           format('AI cost exceeds subscription revenue by {} over the {}.', usd_text(-margin), days_text(fp.covered_days)) AS detail,
            per_month(-margin, fp.covered_days) AS amount_usd,
            'loss (cost above revenue), a 30-day month' AS amount_label
     FROM totals, fp WHERE margin < 0
     UNION ALL
     SELECT 2, 'The ' || subscription_tier || ' tier loses money',
-           format('{} customers, margin {:.1f}%: a loss of ${:,.2f} over the {} days. Raise the fee or add usage-based overage.',
-                  count(*), pct(sum(margin), sum(revenue)), -sum(margin), any_value(fp.period_days)),
+           format('{} customers, margin {:.1f}%: a loss of {} over the {}. Raise the fee or add usage-based overage.',
+                  count(*), pct(sum(margin), sum(revenue)), usd_text(-sum(margin)), days_text(any_value(fp.covered_days))),
            per_month(-sum(margin), any_value(fp.covered_days)), 'loss (cost above revenue), a 30-day month'
     FROM profitability_customers, fp
     GROUP BY subscription_tier HAVING sum(margin) < 0
     UNION ALL
     SELECT 3, format('{} unprofitable customer{}', count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END),
-           format('Their AI cost exceeds their revenue by ${:,.2f} over the {} days; worst: {}.',
-                  -sum(c.margin), any_value(fp.period_days), arg_min(c.customer_id, (c.margin, c.customer_id))),
+           format('Their AI cost exceeds their revenue by {} over the {}; worst: {}.',
+                  usd_text(-sum(c.margin)), days_text(any_value(fp.covered_days)), arg_min(c.customer_id, (c.margin, c.customer_id))),
            per_month(-sum(c.margin), any_value(fp.covered_days)), 'loss (cost above revenue), a 30-day month'
     FROM profitability_customers AS c, fp
     WHERE c.status = 'unprofitable'
     HAVING count(*) > 0
     UNION ALL
     SELECT 4, format('{} customer{} with a thin margin (0-20%)', count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END),
-           format('A little more usage makes them unprofitable; their margin is ${:,.2f} over the {} days.',
-                  sum(margin), any_value(fp.period_days)),
+           format('A little more usage makes them unprofitable; their margin is {} over the {}.',
+                  usd_text(sum(margin)), days_text(any_value(fp.covered_days))),
            per_month(sum(margin), any_value(fp.covered_days)), 'their margin (revenue less cost), a 30-day month'
     FROM profitability_customers, fp
     WHERE margin_pct >= 0 AND margin_pct < 20
@@ -239,17 +239,17 @@ totals AS (
     UNION ALL
     SELECT 5, format('Usage outside the subscription: {} customer{}', count(DISTINCT u.customer_id),
                      CASE WHEN count(DISTINCT u.customer_id) = 1 THEN '' ELSE 's' END),
-           format('Calls on days no subscription covers (subscriptions file): {}; ${:,.2f} of AI cost no fee pays for over the {} days. At each customer''s monthly fee those days would bill ${:,.2f} (days from the first to the last such call x fee / 30), the amount this alert is sized on. Bill it or end the access.',
-                  string_agg(format('{} {} ({:,} calls over {} days, {} to {}, ${:,.2f} of AI cost, ${:,.2f} unbilled)',
+           format('Calls on days no subscription covers (subscriptions file): {}; {} of AI cost no fee pays for over the {}. At each customer''s monthly fee those days would bill {} (days from the first to the last such call x fee / 30), the amount this alert is sized on. Bill it or end the access.',
+                  string_agg(format('{} {} ({:,} calls over {} days, {} to {}, {} of AI cost, {} unbilled)',
                                     u.customer_id, u.side, u.calls, u.days,
-                                    u.first_date, u.last_date, u.cost, u.unbilled_fee), '; '
+                                    u.first_date, u.last_date, usd_text(u.cost), usd_text(u.unbilled_fee)), '; '
                              ORDER BY u.unbilled_fee DESC, u.customer_id, u.side),
-                  sum(u.cost), any_value(fp.period_days), sum(u.unbilled_fee)),
+                  usd_text(sum(u.cost)), days_text(any_value(fp.covered_days)), usd_text(sum(u.unbilled_fee))),
            per_month(sum(u.unbilled_fee), any_value(fp.covered_days)), 'fees not billed, a 30-day month'
     FROM unbilled_usage AS u, fp
     HAVING count(*) > 0
 )
-SELECT severity, title, detail || format(' That is ${:,.2f} a 30-day month.', amount_usd) AS detail, amount_usd,
+SELECT severity, title, detail || format(' That is {} a 30-day month.', usd_text(amount_usd)) AS detail, amount_usd,
        amount_label
 FROM (SELECT alert_severity(i.amount_usd) AS severity, i.*
       FROM items AS i CROSS JOIN fp)
