@@ -220,6 +220,10 @@ class StoreReport:
     partial_tail_bytes: int = 0   # bytes after the last LF (a line still being written)
 
 
+class DamagedSegment(Exception):
+    """A stored segment could not be read while new bytes were added to the store."""
+
+
 @dataclass
 class InputState:
     """A unit as found on disk now."""
@@ -366,7 +370,20 @@ class CallsStore:
             self.dir = fallback
             return self.open()
         try:
-            self._refresh(files)
+            try:
+                self._refresh(files)
+            except DamagedSegment as exc:
+                # The store is only a cache: made again from the input files, once.
+                self.report = StoreReport(
+                    notes=[*self.report.notes, f"the store {self.dir.name} could not be read "
+                                               f"({exc}): made again from scratch"],
+                    rebuilt=True)
+                self._manifest_path().unlink(missing_ok=True)
+                try:
+                    self._refresh(files)
+                except DamagedSegment as again:
+                    raise FinopsError(f"cannot use the store {self.dir} ({again}); "
+                                      "pass --no-cache to read the file directly") from None
         except BaseException:
             self.close()
             raise
@@ -608,13 +625,18 @@ class CallsStore:
                 # row groups whose call_id statistics lie outside it (ids that
                 # grow with time: a first build would otherwise re-scan every
                 # earlier chunk's ids once per chunk).
-                con.execute("""
-                    CREATE OR REPLACE TEMP TABLE store_prior_ids AS
-                    SELECT p.call_id, min(p.store_line) AS first_line
-                    FROM read_parquet(getvariable('store_prior')) AS p
-                    WHERE p.call_id BETWEEN ? AND ?
-                      AND p.call_id IN (SELECT call_id FROM calls_loaded)
-                    GROUP BY p.call_id""", list(id_range))
+                try:
+                    con.execute("""
+                        CREATE OR REPLACE TEMP TABLE store_prior_ids AS
+                        SELECT p.call_id, min(p.store_line) AS first_line
+                        FROM read_parquet(getvariable('store_prior')) AS p
+                        WHERE p.call_id BETWEEN ? AND ?
+                          AND p.call_id IN (SELECT call_id FROM calls_loaded)
+                        GROUP BY p.call_id""", list(id_range))
+                except duckdb.InterruptException:
+                    raise
+                except duckdb.Error as exc:  # a stored segment damaged since it was written
+                    raise DamagedSegment(duckdb_message(exc)) from None
             else:
                 con.execute("CREATE OR REPLACE TEMP TABLE store_prior_ids AS "
                             "SELECT call_id, CAST(0 AS BIGINT) AS first_line FROM calls_loaded LIMIT 0")
@@ -692,6 +714,10 @@ class CallsStore:
                                 [[str(self._file(x, kind)) for x in pair]])
                     con.execute(f"COPY (SELECT * FROM read_parquet(getvariable('store_pair'))) "
                                 f"TO {sql_literal(self._file(merged, kind))} (FORMAT parquet)")
+            except duckdb.InterruptException:
+                raise
+            except duckdb.Error as exc:  # a segment damaged since it was written (or no room)
+                raise DamagedSegment(duckdb_message(exc)) from None
             finally:
                 con.close()
             unit.segments[i:i + 2] = [merged]

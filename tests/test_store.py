@@ -628,3 +628,20 @@ def test_a_damaged_segment_is_made_again_with_a_note(sim_csv):
                for note in notes(sim_csv))
     assert run_all(sim_csv) == expected
     assert not segment.exists()  # swept
+
+
+@pytest.mark.parametrize("kind", ["calls", "duplicates"])
+def test_a_damaged_segment_found_while_appending_is_made_again_with_a_note(
+        sim_csv, monkeypatch, kind):
+    """An append reads the stored call_ids (calls) and compaction every kind of
+    segment: one damaged since it was written makes the store again, never an
+    error that stays until the store is deleted."""
+    monkeypatch.setattr(store, "MAX_SEGMENTS", 1)  # the append's segment is merged at once
+    run_all(sim_csv)
+    segment = sorted(store_dir(sim_csv).glob(f"*.{kind}.parquet"))[0]
+    with open(segment, "r+b") as fh:
+        fh.truncate(segment.stat().st_size // 2)
+    simulator.simulate(sim_csv, rows=200, append=True)
+    assert any("could not be read" in note and "made again from scratch" in note
+               for note in notes(sim_csv))
+    assert_same(sim_csv)
