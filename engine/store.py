@@ -23,7 +23,9 @@ runs over the stored segments. What this module adds is the one rule that
 spans segments: a call_id already kept in an earlier segment is a repeat
 (first occurrence in file order wins, as in calls.sql).
 
-The store is a cache: deleting it changes nothing but time. A lock file
+The store is a cache: deleting it changes nothing but time, and a segment
+file written to since it was written (its stamp differs) or unreadable
+makes it again from scratch. A lock file
 serializes writers; a reader holds a shared lock while it reads segments, so
 a writer never deletes a file under a reader.
 
@@ -54,8 +56,9 @@ from .paths import CALLS_SQL
 
 logger = logging.getLogger(__name__)
 
-STORE_FORMAT = 4  # 3: units keep open_quote_lines; chunks cut clear of odd-quote lines;
-                  # 4: a line's quotes counted up to its NUL, as calls.sql does
+STORE_FORMAT = 5  # 3: units keep open_quote_lines; chunks cut clear of odd-quote lines;
+                  # 4: a line's quotes counted up to its NUL, as calls.sql does;
+                  # 5: segments keep the stamp of their files
 STORE_SUFFIX = ".finops-store"
 # A first ingest of a big file is cut into chunks of about this size, so the
 # memory it takes stays flat whatever the file's size.
@@ -176,6 +179,9 @@ class Segment:
     end: int
     rows: int = 0
     data_lines: int = 0  # lines calls.sql's line reader emitted, header not counted
+    # Its files' inode, size, mtime and ctime when written (_stamp): any write
+    # to one since, even one that puts the old mtime back, changes it.
+    stamp: str = ""
 
 
 @dataclass
@@ -336,7 +342,9 @@ class CallsStore:
                 units.append(Unit(**u, segments=segs))
             for unit in units:
                 for seg in unit.segments:
-                    if not all(self._file(seg, k).exists() for k in _KINDS):
+                    # A segment file gone or written to since (a damaged byte
+                    # reads as a wrong value, not always as an error)
+                    if self._stamp(seg) != seg.stamp:
                         return None
             return units
         except (OSError, ValueError, KeyError, TypeError):
@@ -350,6 +358,14 @@ class CallsStore:
 
     def _file(self, seg: Segment, kind: str) -> Path:
         return self.dir / f"{seg.id}.{kind}.parquet"
+
+    def _stamp(self, seg: Segment) -> str:
+        """The inode, size, mtime and ctime of seg's files, as one hash (OSError: one is gone)."""
+        h = xxhash.xxh3_64()
+        for kind in _KINDS:
+            st = self._file(seg, kind).stat()
+            h.update(f"{st.st_ino}/{st.st_size}/{st.st_mtime_ns}/{st.st_ctime_ns};".encode())
+        return h.hexdigest()
 
     # opening
     def open(self) -> StoreReport:
@@ -669,6 +685,7 @@ class CallsStore:
             con.execute(f"COPY (SELECT * FROM csv_header_fields) TO {out['header_fields']} "
                         "(FORMAT parquet)")
             seg.rows = con.execute("SELECT count(*) FROM calls_loaded").fetchone()[0]
+            seg.stamp = self._stamp(seg)
             # A line left with an open quote near the end could pair with a
             # line appended later (calls.sql joins such pairs up to 200 lines
             # apart): then an append re-reads the file rather than guess.
@@ -720,6 +737,7 @@ class CallsStore:
                 raise DamagedSegment(duckdb_message(exc)) from None
             finally:
                 con.close()
+            merged.stamp = self._stamp(merged)
             unit.segments[i:i + 2] = [merged]
 
     def _sweep(self) -> None:
