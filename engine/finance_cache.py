@@ -39,7 +39,7 @@ import duckdb
 import xxhash
 
 from .concurrent import configure
-from .files import write_atomic
+from .files import write_atomic, write_stamp
 from .paths import CALLS_SQL
 from .store import STORE_FORMAT, sql_literal
 
@@ -144,7 +144,7 @@ def _attach(con: duckdb.DuckDBPyConnection, statements, path: Path, key: str,
     makes a table of the session's own database, found first.
     """
     try:
-        if _stamp_path(path).read_text(encoding="utf-8") != _stamp(path):
+        if _stamp_path(path).read_text(encoding="utf-8") != write_stamp(path):
             return False  # written to since (a damaged block fails the query that reads it)
     except OSError:
         return False  # none yet, or its stamp is gone
@@ -242,19 +242,13 @@ def _begin_write(con: duckdb.DuckDBPyConnection, tables: list[str], path: Path, 
             writer.execute("COMMIT")
             writer.execute(f"DETACH {alias}")
             os.replace(tmp, path)  # readers see the old file or the new one, whole
-            write_atomic(_stamp_path(path), _stamp(path))
+            write_atomic(_stamp_path(path), write_stamp(path))
             writer.close()
             _prune(path)
         except BaseException:  # interrupted, or no room: the next load computes again
             _discard(writer, alias, tmp)
 
     return _Write(writer, finish, path.stem, alias, tmp)
-
-
-def _stamp(path: Path) -> str:
-    """The cache file's inode, size, mtime and ctime: any write since changes it."""
-    st = path.stat()
-    return f"{st.st_ino}/{st.st_size}/{st.st_mtime_ns}/{st.st_ctime_ns}"
 
 
 def _stamp_path(path: Path) -> Path:

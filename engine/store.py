@@ -51,7 +51,7 @@ import duckdb
 import xxhash
 
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
-from .files import BLOCK_BYTES, complete_bytes, read_blocks, write_atomic
+from .files import BLOCK_BYTES, complete_bytes, read_blocks, write_atomic, write_stamp
 from .paths import CALLS_SQL
 
 logger = logging.getLogger(__name__)
@@ -361,11 +361,8 @@ class CallsStore:
 
     def _stamp(self, seg: Segment) -> str:
         """The inode, size, mtime and ctime of seg's files, as one hash (OSError: one is gone)."""
-        h = xxhash.xxh3_64()
-        for kind in _KINDS:
-            st = self._file(seg, kind).stat()
-            h.update(f"{st.st_ino}/{st.st_size}/{st.st_mtime_ns}/{st.st_ctime_ns};".encode())
-        return h.hexdigest()
+        return xxhash.xxh3_64(";".join(write_stamp(self._file(seg, k)) for k in _KINDS)
+                              .encode()).hexdigest()
 
     # opening
     def open(self) -> StoreReport:
