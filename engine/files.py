@@ -40,6 +40,14 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         raise
 
 
+def write_stamp(path: Path) -> str:
+    """path's inode, size, mtime and ctime: a file finops wrote once and never
+    again has the same stamp until something writes to it (a write that puts
+    the old mtime back moves the ctime)."""
+    st = Path(path).stat()
+    return f"{st.st_ino}/{st.st_size}/{st.st_mtime_ns}/{st.st_ctime_ns}"
+
+
 def complete_bytes(path: Path, size: int) -> int:
     """Offset just past the last LF: what a reader may trust of a live file."""
     chunk = 1 << 16

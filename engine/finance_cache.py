@@ -18,7 +18,9 @@ sql`) neither read nor write it: their catalog stays the plain one.
 
 A load that ingested new bytes does not write the file (the live demo, whose
 file grows between builds, would pay the write on every build for nothing).
-Like the segments, the file is a cache: deleting it changes nothing but time.
+Like the segments, the file is a cache: deleting it changes nothing but time,
+and one written to since (its stamp, kept beside it in `.stamp`, differs)
+is computed afresh.
 FINOPS_CACHE_TABLES=0 turns it off (the benchmarks time both ways).
 """
 
@@ -37,6 +39,7 @@ import duckdb
 import xxhash
 
 from .concurrent import configure
+from .files import write_atomic, write_stamp
 from .paths import CALLS_SQL
 from .store import STORE_FORMAT, sql_literal
 
@@ -140,8 +143,11 @@ def _attach(con: duckdb.DuckDBPyConnection, statements, path: Path, key: str,
     REPLACE of one (the ledger stored again for a --param, a filtered build)
     makes a table of the session's own database, found first.
     """
-    if not path.is_file():
-        return False
+    try:
+        if _stamp_path(path).read_text(encoding="utf-8") != write_stamp(path):
+            return False  # written to since (a damaged block fails the query that reads it)
+    except OSError:
+        return False  # none yet, or its stamp is gone
     try:
         con.execute(f"ATTACH {sql_literal(path)} AS {alias} (READ_ONLY)")
     except duckdb.InterruptException:
@@ -236,12 +242,17 @@ def _begin_write(con: duckdb.DuckDBPyConnection, tables: list[str], path: Path, 
             writer.execute("COMMIT")
             writer.execute(f"DETACH {alias}")
             os.replace(tmp, path)  # readers see the old file or the new one, whole
+            write_atomic(_stamp_path(path), write_stamp(path))
             writer.close()
             _prune(path)
         except BaseException:  # interrupted, or no room: the next load computes again
             _discard(writer, alias, tmp)
 
     return _Write(writer, finish, path.stem, alias, tmp)
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.with_name(path.name + ".stamp")
 
 
 def _prune(path: Path) -> None:
@@ -251,6 +262,7 @@ def _prune(path: Path) -> None:
                    reverse=True)
     for old in files[2:]:
         old.unlink(missing_ok=True)
+        _stamp_path(old).unlink(missing_ok=True)
 
 
 def _discard(writer: duckdb.DuckDBPyConnection, alias: str, tmp: Path) -> None:

@@ -23,7 +23,9 @@ runs over the stored segments. What this module adds is the one rule that
 spans segments: a call_id already kept in an earlier segment is a repeat
 (first occurrence in file order wins, as in calls.sql).
 
-The store is a cache: deleting it changes nothing but time. A lock file
+The store is a cache: deleting it changes nothing but time, and a segment
+file written to since it was written (its stamp differs) or unreadable
+makes it again from scratch. A lock file
 serializes writers; a reader holds a shared lock while it reads segments, so
 a writer never deletes a file under a reader.
 
@@ -49,13 +51,14 @@ import duckdb
 import xxhash
 
 from .errors import FinopsError, MissingCSVError, NoDataError, duckdb_message
-from .files import BLOCK_BYTES, complete_bytes, read_blocks, write_atomic
+from .files import BLOCK_BYTES, complete_bytes, read_blocks, write_atomic, write_stamp
 from .paths import CALLS_SQL
 
 logger = logging.getLogger(__name__)
 
-STORE_FORMAT = 4  # 3: units keep open_quote_lines; chunks cut clear of odd-quote lines;
-                  # 4: a line's quotes counted up to its NUL, as calls.sql does
+STORE_FORMAT = 5  # 3: units keep open_quote_lines; chunks cut clear of odd-quote lines;
+                  # 4: a line's quotes counted up to its NUL, as calls.sql does;
+                  # 5: segments keep the stamp of their files
 STORE_SUFFIX = ".finops-store"
 # A first ingest of a big file is cut into chunks of about this size, so the
 # memory it takes stays flat whatever the file's size.
@@ -176,6 +179,9 @@ class Segment:
     end: int
     rows: int = 0
     data_lines: int = 0  # lines calls.sql's line reader emitted, header not counted
+    # Its files' inode, size, mtime and ctime when written (_stamp): any write
+    # to one since, even one that puts the old mtime back, changes it.
+    stamp: str = ""
 
 
 @dataclass
@@ -218,6 +224,10 @@ class StoreReport:
     segments: int = 0
     size_bytes: int = 0           # complete bytes of all inputs
     partial_tail_bytes: int = 0   # bytes after the last LF (a line still being written)
+
+
+class DamagedSegment(Exception):
+    """A stored segment could not be read while new bytes were added to the store."""
 
 
 @dataclass
@@ -332,7 +342,9 @@ class CallsStore:
                 units.append(Unit(**u, segments=segs))
             for unit in units:
                 for seg in unit.segments:
-                    if not all(self._file(seg, k).exists() for k in _KINDS):
+                    # A segment file gone or written to since (a damaged byte
+                    # reads as a wrong value, not always as an error)
+                    if self._stamp(seg) != seg.stamp:
                         return None
             return units
         except (OSError, ValueError, KeyError, TypeError):
@@ -346,6 +358,11 @@ class CallsStore:
 
     def _file(self, seg: Segment, kind: str) -> Path:
         return self.dir / f"{seg.id}.{kind}.parquet"
+
+    def _stamp(self, seg: Segment) -> str:
+        """The inode, size, mtime and ctime of seg's files, as one hash (OSError: one is gone)."""
+        return xxhash.xxh3_64(";".join(write_stamp(self._file(seg, k)) for k in _KINDS)
+                              .encode()).hexdigest()
 
     # opening
     def open(self) -> StoreReport:
@@ -366,7 +383,20 @@ class CallsStore:
             self.dir = fallback
             return self.open()
         try:
-            self._refresh(files)
+            try:
+                self._refresh(files)
+            except DamagedSegment as exc:
+                # The store is only a cache: made again from the input files, once.
+                self.report = StoreReport(
+                    notes=[*self.report.notes, f"the store {self.dir.name} could not be read "
+                                               f"({exc}): made again from scratch"],
+                    rebuilt=True)
+                self._manifest_path().unlink(missing_ok=True)
+                try:
+                    self._refresh(files)
+                except DamagedSegment as again:
+                    raise FinopsError(f"cannot use the store {self.dir} ({again}); "
+                                      "pass --no-cache to read the file directly") from None
         except BaseException:
             self.close()
             raise
@@ -608,13 +638,18 @@ class CallsStore:
                 # row groups whose call_id statistics lie outside it (ids that
                 # grow with time: a first build would otherwise re-scan every
                 # earlier chunk's ids once per chunk).
-                con.execute("""
-                    CREATE OR REPLACE TEMP TABLE store_prior_ids AS
-                    SELECT p.call_id, min(p.store_line) AS first_line
-                    FROM read_parquet(getvariable('store_prior')) AS p
-                    WHERE p.call_id BETWEEN ? AND ?
-                      AND p.call_id IN (SELECT call_id FROM calls_loaded)
-                    GROUP BY p.call_id""", list(id_range))
+                try:
+                    con.execute("""
+                        CREATE OR REPLACE TEMP TABLE store_prior_ids AS
+                        SELECT p.call_id, min(p.store_line) AS first_line
+                        FROM read_parquet(getvariable('store_prior')) AS p
+                        WHERE p.call_id BETWEEN ? AND ?
+                          AND p.call_id IN (SELECT call_id FROM calls_loaded)
+                        GROUP BY p.call_id""", list(id_range))
+                except duckdb.InterruptException:
+                    raise
+                except duckdb.Error as exc:  # a stored segment damaged since it was written
+                    raise DamagedSegment(duckdb_message(exc)) from None
             else:
                 con.execute("CREATE OR REPLACE TEMP TABLE store_prior_ids AS "
                             "SELECT call_id, CAST(0 AS BIGINT) AS first_line FROM calls_loaded LIMIT 0")
@@ -647,6 +682,7 @@ class CallsStore:
             con.execute(f"COPY (SELECT * FROM csv_header_fields) TO {out['header_fields']} "
                         "(FORMAT parquet)")
             seg.rows = con.execute("SELECT count(*) FROM calls_loaded").fetchone()[0]
+            seg.stamp = self._stamp(seg)
             # A line left with an open quote near the end could pair with a
             # line appended later (calls.sql joins such pairs up to 200 lines
             # apart): then an append re-reads the file rather than guess.
@@ -692,8 +728,13 @@ class CallsStore:
                                 [[str(self._file(x, kind)) for x in pair]])
                     con.execute(f"COPY (SELECT * FROM read_parquet(getvariable('store_pair'))) "
                                 f"TO {sql_literal(self._file(merged, kind))} (FORMAT parquet)")
+            except duckdb.InterruptException:
+                raise
+            except duckdb.Error as exc:  # a segment damaged since it was written (or no room)
+                raise DamagedSegment(duckdb_message(exc)) from None
             finally:
                 con.close()
+            merged.stamp = self._stamp(merged)
             unit.segments[i:i + 2] = [merged]
 
     def _sweep(self) -> None:

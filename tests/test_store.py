@@ -618,7 +618,13 @@ def test_a_gz_file_is_one_clear_error_cached_or_not(tmp_path):
             run_all(path, cache=cache)
 
 
-def test_a_damaged_segment_is_made_again_with_a_note(sim_csv):
+def undetected_damage(monkeypatch) -> None:
+    """Stamps that always match: damage no stat shows (a disk error, a flipped bit)."""
+    monkeypatch.setattr(store.CallsStore, "_stamp", lambda self, seg: "")
+
+
+def test_a_damaged_segment_is_made_again_with_a_note(sim_csv, monkeypatch):
+    undetected_damage(monkeypatch)
     expected = run_all(sim_csv, cache=False)
     assert run_all(sim_csv) == expected
     segment = sorted(store_dir(sim_csv).glob("*.calls.parquet"))[0]
@@ -628,3 +634,38 @@ def test_a_damaged_segment_is_made_again_with_a_note(sim_csv):
                for note in notes(sim_csv))
     assert run_all(sim_csv) == expected
     assert not segment.exists()  # swept
+
+
+@pytest.mark.parametrize("kind", ["calls", "duplicates"])
+def test_a_damaged_segment_found_while_appending_is_made_again_with_a_note(
+        sim_csv, monkeypatch, kind):
+    """An append reads the stored call_ids (calls) and compaction every kind of
+    segment: one damaged since it was written makes the store again, never an
+    error that stays until the store is deleted."""
+    monkeypatch.setattr(store, "MAX_SEGMENTS", 1)  # the append's segment is merged at once
+    undetected_damage(monkeypatch)
+    run_all(sim_csv)
+    segment = sorted(store_dir(sim_csv).glob(f"*.{kind}.parquet"))[0]
+    with open(segment, "r+b") as fh:
+        fh.truncate(segment.stat().st_size // 2)
+    simulator.simulate(sim_csv, rows=200, append=True)
+    assert any("could not be read" in note and "made again from scratch" in note
+               for note in notes(sim_csv))
+    assert_same(sim_csv)
+
+
+def test_a_segment_written_to_since_is_made_again_even_with_its_size_and_mtime_kept(sim_csv):
+    """A flipped byte in a stored value can read as another value, not as an
+    error: a segment file written to since the store wrote it is never read."""
+    expected = run_all(sim_csv, cache=False)
+    assert run_all(sim_csv) == expected
+    segment = sorted(store_dir(sim_csv).glob("*.calls.parquet"))[0]
+    before = segment.stat()
+    with open(segment, "r+b") as fh:
+        fh.seek(before.st_size // 3)
+        byte = fh.read(1)
+        fh.seek(before.st_size // 3)
+        fh.write(bytes([byte[0] ^ 0x04]))
+    os.utime(segment, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert any("damaged" in note for note in notes(sim_csv))
+    assert run_all(sim_csv) == expected
