@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import threading
 import time
@@ -162,6 +163,12 @@ def spark():
     if shutil.which("java") is None:
         pytest.skip("Spark needs a Java runtime")
     from finops.engine import spark as spark_engine
+    # The test JVM lives minutes, not hours: C1 only (no C2 compiles
+    # competing for the 2 cores) and the serial collector. These choose how
+    # the JVM compiles and collects, not what Spark computes; they cut the
+    # Spark tests' CPU by about a third (BENCHMARKS.md, "Test suite").
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--driver-java-options "
+                          "'-XX:TieredStopAtLevel=1 -XX:+UseSerialGC' pyspark-shell")
     session = spark_engine.spark_session("local[2]")
     yield session
     session.stop()
