@@ -33,10 +33,11 @@ demo: $(STAMP)
 
 # The suite runs on every core (pytest-xdist, at most 4 workers: each may hold
 # a DuckDB, a Chromium or a Spark session). A module's tests stay together,
-# except in a few long modules; all Spark tests share a worker
+# except in a few long modules; the Spark tests are two scopes (the Spark
+# build, and the rest), handed out first, longest modules next
 # (tests/conftest.py, pytest_xdist_make_scheduler). A third worker on 2
 # cores did not shorten the run (741 s against 739 s, 1.4 cores busy on
-# average): the Spark worker's chain is the likely bound.
+# average) when one worker ran every Spark test in a row.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadscope
 

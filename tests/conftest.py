@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import threading
 import time
@@ -162,6 +163,12 @@ def spark():
     if shutil.which("java") is None:
         pytest.skip("Spark needs a Java runtime")
     from finops.engine import spark as spark_engine
+    # The test JVM lives minutes, not hours: C1 only (no C2 compiles
+    # competing for the 2 cores) and the serial collector. These choose how
+    # the JVM compiles and collects, not what Spark computes; they cut the
+    # Spark tests' CPU by about a third (BENCHMARKS.md, "Test suite").
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--driver-java-options "
+                          "'-XX:TieredStopAtLevel=1 -XX:+UseSerialGC' pyspark-shell")
     session = spark_engine.spark_session("local[2]")
     yield session
     session.stop()
@@ -172,7 +179,12 @@ def spark():
 # module stays in one worker (its module-wide fixtures, a built site or a
 # Chromium, are made once); the long modules below, whose tests share
 # nothing costlier than a simulated file, go test by test to whichever
-# worker is free; every Spark test shares one worker and its Spark session.
+# worker is free. The Spark tests are two scopes, each on one worker with
+# its own Spark session: the filtered build on Spark (its own attach, the
+# longest single test), and the rest (test_spark_engine.py's fixture and
+# test_spark_read.py). One scope for all of them made one worker's chain
+# the sum of both, longer than the rest of the suite on the other core;
+# the second session's start costs about 10 s of CPU.
 _SPLIT_MODULES = {"tests/test_store.py", "tests/test_calls_contract.py", "tests/test_build.py",
                   "tests/test_sql_finance.py", "tests/test_sql_agents.py"}
 
@@ -182,10 +194,15 @@ def pytest_xdist_make_scheduler(config, log):
         return None
     from xdist.scheduler import LoadScopeScheduling
 
+    # xdist's default reorders the scopes by their number of tests, which
+    # put every one-test scope (the Spark build, the fuzz test) after all
+    # the rest: hand them out in collection order (longest first, below).
+    config.option.loadscopereorder = False
+
     class Scheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            if module.startswith("tests/test_spark_"):
+            if module.startswith("tests/test_spark_") and module != "tests/test_spark_build.py":
                 return "spark"
             return nodeid if module in _SPLIT_MODULES else module
 
@@ -194,9 +211,10 @@ def pytest_xdist_make_scheduler(config, log):
 
 # The longest modules run first, so no worker is left with one of them at
 # the end while the other idles (xdist hands out work in collection order).
-_FIRST_MODULES = ("test_spark_engine.py", "test_spark_build.py", "test_calls_fuzz.py",
-                  "test_calls_contract.py", "test_browser_live.py", "test_browser_explore.py",
-                  "test_store.py")
+# test_spark_engine.py opens the scope test_spark_read.py joins.
+_FIRST_MODULES = ("test_spark_engine.py", "test_spark_build.py", "test_uptodate.py",
+                  "test_browser_explore.py", "test_browser_live.py", "test_finance_cache.py",
+                  "test_calls_fuzz.py", "test_store.py", "test_calls_contract.py")
 
 
 def pytest_collection_modifyitems(config, items):

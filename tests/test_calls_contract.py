@@ -51,15 +51,25 @@ def test_clean_file_reads_every_row_with_types(calls_csv):
 
 @pytest.mark.parametrize("recent", [True, False], ids=["being-written", "at-rest"])
 def test_a_last_line_cut_at_any_byte_is_never_counted(tmp_path, recent, monkeypatch):
-    # 2 x 166 loads: only the calls are asked about here, so the finance
-    # definitions each load adds (most of a tiny file's load) are left out.
+    # Only the calls are asked about here, so the finance definitions each
+    # load adds (most of a tiny file's load) are left out.
     monkeypatch.setattr(source_mod, "_run_finance_sql", lambda *args, **kwargs: None)
     full = write_calls(tmp_path / "full.csv", GOOD).read_bytes()
     last_start = full.rstrip(b"\n").rfind(b"\n") + 1
+    line = full[last_start:-1]
     cut_file = tmp_path / "cut.csv"
     con = source_mod.connect()  # one connection, reloaded: keeps the loop quick
-    # Every cut inside the last line, up to (not including) its final LF.
-    for cut in range(last_start + 1, len(full)):
+    # Where a cut can leave a different tail (2 x 80 loads, not 2 x 166):
+    # every cut inside the last field (the quoted user agent, with its
+    # comma and doubled quotes), where the tail holds every field and
+    # would read as a whole row, up to the whole line without its LF; and
+    # at each earlier separator, the tail ending just before the comma
+    # (a field short), on it (an empty last field) and one byte after it.
+    # The other cuts only end a plain field earlier than these.
+    separators = [i for i, byte in enumerate(line) if byte == ord(",")][:len(HEADER) - 1]
+    lengths = {1} | {n for i in separators for n in (i, i + 1, i + 2)}
+    lengths |= set(range(separators[-1] + 1, len(line) + 1))
+    for cut in sorted(last_start + n for n in lengths):
         cut_file.write_bytes(full[:cut])
         if not recent:
             age(cut_file)

@@ -5,14 +5,17 @@ damages (stray quotes, CR, LF, CRLF, invalid UTF-8, NUL, commas, cut or
 doubled lines) to data lines. Invariants: the load succeeds; every line is
 accounted for (rows + rejected + duplicates + continuation lines = data
 lines); every reject names a line of the file; each damage costs at most a
-few rows. FINOPS_FUZZ_EXAMPLES raises the count (default 150: about 25 s of CPU
-here; FINOPS_FUZZ_EXAMPLES=1000 passed in 192 s on 2026-11-30).
+few rows. FINOPS_FUZZ_EXAMPLES raises the count (default 150: about 22 s of CPU
+here; FINOPS_FUZZ_EXAMPLES=1000 passed in 192 s on 2026-11-30). The invariants
+are all of the calls contract (sql/calls.sql), counted before finance.sql
+runs, so each load leaves finance.sql out.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from unittest import mock
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -56,7 +59,10 @@ def test_damaged_files_keep_the_invariants(tmp_path_factory, damages):
     past = time.time() - 60
     os.utime(path, (past, past))
 
-    source = session_mod.load_calls(con(), path, require_rows=False)
+    # Only the calls are asked about: the finance tables each load adds
+    # after the source block is counted (most of a 40-row load) are left out.
+    with mock.patch.object(session_mod, "_run_finance_sql", lambda *args, **kwargs: None):
+        source = session_mod.load_calls(con(), path, require_rows=False)
     physical_data_lines = data.count(b"\n") - 1
     assert source.data_lines == physical_data_lines
     assert (source.rows + source.rows_rejected + source.duplicate_call_ids
