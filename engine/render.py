@@ -58,17 +58,10 @@ def column_label(name: str) -> str:
 
 def _number(value):
     """A float for display, or None when the value is not a finite number."""
-    if isinstance(value, bool) or value is None:
+    number = _decimal(value)
+    if number is None:
         return None
-    if isinstance(value, (int, float, Decimal)):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(Decimal(value.strip()))
-        except (InvalidOperation, ValueError):
-            return None
-    else:
-        return None
+    number = float(number)
     return number if math.isfinite(number) else None
 
 

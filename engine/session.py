@@ -453,8 +453,7 @@ def load_calls_cached(con: duckdb.DuckDBPyConnection, csv_arg: str | os.PathLike
                 require_rows=require_rows, settings=settings, subscriptions=subscriptions,
                 budgets=budgets, track=track, cache_tables=cache_tables, finance=finance,
                 retry=False)
-            info.notes.insert(0, f"the store {store.dir.name} could not be read ({message}): "
-                                 "made again from scratch")
+            info.notes.insert(0, store_mod.remade_note(store.dir, message))
             return info, store
         store.close()
         raise FinopsError(f"{csv_arg}: cannot read the store: {message}; "

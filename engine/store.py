@@ -230,6 +230,11 @@ class DamagedSegment(Exception):
     """A stored segment could not be read while new bytes were added to the store."""
 
 
+def remade_note(store_dir: Path, message: str) -> str:
+    """The build note of a store made again because a segment could not be read."""
+    return f"the store {store_dir.name} could not be read ({message}): made again from scratch"
+
+
 @dataclass
 class InputState:
     """A unit as found on disk now."""
@@ -388,8 +393,7 @@ class CallsStore:
             except DamagedSegment as exc:
                 # The store is only a cache: made again from the input files, once.
                 self.report = StoreReport(
-                    notes=[*self.report.notes, f"the store {self.dir.name} could not be read "
-                                               f"({exc}): made again from scratch"],
+                    notes=[*self.report.notes, remade_note(self.dir, str(exc))],
                     rebuilt=True)
                 self._manifest_path().unlink(missing_ok=True)
                 try:
