@@ -195,3 +195,26 @@ def test_on_a_phone_an_alerts_long_amount_label_wraps_inside_the_alert(open_page
     assert box["alert"] <= box["panel"] + 0.5, box
     assert box["page"] <= 390, box
     assert box["align"] in ("left", "start") and abs(box["label"] - box["amount"]) < 60, box
+
+
+def test_on_a_phone_an_empty_tables_no_rows_is_on_screen(open_page, site):
+    """At 390 px "No rows." of an empty table wider than the phone starts at the
+    table's left edge, where the reader is, not centred across columns that lie
+    off-screen until the box is scrolled sideways."""
+    result, _ = site
+    seen = 0
+    for report in result.reports:
+        page = open_page((result.out_dir / report.file).resolve().as_uri(), width=390, height=900)
+        cells = page.evaluate("""() => [...document.querySelectorAll('td.empty')].map(td => {
+            const range = document.createRange();
+            range.selectNodeContents(td);
+            const text = range.getBoundingClientRect();
+            const wrap = td.closest('.table-wrap').getBoundingClientRect();
+            return {id: td.closest('table').id, left: text.left, right: text.right,
+                    box: [wrap.left, wrap.right], wide: td.closest('table').scrollWidth > wrap.width};
+        })""")
+        for cell in cells:
+            seen += cell["wide"]
+            assert cell["box"][0] - 1 <= cell["left"] and cell["right"] <= cell["box"][1] + 1, \
+                (report.file, cell)
+    assert seen, "no report of the test site has an empty table wider than a phone"
