@@ -32,6 +32,13 @@ SELECT coalesce(sum(calls), 0) AS calls,
        coalesce(sum(cost) FILTER (WHERE environment <> 'production'), 0) AS non_production_cost
 FROM alignment_usage;
 
+-- query: _org_cost
+-- Each organization's cost as the chargeback and the statements show it: its
+-- cells of customer_org_month_cost (a customer's month, in cents), added.
+CREATE OR REPLACE TEMP TABLE alignment_org_cost AS
+SELECT organization_id, sum(cost) AS cost, sum(production_cost) AS production_cost
+FROM customer_org_month_cost GROUP BY organization_id;
+
 -- query: _chargeback
 -- The chargeback rule, defined once in sql/finance.sql (chargeback_allocation):
 -- tagged cost stays with its owner, only untagged cost is shared.
@@ -52,11 +59,7 @@ FROM chargeback_allocation(getvariable('shared_organizations'));
 -- and the statements (the organization's cells of customer_org_month_cost,
 -- added, for a tagged organization and an untagged one alike), so the rows
 -- add up to the headline's total as shown.
-WITH shown AS (
-    SELECT organization_id, sum(cost) AS cost, sum(production_cost) AS production_cost
-    FROM customer_org_month_cost GROUP BY organization_id
-),
-orgs AS (
+WITH orgs AS (
     SELECT u.organization_id,
            sum(u.calls) AS calls,
            sum(u.cost) AS cost,
@@ -74,7 +77,7 @@ SELECT o.organization_id, o.calls,
        s.cost, o.share_pct, o.customers, o.cost_per_call,
        s.production_cost, s.cost - s.production_cost AS non_production_cost,
        o.cost_per_customer, o.non_production_pct
-FROM orgs AS o JOIN shown AS s USING (organization_id)
+FROM orgs AS o JOIN alignment_org_cost AS s USING (organization_id)
 ORDER BY o.cost DESC, o.organization_id;
 
 -- query: environment_split
@@ -222,8 +225,7 @@ SELECT u.organization_id,
        money(safe_div(sum(u.cost), sum(u.calls))) AS cost_per_call,
        money(safe_div(any_value(t.cost), any_value(t.calls))) AS avg_cost_per_call
 FROM alignment_usage AS u CROSS JOIN alignment_totals AS t
-JOIN (SELECT organization_id, sum(cost) AS cost FROM customer_org_month_cost GROUP BY organization_id) AS s
-  USING (organization_id)
+JOIN alignment_org_cost AS s USING (organization_id)
 GROUP BY u.organization_id;
 
 -- query: showback
