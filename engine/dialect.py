@@ -117,27 +117,34 @@ def _macro_body(macro: Macro, args: list):
             # A literal stays a literal (getvariable(key) needs one).
             return arg.copy() if isinstance(arg, exp.Literal) else exp.Paren(this=arg.copy())
         return n
-    return macro.body.copy().transform(sub)
+    return macro.body.transform(sub)  # on a copy of the body
 
 
 def _expand_macros(tree, macros: dict[str, Macro]):
+    """tree (the caller's own, changed in place) with its macro calls expanded."""
+    expanded = 0
+
     def expand(node):
+        nonlocal expanded
         # A table macro in FROM: `report_actions('x') [AS a]` is `(SELECT ...) AS a`.
         if isinstance(node, exp.Table) and _call_name(node.this) in macros:
             macro = macros[_call_name(node.this)]
             if not macro.table:
                 raise FinopsError(f"macro {macro.name} is not a table macro")
             alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(macro.name))
+            expanded += 1
             return exp.Subquery(this=_macro_body(macro, node.this.expressions), alias=alias.copy())
         name = _call_name(node)
         if name in macros and not macros[name].table:
+            expanded += 1
             return exp.Paren(this=_macro_body(macros[name], node.expressions))
         return node
-    # Expand until no macro call is left (macros may call macros).
+    # Expand until no macro call is left (macros may call macros): a pass
+    # does not look inside the bodies it puts in.
     for _ in range(10):
-        before = tree.sql()
-        tree = tree.transform(expand)
-        if tree.sql() == before:
+        expanded = 0
+        tree = tree.transform(expand, copy=False)
+        if not expanded:
             break
     return tree
 
@@ -765,9 +772,9 @@ def parse(sql: str, macros: dict[str, Macro] | None = None):
     return _query_function(tree)
 
 
-def variables_read(sql: str, macros: dict[str, Macro] | None = None) -> set[str]:
-    """The names a statement reads with getvariable('name'), its macros expanded."""
-    return {node.expressions[0].this.lower() for node in parse(sql, macros).find_all(exp.Anonymous)
+def _variables_read(tree) -> set[str]:
+    """The names a parsed statement reads with getvariable('name')."""
+    return {node.expressions[0].this.lower() for node in tree.find_all(exp.Anonymous)
             if _call_name(node) == "getvariable" and node.expressions
             and isinstance(node.expressions[0], exp.Literal) and node.expressions[0].is_string}
 
@@ -777,7 +784,16 @@ def translate(sql: str, macros: dict[str, Macro] | None = None, column_types=Non
 
     column_types(table, column) -> (precision, scale) of a DECIMAL column, or
     None: lets percentiles of DECIMAL columns keep DuckDB's exact type."""
-    tree = parse(sql, macros)
+    return translate_reading(sql, macros, column_types)[0]
+
+
+def translate_reading(sql: str, macros: dict[str, Macro] | None = None,
+                      column_types=None, tree=None) -> tuple[str, set[str]]:
+    """translate(), and the names the statement reads with getvariable('name'),
+    its macros expanded, from the same parse (the expansion is most of a
+    translation's cost). tree: sql already parsed (a copy this may change)."""
+    tree = parse(sql, macros) if tree is None else tree
+    variables = _variables_read(tree)
     if column_types is not None:
         _mark_decimal_percentiles(tree, column_types)
     cache_as = None
@@ -794,5 +810,5 @@ def translate(sql: str, macros: dict[str, Macro] | None = None, column_types=Non
     except sqlglot.errors.UnsupportedError as exc:
         raise FinopsError(f"no Spark translation: {exc}") from None
     if cache_as:
-        return f"CACHE TABLE {cache_as} AS {text}"
-    return text
+        return f"CACHE TABLE {cache_as} AS {text}", variables
+    return text, variables

@@ -140,6 +140,15 @@ class SharedDefinitions:
     macros: dict
     statements: list[tuple[str, str]] = field(default_factory=list)  # (name, DuckDB SQL)
     finance: list[tuple[Path, str]] = field(default_factory=list)  # (file, DuckDB SQL), no macros
+    _trees: dict = field(default_factory=dict, repr=False)
+
+    def parse(self, sql: str):
+        """sql parsed with these macros expanded: a copy of the tree parsed the
+        first time (a build checks every query's translation, then translates
+        it again with the session's column types; a copy costs a third of a parse)."""
+        if sql not in self._trees:
+            self._trees[sql] = dialect.parse(sql, self.macros)
+        return self._trees[sql].copy()
 
 
 def shared_definitions(calls_sql: Path = CALLS_SQL) -> SharedDefinitions:
@@ -247,7 +256,8 @@ class SparkRunner:
 
     def translate(self, sql: str) -> str:
         if sql not in self._translated:
-            self._translated[sql] = dialect.translate(sql, self.shared.macros, self.decimal_column)
+            self._translated[sql], self._variables[sql] = dialect.translate_reading(
+                sql, self.shared.macros, self.decimal_column, tree=self.shared.parse(sql))
         return self._translated[sql]
 
     def decimal_column(self, table: str, column: str):
@@ -349,8 +359,7 @@ class SparkRunner:
     def _declare_read_variables(self, sql: str) -> None:
         """DuckDB's getvariable() of a name never set is NULL; a Spark session
         variable must be declared first: declare each one the statement reads."""
-        if sql not in self._variables:
-            self._variables[sql] = dialect.variables_read(sql, self.shared.macros)
+        self.translate(sql)  # which finds the names it reads
         for name in sorted(self._variables[sql] - self._declared):
             self.spark.sql(f"DECLARE OR REPLACE VARIABLE {name} STRING")
             self._declared.add(name)
@@ -691,7 +700,7 @@ def check_translations(runner: "SparkRunner", analyzers) -> None:
     for analyzer in analyzers:
         for q in analyzer.queries:
             try:
-                dialect.translate(q.sql, runner.shared.macros)
+                dialect.translate_reading(q.sql, runner.shared.macros, tree=runner.shared.parse(q.sql))
             except FinopsError as exc:
                 raise FinopsError(f"{analyzer.path}:{q.line}: query {q.name}: {exc}") from None
 
