@@ -434,7 +434,8 @@ def _build_locked(csv_path, out: Path, staging: Path, started: float, *, sql_dir
                 from . import spark as spark_engine
                 spark_dir = Path(tempfile.mkdtemp(prefix="finops-spark-"))
                 source = spark_engine.attach(runner, session, analyzers, spark_dir,
-                                             subscriptions=subscriptions, budgets=budgets)
+                                             subscriptions=subscriptions, budgets=budgets,
+                                             narrowed=not filters.empty)
                 if not filters.empty:
                     spark_engine.apply_filters(runner, filters, subscriptions=subscriptions,
                                                budgets=budgets)

@@ -271,9 +271,12 @@ class SparkRunner:
             return (found.precision, found.scale)
         return None
 
-    def prepare(self, subscriptions=None, budgets=None) -> None:
+    def prepare(self, subscriptions=None, budgets=None, *, ledger: bool = True) -> None:
         """Make calls.sql's shared tables (reference tables, period) and run the
-        files after it on Spark: list prices, calls at list price, finance.sql.
+        files after it on Spark: list prices, calls at list price, finance.sql
+        (not with ledger=False: what the source block counts needs the prices
+        only, and a build narrowed by filters makes the ledger once, for the
+        narrowed calls, in apply_filters).
 
         Only the small files those read with read_csv (the checked-in list
         prices, the subscriptions and budgets files given to finops) are
@@ -296,6 +299,8 @@ class SparkRunner:
             for kind, path in inputs.items():
                 driver.execute(f"SET VARIABLE {kind}_path = ?", [str(path)])
             for path, sql in self.shared.finance:
+                if not ledger and path == FINANCE_SQL:
+                    continue
                 self.run_statement(sql, path, driver=driver, inputs=inputs)
         finally:
             driver.close()
@@ -711,7 +716,7 @@ def is_local_path(path) -> bool:
 
 
 def attach(runner: "SparkRunner", session, analyzers, folder: Path | None = None, *,
-           subscriptions=None, budgets=None):
+           subscriptions=None, budgets=None, narrowed: bool = False):
     """Give runner's Spark session the calls, calls.sql's shared tables and the
     finance and price tables; return the `source` block, counted by Spark.
 
@@ -719,13 +724,15 @@ def attach(runner: "SparkRunner", session, analyzers, folder: Path | None = None
     Parquet segments and applies calls.sql's `views` stage itself
     (calls_on_spark). Without one (--no-cache), Spark reads the CSV itself
     (read_csv_on_spark). Either way the price tables and finance.sql are
-    computed by Spark (SparkRunner.prepare).
+    computed by Spark (SparkRunner.prepare); narrowed (apply_filters comes
+    next): finance.sql waits for the narrowed calls.
     """
     store = getattr(session, "store", None)
     if store is None:
-        return attach_csv(runner, session.source.csv_path, subscriptions=subscriptions, budgets=budgets)
+        return attach_csv(runner, session.source.csv_path, subscriptions=subscriptions, budgets=budgets,
+                          ledger=not narrowed)
     calls_on_spark(runner, store)
-    runner.prepare(subscriptions, budgets)
+    runner.prepare(subscriptions, budgets, ledger=not narrowed)
     source = source_on_spark(runner, session.source.csv_path, session.source.size_bytes)
     source.partial_tail_bytes = session.source.partial_tail_bytes
     source.notes = list(session.source.notes)
@@ -759,14 +766,15 @@ def apply_filters(runner: "SparkRunner", filters, *, subscriptions=None, budgets
     runner.prepare(subscriptions, budgets)
 
 
-def attach_csv(runner: "SparkRunner", path: str, *, subscriptions=None, budgets=None):
+def attach_csv(runner: "SparkRunner", path: str, *, subscriptions=None, budgets=None,
+               ledger: bool = True):
     """The calls of a CSV file that Spark reads and checks itself, and everything
     after them (as attach); the file is never read by DuckDB. Returns the `source` block."""
     from .errors import NoDataError
     size = read_csv_on_spark(runner, str(path))
     runner.bind({"csv_header": None})
     _views_stage(runner)
-    runner.prepare(subscriptions, budgets)
+    runner.prepare(subscriptions, budgets, ledger=ledger)
     source = source_on_spark(runner, str(path), size)
     if source.rows == 0:
         detail = f" ({source.rows_rejected} rows rejected)" if source.rows_rejected else ""
