@@ -166,9 +166,13 @@ def spark():
     # The test JVM lives minutes, not hours: C1 only (no C2 compiles
     # competing for the 2 cores) and the serial collector. These choose how
     # the JVM compiles and collects, not what Spark computes; they cut the
-    # Spark tests' CPU by about a third (BENCHMARKS.md, "Test suite").
+    # Spark tests' CPU by about a third (BENCHMARKS.md, "Test suite"). C1
+    # alone gets a 48 MB code cache, which Spark's generated classes filled
+    # in the filtered build ("Out of space in CodeCache for adapters" killed
+    # the JVM): 256 MB, near the default JVM's 240 MB.
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--driver-java-options "
-                          "'-XX:TieredStopAtLevel=1 -XX:+UseSerialGC' pyspark-shell")
+                          "'-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=256m' "
+                          "pyspark-shell")
     session = spark_engine.spark_session("local[2]")
     yield session
     session.stop()
