@@ -784,15 +784,13 @@ def translate(sql: str, macros: dict[str, Macro] | None = None, column_types=Non
 
     column_types(table, column) -> (precision, scale) of a DECIMAL column, or
     None: lets percentiles of DECIMAL columns keep DuckDB's exact type."""
-    return translate_reading(sql, macros, column_types)[0]
+    return translate_tree(parse(sql, macros), column_types)[0]
 
 
-def translate_reading(sql: str, macros: dict[str, Macro] | None = None,
-                      column_types=None, tree=None) -> tuple[str, set[str]]:
-    """translate(), and the names the statement reads with getvariable('name'),
-    its macros expanded, from the same parse (the expansion is most of a
-    translation's cost). tree: sql already parsed (a copy this may change)."""
-    tree = parse(sql, macros) if tree is None else tree
+def translate_tree(tree, column_types=None) -> tuple[str, set[str]]:
+    """A statement parsed by parse() (a tree this may change) as translate()
+    gives it, and the names it reads with getvariable('name'), its macros
+    expanded: one parse for both (expanding the macros is most of its cost)."""
     variables = _variables_read(tree)
     if column_types is not None:
         _mark_decimal_percentiles(tree, column_types)

@@ -256,8 +256,8 @@ class SparkRunner:
 
     def translate(self, sql: str) -> str:
         if sql not in self._translated:
-            self._translated[sql], self._variables[sql] = dialect.translate_reading(
-                sql, self.shared.macros, self.decimal_column, tree=self.shared.parse(sql))
+            self._translated[sql], self._variables[sql] = dialect.translate_tree(
+                self.shared.parse(sql), self.decimal_column)
         return self._translated[sql]
 
     def decimal_column(self, table: str, column: str):
@@ -705,7 +705,7 @@ def check_translations(runner: "SparkRunner", analyzers) -> None:
     for analyzer in analyzers:
         for q in analyzer.queries:
             try:
-                dialect.translate_reading(q.sql, runner.shared.macros, tree=runner.shared.parse(q.sql))
+                dialect.translate_tree(runner.shared.parse(q.sql))
             except FinopsError as exc:
                 raise FinopsError(f"{analyzer.path}:{q.line}: query {q.name}: {exc}") from None
 
