@@ -19,14 +19,14 @@ from pathlib import Path
 
 from .files import copy_prefix
 
-# Lines up to this size are read; longer ones are rejected (DuckDB's own
-# max_line_size default, which the fast path applies too).
-MAX_LINE_BYTES = 2_097_152
+# A line of up to this many bytes (without its LF or CRLF) is read; a longer
+# one is rejected as "longer than 2 MB", on every path and engine: the fast
+# read sends a file with a longer line here (session.py), and the copy's read
+# lets DuckDB take every line this module passes (max_line_size above it).
+MAX_LINE_BYTES = 2_000_000
 MARKER = b"\x01finops-unreadable:"
 CR_IN_QUOTES = "\ue000".encode()
 _LONE_CR = re.compile(rb"\r(?!\n)")
-# DuckDB's own line limit: a longer line is unreadable (the reason below).
-DUCKDB_MAX_LINE_BYTES = 2_000_000
 # The first buffer size safe_buffer_size tries, and how many after it.
 FIRST_BUFFER_BYTES = 8_000_000
 _BUFFER_TRIES = 100_000

@@ -211,9 +211,9 @@ def _read_is_complete(con: duckdb.DuckDBPyConnection, path: Path, length: int) -
     lines, line_bytes, longest, unreadable = con.execute(
         "SELECT getvariable('csv_emitted_lines'), getvariable('csv_line_bytes'), "
         "getvariable('csv_longest_line'), (SELECT count(*) FROM csv_unreadable)").fetchone()
-    # (The fast read takes lines up to its buffer size; DuckDB's 2 MB limit
-    # applies in the copy's read.)
-    if unreadable or longest > linefix.DUCKDB_MAX_LINE_BYTES:
+    # (The fast read takes lines up to its buffer size; the copy rejects a
+    # line over linefix.MAX_LINE_BYTES.)
+    if unreadable or longest > linefix.MAX_LINE_BYTES:
         return False
     # Each line read ends in LF, or CRLF: anything more was skipped.
     gap = length - (int(line_bytes) + int(lines))
@@ -246,7 +246,7 @@ def _run_calls_sql_on_copy(con, read_path: Path, shown_path: Path, length: int,
 def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_path: Path,
                        sql: str | None = None, fast_length: int | None = None) -> None:
     """Run calls.sql on read_path: on both cores when fast_length (its length) is
-    given, else on one thread with DuckDB's 2 MB line limit (a readable copy).
+    given, else on one thread (a readable copy: linefix.py limits its lines).
 
     DuckDB 2.0's parallel line reader can skip lines at its buffer boundaries,
     unsaid (see linefix.safe_buffer_size); the one-thread read never does, and
@@ -258,7 +258,9 @@ def _execute_calls_sql(con: duckdb.DuckDBPyConnection, read_path: Path, shown_pa
         # (An explicit line limit below the buffer size made it skip more lines.)
         settings = (size, size, True)
     else:
-        settings = (linefix.FIRST_BUFFER_BYTES, linefix.DUCKDB_MAX_LINE_BYTES, False)
+        # DuckDB takes a line shorter than max_line_size: every line the copy
+        # keeps (a longer one is already its marker line).
+        settings = (linefix.FIRST_BUFFER_BYTES, linefix.MAX_LINE_BYTES + 1, False)
     con.execute("SET VARIABLE csv_buffer_size = ?", [settings[0]])
     con.execute("SET VARIABLE csv_max_line_size = ?", [settings[1]])
     con.execute("SET VARIABLE csv_parallel = ?", [settings[2]])

@@ -507,7 +507,7 @@ _MARKER = "chr(1) || 'finops-unreadable:'"
 _CSV_LINES = rf"""
 SELECT r AS tag,
        CASE WHEN s = '' THEN {_MARKER} || 'empty line'
-            WHEN octet_length(s) > 2097152 THEN {_MARKER} || 'line longer than 2 MB'
+            WHEN octet_length(s) > 2000000 THEN {_MARKER} || 'line longer than 2 MB'
             WHEN NOT valid THEN {_MARKER} || 'not valid UTF-8 (byte 0x'
                  || lower(hex(substr(CAST(value AS BINARY), bad_at, 1))) || ' at column ' || bad_at || ')'
             WHEN s RLIKE '^(?:[^"\\r]*"[^"]*")*[^"\\r]*\\r'

@@ -410,10 +410,11 @@ SET VARIABLE csv_longest_line = (SELECT coalesce(max(line_bytes), 0) FROM calls_
 -- lines before it.
 CREATE OR REPLACE TEMP TABLE csv_unreadable AS
 SELECT CAST(line AS BIGINT) AS file_line,
-       CASE arg_min(error_type, column_idx)
+       -- (a whole-line error has no column_idx: it comes first, never dropped)
+       CASE arg_min(error_type, coalesce(column_idx, -1))
            WHEN 'INVALID ENCODING' THEN 'not valid UTF-8 (an invalid byte)'
            WHEN 'LINE SIZE OVER MAXIMUM' THEN 'line longer than 2 MB'
-           ELSE arg_min(error_message, column_idx)
+           ELSE arg_min(error_message, coalesce(column_idx, -1))
        END AS reason,
        left(any_value(csv_line), 500) AS content
 FROM csv_reject_errors

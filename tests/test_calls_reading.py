@@ -183,6 +183,7 @@ def test_an_unbalanced_quote_costs_its_row_only(tmp_path):
     (lambda l: l[:40] + b"\xff" + l[40:], 11, "UTF-8"),
     (lambda l: l[:40] + b"\x00" + l[40:], 11, "NUL"),
     (lambda l: l.replace(b"test/1.0", b"te\rst"), 11, "carriage return"),
+    (lambda l: b"x" * 2_050_000, 11, "longer than 2 MB"),  # under 2 MiB: DuckDB's own reject
     (lambda l: b"x" * 3_000_000, 11, "longer than 2 MB"),
     (lambda l: b"x" * 40_000_000, 11, "longer than 2 MB"),
 ])
@@ -192,6 +193,26 @@ def test_a_broken_line_rejects_only_itself(tmp_path, damage, line, reason):
     source, rows, rejected = read(write_lines(tmp_path / "c.csv", lines))
     assert source.rows == 199 and len(rejected) == 1
     assert rejected[0][0] == line and reason in rejected[0][2]
+    assert_counts_add_up(source)
+
+
+@pytest.mark.parametrize("lone_cr", [False, True], ids=["fast read", "readable copy"])
+@pytest.mark.parametrize("end", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
+def test_the_line_limit_is_one_byte_count_on_every_read(tmp_path, lone_cr, end):
+    """A line of linefix.MAX_LINE_BYTES (without its ending) is a call; one
+    byte more is rejected as longer than 2 MB, whichever way the file is read
+    (a lone CR elsewhere sends it through the readable copy)."""
+    lines = lines_of(ROWS)
+    for i, size in ((10, linefix.MAX_LINE_BYTES), (20, linefix.MAX_LINE_BYTES + 1)):
+        lines[i] = lines[i].replace(b"test/1.0", b"a" * (size - len(lines[i]) + len(b"test/1.0")))
+        assert len(lines[i]) == size
+    if lone_cr:
+        lines[30] = lines[30].replace(b"test/1.0", b"te\rst")
+    source, rows, rejected = read(write_lines(tmp_path / "c.csv", lines, [end] * len(lines)))
+    agents = {r[0]: r[6] for r in rows}
+    assert len(agents["call_10"]) > 1_999_000 and "call_20" not in agents
+    assert [(r[0], r[2]) for r in rejected if r[0] != 31] == [(21, "line longer than 2 MB")]
+    assert source.rows == (198 if lone_cr else 199)
     assert_counts_add_up(source)
 
 
