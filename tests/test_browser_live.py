@@ -105,8 +105,10 @@ def test_live_demo_in_a_browser(tmp_path, open_page):
     for stale in ARTIFACTS.glob("live-*.png"):
         stale.unlink()
     port = free_port()
-    # ~6,000 rows of ~330 bytes at 400 rows/s: about 15 s to the 2 MB target.
-    serve = Serve(tmp_path, port, "--simulate", "--rate", "400", "--seed", "7")
+    # ~6,000 rows of ~330 bytes at 200 rows/s: about 30 s to the 2 MB target,
+    # several builds' time even where one build takes 8-10 s (a slow, loaded
+    # CI machine at 400 rows/s reached 48% before the page opened, then 100%).
+    serve = Serve(tmp_path, port, "--simulate", "--rate", "200", "--seed", "7")
     try:
         url = serve.wait_line(r"serving .* at http://", timeout=30).split(" at ")[1].split()[0]
         assert url == f"http://127.0.0.1:{port}/"
@@ -119,7 +121,7 @@ def test_live_demo_in_a_browser(tmp_path, open_page):
 
         seen_toasts, progress, card_texts = set(), [first["progress"]], {first["cardsText"]}
         shot = 2
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             s = state(page)
             if s["toast"]:
