@@ -126,9 +126,10 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, store, inputs: dict[str, Path]
         return
     con.execute(sql)
     # The input files hashed again: one changed during the run leaves no cache behind.
-    statements = _statements(sql)
-    if any(table for _, table in statements) and store.report.new_bytes == 0 \
-            and cache_key(store, inputs, sql) == key:
+    if store.report.new_bytes > 0 or cache_key(store, inputs, sql) != key:
+        return
+    statements = _statements(sql)  # split only for a file to write
+    if any(table for _, table in statements):
         write = _begin_write(con, statements, path, key, f"{_ALIAS}_new_{name}", track)
         if write is not None:
             # Started when the session closes (wait()): written beside the

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from . import dialect
+from . import dialect, linefix
 from .catalog import Analyzer
 from .errors import FinopsError
 from .paths import CALLS_SQL, FINANCE_SQL
@@ -507,7 +507,7 @@ _MARKER = "chr(1) || 'finops-unreadable:'"
 _CSV_LINES = rf"""
 SELECT r AS tag,
        CASE WHEN s = '' THEN {_MARKER} || 'empty line'
-            WHEN octet_length(s) > 2000000 THEN {_MARKER} || 'line longer than 2 MB'
+            WHEN octet_length(s) > {linefix.MAX_LINE_BYTES} THEN {_MARKER} || 'line longer than 2 MB'
             WHEN NOT valid THEN {_MARKER} || 'not valid UTF-8 (byte 0x'
                  || lower(hex(substr(CAST(value AS BINARY), bad_at, 1))) || ' at column ' || bad_at || ')'
             WHEN s RLIKE '^(?:[^"\\r]*"[^"]*")*[^"\\r]*\\r'
