@@ -165,15 +165,18 @@ def shell_session(csv_path: str | os.PathLike, cache: bool = True):
     """(argv, env) of a DuckDB shell over the store of csv_path, held open while in the block.
 
     The store is brought up to date first and share-locked until the block
-    ends, so no build deletes a segment the shell is reading. cache=False
-    with one CSV: the plain shell_invocation (calls.sql on the file).
+    ends, so no build deletes a segment the shell is reading. cache=False:
+    a throwaway store in the temp folder, read by the same reader as the
+    store (so a damaged file's rejects, and a line over the 2 MB limit,
+    are what `run-sql --no-cache` sees); the plain shell_invocation
+    (calls.sql on the file) only when calls.sql has no stages.
     """
     from . import store as store_mod
 
     text = str(csv_path)
     single_csv = (not store_mod.is_pattern(text) and not Path(text).is_dir()
                   and Path(text).suffix.lower() not in store_mod.PARQUET_SUFFIXES)
-    if single_csv and (not cache or not store_mod.has_stages()):
+    if single_csv and not store_mod.has_stages():
         yield shell_invocation(csv_path)
         return
     con = connect()

@@ -857,7 +857,8 @@ def open_store(csv_arg: str | os.PathLike, connect: ConnectFn, temp_dir: Path,
 def temporary_store(csv_arg: str | os.PathLike, connect: ConnectFn, temp_dir: Path,
                     log: Callable[[str], None] | None = None,
                     settings: dict | None = None) -> CallsStore:
-    """A throwaway store in temp_dir, deleted on close (--no-cache with a folder, glob or Parquet)."""
+    """A throwaway store in temp_dir, deleted on close (--no-cache through a store:
+    a folder, glob or Parquet, and `finops shell`)."""
     temp_dir.mkdir(parents=True, exist_ok=True)
     where = Path(tempfile.mkdtemp(prefix="finops-store-", dir=temp_dir))
     store = CallsStore(csv_arg, where, connect, temp_dir, log, settings)

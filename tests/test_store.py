@@ -405,6 +405,37 @@ def test_shell_reads_the_store_of_a_glob(sim_csv, tmp_path):
     assert (int(n), cost) == (direct.rows[0][0], str(direct.rows[0][1]))
 
 
+@pytest.mark.skipif(not (shutil.which("duckdb") or (Path(os.sys.executable).parent / "duckdb").exists()),
+                    reason="the DuckDB CLI (pip install duckdb-cli) is not installed")
+def test_shell_without_the_store_reads_a_damaged_file_as_run_sql_does(sim_csv):
+    """`finops shell --no-cache` sees the rows and rejects `run-sql --no-cache` sees:
+    a line over the 2 MB limit and a lone CR (which DuckDB alone would take
+    or split differently), and writes no store beside the file."""
+    import subprocess
+
+    from finops.engine import shell
+
+    lines = sim_csv.read_bytes().split(b"\n")
+    fields = lines[20].split(b",")
+    fields[18] = b'"' + b"x" * 2_050_000 + b'"'  # user_agent
+    lines[20] = b",".join(fields)
+    lines[40] = lines[40].replace(b",", b",\r", 1)
+    sim_csv.write_bytes(b"\n".join(lines))
+    query = ("SELECT (SELECT count(*) FROM calls) AS n, (SELECT sum(cost_usd) FROM calls) AS cost, "
+             "(SELECT string_agg(line || ':' || reason, '|' ORDER BY line, reason) "
+             "FROM calls_rejected) AS rejects")
+    _, direct = analyze.adhoc_query(query, sim_csv, cache=False)
+    n, cost, rejects = direct.rows[0]
+    assert "21:line longer than 2 MB" in rejects and "41:" in rejects
+    with shell.shell_session(sim_csv, cache=False) as (argv, env):
+        out = subprocess.run(argv + ["-json", "-c", query], env=env, capture_output=True,
+                             text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout[out.stdout.index("["):])[0]
+    assert (row["n"], row["cost"], row["rejects"]) == (n, str(cost), rejects)
+    assert not store_dir(sim_csv).exists()
+
+
 def test_unwritable_store_place_falls_back_to_the_user_cache(sim_csv, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     store_dir(sim_csv).write_text("not a folder")  # the store's place is taken
