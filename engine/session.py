@@ -639,15 +639,12 @@ def open_session(csv_path: str | os.PathLike, memory_limit: str | None = None,
     Session.finish_loading, so a build that finds its reports current
     (uptodate.py) never runs it.
     """
-    from .store import PARQUET_SUFFIXES, is_pattern
     from .store import has_stages as store_has_stages
+    from .store import is_single_csv
 
     con = connect(memory_limit=memory_limit, temp_dir=temp_dir, threads=threads, stop=stop)
-    text = str(csv_path)
-    single_csv = (not is_pattern(text) and not Path(text).is_dir()
-                  and Path(text).suffix.lower() not in PARQUET_SUFFIXES)
     try:
-        if single_csv and (not cache or not store_has_stages()):
+        if is_single_csv(csv_path) and (not cache or not store_has_stages()):
             # Without its stage lines calls.sql can only read a whole file.
             return Session(con, load_calls(con, csv_path, subscriptions, budgets,
                                            require_rows=require_rows, settings=settings),

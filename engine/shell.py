@@ -173,10 +173,7 @@ def shell_session(csv_path: str | os.PathLike, cache: bool = True):
     """
     from . import store as store_mod
 
-    text = str(csv_path)
-    single_csv = (not store_mod.is_pattern(text) and not Path(text).is_dir()
-                  and Path(text).suffix.lower() not in store_mod.PARQUET_SUFFIXES)
-    if single_csv and not store_mod.has_stages():
+    if store_mod.is_single_csv(csv_path) and not store_mod.has_stages():
         yield shell_invocation(csv_path)
         return
     con = connect()

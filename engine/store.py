@@ -117,6 +117,14 @@ def is_pattern(text: str) -> bool:
     return any(ch in text for ch in "*?[") and not os.path.exists(os.path.expanduser(text))
 
 
+def is_single_csv(csv_arg: str | os.PathLike) -> bool:
+    """--csv names one CSV file (not a glob, a folder or Parquet): the input
+    sql/calls.sql alone can read, without a store."""
+    text = str(csv_arg)
+    return (not is_pattern(text) and not Path(text).is_dir()
+            and Path(text).suffix.lower() not in PARQUET_SUFFIXES)
+
+
 def resolve_inputs(csv_arg: str | os.PathLike) -> list[Path]:
     """The input files behind --csv: one file, a folder's CSV/Parquet files, or a glob (sorted)."""
     text = str(csv_arg)
